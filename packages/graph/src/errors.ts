@@ -1,0 +1,39 @@
+/**
+ * The base class of every error zask throws on purpose. Each package defines its own
+ * subclasses in its `errors.ts`, each with a literal `name` and typed fields.
+ */
+export class ZaskError extends Error {
+  override name: string = "ZaskError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A task or layer refers to a key that no layer of the graph produces. */
+export class MissingKeyError extends ZaskError {
+  override name = "MissingKeyError" as const;
+  /** The key that was asked for. */
+  readonly key: string;
+  /** The key of the task that depends on it, when there is one. */
+  readonly dependent: string | undefined;
+  constructor(key: string, dependent?: string) {
+    super(
+      dependent === undefined
+        ? `Key ${key} is not in the graph`
+        : `Task ${dependent} depends on ${key}, which is not in the graph`,
+    );
+    this.key = key;
+    this.dependent = dependent;
+  }
+}
+
+/** The graph has a cycle, so no order can run it. */
+export class CycleError extends ZaskError {
+  override name = "CycleError" as const;
+  /** Keys on the cycle, in order. */
+  readonly keys: readonly string[];
+  constructor(keys: readonly string[]) {
+    super(`The graph has a cycle: ${keys.join(" -> ")}`);
+    this.keys = keys;
+  }
+}

@@ -1,0 +1,31 @@
+import type { Key } from "./key.js";
+import type { GraphNode } from "./spec.js";
+
+/** What {@link Layer.cull} returns. */
+export interface CullResult {
+  /** The layer restricted to the requested keys (the same layer when nothing was dropped). */
+  readonly layer: Layer;
+  /** Keys of other layers that the kept tasks depend on. */
+  readonly dependencies: ReadonlySet<Key>;
+}
+
+/**
+ * One layer of a {@link Graph}: the tasks one operation adds (dask's high-level graph
+ * layer). A layer may be symbolic (Blockwise) and produce its tasks only on `materialize`.
+ */
+export interface Layer {
+  /** The layer's name; for a collection's top layer, the collection's name. */
+  readonly name: string;
+  /** How many tasks it holds (without materializing). */
+  readonly size: number;
+  /** Free-form facts for passes and schedulers (dask's layer annotations). */
+  readonly annotations: Readonly<Record<string, unknown>>;
+  /** Whether `key` is an output key of this layer. */
+  has(key: Key): boolean;
+  /** The output keys of this layer. */
+  keys(): Iterable<Key>;
+  /** Restrict the layer to the tasks needed for `keys` (all of which are its own keys). */
+  cull(keys: Iterable<Key>): CullResult;
+  /** Every task of the layer as a plain map. */
+  materialize(): Map<Key, GraphNode>;
+}

@@ -1,0 +1,67 @@
+import type { Key } from "./key.js";
+import type { CullResult, Layer } from "./layer.js";
+import type { GraphNode } from "./spec.js";
+
+/**
+ * A layer that is a plain key → node map (dask's MaterializedLayer).
+ *
+ * @example
+ * ```ts
+ * const layer = new MaterializedLayer("total", [new Task("total", sum, [[ref("a"), ref("b")]])]);
+ * ```
+ */
+export class MaterializedLayer implements Layer {
+  readonly name: string;
+  readonly annotations: Readonly<Record<string, unknown>>;
+  readonly #nodes: Map<Key, GraphNode>;
+
+  constructor(name: string, nodes: Iterable<GraphNode> | Map<Key, GraphNode>, annotations: Record<string, unknown> = {}) {
+    this.name = name;
+    this.annotations = annotations;
+    if (nodes instanceof Map) {
+      this.#nodes = nodes;
+    } else {
+      this.#nodes = new Map();
+      for (const n of nodes) this.#nodes.set(n.key, n);
+    }
+  }
+
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  has(key: Key): boolean {
+    return this.#nodes.has(key);
+  }
+
+  get(key: Key): GraphNode | undefined {
+    return this.#nodes.get(key);
+  }
+
+  keys(): Iterable<Key> {
+    return this.#nodes.keys();
+  }
+
+  cull(keys: Iterable<Key>): CullResult {
+    const kept = new Map<Key, GraphNode>();
+    const deps = new Set<Key>();
+    const stack = [...keys];
+    while (stack.length > 0) {
+      const k = stack.pop()!;
+      if (kept.has(k)) continue;
+      const node = this.#nodes.get(k);
+      if (node === undefined) continue;
+      kept.set(k, node);
+      for (const d of node.dependencies) {
+        if (this.#nodes.has(d)) stack.push(d);
+        else deps.add(d);
+      }
+    }
+    const layer = kept.size === this.#nodes.size ? this : new MaterializedLayer(this.name, kept, { ...this.annotations });
+    return { layer, dependencies: deps };
+  }
+
+  materialize(): Map<Key, GraphNode> {
+    return this.#nodes;
+  }
+}

@@ -1,0 +1,192 @@
+import type { Key } from "./key.js";
+
+/**
+ * Where an op runs. `io`: an async function on the main thread, bounded by the I/O lane
+ * (fetches); `cpu`: on the worker-thread pool when the work is worth a message; `inline`:
+ * always on the main thread (cheap glue such as assembling results).
+ */
+export type Lane = "io" | "cpu" | "inline";
+
+/**
+ * A reference to a function that a worker thread can import: a module specifier (a bare
+ * package specifier such as `@zask/array/ops`, or a `file:` URL) and an export name.
+ * Plain data, so it survives `structuredClone` and `postMessage`.
+ */
+export interface OpRef {
+  readonly module: string;
+  readonly name: string;
+  readonly lane: Lane;
+}
+
+/** A function a task calls. A plain function always runs inline on the main thread. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type OpFunction = (...args: any[]) => unknown;
+
+/** What a task calls: an {@link OpRef} or a plain function. */
+export type Op = OpRef | OpFunction;
+
+/**
+ * Make an {@link OpRef}.
+ *
+ * @param module - a bare specifier or a URL (`new URL("./ops.js", import.meta.url)`).
+ * @param name - the export name in that module.
+ * @param options.lane - where it runs. @default "cpu"
+ * @example
+ * ```ts
+ * const normalize = op(new URL("./my-ops.js", import.meta.url), "normalize");
+ * ```
+ */
+export function op(module: string | URL, name: string, options: { lane?: Lane } = {}): OpRef {
+  const lane = options.lane ?? "cpu";
+  if (lane !== "io" && lane !== "cpu" && lane !== "inline") {
+    throw new RangeError(`Expected \`lane\` to be "io", "cpu" or "inline", got \`${String(lane)}\``);
+  }
+  if (typeof name !== "string" || name.length === 0) {
+    throw new TypeError(`Expected \`name\` to be a non-empty string, got \`${String(name)}\` (${typeof name})`);
+  }
+  return Object.freeze({ module: module instanceof URL ? module.href : module, name, lane });
+}
+
+/** Whether `x` is an {@link OpRef}. */
+export function isOpRef(x: unknown): x is OpRef {
+  return typeof x === "object" && x !== null && typeof (x as OpRef).module === "string" && typeof (x as OpRef).name === "string";
+}
+
+/** A short printable name of an op: `module#name`, or the function's name. */
+export function opName(o: Op): string {
+  return typeof o === "function" ? o.name || "<anonymous>" : `${o.module}#${o.name}`;
+}
+
+/** A reference, inside task arguments, to the value of another key. */
+export class Ref {
+  readonly key: Key;
+  constructor(key: Key) {
+    this.key = key;
+  }
+}
+
+/** Shorthand for `new Ref(key)`. */
+export function ref(key: Key): Ref {
+  return new Ref(key);
+}
+
+/**
+ * One call: `op(...args)` where every {@link Ref} inside `args` (at any depth of arrays and
+ * plain objects) is replaced by the value of its key. Dependencies are found once, here.
+ *
+ * @example
+ * ```ts
+ * const t = new Task("total", op("@zask/array/ops", "sum"), [[ref('["x",0]'), ref('["x",1]')]]);
+ * t.dependencies; // ['["x",0]', '["x",1]']
+ * ```
+ */
+export class Task {
+  readonly key: Key;
+  readonly op: Op;
+  readonly args: readonly unknown[];
+  readonly dependencies: readonly Key[];
+  constructor(key: Key, fn: Op, args: readonly unknown[], dependencies?: readonly Key[]) {
+    this.key = key;
+    this.op = fn;
+    this.args = args;
+    this.dependencies = dependencies ?? findDependencies(args);
+  }
+}
+
+/** A literal value stored in the graph under a key. */
+export class DataNode {
+  readonly key: Key;
+  readonly value: unknown;
+  readonly dependencies: readonly Key[] = [];
+  constructor(key: Key, value: unknown) {
+    this.key = key;
+    this.value = value;
+  }
+}
+
+/** A second name for another key's value. */
+export class Alias {
+  readonly key: Key;
+  readonly target: Key;
+  readonly dependencies: readonly Key[];
+  constructor(key: Key, target: Key) {
+    this.key = key;
+    this.target = target;
+    this.dependencies = [target];
+  }
+}
+
+/**
+ * Several tasks run as one: `steps` in a topological order, each step's refs pointing at
+ * earlier steps or at outside keys; the last step's value is this node's value. Made by
+ * `fuse`; a scheduler may split the steps by lane (fetch on the main thread, decode on a worker).
+ */
+export class Fused {
+  readonly key: Key;
+  readonly steps: readonly Task[];
+  readonly dependencies: readonly Key[];
+  constructor(key: Key, steps: readonly Task[], dependencies?: readonly Key[]) {
+    if (steps.length === 0) throw new RangeError(`Expected at least one step in fused task ${key}`);
+    this.key = key;
+    this.steps = steps;
+    if (dependencies) {
+      this.dependencies = dependencies;
+    } else {
+      const inner = new Set(steps.map((s) => s.key));
+      const outer = new Set<Key>();
+      for (const s of steps) for (const d of s.dependencies) if (!inner.has(d)) outer.add(d);
+      this.dependencies = [...outer];
+    }
+  }
+}
+
+/** A node of a materialized task graph. */
+export type GraphNode = Task | DataNode | Alias | Fused;
+
+/** All keys referenced by {@link Ref}s in `args`, in first-seen order, without repeats. */
+export function findDependencies(args: readonly unknown[]): Key[] {
+  const out: Key[] = [];
+  walk(args, out);
+  return out.length > 1 ? [...new Set(out)] : out;
+}
+
+function walk(x: unknown, out: Key[]): void {
+  if (x instanceof Ref) {
+    out.push(x.key);
+  } else if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) walk(x[i], out);
+  } else if (typeof x === "object" && x !== null && Object.getPrototypeOf(x) === Object.prototype) {
+    for (const k in x) walk((x as Record<string, unknown>)[k], out);
+  }
+}
+
+/**
+ * Replace every {@link Ref} inside `args` by `lookup(key)`. Arrays and plain objects are
+ * copied only where they hold a ref, so large literal arguments are not copied.
+ */
+export function substitute(args: readonly unknown[], lookup: (key: Key) => unknown): unknown[] {
+  return subst(args, lookup) as unknown[];
+}
+
+function subst(x: unknown, lookup: (key: Key) => unknown): unknown {
+  if (x instanceof Ref) return lookup(x.key);
+  if (Array.isArray(x)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < x.length; i++) {
+      const v = subst(x[i], lookup);
+      if (v !== x[i] && out === undefined) out = x.slice(0, i);
+      if (out !== undefined) out.push(v);
+    }
+    return out ?? x;
+  }
+  if (typeof x === "object" && x !== null && Object.getPrototypeOf(x) === Object.prototype) {
+    let out: Record<string, unknown> | undefined;
+    const o = x as Record<string, unknown>;
+    for (const k in o) {
+      const v = subst(o[k], lookup);
+      if (v !== o[k]) (out ??= { ...o })[k] = v;
+    }
+    return out ?? x;
+  }
+  return x;
+}

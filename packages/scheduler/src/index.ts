@@ -1,0 +1,2 @@
+/** Public API of @zask/scheduler. */
+export {};
