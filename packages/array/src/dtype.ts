@@ -1,0 +1,67 @@
+/**
+ * Data types by their numpy/zarr names. `bool` is held as a `Uint8Array` of 0/1, 64-bit
+ * integers as `BigInt64Array`/`BigUint64Array` (as zarrita does), strings as `string[]`.
+ */
+export const dtypes = {
+  bool: { itemsize: 1, ctor: Uint8Array },
+  int8: { itemsize: 1, ctor: Int8Array },
+  int16: { itemsize: 2, ctor: Int16Array },
+  int32: { itemsize: 4, ctor: Int32Array },
+  int64: { itemsize: 8, ctor: BigInt64Array },
+  uint8: { itemsize: 1, ctor: Uint8Array },
+  uint16: { itemsize: 2, ctor: Uint16Array },
+  uint32: { itemsize: 4, ctor: Uint32Array },
+  uint64: { itemsize: 8, ctor: BigUint64Array },
+  float32: { itemsize: 4, ctor: Float32Array },
+  float64: { itemsize: 8, ctor: Float64Array },
+  string: { itemsize: 0, ctor: globalThis.Array },
+} as const;
+
+/** A dtype name: `float32`, `int64`, `bool`, `string`, … */
+export type DataType = keyof typeof dtypes;
+
+/** A numeric typed array of any dtype. */
+export type TypedArray =
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+/** The values of an n-d array: a typed array, or `string[]` for dtype `string`. */
+export type ArrayData = TypedArray | string[];
+
+/**
+ * A computed n-d array: `data` in C order, `shape`, `dtype`. What `compute()` returns.
+ *
+ * @example
+ * ```ts
+ * const r: NDArray = { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2], dtype: "float32" };
+ * ```
+ */
+export interface NDArray<D extends ArrayData = ArrayData> {
+  readonly data: D;
+  readonly shape: readonly number[];
+  readonly dtype: DataType;
+}
+
+/** Whether `name` is a dtype zask knows. */
+export function isDataType(name: unknown): name is DataType {
+  return typeof name === "string" && Object.prototype.hasOwnProperty.call(dtypes, name);
+}
+
+/** Bytes per element (0 for strings, whose size is not fixed). */
+export function itemsize(dtype: DataType): number {
+  return dtypes[dtype].itemsize;
+}
+
+/** A zero-filled data buffer of `length` elements of `dtype` (`""`s for strings). */
+export function allocate(dtype: DataType, length: number): ArrayData {
+  if (dtype === "string") return new globalThis.Array<string>(length).fill("");
+  return new dtypes[dtype].ctor(length);
+}
