@@ -1,0 +1,2 @@
+// Element-wise kernels (worker ops). (stub: being written)
+export {};

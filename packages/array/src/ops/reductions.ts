@@ -1,0 +1,2 @@
+// Reduction kernels (worker ops). (stub: being written)
+export {};
