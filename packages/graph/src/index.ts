@@ -10,3 +10,5 @@ export type { Layer, CullResult } from "./layer.js";
 export { MaterializedLayer } from "./materialized-layer.js";
 export { Graph } from "./graph.js";
 export type { GraphStats } from "./graph.js";
+export { Blockwise, blockwiseInput, blockIndex, perBlock } from "./blockwise.js";
+export type { BlockwiseOptions, BlockwiseInput, BlockIndexArg, PerBlockArg } from "./blockwise.js";

@@ -1,0 +1,512 @@
+import { blockKey, type Key } from "./key.js";
+import type { CullResult, Layer } from "./layer.js";
+import { Ref, Task, findDependencies, type GraphNode, type Op } from "./spec.js";
+
+/** A template argument of {@link Blockwise}: the block of another collection that lines up. */
+export class BlockwiseInput {
+  readonly name: string;
+  readonly index: string;
+  readonly numBlocks: readonly number[];
+  constructor(name: string, index: string, numBlocks: readonly number[]) {
+    this.name = name;
+    this.index = index;
+    this.numBlocks = numBlocks;
+  }
+}
+
+/** A template argument of {@link Blockwise} replaced by the output block index. */
+export class BlockIndexArg {}
+
+/** A template argument of {@link Blockwise} computed from the output block index. */
+export class PerBlockArg {
+  readonly fn: (index: readonly number[]) => unknown;
+  constructor(fn: (index: readonly number[]) => unknown) {
+    this.fn = fn;
+  }
+}
+
+/**
+ * A {@link Blockwise} argument that refers to a block of collection `name`, whose axes carry
+ * the index symbols of `index` (one character per axis). A symbol of the output index picks
+ * the output block's coordinate, except that an axis with one block broadcasts (always block
+ * 0); a symbol not in the output index is a contraction: the argument becomes an array of
+ * refs over that symbol's blocks (nested, one level per contracted symbol).
+ *
+ * @example
+ * ```ts
+ * blockwiseInput("x-ab", "ij", [2, 3]); // block (i, j) of x-ab
+ * ```
+ */
+export function blockwiseInput(name: string, index: string, numBlocks: readonly number[]): BlockwiseInput {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new TypeError(`Expected \`name\` to be a non-empty string, got \`${String(name)}\` (${typeof name})`);
+  }
+  if (typeof index !== "string") throw new TypeError(`Expected \`index\` to be a string, got \`${String(index)}\` (${typeof index})`);
+  checkNumBlocks(numBlocks, "numBlocks");
+  if (index.length !== numBlocks.length) {
+    throw new RangeError(`Expected \`index\` to have one symbol per axis (${numBlocks.length}), got \`${index}\``);
+  }
+  return new BlockwiseInput(name, index, [...numBlocks]);
+}
+
+const blockIndexArg = new BlockIndexArg();
+
+/**
+ * A {@link Blockwise} argument that becomes the output block index (`number[]`).
+ *
+ * @example
+ * ```ts
+ * new Blockwise({ name: "ones-1", outIndex: "i", numBlocks: [4], op: ones, args: [blockIndex(), 10] });
+ * ```
+ */
+export function blockIndex(): BlockIndexArg {
+  return blockIndexArg;
+}
+
+/**
+ * A {@link Blockwise} argument computed from the output block index when a task is made
+ * (for example the byte range or the selection of that block). Its value may hold {@link Ref}s,
+ * which become dependencies of that block's task.
+ *
+ * @example
+ * ```ts
+ * perBlock(([i]) => ({ start: i * 100, stop: i * 100 + 100 }));
+ * ```
+ */
+export function perBlock(fn: (index: readonly number[]) => unknown): PerBlockArg {
+  if (typeof fn !== "function") throw new TypeError(`Expected \`fn\` to be a function, got \`${String(fn)}\` (${typeof fn})`);
+  return new PerBlockArg(fn);
+}
+
+/** Options of {@link Blockwise}. */
+export interface BlockwiseOptions {
+  /** The output collection's name; output keys are `blockKey(name, index)`. */
+  readonly name: string;
+  /** One symbol (character) per output axis. */
+  readonly outIndex: string;
+  /** Output blocks per axis. */
+  readonly numBlocks: readonly number[];
+  /** The function every task calls. */
+  readonly op: Op;
+  /** Template arguments: {@link blockwiseInput}, {@link blockIndex}, {@link perBlock}, or literals. */
+  readonly args: readonly unknown[];
+  /** Free-form facts for passes and schedulers. @default {} */
+  readonly annotations?: Record<string, unknown>;
+}
+
+const LITERAL = 0;
+const INPUT = 1;
+const INDEX = 2;
+const PER_BLOCK = 3;
+
+/** A template argument, compiled once so that making a task allocates only what it keeps. */
+interface CompiledArg {
+  readonly kind: typeof LITERAL | typeof INPUT | typeof INDEX | typeof PER_BLOCK;
+  readonly value: unknown;
+  /** INPUT: the input's name. */
+  readonly name: string;
+  /** INPUT: per input axis, the output axis it follows (>= 0), -1 to broadcast (block 0), or -2 - c for contraction c. */
+  readonly source: Int32Array;
+  /** INPUT: blocks of each contraction symbol, in order of first appearance. */
+  readonly contraction: readonly number[];
+}
+
+/**
+ * A symbolic layer of one task per output block, all from one template (dask's Blockwise):
+ * block `index` of the output calls `op` on the template arguments with every
+ * {@link blockwiseInput} replaced by a ref to the block that lines up with `index`. Culling
+ * and counting never generate the tasks of blocks that are not needed.
+ *
+ * @example
+ * ```ts
+ * const add = op("@zask/array/ops", "add");
+ * const layer = new Blockwise({
+ *   name: "add-9c1d",
+ *   outIndex: "ij",
+ *   numBlocks: [2, 3],
+ *   op: add,
+ *   args: [blockwiseInput("x-ab", "ij", [2, 3]), blockwiseInput("y-cd", "ij", [1, 3])],
+ * });
+ * layer.size; // 6
+ * layer.task([1, 2]).dependencies; // ['["x-ab",1,2]', '["y-cd",0,2]']
+ * ```
+ */
+export class Blockwise implements Layer {
+  readonly name: string;
+  readonly outIndex: string;
+  readonly numBlocks: readonly number[];
+  readonly op: Op;
+  readonly args: readonly unknown[];
+  readonly annotations: Readonly<Record<string, unknown>>;
+  /** Names of the collections this layer reads through {@link blockwiseInput}. */
+  readonly inputNames: readonly string[];
+  readonly #compiled: readonly CompiledArg[];
+  /** Keys referenced by literal arguments: dependencies of every task. */
+  readonly #literalDeps: readonly Key[];
+  readonly #hasPerBlock: boolean;
+  readonly #total: number;
+  /** Row-major linear indices of the blocks kept by a cull, ascending; undefined: all. */
+  readonly #kept: Int32Array | undefined;
+  readonly #prefix: string;
+
+  constructor(options: BlockwiseOptions, kept?: Int32Array) {
+    const { name, outIndex, numBlocks, op, args } = options;
+    if (typeof name !== "string" || name.length === 0 || name.includes('"') || name.includes("\\")) {
+      throw new TypeError(`Expected \`name\` to be a non-empty string without quotes or backslashes, got \`${String(name)}\``);
+    }
+    if (typeof outIndex !== "string") throw new TypeError(`Expected \`outIndex\` to be a string, got \`${String(outIndex)}\` (${typeof outIndex})`);
+    checkNumBlocks(numBlocks, "numBlocks");
+    if (outIndex.length !== numBlocks.length) {
+      throw new RangeError(`Expected \`outIndex\` to have one symbol per axis (${numBlocks.length}), got \`${outIndex}\``);
+    }
+    if (new Set(outIndex).size !== outIndex.length) throw new RangeError(`Expected \`outIndex\` symbols to be distinct, got \`${outIndex}\``);
+    if (typeof op !== "function" && (typeof op !== "object" || op === null)) {
+      throw new TypeError(`Expected \`op\` to be an OpRef or a function, got \`${String(op)}\` (${typeof op})`);
+    }
+    if (!Array.isArray(args)) throw new TypeError(`Expected \`args\` to be an array, got \`${String(args)}\` (${typeof args})`);
+    this.name = name;
+    this.outIndex = outIndex;
+    this.numBlocks = Object.freeze([...numBlocks]);
+    this.op = op;
+    this.args = args;
+    this.annotations = options.annotations ?? {};
+    this.#prefix = '["' + name + '"';
+    let total = 1;
+    for (const n of numBlocks) total *= n;
+    this.#total = total;
+    this.#kept = kept;
+
+    checkAlignment(outIndex, numBlocks, args);
+    const compiled: CompiledArg[] = [];
+    const literal: unknown[] = [];
+    const inputNames = new Set<string>();
+    let hasPerBlock = false;
+    for (const a of args) {
+      if (a instanceof BlockwiseInput) {
+        inputNames.add(a.name);
+        const source = new Int32Array(a.index.length);
+        const contraction: number[] = [];
+        const local: string[] = [];
+        for (let ax = 0; ax < a.index.length; ax++) {
+          const s = a.index[ax]!;
+          const outAxis = outIndex.indexOf(s);
+          if (outAxis >= 0) source[ax] = a.numBlocks[ax] === 1 ? -1 : outAxis;
+          else {
+            if (!local.includes(s)) {
+              local.push(s);
+              // an input with one block along a contracted symbol contributes one ref (it broadcasts)
+              contraction.push(a.numBlocks[ax]!);
+            }
+            source[ax] = -2 - local.indexOf(s);
+          }
+        }
+        compiled.push({ kind: INPUT, value: undefined, name: a.name, source, contraction });
+      } else if (a instanceof BlockIndexArg) {
+        compiled.push({ kind: INDEX, value: undefined, name: "", source: EMPTY, contraction: [] });
+      } else if (a instanceof PerBlockArg) {
+        hasPerBlock = true;
+        compiled.push({ kind: PER_BLOCK, value: a.fn, name: "", source: EMPTY, contraction: [] });
+      } else {
+        assertNoMarkers(a);
+        literal.push(a);
+        compiled.push({ kind: LITERAL, value: a, name: "", source: EMPTY, contraction: [] });
+      }
+    }
+    this.#compiled = compiled;
+    this.#literalDeps = findDependencies(literal);
+    this.#hasPerBlock = hasPerBlock;
+    this.inputNames = [...inputNames];
+  }
+
+  /** Tasks in this layer (after a cull, only the kept blocks). */
+  get size(): number {
+    return this.#kept === undefined ? this.#total : this.#kept.length;
+  }
+
+  /** Whether this layer was culled to fewer blocks than `numBlocks` spans. */
+  get isCulled(): boolean {
+    return this.#kept !== undefined;
+  }
+
+  has(key: Key): boolean {
+    const lin = this.linearIndexOf(key);
+    return lin >= 0 && this.#keeps(lin);
+  }
+
+  *keys(): IterableIterator<Key> {
+    const idx = new Array<number>(this.numBlocks.length);
+    for (const lin of this.#linearIndices()) {
+      this.#unravel(lin, idx);
+      yield blockKey(this.name, idx);
+    }
+  }
+
+  /**
+   * The row-major linear index of the block that `key` names in the full block grid, or -1
+   * when `key` is not a block key of this collection (whether or not a cull dropped it).
+   */
+  linearIndexOf(key: Key): number {
+    const p = this.#prefix;
+    if (!key.startsWith(p)) return -1;
+    const nb = this.numBlocks;
+    let pos = p.length;
+    let lin = 0;
+    for (let ax = 0; ax < nb.length; ax++) {
+      if (key.charCodeAt(pos) !== 44) return -1; // ","
+      pos++;
+      let v = 0;
+      const start = pos;
+      for (let c = key.charCodeAt(pos); c >= 48 && c <= 57; c = key.charCodeAt(++pos)) v = v * 10 + (c - 48);
+      if (pos === start || v >= nb[ax]! || (pos - start > 1 && key.charCodeAt(start) === 48)) return -1;
+      lin = lin * nb[ax]! + v;
+    }
+    return pos === key.length - 1 && key.charCodeAt(pos) === 93 ? lin : -1; // "]"
+  }
+
+  /** The task of output block `index` (whether or not a cull kept it). */
+  task(index: readonly number[]): Task {
+    this.#checkIndex(index);
+    return this.#task(index);
+  }
+
+  /**
+   * The keys that output block `index`'s task depends on, without building its arguments
+   * (except those of {@link perBlock}, which are called to find refs they return).
+   */
+  dependenciesOf(index: readonly number[]): Key[] {
+    this.#checkIndex(index);
+    const out: Key[] = [];
+    this.#addDependencies(index, out);
+    return out.length > 1 ? [...new Set(out)] : out;
+  }
+
+  cull(keys: Iterable<Key>): CullResult {
+    const wanted = new Uint8Array(this.#total);
+    let count = 0;
+    for (const k of keys) {
+      const lin = this.linearIndexOf(k);
+      if (lin < 0 || wanted[lin] === 1 || !this.#keeps(lin)) continue;
+      wanted[lin] = 1;
+      count++;
+    }
+    const deps = new Set<Key>(this.#literalDeps);
+    const idx = new Array<number>(this.numBlocks.length);
+    const scratch: Key[] = [];
+    for (let lin = 0; lin < this.#total; lin++) {
+      if (wanted[lin] === 0) continue;
+      this.#unravel(lin, idx);
+      scratch.length = 0;
+      this.#addDependencies(idx, scratch);
+      for (let i = 0; i < scratch.length; i++) deps.add(scratch[i]!);
+    }
+    if (count === this.size) return { layer: this, dependencies: deps };
+    const kept = new Int32Array(count);
+    for (let lin = 0, j = 0; lin < this.#total; lin++) if (wanted[lin] === 1) kept[j++] = lin;
+    return { layer: this.#withKept(kept), dependencies: deps };
+  }
+
+  /** The same layer restricted to the given row-major linear block indices (ascending). */
+  withBlocks(kept: Int32Array): Blockwise {
+    return this.#withKept(kept);
+  }
+
+  /** The kept blocks' row-major linear indices, ascending (all blocks when not culled). */
+  linearIndices(): Iterable<number> {
+    return this.#linearIndices();
+  }
+
+  materialize(): Map<Key, GraphNode> {
+    const out = new Map<Key, GraphNode>();
+    const idx = new Array<number>(this.numBlocks.length);
+    for (const lin of this.#linearIndices()) {
+      this.#unravel(lin, idx);
+      const t = this.#task(idx);
+      out.set(t.key, t);
+    }
+    return out;
+  }
+
+  /** Convert a row-major linear block index into `out` (reused to avoid allocation). */
+  unravel(lin: number, out: number[]): number[] {
+    this.#unravel(lin, out);
+    return out;
+  }
+
+  #withKept(kept: Int32Array): Blockwise {
+    return new Blockwise(
+      { name: this.name, outIndex: this.outIndex, numBlocks: this.numBlocks, op: this.op, args: this.args, annotations: this.annotations },
+      kept,
+    );
+  }
+
+  #keeps(lin: number): boolean {
+    const kept = this.#kept;
+    if (kept === undefined) return true;
+    let lo = 0;
+    let hi = kept.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = kept[mid]!;
+      if (v === lin) return true;
+      if (v < lin) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  *#linearIndices(): IterableIterator<number> {
+    const kept = this.#kept;
+    if (kept === undefined) for (let lin = 0; lin < this.#total; lin++) yield lin;
+    else for (let i = 0; i < kept.length; i++) yield kept[i]!;
+  }
+
+  #unravel(lin: number, out: number[]): void {
+    const nb = this.numBlocks;
+    for (let ax = nb.length - 1; ax >= 0; ax--) {
+      const n = nb[ax]!;
+      out[ax] = lin % n;
+      lin = (lin - out[ax]!) / n;
+    }
+  }
+
+  #checkIndex(index: readonly number[]): void {
+    const nb = this.numBlocks;
+    if (!Array.isArray(index) || index.length !== nb.length || index.some((v, ax) => !Number.isInteger(v) || v < 0 || v >= nb[ax]!)) {
+      throw new RangeError(`Expected a block index within [${nb.join(", ")}] blocks, got \`${JSON.stringify(index)}\``);
+    }
+  }
+
+  #task(index: readonly number[]): Task {
+    const compiled = this.#compiled;
+    const args = new Array<unknown>(compiled.length);
+    let deps: Key[] | undefined = this.#literalDeps.length > 0 ? [...this.#literalDeps] : undefined;
+    let simple = !this.#hasPerBlock && this.#literalDeps.length === 0;
+    for (let a = 0; a < compiled.length; a++) {
+      const c = compiled[a]!;
+      switch (c.kind) {
+        case LITERAL:
+          args[a] = c.value;
+          break;
+        case INDEX:
+          args[a] = index.slice();
+          break;
+        case PER_BLOCK: {
+          const v = (c.value as PerBlockArg["fn"])(index.slice());
+          args[a] = v;
+          (deps ??= []).push(...findDependencies([v]));
+          break;
+        }
+        case INPUT: {
+          if (c.contraction.length === 0) {
+            const key = inputKey(c, index, EMPTY_NUMBERS);
+            args[a] = new Ref(key);
+            (deps ??= []).push(key);
+          } else {
+            const refs = contractedRefs(c, index, (deps ??= []));
+            args[a] = refs;
+            simple = false;
+          }
+          break;
+        }
+      }
+    }
+    const key = blockKey(this.name, index);
+    if (deps === undefined) return new Task(key, this.op, args, EMPTY_KEYS);
+    if (deps.length > 1 && !(simple && distinct(deps))) deps = [...new Set(deps)];
+    return new Task(key, this.op, args, deps);
+  }
+
+  #addDependencies(index: readonly number[], out: Key[]): void {
+    for (const k of this.#literalDeps) out.push(k);
+    for (const c of this.#compiled) {
+      if (c.kind === INPUT) {
+        if (c.contraction.length === 0) out.push(inputKey(c, index, EMPTY_NUMBERS));
+        else contractedRefs(c, index, out);
+      } else if (c.kind === PER_BLOCK) {
+        out.push(...findDependencies([(c.value as PerBlockArg["fn"])(index.slice())]));
+      }
+    }
+  }
+}
+
+const EMPTY = new Int32Array(0);
+const EMPTY_NUMBERS: readonly number[] = [];
+const EMPTY_KEYS: readonly Key[] = Object.freeze([]);
+
+function inputKey(c: CompiledArg, index: readonly number[], contracted: readonly number[]): Key {
+  const src = c.source;
+  let s = '["' + c.name + '"';
+  for (let ax = 0; ax < src.length; ax++) {
+    const from = src[ax]!;
+    s += "," + (from >= 0 ? index[from]! : from === -1 ? 0 : contracted[-2 - from]!);
+  }
+  return s + "]";
+}
+
+/** Nested arrays of refs over the contraction symbols of input `c`, pushing each key to `deps`. */
+function contractedRefs(c: CompiledArg, index: readonly number[], deps: Key[]): unknown[] {
+  const at = new Array<number>(c.contraction.length).fill(0);
+  const level = (d: number): unknown[] => {
+    const n = c.contraction[d]!;
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      at[d] = i;
+      if (d + 1 < c.contraction.length) out[i] = level(d + 1);
+      else {
+        const key = inputKey(c, index, at);
+        deps.push(key);
+        out[i] = new Ref(key);
+      }
+    }
+    return out;
+  };
+  return level(0);
+}
+
+function distinct(keys: readonly Key[]): boolean {
+  for (let i = 1; i < keys.length; i++) for (let j = 0; j < i; j++) if (keys[i] === keys[j]) return false;
+  return true;
+}
+
+/** Check that every input lines up with the output and that contracted symbols agree. */
+function checkAlignment(outIndex: string, numBlocks: readonly number[], args: readonly unknown[]): void {
+  const sizes = new Map<string, number>();
+  for (const a of args) {
+    if (!(a instanceof BlockwiseInput)) continue;
+    for (let ax = 0; ax < a.index.length; ax++) {
+      const s = a.index[ax]!;
+      const n = a.numBlocks[ax]!;
+      const outAxis = outIndex.indexOf(s);
+      if (outAxis >= 0) {
+        if (n !== 1 && n !== numBlocks[outAxis]) {
+          throw new RangeError(
+            `Expected input \`${a.name}\` to have ${numBlocks[outAxis]} or 1 blocks along symbol \`${s}\`, got ${n}`,
+          );
+        }
+      } else {
+        const prev = sizes.get(s);
+        if (prev === undefined || prev === 1) sizes.set(s, n);
+        else if (n !== 1 && n !== prev) {
+          throw new RangeError(`Expected every input to have ${prev} or 1 blocks along contracted symbol \`${s}\`, got ${n} in \`${a.name}\``);
+        }
+      }
+    }
+  }
+}
+
+function checkNumBlocks(numBlocks: readonly number[], what: string): void {
+  if (!Array.isArray(numBlocks) || numBlocks.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new TypeError(`Expected \`${what}\` to be an array of positive integers, got \`${JSON.stringify(numBlocks)}\``);
+  }
+}
+
+function assertNoMarkers(x: unknown, depth = 0): void {
+  if (depth > 0 && (x instanceof BlockwiseInput || x instanceof BlockIndexArg || x instanceof PerBlockArg)) {
+    throw new TypeError("Expected blockwiseInput(), blockIndex() and perBlock() as top-level arguments, got one nested in a literal");
+  }
+  if (Array.isArray(x)) {
+    for (const v of x) if (typeof v === "object" && v !== null) assertNoMarkers(v, depth + 1);
+  } else if (typeof x === "object" && x !== null && Object.getPrototypeOf(x) === Object.prototype) {
+    for (const k in x) assertNoMarkers((x as Record<string, unknown>)[k], depth + 1);
+  }
+}
