@@ -1,2 +1,10 @@
-/** Public API of zask. */
-export {};
+/** Public API of zask (the command line's library side). */
+export { serve } from "./serve.js";
+export type { ServeOptions, FileServer } from "./serve.js";
+export { RequestCounter } from "./request-counter.js";
+export type { RequestEvent, RequestTally } from "./request-counter.js";
+export { formatLogLine, parseLogLine } from "./request-log.js";
+export type { LoggedRequest } from "./request-log.js";
+export { parseRange } from "./byte-range.js";
+export type { ByteRange } from "./byte-range.js";
+export { ServeDirectoryError, ListenError } from "./errors.js";
