@@ -1,0 +1,66 @@
+import type { TypedArray } from "./ndarray.js";
+
+/** Integer codes of a {@link Categorical}. */
+export type CategoricalCodes = Int8Array | Int16Array | Int32Array | BigInt64Array;
+
+/**
+ * A categorical column (pandas' Categorical): integer `codes` into `categories`; code −1 is
+ * missing. Iterating gives the values (`null` where missing).
+ *
+ * @example
+ * ```ts
+ * const c = new Categorical(new Int8Array([0, 1, -1]), ["B cells", "T cells"]);
+ * [...c]; // ["B cells", "T cells", null]
+ * ```
+ */
+export class Categorical<T extends string | number | bigint | boolean = string | number | bigint | boolean> implements Iterable<T | null> {
+  readonly codes: CategoricalCodes;
+  readonly categories: readonly T[];
+  readonly ordered: boolean;
+
+  constructor(codes: CategoricalCodes, categories: readonly T[], ordered = false) {
+    this.codes = codes;
+    this.categories = categories;
+    this.ordered = ordered;
+    for (const c of codes) {
+      const n = Number(c);
+      if (n < -1 || n >= categories.length) {
+        throw new RangeError(`Expected categorical codes in [-1, ${categories.length}), got \`${n}\``);
+      }
+    }
+  }
+
+  /** Build from values; categories are the distinct non-null values in order of first appearance. */
+  static fromValues<T extends string | number | bigint | boolean>(values: Iterable<T | null | undefined>, options: { categories?: readonly T[]; ordered?: boolean } = {}): Categorical<T> {
+    const vals = [...values];
+    const categories = options.categories ? [...options.categories] : [...new Set(vals.filter((v): v is T => v !== null && v !== undefined))];
+    const index = new Map(categories.map((c, i) => [c, i]));
+    const Codes = categories.length < 128 ? Int8Array : categories.length < 32768 ? Int16Array : Int32Array;
+    const codes = new Codes(vals.length);
+    vals.forEach((v, i) => {
+      const code = v === null || v === undefined ? -1 : index.get(v);
+      if (code === undefined) throw new RangeError(`Expected a value among the categories, got \`${String(v)}\``);
+      codes[i] = code;
+    });
+    return new Categorical<T>(codes, categories, options.ordered ?? false);
+  }
+
+  get length(): number {
+    return this.codes.length;
+  }
+
+  /** The value at row `i`, or `null` where the code is −1. */
+  at(i: number): T | null {
+    const code = Number(this.codes[i]);
+    return code < 0 ? null : this.categories[code]!;
+  }
+
+  *[Symbol.iterator](): Iterator<T | null> {
+    for (let i = 0; i < this.codes.length; i++) yield this.at(i);
+  }
+}
+
+/** Whether a value is a typed array (not a DataView). */
+export function isTypedArray(x: unknown): x is TypedArray {
+  return ArrayBuffer.isView(x) && !(x instanceof DataView);
+}

@@ -1,0 +1,107 @@
+import * as zarr from "zarrita";
+import { toReadError } from "./read-error.js";
+import { urlOf } from "./store.js";
+import type { DataType, NDArray, TypedArray } from "./ndarray.js";
+
+/** A node of an AnnData store: a zarrita group or array. */
+export type Elem = zarr.Group<zarr.Readable> | zarr.Array<zarr.DataType, zarr.Readable>;
+
+/** An element's encoding, from its `encoding-type` / `encoding-version` attributes. */
+export interface IOSpec {
+  readonly encodingType: string;
+  readonly encodingVersion: string;
+}
+
+/**
+ * The encoding of `elem`. Elements without the attributes (stores older than anndata 0.8) are
+ * read as what they look like: arrays as `array` (or `string-array`), groups as `dict`.
+ *
+ * @example
+ * ```ts
+ * ioSpecOf(xArray); // { encodingType: "array", encodingVersion: "0.2.0" }
+ * ```
+ */
+export function ioSpecOf(elem: Elem): IOSpec {
+  const attrs = elem.attrs as Record<string, unknown>;
+  const t = attrs["encoding-type"];
+  const v = attrs["encoding-version"];
+  if (typeof t === "string") return { encodingType: t, encodingVersion: typeof v === "string" ? v : "" };
+  if (elem instanceof zarr.Array) {
+    return { encodingType: isStringDtype(elem.dtype) ? "string-array" : "array", encodingVersion: "" };
+  }
+  return { encodingType: "dict", encodingVersion: "" };
+}
+
+/** Whether a zarrita dtype holds strings. */
+export function isStringDtype(dtype: string): boolean {
+  return dtype === "v2:object" || dtype === "string" || dtype.startsWith("v2:U") || dtype.startsWith("v2:S");
+}
+
+/** The URL of an element, for messages. */
+export function elemUrl(elem: Elem): string | undefined {
+  return urlOf(elem.store, elem.path);
+}
+
+/** The child `name` of `group`, opened (array or group); typed errors when missing or broken. */
+export async function openChild(group: zarr.Group<zarr.Readable>, name: string): Promise<Elem> {
+  const loc = group.resolve(name);
+  try {
+    return await zarr.open(loc);
+  } catch (cause) {
+    throw toReadError(cause, loc.path, urlOf(group.store, loc.path));
+  }
+}
+
+/** Like {@link openChild}, but `undefined` when the child does not exist. */
+export async function openChildIfExists(group: zarr.Group<zarr.Readable>, name: string): Promise<Elem | undefined> {
+  try {
+    return await openChild(group, name);
+  } catch (e) {
+    if ((e as { reason?: string }).reason === "missing") return undefined;
+    throw e;
+  }
+}
+
+/** Map a zarrita dtype to zask's numpy name. */
+export function zaskDtype(dtype: string): DataType {
+  if (isStringDtype(dtype)) return "string";
+  switch (dtype) {
+    case "bool": case "int8": case "int16": case "int32": case "int64": case "uint8": case "uint16":
+    case "uint32": case "uint64": case "float32": case "float64":
+      return dtype;
+  }
+  throw new TypeError(`Expected a numeric, boolean or string zarr dtype, got \`${dtype}\``);
+}
+
+/** Normalize what zarrita returns into zask's data: bools as 0/1 bytes, strings as string[]. */
+export function toZaskData(data: unknown): TypedArray | string[] {
+  if (data instanceof zarr.BoolArray) return new Uint8Array(data.buffer, data.byteOffset, data.length).slice();
+  if (data instanceof zarr.UnicodeStringArray || data instanceof zarr.ByteStringArray) return Array.from(data as Iterable<string>);
+  if (Array.isArray(data)) return data.map((s) => (s === null || s === undefined ? "" : String(s)));
+  if (ArrayBuffer.isView(data)) return data as TypedArray;
+  throw new TypeError(`Expected array data, got \`${Object.prototype.toString.call(data)}\``);
+}
+
+/** Read a whole zarr array eagerly (0-d arrays give a scalar). Errors name the element. */
+export async function readArrayEager(arr: zarr.Array<zarr.DataType, zarr.Readable>, options: { signal?: AbortSignal } = {}): Promise<NDArray | number | bigint | boolean | string> {
+  const dtype = zaskDtype(arr.dtype);
+  let got: unknown;
+  try {
+    got = await zarr.get(arr, null, { opts: { signal: options.signal } } as never);
+  } catch (cause) {
+    throw toReadError(cause, arr.path, elemUrl(arr));
+  }
+  if (arr.shape.length === 0) {
+    if (typeof got === "object" && got !== null && "data" in got) got = (got as { data: ArrayLike<unknown> }).data[0];
+    // uns holds small integers; give them as numbers when that is exact, as anndata users expect.
+    if (typeof got === "bigint" && got >= BigInt(Number.MIN_SAFE_INTEGER) && got <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(got);
+    return got as number | bigint | boolean | string;
+  }
+  const chunk = got as zarr.Chunk<zarr.DataType>;
+  const expected = arr.shape.reduce((a, b) => a * b, 1);
+  const data = toZaskData(chunk.data);
+  if (data.length !== expected) {
+    throw toReadError(new RangeError(`decoded ${data.length} values, expected ${expected}`), arr.path, elemUrl(arr));
+  }
+  return { data, shape: [...arr.shape], dtype };
+}

@@ -1,0 +1,189 @@
+import * as zarr from "zarrita";
+import { AnnData, type Raw } from "../anndata.js";
+import { Categorical, type CategoricalCodes } from "../categorical.js";
+import { DataFrame, type Column } from "../data-frame.js";
+import { elemUrl, ioSpecOf, openChild, openChildIfExists, readArrayEager, type Elem, type IOSpec } from "../elem.js";
+import { ElementReadError, NotAnnDataError, UnsupportedEncodingError } from "../errors.js";
+import { MaskedArray, type MaskedKind } from "../masked-array.js";
+import type { NDArray, TypedArray } from "../ndarray.js";
+import { SparseMatrix } from "../sparse-matrix.js";
+import { listChildren } from "../store.js";
+
+/** Reads a child element (through the dispatching reader, so callbacks see it). */
+export type ReadChild = (elem: Elem) => Promise<unknown>;
+
+interface Ctx {
+  readonly readChild: ReadChild;
+  readonly signal: AbortSignal | undefined;
+}
+
+function asGroup(elem: Elem, spec: IOSpec): zarr.Group<zarr.Readable> {
+  if (!(elem instanceof zarr.Group)) {
+    throw new ElementReadError(elem.path, elemUrl(elem), "format", `encoding "${spec.encodingType}" expects a group, found an array`);
+  }
+  return elem;
+}
+
+function asArray(elem: Elem, spec: IOSpec): zarr.Array<zarr.DataType, zarr.Readable> {
+  if (!(elem instanceof zarr.Array)) {
+    throw new ElementReadError(elem.path, elemUrl(elem), "format", `encoding "${spec.encodingType}" expects an array, found a group`);
+  }
+  return elem;
+}
+
+function attr<T>(elem: Elem, name: string, check: (x: unknown) => x is T, what: string): T {
+  const v = (elem.attrs as Record<string, unknown>)[name];
+  if (!check(v)) throw new ElementReadError(elem.path, elemUrl(elem), "metadata", `expected attribute "${name}" to be ${what}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const isString = (x: unknown): x is string => typeof x === "string";
+const isStringList = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === "string");
+
+async function eager1d(elem: Elem, spec: IOSpec, ctx: Ctx): Promise<TypedArray | string[]> {
+  const v = await readArrayEager(asArray(elem, spec), { signal: ctx.signal });
+  if (typeof v !== "object" || v.shape.length !== 1) {
+    throw new ElementReadError(elem.path, elemUrl(elem), "format", `expected a 1-d array`);
+  }
+  return v.data;
+}
+
+/** Read a dict group: each child through the dispatching reader. */
+async function readDict(group: zarr.Group<zarr.Readable>, ctx: Ctx, skip: readonly string[] = []): Promise<Record<string, unknown>> {
+  const names = (await listChildren(group)) ?? [];
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    if (skip.includes(name)) continue;
+    out[name] = await ctx.readChild(await openChild(group, name));
+  }
+  return out;
+}
+
+async function readColumn(group: zarr.Group<zarr.Readable>, name: string, ctx: Ctx): Promise<Column> {
+  const child = await openChild(group, name);
+  const v = await ctx.readChild(child);
+  if (v instanceof Categorical || v instanceof MaskedArray || Array.isArray(v) || ArrayBuffer.isView(v)) return v as Column;
+  if (typeof v === "object" && v !== null && "data" in v && "shape" in v) {
+    const nd = v as NDArray;
+    if (nd.shape.length !== 1) throw new ElementReadError(child.path, elemUrl(child), "format", "a dataframe column must be 1-d");
+    return nd.data;
+  }
+  throw new ElementReadError(child.path, elemUrl(child), "format", "a dataframe column must be an array, categorical or nullable array");
+}
+
+async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: Ctx): Promise<DataFrame> {
+  const indexKey = attr(group, "_index", isString, "a string");
+  const order = attr(group, "column-order", (x): x is string[] => isStringList(x) || (Array.isArray(x) && x.length === 0), "a list of strings");
+  const indexCol = await readColumn(group, indexKey, ctx);
+  const index = Array.from(indexCol as ArrayLike<unknown> & Iterable<unknown>, (x) => String(x));
+  const columns = new Map<string, Column>();
+  for (const name of order) columns.set(name, await readColumn(group, name, ctx));
+  if (spec.encodingVersion === "0.1.0") {
+    // 0.1.0 kept categories of categorical columns in a `__categories` subgroup.
+    const cats = await openChildIfExists(group, "__categories");
+    if (cats instanceof zarr.Group) {
+      for (const name of order) {
+        const cat = await openChildIfExists(cats, name);
+        const codes = columns.get(name);
+        if (cat && codes && ArrayBuffer.isView(codes)) {
+          const categories = await eager1d(cat, { encodingType: "array", encodingVersion: "" }, ctx);
+          columns.set(name, new Categorical(codes as CategoricalCodes, Array.from(categories as ArrayLike<string | number>), Boolean(cat.attrs["ordered"])));
+        }
+      }
+    }
+  }
+  return new DataFrame({ index, columns, indexName: indexKey === "_index" ? undefined : indexKey });
+}
+
+async function readCategorical(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: Ctx): Promise<Categorical> {
+  const codes = await eager1d(await openChild(group, "codes"), spec, ctx);
+  const categories = await eager1d(await openChild(group, "categories"), spec, ctx);
+  if (Array.isArray(codes) || codes instanceof Float32Array || codes instanceof Float64Array) {
+    throw new ElementReadError(group.path + "/codes", elemUrl(group), "format", "categorical codes must be integers");
+  }
+  const ordered = Boolean((group.attrs as Record<string, unknown>)["ordered"]);
+  try {
+    return new Categorical(codes as CategoricalCodes, Array.from(categories as ArrayLike<string | number | bigint>), ordered);
+  } catch (cause) {
+    throw new ElementReadError(group.path, elemUrl(group), "format", (cause as Error).message, { cause });
+  }
+}
+
+async function readMasked(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: Ctx): Promise<MaskedArray> {
+  const values = await eager1d(await openChild(group, "values"), spec, ctx);
+  const maskElem = await openChildIfExists(group, "mask");
+  const mask = maskElem ? await eager1d(maskElem, spec, ctx) : undefined;
+  const naValue = (group.attrs as Record<string, unknown>)["na-value"];
+  return new MaskedArray(spec.encodingType as MaskedKind, values, mask as Uint8Array | undefined, typeof naValue === "string" ? naValue : undefined);
+}
+
+async function readSparse(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: Ctx): Promise<SparseMatrix> {
+  const shape = attr(group, "shape", (x): x is [number, number] => Array.isArray(x) && x.length === 2 && x.every(Number.isInteger), "a [rows, cols] pair");
+  const part = async (name: string) => {
+    const d = await eager1d(await openChild(group, name), spec, ctx);
+    if (Array.isArray(d)) throw new ElementReadError(`${group.path}/${name}`, elemUrl(group), "format", "sparse parts must be numeric");
+    return d;
+  };
+  try {
+    return new SparseMatrix(spec.encodingType === "csr_matrix" ? "csr" : "csc", shape, await part("indptr"), await part("indices"), await part("data"));
+  } catch (cause) {
+    if (cause instanceof ElementReadError) throw cause;
+    throw new ElementReadError(group.path, elemUrl(group), "format", (cause as Error).message, { cause });
+  }
+}
+
+const ANNDATA_SLOTS = ["X", "obs", "var", "obsm", "varm", "obsp", "varp", "layers", "uns", "raw"] as const;
+
+async function readSlots(group: zarr.Group<zarr.Readable>, ctx: Ctx, slots: readonly string[]): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const name of slots) {
+    const child = await openChildIfExists(group, name);
+    if (child !== undefined) out[name] = await ctx.readChild(child);
+  }
+  return out;
+}
+
+/** Read one element by its encoding with the default (eager) readers; children go through `readChild`. */
+export async function readDefault(elem: Elem, spec: IOSpec, ctx: Ctx): Promise<unknown> {
+  ctx.signal?.throwIfAborted();
+  switch (spec.encodingType) {
+    case "anndata": {
+      const parts = await readSlots(asGroup(elem, spec), ctx, ANNDATA_SLOTS);
+      return new AnnData(parts as never);
+    }
+    case "raw": {
+      const parts = await readSlots(asGroup(elem, spec), ctx, ["X", "var", "varm"]);
+      return { X: parts["X"], var: parts["var"], varm: parts["varm"] ?? {} } as Raw<unknown>;
+    }
+    case "dict":
+      return readDict(asGroup(elem, spec), ctx);
+    case "dataframe":
+      return readDataFrame(asGroup(elem, spec), spec, ctx);
+    case "categorical":
+      return readCategorical(asGroup(elem, spec), spec, ctx);
+    case "nullable-integer":
+    case "nullable-boolean":
+    case "nullable-string-array":
+      return readMasked(asGroup(elem, spec), spec, ctx);
+    case "csr_matrix":
+    case "csc_matrix":
+      return readSparse(asGroup(elem, spec), spec, ctx);
+    case "array":
+    case "string-array":
+    case "numeric-scalar":
+    case "string":
+    case "bytes":
+      return readArrayEager(asArray(elem, spec), { signal: ctx.signal });
+    default:
+      throw new UnsupportedEncodingError(elem.path, elemUrl(elem), spec.encodingType, spec.encodingVersion);
+  }
+}
+
+/** Check that `root` is an AnnData group. */
+export function assertAnnData(root: Elem): void {
+  const spec = ioSpecOf(root);
+  const t = (root.attrs as Record<string, unknown>)["encoding-type"];
+  if (!(root instanceof zarr.Group) || spec.encodingType !== "anndata") {
+    throw new NotAnnDataError(root.path, elemUrl(root), typeof t === "string" ? t : undefined);
+  }
+}

@@ -1,0 +1,127 @@
+import { ZaskError } from "@zask/graph";
+
+/** Where an element lives: its path inside the store and, for remote or local stores, its URL. */
+function where(path: string, url: string | undefined): string {
+  return url === undefined ? `element ${path}` : `element ${path} (${url})`;
+}
+
+/**
+ * A store could not be opened at all: nothing at the source, or its root metadata is unusable.
+ *
+ * @example
+ * ```ts
+ * try { await readZarr("http://127.0.0.1:8080/missing.zarr"); }
+ * catch (e) { if (e instanceof StoreOpenError) console.error(e.url); }
+ * ```
+ */
+export class StoreOpenError extends ZaskError {
+  override name = "StoreOpenError" as const;
+  /** The store's URL or path. */
+  readonly url: string | undefined;
+  constructor(message: string, url: string | undefined, options?: { cause?: unknown }) {
+    super(`${message}${url === undefined ? "" : ` (${url})`}`, options);
+    this.url = url;
+  }
+}
+
+/**
+ * The group at `path` is a zarr group but not an AnnData object (no `encoding-type: anndata`).
+ *
+ * @example
+ * ```ts
+ * await readZarr("plain-group.zarr").catch((e) => e instanceof NotAnnDataError); // true
+ * ```
+ */
+export class NotAnnDataError extends ZaskError {
+  override name = "NotAnnDataError" as const;
+  readonly path: string;
+  readonly url: string | undefined;
+  /** The `encoding-type` found, if any. */
+  readonly encodingType: string | undefined;
+  constructor(path: string, url: string | undefined, encodingType: string | undefined) {
+    super(
+      `Expected ${where(path, url)} to be an AnnData group (encoding-type "anndata"), got ${
+        encodingType === undefined ? "a group without encoding-type" : `encoding-type "${encodingType}"`
+      }`,
+    );
+    this.path = path;
+    this.url = url;
+    this.encodingType = encodingType;
+  }
+}
+
+/**
+ * An element uses an encoding that zask does not read by default (awkward-array, rec-array, or
+ * one it does not know). Read it yourself with a `readDispatched` callback.
+ *
+ * @example
+ * ```ts
+ * await readZarr(store).catch((e) => e instanceof UnsupportedEncodingError && e.encodingType);
+ * ```
+ */
+export class UnsupportedEncodingError extends ZaskError {
+  override name = "UnsupportedEncodingError" as const;
+  readonly path: string;
+  readonly url: string | undefined;
+  readonly encodingType: string;
+  readonly encodingVersion: string;
+  constructor(path: string, url: string | undefined, encodingType: string, encodingVersion: string) {
+    super(
+      `Encoding "${encodingType}" (version ${encodingVersion || "none"}) of ${where(path, url)} is not supported; ` +
+        "read it with a readDispatched callback that handles this encoding-type",
+    );
+    this.path = path;
+    this.url = url;
+    this.encodingType = encodingType;
+    this.encodingVersion = encodingVersion;
+  }
+}
+
+/** What went wrong while reading an element. */
+export type ElementReadFailure = "missing" | "metadata" | "chunk" | "codec" | "http" | "format";
+
+/**
+ * Reading one element failed: its metadata is missing or malformed, a chunk is truncated or
+ * corrupt, a codec is unknown, or the server answered with an error. Names the element path
+ * and URL; `cause` holds the underlying error.
+ *
+ * @example
+ * ```ts
+ * try { await readZarr(url); }
+ * catch (e) { if (e instanceof ElementReadError) console.error(e.path, e.url, e.reason); }
+ * ```
+ */
+export class ElementReadError extends ZaskError {
+  override name = "ElementReadError" as const;
+  readonly path: string;
+  readonly url: string | undefined;
+  readonly reason: ElementReadFailure;
+  constructor(path: string, url: string | undefined, reason: ElementReadFailure, detail: string, options?: { cause?: unknown }) {
+    super(`Could not read ${where(path, url)}: ${detail}`, options);
+    this.path = path;
+    this.url = url;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A write was refused or failed. `reason` `"exists"`: the destination already holds a store and
+ * `overwrite` was not set (nothing was changed).
+ *
+ * @example
+ * ```ts
+ * await writeZarr(adata, "out.zarr").catch((e) => e instanceof ElementWriteError && e.reason === "exists");
+ * ```
+ */
+export class ElementWriteError extends ZaskError {
+  override name = "ElementWriteError" as const;
+  readonly path: string;
+  readonly url: string | undefined;
+  readonly reason: "exists" | "value" | "store";
+  constructor(path: string, url: string | undefined, reason: "exists" | "value" | "store", detail: string, options?: { cause?: unknown }) {
+    super(`Could not write ${where(path, url)}: ${detail}`, options);
+    this.path = path;
+    this.url = url;
+    this.reason = reason;
+  }
+}

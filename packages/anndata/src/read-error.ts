@@ -1,0 +1,28 @@
+import * as zarr from "zarrita";
+import { ElementReadError, type ElementReadFailure } from "./errors.js";
+import { ZaskError } from "@zask/graph";
+
+/**
+ * Turn whatever a store, zarrita or a codec threw into an {@link ElementReadError} naming the
+ * element; zask's own errors pass through unchanged.
+ */
+export function toReadError(cause: unknown, elemPath: string, url: string | undefined, what = "element"): ElementReadError {
+  if (cause instanceof ElementReadError) return cause;
+  if (cause instanceof ZaskError) throw cause;
+  if (cause instanceof Error && cause.name === "AbortError") throw cause;
+  let reason: ElementReadFailure = "chunk";
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof zarr.NotFoundError) reason = "missing";
+  else if (cause instanceof SyntaxError) reason = "metadata";
+  else if (cause instanceof zarr.UnknownCodecError) reason = "codec";
+  else if (cause instanceof zarr.InvalidMetadataError) reason = "metadata";
+  else if (/Unexpected response status|fetch failed/i.test(message)) reason = "http";
+  else if (cause instanceof zarr.CodecPipelineError) reason = "chunk";
+  const detail =
+    reason === "missing" ? `${what} not found` :
+    reason === "metadata" ? `malformed ${what} metadata (${message})` :
+    reason === "codec" ? `unknown codec (${message})` :
+    reason === "http" ? `the server answered with an error (${message})` :
+    `a chunk is truncated or corrupt (${message})`;
+  return new ElementReadError(elemPath, url, reason, detail, { cause });
+}

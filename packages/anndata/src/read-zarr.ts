@@ -1,0 +1,41 @@
+import { readElem, readDispatched, type ReadCallback } from "./read-dispatched.js";
+import { assertAnnData } from "./encodings/read-defaults.js";
+import { AnnData } from "./anndata.js";
+import { openStore, type StoreSource } from "./store.js";
+
+/** Options of {@link readZarr}. */
+export interface ReadZarrOptions {
+  /**
+   * Read dense arrays and sparse matrices lazily (only the chunks a computation needs) or
+   * eagerly (everything now, as `{data, shape, dtype}` and {@link SparseMatrix}).
+   * @default true
+   */
+  lazy?: boolean;
+  /** Use consolidated metadata when present. @default true */
+  consolidated?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Open an AnnData store: dataframes (obs, var) are read now, dense arrays (X, layers, obsm,
+ * varm) become lazy arrays over their zarr chunks, sparse matrices lazy row- (CSR) or column-
+ * (CSC) chunked arrays.
+ *
+ * @example
+ * ```ts
+ * const adata = await readZarr("http://127.0.0.1:8080/data/pbmc3k_processed.zarr");
+ * const one = await adata.X.slice(null, adata.varNames.map((g) => g === "C1orf86")).compute();
+ * ```
+ */
+export async function readZarr(source: StoreSource, options: ReadZarrOptions = {}): Promise<AnnData> {
+  const { root } = await openStore(source, options);
+  assertAnnData(root);
+  const lazy = options.lazy ?? true;
+  const callback: ReadCallback = lazy ? lazyCallback : (read, _name, elem) => read(elem);
+  return (await readDispatched(root, callback, { signal: options.signal })) as AnnData;
+}
+
+const lazyCallback: ReadCallback = async (read, _name, elem, { encodingType }) => {
+  if (encodingType === "dataframe") return readElem(elem);
+  return read(elem);
+};

@@ -1,0 +1,145 @@
+import { readdir, stat } from "node:fs/promises";
+import * as path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as zarr from "zarrita";
+import FileSystemStore from "@zarrita/storage/fs";
+import { ElementReadError, StoreOpenError } from "./errors.js";
+import { toReadError } from "./read-error.js";
+
+/** Where to read an AnnData store from: an http(s) URL, a local path or `file:` URL, or a zarrita store. */
+export type StoreSource = string | URL | zarr.Readable;
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /**
+   * Use consolidated metadata (`.zmetadata`, or `consolidated_metadata` in a v3 root `zarr.json`)
+   * when the store has it: one request opens the whole hierarchy. Without it, each node's
+   * metadata is read when it is visited.
+   * @default true
+   */
+  consolidated?: boolean;
+  signal?: AbortSignal;
+}
+
+/** What zask knows about an opened store, kept per store object. */
+interface StoreInfo {
+  /** The URL (or absolute path) of the store's root, for messages. */
+  readonly url: string | undefined;
+  /** The local root directory, when the store is on local disk (used to list groups). */
+  readonly localRoot: string | undefined;
+  readonly consolidated: boolean;
+}
+
+const infos = new WeakMap<object, StoreInfo>();
+
+/** An opened store: its root group and facts about it. */
+export interface OpenedStore {
+  readonly store: zarr.Readable;
+  readonly root: zarr.Group<zarr.Readable>;
+  readonly url: string | undefined;
+  /** Whether consolidated metadata was found and is used. */
+  readonly consolidated: boolean;
+}
+
+function isUrlString(s: string): boolean {
+  return /^https?:\/\//i.test(s);
+}
+
+/**
+ * Open a zarr store for reading and its root group, using consolidated metadata when present.
+ *
+ * @example
+ * ```ts
+ * const { root, consolidated } = await openStore("http://127.0.0.1:8080/data/pbmc3k_processed.zarr");
+ * ```
+ */
+export async function openStore(source: StoreSource, options: OpenStoreOptions = {}): Promise<OpenedStore> {
+  options.signal?.throwIfAborted();
+  let base: zarr.Readable;
+  let url: string | undefined;
+  let localRoot: string | undefined;
+  if (typeof source === "string" || source instanceof URL) {
+    const s = source instanceof URL ? source.href : source;
+    if (isUrlString(s)) {
+      url = s.replace(/\/+$/, "");
+      base = new zarr.FetchStore(url);
+    } else {
+      localRoot = path.resolve(s.startsWith("file:") ? fileURLToPath(s) : s);
+      url = pathToFileURL(localRoot).href;
+      const st = await stat(localRoot).catch(() => undefined);
+      if (!st?.isDirectory()) throw new StoreOpenError("Expected a zarr store directory, found nothing there", url);
+      base = new FileSystemStore(localRoot);
+    }
+  } else if (typeof source === "object" && source !== null && typeof (source as zarr.Readable).get === "function") {
+    base = source;
+    const u = (source as { url?: unknown }).url;
+    url = typeof u === "string" ? u : u instanceof URL ? u.href : undefined;
+    const known = infos.get(source);
+    if (known) ({ url, localRoot } = known);
+  } else {
+    throw new TypeError(`Expected \`source\` to be a URL, a path or a zarrita store, got \`${String(source)}\` (${typeof source})`);
+  }
+
+  let store: zarr.Readable = base;
+  let consolidated = false;
+  if (options.consolidated !== false) {
+    try {
+      store = await zarr.withMaybeConsolidatedMetadata(base as zarr.AsyncReadable);
+    } catch (cause) {
+      const key = "/.zmetadata";
+      throw toReadError(cause, key, url === undefined ? undefined : url + key, "consolidated metadata");
+    }
+    consolidated = typeof (store as { contents?: unknown }).contents === "function";
+  }
+  infos.set(store, { url, localRoot, consolidated });
+  let root: zarr.Group<zarr.Readable>;
+  try {
+    root = await zarr.open(store, { kind: "group" });
+  } catch (cause) {
+    const e = toReadError(cause, "/", url, "root group");
+    if (e.reason === "missing") throw new StoreOpenError("Expected a zarr group at the root of the store, found none", url, { cause });
+    throw e;
+  }
+  return { store, root, url, consolidated };
+}
+
+/** The URL of the node at `nodePath` of `store`, for messages (undefined for unknown stores). */
+export function urlOf(store: object, nodePath: string): string | undefined {
+  const info = infos.get(store);
+  if (info?.url === undefined) return undefined;
+  return nodePath === "/" ? info.url : info.url + nodePath;
+}
+
+/**
+ * The names of the child nodes of the group at `group.path`: from consolidated metadata, or
+ * by listing the directory of a local store. A remote store without consolidated metadata
+ * cannot be listed, so its dict-like groups are read as empty — except children known from
+ * the encoding (columns, codes, …), which are opened by name.
+ */
+export async function listChildren(group: zarr.Group<zarr.Readable>): Promise<string[] | undefined> {
+  const store = group.store as zarr.Readable & { contents?: () => { path: string; kind: string }[] };
+  const prefix = group.path === "/" ? "/" : group.path + "/";
+  if (typeof store.contents === "function") {
+    const names: string[] = [];
+    for (const { path: p } of store.contents()) {
+      if (p.startsWith(prefix) && p.length > prefix.length && !p.slice(prefix.length).includes("/")) names.push(p.slice(prefix.length));
+    }
+    return [...new Set(names)].sort();
+  }
+  const localRoot = infos.get(store)?.localRoot;
+  if (localRoot === undefined) return undefined;
+  const dir = path.join(localRoot, group.path);
+  let entries: import("node:fs").Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (cause) {
+    throw new ElementReadError(group.path, urlOf(store, group.path), "missing", "cannot list the group", { cause });
+  }
+  const names: string[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const inner = await readdir(path.join(dir, e.name)).catch(() => [] as string[]);
+    if (inner.includes(".zarray") || inner.includes(".zgroup") || inner.includes("zarr.json")) names.push(e.name);
+  }
+  return names.sort();
+}
