@@ -218,6 +218,11 @@ export class Blockwise implements Layer {
     this.inputNames = [...inputNames];
   }
 
+  /** Keys that literal arguments refer to: dependencies of every task of this layer. */
+  get literalDependencies(): readonly Key[] {
+    return this.#literalDeps;
+  }
+
   /** Tasks in this layer (after a cull, only the kept blocks). */
   get size(): number {
     return this.#kept === undefined ? this.#total : this.#kept.length;

@@ -37,3 +37,21 @@ export class CycleError extends ZaskError {
     this.keys = keys;
   }
 }
+
+/**
+ * A fused step refers to a block of a fused-away layer that is not one of its own steps
+ * (a `perBlock` argument returning refs into a collection the layer also reads
+ * blockwise); such layers must not be fused.
+ */
+export class FusionError extends ZaskError {
+  override name = "FusionError" as const;
+  /** The fused node's key. */
+  readonly key: string;
+  /** The key it refers to. */
+  readonly dependency: string;
+  constructor(key: string, dependency: string) {
+    super(`Fused task ${key} refers to ${dependency}, which was fused away into another task`);
+    this.key = key;
+    this.dependency = dependency;
+  }
+}

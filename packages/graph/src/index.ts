@@ -1,5 +1,5 @@
 /** Public API of @zask/graph: task specs, layers, graphs and the passes over them. */
-export { ZaskError, MissingKeyError, CycleError } from "./errors.js";
+export { ZaskError, MissingKeyError, CycleError, FusionError } from "./errors.js";
 export { blockKey, isBlockKey, parseKey, keyName } from "./key.js";
 export type { Key, BlockKey } from "./key.js";
 export { op, isOpRef, opName, Ref, ref, Task, DataNode, Alias, Fused, findDependencies, substitute } from "./spec.js";
@@ -12,3 +12,10 @@ export { Graph } from "./graph.js";
 export type { GraphStats } from "./graph.js";
 export { Blockwise, blockwiseInput, blockIndex, perBlock } from "./blockwise.js";
 export type { BlockwiseOptions, BlockwiseInput, BlockIndexArg, PerBlockArg } from "./blockwise.js";
+export { FusedBlockwise } from "./fused-blockwise.js";
+export type { BlockwiseStage } from "./fused-blockwise.js";
+export { cull } from "./cull.js";
+export { fuse } from "./fuse.js";
+export type { FuseOptions } from "./fuse.js";
+export { fuseBlockwise } from "./fuse-blockwise.js";
+export { fuseLinear } from "./fuse-linear.js";
