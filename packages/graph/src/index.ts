@@ -19,3 +19,8 @@ export { fuse } from "./fuse.js";
 export type { FuseOptions } from "./fuse.js";
 export { fuseBlockwise } from "./fuse-blockwise.js";
 export { fuseLinear } from "./fuse-linear.js";
+export { order } from "./order.js";
+export { simulatePeak } from "./simulate-peak.js";
+export type { PeakSimulation, SimulatePeakOptions } from "./simulate-peak.js";
+export { toDot } from "./to-dot.js";
+export type { ToDotOptions } from "./to-dot.js";
