@@ -104,8 +104,12 @@ export class Graph {
     return out;
   }
 
-  /** Every task of every layer in one map. */
+  /**
+   * Every task of every layer in one map. For a graph of one layer this is that layer's own
+   * map (no copy of a million entries): treat it as read-only.
+   */
   materialize(): Map<Key, GraphNode> {
+    if (this.layers.size === 1) return this.layers.values().next().value!.materialize();
     const out = new Map<Key, GraphNode>();
     for (const layer of this.layers.values()) {
       for (const [k, v] of layer.materialize()) out.set(k, v);
