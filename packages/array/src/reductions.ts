@@ -1,5 +1,9 @@
-import type { Array } from "./array.js";
-import type { DataType } from "./dtype.js";
+import { Blockwise, MaterializedLayer, Task, blockKey, blockwiseInput, op, perBlock, ref, tokenize } from "@zask/graph";
+import { Array as LazyArray } from "./array.js";
+import { blockOffsets } from "./chunks.js";
+import { isDataType, type DataType } from "./dtype.js";
+import type { ReduceKind } from "./ops/reductions.js";
+import { kindOf } from "./promote.js";
 
 /** Names of the reductions. */
 export type ReductionKind =
@@ -11,16 +15,171 @@ export interface ReductionOptions {
   axis?: number | readonly number[];
   /** Keep reduced axes with length 1. @default false */
   keepdims?: boolean;
-  /** How many blocks each tree-reduction step combines. @default 4 */
+  /**
+   * How many blocks each tree-reduction step combines along each reduced axis (so a step
+   * over two reduced axes combines up to `splitEvery ** 2` blocks). @default 4
+   */
   splitEvery?: number;
-  /** Accumulator / result dtype, as numpy's `dtype=`. */
+  /** Result dtype of `sum`/`mean`/`var`/`std`, as numpy's `dtype=`. */
   dtype?: DataType;
-  /** Delta degrees of freedom for `var`/`std`. @default 0 */
+  /** Delta degrees of freedom for `var`/`std`: the divisor is `n - ddof`. @default 0 */
   ddof?: number;
 }
 
-/** A tree reduction of `x`. (stub: being written) */
-export function reduction(x: Array, kind: ReductionKind, options: ReductionOptions = {}): Array {
-  void x; void options;
-  throw new Error(`reduction ${kind} is not written yet`);
+const kinds = new Set<ReductionKind>(["sum", "mean", "min", "max", "var", "std", "countNonzero", "any", "all", "argmin", "argmax"]);
+const chunkOp = op("@zask/array/ops", "reduceChunk", { lane: "cpu" });
+const combineOp = op("@zask/array/ops", "reduceCombine", { lane: "cpu" });
+const aggregateOp = op("@zask/array/ops", "reduceAggregate", { lane: "cpu" });
+
+function normalizeAxes(axis: ReductionOptions["axis"], ndim: number, kind: ReductionKind): { axes: number[]; single: number | null } {
+  if (axis === undefined || axis === null) return { axes: Array.from({ length: ndim }, (_, i) => i), single: null };
+  const list = typeof axis === "number" ? [axis] : axis;
+  if (!Array.isArray(list)) throw new TypeError(`Expected \`axis\` to be an integer or an array of integers, got \`${String(axis)}\` (${typeof axis})`);
+  if ((kind === "argmin" || kind === "argmax") && typeof axis !== "number") {
+    throw new TypeError(`Expected \`axis\` of ${kind} to be one integer or undefined, got \`${JSON.stringify(axis)}\``);
+  }
+  const axes: number[] = [];
+  for (const a of list) {
+    if (!Number.isInteger(a)) throw new TypeError(`Expected \`axis\` to be integers, got \`${String(a)}\` (${typeof a})`);
+    if (a < -ndim || a >= ndim) throw new RangeError(`Expected \`axis\` within [${-ndim}, ${ndim - 1}], got \`${a}\``);
+    const n = a < 0 ? a + ndim : a;
+    if (axes.includes(n)) throw new RangeError(`Expected distinct axes, got \`${JSON.stringify(list)}\``);
+    axes.push(n);
+  }
+  axes.sort((a, b) => a - b);
+  return { axes, single: typeof axis === "number" ? axes[0]! : null };
+}
+
+function resultDtype(kind: ReductionKind, input: DataType, requested: DataType | undefined): DataType {
+  const k = kindOf(input);
+  switch (kind) {
+    case "sum":
+      return requested ?? (k === "float" ? input : k === "uint" ? "uint64" : "int64");
+    case "mean":
+    case "var":
+    case "std":
+      return requested ?? (k === "float" ? input : "float64");
+    case "min":
+    case "max":
+      return input;
+    case "any":
+    case "all":
+      return "bool";
+    default:
+      return "int64";
+  }
+}
+
+function kernelKind(kind: ReductionKind, input: DataType, out: DataType): ReduceKind {
+  if (kind !== "sum") return kind;
+  return kindOf(out) !== "float" && kindOf(input) !== "float" ? "isum" : "fsum";
+}
+
+/**
+ * A tree reduction of `x` (dask's): one chunk task per block reducing it over the axes
+ * (keeping them with length 1), then combine steps merging up to `splitEvery` partial
+ * results along each reduced axis, until one aggregate step per output block makes the
+ * result. dtypes follow numpy: `sum` of bool/signed integers gives int64, of unsigned
+ * uint64 (exact, wrapping like numpy's); `mean`/`var`/`std` of integers float64; floats keep
+ * their dtype but float32 accumulates in float64; `argmin`/`argmax`/`countNonzero` give int64.
+ * NaN propagates through sum, mean, var, min and max; argmin/argmax point at the first NaN.
+ *
+ * @example
+ * ```ts
+ * reduction(x, "mean", { axis: 0 });            // per-column means
+ * reduction(x, "std", { axis: [0, 1], ddof: 1 }); // sample std over both axes
+ * reduction(x, "argmax", { axis: -1, keepdims: true });
+ * ```
+ */
+export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionOptions = {}): LazyArray {
+  if (!(x instanceof LazyArray)) throw new TypeError(`Expected \`x\` to be an Array, got \`${String(x)}\` (${typeof x})`);
+  if (!kinds.has(kind)) throw new RangeError(`Expected a reduction (${[...kinds].join(", ")}), got \`${String(kind)}\``);
+  if (x.dtype === "string") throw new TypeError(`Expected a numeric Array for ${kind}, got dtype \`string\``);
+  const { keepdims = false, splitEvery = 4, ddof = 0 } = options;
+  if (!Number.isInteger(splitEvery) || splitEvery < 2) throw new RangeError(`Expected \`splitEvery\` to be an integer >= 2, got \`${String(splitEvery)}\``);
+  if (typeof ddof !== "number" || !Number.isFinite(ddof)) throw new TypeError(`Expected \`ddof\` to be a number, got \`${String(ddof)}\` (${typeof ddof})`);
+  if (options.dtype !== undefined) {
+    if (!isDataType(options.dtype) || options.dtype === "string") throw new TypeError(`Expected \`dtype\` to be a numeric dtype name, got \`${String(options.dtype)}\``);
+    if (!["sum", "mean", "var", "std"].includes(kind)) throw new TypeError(`Expected no \`dtype\` option for ${kind}, got \`${options.dtype}\``);
+  }
+  const { axes, single } = normalizeAxes(options.axis, x.ndim, kind);
+  const reduced = new Set(axes);
+  const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
+  if (count === 0 && ["min", "max", "argmin", "argmax"].includes(kind)) {
+    throw new RangeError(`Expected a non-empty reduction for ${kind}, which has no identity, got shape [${x.shape.join(", ")}] over axes [${axes.join(", ")}]`);
+  }
+  const out = resultDtype(kind, x.dtype, options.dtype);
+  const kk = kernelKind(kind, x.dtype, out);
+  const token = tokenize(kind, x.name, axes, keepdims, splitEvery, out, ddof);
+  const ndim = x.ndim;
+  const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, ndim);
+
+  // 1. per-block partial results
+  const chunkName = `${kind}-chunk-${token}`;
+  const offsets = x.chunks.map(blockOffsets);
+  const args: unknown[] = [kk, blockwiseInput(x.name, outIndex, x.numBlocks), axes];
+  if (kk === "argmin" || kk === "argmax") {
+    args.push(perBlock((index) => ({ offsets: index.map((b, d) => offsets[d]![b]!), shape: [...x.shape], axis: single })));
+  }
+  let graph = x.graph.withLayer(new Blockwise({ name: chunkName, outIndex, numBlocks: x.numBlocks, op: chunkOp, args }), [x.name]);
+  let name = chunkName;
+  let numBlocks = x.numBlocks;
+
+  // 2. combine steps while some reduced axis still has more than splitEvery blocks
+  for (let level = 0; axes.some((a) => numBlocks[a]! > splitEvery); level++) {
+    const next = numBlocks.map((n, d) => (reduced.has(d) ? Math.ceil(n / splitEvery) : n));
+    const stepName = `${kind}-combine-${level}-${token}`;
+    const nodes: Task[] = [];
+    for (const index of blockIndices(next)) {
+      const group = groupKeys(name, index, numBlocks, reduced, splitEvery);
+      nodes.push(new Task(blockKey(stepName, index), combineOp, [kk, group.map(ref)]));
+    }
+    graph = graph.withLayer(new MaterializedLayer(stepName, nodes), [name]);
+    name = stepName;
+    numBlocks = next;
+  }
+
+  // 3. one aggregate per output block, over all remaining partials along the reduced axes
+  const finalName = `${kind}-${token}`;
+  const outChunks: number[][] = [];
+  x.chunks.forEach((sizes, d) => {
+    if (!reduced.has(d)) outChunks.push([...sizes]);
+    else if (keepdims) outChunks.push([1]);
+  });
+  const finalBlocks = numBlocks.map((n, d) => (reduced.has(d) ? 1 : n));
+  const nodes: Task[] = [];
+  for (const index of blockIndices(finalBlocks)) {
+    const group = groupKeys(name, index, numBlocks, reduced, Infinity);
+    const outIndexOf = keepdims ? index : index.filter((_, d) => !reduced.has(d));
+    const shape = outIndexOf.map((b, d) => outChunks[d]![b]!);
+    nodes.push(new Task(blockKey(finalName, outIndexOf), aggregateOp, [kk, group.map(ref), { shape, dtype: out, ddof }]));
+  }
+  graph = graph.withLayer(new MaterializedLayer(finalName, nodes), [name]);
+  return new LazyArray(graph, finalName, outChunks, out);
+}
+
+/** Every block index of a grid, in C order. */
+function* blockIndices(numBlocks: readonly number[]): Generator<number[]> {
+  const total = numBlocks.reduce((a, b) => a * b, 1);
+  const idx = new Array<number>(numBlocks.length).fill(0);
+  for (let lin = 0; lin < total; lin++) {
+    yield [...idx];
+    for (let d = numBlocks.length - 1; d >= 0; d--) {
+      if (++idx[d]! < numBlocks[d]!) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Keys of the blocks of `name` that block `index` of the next step combines: up to `split` per reduced axis. */
+function groupKeys(name: string, index: readonly number[], numBlocks: readonly number[], reduced: ReadonlySet<number>, split: number): string[] {
+  const ranges = index.map((b, d) => {
+    if (!reduced.has(d)) return [b];
+    const lo = split === Infinity ? 0 : b * split;
+    const hi = Math.min(numBlocks[d]!, split === Infinity ? numBlocks[d]! : lo + split);
+    return Array.from({ length: hi - lo }, (_, i) => lo + i);
+  });
+  let keys: number[][] = [[]];
+  for (const r of ranges) keys = keys.flatMap((k) => r.map((v) => [...k, v]));
+  return keys.map((k) => blockKey(name, k));
 }

@@ -264,3 +264,65 @@ export function astype(x: NDArray, dtype: DataType): NDArray {
   if (x.dtype === dtype) return x;
   return run("astype", dtype, [x], [x.dtype]);
 }
+
+/** One source box of {@link gather}: `block[src]` lands at `dst` in the output. */
+export interface GatherPiece {
+  readonly block: NDArray;
+  /** Per axis, `[start, stop)` inside `block`. */
+  readonly src: readonly (readonly [number, number])[];
+  /** Per axis, the start of the box inside the output. */
+  readonly dst: readonly number[];
+}
+
+/**
+ * Assemble one block of shape `shape` from boxes of other blocks (the kernel behind
+ * rechunking operands to common chunk boundaries).
+ *
+ * @example
+ * ```ts
+ * gather([3], "float64", [
+ *   { block: { data: new Float64Array([1, 2]), shape: [2], dtype: "float64" }, src: [[0, 2]], dst: [0] },
+ *   { block: { data: new Float64Array([3, 4]), shape: [2], dtype: "float64" }, src: [[0, 1]], dst: [2] },
+ * ]); // [1, 2, 3]
+ * ```
+ */
+export function gather(shape: readonly number[], dtype: DataType, pieces: readonly GatherPiece[]): NDArray {
+  const nd = shape.length;
+  const out = allocate(dtype, shape.reduce((a, b) => a * b, 1));
+  const ostr = cStrides(shape);
+  for (const { block, src, dst } of pieces) {
+    const istr = cStrides(block.shape);
+    const ext = src.map(([a, b]) => b - a);
+    if (ext.some((e) => e <= 0)) continue;
+    const rowLen = nd === 0 ? 1 : ext[nd - 1]!;
+    let rows = 1;
+    for (let d = 0; d < nd - 1; d++) rows *= ext[d]!;
+    const idx = new Array<number>(nd).fill(0);
+    for (let r = 0; r < rows; r++) {
+      let i = 0;
+      let o = 0;
+      for (let d = 0; d < nd; d++) {
+        i += (src[d]![0] + idx[d]!) * istr[d]!;
+        o += (dst[d]! + idx[d]!) * ostr[d]!;
+      }
+      const from = block.data as unknown as { subarray?: (a: number, b: number) => ArrayLike<unknown>; slice(a: number, b: number): unknown[] };
+      if (typeof from.subarray === "function") (out as TypedArray).set(from.subarray(i, i + rowLen) as never, o);
+      else for (let j = 0; j < rowLen; j++) (out as string[])[o + j] = (block.data as string[])[i + j]!;
+      for (let d = nd - 2; d >= 0; d--) {
+        if (++idx[d]! < ext[d]!) break;
+        idx[d] = 0;
+      }
+    }
+  }
+  return { data: out, shape: [...shape], dtype };
+}
+
+function cStrides(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    st[d] = s;
+    s *= shape[d]!;
+  }
+  return st;
+}
