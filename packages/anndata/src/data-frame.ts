@@ -1,6 +1,6 @@
 import { Categorical, isTypedArray } from "./categorical.js";
 import { MaskedArray } from "./masked-array.js";
-import type { TypedArray } from "./ndarray.js";
+import { dtypeOf, type DataType, type NDArray, type TypedArray } from "./ndarray.js";
 
 /** One column of a {@link DataFrame}. */
 export type Column = TypedArray | string[] | Categorical | MaskedArray;
@@ -9,8 +9,11 @@ export type Column = TypedArray | string[] | Categorical | MaskedArray;
 export interface DataFrameInit {
   /** Row labels. */
   index: readonly string[];
-  /** Columns by name, in order; each as long as the index. */
-  columns?: Record<string, Column> | ReadonlyMap<string, Column>;
+  /**
+   * Columns by name, in order; each as long as the index. A 1-d `{data, shape, dtype}` keeps
+   * its dtype (so a `bool` column stays boolean on disk, where a bare Uint8Array is `uint8`).
+   */
+  columns?: Record<string, Column | NDArray> | ReadonlyMap<string, Column | NDArray>;
   /** The index's name (written as the index column's key). @default "_index" on disk */
   indexName?: string;
 }
@@ -33,6 +36,7 @@ export class DataFrame {
   readonly index: readonly string[];
   readonly indexName: string | undefined;
   readonly #columns: Map<string, Column>;
+  readonly #dtypes = new Map<string, DataType>();
 
   constructor(init: DataFrameInit) {
     if (!Array.isArray(init?.index)) {
@@ -40,7 +44,17 @@ export class DataFrame {
     }
     this.index = init.index;
     this.indexName = init.indexName;
-    this.#columns = new Map(init.columns instanceof Map ? init.columns : Object.entries(init.columns ?? {}));
+    this.#columns = new Map();
+    const given = init.columns instanceof Map ? [...init.columns] : Object.entries(init.columns ?? {});
+    for (const [name, c] of given as [string, Column | NDArray][]) {
+      if (typeof c === "object" && c !== null && "shape" in c && "data" in c && !(c instanceof Categorical) && !(c instanceof MaskedArray)) {
+        if (c.shape.length !== 1) throw new RangeError(`Expected column \`${name}\` to be 1-d, got shape [${c.shape.join(", ")}]`);
+        this.#columns.set(name, c.data);
+        this.#dtypes.set(name, c.dtype);
+      } else {
+        this.#columns.set(name, c as Column);
+      }
+    }
     for (const [name, col] of this.#columns) {
       if (!(isTypedArray(col) || Array.isArray(col) || col instanceof Categorical || col instanceof MaskedArray)) {
         throw new TypeError(`Expected column \`${name}\` to be a typed array, string[], Categorical or MaskedArray, got \`${Object.prototype.toString.call(col)}\``);
@@ -76,9 +90,23 @@ export class DataFrame {
     return c;
   }
 
+  /**
+   * The dtype of a plain column (`bool`, `int64`, `string`, …); `undefined` for categorical
+   * and nullable columns.
+   */
+  dtype(name: string): DataType | undefined {
+    const c = this.get(name);
+    if (c instanceof Categorical || c instanceof MaskedArray) return undefined;
+    return this.#dtypes.get(name) ?? dtypeOf(c);
+  }
+
   /** A new frame with column `name` set (added at the end, or replaced in place). */
-  with(name: string, column: Column): DataFrame {
-    const columns = new Map(this.#columns);
+  with(name: string, column: Column | NDArray): DataFrame {
+    const columns = new Map<string, Column | NDArray>();
+    for (const [k, v] of this.#columns) {
+      const dt = this.#dtypes.get(k);
+      columns.set(k, dt === undefined ? v : { data: v as TypedArray, shape: [v.length], dtype: dt });
+    }
     columns.set(name, column);
     return new DataFrame({ index: this.index, columns, indexName: this.indexName });
   }

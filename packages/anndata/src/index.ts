@@ -26,3 +26,8 @@ export {
   ElementWriteError,
 } from "./errors.js";
 export type { ElementReadFailure } from "./errors.js";
+export { writeZarr, writeElem, writeDispatched } from "./write-dispatched.js";
+export type { WriteCallback, WriteFunction, WriteOptions, WriteTarget, WriteZarrOptions } from "./write-dispatched.js";
+export type { DatasetOptions, ZarrFormat } from "./zarr-writer.js";
+export type { Compressor } from "./compressor.js";
+export type { WriteDestination } from "./destination.js";

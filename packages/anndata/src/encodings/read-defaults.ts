@@ -59,14 +59,14 @@ async function readDict(group: zarr.Group<zarr.Readable>, ctx: Ctx, skip: readon
   return out;
 }
 
-async function readColumn(group: zarr.Group<zarr.Readable>, name: string, ctx: Ctx): Promise<Column> {
+async function readColumn(group: zarr.Group<zarr.Readable>, name: string, ctx: Ctx): Promise<Column | NDArray> {
   const child = await openChild(group, name);
   const v = await ctx.readChild(child);
   if (v instanceof Categorical || v instanceof MaskedArray || Array.isArray(v) || ArrayBuffer.isView(v)) return v as Column;
   if (typeof v === "object" && v !== null && "data" in v && "shape" in v) {
     const nd = v as NDArray;
     if (nd.shape.length !== 1) throw new ElementReadError(child.path, elemUrl(child), "format", "a dataframe column must be 1-d");
-    return nd.data;
+    return nd;
   }
   throw new ElementReadError(child.path, elemUrl(child), "format", "a dataframe column must be an array, categorical or nullable array");
 }
@@ -75,8 +75,9 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
   const indexKey = attr(group, "_index", isString, "a string");
   const order = attr(group, "column-order", (x): x is string[] => isStringList(x) || (Array.isArray(x) && x.length === 0), "a list of strings");
   const indexCol = await readColumn(group, indexKey, ctx);
-  const index = Array.from(indexCol as ArrayLike<unknown> & Iterable<unknown>, (x) => String(x));
-  const columns = new Map<string, Column>();
+  const indexData = "shape" in indexCol && !(indexCol instanceof Categorical) && !(indexCol instanceof MaskedArray) ? indexCol.data : indexCol;
+  const index = Array.from(indexData as Iterable<unknown>, (x) => String(x));
+  const columns = new Map<string, Column | NDArray>();
   for (const name of order) columns.set(name, await readColumn(group, name, ctx));
   if (spec.encodingVersion === "0.1.0") {
     // 0.1.0 kept categories of categorical columns in a `__categories` subgroup.
@@ -84,7 +85,8 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
     if (cats instanceof zarr.Group) {
       for (const name of order) {
         const cat = await openChildIfExists(cats, name);
-        const codes = columns.get(name);
+        const col = columns.get(name);
+        const codes = col && "shape" in col && !(col instanceof Categorical) && !(col instanceof MaskedArray) ? col.data : undefined;
         if (cat && codes && ArrayBuffer.isView(codes)) {
           const categories = await eager1d(cat, { encodingType: "array", encodingVersion: "" }, ctx);
           columns.set(name, new Categorical(codes as CategoricalCodes, Array.from(categories as ArrayLike<string | number>), Boolean(cat.attrs["ordered"])));

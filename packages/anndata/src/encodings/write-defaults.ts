@@ -1,0 +1,172 @@
+import { AnnData, type Raw } from "../anndata.js";
+import { Categorical, isTypedArray } from "../categorical.js";
+import { DataFrame } from "../data-frame.js";
+import type { IOSpec } from "../elem.js";
+import { ElementWriteError } from "../errors.js";
+import { MaskedArray } from "../masked-array.js";
+import { dtypeOf, type NDArray, type TypedArray } from "../ndarray.js";
+import { SparseMatrix } from "../sparse-matrix.js";
+import type { DatasetOptions, ZarrWriter } from "../zarr-writer.js";
+
+/** Writes a child element (through the dispatching writer, so callbacks see it). */
+export type WriteChild = (path: string, value: unknown, options: DatasetOptions) => Promise<void>;
+
+function isNDArray(x: unknown): x is NDArray {
+  return typeof x === "object" && x !== null && "data" in x && "shape" in x && "dtype" in x && Array.isArray((x as NDArray).shape);
+}
+
+function isRaw(x: unknown): x is Raw<unknown> {
+  return typeof x === "object" && x !== null && (x as Raw<unknown>).var instanceof DataFrame && "X" in x && !(x instanceof AnnData);
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && (Object.getPrototypeOf(x) === Object.prototype || Object.getPrototypeOf(x) === null);
+}
+
+/** The encoding zask writes for a value, or undefined for values it does not write (null, undefined). */
+export function ioSpecOfValue(value: unknown, pathHint = ""): IOSpec | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (value instanceof AnnData) return { encodingType: "anndata", encodingVersion: "0.1.0" };
+  if (pathHint.endsWith("/raw") && isRaw(value)) return { encodingType: "raw", encodingVersion: "0.1.0" };
+  if (value instanceof DataFrame) return { encodingType: "dataframe", encodingVersion: "0.2.0" };
+  if (value instanceof Categorical) return { encodingType: "categorical", encodingVersion: "0.2.0" };
+  if (value instanceof MaskedArray) return { encodingType: value.kind, encodingVersion: "0.1.0" };
+  if (value instanceof SparseMatrix || isLazySparse(value)) return { encodingType: `${(value as { format: string }).format}_matrix`, encodingVersion: "0.1.0" };
+  if (isNDArray(value)) {
+    return { encodingType: value.dtype === "string" ? (value.shape.length === 0 ? "string" : "string-array") : value.shape.length === 0 ? "numeric-scalar" : "array", encodingVersion: "0.2.0" };
+  }
+  if (isLazy(value)) return { encodingType: "array", encodingVersion: "0.2.0" };
+  if (isTypedArray(value)) return { encodingType: "array", encodingVersion: "0.2.0" };
+  if (Array.isArray(value) && value.every((s) => typeof s === "string")) return { encodingType: "string-array", encodingVersion: "0.2.0" };
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return { encodingType: "numeric-scalar", encodingVersion: "0.2.0" };
+  if (typeof value === "string") return { encodingType: "string", encodingVersion: "0.2.0" };
+  if (isPlainObject(value)) return { encodingType: "dict", encodingVersion: "0.1.0" };
+  return undefined;
+}
+
+function isLazy(x: unknown): x is { compute(o?: object): Promise<unknown>; shape: readonly number[] } {
+  return typeof x === "object" && x !== null && typeof (x as { compute?: unknown }).compute === "function";
+}
+
+function isLazySparse(x: unknown): x is { computeSparse(o?: object): Promise<SparseMatrix>; format: string } {
+  return typeof x === "object" && x !== null && typeof (x as { computeSparse?: unknown }).computeSparse === "function";
+}
+
+function encodingAttrs(spec: IOSpec, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { "encoding-type": spec.encodingType, "encoding-version": spec.encodingVersion, ...extra };
+}
+
+function toNDArray(value: unknown, path: string, url: string | undefined): NDArray {
+  if (isNDArray(value)) return value;
+  if (isTypedArray(value)) return { data: value, shape: [value.length], dtype: dtypeOf(value) };
+  if (Array.isArray(value)) return { data: value as string[], shape: [value.length], dtype: "string" };
+  if (typeof value === "number") {
+    return Number.isInteger(value) && Number.isSafeInteger(value)
+      ? { data: BigInt64Array.of(BigInt(value)), shape: [], dtype: "int64" }
+      : { data: Float64Array.of(value), shape: [], dtype: "float64" };
+  }
+  if (typeof value === "bigint") return { data: BigInt64Array.of(value), shape: [], dtype: "int64" };
+  if (typeof value === "boolean") return { data: Uint8Array.of(value ? 1 : 0), shape: [], dtype: "bool" };
+  if (typeof value === "string") return { data: [value], shape: [], dtype: "string" };
+  throw new ElementWriteError(path, url, "value", `cannot write a value of type ${Object.prototype.toString.call(value)} as an array`);
+}
+
+
+/** Write `value` at `path` with the default writer of `spec`; children go through `writeChild`. */
+export async function writeDefault(writer: ZarrWriter, path: string, value: unknown, spec: IOSpec, options: DatasetOptions, writeChild: WriteChild): Promise<void> {
+  // `chunks` applies to the element it is given for; children inherit only the compressor.
+  const inherited: DatasetOptions = { compressor: options.compressor };
+  const child = (name: string) => (path === "/" || path === "" ? "/" : path + "/") + name;
+  switch (spec.encodingType) {
+    case "anndata": {
+      const a = value as AnnData<unknown>;
+      await writer.group(path, encodingAttrs(spec));
+      if (a.X !== undefined) await writeChild(child("X"), a.X, inherited);
+      await writeChild(child("obs"), a.obs, inherited);
+      await writeChild(child("var"), a.var, inherited);
+      for (const slot of ["obsm", "varm", "obsp", "varp", "layers", "uns"] as const) await writeChild(child(slot), a[slot], inherited);
+      if (a.raw !== undefined) await writeChild(child("raw"), a.raw, inherited);
+      return;
+    }
+    case "raw": {
+      const r = value as Raw<unknown>;
+      await writer.group(path, encodingAttrs(spec));
+      if (r.X !== undefined) await writeChild(child("X"), r.X, inherited);
+      await writeChild(child("var"), r.var, inherited);
+      await writeChild(child("varm"), r.varm ?? {}, inherited);
+      return;
+    }
+    case "dict": {
+      await writer.group(path, encodingAttrs(spec));
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (k.includes("/")) throw new ElementWriteError(child(k), writer.url, "value", "keys must not contain '/'");
+        await writeChild(child(k), v, inherited);
+      }
+      return;
+    }
+    case "dataframe": {
+      const df = value as DataFrame;
+      const indexKey = df.indexName ?? "_index";
+      if (df.has(indexKey)) throw new ElementWriteError(path, writer.url, "value", `a column may not be named like the index ("${indexKey}")`);
+      await writer.group(path, encodingAttrs(spec, { "_index": indexKey, "column-order": df.columns }));
+      await writeChild(child(indexKey), { data: [...df.index], shape: [df.nRows], dtype: "string" }, inherited);
+      for (const [name, col] of df.entries()) {
+        const dt = df.dtype(name);
+        await writeChild(child(name), dt === undefined ? col : { data: col as TypedArray, shape: [col.length], dtype: dt }, inherited);
+      }
+      return;
+    }
+    case "categorical": {
+      const c = value as Categorical;
+      await writer.group(path, encodingAttrs(spec, { ordered: c.ordered }));
+      await writeChild(child("codes"), { data: c.codes, shape: [c.codes.length], dtype: dtypeOf(c.codes) }, inherited);
+      const cats = c.categories;
+      const catArray: NDArray = cats.every((x) => typeof x === "string")
+        ? { data: [...(cats as string[])], shape: [cats.length], dtype: "string" }
+        : cats.every((x) => typeof x === "bigint")
+          ? { data: BigInt64Array.from(cats as bigint[]), shape: [cats.length], dtype: "int64" }
+          : { data: Float64Array.from(cats as number[], Number), shape: [cats.length], dtype: "float64" };
+      await writeChild(child("categories"), catArray, inherited);
+      return;
+    }
+    case "nullable-integer":
+    case "nullable-boolean":
+    case "nullable-string-array": {
+      const m = value as MaskedArray;
+      await writer.group(path, encodingAttrs(spec, m.kind === "nullable-string-array" ? { "na-value": m.naValue ?? "NA" } : {}));
+      const values: NDArray =
+        m.kind === "nullable-boolean"
+          ? { data: m.values as TypedArray, shape: [m.length], dtype: "bool" }
+          : { data: m.values, shape: [m.length], dtype: dtypeOf(m.values) };
+      await writeChild(child("values"), values, inherited);
+      await writeChild(child("mask"), { data: m.mask, shape: [m.length], dtype: "bool" }, inherited);
+      return;
+    }
+    case "csr_matrix":
+    case "csc_matrix": {
+      const m = value instanceof SparseMatrix ? value : await (value as { computeSparse(): Promise<SparseMatrix> }).computeSparse();
+      await writer.group(path, encodingAttrs(spec, { shape: [...m.shape] }));
+      const part = (d: TypedArray): NDArray => ({ data: d, shape: [d.length], dtype: dtypeOf(d) });
+      await writeChild(child("data"), part(m.data), inherited);
+      await writeChild(child("indices"), part(m.indices), inherited);
+      await writeChild(child("indptr"), part(m.indptr), inherited);
+      return;
+    }
+    case "array":
+    case "string-array":
+    case "numeric-scalar":
+    case "string": {
+      let nd: NDArray;
+      if (isLazy(value) && !isNDArray(value)) {
+        nd = (await value.compute()) as NDArray;
+      } else {
+        nd = toNDArray(value, path, writer.url);
+      }
+      const opts = nd.shape.length === 0 ? { compressor: options.compressor } : options;
+      await writer.array(path, nd, encodingAttrs(spec), opts);
+      return;
+    }
+    default:
+      throw new ElementWriteError(path, writer.url, "value", `no writer for encoding "${spec.encodingType}"`);
+  }
+}

@@ -1,0 +1,228 @@
+import type * as zarr from "zarrita";
+import { compress, normalizeCompressor, v2CompressorMeta, v3CodecMeta, type Compressor } from "./compressor.js";
+import { ElementWriteError } from "./errors.js";
+import type { DataType, NDArray, TypedArray } from "./ndarray.js";
+import { encodeVlenUtf8 } from "./vlen-utf8.js";
+
+/** Zarr format version of a written store. */
+export type ZarrFormat = 2 | 3;
+
+/** Per-array write settings (anndata's `dataset_kwargs`). */
+export interface DatasetOptions {
+  /** Chunk shape; `-1`/`null` on an axis means the whole axis. @default the whole array in one chunk */
+  chunks?: readonly (number | null)[] | undefined;
+  /** Compressor. @default blosc lz4 level 5 with shuffle */
+  compressor?: Compressor | null | undefined;
+}
+
+const v2Dtype: Record<Exclude<DataType, "string">, string> = {
+  bool: "|b1", int8: "|i1", int16: "<i2", int32: "<i4", int64: "<i8", uint8: "|u1",
+  uint16: "<u2", uint32: "<u4", uint64: "<u8", float32: "<f4", float64: "<f8",
+};
+
+const itemsizes: Record<Exclude<DataType, "string">, number> = {
+  bool: 1, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, float32: 4, float64: 8,
+};
+
+function encodeJson(x: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 4));
+}
+
+/** Chunk shape from the options, validated against the array's shape. */
+function chunkShapeOf(shape: readonly number[], chunks: DatasetOptions["chunks"], path: string): number[] {
+  if (chunks === undefined) return shape.map((n) => Math.max(n, 1));
+  if (!Array.isArray(chunks) || chunks.length !== shape.length) {
+    throw new RangeError(`Expected \`chunks\` for ${path} to have ${shape.length} entries (one per axis), got \`${JSON.stringify(chunks)}\``);
+  }
+  return shape.map((n, axis) => {
+    const c = chunks[axis];
+    if (c === null || c === -1) return Math.max(n, 1);
+    if (!Number.isInteger(c) || (c as number) <= 0) {
+      throw new RangeError(`Expected \`chunks\` for ${path} to be positive integers, got \`${String(c)}\` (${typeof c}) on axis ${axis}`);
+    }
+    return c as number;
+  });
+}
+
+/** Copy the chunk at `index` out of a C-order array into a full chunk-shaped buffer (edges padded). */
+function extractChunk<T extends TypedArray | string[]>(data: T, shape: readonly number[], chunkShape: readonly number[], index: readonly number[], out: T): T {
+  const nd = shape.length;
+  if (nd === 0) {
+    out[0] = data[0]!;
+    return out;
+  }
+  const start = index.map((i, a) => i * chunkShape[a]!);
+  const extent = start.map((s, a) => Math.min(chunkShape[a]!, shape[a]! - s));
+  const srcStrides = new Array<number>(nd);
+  const dstStrides = new Array<number>(nd);
+  srcStrides[nd - 1] = 1;
+  dstStrides[nd - 1] = 1;
+  for (let a = nd - 2; a >= 0; a--) {
+    srcStrides[a] = srcStrides[a + 1]! * shape[a + 1]!;
+    dstStrides[a] = dstStrides[a + 1]! * chunkShape[a + 1]!;
+  }
+  const rowLen = extent[nd - 1]!;
+  const counter = new Array<number>(nd - 1).fill(0);
+  const outer = extent.slice(0, -1).reduce((x, y) => x * y, 1);
+  for (let r = 0; r < outer; r++) {
+    let src = start[nd - 1]!;
+    let dst = 0;
+    for (let a = 0; a < nd - 1; a++) {
+      src += (start[a]! + counter[a]!) * srcStrides[a]!;
+      dst += counter[a]! * dstStrides[a]!;
+    }
+    if (Array.isArray(data)) {
+      for (let k = 0; k < rowLen; k++) (out as string[])[dst + k] = data[src + k]!;
+    } else {
+      (out as TypedArray).set((data as TypedArray).subarray(src, src + rowLen) as never, dst);
+    }
+    for (let a = nd - 2; a >= 0; a--) {
+      if (++counter[a]! < extent[a]!) break;
+      counter[a] = 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes zarr groups and arrays (v2 as zarr-python 2.13 does, or v3) into a store and
+ * remembers every metadata document, so that consolidated metadata can be written last.
+ */
+export class ZarrWriter {
+  readonly store: zarr.Mutable;
+  readonly format: ZarrFormat;
+  readonly url: string | undefined;
+  readonly #metadata = new Map<string, unknown>();
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(store: zarr.Mutable, format: ZarrFormat, url: string | undefined, signal?: AbortSignal) {
+    if (format !== 2 && format !== 3) throw new RangeError(`Expected \`format\` 2 or 3, got \`${String(format)}\``);
+    this.store = store;
+    this.format = format;
+    this.url = url;
+    this.#signal = signal;
+  }
+
+  async #put(key: string, bytes: Uint8Array): Promise<void> {
+    this.#signal?.throwIfAborted();
+    try {
+      await this.store.set(("/" + key.replace(/^\/+/, "")) as zarr.AbsolutePath, bytes);
+    } catch (cause) {
+      throw new ElementWriteError("/" + key, this.url, "store", `the store refused the write (${(cause as Error).message})`, { cause });
+    }
+  }
+
+  async #meta(key: string, doc: unknown): Promise<void> {
+    this.#metadata.set(key.replace(/^\/+/, ""), doc);
+    await this.#put(key, encodeJson(doc));
+  }
+
+  /** Write a group at `path` ("" or "/" is the root) with `attrs`. */
+  async group(path: string, attrs: Record<string, unknown>): Promise<void> {
+    const p = path.replace(/^\/+|\/+$/g, "");
+    const prefix = p === "" ? "" : p + "/";
+    if (this.format === 2) {
+      await this.#meta(prefix + ".zgroup", { zarr_format: 2 });
+      await this.#meta(prefix + ".zattrs", attrs);
+    } else {
+      await this.#meta(prefix + "zarr.json", { zarr_format: 3, node_type: "group", attributes: attrs });
+    }
+  }
+
+  /** Write an array at `path`: metadata, then every chunk. */
+  async array(path: string, value: NDArray, attrs: Record<string, unknown>, options: DatasetOptions = {}): Promise<void> {
+    const p = path.replace(/^\/+|\/+$/g, "");
+    const { data, shape, dtype } = value;
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (data.length !== size) {
+      throw new ElementWriteError("/" + p, this.url, "value", `expected ${size} values for shape [${shape.join(", ")}], got ${data.length}`);
+    }
+    const chunkShape = chunkShapeOf(shape, options.chunks, "/" + p);
+    const compressor = normalizeCompressor(options.compressor);
+    const isString = dtype === "string";
+    const isScalarString = isString && shape.length === 0 && this.format === 2;
+    // A 0-d string is written as numpy's fixed-width unicode (as anndata 0.8 does for `string`).
+    const chars = isScalarString ? Math.max(1, [...(data[0] as string)].length) : 0;
+    if (this.format === 2) {
+      await this.#meta(p + "/.zarray", {
+        chunks: chunkShape,
+        compressor: isScalarString ? null : v2CompressorMeta(compressor),
+        dtype: isScalarString ? `<U${chars}` : isString ? "|O" : v2Dtype[dtype],
+        fill_value: isScalarString ? "" : isString ? 0 : dtype === "bool" ? false : 0,
+        filters: isString && !isScalarString ? [{ id: "vlen-utf8" }] : null,
+        order: "C",
+        shape: [...shape],
+        zarr_format: 2,
+      });
+      await this.#meta(p + "/.zattrs", attrs);
+    } else {
+      const codecs: unknown[] = [isString ? { name: "vlen-utf8" } : { name: "bytes", configuration: { endian: "little" } }];
+      const c = v3CodecMeta(compressor, isString ? 1 : itemsizes[dtype as Exclude<DataType, "string">]);
+      if (c) codecs.push(c);
+      await this.#meta(p + "/zarr.json", {
+        zarr_format: 3,
+        node_type: "array",
+        shape: [...shape],
+        data_type: isString ? "string" : dtype,
+        chunk_grid: { name: "regular", configuration: { chunk_shape: chunkShape } },
+        chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+        fill_value: isString ? "" : dtype === "bool" ? false : 0,
+        codecs,
+        attributes: attrs,
+      });
+    }
+    const grid = shape.map((n, a) => Math.ceil(n / chunkShape[a]!));
+    if (grid.some((g) => g === 0)) return;
+    const chunkSize = chunkShape.reduce((a, b) => a * b, 1);
+    const index = new Array<number>(shape.length).fill(0);
+    const total = grid.reduce((a, b) => a * b, 1);
+    for (let n = 0; n < total; n++) {
+      let bytes: Uint8Array;
+      if (isScalarString) {
+        const cps = [...(data[0] as string)].map((ch) => ch.codePointAt(0)!);
+        const u32 = new Uint32Array(chars);
+        u32.set(cps);
+        bytes = new Uint8Array(u32.buffer);
+      } else if (isString) {
+        const out = extractChunk(data as string[], shape, chunkShape, index, new Array<string>(chunkSize).fill(""));
+        bytes = await compress(compressor, encodeVlenUtf8(out));
+      } else {
+        const Ctor = (data as TypedArray).constructor as { new (n: number): TypedArray };
+        const out = extractChunk(data as TypedArray, shape, chunkShape, index, new Ctor(chunkSize));
+        bytes = await compress(compressor, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+      }
+      const key =
+        this.format === 2
+          ? `${p}/${shape.length === 0 ? "0" : index.join(".")}`
+          : `${p}/c${index.map((i) => "/" + i).join("")}`;
+      await this.#put(key, bytes);
+      for (let a = shape.length - 1; a >= 0; a--) {
+        if (++index[a]! < grid[a]!) break;
+        index[a] = 0;
+      }
+    }
+  }
+
+  /**
+   * Write consolidated metadata covering every node written (plus `extra`, metadata of nodes
+   * written earlier): `.zmetadata` for v2, the root `zarr.json`'s `consolidated_metadata` for v3.
+   */
+  async consolidate(extra: ReadonlyMap<string, unknown> = new Map()): Promise<void> {
+    const all = new Map([...extra, ...this.#metadata]);
+    if (this.format === 2) {
+      const metadata: Record<string, unknown> = {};
+      for (const k of [...all.keys()].sort()) metadata[k] = all.get(k);
+      await this.#put(".zmetadata", encodeJson({ metadata, zarr_consolidated_format: 1 }));
+      return;
+    }
+    const rootDoc = (all.get("zarr.json") ?? { zarr_format: 3, node_type: "group", attributes: {} }) as Record<string, unknown>;
+    const metadata: Record<string, unknown> = {};
+    for (const [k, v] of all) if (k !== "zarr.json" && k.endsWith("/zarr.json")) metadata[k.slice(0, -"/zarr.json".length)] = v;
+    await this.#put("zarr.json", encodeJson({ ...rootDoc, consolidated_metadata: { kind: "inline", must_understand: false, metadata } }));
+  }
+
+  /** Metadata documents written so far, by key. */
+  get metadata(): ReadonlyMap<string, unknown> {
+    return this.#metadata;
+  }
+}
