@@ -1,2 +1,16 @@
 /** Public API of @zask/scheduler. */
-export {};
+export { compute } from "./compute.js";
+export type { ComputeOptions, OptimizeOptions } from "./compute.js";
+export { TaskError, HttpError } from "./errors.js";
+export { IoLane } from "./io-lane.js";
+export type { IoContext, IoLaneOptions, IoStats } from "./io-lane.js";
+export { loadOp, resolveOpModule } from "./op-registry.js";
+export { sizeOf } from "./size-of.js";
+export { close, configurePool } from "./worker-pool.js";
+export type { PoolOptions } from "./worker-pool.js";
+export { Profiler } from "./profiler.js";
+export type { LaneSummary } from "./profiler.js";
+export { ProgressBar } from "./progress-bar.js";
+export type { ProgressBarOptions } from "./progress-bar.js";
+export type { Callbacks, StartInfo, TaskInfo, FinishInfo, TaskLane } from "./callbacks.js";
+export { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";

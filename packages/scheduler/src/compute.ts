@@ -1,0 +1,138 @@
+import { Fused, Graph, Task, cull, fuse, opName, order as orderPass, type GraphNode, type Key, type Op } from "@zask/graph";
+import type { Callbacks } from "./callbacks.js";
+import { TaskError } from "./errors.js";
+import { Execution, defaultPoolTasks } from "./executor.js";
+import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
+import { IoLane } from "./io-lane.js";
+import { loadOp } from "./op-registry.js";
+import { buildPlan } from "./plan.js";
+import { ProgressBar } from "./progress-bar.js";
+
+/** Which graph optimizations run before a compute (all by default). */
+export interface OptimizeOptions {
+  /** Drop tasks the requested keys don't need. @default true */
+  readonly cull?: boolean;
+  /** Fuse chains (load + select) into one task. @default true */
+  readonly fuse?: boolean;
+  /** Prioritize tasks with the graph's `order` (depth-first completion). @default true */
+  readonly order?: boolean;
+}
+
+/** Options of {@link compute}. */
+export interface ComputeOptions {
+  /**
+   * `"threads"`: io ops on the main thread's I/O lane, cpu ops on the worker pool (or inline
+   * when their inputs are small), inline ops on the main thread. `"sync"`: every task inline,
+   * one at a time, in priority order (debugging, tiny graphs). dask's names.
+   * @default "threads"
+   */
+  readonly scheduler?: "threads" | "sync";
+  /** HTTP requests in flight per origin through `ctx.fetch`. @default 16 */
+  readonly httpConcurrency?: number;
+  /** Retries of a request after a transient failure (5xx, 429, reset, timeout); 4xx are never retried. @default 3 */
+  readonly retries?: number;
+  /** Base of the retries' exponential backoff, ms (each wait is jittered). @default 100 */
+  readonly retryDelay?: number;
+  /** Timeout of one request attempt, ms. @default 30000 */
+  readonly timeout?: number;
+  /** cpu ops whose inputs hold fewer bytes run inline ({@link DEFAULT_INLINE_THRESHOLD}). */
+  readonly inlineThreshold?: number;
+  /** Hooks called as the compute runs (a {@link Profiler}, your own). */
+  readonly callbacks?: Callbacks | readonly Callbacks[];
+  /** Show a progress bar on stderr when it is a TTY and the compute runs longer than 0.5 s. @default true */
+  readonly progress?: boolean;
+  /** Graph optimizations; `false` turns them all off. @default true */
+  readonly optimize?: boolean | OptimizeOptions;
+  /** Cancels the compute: in-flight requests aborted, queued tasks dropped (workers keep running). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Run `graph` to produce the values of `keys` (in the order of `keys`): cull, fuse and order
+ * the graph, then run it on the lanes. The first failing task ends the compute with a
+ * {@link TaskError}; cancelling through `signal` rejects with the signal's reason.
+ *
+ * @example
+ * ```ts
+ * const g = Graph.fromNodes("sum", [
+ *   new DataNode("a", 1),
+ *   new DataNode("b", 2),
+ *   new Task("sum", (x: number, y: number) => x + y, [ref("a"), ref("b")]),
+ * ]);
+ * const [total] = await compute(g, ["sum"]); // 3
+ * ```
+ */
+export async function compute(graph: Graph, keys: readonly Key[], options: ComputeOptions = {}): Promise<unknown[]> {
+  if (!(graph instanceof Graph)) {
+    throw new TypeError(`Expected \`graph\` to be a Graph, got \`${String(graph)}\` (${typeof graph})`);
+  }
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== "string")) {
+    throw new TypeError(`Expected \`keys\` to be an array of strings, got \`${String(keys)}\` (${typeof keys})`);
+  }
+  const scheduler = options.scheduler ?? "threads";
+  if (scheduler !== "threads" && scheduler !== "sync") {
+    throw new RangeError(`Expected \`scheduler\` to be "threads" or "sync", got \`${String(scheduler)}\``);
+  }
+  const inlineThreshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
+  if (typeof inlineThreshold !== "number" || !(inlineThreshold >= 0)) {
+    throw new RangeError(`Expected \`inlineThreshold\` to be a non-negative number, got \`${String(inlineThreshold)}\` (${typeof inlineThreshold})`);
+  }
+  const signal = options.signal;
+  signal?.throwIfAborted();
+
+  const opt = options.optimize === false ? { cull: false, fuse: false, order: false } : options.optimize === true || options.optimize === undefined ? {} : options.optimize;
+  let g = graph;
+  if (opt.cull !== false) g = cull(g, keys);
+  if (opt.fuse !== false) g = fuse(g, keys);
+  const nodes = g.materialize();
+  // without `order`, the plan's depth-first post-order is the priority
+  const order = opt.order !== false ? orderPass(nodes) : undefined;
+  const plan = buildPlan(nodes, keys, order);
+
+  await loadOps(plan.nodes);
+  signal?.throwIfAborted();
+
+  const controller = new AbortController();
+  const httpConcurrency = options.httpConcurrency ?? 16;
+  const io = new IoLane({
+    httpConcurrency,
+    retries: options.retries ?? 3,
+    retryDelay: options.retryDelay ?? 100,
+    timeout: options.timeout ?? 30_000,
+    signal: controller.signal,
+  });
+  const callbacks: Callbacks[] = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? [...(options.callbacks as Callbacks[])] : [options.callbacks as Callbacks];
+  if (options.progress !== false && process.stderr.isTTY === true) callbacks.push(new ProgressBar());
+  const execution = new Execution(plan, {
+    scheduler,
+    io,
+    controller,
+    signal,
+    callbacks,
+    inlineThreshold,
+    ioTasks: Math.max(32, 2 * httpConcurrency),
+    poolTasks: defaultPoolTasks(),
+  });
+  return execution.run();
+}
+
+/** Import every op of the plan once, so that running a task never waits on an import. */
+async function loadOps(nodes: readonly GraphNode[]): Promise<void> {
+  const seen = new Map<string, { op: Op; key: Key }>();
+  const add = (op: Op, key: Key): void => {
+    if (typeof op === "function") return;
+    const id = op.module + "#" + op.name;
+    if (!seen.has(id)) seen.set(id, { op, key });
+  };
+  for (const node of nodes) {
+    if (node instanceof Task) add(node.op, node.key);
+    else if (node instanceof Fused) for (const s of node.steps) add(s.op, node.key);
+  }
+  await Promise.all(
+    [...seen.values()].map(({ op, key }) =>
+      loadOp(op).catch((e: unknown) => {
+        throw new TaskError(key, opName(op), e);
+      }),
+    ),
+  );
+}

@@ -1,0 +1,564 @@
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { Alias, DataNode, Fused, Task, opName, substitute, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
+import type { Callbacks, FinishInfo, TaskInfo } from "./callbacks.js";
+import { TaskError } from "./errors.js";
+import { segmentsOf, type Segment } from "./fused-segments.js";
+import { Gate } from "./gate.js";
+import type { IoLane } from "./io-lane.js";
+import { loadedOp, resolveOpModule } from "./op-registry.js";
+import type { Plan } from "./plan.js";
+import { PriorityQueue } from "./priority-queue.js";
+import { sizeOf } from "./size-of.js";
+import { forEachView, packForTransfer } from "./transfer.js";
+import { sharedPool, poolThreads } from "./worker-pool.js";
+import { INNER_REF, type WorkerRequest, type WorkerResponse, type WorkerStep } from "./worker-protocol.js";
+
+/** How an {@link Execution} runs (resolved compute options). */
+export interface ExecutionOptions {
+  readonly scheduler: "threads" | "sync";
+  readonly io: IoLane;
+  /** Aborts the I/O lane; the execution aborts it on failure. */
+  readonly controller: AbortController;
+  readonly signal: AbortSignal | undefined;
+  readonly callbacks: readonly Callbacks[];
+  /** cpu ops whose inputs hold fewer bytes run inline. */
+  readonly inlineThreshold: number;
+  /** io tasks running at once (their fetches are bounded per origin by the I/O lane). */
+  readonly ioTasks: number;
+  /** Tasks handed to the pool at once (running + one queued per worker). */
+  readonly poolTasks: number;
+}
+
+const SLICE_MS = 20;
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof x === "object" && x !== null && typeof (x as PromiseLike<unknown>).then === "function";
+}
+
+function fnOf(op: OpRef | OpFunction): OpFunction {
+  const fn = loadedOp(op);
+  if (fn === undefined) throw new Error(`op ${opName(op)} was not loaded`);
+  return fn;
+}
+
+/**
+ * One run of a {@link Plan}: the ready tasks in priority order, dispatched to the lanes, each
+ * result released after its last dependent.
+ */
+export class Execution {
+  readonly #plan: Plan;
+  readonly #opts: ExecutionOptions;
+  readonly #threads: boolean;
+  readonly #values: unknown[];
+  readonly #sizes: Float64Array;
+  readonly #waiting: Int32Array;
+  readonly #pending: Int32Array;
+  readonly #ready: PriorityQueue;
+  readonly #ioGate: Gate;
+  readonly #poolGate: Gate;
+  /** Live values viewing each buffer: a buffer moves to a worker only when one value views it. */
+  readonly #views = new Map<ArrayBufferLike, number>();
+  /** Buffers of graph literals: never moved. */
+  readonly #pinned = new WeakSet<ArrayBufferLike>();
+  readonly #cancel = new Int32Array(new SharedArrayBuffer(4));
+  readonly #lookup: (key: Key) => unknown;
+  readonly #hooks: boolean;
+  #held = 0;
+  #peak = 0;
+  #completed = 0;
+  #done = false;
+  #draining = false;
+  #yieldScheduled = false;
+  #t0 = 0;
+  #resolve: (v: unknown[]) => void = () => undefined;
+  #reject: (e: unknown) => void = () => undefined;
+  #onAbort: () => void = () => undefined;
+
+  constructor(plan: Plan, opts: ExecutionOptions) {
+    this.#plan = plan;
+    this.#opts = opts;
+    this.#threads = opts.scheduler === "threads";
+    const n = plan.size;
+    this.#values = new Array<unknown>(n);
+    this.#sizes = new Float64Array(n);
+    this.#waiting = new Int32Array(n);
+    this.#pending = new Int32Array(n);
+    this.#ready = new PriorityQueue(plan.priority, Math.min(n, 1 << 16));
+    this.#ioGate = new Gate(opts.ioTasks, plan.priority, (i) => this.#startIo(i), () => this.#poolGate.waiting < 2 * this.#poolGate.limit);
+    this.#poolGate = new Gate(opts.poolTasks, plan.priority, (i) => this.#startPool(i));
+    const { index } = plan;
+    const values = this.#values;
+    this.#lookup = (key) => values[index.get(key)!];
+    this.#hooks = opts.callbacks.length > 0;
+  }
+
+  run(): Promise<unknown[]> {
+    return new Promise<unknown[]>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      const { signal } = this.#opts;
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      if (signal !== undefined) {
+        this.#onAbort = () => this.#fail(signal.reason);
+        signal.addEventListener("abort", this.#onAbort, { once: true });
+      }
+      const plan = this.#plan;
+      const n = plan.size;
+      for (let i = 0; i < n; i++) {
+        this.#waiting[i] = plan.depStart[i + 1]! - plan.depStart[i]!;
+        this.#pending[i] = plan.dependentStart[i + 1]! - plan.dependentStart[i]!;
+        if (this.#waiting[i] === 0) this.#ready.push(i);
+      }
+      for (const cb of this.#opts.callbacks) cb.start?.({ keys: plan.outputIndex.map((i) => plan.keys[i]!), tasks: n, scheduler: this.#opts.scheduler });
+      this.#t0 = performance.now();
+      if (n === 0) this.#finish();
+      else if (this.#threads) this.#drain();
+      else this.#runSync().catch((e: unknown) => this.#fail(e));
+    });
+  }
+
+  // ---- sync mode: one task at a time, in priority order, all on the main thread
+
+  async #runSync(): Promise<void> {
+    let sliceStart = performance.now();
+    let count = 0;
+    while (!this.#done) {
+      const i = this.#ready.pop();
+      if (i < 0) return;
+      const t0 = this.#hooks ? this.#pre(i) : 0;
+      let v: unknown;
+      try {
+        v = this.#evalMain(i);
+        if (isThenable(v)) v = await v;
+      } catch (e) {
+        this.#fail(e);
+        return;
+      }
+      this.#complete(i, v, this.#laneName(i), t0);
+      if ((++count & 1023) === 0 && performance.now() - sliceStart > SLICE_MS) {
+        await yieldToLoop();
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  // ---- threads mode
+
+  #drain(): void {
+    if (this.#draining || this.#done) return;
+    this.#draining = true;
+    const sliceStart = performance.now();
+    let count = 0;
+    try {
+      while (!this.#done) {
+        const i = this.#ready.pop();
+        if (i < 0) break;
+        this.#dispatch(i);
+        if ((++count & 1023) === 0 && performance.now() - sliceStart > SLICE_MS) {
+          // let I/O completions, aborts and the progress bar in
+          if (!this.#yieldScheduled) {
+            this.#yieldScheduled = true;
+            setImmediate(() => {
+              this.#yieldScheduled = false;
+              this.#drain();
+            });
+          }
+          break;
+        }
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #dispatch(i: number): void {
+    const node = this.#plan.nodes[i]!;
+    if (node instanceof Task) {
+      const op = node.op;
+      if (typeof op !== "function") {
+        if (op.lane === "io") return this.#ioGate.submit(i);
+        if (op.lane === "cpu" && this.#inputBytes(i) >= this.#opts.inlineThreshold) return this.#poolGate.submit(i);
+      }
+      return this.#runInline(i);
+    }
+    if (node instanceof Fused) {
+      this.#runFused(i, node).catch((e: unknown) => this.#fail(e));
+      return;
+    }
+    return this.#runInline(i);
+  }
+
+  #runInline(i: number): void {
+    const t0 = this.#hooks ? this.#pre(i) : 0;
+    let v: unknown;
+    try {
+      v = this.#evalMain(i);
+    } catch (e) {
+      this.#fail(e);
+      return;
+    }
+    if (isThenable(v)) {
+      v.then(
+        (x) => {
+          this.#complete(i, x, "inline", t0);
+          this.#drain();
+        },
+        (e: unknown) => this.#fail(e),
+      );
+    } else {
+      this.#complete(i, v, this.#laneName(i), t0);
+    }
+  }
+
+  #startIo(i: number): void {
+    const t0 = this.#hooks ? this.#pre(i) : 0;
+    let p: unknown;
+    try {
+      p = this.#evalMain(i);
+    } catch (e) {
+      this.#ioGate.release();
+      this.#fail(e);
+      return;
+    }
+    Promise.resolve(p).then(
+      (x) => {
+        this.#ioGate.release();
+        this.#complete(i, x, "io", t0);
+        this.#drain();
+      },
+      (e: unknown) => {
+        this.#ioGate.release();
+        this.#fail(e);
+      },
+    );
+  }
+
+  #startPool(i: number): void {
+    const node = this.#plan.nodes[i] as Task;
+    const op = node.op as OpRef;
+    const t0 = this.#hooks ? this.#pre(i) : 0;
+    const transfer = new Set<ArrayBuffer>();
+    let req: WorkerRequest;
+    try {
+      const { index } = this.#plan;
+      const args = substitute(node.args, (k) => {
+        const d = index.get(k)!;
+        return packForTransfer(this.#values[d], (buf) => this.#mayMove(d, buf), transfer);
+      });
+      req = { s: [{ m: resolveOpModule(op.module), n: op.name, k: node.key, a: args }], x: null, r: false, c: this.#cancel };
+    } catch (e) {
+      this.#poolGate.release();
+      this.#fail(new TaskError(node.key, opName(op), e));
+      return;
+    }
+    sharedPool()
+      .run(req, { transferList: [...transfer] })
+      .then(
+        (res) => {
+          this.#poolGate.release();
+          if (res.ok === 1) {
+            this.#complete(i, res.v, "pool", t0);
+            this.#drain();
+          } else if (res.ok === 0) {
+            this.#fail(new TaskError(node.key, opName(op), workerError(res)));
+          }
+        },
+        (e: unknown) => {
+          this.#poolGate.release();
+          this.#fail(new TaskError(node.key, opName(op), e));
+        },
+      );
+  }
+
+  async #runFused(i: number, node: Fused): Promise<void> {
+    const t0 = this.#hooks ? this.#pre(i) : 0;
+    const local = new Map<Key, unknown>();
+    const lanes: string[] = [];
+    for (const seg of segmentsOf(node)) {
+      if (this.#done) return;
+      if (seg.lane === "io") {
+        await new Promise<void>((r) => this.#ioGate.submit(i, r));
+        try {
+          const p = this.#evalSteps(node, seg.from, seg.to, local);
+          if (isThenable(p)) await p;
+        } finally {
+          this.#ioGate.release();
+        }
+        lanes.push("io");
+      } else if (seg.lane === "cpu" && this.#segmentBytes(node, seg, local) >= this.#opts.inlineThreshold) {
+        await new Promise<void>((r) => this.#poolGate.submit(i, r));
+        try {
+          await this.#segmentOnPool(node, seg, local);
+        } finally {
+          this.#poolGate.release();
+        }
+        lanes.push("pool");
+      } else {
+        const p = this.#evalSteps(node, seg.from, seg.to, local);
+        if (isThenable(p)) await p;
+        lanes.push("inline");
+      }
+    }
+    if (this.#done) return;
+    this.#complete(i, local.get(node.steps[node.steps.length - 1]!.key), lanes.join("+"), t0);
+    this.#drain();
+  }
+
+  async #segmentOnPool(node: Fused, seg: Segment, local: Map<Key, unknown>): Promise<void> {
+    const { index } = this.#plan;
+    const transfer = new Set<ArrayBuffer>();
+    const inSegment = new Set<Key>();
+    const steps: WorkerStep[] = [];
+    for (let s = seg.from; s < seg.to; s++) {
+      const step = node.steps[s]!;
+      const op = step.op as OpRef;
+      const args = substitute(step.args, (k) => {
+        if (inSegment.has(k)) return { [INNER_REF]: k };
+        const later = seg.usedLater.has(k);
+        if (local.has(k)) {
+          return packForTransfer(local.get(k), (buf) => !later && !this.#views.has(buf) && !this.#pinned.has(buf), transfer);
+        }
+        const d = index.get(k)!;
+        return packForTransfer(this.#values[d], (buf) => !later && this.#mayMove(d, buf), transfer);
+      });
+      steps.push({ m: resolveOpModule(op.module), n: op.name, k: step.key, a: args });
+      inSegment.add(step.key);
+    }
+    const req: WorkerRequest = { s: steps, x: seg.exports.map((s) => s - seg.from), r: seg.to - seg.from > 1, c: this.#cancel };
+    let res: WorkerResponse;
+    try {
+      res = await sharedPool().run(req, { transferList: [...transfer] });
+    } catch (e) {
+      throw new TaskError(node.key, opName(node.steps[seg.from]!.op), e, node.steps[seg.from]!.key);
+    }
+    if (res.ok === 0) {
+      const step = node.steps[seg.from + res.i]!;
+      throw new TaskError(node.key, opName(step.op), workerError(res), step.key);
+    }
+    if (res.ok === 1) {
+      const vs = res.v as unknown[];
+      seg.exports.forEach((s, j) => local.set(node.steps[s]!.key, vs[j]));
+    }
+  }
+
+  /** Run steps `[from, to)` of a fused node on the main thread; a promise if one step is async. */
+  #evalSteps(node: Fused, from: number, to: number, local: Map<Key, unknown>): unknown {
+    const lookup = (k: Key): unknown => (local.has(k) ? local.get(k) : this.#lookup(k));
+    for (let s = from; s < to; s++) {
+      const step = node.steps[s]!;
+      let v: unknown;
+      try {
+        const fn = fnOf(step.op);
+        const args = substitute(step.args, lookup);
+        v = typeof step.op !== "function" && step.op.lane === "io" ? fn(this.#opts.io, ...args) : fn(...args);
+      } catch (e) {
+        throw new TaskError(node.key, opName(step.op), e, step.key);
+      }
+      if (isThenable(v)) {
+        return Promise.resolve(v).then(
+          (x) => {
+            local.set(step.key, x);
+            return this.#evalSteps(node, s + 1, to, local);
+          },
+          (e: unknown) => {
+            throw new TaskError(node.key, opName(step.op), e, step.key);
+          },
+        );
+      }
+      local.set(step.key, v);
+    }
+    return undefined;
+  }
+
+  /** The value of node `i` computed on the main thread: a value, or a promise of one. Errors are TaskErrors. */
+  #evalMain(i: number): unknown {
+    const node: GraphNode = this.#plan.nodes[i]!;
+    if (node instanceof Task) {
+      const op = node.op;
+      let v: unknown;
+      try {
+        const fn = fnOf(op);
+        const args = substitute(node.args, this.#lookup);
+        v = typeof op !== "function" && op.lane === "io" ? fn(this.#opts.io, ...args) : fn(...args);
+      } catch (e) {
+        throw new TaskError(node.key, opName(op), e);
+      }
+      if (isThenable(v)) {
+        return Promise.resolve(v).then(undefined, (e: unknown) => {
+          throw new TaskError(node.key, opName(op), e);
+        });
+      }
+      return v;
+    }
+    if (node instanceof DataNode) {
+      if (this.#threads) forEachView(node.value, (view) => this.#pinned.add(view.buffer));
+      return node.value;
+    }
+    if (node instanceof Alias) return this.#lookup(node.target);
+    const local = new Map<Key, unknown>();
+    const last = node.steps[node.steps.length - 1]!.key;
+    const p = this.#evalSteps(node, 0, node.steps.length, local);
+    return isThenable(p) ? Promise.resolve(p).then(() => local.get(last)) : local.get(last);
+  }
+
+  // ---- bookkeeping
+
+  #mayMove(d: number, buf: ArrayBufferLike): boolean {
+    return this.#pending[d] === 1 && this.#plan.outputs[d] === 0 && this.#views.get(buf) === 1 && !this.#pinned.has(buf);
+  }
+
+  #inputBytes(i: number): number {
+    const { depStart, depList } = this.#plan;
+    let n = 0;
+    for (let e = depStart[i]!; e < depStart[i + 1]!; e++) n += this.#sizes[depList[e]!]!;
+    return n;
+  }
+
+  #segmentBytes(node: Fused, seg: Segment, local: Map<Key, unknown>): number {
+    const { index } = this.#plan;
+    let n = 0;
+    const seen = new Set<Key>();
+    for (let s = seg.from; s < seg.to; s++) {
+      for (const d of node.steps[s]!.dependencies) {
+        if (seen.has(d)) continue;
+        seen.add(d);
+        if (local.has(d)) n += sizeOf(local.get(d));
+        else {
+          const j = index.get(d);
+          if (j !== undefined) n += this.#sizes[j]!;
+        }
+      }
+    }
+    return n;
+  }
+
+  #laneName(i: number): string {
+    const node = this.#plan.nodes[i]!;
+    if (node instanceof DataNode || node instanceof Alias) return "data";
+    if (node instanceof Task && typeof node.op !== "function" && node.op.lane === "io") return "io";
+    return "inline";
+  }
+
+  #pre(i: number): number {
+    const key = this.#plan.keys[i]!;
+    for (const cb of this.#opts.callbacks) cb.pretask?.(key);
+    return performance.now();
+  }
+
+  #complete(i: number, v: unknown, lane: string, t0: number): void {
+    if (this.#done) return;
+    const plan = this.#plan;
+    this.#values[i] = v;
+    const size = sizeOf(v);
+    this.#sizes[i] = size;
+    this.#held += size;
+    if (this.#held > this.#peak) this.#peak = this.#held;
+    if (this.#threads && typeof v === "object" && v !== null) {
+      forEachView(v, (view) => this.#views.set(view.buffer, (this.#views.get(view.buffer) ?? 0) + 1));
+    }
+    const { depStart, depList, dependentStart, dependentList, outputs } = plan;
+    for (let e = depStart[i]!; e < depStart[i + 1]!; e++) {
+      const d = depList[e]!;
+      if (--this.#pending[d]! === 0 && outputs[d] === 0) this.#release(d);
+    }
+    for (let e = dependentStart[i]!; e < dependentStart[i + 1]!; e++) {
+      const j = dependentList[e]!;
+      if (--this.#waiting[j]! === 0) this.#ready.push(j);
+    }
+    this.#completed++;
+    if (this.#hooks) {
+      const end = performance.now();
+      const info: TaskInfo = {
+        key: plan.keys[i]!,
+        lane,
+        start: t0,
+        duration: end - t0,
+        bytesIn: this.#inputBytes(i),
+        bytesOut: size,
+        heldBytes: this.#held,
+      };
+      for (const cb of this.#opts.callbacks) cb.posttask?.(info.key, v, info);
+    }
+    if (this.#completed === plan.size) this.#finish();
+  }
+
+  #release(d: number): void {
+    this.#held -= this.#sizes[d]!;
+    const v = this.#values[d];
+    if (this.#threads && typeof v === "object" && v !== null) {
+      forEachView(v, (view) => {
+        const c = (this.#views.get(view.buffer) ?? 1) - 1;
+        if (c === 0) this.#views.delete(view.buffer);
+        else this.#views.set(view.buffer, c);
+      });
+    }
+    this.#values[d] = undefined;
+  }
+
+  #finishInfo(errored: boolean, error: unknown): FinishInfo {
+    return {
+      errored,
+      error,
+      completed: this.#completed,
+      tasks: this.#plan.size,
+      elapsed: performance.now() - this.#t0,
+      peakHeldBytes: this.#peak,
+      io: { ...this.#opts.io.stats },
+    };
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#opts.signal?.removeEventListener("abort", this.#onAbort);
+    const out = this.#plan.outputIndex.map((i) => this.#values[i]);
+    this.#values.length = 0;
+    const info = this.#finishInfo(false, undefined);
+    for (const cb of this.#opts.callbacks) cb.finish?.(info);
+    this.#resolve(out);
+  }
+
+  #fail(e: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    Atomics.store(this.#cancel, 0, 1);
+    this.#opts.signal?.removeEventListener("abort", this.#onAbort);
+    this.#ready.clear();
+    this.#ioGate.clear();
+    this.#poolGate.clear();
+    this.#values.length = 0;
+    this.#views.clear();
+    this.#opts.controller.abort(e);
+    const info = this.#finishInfo(true, e);
+    for (const cb of this.#opts.callbacks) {
+      try {
+        cb.finish?.(info);
+      } catch {
+        // the compute's own error wins over a failing hook
+      }
+    }
+    this.#reject(e);
+  }
+}
+
+/** Default number of pool tasks in flight: one running and one queued per worker. */
+export function defaultPoolTasks(): number {
+  return 2 * poolThreads();
+}
+
+function workerError(res: { e: unknown; name: string; message: string }): unknown {
+  const e = res.e;
+  if (e instanceof Error) {
+    if (e.name !== res.name) {
+      try {
+        e.name = res.name;
+      } catch {
+        // a frozen error keeps its name
+      }
+    }
+    return e;
+  }
+  return e;
+}

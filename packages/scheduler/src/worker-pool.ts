@@ -1,0 +1,79 @@
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import type { WorkerRequest, WorkerResponse } from "./worker-protocol.js";
+
+/** Options of the shared worker pool. */
+export interface PoolOptions {
+  /** Worker threads. @default os.availableParallelism() */
+  readonly maxThreads?: number;
+  /** Idle time after which a worker above `minThreads` exits, ms. @default 30000 */
+  readonly idleTimeout?: number;
+}
+
+let pool: Piscina<WorkerRequest, WorkerResponse> | undefined;
+let settings: Required<PoolOptions> = { maxThreads: availableParallelism(), idleTimeout: 30_000 };
+
+/**
+ * The pool shared by every compute of the process, started on first use. Idle workers are
+ * unref'd by piscina, so the pool never keeps a script alive after its last compute.
+ */
+export function sharedPool(): Piscina<WorkerRequest, WorkerResponse> {
+  pool ??= new Piscina<WorkerRequest, WorkerResponse>({
+    filename: new URL("./worker.js", import.meta.url).href,
+    maxThreads: settings.maxThreads,
+    minThreads: Math.min(1, settings.maxThreads),
+    idleTimeout: settings.idleTimeout,
+    name: "default",
+  });
+  return pool;
+}
+
+/** Worker threads the shared pool runs (without starting it). */
+export function poolThreads(): number {
+  return settings.maxThreads;
+}
+
+/** Whether the shared pool has been started (and not closed since). */
+export function poolStarted(): boolean {
+  return pool !== undefined;
+}
+
+/**
+ * Set the shared pool's size; a running pool is closed first (after its running tasks) and
+ * the next compute starts a new one.
+ *
+ * @example
+ * ```ts
+ * await configurePool({ maxThreads: 4 });
+ * ```
+ */
+export async function configurePool(options: PoolOptions): Promise<void> {
+  const maxThreads = options.maxThreads ?? settings.maxThreads;
+  if (!Number.isInteger(maxThreads) || maxThreads < 1) {
+    throw new RangeError(`Expected \`maxThreads\` to be a positive integer, got \`${String(maxThreads)}\` (${typeof maxThreads})`);
+  }
+  const idleTimeout = options.idleTimeout ?? settings.idleTimeout;
+  if (typeof idleTimeout !== "number" || !(idleTimeout >= 0)) {
+    throw new RangeError(`Expected \`idleTimeout\` to be a non-negative number, got \`${String(idleTimeout)}\` (${typeof idleTimeout})`);
+  }
+  settings = { maxThreads, idleTimeout };
+  await close();
+}
+
+/**
+ * Shut the shared worker pool down (waiting for running tasks). Not needed for a script to
+ * exit; useful in tests and servers. A later compute starts a new pool.
+ *
+ * @example
+ * ```ts
+ * await compute(graph, keys);
+ * await close();
+ * ```
+ */
+export async function close(options: { signal?: AbortSignal } = {}): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  if (p === undefined) return;
+  options.signal?.throwIfAborted();
+  await p.close({ force: options.signal?.aborted ?? false });
+}

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { Alias, DataNode, Fused, Graph, MissingKeyError, Task, op, ref } from "@zask/graph";
+import { Profiler, TaskError, close, compute } from "@zask/scheduler";
+
+const ops = new URL("./fixtures/ops.js", import.meta.url).href;
+const fill = op(ops, "fill");
+const sum = op(ops, "sum");
+const affine = op(ops, "affine");
+const boom = op(ops, "boom");
+const whereAmI = op(ops, "whereAmI");
+
+after(() => close());
+
+describe("compute", () => {
+  test("returns the values of the requested keys in their order, in both schedulers", async () => {
+    const g = Graph.fromNodes("x", [
+      new DataNode("a", 2),
+      new DataNode("b", 5),
+      new Task("c", (x: number, y: number) => x * y, [ref("a"), ref("b")]),
+      new Alias("d", "c"),
+      new Task("e", (xs: number[], o: { k: number }) => xs.reduce((s, x) => s + x, 0) + o.k, [[ref("a"), ref("d")], { k: ref("b") }]),
+    ]);
+    for (const scheduler of ["sync", "threads"] as const) {
+      assert.deepEqual(await compute(g, ["e", "c", "a"], { scheduler }), [17, 10, 2]);
+    }
+  });
+
+  test("runs cpu op references on worker threads when their inputs pass the inline threshold", async () => {
+    const g = Graph.fromNodes("x", [new Task("a", fill, [1000, 1]), new Task("w", whereAmI, [ref("a")])]);
+    const [onPool] = (await compute(g, ["w"], { inlineThreshold: 0, optimize: false })) as [{ threadId: number; length: number }];
+    assert.notEqual(onPool.threadId, 0);
+    assert.equal(onPool.length, 1000);
+    const [inline] = (await compute(g, ["w"], { inlineThreshold: Infinity, optimize: false })) as [{ threadId: number }];
+    assert.equal(inline.threadId, 0);
+  });
+
+  test("runs the cpu steps of a fused task as one message and returns the last step", async () => {
+    const f = new Fused("f", [new Task("f1", fill, [10, 1]), new Task("f2", affine, [ref("f1"), 2, 0]), new Task("f", sum, [ref("f2"), ref("f1")])]);
+    for (const inlineThreshold of [0, Infinity]) {
+      const prof = new Profiler();
+      assert.deepEqual(await compute(Graph.fromNodes("f", [f]), ["f"], { inlineThreshold, callbacks: prof }), [30]);
+      assert.equal(prof.tasks[0]!.lane, inlineThreshold === 0 ? "pool" : "inline");
+    }
+  });
+
+  test("a failing op on a worker rejects with a TaskError naming the key and op, and the pool stays usable", async () => {
+    const g = Graph.fromNodes("x", [new Task("a", fill, [10, 1]), new Task("bad", boom, [ref("a")])]);
+    await assert.rejects(compute(g, ["bad"], { inlineThreshold: 0, optimize: false }), (e: unknown) => {
+      assert.ok(e instanceof TaskError);
+      assert.equal(e.key, "bad");
+      assert.equal(e.op, `${ops}#boom`);
+      assert.ok(e.cause instanceof Error);
+      assert.equal(e.cause.name, "RangeError");
+      assert.match(e.cause.message, /boom on 10/);
+      return true;
+    });
+    const ok = Graph.fromNodes("x", [new Task("a", fill, [10, 1]), new Task("s", sum, [ref("a")])]);
+    assert.deepEqual(await compute(ok, ["s"], { inlineThreshold: 0 }), [10]);
+  });
+
+  test("a failing inline function rejects with a TaskError in sync mode too", async () => {
+    const g = Graph.fromNodes("x", [new Task("t", function explode() { throw new Error("no"); }, [])]);
+    await assert.rejects(compute(g, ["t"], { scheduler: "sync" }), (e: unknown) => e instanceof TaskError && e.key === "t" && e.op === "explode");
+  });
+
+  test("an unknown key is a MissingKeyError", async () => {
+    const g = Graph.fromNodes("x", [new DataNode("a", 1)]);
+    await assert.rejects(compute(g, ["nope"]), MissingKeyError);
+  });
+
+  test("bad options are RangeErrors", async () => {
+    const g = Graph.fromNodes("x", [new DataNode("a", 1)]);
+    await assert.rejects(compute(g, ["a"], { scheduler: "processes" as never }), RangeError);
+    await assert.rejects(compute(g, ["a"], { httpConcurrency: 0 }), RangeError);
+  });
+});
