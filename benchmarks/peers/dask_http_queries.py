@@ -59,7 +59,7 @@ def run_query(name, url, state):
     elif name == "one_cell":
         result = X[ONE_CELL].compute()
     elif name == "mean_per_gene":
-        result = X.mean(axis=0, dtype=np.float64).compute()
+        result = X.mean(axis=0).compute()
     else:
         raise ValueError(f"unknown query {name!r}; expected one of {', '.join(QUERIES)}")
     return float(np.asarray(result).sum(dtype=np.float64))

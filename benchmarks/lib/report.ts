@@ -1,0 +1,65 @@
+/** The Markdown table of a benchmark run (benchmarks/results/latest.md, and the README's copy). */
+import { QUERIES, QUERY_LABELS } from "./results.ts";
+import type { ChunkingResult, QueryFigures, QueryName, Results } from "./results.ts";
+
+/** The performance targets of issue 6: zask's time over dask's, at most. */
+export const TARGETS: readonly { store: string; query: QueryName; maxRatio: number }[] = [
+  { store: "c5", query: "mean_per_gene", maxRatio: 0.25 },
+  { store: "c25", query: "mean_per_gene", maxRatio: 0.5 },
+  { store: "c5", query: "one_gene", maxRatio: 1 },
+];
+
+/** zask's median time over dask's for one query on one store, when both ran. */
+export function ratio(chunking: ChunkingResult | undefined, query: QueryName): number | undefined {
+  const figures = chunking?.queries[query];
+  const zask = figures?.zask?.medianMs;
+  const dask = figures?.dask?.medianMs;
+  return zask === undefined || dask === undefined || dask === 0 ? undefined : zask / dask;
+}
+
+/**
+ * Renders the results as Markdown: the machine, then one row per store and query with requests
+ * (as logged by the server, and zask's plan), bytes, and both readers' median milliseconds.
+ *
+ * @example
+ * ```ts
+ * await writeFile("benchmarks/results/latest.md", renderMarkdown(results));
+ * ```
+ */
+export function renderMarkdown(results: Results): string {
+  const lines = [
+    `# Benchmark: request counts and times per chunking`,
+    ``,
+    `Machine: ${results.machineLine}. Server: ${results.server} on loopback. ${results.date}.`,
+    `Store: AnnData X ${results.store.shape.join(" × ")} float32, written by ${results.store.writer}. Medians of ${results.repeats} runs; requests and bytes as logged by the server for one run.`,
+    `Peer: ${results.peer === undefined ? "not run" : `dask ${results.peer.versions.dask} (${results.peer.scheduler}), zarr ${results.peer.versions.zarr}, fsspec ${results.peer.versions.fsspec}, anndata ${results.peer.versions.anndata}`}.`,
+    ``,
+    `| chunks | query | requests dask | requests zask (plan) | MiB | dask ms | zask ms | zask / dask |`,
+    `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |`,
+  ];
+  for (const c of results.chunkings) {
+    for (const query of QUERIES) {
+      const { dask, zask } = c.queries[query] ?? {};
+      if (dask === undefined && zask === undefined) continue;
+      const r = ratio(c, query);
+      lines.push(
+        `| [${c.chunks.join(", ")}] | ${QUERY_LABELS[query]} | ${requests(dask)} | ${requests(zask)}${zask?.predictedRequests === undefined ? "" : ` (${zask.predictedRequests})`} | ${mib(dask ?? zask)} | ${ms(dask)} | ${ms(zask)} | ${r === undefined ? "–" : r.toFixed(2)} |`,
+      );
+    }
+  }
+  lines.push(``, `Targets (zask's time over dask's):`, ``);
+  for (const target of TARGETS) {
+    const r = ratio(results.chunkings.find((c) => c.name === target.store), target.query);
+    const chunks = results.chunkings.find((c) => c.name === target.store)?.chunks.join(", ") ?? target.store;
+    const verdict = r === undefined ? "not measured" : `${r.toFixed(2)} ${r <= target.maxRatio ? "met" : "NOT met"}`;
+    lines.push(`- ${QUERY_LABELS[target.query]} at [${chunks}]: ≤ ${target.maxRatio} → ${verdict}`);
+  }
+  if (results.notes.length > 0) lines.push(``, `Notes:`, ``, ...results.notes.map((n) => `- ${n}`));
+  return `${lines.join("\n")}\n`;
+}
+
+const requests = (f: QueryFigures | undefined): string =>
+  f === undefined ? "–" : `${f.requests}${f.requestsPerRun.every((n) => n === f.requests) ? "" : "*"}`;
+const mib = (f: QueryFigures | undefined): string => (f === undefined ? "–" : (f.bytes / 2 ** 20).toFixed(2));
+const ms = (f: QueryFigures | undefined): string =>
+  f === undefined ? "–" : `${f.medianMs < 10 ? f.medianMs.toFixed(1) : f.medianMs.toFixed(0)}${f.sumOk === false ? " (wrong result)" : ""}`;

@@ -1,0 +1,54 @@
+/** Writes the benchmark stores with the reference stack (anndata 0.8 under /usr/bin/python3). */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Chunking, QueryName } from "./results.ts";
+
+export const PYTHON = "/usr/bin/python3";
+const WRITER = new URL("./write_pbmc_like.py", import.meta.url).pathname;
+
+/** What the writer records next to the stores: the answers every reader must find. */
+export interface Expected {
+  shape: [number, number];
+  gene: string;
+  gene_index: number;
+  n_cells_above_1000: number[];
+  one_cell: number;
+  sums: Partial<Record<QueryName, number>>;
+}
+
+/**
+ * Makes sure `dir` holds one `<name>.zarr` per chunking, all with the same data, written by
+ * anndata 0.8. Stores already there are kept when the writer script has not changed since.
+ *
+ * @example
+ * ```ts
+ * const expected = await ensureStores("benchmarks/results/tmp/stores", chunkings());
+ * ```
+ */
+export async function ensureStores(dir: string, wanted: Chunking[], options: { signal?: AbortSignal } = {}): Promise<Expected> {
+  const stamp = join(dir, "writer.sha256");
+  const hash = createHash("sha256").update(await readFile(WRITER)).digest("hex");
+  const current = (await readFile(stamp, "utf8").catch(() => "")) === hash;
+  const missing = wanted.filter((c) => !current || !existsSync(join(dir, `${c.name}.zarr`, ".zmetadata")));
+  const expectedFile = join(dir, "expected.json");
+  if (missing.length > 0 || !existsSync(expectedFile)) {
+    const todo = missing.length > 0 ? missing : wanted.slice(0, 1);
+    for (const c of todo) await rm(join(dir, `${c.name}.zarr`), { recursive: true, force: true });
+    await promisify(execFile)(PYTHON, [WRITER, dir, ...todo.map((c) => `${c.name}=${c.chunks.join("x")}`)], {
+      signal: options.signal,
+      maxBuffer: 1 << 24,
+    });
+    await writeFile(stamp, hash);
+  }
+  return JSON.parse(await readFile(expectedFile, "utf8")) as Expected;
+}
+
+/** Whether a result's sum matches the expected one (relative 1e-5: float32 sums differ in order). */
+export function sumMatches(actual: number | undefined, expected: number | undefined): boolean | undefined {
+  if (actual === undefined || expected === undefined) return undefined;
+  return Math.abs(actual - expected) <= 1e-5 * Math.max(1, Math.abs(expected));
+}
