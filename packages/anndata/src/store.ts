@@ -83,13 +83,45 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
   let store: zarr.Readable = base;
   let consolidated = false;
   if (options.consolidated !== false) {
+    // Watch zarrita read `.zmetadata` (no second request) to learn which metadata documents
+    // exist: a node's absent `.zattrs` must not cost a request that is sure to 404.
+    let known: Set<string> | undefined;
+    const a = base as zarr.AsyncReadable;
+    const tap: zarr.AsyncReadable = {
+      async get(key, opts) {
+        const bytes = await a.get(key, opts);
+        if (key === "/.zmetadata" && bytes !== undefined) {
+          try {
+            const doc = JSON.parse(new TextDecoder().decode(bytes)) as { metadata?: Record<string, unknown> };
+            if (doc.metadata) known = new Set(Object.keys(doc.metadata).map((k) => "/" + k));
+          } catch {
+            // zarrita reports malformed JSON itself
+          }
+        }
+        return bytes;
+      },
+      ...(a.getRange ? { getRange: a.getRange.bind(a) } : {}),
+    };
+    let wrapped: zarr.AsyncReadable & { contents?: () => { path: string; kind: string }[] };
     try {
-      store = await zarr.withMaybeConsolidatedMetadata(base as zarr.AsyncReadable);
+      wrapped = await zarr.withMaybeConsolidatedMetadata(tap);
     } catch (cause) {
       const key = "/.zmetadata";
       throw toReadError(cause, key, url === undefined ? undefined : url + key, "consolidated metadata");
     }
-    consolidated = typeof (store as { contents?: unknown }).contents === "function";
+    consolidated = typeof wrapped.contents === "function";
+    store = wrapped;
+    if (consolidated && known !== undefined) {
+      const k = known;
+      store = {
+        async get(key, opts) {
+          if (/\/(\.zarray|\.zgroup|\.zattrs)$/.test(key) && !k.has(key)) return undefined;
+          return wrapped.get(key, opts);
+        },
+        ...(wrapped.getRange ? { getRange: wrapped.getRange.bind(wrapped) } : {}),
+        contents: () => wrapped.contents!(),
+      } as zarr.AsyncReadable;
+    }
   }
   infos.set(store, { url, localRoot, consolidated });
   let root: zarr.Group<zarr.Readable>;
