@@ -1,3 +1,6 @@
+/** A chunk specification: one size for every axis, a size per axis (`-1`/`null`: whole), or explicit sizes. */
+export type ChunksSpec = number | readonly (number | null | readonly number[])[];
+
 /** Per-axis block sizes, dask style: `[[2638], [5, 5, …, 3]]`. */
 export type Chunks = readonly (readonly number[])[];
 
@@ -12,7 +15,7 @@ export type Chunks = readonly (readonly number[])[];
  * ```
  */
 export function normalizeChunks(
-  chunks: number | readonly (number | null | readonly number[])[],
+  chunks: ChunksSpec,
   shape: readonly number[],
 ): Chunks {
   const spec = typeof chunks === "number" ? shape.map(() => chunks) : chunks;

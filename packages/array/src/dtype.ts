@@ -65,3 +65,45 @@ export function allocate(dtype: DataType, length: number): ArrayData {
   if (dtype === "string") return new globalThis.Array<string>(length).fill("");
   return new dtypes[dtype].ctor(length);
 }
+
+/** The typed-array constructor of a numeric dtype. */
+export function typedArrayConstructor(dtype: Exclude<DataType, "string">) {
+  return dtypes[dtype].ctor;
+}
+
+/**
+ * The zask dtype of a zarrita data type (`"float32"`, `"v2:U5"`, `"v2:object"`, `"string"`, …):
+ * zarr's fixed-width and variable-length strings all become `string`.
+ *
+ * @example
+ * ```ts
+ * fromZarrDataType("v2:object"); // "string"
+ * ```
+ */
+export function fromZarrDataType(name: string): DataType {
+  if (isDataType(name) && name !== "string") return name;
+  if (name === "string" || name === "v2:object" || /^v2:[US]\d+$/.test(name)) return "string";
+  throw new TypeError(`Expected a zarr data type zask supports (bool, [u]int8-64, float32/64, strings), got \`${name}\``);
+}
+
+/**
+ * The numpy type string zarr v2 writes in `.zarray` for `dtype` (little endian; strings as
+ * vlen-utf8 objects, as anndata does).
+ *
+ * @example
+ * ```ts
+ * toZarrV2Dtype("float32"); // "<f4"
+ * ```
+ */
+export function toZarrV2Dtype(dtype: DataType): string {
+  switch (dtype) {
+    case "bool": return "|b1";
+    case "int8": return "|i1";
+    case "uint8": return "|u1";
+    case "string": return "|O";
+    default: {
+      const kind = dtype.startsWith("float") ? "f" : dtype.startsWith("uint") ? "u" : "i";
+      return `<${kind}${itemsize(dtype)}`;
+    }
+  }
+}

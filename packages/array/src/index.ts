@@ -1,2 +1,29 @@
-/** Public API of @zask/array. */
-export {};
+/** Public API of @zask/array: lazy chunked arrays over zarr, dask.array's model. */
+export { Array } from "./array.js";
+export { fromZarr } from "./from-zarr.js";
+export type { FromZarrOptions, ZarrSource } from "./from-zarr.js";
+export { ZarrStore } from "./zarr-store.js";
+export type { ZarrStoreOptions, ChunkIoContext } from "./zarr-store.js";
+export type { StoreCounters } from "./store-counters.js";
+export { ChunkCache } from "./chunk-cache.js";
+export type { ChunkCacheOptions } from "./chunk-cache.js";
+export { zeros, ones, full, arange, fromTypedArray } from "./creation.js";
+export type { CreationOptions } from "./creation.js";
+export { slice, Slice } from "./selection.js";
+export type { Selector, IntegerTypedArray } from "./selection.js";
+export { concatenate, stack } from "./concatenate.js";
+export type { JoinOptions } from "./concatenate.js";
+export { elementwise, where, astype } from "./elementwise.js";
+export type { ElementwiseOp, Operand } from "./elementwise.js";
+export { reduction } from "./reductions.js";
+export type { ReductionKind, ReductionOptions } from "./reductions.js";
+export { mapBlocks, blockwise } from "./map-blocks.js";
+export type { MapBlocksOptions, BlockwiseOptions } from "./map-blocks.js";
+export { normalizeChunks } from "./chunks.js";
+export type { Chunks, ChunksSpec } from "./chunks.js";
+export { isDataType, itemsize } from "./dtype.js";
+export type { DataType, NDArray, ArrayData, TypedArray } from "./dtype.js";
+export type { ComputeOptions } from "./compute.js";
+export type { Plan, StorePlan, PlanOptions } from "./plan.js";
+export type { ToZarrOptions, ToZarrResult, CompressorConfig, WritableStore } from "./to-zarr.js";
+export { ChunkFetchError, ZarrArrayError } from "./errors.js";

@@ -1,0 +1,31 @@
+import { DataNode, Graph, MaterializedLayer, Task, op, ref } from "@zask/graph";
+import { compute as run } from "@zask/scheduler";
+import { Array } from "./array.js";
+import type { NDArray } from "./dtype.js";
+
+/** Options of `compute()` and `persist()`: the scheduler's (`scheduler`, `httpConcurrency`, `signal`, …). */
+export type ComputeOptions = NonNullable<Parameters<typeof run>[2]>;
+
+const assembleOp = op("@zask/array/ops", "assemble", { lane: "inline" });
+
+/** The graph of `x` plus one task that assembles its blocks, and that task's key. */
+export function finalizeGraph(x: Array): { graph: Graph; key: string } {
+  const key = `finalize-${x.name}`;
+  const task = new Task(key, assembleOp, [x.keys().map(ref), x.chunks.map((c) => [...c]), x.dtype]);
+  return { graph: x.graph.withLayer(new MaterializedLayer(key, [task]), [x.name]), key };
+}
+
+/** `x.compute()`: run the graph, assemble the blocks into one C-order array. */
+export async function computeArray(x: Array, options: ComputeOptions): Promise<NDArray> {
+  const { graph, key } = finalizeGraph(x);
+  const [value] = await run(graph, [key], options);
+  return value as NDArray;
+}
+
+/** `x.persist()`: compute every block, keep them in a graph of data nodes. */
+export async function persistArray(x: Array, options: ComputeOptions): Promise<Array> {
+  const keys = x.keys();
+  const values = await run(x.graph, keys, options);
+  const nodes = keys.map((k, i) => new DataNode(k, values[i]));
+  return new Array(Graph.fromLayer(new MaterializedLayer(x.name, nodes, { persisted: true })), x.name, x.chunks, x.dtype);
+}

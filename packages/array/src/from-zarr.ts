@@ -1,0 +1,165 @@
+import { Blockwise, Graph, Task, blockKey, blockIndex, blockwiseInput, op, perBlock, tokenize } from "@zask/graph";
+import type { AbsolutePath, AsyncReadable, GetOptions } from "@zarrita/storage";
+import * as zarr from "zarrita";
+import { Array } from "./array.js";
+import type { ChunkCache } from "./chunk-cache.js";
+import { normalizeChunks } from "./chunks.js";
+import { fromZarrDataType, itemsize } from "./dtype.js";
+import { ZarrArrayError } from "./errors.js";
+import type { ZarrChunkMeta } from "./ops/zarr.js";
+import type { ZarrLayerInfo } from "./plan.js";
+import { ZarrStore } from "./zarr-store.js";
+
+const fetchChunkOp = op("@zask/array/ops", "fetchChunk", { lane: "io" });
+const decodeChunkOp = op("@zask/array/ops", "decodeChunk", { lane: "cpu" });
+const gatherOp = op("@zask/array/ops", "gather");
+
+/** What {@link fromZarr} reads: a URL, a local path, a zarrita store, a {@link ZarrStore} or an opened zarrita Array. */
+export type ZarrSource = string | URL | AsyncReadable | ZarrStore | zarr.Array<zarr.DataType, zarr.Readable>;
+
+/** Options of {@link fromZarr}. */
+export interface FromZarrOptions {
+  /** The array's path inside the store. @default "" (the store is the array) */
+  path?: string;
+  /** A chunk cache shared by computes (ignored when `source` is already a {@link ZarrStore}). */
+  cache?: ChunkCache;
+  /** Read consolidated metadata (`.zmetadata`) first: `true`, `false`, or `"maybe"` (fall back when absent). @default false */
+  consolidated?: boolean | "maybe";
+  signal?: AbortSignal;
+}
+
+/** A store that remembers the metadata documents read through it, so they are read once. */
+function remembering(store: AsyncReadable): { store: AsyncReadable; docs: Map<string, Uint8Array> } {
+  const docs = new Map<string, Uint8Array>();
+  return {
+    docs,
+    store: {
+      async get(key: AbsolutePath, options?: GetOptions) {
+        const hit = docs.get(key);
+        if (hit) return hit;
+        const out = await store.get(key, options);
+        if (out && /(\.zarray|\.zattrs|\.zgroup|zarr\.json|\.zmetadata)$/.test(key)) docs.set(key, out);
+        return out;
+      },
+    },
+  };
+}
+
+function join(prefix: string, name: string): AbsolutePath {
+  const p = prefix.endsWith("/") ? prefix : prefix + "/";
+  return (p + name) as AbsolutePath;
+}
+
+/**
+ * A lazy Array over a zarr array (v2 or v3, any codec zarrita decodes): one `from-zarr`
+ * task per chunk, which fetches the chunk's bytes on the main thread (HTTP through the
+ * scheduler's I/O lane) and decodes them on a worker thread. A chunk the store does not
+ * have reads as the fill value. Metadata is read now (one request per document, or none
+ * with consolidated metadata already loaded); chunks only when computed.
+ *
+ * @example
+ * ```ts
+ * const X = await fromZarr("http://127.0.0.1:8080/pbmc.zarr", { path: "X" });
+ * const local = await fromZarr("./data/pbmc.zarr", { path: "X" });
+ * const fromZarrita = await fromZarr(await zarr.open(store, { kind: "array" }));
+ * ```
+ */
+export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}): Promise<Array> {
+  const { signal } = options;
+  let store: ZarrStore;
+  let opened: zarr.Array<zarr.DataType, zarr.Readable>;
+  let metaStore: AsyncReadable;
+  let docs: Map<string, Uint8Array> | undefined;
+  if (source instanceof zarr.Array) {
+    const inner = source.store as AsyncReadable;
+    store = inner instanceof ZarrStore ? inner : new ZarrStore(inner, { cache: options.cache });
+    opened = source;
+    metaStore = inner;
+  } else {
+    store = source instanceof ZarrStore ? source : new ZarrStore(source as string | URL | AsyncReadable, { cache: options.cache });
+    const r = remembering(store);
+    docs = r.docs;
+    metaStore = r.store;
+    if (options.consolidated === true) metaStore = await zarr.withConsolidatedMetadata(metaStore);
+    else if (options.consolidated === "maybe") metaStore = await zarr.withMaybeConsolidatedMetadata(metaStore);
+    const location = zarr.root(metaStore).resolve(options.path ?? "");
+    try {
+      opened = (await zarr.open(location, { kind: "array" })) as zarr.Array<zarr.DataType, zarr.Readable>;
+    } catch (cause) {
+      throw new ZarrArrayError(store.describe(location.path), "no zarr array here", { cause });
+    }
+  }
+  signal?.throwIfAborted();
+  const where = store.describe(opened.path);
+  // The worker opens the array from its metadata document, read through the same store.
+  let zarrFormat: 2 | 3 = 2;
+  let doc = docs?.get(join(opened.path, ".zarray")) ?? (await metaStore.get(join(opened.path, ".zarray"), { signal }));
+  if (!doc) {
+    zarrFormat = 3;
+    doc = docs?.get(join(opened.path, "zarr.json")) ?? (await metaStore.get(join(opened.path, "zarr.json"), { signal }));
+  }
+  if (!doc) throw new ZarrArrayError(where, "no .zarray or zarr.json metadata document");
+  const document = new TextDecoder().decode(doc);
+  const metadata = JSON.parse(document) as Record<string, unknown>;
+  if (zarrFormat === 3 && JSON.stringify(metadata["codecs"] ?? []).includes("sharding_indexed")) {
+    throw new ZarrArrayError(where, "sharded zarr v3 arrays are not supported yet");
+  }
+  let dtype;
+  try {
+    dtype = fromZarrDataType(opened.dtype);
+  } catch (cause) {
+    throw new ZarrArrayError(where, `unsupported data type ${opened.dtype}`, { cause });
+  }
+  const shape = [...opened.shape];
+  const chunkShape = [...opened.chunks];
+  const chunks = normalizeChunks(chunkShape.map((c, k) => Math.min(c, Math.max(shape[k]!, 1))), shape);
+  const prefix = opened.path.replace(/^\/+/, "").replace(/\/?$/, "/").replace(/^\/$/, "");
+  const chunkKey = chunkKeyEncoder(metadata, zarrFormat, prefix);
+  const chunkBytes = chunkShape.reduce((a, b) => a * b, 1) * Math.max(itemsize(dtype), 1);
+  const token = tokenize(store.location, opened.path, document);
+  const meta: ZarrChunkMeta = { zarrFormat, document, dtype };
+  const decodeName = `from-zarr-${token}`;
+
+  if (shape.some((n) => n === 0)) {
+    // An empty array: zarr has no chunks to read; one empty block.
+    const g = Graph.fromNodes(decodeName, [new Task(blockKey(decodeName, shape.map(() => 0)), gatherOp, [[], shape, shape, dtype])]);
+    return new Array(g, decodeName, chunks, dtype);
+  }
+
+  const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, shape.length);
+  const numBlocks = chunks.map((c) => c.length);
+  const fetchName = `fetch-zarr-${token}`;
+  const info: ZarrLayerInfo = { store, chunkKey, chunkBytes };
+  const fetchLayer = new Blockwise({
+    name: fetchName,
+    outIndex,
+    numBlocks,
+    op: fetchChunkOp,
+    args: [store, perBlock((index) => chunkKey(index)), chunkBytes],
+    annotations: { zarr: info },
+  });
+  const decodeLayer = new Blockwise({
+    name: decodeName,
+    outIndex,
+    numBlocks,
+    op: decodeChunkOp,
+    args: [blockwiseInput(fetchName, outIndex, numBlocks), meta, blockIndex(), perBlock((index) => index.map((b, k) => chunks[k]![b]!))],
+  });
+  const graph = Graph.fromLayer(fetchLayer).withLayer(decodeLayer, [fetchName]);
+  return new Array(graph, decodeName, chunks, dtype);
+}
+
+/** The store key of a chunk, from the array's metadata (v2 `dimension_separator`, v3 `chunk_key_encoding`). */
+function chunkKeyEncoder(metadata: Record<string, unknown>, zarrFormat: 2 | 3, prefix: string): (coords: readonly number[]) => string {
+  if (zarrFormat === 2) {
+    const sep = (metadata["dimension_separator"] as string | undefined) ?? ".";
+    return (coords) => prefix + (coords.length === 0 ? "0" : coords.join(sep));
+  }
+  const enc = (metadata["chunk_key_encoding"] ?? { name: "default" }) as { name: string; configuration?: { separator?: string } };
+  if (enc.name === "v2") {
+    const sep = enc.configuration?.separator ?? ".";
+    return (coords) => prefix + (coords.length === 0 ? "0" : coords.join(sep));
+  }
+  const sep = enc.configuration?.separator ?? "/";
+  return (coords) => prefix + ["c", ...coords].join(sep);
+}

@@ -1,0 +1,83 @@
+// Writing zarr v2 chunks: encode on a worker (cpu), write on the main thread (io).
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import * as fflate from "fflate";
+import { allocate, type DataType, type NDArray } from "../dtype.js";
+import { cStrides, copyIndexed } from "./copy-indexed.js";
+
+/** A zarr v2 compressor zask can write (numcodecs' JSON configuration). */
+export type CompressorConfig =
+  | { readonly id: "blosc"; readonly cname?: string; readonly clevel?: number; readonly shuffle?: number; readonly blocksize?: number }
+  | { readonly id: "zlib"; readonly level?: number }
+  | { readonly id: "gzip"; readonly level?: number };
+
+/** Where `writeChunk` puts bytes: a local directory, or a zarrita store with `set`. */
+export type ChunkSink = { readonly kind: "file"; readonly root: string } | { readonly kind: "store"; readonly store: { set(key: string, value: Uint8Array): unknown } };
+
+function vlenUtf8(values: readonly string[]): Uint8Array {
+  const enc = new TextEncoder();
+  const parts = values.map((v) => enc.encode(v));
+  const out = new Uint8Array(4 + parts.reduce((a, p) => a + 4 + p.length, 0));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, values.length, true);
+  let pos = 4;
+  for (const p of parts) {
+    view.setUint32(pos, p.length, true);
+    out.set(p, pos + 4);
+    pos += 4 + p.length;
+  }
+  return out;
+}
+
+/**
+ * cpu op: the bytes of one zarr v2 chunk: the block padded to the full `chunkShape` with
+ * `fill` (zarr v2 stores edge chunks whole), in C order, little endian (strings: vlen-utf8),
+ * then compressed.
+ */
+export async function encodeChunk(block: NDArray, chunkShape: readonly number[], fill: number | string | boolean | null, compressor: CompressorConfig | null): Promise<Uint8Array> {
+  const dtype: DataType = block.dtype;
+  let data = block.data;
+  if (block.shape.some((n, k) => n !== chunkShape[k])) {
+    const padded = allocate(dtype, chunkShape.reduce((a, b) => a * b, 1));
+    if (fill !== null && fill !== 0 && fill !== "") {
+      const v = dtype === "int64" || dtype === "uint64" ? BigInt(fill as number) : dtype === "bool" ? (fill ? 1 : 0) : fill;
+      (padded as unknown as { fill(v: unknown): void }).fill(v);
+    }
+    copyIndexed(data, cStrides(block.shape), [], padded, cStrides(chunkShape), [], block.shape);
+    data = padded;
+  }
+  let bytes = globalThis.Array.isArray(data)
+    ? vlenUtf8(data as string[])
+    : new Uint8Array((data as ArrayBufferView).buffer, (data as ArrayBufferView).byteOffset, (data as ArrayBufferView).byteLength);
+  if (compressor === null) return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  switch (compressor.id) {
+    case "zlib":
+      return fflate.zlibSync(bytes, { level: (compressor.level ?? 1) as 1 });
+    case "gzip":
+      return fflate.gzipSync(bytes, { level: (compressor.level ?? 1) as 1 });
+    case "blosc": {
+      const { default: Blosc } = await import("numcodecs/blosc");
+      const codec = Blosc.fromConfig({
+        id: "blosc",
+        cname: compressor.cname ?? "lz4",
+        clevel: compressor.clevel ?? 5,
+        shuffle: compressor.shuffle ?? 1,
+        blocksize: compressor.blocksize ?? 0,
+      });
+      bytes = await codec.encode(bytes);
+      return bytes;
+    }
+  }
+}
+
+/** io op: store `bytes` under `key`; returns the number of bytes written. */
+export async function writeChunk(ctx: { signal: AbortSignal }, bytes: Uint8Array, sink: ChunkSink, key: string): Promise<number> {
+  if (sink.kind === "file") {
+    const path = join(sink.root, key);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, bytes, { signal: ctx.signal });
+  } else {
+    await sink.store.set(("/" + key) as string, bytes);
+  }
+  return bytes.byteLength;
+}

@@ -1,0 +1,93 @@
+// Chunk loading: fetch raw bytes on the main thread (io lane), decode on a worker (cpu lane).
+import * as zarr from "zarrita";
+import type { ArrayData, DataType, NDArray } from "../dtype.js";
+import type { ChunkIoContext, ZarrStore } from "../zarr-store.js";
+import { cStrides, copyIndexed } from "./copy-indexed.js";
+import { allocate } from "../dtype.js";
+
+/** What a worker needs to decode chunks of one zarr array: plain JSON, so it clones to workers. */
+export interface ZarrChunkMeta {
+  readonly zarrFormat: 2 | 3;
+  /** The array's metadata document as stored (`.zarray` or `zarr.json`). */
+  readonly document: string;
+  readonly dtype: DataType;
+}
+
+/**
+ * io op: the raw bytes of one chunk, or `null` when the store has no such chunk (fill value).
+ * Runs on the main thread so that HTTP goes through the scheduler's I/O lane.
+ */
+export function fetchChunk(ctx: ChunkIoContext, store: ZarrStore, key: string, chunkBytes: number): Promise<Uint8Array | null> {
+  return store.fetchChunk(ctx, key, chunkBytes);
+}
+
+interface Opened {
+  array: zarr.Array<zarr.DataType, zarr.Readable>;
+  slot: { bytes: Uint8Array | undefined };
+}
+
+// One zarrita Array (hence one codec pipeline) per metadata document, per thread.
+const opened = new Map<string, Promise<Opened>>();
+
+function open(meta: ZarrChunkMeta): Promise<Opened> {
+  let p = opened.get(meta.document);
+  if (p === undefined) {
+    const doc = new TextEncoder().encode(meta.document);
+    const docKey = meta.zarrFormat === 2 ? "/.zarray" : "/zarr.json";
+    const slot: Opened["slot"] = { bytes: undefined };
+    // A store that holds just the metadata and the chunk being decoded: zarrita reads the
+    // chunk key synchronously inside getChunk, so the slot is read before it changes.
+    const store = {
+      get(key: string): Promise<Uint8Array | undefined> {
+        return Promise.resolve(key === docKey ? doc : slot.bytes);
+      },
+    };
+    p = (meta.zarrFormat === 2
+      ? zarr.open.v2(store, { kind: "array", attrs: false })
+      : zarr.open.v3(store, { kind: "array" })
+    ).then((array) => ({ array, slot }));
+    opened.set(meta.document, p);
+  }
+  return p;
+}
+
+/**
+ * cpu op: decode chunk `coords` from `bytes` (`null`: the fill value) with zarrita's codec
+ * pipeline, and return the block (the chunk cut to the array's bounds, `blockShape`) in C order.
+ */
+export async function decodeChunk(
+  bytes: Uint8Array | null,
+  meta: ZarrChunkMeta,
+  coords: readonly number[],
+  blockShape: readonly number[],
+): Promise<NDArray> {
+  const { array, slot } = await open(meta);
+  slot.bytes = bytes ?? undefined;
+  const pending = array.getChunk(coords as number[]);
+  slot.bytes = undefined;
+  const chunk = await pending;
+  return toBlock(chunk, meta.dtype, blockShape);
+}
+
+function toBlock(chunk: zarr.Chunk<zarr.DataType>, dtype: DataType, blockShape: readonly number[]): NDArray {
+  let data = plain(chunk.data, dtype);
+  const shape = chunk.shape;
+  const stride = chunk.stride;
+  const c = cStrides(shape);
+  const same = shape.length === blockShape.length && shape.every((n, k) => n === blockShape[k]);
+  if (!same || stride.some((s, k) => s !== c[k])) {
+    const n = blockShape.reduce((a, b) => a * b, 1);
+    const out = allocate(dtype, n);
+    copyIndexed(data, stride, [], out, cStrides(blockShape), [], blockShape);
+    data = out;
+  }
+  return { data, shape: [...blockShape], dtype };
+}
+
+function plain(data: unknown, dtype: DataType): ArrayData {
+  if (dtype === "string") {
+    return globalThis.Array.from(data as Iterable<unknown>, (v) => (v == null ? "" : String(v)));
+  }
+  if (data instanceof zarr.BoolArray) return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return data as ArrayData;
+}

@@ -1,0 +1,91 @@
+import { Blockwise, cull, fuse, parseKey, type Graph } from "@zask/graph";
+import type { Array } from "./array.js";
+import { finalizeGraph } from "./compute.js";
+import { ZarrStore } from "./zarr-store.js";
+
+/** What a `from-zarr` fetch layer tells `plan()`: its store and how to name and size chunks. */
+export interface ZarrLayerInfo {
+  readonly store: ZarrStore;
+  /** The store key of chunk `coords` (`X/0.3`). */
+  chunkKey(coords: readonly number[]): string;
+  /** Uncompressed bytes of one chunk. */
+  readonly chunkBytes: number;
+}
+
+/** One store's part of a {@link Plan}. */
+export interface StorePlan {
+  /** The store's URL or path. */
+  readonly store: string;
+  /** Chunk requests a compute will make (chunks in a chunk cache are not requested). */
+  readonly requests: number;
+  /** Uncompressed bytes of those chunks. */
+  readonly bytes: number;
+  /** Chunks a chunk cache will serve. */
+  readonly cached: number;
+}
+
+/** What a compute will cost (`x.plan()`). */
+export interface Plan {
+  /** Tasks the scheduler will run after cull and fuse (the final assembly included). */
+  readonly tasks: number;
+  /** Chunk requests over all stores. */
+  readonly requests: number;
+  /** Uncompressed bytes of the requested chunks over all stores. */
+  readonly bytes: number;
+  readonly stores: readonly StorePlan[];
+}
+
+/** Options of `plan()`. */
+export interface PlanOptions {
+  /** Count tasks after fusion, as compute does by default. @default true */
+  optimize?: boolean;
+}
+
+/** The fetch layers of `graph` (their `zarr` annotation). */
+function zarrLayers(graph: Graph): [Blockwise, ZarrLayerInfo][] {
+  const out: [Blockwise, ZarrLayerInfo][] = [];
+  for (const layer of graph.layers.values()) {
+    const info = layer.annotations["zarr"] as ZarrLayerInfo | undefined;
+    if (info !== undefined && layer instanceof Blockwise) out.push([layer, info]);
+  }
+  return out;
+}
+
+/** The zarr stores a graph reads. */
+export function storesOf(graph: Graph): ZarrStore[] {
+  return [...new Set(zarrLayers(graph).map(([, info]) => info.store))];
+}
+
+/**
+ * `x.plan()`: cull the graph to what computing `x` needs and count, from metadata alone,
+ * the chunks each store will be asked for and their uncompressed bytes.
+ */
+export function planArray(x: Array, options: PlanOptions = {}): Plan {
+  const { graph, key } = finalizeGraph(x);
+  const culled = cull(graph, [key]);
+  const perStore = new Map<ZarrStore, { requests: number; bytes: number; cached: number }>();
+  for (const [layer, info] of zarrLayers(culled)) {
+    let s = perStore.get(info.store);
+    if (s === undefined) perStore.set(info.store, (s = { requests: 0, bytes: 0, cached: 0 }));
+    for (const k of layer.keys()) {
+      const coords = parseKey(k).slice(1) as number[];
+      const cacheKey = info.store.location + "\u0000" + info.chunkKey(coords);
+      if (info.store.cache?.has(cacheKey)) {
+        s.cached++;
+      } else {
+        s.requests++;
+        s.bytes += info.chunkBytes;
+      }
+    }
+  }
+  const optimized = options.optimize === false ? culled : fuse(culled, [key]);
+  let tasks = 0;
+  for (const layer of optimized.layers.values()) tasks += layer.size;
+  const stores = [...perStore].map(([store, s]) => ({ store: store.location, ...s }));
+  return {
+    tasks,
+    requests: stores.reduce((a, s) => a + s.requests, 0),
+    bytes: stores.reduce((a, s) => a + s.bytes, 0),
+    stores,
+  };
+}

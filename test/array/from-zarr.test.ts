@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fromZarr, ZarrStore } from "@zask/array";
+import * as zarr from "zarrita";
+import FileSystemStore from "@zarrita/storage/fs";
+import { FIXTURES, expected, plain } from "./helpers.ts";
+
+for (const [name, e] of Object.entries(expected.stores)) {
+  test(`fromZarr reads ${name} (written by zarr-python) as numpy does`, async () => {
+    const x = await fromZarr(FIXTURES + name);
+    assert.deepEqual(x.shape, e.shape);
+    assert.equal(x.dtype, e.dtype);
+    const r = await x.compute();
+    assert.deepEqual(r.shape, e.shape);
+    assert.deepEqual(plain(r), e.data);
+  });
+}
+
+test("a chunk the store does not have reads as the fill value, counted as missing", async () => {
+  const store = new ZarrStore(FIXTURES + "missing.c3x4.blosc-lz4.fill7.i4.zarr");
+  const x = await fromZarr(store);
+  const r = await x.compute({ scheduler: "sync" });
+  assert.deepEqual(plain(r), expected.stores["missing.c3x4.blosc-lz4.fill7.i4.zarr"]!.data);
+  assert.equal(store.counters.chunkRequests, 6);
+  assert.equal(store.counters.missingChunks, 4);
+});
+
+test("fromZarr accepts an opened zarrita Array and a zarrita store", async () => {
+  const name = "dense.c5x4.blosc-lz4.f4.zarr";
+  const arr = await zarr.open(new FileSystemStore(FIXTURES + name), { kind: "array" });
+  const a = await fromZarr(arr);
+  assert.deepEqual(plain(await a.compute()), expected.stores[name]!.data);
+  const b = await fromZarr(new FileSystemStore(FIXTURES + name));
+  assert.deepEqual(plain(await b.compute({ scheduler: "sync" })), expected.stores[name]!.data);
+});
+
+for (const transposed of [false, true]) {
+  test(`fromZarr reads a zarr v3 array written by zarrita${transposed ? " with a transpose codec" : ""}, missing chunks as the fill value`, async () => {
+    const store = new Map<string, Uint8Array>();
+    const values = Float64Array.from({ length: 7 * 5 }, (_, i) => i * 1.5 - 3);
+    const arr = await zarr.create(zarr.root(store).resolve("v3"), {
+      shape: [7, 5],
+      chunkShape: [3, 2],
+      dtype: "float64",
+      codecs: [
+        ...(transposed ? [{ name: "transpose", configuration: { order: [1, 0] } }] : []),
+        { name: "bytes", configuration: { endian: "little" } },
+      ],
+      fillValue: -1,
+    });
+    await zarr.set(arr, null, { data: values, shape: [7, 5], stride: [5, 1] });
+    const x = await fromZarr(store, { path: "v3" });
+    assert.equal(x.dtype, "float64");
+    assert.deepEqual(x.chunks, [[3, 3, 1], [2, 2, 1]]);
+    assert.deepEqual(Array.from((await x.compute()).data as Float64Array), Array.from(values));
+    assert.ok(store.delete("/v3/c/2/2"));
+    const y = await fromZarr(store, { path: "v3" });
+    const s = await y.compute({ scheduler: "sync" });
+    assert.equal((s.data as Float64Array)[6 * 5 + 4], -1);
+    assert.equal((s.data as Float64Array)[6 * 5 + 3], values[6 * 5 + 3]);
+  });
+}
+
+test("fromZarr names the location when there is no array", async () => {
+  await assert.rejects(fromZarr(FIXTURES + "does-not-exist.zarr"), (e: Error) => e.name === "ZarrArrayError" && e.message.includes("does-not-exist.zarr"));
+});
