@@ -12,6 +12,7 @@
  * (benchmarks/lib/zask-queries.ts), which waits for @zask/anndata.
  */
 import { mkdir, rename, writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { renderChart } from "./lib/chart.ts";
@@ -112,6 +113,10 @@ async function main(signal: AbortSignal): Promise<void> {
         }
       }
     }
+  }
+  const loadEnd = loadavg()[0] ?? 0;
+  if (Math.max(machine.load1, loadEnd) > machine.cores / 2) {
+    notes.push(`The machine was busy (load ${machine.load1} at the start, ${loadEnd.toFixed(2)} at the end, ${machine.cores} cores): compare zask and dask as ratios within this run, not absolute times.`);
   }
   const all: Results = {
     schema: 1,

@@ -1,4 +1,4 @@
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 
 /** The machine a benchmark ran on, as fields. */
 export interface MachineInfo {
@@ -7,6 +7,8 @@ export interface MachineInfo {
   memoryGiB: number;
   node: string;
   platform: string;
+  /** 1-minute load average when measured: figures taken under load (shared machines) are noisy. */
+  load1: number;
 }
 
 /**
@@ -14,7 +16,7 @@ export interface MachineInfo {
  *
  * @example
  * ```ts
- * machineInfo(); // { cpu: "AMD EPYC 7B13", cores: 2, memoryGiB: 7.8, node: "v20.20.2", platform: "linux x64" }
+ * machineInfo(); // { cpu: "AMD EPYC 7B13", cores: 2, memoryGiB: 7.8, node: "v20.20.2", platform: "linux x64", load1: 0.4 }
  * ```
  */
 export function machineInfo(): MachineInfo {
@@ -25,6 +27,7 @@ export function machineInfo(): MachineInfo {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
+    load1: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }
 
@@ -33,9 +36,9 @@ export function machineInfo(): MachineInfo {
  *
  * @example
  * ```ts
- * describeMachine(); // "AMD EPYC 7B13, 2 cores, 7.8 GiB, node v20.20.2, linux x64"
+ * describeMachine(); // "AMD EPYC 7B13, 2 cores, 7.8 GiB, node v20.20.2, linux x64, load 0.4"
  * ```
  */
 export function describeMachine(info: MachineInfo = machineInfo()): string {
-  return `${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, ${info.platform}`;
+  return `${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, node ${info.node}, ${info.platform}, load ${info.load1}`;
 }
