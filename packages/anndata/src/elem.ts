@@ -1,5 +1,5 @@
 import * as zarr from "zarrita";
-import { toReadError } from "./read-error.js";
+import { diagnoseMissing, toReadError } from "./read-error.js";
 import { urlOf } from "./store.js";
 import type { DataType, NDArray, TypedArray } from "./ndarray.js";
 
@@ -48,7 +48,9 @@ export async function openChild(group: zarr.Group<zarr.Readable>, name: string):
   try {
     return await zarr.open(loc);
   } catch (cause) {
-    throw toReadError(cause, loc.path, urlOf(group.store, loc.path));
+    const e = toReadError(cause, loc.path, urlOf(group.store, loc.path));
+    if (e.reason === "missing") await diagnoseMissing(group.store, loc.path, urlOf(group.store, loc.path));
+    throw e;
   }
 }
 

@@ -26,3 +26,21 @@ export function toReadError(cause: unknown, elemPath: string, url: string | unde
     `a chunk is truncated or corrupt (${message})`;
   return new ElementReadError(elemPath, url, reason, detail, { cause });
 }
+
+/**
+ * zarrita reports a node whose metadata is malformed JSON as "not found" (it tries the other
+ * zarr format next). Look at the raw documents: if one exists but does not parse, throw a
+ * metadata error naming the node instead of treating it as absent.
+ */
+export async function diagnoseMissing(store: zarr.Readable, nodePath: string, url: string | undefined): Promise<void> {
+  const prefix = nodePath === "/" ? "" : nodePath;
+  for (const doc of [".zarray", ".zgroup", ".zattrs", "zarr.json"]) {
+    const bytes = await (store as zarr.AsyncReadable).get(`${prefix}/${doc}` as zarr.AbsolutePath);
+    if (bytes === undefined) continue;
+    try {
+      JSON.parse(new TextDecoder().decode(bytes));
+    } catch (cause) {
+      throw new ElementReadError(nodePath, url, "metadata", `malformed ${doc} (${(cause as Error).message})`, { cause });
+    }
+  }
+}

@@ -4,7 +4,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
 import { ElementReadError, StoreOpenError } from "./errors.js";
-import { toReadError } from "./read-error.js";
+import { diagnoseMissing, toReadError } from "./read-error.js";
+import { withChunkChecks } from "./checked-store.js";
 
 /** Where to read an AnnData store from: an http(s) URL, a local path or `file:` URL, or a zarrita store. */
 export type StoreSource = string | URL | zarr.Readable;
@@ -86,6 +87,7 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     // Watch zarrita read `.zmetadata` (no second request) to learn which metadata documents
     // exist: a node's absent `.zattrs` must not cost a request that is sure to 404.
     let known: Set<string> | undefined;
+    let malformed: unknown;
     const a = base as zarr.AsyncReadable;
     const tap: zarr.AsyncReadable = {
       async get(key, opts) {
@@ -93,9 +95,11 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
         if (key === "/.zmetadata" && bytes !== undefined) {
           try {
             const doc = JSON.parse(new TextDecoder().decode(bytes)) as { metadata?: Record<string, unknown> };
-            if (doc.metadata) known = new Set(Object.keys(doc.metadata).map((k) => "/" + k));
-          } catch {
-            // zarrita reports malformed JSON itself
+            if (typeof doc.metadata !== "object" || doc.metadata === null) throw new SyntaxError("no `metadata` object");
+            known = new Set(Object.keys(doc.metadata).map((k) => "/" + k));
+          } catch (e) {
+            // zarrita would quietly fall back to per-node metadata; a broken .zmetadata is an error.
+            malformed = e;
           }
         }
         return bytes;
@@ -108,6 +112,10 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     } catch (cause) {
       const key = "/.zmetadata";
       throw toReadError(cause, key, url === undefined ? undefined : url + key, "consolidated metadata");
+    }
+    if (malformed !== undefined) {
+      const key = "/.zmetadata";
+      throw new ElementReadError(key, url === undefined ? undefined : url + key, "metadata", `malformed consolidated metadata (${(malformed as Error).message})`, { cause: malformed });
     }
     consolidated = typeof wrapped.contents === "function";
     store = wrapped;
@@ -123,12 +131,14 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
       } as zarr.AsyncReadable;
     }
   }
+  store = withChunkChecks(store as zarr.AsyncReadable);
   infos.set(store, { url, localRoot, consolidated });
   let root: zarr.Group<zarr.Readable>;
   try {
     root = await zarr.open(store, { kind: "group" });
   } catch (cause) {
     const e = toReadError(cause, "/", url, "root group");
+    if (e.reason === "missing") await diagnoseMissing(store, "/", url);
     if (e.reason === "missing") throw new StoreOpenError("Expected a zarr group at the root of the store, found none", url, { cause });
     throw e;
   }
