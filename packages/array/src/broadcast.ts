@@ -1,5 +1,3 @@
-import { MaterializedLayer, Task, blockKey, op, ref, tokenize } from "@zask/graph";
-import { Array as LazyArray } from "./array.js";
 import type { Chunks } from "./chunks.js";
 import { blockOffsets } from "./chunks.js";
 
@@ -86,59 +84,3 @@ export function sameChunks(a: Chunks, b: Chunks): boolean {
   return a.length === b.length && a.every((sizes, i) => sizes.length === b[i]!.length && sizes.every((s, j) => s === b[i]![j]));
 }
 
-/**
- * `x` with its blocks regrouped to `chunks` (same shape): one task per new block gathering
- * boxes of the old blocks it overlaps. The minimal rechunk elementwise ops need to bring
- * operands to common block boundaries.
- *
- * @example
- * ```ts
- * rechunkTo(x, [[2, 1, 1, 1]]); // x (chunks [[2, 2, 1]]) as 4 blocks
- * ```
- */
-export function rechunkTo(x: LazyArray, chunks: Chunks): LazyArray {
-  if (sameChunks(x.chunks, chunks)) return x;
-  const name = `rechunk-merge-${tokenize(x.name, chunks)}`;
-  const nd = x.ndim;
-  // per axis and new block: the old blocks it overlaps, with the box inside each
-  const plans = chunks.map((sizes, axis) => {
-    const oldOff = blockOffsets(x.chunks[axis]!);
-    const newOff = blockOffsets(sizes);
-    return sizes.map((_, j) => {
-      const lo = newOff[j]!;
-      const hi = newOff[j + 1]!;
-      const parts: { block: number; src: [number, number]; dst: number }[] = [];
-      for (let b = 0; b < oldOff.length - 1; b++) {
-        const a = Math.max(lo, oldOff[b]!);
-        const z = Math.min(hi, oldOff[b + 1]!);
-        if (z > a || (hi === lo && b === 0)) parts.push({ block: b, src: [a - oldOff[b]!, z - oldOff[b]!], dst: a - lo });
-      }
-      return parts;
-    });
-  });
-  const nodes: Task[] = [];
-  const gatherOp = op("@zask/array/ops", "gather", { lane: "cpu" });
-  const numBlocks = chunks.map((c) => c.length);
-  const total = numBlocks.reduce((a, b) => a * b, 1);
-  const idx = new Array<number>(nd).fill(0);
-  for (let lin = 0; lin < total; lin++) {
-    let rest = lin;
-    for (let d = nd - 1; d >= 0; d--) {
-      idx[d] = rest % numBlocks[d]!;
-      rest = (rest - idx[d]!) / numBlocks[d]!;
-    }
-    let pieces: { block: number[]; src: [number, number][]; dst: number[] }[] = [{ block: [], src: [], dst: [] }];
-    for (let d = 0; d < nd; d++) {
-      const next: typeof pieces = [];
-      for (const p of pieces) {
-        for (const part of plans[d]![idx[d]!]!) next.push({ block: [...p.block, part.block], src: [...p.src, part.src], dst: [...p.dst, part.dst] });
-      }
-      pieces = next;
-    }
-    const shape = idx.map((j, d) => chunks[d]![j]!);
-    const args = pieces.map((p) => ({ block: ref(x.key(p.block)), src: p.src, dst: p.dst }));
-    nodes.push(new Task(blockKey(name, idx), gatherOp, [shape, x.dtype, args]));
-  }
-  const graph = x.graph.withLayer(new MaterializedLayer(name, nodes), [x.name]);
-  return new LazyArray(graph, name, chunks.map((c) => [...c]), x.dtype);
-}

@@ -1,6 +1,7 @@
 import { Blockwise, Graph, blockwiseInput, op, tokenize } from "@zask/graph";
 import { Array as LazyArray } from "./array.js";
-import { rechunkTo, unifyChunks } from "./broadcast.js";
+import { unifyChunks } from "./broadcast.js";
+import { rechunkWith } from "./rechunk.js";
 import type { DataType } from "./dtype.js";
 import { isDataType } from "./dtype.js";
 import { checkScalarFits, floatFor, kindOf, resultType } from "./promote.js";
@@ -78,7 +79,7 @@ function castScalar(value: number | boolean, dtype: DataType): number | bigint {
 function blockwiseOver(opName: string, kernel: typeof elementwiseOp, head: unknown[], operands: readonly unknown[], dtype: DataType): LazyArray {
   const arrays = operands.filter((o): o is LazyArray => o instanceof LazyArray);
   const unified = unifyChunks(arrays.map((a) => a.chunks));
-  const inputs = arrays.map((a, i) => rechunkTo(a, unified.operands[i]!));
+  const inputs = arrays.map((a, i) => rechunkWith(a, unified.operands[i]!));
   const ndim = unified.chunks.length;
   if (ndim > SYMBOLS.length) throw new RangeError(`Expected at most ${SYMBOLS.length} axes, got ${ndim}`);
   const outIndex = SYMBOLS.slice(0, ndim);

@@ -1,6 +1,7 @@
 import { Blockwise, Graph, blockwiseInput, tokenize, type Op } from "@zask/graph";
 import { Array as LazyArray } from "./array.js";
-import { rechunkTo, unifyChunks } from "./broadcast.js";
+import { unifyChunks } from "./broadcast.js";
+import { rechunkWith } from "./rechunk.js";
 import type { Chunks } from "./chunks.js";
 import { isDataType, type DataType } from "./dtype.js";
 
@@ -52,7 +53,7 @@ export function mapBlocks(fn: Op, arrays: readonly LazyArray[], options: MapBloc
   const dtype = options.dtype ?? arrays[0]!.dtype;
   checkDtype(dtype);
   const unified = unifyChunks(arrays.map((a) => a.chunks));
-  const inputs = arrays.map((a, i) => rechunkTo(a, unified.operands[i]!));
+  const inputs = arrays.map((a, i) => rechunkWith(a, unified.operands[i]!));
   const ndim = unified.chunks.length;
   const numBlocks = unified.chunks.map((c) => c.length);
   let chunks: number[][] = unified.chunks;
@@ -136,7 +137,7 @@ export function blockwise(fn: Op, outIndex: string, pairs: readonly (readonly [u
     }
     const a = value as LazyArray;
     const target = [...index].map((s, d) => (a.shape[d] === 1 && common.get(s)!.reduce((x, y) => x + y, 0) !== 1 ? [1] : common.get(s)!));
-    const r = rechunkTo(a, target);
+    const r = rechunkWith(a, target);
     inputs.push(r);
     args.push(blockwiseInput(r.name, index, r.numBlocks));
   }

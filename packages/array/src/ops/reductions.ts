@@ -108,7 +108,8 @@ function integerSum(x: ArrayData, dtype: DataType, dims: number[], red: boolean[
   }
   const v = x as Exclude<Numeric, BigInt64Array | BigUint64Array>;
   const acc = new Float64Array(len);
-  const limit = Math.floor(2 ** 53 / maxAbs[dtype]!) - inner;
+  // how many values an accumulator may take before it could leave the exact range of doubles
+  const cap = Math.floor(2 ** 53 / maxAbs[dtype]!);
   let added = 0;
   const flush = (): void => {
     for (let i = 0; i < len; i++) big[i] = ((big[i] as bigint) + BigInt(acc[i]!)) as never;
@@ -116,13 +117,17 @@ function integerSum(x: ArrayData, dtype: DataType, dims: number[], red: boolean[
     added = 0;
   };
   forEachRow(dims, red, (base, o) => {
-    if (added > limit) flush();
     if (lastRed) {
-      let s = acc[o]!;
-      for (let j = 0; j < inner; j++) s += v[base + j]!;
-      acc[o] = s;
-      added += inner;
+      for (let j0 = 0; j0 < inner; j0 += cap) {
+        const j1 = Math.min(inner, j0 + cap);
+        if (added + (j1 - j0) > cap) flush();
+        let s = acc[o]!;
+        for (let j = j0; j < j1; j++) s += v[base + j]!;
+        acc[o] = s;
+        added += j1 - j0;
+      }
     } else {
+      if (added + 1 > cap) flush();
       for (let j = 0; j < inner; j++) acc[o + j]! += v[base + j]!;
       added += 1;
     }

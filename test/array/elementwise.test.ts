@@ -1,0 +1,189 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { close } from "@zask/scheduler";
+import type { Array as LazyArray } from "../../packages/array/src/array.ts";
+import { fromTypedArray } from "../../packages/array/src/creation.ts";
+import type { DataType, NDArray } from "../../packages/array/src/dtype.ts";
+import { astype, elementwise, where, type ElementwiseOp, type Operand } from "../../packages/array/src/elementwise.ts";
+import { checkScalarFits, promoteTypes, resultType } from "../../packages/array/src/promote.ts";
+import { assertMatches, decode, load, scalar, type Encoded, type EncodedScalar } from "../fixtures/array-ops/decode.ts";
+
+interface Fixture {
+  promoteTypes: Record<string, string>;
+  scalarPromotion: { dtype: string; scalar: EncodedScalar; result: string }[];
+  inputs: Record<string, Encoded & { chunks: number[] }>;
+  elementwise: { op: ElementwiseOp; args: (string | EncodedScalar)[]; result: Encoded; note?: string }[];
+  where: { args: (string | EncodedScalar)[]; result: Encoded }[];
+  astype: { input: string; dtype: DataType; abs?: boolean; result: Encoded }[];
+}
+
+const fx = load<Fixture>("elementwise.json");
+
+after(() => close());
+
+function input(name: string): LazyArray {
+  const e = fx.inputs[name]!;
+  return fromTypedArray(decode(e), e.shape, { chunks: e.chunks, dtype: e.dtype as DataType });
+}
+
+function operand(a: string | EncodedScalar): Operand {
+  return typeof a === "string" ? input(a) : scalar(a);
+}
+
+function label(a: string | EncodedScalar): string {
+  return typeof a === "string" ? `${a} (${fx.inputs[a]!.dtype}${JSON.stringify(fx.inputs[a]!.shape)})` : JSON.stringify(a);
+}
+
+function run(x: LazyArray): Promise<NDArray> {
+  return x.compute({ scheduler: "sync" });
+}
+
+describe("dtype promotion", () => {
+  test("promoteTypes matches numpy's result_type for every pair of dtypes", () => {
+    for (const [pair, expected] of Object.entries(fx.promoteTypes)) {
+      const [a, b] = pair.split(",") as [DataType, DataType];
+      assert.equal(promoteTypes(a, b), expected, pair);
+    }
+    assert.equal(Object.keys(fx.promoteTypes).length, 121);
+  });
+
+  test("scalars are weak as in numpy 2 (NEP 50): array dtype kept, out-of-range ints rejected", () => {
+    for (const { dtype, scalar: s, result } of fx.scalarPromotion) {
+      const v = scalar(s);
+      const t = resultType([dtype as DataType], [v]);
+      if (result === "OverflowError") {
+        assert.throws(() => checkScalarFits(v, t), RangeError, `${dtype} + ${JSON.stringify(s)}`);
+      } else {
+        assert.equal(t, result, `${dtype} + ${JSON.stringify(s)}`);
+        checkScalarFits(v, t);
+      }
+    }
+  });
+
+  test("scalars alone take numpy's default dtypes", () => {
+    assert.equal(resultType([], [1]), "int64");
+    assert.equal(resultType([], [1.5, 2]), "float64");
+    assert.equal(resultType([], [true]), "bool");
+  });
+});
+
+describe("elementwise ops match numpy, broadcasting across differently chunked operands", () => {
+  for (const c of fx.elementwise) {
+    test(`${c.op}(${c.args.map(label).join(", ")}) → ${c.result.dtype}${JSON.stringify(c.result.shape)}${c.note ? ` (${c.note})` : ""}`, async () => {
+      const y = elementwise(c.op, ...c.args.map(operand));
+      assert.equal(y.dtype, c.result.dtype);
+      assert.deepEqual([...y.shape], c.result.shape);
+      assertMatches(await run(y), c.result, c.op);
+    });
+  }
+});
+
+describe("where and astype match numpy", () => {
+  for (const c of fx.where) {
+    test(`where(${c.args.map(label).join(", ")}) → ${c.result.dtype}`, async () => {
+      const [cond, x, y] = c.args.map(operand) as [Operand, Operand, Operand];
+      assertMatches(await run(where(cond, x, y)), c.result, "where");
+    });
+  }
+  for (const c of fx.astype) {
+    test(`astype(${label(c.input)}${c.abs ? ".abs()" : ""}, ${c.dtype})`, async () => {
+      const x = c.abs ? elementwise("abs", input(c.input)) : input(c.input);
+      assertMatches(await run(astype(x, c.dtype)), c.result, "astype");
+    });
+  }
+});
+
+describe("elementwise semantics", () => {
+  test("operands with different chunks are brought to common block boundaries", async () => {
+    const x = fromTypedArray(new Float64Array([1, 2, 3, 4, 5]), [5], { chunks: [[2, 2, 1]] });
+    const y = fromTypedArray(new Float64Array([10, 20, 30, 40, 50]), [5], { chunks: [[3, 2]] });
+    const z = elementwise("add", x, y);
+    assert.deepEqual(z.chunks, [[2, 1, 1, 1]]);
+    assert.deepEqual([...(await run(z)).data], [11, 22, 33, 44, 55]);
+  });
+
+  test("a broadcast axis of length 1 keeps one block and is not rechunked", () => {
+    const x = fromTypedArray(new Float64Array(12), [3, 4], { chunks: [[1, 2], [2, 2]] });
+    const row = fromTypedArray(new Float64Array(4), [1, 4], { chunks: [[1], [3, 1]] });
+    const z = elementwise("mul", x, row);
+    assert.deepEqual(z.chunks, [[1, 2], [2, 1, 1]]);
+  });
+
+  test("int32 multiplication wraps around like numpy's", async () => {
+    const x = fromTypedArray(new Int32Array([65537, -65537, 46341]), [3]);
+    const r = await run(elementwise("mul", x, x));
+    assert.equal(r.dtype, "int32");
+    // 65537**2 = 2**32 + 2**17 + 1; 46341**2 = 2147488281 > 2**31 - 1
+    assert.deepEqual([...r.data], [131073, 131073, -2147479015]);
+  });
+
+  test("int64 arithmetic is exact beyond 2**53", async () => {
+    const x = fromTypedArray(new BigInt64Array([2n ** 60n + 1n]), [1]);
+    const r = await run(elementwise("add", x, 1));
+    assert.deepEqual([...r.data], [2n ** 60n + 2n]);
+  });
+
+  test("comparisons with integers outside the dtype's range compare exactly (numpy 2)", async () => {
+    const x = fromTypedArray(new Int8Array([-128, 0, 127]), [3]);
+    assert.deepEqual([...(await run(elementwise("lt", x, 300))).data], [1, 1, 1]);
+    assert.deepEqual([...(await run(elementwise("gt", x, -300))).data], [1, 1, 1]);
+  });
+
+  test("arithmetic with an integer scalar outside the dtype's range is a RangeError", () => {
+    const x = fromTypedArray(new Uint8Array([1, 2]), [2]);
+    assert.throws(() => elementwise("add", x, 300), RangeError);
+    assert.throws(() => elementwise("sub", x, -1), RangeError);
+    assert.throws(() => where(x, -1, x), RangeError);
+  });
+
+  test("subtracting or negating booleans is a TypeError, as in numpy", () => {
+    const b = fromTypedArray(new Uint8Array([1, 0]), [2], { dtype: "bool" });
+    assert.throws(() => elementwise("sub", b, b), TypeError);
+    assert.throws(() => elementwise("neg", b), TypeError);
+  });
+
+  test("integer powers with a negative exponent are rejected", async () => {
+    const x = fromTypedArray(new Int32Array([2, 3]), [2]);
+    assert.throws(() => elementwise("pow", x, -1), RangeError);
+    const e = fromTypedArray(new Int32Array([1, -1]), [2]);
+    await assert.rejects(run(elementwise("pow", x, e)), /negative integer powers/);
+  });
+
+  test("pow follows C, not JS, for 1 ** NaN and (-1) ** Infinity", async () => {
+    const x = fromTypedArray(new Float64Array([1, -1, 2]), [3]);
+    const e = fromTypedArray(new Float64Array([NaN, Infinity, NaN]), [3]);
+    const r = await run(elementwise("pow", x, e));
+    assert.deepEqual([...r.data].slice(0, 2), [1, 1]);
+    assert.ok(Number.isNaN(r.data[2]));
+  });
+
+  test("shapes that do not broadcast are a RangeError naming the axis", () => {
+    const x = fromTypedArray(new Float64Array(6), [2, 3]);
+    const y = fromTypedArray(new Float64Array(2), [2]);
+    assert.throws(() => elementwise("add", x, y), /axis 1: 3 vs 2/);
+  });
+
+  test("bad operands are TypeErrors", () => {
+    const x = fromTypedArray(new Float64Array(2), [2]);
+    assert.throws(() => elementwise("add", x, "1" as unknown as number), TypeError);
+    assert.throws(() => elementwise("add", 1, 2), TypeError);
+    assert.throws(() => elementwise("add", x), TypeError);
+    assert.throws(() => elementwise("nope" as ElementwiseOp, x), RangeError);
+    assert.throws(() => astype(x, "float16" as DataType), TypeError);
+  });
+
+  test("the same expression gets the same name, so graphs deduplicate", () => {
+    const x = fromTypedArray(new Float64Array([1, 2]), [2]);
+    assert.equal(elementwise("add", x, 1).name, elementwise("add", x, 1).name);
+    assert.notEqual(elementwise("add", x, 1).name, elementwise("add", x, 2).name);
+  });
+
+  test("kernels give the same values on the worker pool as inline", async () => {
+    const x = fromTypedArray(Float64Array.from({ length: 3000 }, (_, i) => i / 7), [30, 100], { chunks: [10, 50] });
+    const y = fromTypedArray(Float32Array.from({ length: 100 }, (_, i) => i), [100], { chunks: [30] });
+    const z = where(elementwise("gt", x, 100), elementwise("log1p", elementwise("mul", x, y)), -1);
+    const pooled = await z.compute({ scheduler: "threads", inlineThreshold: 0 });
+    const inline = await run(z);
+    assert.deepEqual(pooled, inline);
+  });
+});

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { close } from "@zask/scheduler";
+import type { Array as LazyArray } from "../../packages/array/src/array.ts";
+import { fromTypedArray } from "../../packages/array/src/creation.ts";
+import type { DataType, NDArray } from "../../packages/array/src/dtype.ts";
+import { reduceChunk } from "../../packages/array/src/ops/reductions.ts";
+import { reduction, type ReductionKind, type ReductionOptions } from "../../packages/array/src/reductions.ts";
+import { assertMatches, decode, load, type Encoded } from "../fixtures/array-ops/decode.ts";
+
+interface Case {
+  input: string;
+  kind: ReductionKind;
+  axis: number | number[] | null;
+  keepdims: boolean;
+  ddof?: number;
+  dtype?: DataType;
+  result: Encoded;
+}
+interface Fixture {
+  inputs: Record<string, Encoded & { chunks: number[] }>;
+  cases: Case[];
+}
+
+const fx = load<Fixture>("reductions.json");
+
+after(() => close());
+
+function input(name: string): LazyArray {
+  const e = fx.inputs[name]!;
+  return fromTypedArray(decode(e), e.shape, { chunks: e.chunks, dtype: e.dtype as DataType });
+}
+
+function run(x: LazyArray): Promise<NDArray> {
+  return x.compute({ scheduler: "sync" });
+}
+
+function options(c: Case, splitEvery?: number): ReductionOptions {
+  return {
+    ...(c.axis === null ? {} : { axis: c.axis }),
+    keepdims: c.keepdims,
+    ...(c.ddof === undefined ? {} : { ddof: c.ddof }),
+    ...(c.dtype === undefined ? {} : { dtype: c.dtype }),
+    ...(splitEvery === undefined ? {} : { splitEvery }),
+  };
+}
+
+/** numpy reduces float32 in float32 (pairwise); zask accumulates in float64, so allow float32's error. */
+function tolerance(c: Case): [number, number] {
+  if (c.result.dtype !== "float32") return [1e-6, 1e-12];
+  const scale = Math.max(...decode(fx.inputs[c.input]!).map((v) => Math.abs(Number(v))));
+  return [1e-6, 1e-6 * scale];
+}
+
+// Group the numpy cases per input and reduction, so a failure names the axis it broke on.
+const groups = new Map<string, Case[]>();
+for (const c of fx.cases) {
+  const k = `${c.kind} of ${c.input} (${fx.inputs[c.input]!.dtype}${JSON.stringify(fx.inputs[c.input]!.shape)}, chunks ${JSON.stringify(fx.inputs[c.input]!.chunks)})`;
+  groups.set(k, [...(groups.get(k) ?? []), c]);
+}
+
+describe("reductions match numpy over no, one and several axes, with keepdims, ddof and dtype=", () => {
+  for (const [title, cases] of groups) {
+    test(title, async () => {
+      const x = input(cases[0]!.input);
+      for (const c of cases) {
+        const what = `${c.kind}(axis=${JSON.stringify(c.axis)}, keepdims=${c.keepdims}${c.ddof === undefined ? "" : `, ddof=${c.ddof}`}${c.dtype ? `, dtype=${c.dtype}` : ""})`;
+        const y = reduction(x, c.kind, options(c));
+        assert.deepEqual([...y.shape], c.result.shape, `${what}: lazy shape`);
+        assert.equal(y.dtype, c.result.dtype, `${what}: lazy dtype`);
+        const [rtol, atol] = tolerance(c);
+        assertMatches(await run(y), c.result, what, rtol, atol);
+      }
+    });
+  }
+});
+
+describe("tree reduction", () => {
+  test("splitEvery changes the number of combine steps, not the result", async () => {
+    const c = fx.cases.find((k) => k.input === "v1" && k.kind === "var" && k.axis === null && k.ddof === 1)!;
+    const e = fx.inputs.v1!;
+    const x = fromTypedArray(decode(e), e.shape, { chunks: [1] }); // 23 blocks
+    const combineLayers = (y: LazyArray) => [...y.graph.layers.keys()].filter((n) => n.includes("-combine-")).length;
+    // 23 → 12 → 6 → 3 → 2 partials with splitEvery 2; 23 → 6 → 2 with 4; none with 23
+    const expected = new Map([[2, 4], [3, 2], [4, 2], [23, 0]]);
+    for (const [splitEvery, layers] of expected) {
+      const y = reduction(x, "var", { ddof: 1, splitEvery });
+      assert.equal(combineLayers(y), layers, `splitEvery ${splitEvery}`);
+      assertMatches(await run(y), c.result, `var with splitEvery ${splitEvery}`);
+    }
+  });
+
+  test("splitEvery counts blocks per reduced axis", () => {
+    const x = fromTypedArray(new Float64Array(64), [8, 8], { chunks: [1, 1] });
+    const y = reduction(x, "sum", { splitEvery: 4 });
+    const layers = [...y.graph.layers.values()];
+    const combine = layers.find((l) => l.name.includes("-combine-"))!;
+    assert.equal(combine.size, 4); // (8 / 4) × (8 / 4) groups of 4 × 4 blocks
+    assert.equal(layers.filter((l) => l.name.includes("-combine-")).length, 1);
+  });
+
+  test("argmin and argmax index the whole array across chunk boundaries and return the first occurrence", async () => {
+    const data = new Float64Array([5, 1, 9, 1, 9, 0, 0, 9]);
+    const x = fromTypedArray(data, [2, 4], { chunks: [1, 3] });
+    assert.deepEqual([...(await run(reduction(x, "argmax"))).data], [2n]);
+    assert.deepEqual([...(await run(reduction(x, "argmin"))).data], [5n]);
+    assert.deepEqual([...(await run(reduction(x, "argmax", { axis: 1 }))).data], [2n, 0n]);
+    const byColumn = await run(reduction(x, "argmin", { axis: 0, keepdims: true }));
+    assert.deepEqual([...byColumn.shape], [1, 4]);
+    assert.deepEqual([...byColumn.data], [0n, 1n, 1n, 0n]);
+  });
+
+  test("min, max, sum and argmax propagate NaN like numpy", async () => {
+    const x = fromTypedArray(new Float64Array([1, NaN, 3, 7, 2, NaN]), [6], { chunks: [2] });
+    for (const kind of ["min", "max", "sum", "mean"] as const) {
+      assert.ok(Number.isNaN((await run(reduction(x, kind))).data[0]), kind);
+    }
+    assert.deepEqual([...(await run(reduction(x, "argmax"))).data], [1n]);
+    assert.deepEqual([...(await run(reduction(x, "argmin", { splitEvery: 2 }))).data], [1n]);
+  });
+
+  test("integer sums are exact int64 beyond 2**53", () => {
+    // 5e6 × (2**31 - 1) ≈ 1.07e16 > 2**53: the float accumulator must spill into bigints
+    const n = 5_000_000;
+    const block = { data: new Int32Array(n).fill(2 ** 31 - 1), shape: [n], dtype: "int32" as const };
+    const p = reduceChunk("isum", block, [0]);
+    assert.deepEqual([...p.data], [BigInt(n) * (2n ** 31n - 1n)]);
+  });
+
+  test("float32 sums accumulate in float64 and return float32", async () => {
+    // float32 accumulation would lose every + 1 after 2**24
+    const x = fromTypedArray(new Float32Array([2 ** 24, 1, 1, 1, 1]), [5], { chunks: [2] });
+    const r = await run(reduction(x, "sum"));
+    assert.equal(r.dtype, "float32");
+    assert.deepEqual([...r.data], [2 ** 24 + 4]);
+  });
+
+  test("var with ddof >= n gives Infinity (or NaN for no spread), as numpy does", async () => {
+    const x = fromTypedArray(new Float64Array([1, 2, 3, 4]), [2, 2], { chunks: [1, 1] });
+    const r = await run(reduction(x, "var", { axis: 0, ddof: 2 }));
+    assert.deepEqual([...r.data], [Infinity, Infinity]);
+    const flat = fromTypedArray(new Float64Array([5]), [1]);
+    assert.ok(Number.isNaN((await run(reduction(flat, "std", { ddof: 1 }))).data[0]));
+  });
+
+  test("bad options are rejected before any compute", () => {
+    const x = fromTypedArray(new Float64Array(6), [2, 3]);
+    assert.throws(() => reduction(x, "argmax", { axis: [0, 1] }), TypeError);
+    assert.throws(() => reduction(x, "sum", { axis: 2 }), RangeError);
+    assert.throws(() => reduction(x, "sum", { axis: [0, -2] }), RangeError);
+    assert.throws(() => reduction(x, "sum", { splitEvery: 1 }), RangeError);
+    assert.throws(() => reduction(x, "max", { dtype: "float32" }), TypeError);
+    assert.throws(() => reduction(x, "median" as ReductionKind), RangeError);
+    const empty = fromTypedArray(new Float64Array(0), [0, 3]);
+    assert.throws(() => reduction(empty, "min", { axis: 0 }), /no identity/);
+    assert.equal(reduction(empty, "sum", { axis: 0 }).shape[0], 3);
+  });
+
+  test("reductions give the same values on the worker pool", async () => {
+    const e = fx.inputs.f8!;
+    const x = fromTypedArray(decode(e), e.shape, { chunks: e.chunks });
+    const y = reduction(x, "std", { axis: [0, 2], splitEvery: 2 });
+    assert.deepEqual(await y.compute({ scheduler: "threads", inlineThreshold: 0 }), await run(y));
+  });
+});
