@@ -263,7 +263,8 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((done) => child.once("exit", () => done()));
   child.kill(signal);
-  const timeout = sleep(5_000).then(() => "timeout" as const);
+  // Unref: a pending timer must not keep the process alive after the child is gone.
+  const timeout = sleep(5_000, undefined, { ref: false }).then(() => "timeout" as const);
   if ((await Promise.race([exited, timeout])) === "timeout") {
     child.kill("SIGKILL");
     await exited;

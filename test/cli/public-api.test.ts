@@ -8,6 +8,8 @@ test("zask exports exactly its documented surface", () => {
     "RequestCounter",
     "ServeDirectoryError",
     "formatLogLine",
+    "formatTable",
+    "measureRequests",
     "parseLogLine",
     "parseRange",
     "serve",

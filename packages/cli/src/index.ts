@@ -8,3 +8,7 @@ export type { LoggedRequest } from "./request-log.js";
 export { parseRange } from "./byte-range.js";
 export type { ByteRange } from "./byte-range.js";
 export { ServeDirectoryError, ListenError } from "./errors.js";
+export { measureRequests } from "./measure-requests.js";
+export type { MeasuredRequests } from "./measure-requests.js";
+export { formatTable } from "./format-table.js";
+export type { Column } from "./format-table.js";
