@@ -52,17 +52,26 @@ export function v3CodecMeta(c: Compressor | null, typesize: number): Record<stri
   return { name: c.id, configuration: { level: c.level } };
 }
 
-let bloscPromise: Promise<{ encode(b: Uint8Array): Promise<Uint8Array> | Uint8Array }> | undefined;
+type BloscCodec = { encode(b: Uint8Array): Promise<Uint8Array> };
+const bloscCodecs = new Map<string, Promise<BloscCodec>>();
+
+function bloscCodec(c: Extract<Compressor, { id: "blosc" }>): Promise<BloscCodec> {
+  const key = `${c.cname}/${c.clevel}/${c.shuffle}`;
+  let codec = bloscCodecs.get(key);
+  if (codec === undefined) {
+    codec = import("numcodecs/blosc").then((m) => {
+      const Blosc = m.default as unknown as { fromConfig(cfg: object): BloscCodec };
+      return Blosc.fromConfig({ cname: c.cname, clevel: c.clevel, shuffle: c.shuffle, blocksize: 0 });
+    });
+    bloscCodecs.set(key, codec);
+  }
+  return codec;
+}
 
 /** Compress one chunk's bytes. */
 export async function compress(c: Compressor | null, bytes: Uint8Array): Promise<Uint8Array> {
   if (c === null) return bytes;
   if (c.id === "zlib") return zlibSync(bytes, { level: c.level as Level });
   if (c.id === "gzip") return gzipSync(bytes, { level: c.level as Level });
-  // One codec instance per config would be tidier; blosc's config travels in each chunk's header,
-  // so the instance's own settings are what matter and we make one per call (cheap: the wasm is cached).
-  bloscPromise ??= import("numcodecs/blosc").then((m) => m.default as never);
-  const Blosc = (await bloscPromise) as unknown as { fromConfig(cfg: object): { encode(b: Uint8Array): Promise<Uint8Array> } };
-  const codec = Blosc.fromConfig({ cname: c.cname, clevel: c.clevel, shuffle: c.shuffle, blocksize: 0 });
-  return codec.encode(bytes);
+  return (await bloscCodec(c)).encode(bytes);
 }

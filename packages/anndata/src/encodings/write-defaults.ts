@@ -147,9 +147,11 @@ export async function writeDefault(writer: ZarrWriter, path: string, value: unkn
       const m = value instanceof SparseMatrix ? value : await (value as { computeSparse(): Promise<SparseMatrix> }).computeSparse();
       await writer.group(path, encodingAttrs(spec, { shape: [...m.shape] }));
       const part = (d: TypedArray): NDArray => ({ data: d, shape: [d.length], dtype: dtypeOf(d) });
-      await writeChild(child("data"), part(m.data), inherited);
-      await writeChild(child("indices"), part(m.indices), inherited);
-      await writeChild(child("indptr"), part(m.indptr), inherited);
+      // As anndata does, the parts are datasets of the sparse element, not elements of their own:
+      // no encoding attributes and no callback for them.
+      await writer.array(child("data"), part(m.data), {}, inherited);
+      await writer.array(child("indices"), part(m.indices), {}, inherited);
+      await writer.array(child("indptr"), part(m.indptr), {}, inherited);
       return;
     }
     case "array":
