@@ -141,7 +141,7 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     if (this.kind === "http") {
       let response: Response;
       try {
-        response = await ctx.fetch(where, { signal: ctx.signal });
+        response = await ctx.fetch(where);
       } catch (cause) {
         if (ctx.signal.aborted) throw cause;
         throw new ChunkFetchError(where, (cause as { status?: number }).status, { cause });
