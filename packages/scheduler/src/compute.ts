@@ -1,10 +1,10 @@
-import { Fused, Graph, Task, cull, fuse, opName, order as orderPass, type GraphNode, type Key, type Op } from "@zask/graph";
+import { Fused, Graph, Task, cull, fuse, opName, order as orderPass, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
 import type { Callbacks } from "./callbacks.js";
 import { TaskError } from "./errors.js";
-import { Execution, defaultPoolTasks } from "./executor.js";
+import { Execution, defaultPoolTasks, type OpTable } from "./executor.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 import { IoLane } from "./io-lane.js";
-import { loadOp } from "./op-registry.js";
+import { loadOp, resolveOpModule } from "./op-registry.js";
 import { buildPlan } from "./plan.js";
 import { ProgressBar } from "./progress-bar.js";
 
@@ -89,7 +89,7 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
   const order = opt.order !== false ? orderPass(nodes) : undefined;
   const plan = buildPlan(nodes, keys, order);
 
-  await loadOps(plan.nodes);
+  const ops = await loadOps(plan.nodes);
   signal?.throwIfAborted();
 
   const controller = new AbortController();
@@ -105,6 +105,7 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
   if (options.progress !== false && process.stderr.isTTY === true) callbacks.push(new ProgressBar());
   const execution = new Execution(plan, {
     scheduler,
+    ops,
     io,
     controller,
     signal,
@@ -117,22 +118,26 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
 }
 
 /** Import every op of the plan once, so that running a task never waits on an import. */
-async function loadOps(nodes: readonly GraphNode[]): Promise<void> {
-  const seen = new Map<string, { op: Op; key: Key }>();
-  const add = (op: Op, key: Key): void => {
-    if (typeof op === "function") return;
-    const id = op.module + "#" + op.name;
-    if (!seen.has(id)) seen.set(id, { op, key });
-  };
+async function loadOps(nodes: readonly GraphNode[]): Promise<OpTable> {
+  // OpRefs are shared objects (one per op), so an identity map dedupes them cheaply
+  const seen = new Map<OpRef, Key>();
   for (const node of nodes) {
-    if (node instanceof Task) add(node.op, node.key);
-    else if (node instanceof Fused) for (const s of node.steps) add(s.op, node.key);
+    if (node instanceof Task) {
+      if (typeof node.op !== "function" && !seen.has(node.op)) seen.set(node.op, node.key);
+    } else if (node instanceof Fused) {
+      for (const s of node.steps) if (typeof s.op !== "function" && !seen.has(s.op)) seen.set(s.op, node.key);
+    }
   }
+  const table = { functions: new Map<OpRef, OpFunction>(), urls: new Map<OpRef, string>() } satisfies OpTable;
   await Promise.all(
-    [...seen.values()].map(({ op, key }) =>
-      loadOp(op).catch((e: unknown) => {
+    [...seen].map(async ([op, key]) => {
+      try {
+        table.urls.set(op, resolveOpModule(op.module));
+        table.functions.set(op, await loadOp(op));
+      } catch (e) {
         throw new TaskError(key, opName(op), e);
-      }),
-    ),
+      }
+    }),
   );
+  return table;
 }

@@ -5,7 +5,7 @@ import { TaskError } from "./errors.js";
 import { segmentsOf, type Segment } from "./fused-segments.js";
 import { Gate } from "./gate.js";
 import type { IoLane } from "./io-lane.js";
-import { loadedOp, resolveOpModule } from "./op-registry.js";
+import { resolveOpModule } from "./op-registry.js";
 import type { Plan } from "./plan.js";
 import { PriorityQueue } from "./priority-queue.js";
 import { sizeOf } from "./size-of.js";
@@ -16,6 +16,7 @@ import { INNER_REF, type WorkerRequest, type WorkerResponse, type WorkerStep } f
 /** How an {@link Execution} runs (resolved compute options). */
 export interface ExecutionOptions {
   readonly scheduler: "threads" | "sync";
+  readonly ops: OpTable;
   readonly io: IoLane;
   /** Aborts the I/O lane; the execution aborts it on failure. */
   readonly controller: AbortController;
@@ -35,10 +36,10 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof x === "object" && x !== null && typeof (x as PromiseLike<unknown>).then === "function";
 }
 
-function fnOf(op: OpRef | OpFunction): OpFunction {
-  const fn = loadedOp(op);
-  if (fn === undefined) throw new Error(`op ${opName(op)} was not loaded`);
-  return fn;
+/** The ops of a plan, loaded before it runs: functions, and module URLs for the workers. */
+export interface OpTable {
+  readonly functions: ReadonlyMap<OpRef, OpFunction>;
+  readonly urls: ReadonlyMap<OpRef, string>;
 }
 
 /**
@@ -248,7 +249,7 @@ export class Execution {
         const d = index.get(k)!;
         return packForTransfer(this.#values[d], (buf) => this.#mayMove(d, buf), transfer);
       });
-      req = { s: [{ m: resolveOpModule(op.module), n: op.name, k: node.key, a: args }], x: null, r: false, c: this.#cancel };
+      req = { s: [{ m: this.#urlOf(op), n: op.name, k: node.key, a: args }], x: null, r: false, c: this.#cancel };
     } catch (e) {
       this.#poolGate.release();
       this.#fail(new TaskError(node.key, opName(op), e));
@@ -324,7 +325,7 @@ export class Execution {
         const d = index.get(k)!;
         return packForTransfer(this.#values[d], (buf) => !later && this.#mayMove(d, buf), transfer);
       });
-      steps.push({ m: resolveOpModule(op.module), n: op.name, k: step.key, a: args });
+      steps.push({ m: this.#urlOf(op), n: op.name, k: step.key, a: args });
       inSegment.add(step.key);
     }
     const req: WorkerRequest = { s: steps, x: seg.exports.map((s) => s - seg.from), r: seg.to - seg.from > 1, c: this.#cancel };
@@ -351,7 +352,7 @@ export class Execution {
       const step = node.steps[s]!;
       let v: unknown;
       try {
-        const fn = fnOf(step.op);
+        const fn = this.#fnOf(step.op);
         const args = substitute(step.args, lookup);
         v = typeof step.op !== "function" && step.op.lane === "io" ? fn(this.#opts.io, ...args) : fn(...args);
       } catch (e) {
@@ -380,7 +381,7 @@ export class Execution {
       const op = node.op;
       let v: unknown;
       try {
-        const fn = fnOf(op);
+        const fn = this.#fnOf(op);
         const args = substitute(node.args, this.#lookup);
         v = typeof op !== "function" && op.lane === "io" ? fn(this.#opts.io, ...args) : fn(...args);
       } catch (e) {
@@ -405,6 +406,17 @@ export class Execution {
   }
 
   // ---- bookkeeping
+
+  #fnOf(op: OpRef | OpFunction): OpFunction {
+    if (typeof op === "function") return op;
+    const fn = this.#opts.ops.functions.get(op);
+    if (fn === undefined) throw new Error(`op ${opName(op)} was not loaded`);
+    return fn;
+  }
+
+  #urlOf(op: OpRef): string {
+    return this.#opts.ops.urls.get(op) ?? resolveOpModule(op.module);
+  }
 
   #mayMove(d: number, buf: ArrayBufferLike): boolean {
     return this.#pending[d] === 1 && this.#plan.outputs[d] === 0 && this.#views.get(buf) === 1 && !this.#pinned.has(buf);

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { Graph, Task, op } from "@zask/graph";
+import { HttpError, IoLane, TaskError, close, compute } from "@zask/scheduler";
+import { startServer } from "./fixtures/server.ts";
+
+const ops = new URL("./fixtures/ops.js", import.meta.url).href;
+const fetchBytes = op(ops, "fetchBytes", { lane: "io" });
+const fast = { retryDelay: 1, progress: false } as const;
+
+after(() => close());
+
+function fetchGraph(urls: string[]): { graph: Graph; keys: string[] } {
+  const keys = urls.map((_, i) => `get-${i}`);
+  return { graph: Graph.fromNodes("get", urls.map((u, i) => new Task(keys[i]!, fetchBytes, [u]))), keys };
+}
+
+describe("the I/O lane", () => {
+  test("never has more than httpConcurrency requests in flight to one origin, as counted by the server", async () => {
+    const server = await startServer((_req, res) => setTimeout(() => res.end("1\n"), 15));
+    try {
+      const { graph, keys } = fetchGraph(Array.from({ length: 40 }, (_, i) => `${server.url}/c/${i}`));
+      const values = await compute(graph, keys, { httpConcurrency: 3, ...fast });
+      assert.equal(values.length, 40);
+      assert.equal(server.maxInFlight, 3);
+      assert.equal([...server.hits.values()].reduce((a, b) => a + b, 0), 40);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("retries 503, 429 and reset connections, then returns the body", async () => {
+    const server = await startServer((req, res, n) => {
+      if (req.url === "/503" && n <= 2) res.writeHead(503).end();
+      else if (req.url === "/429" && n === 1) res.writeHead(429).end();
+      else if (req.url === "/reset" && n === 1) req.socket.destroy();
+      else res.end("7\n");
+    });
+    try {
+      const { graph, keys } = fetchGraph(["/503", "/429", "/reset"].map((p) => server.url + p));
+      const values = (await compute(graph, keys, fast)) as Uint8Array[];
+      assert.deepEqual(values.map((v) => new TextDecoder().decode(v)), ["7\n", "7\n", "7\n"]);
+      assert.equal(server.hits.get("/503"), 3);
+      assert.equal(server.hits.get("/429"), 2);
+      assert.equal(server.hits.get("/reset"), 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("gives up after `retries` retries with an HttpError carrying the URL and status", async () => {
+    const server = await startServer((_req, res) => res.writeHead(500).end());
+    try {
+      const { graph, keys } = fetchGraph([`${server.url}/down`]);
+      await assert.rejects(compute(graph, keys, { retries: 2, ...fast }), (e: unknown) => {
+        assert.ok(e instanceof TaskError);
+        assert.equal(e.key, "get-0");
+        assert.ok(e.cause instanceof HttpError);
+        assert.equal(e.cause.url, `${server.url}/down`);
+        assert.equal(e.cause.status, 500);
+        assert.equal(e.cause.attempts, 3);
+        return true;
+      });
+      assert.equal(server.hits.get("/down"), 3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("does not retry 4xx: a 404 goes to the op (which returns its fill), a 403 fails once", async () => {
+    const server = await startServer((req, res) => res.writeHead(req.url === "/missing" ? 404 : 403).end());
+    try {
+      const missing = fetchGraph([`${server.url}/missing`]);
+      assert.deepEqual(await compute(missing.graph, missing.keys, fast), [null]);
+      assert.equal(server.hits.get("/missing"), 1);
+      const forbidden = fetchGraph([`${server.url}/forbidden`]);
+      await assert.rejects(compute(forbidden.graph, forbidden.keys, fast), (e: unknown) => e instanceof TaskError && /HTTP 403/.test(String((e.cause as Error).message)));
+      assert.equal(server.hits.get("/forbidden"), 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("retries an attempt that times out", async () => {
+    const server = await startServer((_req, res, n) => {
+      if (n === 1) return; // never answers the first attempt
+      res.end("ok");
+    });
+    try {
+      const lane = new IoLane({ timeout: 100, retryDelay: 1 });
+      const res = await lane.fetch(`${server.url}/slow`);
+      assert.equal(await res.text(), "ok");
+      assert.equal(server.hits.get("/slow"), 2);
+      assert.equal(lane.stats.retries, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("backs off exponentially between attempts", async () => {
+    const times: number[] = [];
+    const server = await startServer((_req, res) => {
+      times.push(performance.now());
+      res.writeHead(503).end();
+    });
+    try {
+      const lane = new IoLane({ retries: 3, retryDelay: 40 });
+      await assert.rejects(lane.fetch(`${server.url}/x`), HttpError);
+      const gaps = times.slice(1).map((t, i) => t - times[i]!);
+      // waits are jittered within [d/2, d] for d = 40, 80, 160 ms
+      assert.equal(gaps.length, 3);
+      assert.ok(gaps[0]! >= 20 - 2 && gaps[1]! >= 40 - 2 && gaps[2]! >= 80 - 2, `gaps ${gaps.join(", ")}`);
+    } finally {
+      await server.close();
+    }
+  });
+});
