@@ -1,0 +1,18 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as pkg from "@zask/array";
+import * as ops from "@zask/array/ops";
+
+test("the public API of @zask/array is exactly this list", () => {
+  assert.deepEqual(Object.keys(pkg).sort(), [
+    "Array", "ChunkCache", "ChunkFetchError", "Slice", "ZarrArrayError", "ZarrStore", "arange", "astype", "blockwise",
+    "concatenate", "elementwise", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize", "mapBlocks",
+    "normalizeChunks", "ones", "reduction", "slice", "stack", "where", "zeros",
+  ]);
+});
+
+test("the chunk-loading and selection ops are exported for workers", () => {
+  for (const name of ["fetchChunk", "decodeChunk", "getitem", "gather", "assemble", "transposeBlock", "reshapeBlock", "fullBlock", "arangeBlock", "encodeChunk", "writeChunk"]) {
+    assert.equal(typeof (ops as Record<string, unknown>)[name], "function", name);
+  }
+});
