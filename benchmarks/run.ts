@@ -2,14 +2,17 @@
  * `npm run bench`: request counts and times per chunking, zask side by side with the Python
  * peer (dask + zarr + fsspec) on the same stores and the same server process.
  *
- *   npm run bench -- [--repeats 3] [--only c5,c25] [--server nginx|zask] [--skip-peer] [--skip-zask]
+ *   npm run bench -- [--repeats 3] [--only c5,c25] [--server nginx|zask] [--skip-peer] [--skip-zask] [--memory]
  *
  * Writes benchmarks/results/latest.json, latest.md (the table) and latest.svg (the chart).
  * Stores are written once by anndata 0.8 into benchmarks/results/tmp/stores (git-ignored) and
  * kept while benchmarks/lib/write_pbmc_like.py is unchanged.
  *
- * Not here yet (issue 6): the > 2 GiB store memory run, and the zask side itself
- * (benchmarks/lib/zask-queries.ts), which waits for @zask/anndata.
+ * --memory also writes a 2 GiB store and measures the peak RSS of zask's full reduction over it
+ * in a child process.
+ *
+ * Not here yet (issue 6): the zask side itself (benchmarks/lib/zask-queries.ts: the queries,
+ * plan's predictions, the reduction), which waits for @zask/anndata.
  */
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -17,6 +20,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { renderChart } from "./lib/chart.ts";
 import { describeMachine, machineInfo } from "./lib/machine.ts";
+import { ensureBigStore, measureMemory } from "./lib/memory.ts";
+import type { MemoryResult } from "./lib/memory.ts";
 import { startLoggingServer } from "./lib/nginx.ts";
 import type { LogSegment, LoggingServer } from "./lib/nginx.ts";
 import { runPeer } from "./lib/peer.ts";
@@ -38,6 +43,7 @@ const { values: args } = parseArgs({
     server: { type: "string", default: "nginx" },
     "skip-peer": { type: "boolean", default: false },
     "skip-zask": { type: "boolean", default: false },
+    memory: { type: "boolean", default: false },
     out: { type: "string", default: RESULTS },
   },
 });
@@ -55,12 +61,15 @@ async function main(signal: AbortSignal): Promise<void> {
   console.log(`machine: ${machineLine}`);
   console.log(`writing stores (anndata 0.8) into ${STORES} …`);
   const expected = await ensureStores(STORES, chosen, { signal });
+  if (args.memory) console.log(`writing the 2 GiB store for the memory run …`);
+  const big = args.memory ? await ensureBigStore(STORES, { signal }) : undefined;
 
   const server = await startLoggingServer(STORES, { prefer: args.server, signal });
   console.log(`server: ${server.kind} at ${server.url}`);
   const notes: string[] = [];
   if (server.kind !== args.server) notes.push(`${args.server} is not installed here; the stores were served by zask serve in its own process.`);
   let peerInfo: Results["peer"];
+  let memory: MemoryResult | undefined;
   const results: ChunkingResult[] = [];
   try {
     for (const chunking of chosen) {
@@ -99,6 +108,14 @@ async function main(signal: AbortSignal): Promise<void> {
       results.push(row);
       printRow(row);
     }
+    if (big !== undefined) {
+      memory = await measureMemory(`${server.url}big.zarr`, big, { signal });
+      console.log(
+        memory.implemented
+          ? `memory: peak RSS ${memory.peakRssMiB.toFixed(0)} MiB over ${(big.decoded_bytes / 2 ** 30).toFixed(1)} GiB (limit ${memory.limitMiB.toFixed(0)} MiB)`
+          : `memory: zask reduction not implemented yet (child's baseline RSS ${memory.peakRssMiB.toFixed(0)} MiB)`,
+      );
+    }
   } finally {
     await server.close();
   }
@@ -128,6 +145,7 @@ async function main(signal: AbortSignal): Promise<void> {
     store: { shape: expected.shape, writer: "anndata 0.8 (benchmarks/lib/write_pbmc_like.py)" },
     peer: peerInfo,
     chunkings: results,
+    memory,
     notes,
   };
   await mkdir(args.out, { recursive: true });

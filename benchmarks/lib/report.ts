@@ -54,6 +54,16 @@ export function renderMarkdown(results: Results): string {
     const verdict = r === undefined ? "not measured" : `${r.toFixed(2)} ${r <= target.maxRatio ? "met" : "NOT met"}`;
     lines.push(`- ${QUERY_LABELS[target.query]} at [${chunks}]: ≤ ${target.maxRatio} → ${verdict}`);
   }
+  const memory = results.memory;
+  if (memory !== undefined) {
+    const gib = (memory.store.decoded_bytes / 2 ** 30).toFixed(1);
+    lines.push(
+      ``,
+      memory.implemented
+        ? `Memory: mean per gene over a ${gib} GiB X (${memory.store.shape.join(" × ")}, chunks [${memory.store.chunks.join(", ")}]): peak RSS ${memory.peakRssMiB.toFixed(0)} MiB (limit ${memory.limitMiB.toFixed(0)} MiB) → ${memory.peakRssMiB <= memory.limitMiB ? "met" : "NOT met"}${memory.sumOk === false ? ", WRONG result" : ""}, ${((memory.ms ?? 0) / 1000).toFixed(1)} s.`
+        : `Memory: not measured (the zask reduction is not implemented yet).`,
+    );
+  }
   if (results.notes.length > 0) lines.push(``, `Notes:`, ``, ...results.notes.map((n) => `- ${n}`));
   return `${lines.join("\n")}\n`;
 }

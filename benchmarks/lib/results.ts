@@ -1,5 +1,6 @@
 /** The shape of benchmarks/results/latest.json, shared by the runner, the table and the chart. */
 import type { MachineInfo } from "./machine.ts";
+import type { MemoryResult } from "./memory.ts";
 
 /** The benchmark queries, in the order they run (each needs the store opened first). */
 export const QUERIES = ["open", "one_gene", "genes_n_cells_gt_1000", "rows_0_100", "one_cell", "mean_per_gene"] as const;
@@ -59,6 +60,8 @@ export interface Results {
   store: { shape: [number, number]; writer: string };
   peer: { versions: Record<string, string>; scheduler: string } | undefined;
   chunkings: ChunkingResult[];
+  /** The memory benchmark (`--memory`), when it ran. */
+  memory?: MemoryResult | undefined;
   /** Anything the reader of the results should know (readers skipped, mismatches). */
   notes: string[];
 }

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { chunkings } from "./results.ts";
 import type { Chunking, QueryName } from "./results.ts";
 
 export const PYTHON = "/usr/bin/python3";
@@ -33,6 +34,8 @@ export async function ensureStores(dir: string, wanted: Chunking[], options: { s
   const stamp = join(dir, "writer.sha256");
   const hash = createHash("sha256").update(await readFile(WRITER)).digest("hex");
   const current = (await readFile(stamp, "utf8").catch(() => "")) === hash;
+  // Stores from another version of the writer may hold other data: drop them all.
+  if (!current) for (const c of chunkings()) await rm(join(dir, `${c.name}.zarr`), { recursive: true, force: true });
   const missing = wanted.filter((c) => !current || !existsSync(join(dir, `${c.name}.zarr`, ".zmetadata")));
   const expectedFile = join(dir, "expected.json");
   if (missing.length > 0 || !existsSync(expectedFile)) {

@@ -61,3 +61,23 @@ export async function runZaskQueries(storeUrl: string, options: ZaskRunOptions):
   void options;
   return undefined;
 }
+
+/**
+ * The memory benchmark's reduction: the mean per gene over all of X of the (≥ 2 GiB) store at
+ * `storeUrl`, with zask. Runs in its own process (./memory-child.ts) so that process's peak
+ * RSS is the figure.
+ *
+ * >>> NOT IMPLEMENTED YET: returns `undefined` until @zask/anndata reads stores. <<<
+ *
+ * @returns the float64 sum of the per-gene means, to check against the writer's.
+ * @example
+ * ```ts
+ * const sum = await zaskFullReduction(`${server.url}big.zarr`, {});
+ * ```
+ */
+export async function zaskFullReduction(storeUrl: string, options: { signal?: AbortSignal } = {}): Promise<number | undefined> {
+  // TODO(zask anndata): readZarr(storeUrl), X.mean(axis 0).compute(), sum the means in float64.
+  void storeUrl;
+  void options;
+  return undefined;
+}
