@@ -1,4 +1,4 @@
-import { blockKey, type Key } from "./key.js";
+import { blockKey, flat, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
 import { Ref, Task, findDependencies, type GraphNode, type Op } from "./spec.js";
 
@@ -109,6 +109,26 @@ interface CompiledArg {
   readonly source: Int32Array;
   /** INPUT: blocks of each contraction symbol, in order of first appearance. */
   readonly contraction: readonly number[];
+  /** INPUT: the input's blocks per axis. */
+  readonly numBlocks: readonly number[];
+  /** INPUT: block i of the output reads block i of the input (same grid, same symbols). */
+  readonly identity: boolean;
+}
+
+/** Blocks of one collection, as a 0/1 flag per block of its grid (row-major). */
+export interface BlockSet {
+  readonly numBlocks: readonly number[];
+  readonly bits: Uint8Array;
+}
+
+/** What {@link Blockwise.cullBlocks} returns. */
+export interface BlockCullResult {
+  /** The layer restricted to the wanted blocks (the same layer when all are kept). */
+  readonly layer: Blockwise;
+  /** Keys read through literal and {@link perBlock} arguments. */
+  readonly dependencies: Set<Key>;
+  /** Blocks read through {@link blockwiseInput}s, by collection name. */
+  readonly blocks: Map<string, BlockSet>;
 }
 
 /**
@@ -200,16 +220,17 @@ export class Blockwise implements Layer {
             source[ax] = -2 - local.indexOf(s);
           }
         }
-        compiled.push({ kind: INPUT, value: undefined, name: a.name, source, contraction });
+        const identity = a.index === outIndex && a.numBlocks.every((n, ax) => n === numBlocks[ax]);
+        compiled.push({ kind: INPUT, value: undefined, name: a.name, source, contraction, numBlocks: a.numBlocks, identity });
       } else if (a instanceof BlockIndexArg) {
-        compiled.push({ kind: INDEX, value: undefined, name: "", source: EMPTY, contraction: [] });
+        compiled.push({ kind: INDEX, value: undefined, name: "", source: EMPTY, contraction: [], numBlocks: [], identity: false });
       } else if (a instanceof PerBlockArg) {
         hasPerBlock = true;
-        compiled.push({ kind: PER_BLOCK, value: a.fn, name: "", source: EMPTY, contraction: [] });
+        compiled.push({ kind: PER_BLOCK, value: a.fn, name: "", source: EMPTY, contraction: [], numBlocks: [], identity: false });
       } else {
         assertNoMarkers(a);
         literal.push(a);
-        compiled.push({ kind: LITERAL, value: a, name: "", source: EMPTY, contraction: [] });
+        compiled.push({ kind: LITERAL, value: a, name: "", source: EMPTY, contraction: [], numBlocks: [], identity: false });
       }
     }
     this.#compiled = compiled;
@@ -226,6 +247,11 @@ export class Blockwise implements Layer {
   /** Tasks in this layer (after a cull, only the kept blocks). */
   get size(): number {
     return this.#kept === undefined ? this.#total : this.#kept.length;
+  }
+
+  /** Blocks in the full grid (the product of `numBlocks`), culled or not. */
+  get linearSize(): number {
+    return this.#total;
   }
 
   /** Whether this layer was culled to fewer blocks than `numBlocks` spans. */
@@ -278,36 +304,95 @@ export class Blockwise implements Layer {
    * The keys that output block `index`'s task depends on, without building its arguments
    * (except those of {@link perBlock}, which are called to find refs they return).
    */
-  dependenciesOf(index: readonly number[]): Key[] {
+  dependenciesOf(index: readonly number[], skip?: ReadonlySet<string>): Key[] {
     this.#checkIndex(index);
     const out: Key[] = [];
-    this.#addDependencies(index, out);
+    this.#addDependencies(index, out, skip);
     return out.length > 1 ? [...new Set(out)] : out;
+  }
+
+  /**
+   * Whether every task of this layer depends only on blocks of the collections in `names`
+   * (read through inputs; no literal refs, no {@link perBlock} arguments, which may hold refs).
+   */
+  readsOnly(names: ReadonlySet<string>): boolean {
+    if (this.#literalDeps.length > 0 || this.#hasPerBlock) return false;
+    return this.#compiled.every((c) => c.kind !== INPUT || names.has(c.name));
   }
 
   cull(keys: Iterable<Key>): CullResult {
     const wanted = new Uint8Array(this.#total);
-    let count = 0;
     for (const k of keys) {
       const lin = this.linearIndexOf(k);
-      if (lin < 0 || wanted[lin] === 1 || !this.#keeps(lin)) continue;
-      wanted[lin] = 1;
-      count++;
+      if (lin >= 0) wanted[lin] = 1;
     }
-    const deps = new Set<Key>(this.#literalDeps);
+    const { layer, dependencies, blocks } = this.cullBlocks(wanted);
+    const idx: number[] = [];
+    for (const [name, { numBlocks, bits }] of blocks) {
+      for (let lin = 0; lin < bits.length; lin++) if (bits[lin] === 1) dependencies.add(blockKey(name, unravel(lin, numBlocks, idx)));
+    }
+    return { layer, dependencies };
+  }
+
+  /**
+   * {@link cull} in block form, with no key strings: `wanted` flags the output blocks to keep
+   * (row-major over `numBlocks`; blocks a previous cull dropped stay dropped), and the blocks
+   * read through inputs come back as flags over each input's grid.
+   */
+  cullBlocks(wanted: Uint8Array): BlockCullResult {
+    if (wanted.length !== this.#total) throw new RangeError(`Expected ${this.#total} block flags, got ${wanted.length}`);
+    if (this.#kept !== undefined) {
+      const mask = new Uint8Array(this.#total);
+      for (const lin of this.#kept) mask[lin] = wanted[lin]!;
+      wanted = mask;
+    }
+    let count = 0;
+    for (let lin = 0; lin < wanted.length; lin++) count += wanted[lin]!;
+    const dependencies = new Set<Key>(count > 0 ? this.#literalDeps : []);
+    const blocks = new Map<string, BlockSet>();
     const idx = new Array<number>(this.numBlocks.length);
-    const scratch: Key[] = [];
-    for (let lin = 0; lin < this.#total; lin++) {
-      if (wanted[lin] === 0) continue;
-      this.#unravel(lin, idx);
-      scratch.length = 0;
-      this.#addDependencies(idx, scratch);
-      for (let i = 0; i < scratch.length; i++) deps.add(scratch[i]!);
+    for (const c of this.#compiled) {
+      if (c.kind === PER_BLOCK) {
+        const fn = c.value as PerBlockArg["fn"];
+        for (let lin = 0; lin < wanted.length; lin++) {
+          if (wanted[lin] === 0) continue;
+          for (const d of findDependencies([fn(unravel(lin, this.numBlocks, []))])) dependencies.add(d);
+        }
+        continue;
+      }
+      if (c.kind !== INPUT) continue;
+      let set = blocks.get(c.name);
+      if (set !== undefined && !sameNumbers(set.numBlocks, c.numBlocks)) {
+        // the same name declared with two grids: fall back to keys
+        for (let lin = 0; lin < wanted.length; lin++) {
+          if (wanted[lin] === 0) continue;
+          const keys: Key[] = [];
+          addInputKeys(c, unravel(lin, this.numBlocks, idx), keys);
+          for (const k of keys) dependencies.add(k);
+        }
+        continue;
+      }
+      if (set === undefined) blocks.set(c.name, (set = { numBlocks: c.numBlocks, bits: new Uint8Array(product(c.numBlocks)) }));
+      const bits = set.bits;
+      if (c.identity) {
+        for (let lin = 0; lin < wanted.length; lin++) bits[lin]! |= wanted[lin]!;
+        continue;
+      }
+      const at = new Array<number>(c.contraction.length).fill(0);
+      const combos = product(c.contraction);
+      for (let lin = 0; lin < wanted.length; lin++) {
+        if (wanted[lin] === 0) continue;
+        unravel(lin, this.numBlocks, idx);
+        for (let k = 0; k < combos; k++) {
+          unravel(k, c.contraction, at);
+          bits[inputLinear(c, idx, at)] = 1;
+        }
+      }
     }
-    if (count === this.size) return { layer: this, dependencies: deps };
+    if (count === this.size) return { layer: this, dependencies, blocks };
     const kept = new Int32Array(count);
-    for (let lin = 0, j = 0; lin < this.#total; lin++) if (wanted[lin] === 1) kept[j++] = lin;
-    return { layer: this.#withKept(kept), dependencies: deps };
+    for (let lin = 0, j = 0; lin < wanted.length; lin++) if (wanted[lin] === 1) kept[j++] = lin;
+    return { layer: this.#withKept(kept), dependencies, blocks };
   }
 
   /** The same layer restricted to the given row-major linear block indices (ascending). */
@@ -376,7 +461,12 @@ export class Blockwise implements Layer {
 
   #checkIndex(index: readonly number[]): void {
     const nb = this.numBlocks;
-    if (!Array.isArray(index) || index.length !== nb.length || index.some((v, ax) => !Number.isInteger(v) || v < 0 || v >= nb[ax]!)) {
+    let ok = Array.isArray(index) && index.length === nb.length;
+    for (let ax = 0; ok && ax < nb.length; ax++) {
+      const v = index[ax]!;
+      ok = Number.isInteger(v) && v >= 0 && v < nb[ax]!;
+    }
+    if (!ok) {
       throw new RangeError(`Expected a block index within [${nb.join(", ")}] blocks, got \`${JSON.stringify(index)}\``);
     }
   }
@@ -421,10 +511,11 @@ export class Blockwise implements Layer {
     return new Task(key, this.op, args, deps);
   }
 
-  #addDependencies(index: readonly number[], out: Key[]): void {
+  #addDependencies(index: readonly number[], out: Key[], skip?: ReadonlySet<string>): void {
     for (const k of this.#literalDeps) out.push(k);
     for (const c of this.#compiled) {
       if (c.kind === INPUT) {
+        if (skip !== undefined && skip.has(c.name)) continue;
         if (c.contraction.length === 0) out.push(inputKey(c, index, EMPTY_NUMBERS));
         else contractedRefs(c, index, out);
       } else if (c.kind === PER_BLOCK) {
@@ -445,7 +536,7 @@ function inputKey(c: CompiledArg, index: readonly number[], contracted: readonly
     const from = src[ax]!;
     s += "," + (from >= 0 ? index[from]! : from === -1 ? 0 : contracted[-2 - from]!);
   }
-  return s + "]";
+  return flat(s + "]");
 }
 
 /** Nested arrays of refs over the contraction symbols of input `c`, pushing each key to `deps`. */
@@ -466,6 +557,43 @@ function contractedRefs(c: CompiledArg, index: readonly number[], deps: Key[]): 
     return out;
   };
   return level(0);
+}
+
+function inputLinear(c: CompiledArg, index: readonly number[], contracted: readonly number[]): number {
+  const src = c.source;
+  let lin = 0;
+  for (let ax = 0; ax < src.length; ax++) {
+    const from = src[ax]!;
+    lin = lin * c.numBlocks[ax]! + (from >= 0 ? index[from]! : from === -1 ? 0 : contracted[-2 - from]!);
+  }
+  return lin;
+}
+
+function addInputKeys(c: CompiledArg, index: readonly number[], out: Key[]): void {
+  if (c.contraction.length === 0) out.push(inputKey(c, index, EMPTY_NUMBERS));
+  else contractedRefs(c, index, out);
+}
+
+/** Row-major linear index → block index, into `out`. */
+function unravel(lin: number, numBlocks: readonly number[], out: number[]): number[] {
+  for (let ax = numBlocks.length - 1; ax >= 0; ax--) {
+    const n = numBlocks[ax]!;
+    const v = lin % n;
+    out[ax] = v;
+    lin = (lin - v) / n;
+  }
+  out.length = numBlocks.length;
+  return out;
+}
+
+function product(xs: readonly number[]): number {
+  let p = 1;
+  for (const x of xs) p *= x;
+  return p;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function distinct(keys: readonly Key[]): boolean {

@@ -1,15 +1,30 @@
+import { Blockwise, type BlockSet } from "./blockwise.js";
 import { MissingKeyError } from "./errors.js";
+import { FusedBlockwise } from "./fused-blockwise.js";
 import { Graph } from "./graph.js";
-import type { Key } from "./key.js";
+import { blockKey, type Key } from "./key.js";
 import { KeyRouter } from "./key-router.js";
 import type { Layer } from "./layer.js";
+
+type BlockwiseLike = Blockwise | FusedBlockwise;
+
+/** What a layer has been asked for so far. */
+interface Request {
+  /** Blockwise-like layers: flags over the block grid. */
+  bits?: Uint8Array;
+  /** Other layers: keys. */
+  keys?: Key[];
+  /** Asked for more since the last cull of this layer. */
+  dirty: boolean;
+}
 
 /**
  * The part of `graph` needed to compute `keys`: exactly the requested keys and their
  * ancestors (dask's cull). Works layer by layer, dependents before dependencies, so a
- * symbolic layer is restricted to the blocks that are needed without generating the others;
- * layers that nothing needs are dropped, and each kept layer's dependencies become the
- * layers its kept tasks actually read. Throws {@link MissingKeyError} for a key (requested or
+ * Blockwise layer is restricted to the blocks that are needed without generating the others
+ * (between Blockwise layers the needed blocks travel as flags, not as key strings); layers
+ * that nothing needs are dropped, and each kept layer's dependencies become the layers its
+ * kept tasks actually read. Throws {@link MissingKeyError} for a key (requested or
  * referenced) that no layer produces.
  *
  * @example
@@ -20,47 +35,88 @@ import type { Layer } from "./layer.js";
  */
 export function cull(graph: Graph, keys: Iterable<Key>): Graph {
   const router = new KeyRouter(graph.layers);
-  const pending = new Map<string, Key[]>();
-  const route = (key: Key, from: string | undefined): string => {
+  const requests = new Map<string, Request>();
+  const culled = new Map<string, Layer>();
+  const reads = new Map<string, Set<string>>();
+
+  const request = (layer: Layer): Request => {
+    let r = requests.get(layer.name);
+    if (r === undefined) requests.set(layer.name, (r = { dirty: false }));
+    return r;
+  };
+  const askKey = (key: Key, from: string | undefined): string => {
     const layer = router.layerOf(key);
     if (layer === undefined) throw new MissingKeyError(key, from);
-    let list = pending.get(layer.name);
-    if (list === undefined) pending.set(layer.name, (list = []));
-    list.push(key);
+    const done = culled.get(layer.name);
+    if (done !== undefined && done.has(key)) return layer.name;
+    const r = request(layer);
+    if (isBlockwiseLike(layer)) {
+      // layer.has(key) held, so the flag is within its grid and kept blocks
+      r.bits ??= new Uint8Array(layer.linearSize);
+      const lin = layer.linearIndexOf(key);
+      if (r.bits[lin] === 0) r.bits[lin] = 1;
+      else return layer.name;
+    } else {
+      (r.keys ??= []).push(key);
+    }
+    r.dirty = true;
     return layer.name;
   };
-  for (const k of keys) route(k, undefined);
+  const askBlocks = (name: string, set: BlockSet, from: string): string | undefined => {
+    const layer = graph.layers.get(name);
+    if (isBlockwiseLike(layer) && !layer.isCulled && sameNumbers(layer.numBlocks, set.numBlocks)) {
+      const r = request(layer);
+      const bits = (r.bits ??= new Uint8Array(layer.linearSize));
+      const src = set.bits;
+      let more = false;
+      for (let i = 0; i < src.length; i++) {
+        if (src[i] === 1 && bits[i] === 0) {
+          bits[i] = 1;
+          more = true;
+        }
+      }
+      if (more) r.dirty = true;
+      return name;
+    }
+    // not a Blockwise of that grid: route each block's key
+    let target: string | undefined;
+    const idx: number[] = [];
+    for (let lin = 0; lin < set.bits.length; lin++) {
+      if (set.bits[lin] === 1) target = askKey(blockKey(name, unravel(lin, set.numBlocks, idx)), from);
+    }
+    return target;
+  };
+
+  for (const k of keys) askKey(k, undefined);
 
   // Dependents first, so a layer has every request before it is culled. A request that
-  // arrives later (a task reading a layer it does not declare) re-culls that layer.
+  // arrives later (a task reading a layer it does not declare) culls that layer again.
   const order = graph.layerOrder().reverse();
-  const culled = new Map<string, Layer>();
-  const requested = new Map<string, Key[]>();
-  const reads = new Map<string, Set<string>>();
   for (let again = true; again; ) {
     again = false;
     for (const name of order) {
-      const incoming = pending.get(name);
-      if (incoming === undefined || incoming.length === 0) continue;
-      pending.delete(name);
+      const r = requests.get(name);
+      if (r === undefined || !r.dirty) continue;
+      r.dirty = false;
       again = true;
-      let all = requested.get(name);
-      if (all === undefined) requested.set(name, (all = incoming));
-      else for (const k of incoming) all.push(k);
-      const { layer, dependencies } = graph.layers.get(name)!.cull(all);
-      culled.set(name, layer);
+      const layer = graph.layers.get(name)!;
       const read = reads.get(name) ?? new Set<string>();
       reads.set(name, read);
-      for (const d of dependencies) {
-        const target = router.layerOf(d);
-        if (target === undefined) throw new MissingKeyError(d, name);
-        read.add(target.name);
-        const done = culled.get(target.name);
-        if (done !== undefined && done.has(d)) continue;
-        let list = pending.get(target.name);
-        if (list === undefined) pending.set(target.name, (list = []));
-        list.push(d);
+      let dependencies: Iterable<Key>;
+      if (isBlockwiseLike(layer)) {
+        const res = layer.cullBlocks(r.bits!);
+        culled.set(name, res.layer);
+        dependencies = res.dependencies;
+        for (const [input, set] of res.blocks) {
+          const target = askBlocks(input, set, name);
+          if (target !== undefined) read.add(target);
+        }
+      } else {
+        const res = layer.cull(r.keys!);
+        culled.set(name, res.layer);
+        dependencies = res.dependencies;
       }
+      for (const d of dependencies) read.add(askKey(d, name));
     }
   }
 
@@ -75,4 +131,23 @@ export function cull(graph: Graph, keys: Iterable<Key>): Graph {
     deps.set(name, read);
   }
   return new Graph(layers, deps);
+}
+
+function isBlockwiseLike(layer: Layer | undefined): layer is BlockwiseLike {
+  return layer instanceof Blockwise || layer instanceof FusedBlockwise;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function unravel(lin: number, numBlocks: readonly number[], out: number[]): number[] {
+  out.length = numBlocks.length;
+  for (let ax = numBlocks.length - 1; ax >= 0; ax--) {
+    const n = numBlocks[ax]!;
+    const v = lin % n;
+    out[ax] = v;
+    lin = (lin - v) / n;
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { MissingKeyError } from "./errors.js";
 import { Graph } from "./graph.js";
-import type { Key } from "./key.js";
+import { keyName, type Key } from "./key.js";
 import type { Layer } from "./layer.js";
 import { MaterializedLayer } from "./materialized-layer.js";
 import { Fused, Task, type GraphNode } from "./spec.js";
@@ -10,7 +10,8 @@ import { Fused, Task, type GraphNode } from "./spec.js";
  * that task reads nothing else, runs inside it, so a chain `a → b → c` becomes one
  * {@link Fused} node keyed `c` with steps `[a, b, c]` (steps of fused nodes are spliced in).
  * Requested keys are never fused into a dependent; data nodes and aliases are never fused.
- * Layers without a fused chain are returned as they were (symbolic layers stay symbolic).
+ * Every layer of the result is a {@link MaterializedLayer} (the pass had to materialize them,
+ * and the scheduler needs them materialized next).
  *
  * @example
  * ```ts
@@ -20,66 +21,64 @@ import { Fused, Task, type GraphNode } from "./spec.js";
 export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
   const names = [...graph.layers.keys()];
   const maps = names.map((n) => graph.layers.get(n)!.materialize());
-  let total = 0;
-  for (const m of maps) total += m.size;
-  const nodes = new Array<GraphNode>(total);
-  const layerOf = new Int32Array(total);
-  const index = new Map<Key, number>();
-  let n = 0;
-  for (let l = 0; l < maps.length; l++) {
-    for (const node of maps[l]!.values()) {
-      index.set(node.key, n);
-      layerOf[n] = l;
-      nodes[n++] = node;
-    }
-  }
-  const requested = new Set(keys);
+  const byName = new Map(names.map((n, i) => [n, i]));
+  const layerIndexOf = (k: Key): number => {
+    const l = byName.get(keyName(k));
+    if (l !== undefined && maps[l]!.has(k)) return l;
+    for (let i = 0; i < maps.length; i++) if (maps[i]!.has(k)) return i;
+    return -1;
+  };
 
-  // Who reads each node: a count, and the reader when there is exactly one.
-  const readers = new Int32Array(n);
-  const reader = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const deps = nodes[i]!.dependencies;
-    for (let k = 0; k < deps.length; k++) {
-      const j = index.get(deps[k]!);
-      if (j === undefined) throw new MissingKeyError(deps[k]!, nodes[i]!.key);
-      readers[j]!++;
-      reader[j] = i;
+  // Only keys that something reads matter: who reads each (null when several do).
+  const reader = new Map<Key, GraphNode | null>();
+  for (const m of maps) {
+    for (const node of m.values()) {
+      const deps = node.dependencies;
+      for (let k = 0; k < deps.length; k++) {
+        const d = deps[k]!;
+        reader.set(d, reader.get(d) === undefined ? node : null);
+      }
     }
   }
 
-  // absorbed[j]: j runs inside its only reader.
-  const absorbed = new Uint8Array(n);
-  let any = false;
-  for (let j = 0; j < n; j++) {
-    if (readers[j] !== 1) continue;
-    const a = nodes[j]!;
-    const b = nodes[reader[j]!]!;
-    if (!isTaskLike(a) || !isTaskLike(b) || b.dependencies.length !== 1 || requested.has(a.key)) continue;
-    absorbed[j] = 1;
-    any = true;
-  }
-  if (!any) return graph;
-
+  // absorbed: key → its layer, for nodes that run inside their only reader.
+  const absorbed = new Map<Key, number>();
   const changed = new Uint8Array(names.length);
-  for (let j = 0; j < n; j++) if (absorbed[j] === 1) changed[layerOf[j]!] = changed[layerOf[reader[j]!]!] = 1;
-  const out = names.map(() => new Map<Key, GraphNode>());
+  let requested: Set<Key> | undefined;
+  for (const [d, r] of reader) {
+    const l = layerIndexOf(d);
+    if (l < 0) throw new MissingKeyError(d, r?.key);
+    if (r === null || !isTaskLike(r) || r.dependencies.length !== 1 || !isTaskLike(maps[l]!.get(d)!)) continue;
+    requested ??= new Set(keys);
+    if (requested.has(d)) continue;
+    absorbed.set(d, l);
+    changed[l] = 1;
+    changed[layerIndexOf(r.key)] = 1;
+  }
+  if (absorbed.size === 0) return materialized(graph, names, maps);
+
   const chain: GraphNode[] = [];
-  for (let i = 0; i < n; i++) {
-    if (absorbed[i] === 1 || changed[layerOf[i]!] === 0) continue;
-    let node = nodes[i]!;
-    if (node.dependencies.length === 1) {
-      let j = index.get(node.dependencies[0]!)!;
-      if (absorbed[j] === 1) {
+  const layers = new Map<string, Layer>();
+  const deps = new Map<string, Set<string>>();
+  for (let l = 0; l < names.length; l++) {
+    const name = names[l]!;
+    const old = graph.layers.get(name)!;
+    if (changed[l] === 0) {
+      layers.set(name, old instanceof MaterializedLayer ? old : new MaterializedLayer(name, maps[l]!, { ...old.annotations }));
+      continue;
+    }
+    const out = new Map<Key, GraphNode>();
+    const read = new Set<string>();
+    for (let node of maps[l]!.values()) {
+      if (absorbed.has(node.key)) continue;
+      if (node.dependencies.length === 1 && absorbed.has(node.dependencies[0]!)) {
         chain.length = 0;
         chain.push(node);
-        for (;;) {
-          const head = nodes[j]!;
+        for (let d = node.dependencies[0]!; ; ) {
+          const head = maps[absorbed.get(d)!]!.get(d)!;
           chain.push(head);
-          if (head.dependencies.length !== 1) break;
-          const h = index.get(head.dependencies[0]!)!;
-          if (absorbed[h] !== 1) break;
-          j = h;
+          if (head.dependencies.length !== 1 || !absorbed.has(head.dependencies[0]!)) break;
+          d = head.dependencies[0]!;
         }
         const steps: Task[] = [];
         for (let c = chain.length - 1; c >= 0; c--) {
@@ -89,28 +88,12 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
         }
         node = new Fused(node.key, steps, chain[chain.length - 1]!.dependencies);
       }
+      out.set(node.key, node);
+      for (const d of node.dependencies) read.add(names[layerIndexOf(d)]!);
     }
-    out[layerOf[i]!]!.set(node.key, node);
-  }
-
-  const layers = new Map<string, Layer>();
-  const deps = new Map<string, Set<string>>();
-  for (let l = 0; l < names.length; l++) {
-    const name = names[l]!;
-    const old = graph.layers.get(name)!;
-    if (changed[l] === 0) {
-      layers.set(name, old);
-      continue;
-    }
-    if (out[l]!.size === 0) continue;
-    layers.set(name, new MaterializedLayer(name, out[l]!, { ...old.annotations }));
-    const read = new Set<string>();
-    for (const node of out[l]!.values()) {
-      for (const d of node.dependencies) {
-        const ln = names[layerOf[index.get(d)!]!]!;
-        if (ln !== name) read.add(ln);
-      }
-    }
+    if (out.size === 0) continue;
+    read.delete(name);
+    layers.set(name, new MaterializedLayer(name, out, { ...old.annotations }));
     deps.set(name, read);
   }
   for (const name of layers.keys()) {
@@ -120,6 +103,16 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
     deps.set(name, read);
   }
   return new Graph(layers, deps);
+}
+
+/** The graph with every layer replaced by its materialized map, which callers need next anyway. */
+function materialized(graph: Graph, names: readonly string[], maps: readonly Map<Key, GraphNode>[]): Graph {
+  const layers = new Map<string, Layer>();
+  for (let l = 0; l < names.length; l++) {
+    const old = graph.layers.get(names[l]!)!;
+    layers.set(names[l]!, old instanceof MaterializedLayer ? old : new MaterializedLayer(names[l]!, maps[l]!, { ...old.annotations }));
+  }
+  return new Graph(layers, graph.dependencies);
 }
 
 function isTaskLike(node: GraphNode): node is Task | Fused {

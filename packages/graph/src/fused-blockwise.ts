@@ -1,4 +1,4 @@
-import type { Blockwise } from "./blockwise.js";
+import type { BlockSet, Blockwise } from "./blockwise.js";
 import { FusionError } from "./errors.js";
 import { blockKey, keyName, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
@@ -33,6 +33,8 @@ export class FusedBlockwise implements Layer {
   /** Names of the stages other than the last: keys that exist only inside the fused nodes. */
   readonly #internal: ReadonlySet<string>;
   readonly #out: Blockwise;
+  /** Per stage: 1 when all its dependencies are earlier stages' blocks. */
+  readonly #noExternal: Uint8Array;
 
   constructor(stages: readonly BlockwiseStage[], annotations?: Record<string, unknown>) {
     if (stages.length === 0) throw new RangeError("Expected at least one stage, got 0");
@@ -48,6 +50,7 @@ export class FusedBlockwise implements Layer {
     this.stages = stages;
     this.annotations = annotations ?? out.layer.annotations;
     this.#internal = new Set(stages.slice(0, -1).map((s) => s.layer.name));
+    this.#noExternal = Uint8Array.from(stages, (s) => (s.layer.readsOnly(this.#internal) ? 1 : 0));
   }
 
   /** The output stage's index symbols. */
@@ -64,6 +67,21 @@ export class FusedBlockwise implements Layer {
     return this.#out.size;
   }
 
+  /** Blocks in the full output grid, culled or not. */
+  get linearSize(): number {
+    return this.#out.linearSize;
+  }
+
+  /** Whether a cull dropped some output blocks. */
+  get isCulled(): boolean {
+    return this.#out.isCulled;
+  }
+
+  /** See {@link Blockwise.linearIndexOf}. */
+  linearIndexOf(key: Key): number {
+    return this.#out.linearIndexOf(key);
+  }
+
   has(key: Key): boolean {
     return this.#out.has(key);
   }
@@ -78,61 +96,108 @@ export class FusedBlockwise implements Layer {
   }
 
   cull(keys: Iterable<Key>): CullResult {
-    const { layer } = this.#out.cull(keys);
-    const culled = layer === this.#out ? this : this.#withOutput(layer as Blockwise);
-    const deps = new Set<Key>();
-    const idx = new Array<number>(this.numBlocks.length);
-    const stageIdx = this.stages.map((s) => new Array<number>(s.axes.length));
-    for (const lin of culled.#out.linearIndices()) {
-      this.#out.unravel(lin, idx);
-      for (let s = 0; s < this.stages.length; s++) {
-        const st = this.stages[s]!;
-        for (const d of st.layer.dependenciesOf(mapIndex(st.axes, idx, stageIdx[s]!))) if (!this.#internal.has(keyName(d))) deps.add(d);
+    const wanted = new Uint8Array(this.#out.linearSize);
+    for (const k of keys) {
+      const lin = this.#out.linearIndexOf(k);
+      if (lin >= 0) wanted[lin] = 1;
+    }
+    const { layer, dependencies, blocks } = this.cullBlocks(wanted);
+    const idx: number[] = [];
+    for (const [name, { numBlocks, bits }] of blocks) {
+      for (let lin = 0; lin < bits.length; lin++) {
+        if (bits[lin] === 1) dependencies.add(blockKey(name, unravelInto(lin, numBlocks, idx)));
       }
     }
-    return { layer: culled, dependencies: deps };
+    return { layer, dependencies };
   }
 
-  /** The fused node of output block `index`. */
+  /** {@link Blockwise.cullBlocks} for the fused layer: only blocks and keys outside it come back. */
+  cullBlocks(wanted: Uint8Array): { layer: FusedBlockwise; dependencies: Set<Key>; blocks: Map<string, BlockSet> } {
+    const outStage = this.stages[this.stages.length - 1]!;
+    const res = this.#out.cullBlocks(wanted);
+    const culled = res.layer === this.#out ? this : this.#withOutput(res.layer);
+    const flags = culled.#out.isCulled ? keptFlags(culled.#out) : wanted;
+    const dependencies = new Set<Key>();
+    const blocks = new Map<string, BlockSet>();
+    const collect = (r: { dependencies: Set<Key>; blocks: Map<string, BlockSet> }): void => {
+      for (const d of r.dependencies) if (!this.#internal.has(keyName(d))) dependencies.add(d);
+      for (const [name, set] of r.blocks) {
+        if (this.#internal.has(name)) continue;
+        const prev = blocks.get(name);
+        if (prev === undefined) blocks.set(name, set);
+        else if (prev.bits.length === set.bits.length) for (let i = 0; i < set.bits.length; i++) prev.bits[i]! |= set.bits[i]!;
+        else throw new RangeError(`Expected one block grid for \`${name}\`, got ${JSON.stringify(prev.numBlocks)} and ${JSON.stringify(set.numBlocks)}`);
+      }
+    };
+    for (const st of this.stages) {
+      if (st === outStage) {
+        collect(res);
+        continue;
+      }
+      collect(st.layer.cullBlocks(permuteFlags(flags, this.numBlocks, st.axes, st.layer.numBlocks)));
+    }
+    return { layer: culled, dependencies, blocks };
+  }
+
+  /** The fused node of output block `index` (its steps built at once). */
   node(index: readonly number[]): Fused {
-    if (!this.#out.has(blockKey(this.name, index))) throw new RangeError(`Expected a kept block, got \`${JSON.stringify(index)}\``);
-    return this.#node(index, this.stages.map((s) => new Array<number>(s.axes.length)));
+    const lin = this.#out.linearIndexOf(blockKey(this.name, index));
+    if (lin < 0 || !this.#out.has(blockKey(this.name, index))) throw new RangeError(`Expected a kept block, got \`${JSON.stringify(index)}\``);
+    return new Fused(blockKey(this.name, index), this.steps(lin), this.#externalDependencies(index));
   }
 
+  /**
+   * One {@link Fused} node per kept output block. Its dependencies are computed here; its
+   * steps are built when first read (see {@link Fused}), by {@link steps}.
+   */
   materialize(): Map<Key, GraphNode> {
     const out = new Map<Key, GraphNode>();
     const idx = new Array<number>(this.numBlocks.length);
-    const stageIdx = this.stages.map((s) => new Array<number>(s.axes.length));
+    const name = this.name;
     for (const lin of this.#out.linearIndices()) {
       this.#out.unravel(lin, idx);
-      const node = this.#node(idx, stageIdx);
-      out.set(node.key, node);
+      const key = blockKey(name, idx);
+      out.set(key, new Fused(key, this, this.#externalDependencies(idx), lin));
     }
     return out;
   }
 
-  #node(idx: readonly number[], stageIdx: number[][]): Fused {
+  /**
+   * The steps of the node of output block number `lin` (row-major): each stage's task for the
+   * block that lines up, producers first. Throws {@link FusionError} when a step refers to a
+   * fused-away block that is not one of its own steps.
+   */
+  steps(lin: number): readonly Task[] {
+    const idx = this.#out.unravel(lin, new Array<number>(this.numBlocks.length));
     const n = this.stages.length;
     const steps = new Array<Task>(n);
     for (let s = 0; s < n; s++) {
       const st = this.stages[s]!;
-      steps[s] = st.layer.task(mapIndex(st.axes, idx, stageIdx[s]!));
+      const t = st.layer.task(mapIndex(st.axes, idx, new Array<number>(st.axes.length)));
+      steps[s] = t;
+      if (this.#internal.size === 0) continue;
+      for (const d of t.dependencies) {
+        if (this.#internal.has(keyName(d)) && !isEarlierStep(steps, s, d)) throw new FusionError(steps[n - 1]?.key ?? t.key, d);
+      }
     }
-    // External dependencies: every step dependency that is not an earlier step.
+    return steps;
+  }
+
+  /** Dependencies of the node at `idx` on keys outside it, without building its steps. */
+  #externalDependencies(idx: readonly number[]): readonly Key[] {
     let deps: Key[] | undefined;
-    for (let s = 0; s < n; s++) {
-      const sd = steps[s]!.dependencies;
-      for (let i = 0; i < sd.length; i++) {
-        const d = sd[i]!;
-        if (this.#internal.size > 0 && this.#internal.has(keyName(d))) {
-          if (!isEarlierStep(steps, s, d)) throw new FusionError(steps[n - 1]!.key, d);
-          continue;
-        }
+    const stageIdx: number[] = [];
+    for (let s = 0; s < this.stages.length; s++) {
+      const st = this.stages[s]!;
+      if (this.#noExternal[s] === 1) continue;
+      stageIdx.length = st.axes.length;
+      for (const d of st.layer.dependenciesOf(mapIndex(st.axes, idx, stageIdx), this.#internal)) {
+        if (this.#internal.has(keyName(d))) continue;
         if (deps === undefined) deps = [d];
         else if (!deps.includes(d)) deps.push(d);
       }
     }
-    return new Fused(steps[n - 1]!.key, steps, deps ?? []);
+    return deps ?? NO_KEYS;
   }
 
   #withOutput(out: Blockwise): FusedBlockwise {
@@ -142,6 +207,8 @@ export class FusedBlockwise implements Layer {
   }
 }
 
+const NO_KEYS: readonly Key[] = Object.freeze([]);
+
 function mapIndex(axes: readonly number[], idx: readonly number[], out: number[]): number[] {
   for (let a = 0; a < axes.length; a++) out[a] = idx[axes[a]!]!;
   return out;
@@ -150,4 +217,36 @@ function mapIndex(axes: readonly number[], idx: readonly number[], out: number[]
 function isEarlierStep(steps: readonly Task[], s: number, key: Key): boolean {
   for (let i = 0; i < s; i++) if (steps[i]!.key === key) return true;
   return false;
+}
+
+function unravelInto(lin: number, numBlocks: readonly number[], out: number[]): number[] {
+  out.length = numBlocks.length;
+  for (let ax = numBlocks.length - 1; ax >= 0; ax--) {
+    const n = numBlocks[ax]!;
+    const v = lin % n;
+    out[ax] = v;
+    lin = (lin - v) / n;
+  }
+  return out;
+}
+
+function keptFlags(layer: Blockwise): Uint8Array {
+  const flags = new Uint8Array(layer.linearSize);
+  for (const lin of layer.linearIndices()) flags[lin] = 1;
+  return flags;
+}
+
+/** Output-grid flags → flags over a stage's grid, whose axis a follows output axis axes[a]. */
+function permuteFlags(flags: Uint8Array, numBlocks: readonly number[], axes: readonly number[], stageBlocks: readonly number[]): Uint8Array {
+  if (axes.every((a, i) => a === i)) return flags;
+  const out = new Uint8Array(flags.length);
+  const idx: number[] = [];
+  for (let lin = 0; lin < flags.length; lin++) {
+    if (flags[lin] === 0) continue;
+    unravelInto(lin, numBlocks, idx);
+    let s = 0;
+    for (let a = 0; a < axes.length; a++) s = s * stageBlocks[a]! + idx[axes[a]!]!;
+    out[s] = 1;
+  }
+  return out;
 }

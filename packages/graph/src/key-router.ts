@@ -10,12 +10,21 @@ import { MaterializedLayer } from "./materialized-layer.js";
 export class KeyRouter {
   readonly #layers: ReadonlyMap<string, Layer>;
   #index: Map<Key, Layer> | undefined;
+  /** The layer of the previous key: keys mostly come in runs of one collection. */
+  #last: Layer | undefined;
 
   constructor(layers: ReadonlyMap<string, Layer>) {
     this.#layers = layers;
   }
 
   layerOf(key: Key): Layer | undefined {
+    if (this.#last !== undefined && this.#last.has(key)) return this.#last;
+    const found = this.#find(key);
+    if (found !== undefined) this.#last = found;
+    return found;
+  }
+
+  #find(key: Key): Layer | undefined {
     const byName = this.#layers.get(keyName(key));
     if (byName !== undefined && byName.has(key)) return byName;
     const indexed = (this.#index ??= this.#buildIndex()).get(key);

@@ -18,13 +18,21 @@ export interface IndexedNodes {
 export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
   const n = nodes.size;
   const keys = new Array<Key>(n);
+  // Only keys that something reads need a lookup (a million-entry map is not free).
   const index = new Map<Key, number>();
   let edges = 0;
+  for (const node of nodes.values()) {
+    const deps = node.dependencies;
+    edges += deps.length;
+    for (let k = 0; k < deps.length; k++) index.set(deps[k]!, -1);
+  }
   let i = 0;
-  for (const [k, node] of nodes) {
-    keys[i] = k;
-    index.set(k, i++);
-    edges += node.dependencies.length;
+  if (index.size === 0) for (const k of nodes.keys()) keys[i++] = k;
+  else {
+    for (const k of nodes.keys()) {
+      if (index.has(k)) index.set(k, i);
+      keys[i++] = k;
+    }
   }
   const depStart = new Int32Array(n + 1);
   const depList = new Int32Array(edges);
@@ -35,8 +43,8 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
     depStart[i] = e;
     const deps = node.dependencies;
     for (let k = 0; k < deps.length; k++) {
-      const j = index.get(deps[k]!);
-      if (j === undefined) throw new MissingKeyError(deps[k]!, node.key);
+      const j = index.get(deps[k]!)!;
+      if (j < 0) throw new MissingKeyError(deps[k]!, node.key);
       depList[e++] = j;
       dependentCount[j]!++;
     }

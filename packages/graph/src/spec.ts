@@ -117,18 +117,49 @@ export class Alias {
 }
 
 /**
+ * Where a {@link Fused} node built lazily gets its steps: `steps(index)` makes the steps of
+ * the node numbered `index` (a fused Blockwise layer numbers its blocks).
+ */
+export interface FusedSteps {
+  steps(index: number): readonly Task[];
+}
+
+/**
  * Several tasks run as one: `steps` in a topological order, each step's refs pointing at
  * earlier steps or at outside keys; the last step's value is this node's value. Made by
  * `fuse`; a scheduler may split the steps by lane (fetch on the main thread, decode on a worker).
+ *
+ * `steps` may be given as a {@link FusedSteps} source and a number instead of an array, with
+ * `dependencies`: then the steps are built on first read of `steps` (and kept), so a
+ * million-block fused layer costs one small object per block until its tasks run.
+ *
+ * @example
+ * ```ts
+ * const f = new Fused('["dec",0]', [
+ *   new Task('["load",0]', fetchChunk, ["https://host/x/0"]),
+ *   new Task('["dec",0]', decodeChunk, [ref('["load",0]')]),
+ * ]);
+ * f.dependencies; // []
+ * ```
  */
 export class Fused {
   readonly key: Key;
-  readonly steps: readonly Task[];
   readonly dependencies: readonly Key[];
-  constructor(key: Key, steps: readonly Task[], dependencies?: readonly Key[]) {
-    if (steps.length === 0) throw new RangeError(`Expected at least one step in fused task ${key}`);
+  #steps: readonly Task[] | undefined;
+  #source: FusedSteps | undefined;
+  #index: number;
+  constructor(key: Key, steps: readonly Task[], dependencies?: readonly Key[]);
+  constructor(key: Key, steps: FusedSteps, dependencies: readonly Key[], index: number);
+  constructor(key: Key, steps: readonly Task[] | FusedSteps, dependencies?: readonly Key[], index = 0) {
     this.key = key;
-    this.steps = steps;
+    this.#index = index;
+    if (!Array.isArray(steps)) {
+      this.#source = steps as FusedSteps;
+      this.dependencies = dependencies!;
+      return;
+    }
+    if (steps.length === 0) throw new RangeError(`Expected at least one step in fused task ${key}`);
+    this.#steps = steps;
     if (dependencies) {
       this.dependencies = dependencies;
     } else {
@@ -137,6 +168,15 @@ export class Fused {
       for (const s of steps) for (const d of s.dependencies) if (!inner.has(d)) outer.add(d);
       this.dependencies = [...outer];
     }
+  }
+
+  /** The tasks, producers first; the last one's key is this node's key. */
+  get steps(): readonly Task[] {
+    if (this.#steps === undefined) {
+      this.#steps = this.#source!.steps(this.#index);
+      this.#source = undefined;
+    }
+    return this.#steps;
   }
 }
 

@@ -1,0 +1,64 @@
+/**
+ * Graph benchmark: build, cull, fuse and order a graph of 1,000,002 tasks — three chained
+ * Blockwise layers (load → inc → double) over 333,334 blocks, 1-d — as `compute()` would for
+ * every block of the last layer. Prints seconds per step, the total, and peak memory, with
+ * the machine. Run: `npm run bench:graph` (not part of the tests).
+ */
+import os from "node:os";
+import { Blockwise, Graph, blockIndex, blockKey, blockwiseInput, cull, fuse, op, order } from "@zask/graph";
+
+const BLOCKS = Number(process.env.BLOCKS ?? 333_334);
+const gc = (globalThis as { gc?: () => void }).gc;
+
+const load = op("@zask/bench/ops", "load", { lane: "io" });
+const inc = op("@zask/bench/ops", "inc");
+const double = op("@zask/bench/ops", "double");
+
+let heapPeak = 0;
+const steps: [name: string, wall: number, cpu: number][] = [];
+function step<T>(name: string, fn: () => T): T {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const out = fn();
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const c = process.cpuUsage(c0);
+  heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+  steps.push([name, wall, (c.user + c.system) / 1e6]);
+  return out;
+}
+
+gc?.();
+const base = process.memoryUsage();
+const loadAvg = os.loadavg();
+
+const graph = step("build", () => {
+  const a = new Blockwise({ name: "load-1", outIndex: "i", numBlocks: [BLOCKS], op: load, args: [blockIndex(), "s3://bucket/x"] });
+  const b = new Blockwise({ name: "inc-2", outIndex: "i", numBlocks: [BLOCKS], op: inc, args: [blockwiseInput("load-1", "i", [BLOCKS])] });
+  const c = new Blockwise({ name: "double-3", outIndex: "i", numBlocks: [BLOCKS], op: double, args: [blockwiseInput("inc-2", "i", [BLOCKS]), 2] });
+  return Graph.fromLayer(a).withLayer(b, ["load-1"]).withLayer(c, ["inc-2"]);
+});
+const tasks = graph.stats().tasks;
+const keys = step("keys", () => {
+  const out = new Array<string>(BLOCKS);
+  for (let i = 0; i < BLOCKS; i++) out[i] = blockKey("double-3", [i]);
+  return out;
+});
+const culled = step("cull", () => cull(graph, keys));
+const fused = step("fuse", () => fuse(culled, keys));
+const nodes = step("materialize", () => fused.materialize());
+const priorities = step("order", () => order(nodes));
+
+const total = steps.reduce((s, [, t]) => s + t, 0);
+const totalCpu = steps.reduce((s, [, , c]) => s + c, 0);
+const rssPeak = process.resourceUsage().maxRSS * 1024;
+const cpu = os.cpus();
+const mb = (b: number): string => (b / 2 ** 20).toFixed(0) + " MB";
+
+console.log(`machine: ${cpu[0]?.model ?? "unknown"}, ${cpu.length} cores, Node ${process.version}, ${os.platform()} ${os.arch()}`);
+console.log(`graph: ${tasks.toLocaleString("en")} tasks in 3 Blockwise layers over ${BLOCKS.toLocaleString("en")} blocks → ${nodes.size.toLocaleString("en")} fused nodes, ${priorities.size.toLocaleString("en")} priorities`);
+console.log(`load average before: ${loadAvg.map((l) => l.toFixed(2)).join(" ")} (other processes share these cores; CPU time is the steadier figure)`);
+console.log(`${"step".padEnd(12)} ${"wall".padStart(8)} ${"cpu".padStart(8)}`);
+for (const [name, wall, c] of steps) console.log(`${name.padEnd(12)} ${wall.toFixed(3).padStart(6)} s ${c.toFixed(3).padStart(6)} s`);
+console.log(`${"total".padEnd(12)} ${total.toFixed(3).padStart(6)} s ${totalCpu.toFixed(3).padStart(6)} s`);
+console.log(`peak RSS     ${mb(rssPeak)} (process, including Node itself)`);
+console.log(`heap         ${mb(heapPeak)} at most after a step (${mb(heapPeak - base.heapUsed)} above the start)`);
