@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { close } from "@zask/scheduler";
-import type { Array as LazyArray } from "../../packages/array/src/array.ts";
-import { fromTypedArray } from "../../packages/array/src/creation.ts";
-import type { DataType, NDArray } from "../../packages/array/src/dtype.ts";
-import { astype, elementwise, where, type ElementwiseOp, type Operand } from "../../packages/array/src/elementwise.ts";
+import { astype, elementwise, fromTypedArray, where, type Array as LazyArray, type DataType, type ElementwiseOp, type NDArray, type Operand } from "@zask/array";
 import { checkScalarFits, promoteTypes, resultType } from "../../packages/array/src/promote.ts";
 import { assertMatches, decode, load, scalar, type Encoded, type EncodedScalar } from "../fixtures/array-ops/decode.ts";
 

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { op } from "@zask/graph";
 import { close } from "@zask/scheduler";
-import { fromTypedArray } from "../../packages/array/src/creation.ts";
-import type { NDArray } from "../../packages/array/src/dtype.ts";
-import { blockwise, mapBlocks } from "../../packages/array/src/map-blocks.ts";
+import { blockwise, fromTypedArray, mapBlocks, type NDArray } from "@zask/array";
 
 const userOps = new URL("../fixtures/array-ops/ops.mjs", import.meta.url);
 

@@ -18,14 +18,28 @@ import type { DataType } from "./dtype.js";
 /** How a dtype computes: `bool`, integer (`int`, `uint`), `float`, or not numeric. */
 export type DtypeKind = "bool" | "int" | "uint" | "float" | "string";
 
-/** The kind of `dtype`. */
+/**
+ * The kind of `dtype`.
+ *
+ * @example
+ * ```ts
+ * kindOf("uint16"); // "uint"
+ * ```
+ */
 export function kindOf(dtype: DataType): DtypeKind {
   if (dtype === "bool" || dtype === "string") return dtype;
   if (dtype.startsWith("float")) return "float";
   return dtype.startsWith("uint") ? "uint" : "int";
 }
 
-/** Bits of a numeric dtype (bool counts as 1). */
+/**
+ * Bits of a numeric dtype (bool counts as 1).
+ *
+ * @example
+ * ```ts
+ * bitsOf("int16"); // 16
+ * ```
+ */
 export function bitsOf(dtype: DataType): number {
   if (dtype === "bool") return 1;
   return Number(/\d+$/.exec(dtype)?.[0] ?? 0);
@@ -67,7 +81,15 @@ export function promoteTypes(a: DataType, b: DataType): DataType {
 /** The kind of a JS scalar as a Python scalar (NEP 50's weak scalars). */
 export type ScalarKind = "bool" | "int" | "float";
 
-/** `true` → bool, an integer-valued number → int, any other number → float. */
+/**
+ * `true` → bool, an integer-valued number → int, any other number → float.
+ *
+ * @example
+ * ```ts
+ * scalarKind(2); // "int"
+ * scalarKind(0.5); // "float"
+ * ```
+ */
 export function scalarKind(value: number | boolean | bigint): ScalarKind {
   if (typeof value === "boolean") return "bool";
   if (typeof value === "bigint") return "int";
@@ -76,7 +98,14 @@ export function scalarKind(value: number | boolean | bigint): ScalarKind {
 
 const defaults = { bool: "bool", int: "int64", float: "float64" } as const;
 
-/** Integer range of an integer dtype, as bigints. */
+/**
+ * Integer range of an integer dtype, as bigints.
+ *
+ * @example
+ * ```ts
+ * integerRange("int8"); // [-128n, 127n]
+ * ```
+ */
 export function integerRange(dtype: DataType): [bigint, bigint] {
   const bits = BigInt(bitsOf(dtype));
   return kindOf(dtype) === "uint" ? [0n, (1n << bits) - 1n] : [-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n];
@@ -113,6 +142,11 @@ export function resultType(dtypes: readonly DataType[], scalars: readonly (numbe
 /**
  * Throw numpy 2's OverflowError (as a RangeError) when an integer scalar does not fit the
  * integer dtype it is weakly cast to.
+ *
+ * @example
+ * ```ts
+ * checkScalarFits(300, "int8"); // throws RangeError
+ * ```
  */
 export function checkScalarFits(value: number | boolean | bigint, dtype: DataType): void {
   if (typeof value === "boolean" || scalarKind(value) !== "int") return;
@@ -125,7 +159,15 @@ export function checkScalarFits(value: number | boolean | bigint, dtype: DataTyp
   }
 }
 
-/** Unary float functions (sqrt, exp, log, log1p) of an integer or bool dtype compute in this float. */
+/**
+ * The float dtype that sqrt, exp, log and log1p of `dtype` give.
+ *
+ * @example
+ * ```ts
+ * floatFor("int32"); // "float64"
+ * floatFor("uint8"); // "float32" (numpy: float16)
+ * ```
+ */
 export function floatFor(dtype: DataType): DataType {
   const kind = kindOf(dtype);
   if (kind === "float") return dtype;

@@ -150,6 +150,20 @@ function floatSum(v: ArrayLike<number>, dims: number[], red: boolean[], len: num
   return acc;
 }
 
+function countNonzero(v: ArrayLike<number>, dims: number[], red: boolean[], len: number): Float64Array {
+  const acc = new Float64Array(len);
+  const inner = dims[dims.length - 1]!;
+  const lastRed = red[red.length - 1]!;
+  forEachRow(dims, red, (base, o) => {
+    if (lastRed) {
+      let s = acc[o]!;
+      for (let j = 0; j < inner; j++) if (v[base + j] !== 0) s++;
+      acc[o] = s;
+    } else for (let j = 0; j < inner; j++) if (v[base + j] !== 0) acc[o + j]!++;
+  });
+  return acc;
+}
+
 /** Initial value of a running max (`sign` 1) or min (`sign` -1) for `dtype`. */
 function extremeStart(dtype: DataType, sign: 1 | -1): number | bigint {
   const k = kindOf(dtype);
@@ -286,10 +300,7 @@ export function reduceChunk(kind: ReduceKind, block: NDArray, axes: readonly num
     case "countNonzero":
     case "any":
     case "all": {
-      const v = numbers(x);
-      const nz = new Float64Array(v.length);
-      for (let i = 0; i < v.length; i++) nz[i] = v[i] !== 0 ? 1 : 0;
-      const count = floatSum(nz, dims, red, len);
+      const count = countNonzero(numbers(x), dims, red, len);
       if (kind === "countNonzero") return { data: count, shape, dtype: "float64", n };
       const flags = new Uint8Array(len);
       for (let i = 0; i < len; i++) flags[i] = (kind === "any" ? count[i]! > 0 : count[i] === n) ? 1 : 0;
