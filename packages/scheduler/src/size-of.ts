@@ -1,8 +1,8 @@
 /**
  * Bytes held by a task's value, for memory accounting: typed arrays, `ArrayBuffer`s and
- * `DataView`s count their `byteLength`, strings two bytes per code unit, and arrays and plain
- * objects (an `NDArray {data, shape, dtype}`, a sparse matrix, a list of blocks) the sum of
- * their members, a few levels deep. Anything else counts 0. Views of one buffer count once
+ * `DataView`s count their `byteLength`; arrays and plain objects (an `NDArray {data, shape,
+ * dtype}`, a sparse matrix, a list of blocks) the sum of their members, a few levels deep.
+ * Anything else (numbers, strings, class instances) counts 0. Views of one buffer count once
  * each, so shared buffers are over-counted rather than missed.
  *
  * @example
@@ -17,7 +17,7 @@ export function sizeOf(value: unknown): number {
 const MAX_DEPTH = 4;
 
 function size(x: unknown, depth: number): number {
-  if (typeof x !== "object" || x === null) return typeof x === "string" ? x.length * 2 : 0;
+  if (typeof x !== "object" || x === null) return 0;
   if (ArrayBuffer.isView(x)) return x.byteLength;
   if (x instanceof ArrayBuffer) return x.byteLength;
   if (depth >= MAX_DEPTH) return 0;

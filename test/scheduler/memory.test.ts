@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { Graph, Task, op, ref } from "@zask/graph";
+import { Profiler, close, compute, sizeOf } from "@zask/scheduler";
+
+const ops = new URL("./fixtures/ops.js", import.meta.url).href;
+const fill = op(ops, "fill");
+const affine = op(ops, "affine");
+const sum = op(ops, "sum");
+const combine = op(ops, "combine");
+const MB = 1 << 20;
+
+after(() => close());
+
+describe("memory", () => {
+  for (const scheduler of ["sync", "threads"] as const) {
+    test(`an intermediate is released as soon as its last dependent has run (${scheduler})`, async () => {
+      // a → b → c → total: each array is 1 MiB (131072 float64)
+      const g = Graph.fromNodes("chain", [
+        new Task("a", fill, [MB / 8, 1]),
+        new Task("b", affine, [ref("a"), 2, 0]),
+        new Task("c", affine, [ref("b"), 2, 0]),
+        new Task("total", sum, [ref("c")]),
+      ]);
+      const prof = new Profiler();
+      const [total] = await compute(g, ["total"], { scheduler, optimize: false, inlineThreshold: 0, callbacks: prof, progress: false });
+      assert.equal(total, 4 * (MB / 8));
+      assert.deepEqual(
+        prof.tasks.map((t) => [t.key, t.heldBytes]),
+        [
+          ["a", MB],
+          ["b", MB],
+          ["c", MB],
+          ["total", 0],
+        ],
+      );
+      assert.equal(prof.peakHeldBytes, 2 * MB, "a value and its successor, never three");
+    });
+  }
+
+  test("a wide tree reduction in priority order holds a few blocks, not all of them", async () => {
+    const blocks = 64;
+    const tasks: Task[] = [];
+    for (let i = 0; i < blocks; i++) {
+      tasks.push(new Task(`x-${i}`, fill, [1024, 1]));
+      tasks.push(new Task(`s-${i}`, sum, [ref(`x-${i}`)]));
+    }
+    for (let i = 0; i < blocks / 4; i++) tasks.push(new Task(`p-${i}`, combine, [[0, 1, 2, 3].map((j) => ref(`s-${4 * i + j}`))]));
+    tasks.push(new Task("total", combine, [Array.from({ length: blocks / 4 }, (_, i) => ref(`p-${i}`))]));
+    const g = Graph.fromNodes("tree", tasks);
+    const prof = new Profiler();
+    const [total] = await compute(g, ["total"], { scheduler: "sync", optimize: { fuse: false }, callbacks: prof, progress: false });
+    assert.equal(total, blocks * 1024);
+    assert.ok(prof.peakHeldBytes <= 2 * 8192 + 1024, `peak ${prof.peakHeldBytes} bytes`);
+  });
+
+  test("a value read by two tasks on the pool is not moved by the first, and requested values are never moved", async () => {
+    const g = Graph.fromNodes("share", [
+      new Task("a", fill, [1000, 3]),
+      new Task("left", affine, [ref("a"), 1, 0]),
+      new Task("right", affine, [ref("a"), 2, 0]),
+      new Task("both", sum, [ref("left"), ref("right")]),
+    ]);
+    const [a, both] = (await compute(g, ["a", "both"], { inlineThreshold: 0, optimize: false, progress: false })) as [Float64Array, number];
+    assert.equal(a.length, 1000, "the requested value is intact");
+    assert.equal(a[999], 3);
+    assert.equal(both, 9000);
+  });
+
+  test("the last reader moves a buffer into its worker instead of copying it", async () => {
+    const seen: Float64Array[] = [];
+    const g = Graph.fromNodes("move", [
+      new Task("a", (n: number) => new Float64Array(n).fill(1), [1 << 16]),
+      new Task("peek", (x: Float64Array) => (seen.push(x), x.length), [ref("a")]),
+      new Task("b", affine, [ref("a"), 2, 0]),
+      new Task("out", sum, [ref("peek"), ref("b")]),
+    ]);
+    const [out] = await compute(g, ["out"], { inlineThreshold: 0, optimize: false, progress: false });
+    assert.equal(out, 2 * (1 << 16) + (1 << 16));
+    // `peek` ran inline before `b` (priority), so `b` was the last reader and moved the buffer
+    assert.equal(seen[0]!.byteLength, 0, "a's buffer was transferred (detached here)");
+  });
+
+  test("sizeOf counts typed arrays, {data} objects and arrays of them", () => {
+    assert.equal(sizeOf(new Float32Array(10)), 40);
+    assert.equal(sizeOf({ data: new Uint8Array(7), shape: [7], dtype: "uint8" }), 7);
+    assert.equal(sizeOf([new Float64Array(2), { data: new Int16Array(3) }]), 22);
+    assert.equal(sizeOf(42), 0);
+  });
+});
