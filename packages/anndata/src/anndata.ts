@@ -1,19 +1,10 @@
 import { DataFrame } from "./data-frame.js";
+import type { Array as LazyArray } from "@zask/array";
 import type { NDArray } from "./ndarray.js";
 import type { SparseMatrix } from "./sparse-matrix.js";
 
-/**
- * The lazy array interface zask's readers produce (@zask/array's `Array`, or a lazy sparse
- * array): a shape and dtype now, values on `compute()`.
- */
-export interface LazyMatrix {
-  readonly shape: readonly number[];
-  readonly dtype: string;
-  compute(options?: { signal?: AbortSignal }): Promise<unknown>;
-}
-
-/** A matrix-like element: lazy, or eager dense, or eager sparse. */
-export type Matrix = LazyMatrix | NDArray | SparseMatrix;
+/** A matrix-like element: a lazy array (dense or sparse-backed), an eager dense array, or an eager sparse matrix. */
+export type Matrix = LazyArray | NDArray | SparseMatrix;
 
 /** How an AnnData object is built in memory. */
 export interface AnnDataInit<M = Matrix> {

@@ -1,6 +1,6 @@
 /** Public API of @zask/anndata. */
 export { AnnData } from "./anndata.js";
-export type { AnnDataInit, Raw, Matrix, LazyMatrix } from "./anndata.js";
+export type { AnnDataInit, Raw, Matrix } from "./anndata.js";
 export { Categorical } from "./categorical.js";
 export type { CategoricalCodes } from "./categorical.js";
 export { DataFrame } from "./data-frame.js";
@@ -8,6 +8,8 @@ export type { Column, DataFrameInit } from "./data-frame.js";
 export { MaskedArray } from "./masked-array.js";
 export type { MaskedKind } from "./masked-array.js";
 export { SparseMatrix } from "./sparse-matrix.js";
+export { SparseArray } from "./sparse-array.js";
+export type { SparseArrayOptions } from "./sparse-array.js";
 export type { SparseFormat } from "./sparse-matrix.js";
 export type { NDArray, DataType, TypedArray } from "./ndarray.js";
 export { ioSpecOf } from "./elem.js";

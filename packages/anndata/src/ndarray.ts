@@ -1,22 +1,7 @@
-// Structural twins of @zask/array's NDArray / DataType, so that eager values need no import of
-// the lazy array package (its public index is still being written).
+// Helpers over @zask/array's dtypes for eager values.
 
-/** A numpy dtype name as zask uses them (`float32`, `int64`, `bool` as 0/1 bytes, `string`). */
-export type DataType =
-  | "bool" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64"
-  | "float32" | "float64" | "string";
-
-/** Any numeric typed array. */
-export type TypedArray =
-  | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array
-  | BigUint64Array | Float32Array | Float64Array;
-
-/** A computed n-d array (C order), as @zask/array's `compute()` returns. */
-export interface NDArray<D extends TypedArray | string[] = TypedArray | string[]> {
-  readonly data: D;
-  readonly shape: readonly number[];
-  readonly dtype: DataType;
-}
+import type { DataType, TypedArray } from "@zask/array";
+export type { DataType, NDArray, TypedArray } from "@zask/array";
 
 const ctors: Record<Exclude<DataType, "string">, { new (n: number): TypedArray; BYTES_PER_ELEMENT: number }> = {
   bool: Uint8Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,

@@ -1,6 +1,12 @@
 import { readElem, readDispatched, type ReadCallback } from "./read-dispatched.js";
 import { assertAnnData } from "./encodings/read-defaults.js";
-import { AnnData } from "./anndata.js";
+import { fromZarr, type Array as LazyArray } from "@zask/array";
+import * as zarr from "zarrita";
+import { AnnData, type Matrix } from "./anndata.js";
+import { isStringDtype } from "./elem.js";
+import type { NDArray } from "./ndarray.js";
+import { SparseArray } from "./sparse-array.js";
+import type { SparseMatrix } from "./sparse-matrix.js";
 import { openStore, type StoreSource } from "./store.js";
 
 /** Options of {@link readZarr}. */
@@ -27,7 +33,10 @@ export interface ReadZarrOptions {
  * const one = await adata.X.slice(null, adata.varNames.map((g) => g === "C1orf86")).compute();
  * ```
  */
-export async function readZarr(source: StoreSource, options: ReadZarrOptions = {}): Promise<AnnData> {
+export async function readZarr(source: StoreSource, options?: ReadZarrOptions & { lazy?: true }): Promise<AnnData<LazyArray>>;
+export async function readZarr(source: StoreSource, options: ReadZarrOptions & { lazy: false }): Promise<AnnData<NDArray | SparseMatrix>>;
+export async function readZarr(source: StoreSource, options?: ReadZarrOptions): Promise<AnnData<Matrix>>;
+export async function readZarr(source: StoreSource, options: ReadZarrOptions = {}): Promise<AnnData<Matrix>> {
   const { root } = await openStore(source, options);
   assertAnnData(root);
   const lazy = options.lazy ?? true;
@@ -37,5 +46,8 @@ export async function readZarr(source: StoreSource, options: ReadZarrOptions = {
 
 const lazyCallback: ReadCallback = async (read, _name, elem, { encodingType }) => {
   if (encodingType === "dataframe") return readElem(elem);
+  if ((encodingType === "csr_matrix" || encodingType === "csc_matrix") && elem instanceof zarr.Group) return SparseArray.open(elem);
+  // Numeric n-d arrays become lazy; strings and scalars (uns) are small and read now.
+  if (encodingType === "array" && elem instanceof zarr.Array && elem.shape.length > 0 && !isStringDtype(elem.dtype)) return fromZarr(elem);
   return read(elem);
 };

@@ -6,6 +6,7 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { ElementReadError, StoreOpenError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { withChunkChecks } from "./checked-store.js";
+import { ZarrStore } from "@zask/array";
 
 /** Where to read an AnnData store from: an http(s) URL, a local path or `file:` URL, or a zarrita store. */
 export type StoreSource = string | URL | zarr.Readable;
@@ -29,6 +30,8 @@ interface StoreInfo {
   /** The local root directory, when the store is on local disk (used to list groups). */
   readonly localRoot: string | undefined;
   readonly consolidated: boolean;
+  /** The consolidated listing, when there is one. */
+  readonly contents: (() => { path: string; kind: string }[]) | undefined;
 }
 
 const infos = new WeakMap<object, StoreInfo>();
@@ -77,6 +80,13 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     url = typeof u === "string" ? u : u instanceof URL ? u.href : undefined;
     const known = infos.get(source);
     if (known) ({ url, localRoot } = known);
+    else if (source instanceof FileSystemStore) {
+      const root = (source as unknown as { root?: unknown }).root;
+      if (typeof root === "string") {
+        localRoot = path.resolve(root);
+        url = pathToFileURL(localRoot).href;
+      }
+    }
   } else {
     throw new TypeError(`Expected \`source\` to be a URL, a path or a zarrita store, got \`${String(source)}\` (${typeof source})`);
   }
@@ -131,8 +141,15 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
       } as zarr.AsyncReadable;
     }
   }
-  store = withChunkChecks(store as zarr.AsyncReadable);
-  infos.set(store, { url, localRoot, consolidated });
+  const listed = store as { contents?: () => { path: string; kind: string }[] };
+  const contents = listed.contents?.bind(listed);
+  const checked = withChunkChecks(store as zarr.AsyncReadable);
+  // An http store shows its URL so that @zask/array fetches chunks by URL through the
+  // scheduler's I/O lane (bounded per origin, retried); one ZarrStore per opened store, shared
+  // by every lazy array of it, counts its reads.
+  if (url !== undefined && isUrlString(url)) (checked as { url?: string }).url = url;
+  store = new ZarrStore(checked);
+  infos.set(store, { url, localRoot, consolidated, contents });
   let root: zarr.Group<zarr.Readable>;
   try {
     root = await zarr.open(store, { kind: "group" });
@@ -159,11 +176,12 @@ export function urlOf(store: object, nodePath: string): string | undefined {
  * the encoding (columns, codes, …), which are opened by name.
  */
 export async function listChildren(group: zarr.Group<zarr.Readable>): Promise<string[] | undefined> {
-  const store = group.store as zarr.Readable & { contents?: () => { path: string; kind: string }[] };
+  const store = group.store;
   const prefix = group.path === "/" ? "/" : group.path + "/";
-  if (typeof store.contents === "function") {
+  const contents = infos.get(store)?.contents;
+  if (contents !== undefined) {
     const names: string[] = [];
-    for (const { path: p } of store.contents()) {
+    for (const { path: p } of contents()) {
       if (p.startsWith(prefix) && p.length > prefix.length && !p.slice(prefix.length).includes("/")) names.push(p.slice(prefix.length));
     }
     return [...new Set(names)].sort();
