@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import fc from "fast-check";
 import { close } from "@zask/scheduler";
 import { astype, elementwise, fromTypedArray, where, type Array as LazyArray, type DataType, type ElementwiseOp, type NDArray, type Operand } from "@zask/array";
 import { checkScalarFits, promoteTypes, resultType } from "../../packages/array/src/promote.ts";
@@ -182,5 +183,72 @@ describe("elementwise semantics", () => {
     const pooled = await z.compute({ scheduler: "threads", inlineThreshold: 0 });
     const inline = await run(z);
     assert.deepEqual(pooled, inline);
+  });
+});
+
+/** An operand shape that broadcasts to `shape`: a suffix of it, some axes squeezed to 1. */
+function operandOf(shape: number[]) {
+  return fc
+    .record({ drop: fc.integer({ min: 0, max: shape.length - 1 }), ones: fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }), seed: fc.integer() })
+    .chain(({ drop, ones, seed }) => {
+      const s = shape.slice(drop).map((n, i) => (ones[i + drop] ? 1 : n));
+      return fc.record({
+        shape: fc.constant(s),
+        cuts: fc.tuple(...s.map((n) => fc.array(fc.boolean(), { minLength: n - 1, maxLength: n - 1 }))),
+        seed: fc.constant(seed),
+      });
+    });
+}
+
+function sizesFromCuts(n: number, cuts: boolean[]): number[] {
+  const out: number[] = [];
+  let run = 1;
+  for (let i = 0; i < n - 1; i++) {
+    if (cuts[i]) {
+      out.push(run);
+      run = 1;
+    } else run++;
+  }
+  out.push(run);
+  return out;
+}
+
+describe("broadcasting agrees with a plain loop whatever the chunks", () => {
+  test("x * 10 + y over random broadcastable shapes and chunkings", async () => {
+    const shapes = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 });
+    await fc.assert(
+      fc.asyncProperty(shapes.chain((s) => fc.tuple(fc.constant(s), operandOf(s), operandOf(s))), async ([, a, b]) => {
+        const make = (o: { shape: number[]; cuts: boolean[][]; seed: number }, k: number) => {
+          const n = o.shape.reduce((p, q) => p * q, 1);
+          const data = Float64Array.from({ length: n }, (_, i) => (i * 7 + o.seed + k) % 11);
+          return { data, arr: fromTypedArray(data, o.shape, { chunks: o.shape.map((m, d) => sizesFromCuts(m, o.cuts[d]!)) }) };
+        };
+        const x = make(a, 0);
+        const y = make(b, 1);
+        const r = await run(elementwise("add", elementwise("mul", x.arr, 10), y.arr));
+        // reference: walk the broadcast result and read each operand at its broadcast index
+        const nd = Math.max(a.shape.length, b.shape.length);
+        const outShape = Array.from({ length: nd }, (_, d) => {
+          const da = a.shape[d - (nd - a.shape.length)] ?? 1;
+          const db = b.shape[d - (nd - b.shape.length)] ?? 1;
+          return Math.max(da, db);
+        });
+        assert.deepEqual([...r.shape], outShape);
+        const at = (shape: number[], data: Float64Array, idx: number[]) => {
+          let f = 0;
+          shape.forEach((m, i) => (f = f * m + (m === 1 ? 0 : idx[i + nd - shape.length]!)));
+          return data[f]!;
+        };
+        const idx = new Array<number>(nd).fill(0);
+        for (let i = 0; i < r.data.length; i++) {
+          assert.equal(r.data[i], at(a.shape, x.data, idx) * 10 + at(b.shape, y.data, idx), `element ${i}`);
+          for (let d = nd - 1; d >= 0; d--) {
+            if (++idx[d]! < outShape[d]!) break;
+            idx[d] = 0;
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });

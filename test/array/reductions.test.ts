@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import fc from "fast-check";
 import { close } from "@zask/scheduler";
 import { fromTypedArray, reduction, type Array as LazyArray, type DataType, type NDArray, type ReductionKind, type ReductionOptions } from "@zask/array";
 import { reduceChunk } from "@zask/array/ops";
@@ -159,4 +160,77 @@ describe("tree reduction", () => {
     const y = reduction(x, "std", { axis: [0, 2], splitEvery: 2 });
     assert.deepEqual(await y.compute({ scheduler: "threads", inlineThreshold: 0 }), await run(y));
   });
+});
+
+/** An array of any shape up to 3-d, cut into random chunks, with small integer values (exact sums). */
+const chunkedArray = fc
+  .array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 3 })
+  .chain((shape) =>
+    fc.record({
+      shape: fc.constant(shape),
+      cuts: fc.tuple(...shape.map((n) => fc.array(fc.boolean(), { minLength: n - 1, maxLength: n - 1 }))),
+      data: fc.array(fc.integer({ min: -5, max: 5 }), { minLength: shape.reduce((a, b) => a * b, 1), maxLength: shape.reduce((a, b) => a * b, 1) }),
+      axes: fc.subarray(shape.map((_, i) => i), { minLength: 1 }),
+      splitEvery: fc.integer({ min: 2, max: 4 }),
+      keepdims: fc.boolean(),
+    }),
+  );
+
+function sizesFromCuts(n: number, cuts: boolean[]): number[] {
+  const out: number[] = [];
+  let run = 1;
+  for (let i = 0; i < n - 1; i++) {
+    if (cuts[i]) {
+      out.push(run);
+      run = 1;
+    } else run++;
+  }
+  out.push(run);
+  return out;
+}
+
+/** A plain loop over every element: the reference the tree reduction must agree with. */
+function naive(data: number[], shape: number[], axes: number[], kind: "sum" | "max" | "argmin"): number[] {
+  const outShape = shape.map((n, d) => (axes.includes(d) ? 1 : n));
+  const out = new Array<number>(outShape.reduce((a, b) => a * b, 1)).fill(kind === "sum" ? 0 : NaN);
+  const best = new Array<number>(out.length).fill(Infinity);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < data.length; flat++) {
+    let o = 0;
+    for (let d = 0; d < shape.length; d++) o = o * outShape[d]! + (axes.includes(d) ? 0 : idx[d]!);
+    const v = data[flat]!;
+    if (kind === "sum") out[o]! += v;
+    else if (kind === "max") out[o] = Number.isNaN(out[o]) ? v : Math.max(out[o]!, v);
+    else if (v < best[o]!) {
+      best[o] = v;
+      out[o] = axes.length === 1 ? idx[axes[0]!]! : flat;
+    }
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d]! < shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+describe("tree reductions agree with a plain loop whatever the chunks", () => {
+  for (const kind of ["sum", "max", "argmin"] as const) {
+    test(`${kind} over random axes, chunks and splitEvery`, async () => {
+      await fc.assert(
+        fc.asyncProperty(chunkedArray, async ({ shape, cuts, data, axes, splitEvery, keepdims }) => {
+          const chunks = shape.map((n, d) => sizesFromCuts(n, cuts[d]!));
+          const x = fromTypedArray(Float64Array.from(data), shape, { chunks });
+          // argmin takes one axis or all of them (flat index)
+          const ax = kind === "argmin" ? (axes.length === 1 ? axes : shape.map((_, i) => i)) : axes;
+          const opts = kind !== "argmin" ? { axis: ax, splitEvery, keepdims } : ax.length > 1 ? { splitEvery, keepdims } : { axis: ax[0]!, splitEvery, keepdims };
+          const r = await run(reduction(x, kind, opts));
+          const expected = naive(data, shape, ax, kind);
+          assert.deepEqual([...r.data].map(Number), expected);
+          const kept = shape.map((n, d) => (ax.includes(d) ? 1 : n));
+          assert.deepEqual([...r.shape], keepdims ? kept : kept.filter((_, d) => !ax.includes(d)));
+        }),
+        { numRuns: 60 },
+      );
+    });
+  }
 });
