@@ -53,6 +53,17 @@ describe("mapBlocks", () => {
     assert.deepEqual([...(await firsts.compute({ scheduler: "sync" })).data], [0, 5, 10]);
   });
 
+  test("closures with the same source but different captured values make different layers", async () => {
+    const x = fromTypedArray(new Float64Array([1, 2]), [2]);
+    const plus = (k: number) => (b: NDArray) => ({ data: Float64Array.from(b.data as Float64Array, (v) => v + k), shape: b.shape, dtype: "float64" as const });
+    const y1 = mapBlocks(plus(1), [x]);
+    const y2 = mapBlocks(plus(2), [x]);
+    assert.notEqual(y1.name, y2.name);
+    const f = plus(3);
+    assert.equal(mapBlocks(f, [x]).name, mapBlocks(f, [x]).name);
+    assert.deepEqual([...(await y2.compute({ scheduler: "sync" })).data], [3, 4]);
+  });
+
   test("bad arguments are TypeErrors and RangeErrors", () => {
     const x = fromTypedArray(new Float64Array(4), [4], { chunks: [2] });
     assert.throws(() => mapBlocks("double" as never, [x]), TypeError);

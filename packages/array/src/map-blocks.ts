@@ -25,6 +25,21 @@ function prefix(fn: Op, name: string | undefined): string {
   return raw.replace(/[^A-Za-z0-9_.-]/g, "-") || "map-blocks";
 }
 
+const functionIds = new WeakMap<object, number>();
+let nextFunctionId = 0;
+
+/**
+ * What names an op in a layer's token. Two closures with the same source but different
+ * captured values must not share a name (tokenize hashes a function's source), so a plain
+ * function counts by identity; an op reference by its module and export.
+ */
+function opToken(fn: Op): unknown {
+  if (typeof fn !== "function") return fn;
+  let id = functionIds.get(fn);
+  if (id === undefined) functionIds.set(fn, (id = nextFunctionId++));
+  return `function#${id}`;
+}
+
 function checkDtype(dtype: unknown): asserts dtype is DataType {
   if (!isDataType(dtype)) throw new TypeError(`Expected \`dtype\` to be a dtype name, got \`${String(dtype)}\``);
 }
@@ -65,7 +80,7 @@ export function mapBlocks(fn: Op, arrays: readonly LazyArray[], options: MapBloc
     chunks = c.map((sizes) => [...sizes]);
   }
   const outIndex = symbols(ndim);
-  const name = `${prefix(fn, options.name)}-${tokenize(fn, inputs.map((a) => a.name), dtype, chunks)}`;
+  const name = `${prefix(fn, options.name)}-${tokenize(opToken(fn), inputs.map((a) => a.name), dtype, chunks)}`;
   const layer = new Blockwise({
     name,
     outIndex,
@@ -150,7 +165,7 @@ export function blockwise(fn: Op, outIndex: string, pairs: readonly (readonly [u
     if (adjust === undefined) return [...c];
     return c.map((n) => (typeof adjust === "function" ? adjust(n) : adjust));
   });
-  const name = `${prefix(fn, options.name)}-${tokenize(fn, outIndex, pairs.map(([v, i]) => (v instanceof LazyArray ? [v.name, i] : [v, i])), options.dtype, chunks)}`;
+  const name = `${prefix(fn, options.name)}-${tokenize(opToken(fn), outIndex, pairs.map(([v, i]) => (v instanceof LazyArray ? [v.name, i] : [v, i])), options.dtype, chunks)}`;
   const layer = new Blockwise({ name, outIndex, numBlocks: chunks.map((c) => c.length), op: fn, args });
   const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(layer, [...new Set(inputs.map((a) => a.name))]);
   return new LazyArray(graph, name, chunks, options.dtype);
