@@ -79,15 +79,3 @@ export function unifyChunks(operands: readonly Chunks[]): { chunks: number[][]; 
   return { chunks, operands: perOperand };
 }
 
-/**
- * Whether two chunk specs are equal.
- *
- * @example
- * ```ts
- * sameChunks([[2, 1]], [[2, 1]]); // true
- * ```
- */
-export function sameChunks(a: Chunks, b: Chunks): boolean {
-  return a.length === b.length && a.every((sizes, i) => sizes.length === b[i]!.length && sizes.every((s, j) => s === b[i]![j]));
-}
-
