@@ -27,6 +27,7 @@ function build(): AnnData {
       label: ["a", "é", "", "d"],
       maybe: MaskedArray.from("nullable-integer", [1, null, 3, 4]),
       flag: MaskedArray.from("nullable-boolean", [true, false, null, true]),
+      note: MaskedArray.from("nullable-string-array", ["x", null, "z", "w"]),
     },
   });
   const v = new DataFrame({ index: ["g0", "g1", "g2"], columns: { n_cells: BigInt64Array.of(10n, 2000n, 3n) } });
@@ -51,6 +52,8 @@ function checkBuilt(b: AnnData): void {
   assert.deepEqual([...(b.obs.get("kind") as Categorical)], ["T", "B", null, "T"]);
   assert.deepEqual([...(b.obs.get("maybe") as MaskedArray)], [1, null, 3, 4]);
   assert.deepEqual([...(b.obs.get("flag") as MaskedArray)], [true, false, null, true]);
+  assert.deepEqual([...(b.obs.get("note") as MaskedArray)], ["x", null, "z", "w"]);
+  assert.equal((b.obs.get("note") as MaskedArray).naValue, "NA");
   assert.deepEqual(b.obs.get("label"), ["a", "é", "", "d"]);
   assert.equal(b.obs.dtype("ok"), "bool");
   assert.equal(b.obs.dtype("n_genes"), "int32");
