@@ -129,3 +129,49 @@ describe("lazy sparse arrays", () => {
 });
 
 void DENSE_C5;
+
+describe("lazy reads fail loudly", () => {
+  it("a truncated chunk of a local store fails the compute, naming the chunk", async () => {
+    const { copyFixture } = await import("./fixtures.ts");
+    const { truncate } = await import("node:fs/promises");
+    const path = await import("node:path");
+    const c = await copyFixture(DENSE_C5);
+    try {
+      await truncate(path.join(c.store, "X", "0.1"), 20);
+      const adata = await readZarr(c.store);
+      await assert.rejects(adata.X!.slice(null, [7]).compute(), (e: unknown) => /X\/0\.1/.test(String((e as Error).message)));
+      // Columns in other chunks still read.
+      const ok = await adata.X!.slice(null, [0]).compute();
+      assert.deepEqual(ok.shape, [97, 1]);
+    } finally {
+      await c.cleanup();
+    }
+  });
+
+  it("an HTTP 500 on a chunk fails the compute with an error naming the chunk's URL", async () => {
+    const server = await serve(FIXTURES);
+    try {
+      const adata = await readZarr(`${server.url}/pbmc-like.dense.c5.zarr`);
+      server.fail.add("/pbmc-like.dense.c5.zarr/X/0.2");
+      await assert.rejects(adata.X!.slice(null, [10]).compute({ retries: 0 }), (e: unknown) =>
+        String((e as Error).message).includes(`${server.url}/pbmc-like.dense.c5.zarr/X/0.2`),
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a failing data chunk of a lazy sparse X fails the compute, naming the sparse part and URL", async () => {
+    const server = await serve(FIXTURES);
+    try {
+      const adata = await readZarr(`${server.url}/pbmc-like.csr.zarr`);
+      server.fail.add("/pbmc-like.csr.zarr/X/data/0");
+      await assert.rejects(adata.X!.slice(slice(0, 2)).compute({ retries: 0 }), (e: unknown) => {
+        const chain = [e, (e as { cause?: unknown }).cause].map((x) => String((x as Error)?.message));
+        return chain.some((m) => m.includes("/X/data") && m.includes(server.url));
+      });
+    } finally {
+      await server.close();
+    }
+  });
+});
