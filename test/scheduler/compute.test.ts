@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { Alias, DataNode, Fused, Graph, MissingKeyError, Task, op, ref } from "@zask/graph";
+import { Alias, CycleError, DataNode, Fused, Graph, MissingKeyError, Task, op, ref } from "@zask/graph";
 import { Profiler, TaskError, close, compute } from "@zask/scheduler";
 
 const ops = new URL("./fixtures/ops.js", import.meta.url).href;
@@ -67,6 +67,13 @@ describe("compute", () => {
   test("an unknown key is a MissingKeyError", async () => {
     const g = Graph.fromNodes("x", [new DataNode("a", 1)]);
     await assert.rejects(compute(g, ["nope"]), MissingKeyError);
+  });
+
+  test("a cycle is a CycleError, whichever passes run", async () => {
+    const g = Graph.fromNodes("x", [new Task("a", (x: number) => x, [ref("b")]), new Task("b", (x: number) => x, [ref("a")]), new Task("c", (x: number) => x, [ref("a")])]);
+    for (const optimize of [true, false, { order: false }, { cull: false, fuse: false }]) {
+      await assert.rejects(compute(g, ["c"], { optimize }), CycleError);
+    }
   });
 
   test("bad options are RangeErrors", async () => {

@@ -5,7 +5,7 @@ import { Execution, defaultPoolTasks, type OpTable } from "./executor.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 import { IoLane } from "./io-lane.js";
 import { loadOp, resolveOpModule } from "./op-registry.js";
-import { buildPlan } from "./plan.js";
+import { buildPlan, indexPlan } from "./plan.js";
 import { ProgressBar } from "./progress-bar.js";
 
 /** Which graph optimizations run before a compute (all by default). */
@@ -87,7 +87,8 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
   const nodes = g.materialize();
   // without `order`, the plan's depth-first post-order is the priority
   const order = opt.order !== false ? orderPass(nodes) : undefined;
-  const plan = buildPlan(nodes, keys, order);
+  // after the graph's cull every node is needed: number them as they come; else walk from the keys
+  const plan = opt.cull !== false ? indexPlan(nodes, keys, order) : buildPlan(nodes, keys, order);
 
   const ops = await loadOps(plan.nodes);
   signal?.throwIfAborted();

@@ -24,6 +24,62 @@ export interface Plan {
 }
 
 /**
+ * Number `nodes` as they come (they must already be culled to the ancestors of `keys`): one map
+ * insertion per node and one lookup per edge, the cheap path after the graph's own `cull`.
+ * Priorities come from `order` (read in step when it lists the keys in the map's order, as the
+ * graph's `order` does), else the map's order. Checks for missing keys and cycles.
+ */
+export function indexPlan(nodes: ReadonlyMap<Key, GraphNode>, keys: readonly Key[], order?: ReadonlyMap<Key, number>): Plan {
+  const n = nodes.size;
+  const index = new Map<Key, number>();
+  const orderedKeys = new Array<Key>(n);
+  const orderedNodes = new Array<GraphNode>(n);
+  let i = 0;
+  let edges = 0;
+  for (const [k, node] of nodes) {
+    index.set(k, i);
+    orderedKeys[i] = k;
+    orderedNodes[i++] = node;
+    edges += node.dependencies.length;
+  }
+  const depStart = new Int32Array(n + 1);
+  const depList = new Int32Array(edges);
+  const dependentCount = new Int32Array(n + 1);
+  for (let j = 0, w = 0; j < n; j++) {
+    depStart[j] = w;
+    const node = orderedNodes[j]!;
+    for (const d of node.dependencies) {
+      const t = index.get(d);
+      if (t === undefined) throw new MissingKeyError(d, node.key);
+      depList[w++] = t;
+      dependentCount[t]!++;
+    }
+  }
+  depStart[n] = edges;
+  const { dependentStart, dependentList } = dependents(n, depStart, depList, dependentCount);
+  checkAcyclic(n, depStart, dependentStart, dependentList, orderedKeys);
+
+  const priority = new Float64Array(n);
+  if (order === undefined) {
+    for (let j = 0; j < n; j++) priority[j] = j;
+  } else {
+    let j = 0;
+    let aligned = order.size === n;
+    if (aligned) {
+      for (const [k, p] of order) {
+        if (k !== orderedKeys[j]) {
+          aligned = false;
+          break;
+        }
+        priority[j++] = p;
+      }
+    }
+    if (!aligned) for (let t = 0; t < n; t++) priority[t] = order.get(orderedKeys[t]!) ?? t;
+  }
+  return finish(keys, index, orderedKeys, orderedNodes, depStart, depList, dependentStart, dependentList, priority);
+}
+
+/**
  * Number the nodes reachable from `keys` in depth-first post-order (this culls the rest, and
  * is the fallback priority when no `order` is given), checking for missing keys and cycles.
  */
@@ -87,6 +143,14 @@ export function buildPlan(nodes: ReadonlyMap<Key, GraphNode>, keys: readonly Key
       dependentCount[j]!++;
     }
   }
+  const { dependentStart, dependentList } = dependents(n, depStart, depList, dependentCount);
+  const priority = new Float64Array(n);
+  for (let i = 0; i < n; i++) priority[i] = order?.get(orderedKeys[i]!) ?? i;
+  return finish(keys, index, orderedKeys, orderedNodes, depStart, depList, dependentStart, dependentList, priority);
+}
+
+function dependents(n: number, depStart: Int32Array, depList: Int32Array, dependentCount: Int32Array): { dependentStart: Int32Array; dependentList: Int32Array } {
+  const total = depList.length;
   const dependentStart = new Int32Array(n + 1);
   for (let i = 0, s = 0; i < n; i++) {
     dependentStart[i] = s;
@@ -98,28 +162,50 @@ export function buildPlan(nodes: ReadonlyMap<Key, GraphNode>, keys: readonly Key
   for (let i = 0; i < n; i++) {
     for (let e = depStart[i]!; e < depStart[i + 1]!; e++) dependentList[fill[depList[e]!]!++] = i;
   }
+  return { dependentStart, dependentList };
+}
 
-  const priority = new Float64Array(n);
-  for (let i = 0; i < n; i++) priority[i] = order?.get(orderedKeys[i]!) ?? i;
+/** Kahn's count: every node must become ready once its dependencies are done. */
+function checkAcyclic(n: number, depStart: Int32Array, dependentStart: Int32Array, dependentList: Int32Array, keys: readonly Key[]): void {
+  const waiting = new Int32Array(n);
+  const queue = new Int32Array(n);
+  let tail = 0;
+  for (let i = 0; i < n; i++) {
+    waiting[i] = depStart[i + 1]! - depStart[i]!;
+    if (waiting[i] === 0) queue[tail++] = i;
+  }
+  for (let head = 0; head < tail; head++) {
+    const i = queue[head]!;
+    for (let e = dependentStart[i]!; e < dependentStart[i + 1]!; e++) {
+      const j = dependentList[e]!;
+      if (--waiting[j]! === 0) queue[tail++] = j;
+    }
+  }
+  if (tail < n) {
+    const stuck = [];
+    for (let i = 0; i < n && stuck.length < 8; i++) if (waiting[i]! > 0) stuck.push(keys[i]!);
+    throw new CycleError(stuck);
+  }
+}
 
+function finish(
+  keys: readonly Key[],
+  index: Map<Key, number>,
+  orderedKeys: Key[],
+  orderedNodes: GraphNode[],
+  depStart: Int32Array,
+  depList: Int32Array,
+  dependentStart: Int32Array,
+  dependentList: Int32Array,
+  priority: Float64Array,
+): Plan {
+  const n = orderedNodes.length;
   const outputs = new Uint8Array(n);
   const outputIndex = keys.map((k) => {
-    const i = index.get(k)!;
+    const i = index.get(k);
+    if (i === undefined) throw new MissingKeyError(k);
     outputs[i] = 1;
     return i;
   });
-
-  return {
-    size: n,
-    keys: orderedKeys,
-    nodes: orderedNodes,
-    index,
-    depStart,
-    depList,
-    dependentStart,
-    dependentList,
-    priority,
-    outputs,
-    outputIndex,
-  };
+  return { size: n, keys: orderedKeys, nodes: orderedNodes, index, depStart, depList, dependentStart, dependentList, priority, outputs, outputIndex };
 }
