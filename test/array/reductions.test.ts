@@ -133,6 +133,12 @@ describe("tree reduction", () => {
     assert.deepEqual([...r.data], [2 ** 24 + 4]);
   });
 
+  test("sum with an integer dtype= casts float elements before adding, as numpy does", async () => {
+    const x = fromTypedArray(new Float64Array([1.5, 2.5, -0.5, 3.9]), [4], { chunks: [3] });
+    const r = await run(reduction(x, "sum", { dtype: "int64" }));
+    assert.deepEqual([...r.data], [6n]); // 1 + 2 + 0 + 3, not trunc(7.4)
+  });
+
   test("var with ddof >= n gives Infinity (or NaN for no spread), as numpy does", async () => {
     const x = fromTypedArray(new Float64Array([1, 2, 3, 4]), [2, 2], { chunks: [1, 1] });
     const r = await run(reduction(x, "var", { axis: 0, ddof: 2 }));

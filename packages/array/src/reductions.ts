@@ -1,6 +1,7 @@
 import { Blockwise, MaterializedLayer, Task, blockKey, blockwiseInput, op, perBlock, ref, tokenize } from "@zask/graph";
 import { Array as LazyArray } from "./array.js";
 import { blockOffsets } from "./chunks.js";
+import { astype } from "./elementwise.js";
 import { isDataType, type DataType } from "./dtype.js";
 import type { ReduceKind } from "./ops/reductions.js";
 import { kindOf } from "./promote.js";
@@ -109,6 +110,8 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
     throw new RangeError(`Expected a non-empty reduction for ${kind}, which has no identity, got shape [${x.shape.join(", ")}] over axes [${axes.join(", ")}]`);
   }
   const out = resultDtype(kind, x.dtype, options.dtype);
+  // numpy's sum(dtype=<int>) of floats casts every element before adding
+  if (kind === "sum" && kindOf(x.dtype) === "float" && kindOf(out) !== "float") x = astype(x, out);
   const kk = kernelKind(kind, x.dtype, out);
   const token = tokenize(kind, x.name, axes, keepdims, splitEvery, out, ddof);
   const ndim = x.ndim;

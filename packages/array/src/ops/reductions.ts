@@ -466,7 +466,8 @@ export function reduceAggregate(kind: ReduceKind, partials: readonly PartialResu
     if (big) {
       for (let i = 0; i < len; i++) {
         const v = values[i]!;
-        out[i] = (typeof v === "bigint" ? v : BigInt(Math.trunc(v))) as never;
+        // float → int64 as numpy casts on x86: NaN and out-of-range give INT64_MIN
+        out[i] = (typeof v === "bigint" ? v : Math.abs(v) < 2 ** 63 ? BigInt(Math.trunc(v)) : -(2n ** 63n)) as never;
       }
     } else if (info.dtype === "bool") {
       for (let i = 0; i < len; i++) out[i] = values[i] != 0 ? 1 : 0;
