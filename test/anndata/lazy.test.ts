@@ -175,3 +175,22 @@ describe("lazy reads fail loudly", () => {
     }
   });
 });
+
+describe("zarr v3", () => {
+  it("a store written in zarr v3 reads lazily with the same values, dense and sparse", async () => {
+    const { tempDir } = await import("./fixtures.ts");
+    const path = await import("node:path");
+    const t = await tempDir();
+    try {
+      const out = path.join(t.dir, "v3.zarr");
+      await writeZarr(await readZarr(CSR, { lazy: false }), out, { format: 3 });
+      const adata = await readZarr(out);
+      assert.ok(adata.X instanceof SparseArray);
+      assert.deepEqual((await adata.X.compute()).data, await rawValues(expected.counts.file, "float32"));
+      assert.deepEqual((await adata.layers.scaled!.compute()).data, await rawValues(expected.X.file, "float32"));
+      assert.deepEqual([...adata.obs.get("louvain") as Iterable<unknown>].slice(0, 4), ["CD4 T cells", "B cells", "Megakaryocytes", null]);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

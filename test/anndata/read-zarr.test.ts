@@ -159,3 +159,40 @@ describe("readZarr over HTTP", () => {
     assert.deepEqual(adata.shape, expected.shape);
   });
 });
+
+describe("older encodings", () => {
+  it("reads a dataframe 0.1.0 whose categories live in __categories", async () => {
+    const { writeZarr, writeElem } = await import("@zask/anndata");
+    const store = new Map<string, Uint8Array>();
+    const obs = new DataFrame({ index: ["a", "b", "c"], columns: { cell_type: Int8Array.of(1, 0, 1) } });
+    await writeZarr(new AnnData({ obs, var: new DataFrame({ index: ["g"] }) }), store);
+    await writeElem(store, "/obs/__categories/cell_type", ["B", "T"]);
+    const dec = (k: string) => JSON.parse(new TextDecoder().decode(store.get(k)));
+    const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+    const attrs = { ...dec("/obs/.zattrs"), "encoding-version": "0.1.0" };
+    store.set("/obs/.zattrs", enc(attrs));
+    const meta = dec("/.zmetadata");
+    meta.metadata["obs/.zattrs"] = attrs;
+    store.set("/.zmetadata", enc(meta));
+    const adata = await readZarr(store);
+    const col = adata.obs.get("cell_type");
+    assert.ok(col instanceof Categorical);
+    assert.deepEqual([...col], ["T", "B", "T"]);
+    assert.deepEqual(adata.obs.columns, ["cell_type"]);
+  });
+
+  it("reads groups and arrays without encoding attributes as dicts and arrays", async () => {
+    const store = new Map<string, Uint8Array>();
+    const { writeZarr } = await import("@zask/anndata");
+    await writeZarr(new AnnData({ obs: new DataFrame({ index: ["a"] }), var: new DataFrame({ index: ["g"] }), uns: { old: { v: Float32Array.of(1, 2) } } }), store);
+    const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+    store.set("/uns/old/.zattrs", enc({}));
+    store.set("/uns/old/v/.zattrs", enc({}));
+    const meta = JSON.parse(new TextDecoder().decode(store.get("/.zmetadata")));
+    meta.metadata["uns/old/.zattrs"] = {};
+    meta.metadata["uns/old/v/.zattrs"] = {};
+    store.set("/.zmetadata", enc(meta));
+    const adata = await readZarr(store, { lazy: false });
+    assert.deepEqual(adata.uns.old, { v: { data: Float32Array.of(1, 2), shape: [2], dtype: "float32" } });
+  });
+});
