@@ -201,3 +201,16 @@ test("fuse gives the same values as the unfused graph (random Blockwise graphs)"
     { numRuns: 200 },
   );
 });
+
+test("culling an already fused graph keeps the same values (random Blockwise graphs)", () => {
+  fc.assert(
+    fc.property(blockwiseSpec, fc.nat(), (spec, pick) => {
+      const { graph, outputs } = blockwiseGraph(spec);
+      const fused = fuseBlockwise(graph, outputs);
+      const keys = [outputs[pick % outputs.length]!];
+      const nodes = cull(fused, keys).materialize();
+      assert.deepEqual(evaluate(nodes, keys), evaluate(graph.materialize(), keys));
+    }),
+    { numRuns: 150 },
+  );
+});
