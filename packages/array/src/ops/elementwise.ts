@@ -122,7 +122,7 @@ const helpers = { fpow, ipow, bpow, toBig };
 type Kernel = (out: TypedArray, ops: unknown[], shape: number[], strides: number[][], h: typeof helpers) => void;
 const cache = new Map<string, Kernel>();
 
-/** The domain the inputs of `name` are cast to, given the output dtype and the input dtypes. */
+/** The domain the inputs of `name` are cast to, given the output dtype. */
 function computeDomain(name: string, outDtype: DataType): Domain {
   if (comparisons.has(name)) return "cmp";
   if (name === "astype") return domainOf(outDtype);
@@ -130,8 +130,7 @@ function computeDomain(name: string, outDtype: DataType): Domain {
   return domainOf(outDtype);
 }
 
-function operandSource(i: number, isScalar: boolean, strided: boolean): string {
-  if (isScalar) return `s${i}`;
+function operandSource(i: number, strided: boolean): string {
   return strided ? `a${i}[p${i} + j * t${i}]` : `a${i}[i]`;
 }
 
@@ -153,7 +152,7 @@ function build(name: string, outDtype: DataType, inDtypes: DataType[], scalars: 
     } else {
       lets.push(`const a${i} = ops[${i}];`);
       if (strided) lets.push(`const st${i} = strides[${i}]; const t${i} = st${i}[last]; let p${i} = 0;`);
-      body += `const v${i} = ${operandSource(i, false, strided)}; const x${i} = ${conv};`;
+      body += `const v${i} = ${operandSource(i, strided)}; const x${i} = ${conv};`;
     }
   }
   const expr = expression(name, domain);
