@@ -2,7 +2,14 @@ import { blockKey, flat, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
 import { Ref, Task, findDependencies, type GraphNode, type Op } from "./spec.js";
 
-/** A template argument of {@link Blockwise}: the block of another collection that lines up. */
+/**
+ * A template argument of {@link Blockwise}: the block of another collection that lines up.
+ *
+ * @example
+ * ```ts
+ * const input: BlockwiseInput = blockwiseInput("x-ab", "ij", [2, 3]);
+ * ```
+ */
 export class BlockwiseInput {
   readonly name: string;
   readonly index: string;

@@ -1,6 +1,11 @@
 /**
  * The base class of every error zask throws on purpose. Each package defines its own
  * subclasses in its `errors.ts`, each with a literal `name` and typed fields.
+ *
+ * @example
+ * ```ts
+ * try { await x.compute(); } catch (e) { if (e instanceof ZaskError) console.error(e.name, e.message); }
+ * ```
  */
 export class ZaskError extends Error {
   override name: string = "ZaskError";
@@ -9,7 +14,14 @@ export class ZaskError extends Error {
   }
 }
 
-/** A task or layer refers to a key that no layer of the graph produces. */
+/**
+ * A task or layer refers to a key that no layer of the graph produces.
+ *
+ * @example
+ * ```ts
+ * cull(graph, ["nope"]); // throws MissingKeyError, e.key === "nope"
+ * ```
+ */
 export class MissingKeyError extends ZaskError {
   override name = "MissingKeyError" as const;
   /** The key that was asked for. */
@@ -27,7 +39,14 @@ export class MissingKeyError extends ZaskError {
   }
 }
 
-/** The graph has a cycle, so no order can run it. */
+/**
+ * The graph has a cycle, so no order can run it.
+ *
+ * @example
+ * ```ts
+ * order(nodes); // throws CycleError, e.keys: ["a", "b", "a"]
+ * ```
+ */
 export class CycleError extends ZaskError {
   override name = "CycleError" as const;
   /** Keys on the cycle, in order. */
@@ -42,6 +61,11 @@ export class CycleError extends ZaskError {
  * A fused step refers to a block of a fused-away layer that is not one of its own steps
  * (a `perBlock` argument returning refs into a collection the layer also reads
  * blockwise); such layers must not be fused.
+ *
+ * @example
+ * ```ts
+ * (fusedNodes.get(key) as Fused).steps; // throws FusionError when a step reads a fused-away block
+ * ```
  */
 export class FusionError extends ZaskError {
   override name = "FusionError" as const;

@@ -3,7 +3,14 @@ import { fuseLinear } from "./fuse-linear.js";
 import type { Graph } from "./graph.js";
 import type { Key } from "./key.js";
 
-/** Options of {@link fuse}. */
+/**
+ * Options of {@link fuse}.
+ *
+ * @example
+ * ```ts
+ * fuse(graph, keys, { linear: false }); // blockwise fusion only
+ * ```
+ */
 export interface FuseOptions {
   /** Merge adjacent Blockwise layers first. @default true */
   readonly blockwise?: boolean;

@@ -4,7 +4,14 @@ import { blockKey, keyName, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
 import { Fused, type GraphNode, type Task } from "./spec.js";
 
-/** One Blockwise of a {@link FusedBlockwise}, and how its block grid lines up with the output's. */
+/**
+ * One Blockwise of a {@link FusedBlockwise}, and how its block grid lines up with the output's.
+ *
+ * @example
+ * ```ts
+ * { layer: transposeLayer, axes: [1, 0] } // its axis 0 follows output axis 1
+ * ```
+ */
 export interface BlockwiseStage {
   readonly layer: Blockwise;
   /** For each axis of `layer`, the output axis it follows. */

@@ -4,7 +4,14 @@ import type { Layer } from "./layer.js";
 import { MaterializedLayer } from "./materialized-layer.js";
 import type { GraphNode } from "./spec.js";
 
-/** Counts that a repr shows ("368 chunks in 2 graph layers"). */
+/**
+ * Counts that a repr shows ("368 chunks in 2 graph layers").
+ *
+ * @example
+ * ```ts
+ * graph.stats(); // { tasks: 368, layers: 2 }
+ * ```
+ */
 export interface GraphStats {
   /** Tasks over all layers, counted without materializing symbolic layers. */
   readonly tasks: number;

@@ -33,7 +33,15 @@ export function flat(s: string): string {
   return s;
 }
 
-/** Whether `key` is a block key (`["name",i,...]`) rather than a plain string key. */
+/**
+ * Whether `key` is a block key (`["name",i,...]`) rather than a plain string key.
+ *
+ * @example
+ * ```ts
+ * isBlockKey('["x",0]'); // true
+ * isBlockKey("total"); // false
+ * ```
+ */
 export function isBlockKey(key: Key): boolean {
   return key.charCodeAt(0) === 91; // "["
 }
@@ -51,7 +59,14 @@ export function parseKey(key: Key): BlockKey {
   return JSON.parse(key) as BlockKey;
 }
 
-/** The collection name of a key: `name` for a block key, the key itself otherwise. */
+/**
+ * The collection name of a key: `name` for a block key, the key itself otherwise.
+ *
+ * @example
+ * ```ts
+ * keyName('["x-1f2e",0,3]'); // "x-1f2e"
+ * ```
+ */
 export function keyName(key: Key): string {
   if (!isBlockKey(key)) return key;
   const end = key.indexOf('"', 2);

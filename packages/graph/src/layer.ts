@@ -12,6 +12,12 @@ export interface CullResult {
 /**
  * One layer of a {@link Graph}: the tasks one operation adds (dask's high-level graph
  * layer). A layer may be symbolic (Blockwise) and produce its tasks only on `materialize`.
+ *
+ * @example
+ * ```ts
+ * const { layer, dependencies } = graph.layers.get(name)!.cull([blockKey(name, [0])]);
+ * layer.size; // 1
+ * ```
  */
 export interface Layer {
   /** The layer's name; for a collection's top layer, the collection's name. */

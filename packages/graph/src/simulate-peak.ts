@@ -2,7 +2,14 @@ import type { Key } from "./key.js";
 import { indexNodes } from "./order.js";
 import type { GraphNode } from "./spec.js";
 
-/** What {@link simulatePeak} found. */
+/**
+ * What {@link simulatePeak} found.
+ *
+ * @example
+ * ```ts
+ * const { peak, peakKey } = simulatePeak(nodes, order(nodes));
+ * ```
+ */
 export interface PeakSimulation {
   /** The most results held at once (by `sizeOf`), counted while a node runs (its inputs and its output). */
   readonly peak: number;

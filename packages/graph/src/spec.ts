@@ -47,17 +47,39 @@ export function op(module: string | URL, name: string, options: { lane?: Lane } 
   return Object.freeze({ module: module instanceof URL ? module.href : module, name, lane });
 }
 
-/** Whether `x` is an {@link OpRef}. */
+/**
+ * Whether `x` is an {@link OpRef}.
+ *
+ * @example
+ * ```ts
+ * isOpRef(op("@zask/array/ops", "sum")); // true
+ * isOpRef(Math.max); // false
+ * ```
+ */
 export function isOpRef(x: unknown): x is OpRef {
   return typeof x === "object" && x !== null && typeof (x as OpRef).module === "string" && typeof (x as OpRef).name === "string";
 }
 
-/** A short printable name of an op: `module#name`, or the function's name. */
+/**
+ * A short printable name of an op: `module#name`, or the function's name.
+ *
+ * @example
+ * ```ts
+ * opName(op("@zask/array/ops", "sum")); // "@zask/array/ops#sum"
+ * ```
+ */
 export function opName(o: Op): string {
   return typeof o === "function" ? o.name || "<anonymous>" : `${o.module}#${o.name}`;
 }
 
-/** A reference, inside task arguments, to the value of another key. */
+/**
+ * A reference, inside task arguments, to the value of another key.
+ *
+ * @example
+ * ```ts
+ * new Task("b", inc, [new Ref("a")]).dependencies; // ["a"]
+ * ```
+ */
 export class Ref {
   readonly key: Key;
   constructor(key: Key) {
@@ -65,7 +87,14 @@ export class Ref {
   }
 }
 
-/** Shorthand for `new Ref(key)`. */
+/**
+ * Shorthand for `new Ref(key)`.
+ *
+ * @example
+ * ```ts
+ * new Task("total", sum, [[ref('["x",0]'), ref('["x",1]')]]);
+ * ```
+ */
 export function ref(key: Key): Ref {
   return new Ref(key);
 }
@@ -93,7 +122,14 @@ export class Task {
   }
 }
 
-/** A literal value stored in the graph under a key. */
+/**
+ * A literal value stored in the graph under a key.
+ *
+ * @example
+ * ```ts
+ * Graph.fromNodes("config", [new DataNode("config", { url: "http://host/x.zarr" })]);
+ * ```
+ */
 export class DataNode {
   readonly key: Key;
   readonly value: unknown;
@@ -104,7 +140,14 @@ export class DataNode {
   }
 }
 
-/** A second name for another key's value. */
+/**
+ * A second name for another key's value.
+ *
+ * @example
+ * ```ts
+ * new Alias("result", '["sum-ab",0]'); // "result" has the value of the block
+ * ```
+ */
 export class Alias {
   readonly key: Key;
   readonly target: Key;
@@ -119,6 +162,11 @@ export class Alias {
 /**
  * Where a {@link Fused} node built lazily gets its steps: `steps(index)` makes the steps of
  * the node numbered `index` (a fused Blockwise layer numbers its blocks).
+ *
+ * @example
+ * ```ts
+ * new Fused(key, fusedLayer, dependencies, linearIndex); // steps built on first read
+ * ```
  */
 export interface FusedSteps {
   steps(index: number): readonly Task[];
@@ -183,7 +231,14 @@ export class Fused {
 /** A node of a materialized task graph. */
 export type GraphNode = Task | DataNode | Alias | Fused;
 
-/** All keys referenced by {@link Ref}s in `args`, in first-seen order, without repeats. */
+/**
+ * All keys referenced by {@link Ref}s in `args`, in first-seen order, without repeats.
+ *
+ * @example
+ * ```ts
+ * findDependencies([ref("a"), { b: ref("b") }, [ref("a")]]); // ["a", "b"]
+ * ```
+ */
 export function findDependencies(args: readonly unknown[]): Key[] {
   const out: Key[] = [];
   walk(args, out);
@@ -203,6 +258,11 @@ function walk(x: unknown, out: Key[]): void {
 /**
  * Replace every {@link Ref} inside `args` by `lookup(key)`. Arrays and plain objects are
  * copied only where they hold a ref, so large literal arguments are not copied.
+ *
+ * @example
+ * ```ts
+ * substitute([ref("a"), 2], (k) => values.get(k)); // [valueOfA, 2]
+ * ```
  */
 export function substitute(args: readonly unknown[], lookup: (key: Key) => unknown): unknown[] {
   return subst(args, lookup) as unknown[];

@@ -2,7 +2,14 @@ import { Graph } from "./graph.js";
 import type { Key } from "./key.js";
 import { Alias, DataNode, Fused, Task, opName, type GraphNode } from "./spec.js";
 
-/** Options of {@link toDot}. */
+/**
+ * Options of {@link toDot}.
+ *
+ * @example
+ * ```ts
+ * toDot(graph, { maxNodes: 50_000, clusters: false });
+ * ```
+ */
 export interface ToDotOptions {
   /** Refuse graphs with more nodes than this (Graphviz will not lay them out usefully). @default 10000 */
   readonly maxNodes?: number;

@@ -4,6 +4,11 @@ import { Ref, isOpRef } from "./spec.js";
 /**
  * An object that knows its own token (for example a store: its URL). Tokenize calls it
  * instead of hashing the object's fields.
+ *
+ * @example
+ * ```ts
+ * class HttpStore { constructor(readonly url: string) {} [tokenSymbol]() { return this.url; } }
+ * ```
  */
 export const tokenSymbol: unique symbol = Symbol.for("zask.token");
 
