@@ -156,6 +156,8 @@ test("fused steps of a Blockwise layer are built when first read, then kept", ()
   // perBlock runs once per block to find the refs it may return (dependencies), not more
   assert.equal(calls, 1000);
   const node = nodes.get(blockKey("b", [7])) as Fused;
+  assert.deepEqual(node.ops, [fetchChunk, decodeChunk], "ops are known before the steps");
+  assert.equal(calls, 1000);
   assert.equal(node.steps, node.steps);
   assert.equal(calls, 1001);
   assert.deepEqual(node.steps[0]!.args, [[7]]);

@@ -37,5 +37,6 @@ test("data nodes have no dependencies and aliases depend on their target", () =>
 test("a fused node depends on what its steps read from outside it", () => {
   const f = new Fused("c", [new Task("a", op("m", "f"), [ref("x")]), new Task("c", op("m", "g"), [ref("a"), ref("y")])]);
   assert.deepEqual(f.dependencies, ["x", "y"]);
+  assert.deepEqual(f.ops, [op("m", "f"), op("m", "g")]);
   assert.throws(() => new Fused("c", []), RangeError);
 });

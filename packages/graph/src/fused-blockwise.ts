@@ -2,7 +2,7 @@ import type { BlockSet, Blockwise } from "./blockwise.js";
 import { FusionError } from "./errors.js";
 import { blockKey, keyName, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
-import { Fused, type GraphNode, type Task } from "./spec.js";
+import { Fused, type GraphNode, type FusedSteps, type Op, type Task } from "./spec.js";
 
 /**
  * One Blockwise of a {@link FusedBlockwise}, and how its block grid lines up with the output's.
@@ -33,10 +33,12 @@ export interface BlockwiseStage {
  * fused.materialize().get(blockKey(decode.name, [0])); // Fused with steps [load 0, decode 0]
  * ```
  */
-export class FusedBlockwise implements Layer {
+export class FusedBlockwise implements Layer, FusedSteps {
   readonly name: string;
   readonly stages: readonly BlockwiseStage[];
   readonly annotations: Readonly<Record<string, unknown>>;
+  /** The stages' ops, in order: the ops of every fused node's steps. */
+  readonly stepOps: readonly Op[];
   /** Names of the stages other than the last: keys that exist only inside the fused nodes. */
   readonly #internal: ReadonlySet<string>;
   readonly #out: Blockwise;
@@ -57,6 +59,7 @@ export class FusedBlockwise implements Layer {
     this.stages = stages;
     this.annotations = annotations ?? out.layer.annotations;
     this.#internal = new Set(stages.slice(0, -1).map((s) => s.layer.name));
+    this.stepOps = Object.freeze(stages.map((s) => s.layer.op));
     this.#noExternal = Uint8Array.from(stages, (s) => (s.layer.readsOnly(this.#internal) ? 1 : 0));
   }
 

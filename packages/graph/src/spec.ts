@@ -170,6 +170,8 @@ export class Alias {
  */
 export interface FusedSteps {
   steps(index: number): readonly Task[];
+  /** The ops of the steps, in order, the same for every node (so `ops` needs no steps). */
+  readonly stepOps: readonly Op[];
 }
 
 /**
@@ -216,6 +218,15 @@ export class Fused {
       for (const s of steps) for (const d of s.dependencies) if (!inner.has(d)) outer.add(d);
       this.dependencies = [...outer];
     }
+  }
+
+  /**
+   * The ops of the steps, in order, without building lazily made steps: what a scheduler
+   * needs to import before running.
+   */
+  get ops(): readonly Op[] {
+    if (this.#source !== undefined) return this.#source.stepOps;
+    return this.#steps!.map((t) => t.op);
   }
 
   /** The tasks, producers first; the last one's key is this node's key. */
