@@ -67,10 +67,10 @@ describe("memory", () => {
     assert.equal(both, 9000);
   });
 
-  test("the last reader moves a buffer into its worker instead of copying it", async () => {
+  test("the last reader moves a buffer that came from a worker into its worker instead of copying it", async () => {
     const seen: Float64Array[] = [];
     const g = Graph.fromNodes("move", [
-      new Task("a", (n: number) => new Float64Array(n).fill(1), [1 << 16]),
+      new Task("a", fill, [1 << 16, 1]),
       new Task("peek", (x: Float64Array) => (seen.push(x), x.length), [ref("a")]),
       new Task("b", affine, [ref("a"), 2, 0]),
       new Task("out", sum, [ref("peek"), ref("b")]),
@@ -79,6 +79,18 @@ describe("memory", () => {
     assert.equal(out, 2 * (1 << 16) + (1 << 16));
     // `peek` ran inline before `b` (priority), so `b` was the last reader and moved the buffer
     assert.equal(seen[0]!.byteLength, 0, "a's buffer was transferred (detached here)");
+  });
+
+  test("a buffer made on the main thread is copied to a worker, never moved (an op may keep it)", async () => {
+    const cache = new Float64Array(1000).fill(5);
+    const g = Graph.fromNodes("keep", [
+      new Task("cached", () => cache, []),
+      new Task("b", affine, [ref("cached"), 2, 0]),
+      new Task("out", sum, [ref("b")]),
+    ]);
+    const [out] = await compute(g, ["out"], { inlineThreshold: 0, optimize: false, progress: false });
+    assert.equal(out, 10_000);
+    assert.equal(cache.length, 1000, "the op's cached array is intact");
   });
 
   test("sizeOf counts typed arrays, {data} objects and arrays of them", () => {

@@ -35,7 +35,3 @@ for (let r = 0; r < 6; r++) {
   await compute(graph, [key], { scheduler: mode, optimize, progress: false, inlineThreshold: Number(process.env.TH ?? 65536) });
   console.log((performance.now() - t).toFixed(1));
 }
-const { buildPlan } = await import("../../packages/scheduler/dist/plan.js");
-const nodes = graph.materialize();
-for (let r = 0; r < 5; r++) { const t = performance.now(); const nm = graph.materialize(); const t1 = performance.now(); buildPlan(nm, [key]); console.log("mat", (t1 - t).toFixed(1), "plan", (performance.now() - t1).toFixed(1)); }
-for (let r = 0; r < 5; r++) { const t = performance.now(); buildPlan(nodes, [key]); console.log("plan same nodes", (performance.now() - t).toFixed(1)); }

@@ -59,8 +59,12 @@ export class Execution {
   readonly #poolGate: Gate;
   /** Live values viewing each buffer: a buffer moves to a worker only when one value views it. */
   readonly #views = new Map<ArrayBufferLike, number>();
-  /** Buffers of graph literals: never moved. */
-  readonly #pinned = new WeakSet<ArrayBufferLike>();
+  /**
+   * Buffers that came back from a worker: only these may be moved to a worker again. A buffer
+   * made on the main thread may be held elsewhere (an op's cache, a graph literal) where we
+   * cannot see it, so it is copied.
+   */
+  readonly #owned = new WeakSet<ArrayBufferLike>();
   readonly #cancel = new Int32Array(new SharedArrayBuffer(4));
   readonly #lookup: (key: Key) => unknown;
   readonly #hooks: boolean;
@@ -261,6 +265,7 @@ export class Execution {
         (res) => {
           this.#poolGate.release();
           if (res.ok === 1) {
+            this.#own(res.v);
             this.#complete(i, res.v, "pool", t0);
             this.#drain();
           } else if (res.ok === 0) {
@@ -320,7 +325,7 @@ export class Execution {
         if (inSegment.has(k)) return { [INNER_REF]: k };
         const later = seg.usedLater.has(k);
         if (local.has(k)) {
-          return packForTransfer(local.get(k), (buf) => !later && !this.#views.has(buf) && !this.#pinned.has(buf), transfer);
+          return packForTransfer(local.get(k), (buf) => !later && !this.#views.has(buf) && this.#owned.has(buf), transfer);
         }
         const d = index.get(k)!;
         return packForTransfer(this.#values[d], (buf) => !later && this.#mayMove(d, buf), transfer);
@@ -341,6 +346,7 @@ export class Execution {
     }
     if (res.ok === 1) {
       const vs = res.v as unknown[];
+      this.#own(vs);
       seg.exports.forEach((s, j) => local.set(node.steps[s]!.key, vs[j]));
     }
   }
@@ -394,10 +400,7 @@ export class Execution {
       }
       return v;
     }
-    if (node instanceof DataNode) {
-      if (this.#threads) forEachView(node.value, (view) => this.#pinned.add(view.buffer));
-      return node.value;
-    }
+    if (node instanceof DataNode) return node.value;
     if (node instanceof Alias) return this.#lookup(node.target);
     const local = new Map<Key, unknown>();
     const last = node.steps[node.steps.length - 1]!.key;
@@ -419,7 +422,11 @@ export class Execution {
   }
 
   #mayMove(d: number, buf: ArrayBufferLike): boolean {
-    return this.#pending[d] === 1 && this.#plan.outputs[d] === 0 && this.#views.get(buf) === 1 && !this.#pinned.has(buf);
+    return this.#pending[d] === 1 && this.#plan.outputs[d] === 0 && this.#views.get(buf) === 1 && this.#owned.has(buf);
+  }
+
+  #own(v: unknown): void {
+    if (typeof v === "object" && v !== null) forEachView(v, (view) => this.#owned.add(view.buffer));
   }
 
   #inputBytes(i: number): number {
