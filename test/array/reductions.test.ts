@@ -97,6 +97,18 @@ describe("tree reduction", () => {
     assert.equal(layers.filter((l) => l.name.includes("-combine-")).length, 1);
   });
 
+  test("splitEvery per axis (dask's dict form) sets each axis's fan-in, unlisted axes 2", async () => {
+    const x = fromTypedArray(Float64Array.from({ length: 64 }, (_, i) => i), [8, 8], { chunks: [1, 1] });
+    const y = reduction(x, "sum", { splitEvery: { 0: 8, [-1]: 4 } });
+    const combine = [...y.graph.layers.values()].filter((l) => l.name.includes("-combine-"));
+    assert.deepEqual(combine.map((l) => l.size), [2]); // 8 / 8 × 8 / 4 groups
+    assert.deepEqual([...(await run(y)).data], [2016]);
+    const z = reduction(x, "sum", { axis: 1, splitEvery: { 0: 8 } }); // axis 1 falls back to 2
+    assert.equal([...z.graph.layers.keys()].filter((n) => n.includes("-combine-")).length, 2); // 8 → 4 → 2
+    assert.throws(() => reduction(x, "sum", { splitEvery: { 2: 4 } }), RangeError);
+    assert.throws(() => reduction(x, "sum", { splitEvery: { 0: 1 } }), RangeError);
+  });
+
   test("argmin and argmax index the whole array across chunk boundaries and return the first occurrence", async () => {
     const data = new Float64Array([5, 1, 9, 1, 9, 0, 0, 9]);
     const x = fromTypedArray(data, [2, 4], { chunks: [1, 3] });

@@ -18,9 +18,10 @@ export interface ReductionOptions {
   keepdims?: boolean;
   /**
    * How many blocks each tree-reduction step combines along each reduced axis (so a step
-   * over two reduced axes combines up to `splitEvery ** 2` blocks). @default 4
+   * over two reduced axes combines up to `splitEvery ** 2` blocks), or per axis as dask's
+   * dict form (`{ 0: 8, 1: 2 }`, negative axes allowed, unlisted reduced axes 2). @default 4
    */
-  splitEvery?: number;
+  splitEvery?: number | Readonly<Record<number, number>>;
   /** Result dtype of `sum`/`mean`/`var`/`std`, as numpy's `dtype=`. */
   dtype?: DataType;
   /** Delta degrees of freedom for `var`/`std`: the divisor is `n - ddof`. @default 0 */
@@ -97,7 +98,6 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   if (!kinds.has(kind)) throw new RangeError(`Expected a reduction (${[...kinds].join(", ")}), got \`${String(kind)}\``);
   if (x.dtype === "string") throw new TypeError(`Expected a numeric Array for ${kind}, got dtype \`string\``);
   const { keepdims = false, splitEvery = 4, ddof = 0 } = options;
-  if (!Number.isInteger(splitEvery) || splitEvery < 2) throw new RangeError(`Expected \`splitEvery\` to be an integer >= 2, got \`${String(splitEvery)}\``);
   if (typeof ddof !== "number" || !Number.isFinite(ddof)) throw new TypeError(`Expected \`ddof\` to be a number, got \`${String(ddof)}\` (${typeof ddof})`);
   if (options.dtype !== undefined) {
     if (!isDataType(options.dtype) || options.dtype === "string") throw new TypeError(`Expected \`dtype\` to be a numeric dtype name, got \`${String(options.dtype)}\``);
@@ -105,6 +105,7 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   }
   const { axes, single } = normalizeAxes(options.axis, x.ndim, kind);
   const reduced = new Set(axes);
+  const split = splitPerAxis(splitEvery, axes, x.ndim);
   const count = axes.reduce((n, a) => n * x.shape[a]!, 1);
   if (count === 0 && ["min", "max", "argmin", "argmax"].includes(kind)) {
     throw new RangeError(`Expected a non-empty reduction for ${kind}, which has no identity, got shape [${x.shape.join(", ")}] over axes [${axes.join(", ")}]`);
@@ -113,7 +114,7 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   // numpy's sum(dtype=<int>) of floats casts every element before adding
   if (kind === "sum" && kindOf(x.dtype) === "float" && kindOf(out) !== "float") x = astype(x, out);
   const kk = kernelKind(kind, x.dtype, out);
-  const token = tokenize(kind, x.name, axes, keepdims, splitEvery, out, ddof);
+  const token = tokenize(kind, x.name, axes, keepdims, split, out, ddof);
   const ndim = x.ndim;
   const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, ndim);
 
@@ -128,13 +129,13 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   let name = chunkName;
   let numBlocks = x.numBlocks;
 
-  // 2. combine steps while some reduced axis still has more than splitEvery blocks
-  for (let level = 0; axes.some((a) => numBlocks[a]! > splitEvery); level++) {
-    const next = numBlocks.map((n, d) => (reduced.has(d) ? Math.ceil(n / splitEvery) : n));
+  // 2. combine steps while some reduced axis still has more than its split's blocks
+  for (let level = 0; axes.some((a) => numBlocks[a]! > split[a]!); level++) {
+    const next = numBlocks.map((n, d) => (reduced.has(d) ? Math.ceil(n / split[d]!) : n));
     const stepName = `${kind}-combine-${level}-${token}`;
     const nodes: Task[] = [];
     for (const index of blockIndices(next)) {
-      const group = groupKeys(name, index, numBlocks, reduced, splitEvery);
+      const group = groupKeys(name, index, numBlocks, reduced, split);
       nodes.push(new Task(blockKey(stepName, index), combineOp, [kk, group.map(ref)]));
     }
     graph = graph.withLayer(new MaterializedLayer(stepName, nodes), [name]);
@@ -152,7 +153,7 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   const finalBlocks = numBlocks.map((n, d) => (reduced.has(d) ? 1 : n));
   const nodes: Task[] = [];
   for (const index of blockIndices(finalBlocks)) {
-    const group = groupKeys(name, index, numBlocks, reduced, Infinity);
+    const group = groupKeys(name, index, numBlocks, reduced, null);
     const outIndexOf = keepdims ? index : index.filter((_, d) => !reduced.has(d));
     const shape = outIndexOf.map((b, d) => outChunks[d]![b]!);
     nodes.push(new Task(blockKey(finalName, outIndexOf), aggregateOp, [kk, group.map(ref), { shape, dtype: out, ddof }]));
@@ -174,12 +175,34 @@ function* blockIndices(numBlocks: readonly number[]): Generator<number[]> {
   }
 }
 
-/** Keys of the blocks of `name` that block `index` of the next step combines: up to `split` per reduced axis. */
-function groupKeys(name: string, index: readonly number[], numBlocks: readonly number[], reduced: ReadonlySet<number>, split: number): string[] {
+/** Blocks combined per step along each axis (index = axis), checked. */
+function splitPerAxis(splitEvery: ReductionOptions["splitEvery"], axes: readonly number[], ndim: number): number[] {
+  const check = (v: unknown, what: string): number => {
+    if (!Number.isInteger(v) || (v as number) < 2) throw new RangeError(`Expected ${what} to be an integer >= 2, got \`${String(v)}\``);
+    return v as number;
+  };
+  const out = new Array<number>(ndim).fill(1);
+  if (typeof splitEvery === "number" || typeof splitEvery !== "object" || splitEvery === null) {
+    const n = check(splitEvery, "`splitEvery`");
+    for (const a of axes) out[a] = n;
+    return out;
+  }
+  for (const a of axes) out[a] = 2;
+  for (const [k, v] of Object.entries(splitEvery)) {
+    const a = Number(k);
+    if (!Number.isInteger(a) || a < -ndim || a >= ndim) throw new RangeError(`Expected \`splitEvery\` keys to be axes within [${-ndim}, ${ndim - 1}], got \`${k}\``);
+    const axis = a < 0 ? a + ndim : a;
+    if (axes.includes(axis)) out[axis] = check(v, `\`splitEvery[${k}]\``);
+  }
+  return out;
+}
+
+/** Keys of the blocks of `name` that block `index` of the next step combines: `split[d]` per reduced axis d (null: all). */
+function groupKeys(name: string, index: readonly number[], numBlocks: readonly number[], reduced: ReadonlySet<number>, split: readonly number[] | null): string[] {
   const ranges = index.map((b, d) => {
     if (!reduced.has(d)) return [b];
-    const lo = split === Infinity ? 0 : b * split;
-    const hi = Math.min(numBlocks[d]!, split === Infinity ? numBlocks[d]! : lo + split);
+    const lo = split === null ? 0 : b * split[d]!;
+    const hi = Math.min(numBlocks[d]!, split === null ? numBlocks[d]! : lo + split[d]!);
     return Array.from({ length: hi - lo }, (_, i) => lo + i);
   });
   let keys: number[][] = [[]];
