@@ -11,8 +11,7 @@
  * --memory also writes a 2 GiB store and measures the peak RSS of zask's full reduction over it
  * in a child process.
  *
- * Not here yet (issue 6): the zask side itself (benchmarks/lib/zask-queries.ts: the queries,
- * plan's predictions, the reduction), which waits for @zask/anndata.
+ * The zask side is benchmarks/lib/zask-queries.ts; the peer is benchmarks/peers/dask_http_queries.py.
  */
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -92,7 +91,7 @@ async function main(signal: AbortSignal): Promise<void> {
         await server.mark("runner/before-zask", { signal });
         const zask = await zaskSide(url, repeats, expected, mark, signal);
         if (zask === undefined) {
-          if (!notes.some((n) => n.startsWith("zask side"))) notes.push("zask side not run: benchmarks/lib/zask-queries.ts is not implemented yet.");
+          if (!notes.some((n) => n.startsWith("zask side"))) notes.push("zask side not run: benchmarks/lib/zask-queries.ts returned nothing.");
         } else {
           for (const query of QUERIES) {
             const run = zask[query];
@@ -168,7 +167,7 @@ async function peerSide(server: LoggingServer, url: string, repeats: number, sig
   return { output, segments };
 }
 
-/** The zask side: see benchmarks/lib/zask-queries.ts (not implemented until @zask/anndata reads stores). */
+/** The zask side: see benchmarks/lib/zask-queries.ts. */
 async function zaskSide(url: string, repeats: number, expected: Expected, mark: (label: string) => Promise<void>, signal: AbortSignal) {
   return runZaskQueries(url, { repeats, queries: QUERIES, gene: expected.gene, oneCell: expected.one_cell, mark, signal });
 }

@@ -89,8 +89,16 @@ export async function startLoggingServer(root: string, options: StartOptions = {
     root: dir,
     async mark(label, markOptions = {}) {
       const target = `${MARK_PREFIX}${encodeURIComponent(label)}`;
-      const res = await fetch(new URL(target, url), { signal: markOptions.signal });
-      await res.arrayBuffer();
+      // A kept-alive socket may have been closed by the server while a reader ran for long:
+      // then fetch fails once with EPIPE/ECONNRESET, and a new connection does it.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await (await fetch(new URL(target, url), { signal: markOptions.signal })).arrayBuffer();
+          break;
+        } catch (error) {
+          if (attempt >= 3 || markOptions.signal?.aborted) throw error;
+        }
+      }
       const deadline = Date.now() + 10_000;
       for (;;) {
         const segments = await reader.segmentsUntil(target);
