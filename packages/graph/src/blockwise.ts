@@ -175,6 +175,10 @@ export class Blockwise implements Layer {
   /** Row-major linear indices of the blocks kept by a cull, ascending; undefined: all. */
   readonly #kept: Int32Array | undefined;
   readonly #prefix: string;
+  /** Inputs without contraction, when they and literals are all the arguments (no refs elsewhere); else -1. */
+  readonly #plainInputs: number;
+  /** Some collection is read by two inputs, so a task's refs may repeat. */
+  readonly #repeatsInput: boolean;
 
   constructor(options: BlockwiseOptions, kept?: Int32Array) {
     const { name, outIndex, numBlocks, op, args } = options;
@@ -244,6 +248,10 @@ export class Blockwise implements Layer {
     this.#literalDeps = findDependencies(literal);
     this.#hasPerBlock = hasPerBlock;
     this.inputNames = [...inputNames];
+    const inputs = compiled.filter((c) => c.kind === INPUT);
+    const plain = !hasPerBlock && this.#literalDeps.length === 0 && inputs.every((c) => c.contraction.length === 0);
+    this.#plainInputs = plain ? inputs.length : -1;
+    this.#repeatsInput = inputNames.size < inputs.length;
   }
 
   /** Keys that literal arguments refer to: dependencies of every task of this layer. */
@@ -408,19 +416,27 @@ export class Blockwise implements Layer {
   }
 
   /** The kept blocks' row-major linear indices, ascending (all blocks when not culled). */
-  linearIndices(): Iterable<number> {
-    return this.#linearIndices();
+  linearIndices(): Int32Array {
+    if (this.#kept !== undefined) return this.#kept;
+    const all = new Int32Array(this.#total);
+    for (let i = 0; i < all.length; i++) all[i] = i;
+    return all;
   }
 
   materialize(): Map<Key, GraphNode> {
     const out = new Map<Key, GraphNode>();
+    this.materializeInto(out);
+    return out;
+  }
+
+  materializeInto(out: Map<Key, GraphNode>): void {
     const idx = new Array<number>(this.numBlocks.length);
-    for (const lin of this.#linearIndices()) {
-      this.#unravel(lin, idx);
+    const lins = this.linearIndices();
+    for (let i = 0; i < lins.length; i++) {
+      this.#unravel(lins[i]!, idx);
       const t = this.#task(idx);
       out.set(t.key, t);
     }
-    return out;
   }
 
   /** Convert a row-major linear block index into `out` (reused to avoid allocation). */
@@ -480,10 +496,25 @@ export class Blockwise implements Layer {
 
   #task(index: readonly number[]): Task {
     const compiled = this.#compiled;
-    const args = new Array<unknown>(compiled.length);
+    const n = compiled.length;
+    const args = new Array<unknown>(n);
+    const key = this.#keyOf(index);
+    if (this.#plainInputs >= 0) {
+      // the common case, without growing arrays or sets: one ref per input, no literal refs
+      const deps = this.#plainInputs > 0 ? new Array<Key>(this.#plainInputs) : EMPTY_KEYS;
+      let d = 0;
+      for (let a = 0; a < n; a++) {
+        const c = compiled[a]!;
+        if (c.kind === INPUT) {
+          const k = inputKey(c, index, EMPTY_NUMBERS);
+          args[a] = new Ref(k);
+          (deps as Key[])[d++] = k;
+        } else args[a] = c.kind === LITERAL ? c.value : index.slice();
+      }
+      return new Task(key, this.op, args, this.#repeatsInput && d > 1 ? [...new Set(deps)] : deps);
+    }
     let deps: Key[] | undefined = this.#literalDeps.length > 0 ? [...this.#literalDeps] : undefined;
-    let simple = !this.#hasPerBlock && this.#literalDeps.length === 0;
-    for (let a = 0; a < compiled.length; a++) {
+    for (let a = 0; a < n; a++) {
       const c = compiled[a]!;
       switch (c.kind) {
         case LITERAL:
@@ -500,23 +531,28 @@ export class Blockwise implements Layer {
         }
         case INPUT: {
           if (c.contraction.length === 0) {
-            const key = inputKey(c, index, EMPTY_NUMBERS);
-            args[a] = new Ref(key);
-            (deps ??= []).push(key);
+            const k = inputKey(c, index, EMPTY_NUMBERS);
+            args[a] = new Ref(k);
+            (deps ??= []).push(k);
           } else {
-            const refs = contractedRefs(c, index, (deps ??= []));
-            args[a] = refs;
-            simple = false;
+            args[a] = contractedRefs(c, index, (deps ??= []));
           }
           break;
         }
       }
     }
-    const key = blockKey(this.name, index);
     if (deps === undefined) return new Task(key, this.op, args, EMPTY_KEYS);
-    if (deps.length > 1 && !(simple && distinct(deps))) deps = [...new Set(deps)];
+    if (deps.length > 1) deps = [...new Set(deps)];
     return new Task(key, this.op, args, deps);
   }
+
+  /** The key of output block `index`. */
+  #keyOf(index: readonly number[]): Key {
+    let s = this.#prefix;
+    for (let ax = 0; ax < index.length; ax++) s += "," + index[ax]!;
+    return flat(s + "]");
+  }
+
 
   #addDependencies(index: readonly number[], out: Key[], skip?: ReadonlySet<string>): void {
     for (const k of this.#literalDeps) out.push(k);
@@ -601,11 +637,6 @@ function product(xs: readonly number[]): number {
 
 function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-function distinct(keys: readonly Key[]): boolean {
-  for (let i = 1; i < keys.length; i++) for (let j = 0; j < i; j++) if (keys[i] === keys[j]) return false;
-  return true;
 }
 
 /** Check that every input lines up with the output and that contracted symbols agree. */

@@ -162,14 +162,21 @@ export class FusedBlockwise implements Layer, FusedSteps {
    */
   materialize(): Map<Key, GraphNode> {
     const out = new Map<Key, GraphNode>();
+    this.materializeInto(out);
+    return out;
+  }
+
+  /** {@link materialize} into an existing map. */
+  materializeInto(out: Map<Key, GraphNode>): void {
     const idx = new Array<number>(this.numBlocks.length);
     const name = this.name;
-    for (const lin of this.#out.linearIndices()) {
+    const lins = this.#out.linearIndices();
+    for (let i = 0; i < lins.length; i++) {
+      const lin = lins[i]!;
       this.#out.unravel(lin, idx);
       const key = blockKey(name, idx);
       out.set(key, new Fused(key, this, this.#externalDependencies(idx), lin));
     }
-    return out;
   }
 
   /**

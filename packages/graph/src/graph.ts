@@ -119,7 +119,8 @@ export class Graph {
     if (this.layers.size === 1) return this.layers.values().next().value!.materialize();
     const out = new Map<Key, GraphNode>();
     for (const layer of this.layers.values()) {
-      for (const [k, v] of layer.materialize()) out.set(k, v);
+      if (layer.materializeInto !== undefined) layer.materializeInto(out);
+      else for (const [k, v] of layer.materialize()) out.set(k, v);
     }
     return out;
   }

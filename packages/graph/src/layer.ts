@@ -34,4 +34,6 @@ export interface Layer {
   cull(keys: Iterable<Key>): CullResult;
   /** Every task of the layer as a plain map. */
   materialize(): Map<Key, GraphNode>;
+  /** Add every task of the layer to `out` (saves a copy when merging layers). Optional. */
+  materializeInto?(out: Map<Key, GraphNode>): void;
 }
