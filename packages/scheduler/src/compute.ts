@@ -1,7 +1,7 @@
 import { Fused, Graph, Task, cull, fuse, opName, order as orderPass, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
 import type { Callbacks } from "./callbacks.js";
 import { TaskError } from "./errors.js";
-import { Execution, defaultPoolTasks, type OpTable } from "./executor.js";
+import { Execution, defaultPoolLane, type OpTable } from "./executor.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 import { IoLane } from "./io-lane.js";
 import { loadOp, resolveOpModule } from "./op-registry.js";
@@ -113,7 +113,7 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     callbacks,
     inlineThreshold,
     ioTasks: Math.max(32, 2 * httpConcurrency),
-    poolTasks: defaultPoolTasks(),
+    pool: defaultPoolLane(),
   });
   return execution.run();
 }

@@ -10,7 +10,8 @@ import type { Plan } from "./plan.js";
 import { PriorityQueue } from "./priority-queue.js";
 import { sizeOf } from "./size-of.js";
 import { forEachView, packForTransfer } from "./transfer.js";
-import { sharedPool, poolThreads } from "./worker-pool.js";
+import { PoolLane, type PoolLaneOptions } from "./pool-lane.js";
+import { poolThreads } from "./worker-pool.js";
 import { INNER_REF, type WorkerRequest, type WorkerResponse, type WorkerStep } from "./worker-protocol.js";
 
 /** How an {@link Execution} runs (resolved compute options). */
@@ -26,8 +27,8 @@ export interface ExecutionOptions {
   readonly inlineThreshold: number;
   /** io tasks running at once (their fetches are bounded per origin by the I/O lane). */
   readonly ioTasks: number;
-  /** Tasks handed to the pool at once (running + one queued per worker). */
-  readonly poolTasks: number;
+  /** Limits of the pool lane (messages in flight, batching). */
+  readonly pool: PoolLaneOptions;
 }
 
 const SLICE_MS = 20;
@@ -56,7 +57,7 @@ export class Execution {
   readonly #pending: Int32Array;
   readonly #ready: PriorityQueue;
   readonly #ioGate: Gate;
-  readonly #poolGate: Gate;
+  readonly #pool: PoolLane;
   /** Live values viewing each buffer: a buffer moves to a worker only when one value views it. */
   readonly #views = new Map<ArrayBufferLike, number>();
   /**
@@ -67,6 +68,8 @@ export class Execution {
   readonly #owned = new WeakSet<ArrayBufferLike>();
   readonly #cancel = new Int32Array(new SharedArrayBuffer(4));
   readonly #lookup: (key: Key) => unknown;
+  /** The task whose arguments are being substituted (-1: any). */
+  #current = -1;
   readonly #hooks: boolean;
   #held = 0;
   #peak = 0;
@@ -89,11 +92,29 @@ export class Execution {
     this.#waiting = new Int32Array(n);
     this.#pending = new Int32Array(n);
     this.#ready = new PriorityQueue(plan.priority, Math.min(n, 1 << 16));
-    this.#ioGate = new Gate(opts.ioTasks, plan.priority, (i) => this.#startIo(i), () => this.#poolGate.waiting < 2 * this.#poolGate.limit);
-    this.#poolGate = new Gate(opts.poolTasks, plan.priority, (i) => this.#startPool(i));
+    // no new fetch while the pool has a full backlog: fetched bytes would only pile up
+    this.#ioGate = new Gate(opts.ioTasks, plan.priority, (i) => this.#startIo(i), () => this.#pool.waiting < this.#pool.capacity);
+    this.#pool = new PoolLane(plan.priority, opts.pool, () => {
+      this.#ioGate.pump();
+      this.#drain();
+    });
     const { index } = plan;
     const values = this.#values;
-    this.#lookup = (key) => values[index.get(key)!];
+    const { keys, depStart, depList } = plan;
+    // the dependencies of the task being prepared (#current) are few and known by number:
+    // compare keys with them before hashing into the index
+    this.#lookup = (key) => {
+      const i = this.#current;
+      if (i >= 0) {
+        const s = depStart[i]!;
+        const e = depStart[i + 1]!;
+        if (e - s === 1) return values[depList[s]!];
+        if (e - s <= 4) {
+          for (let p = s; p < e; p++) if (keys[depList[p]!] === key) return values[depList[p]!];
+        }
+      }
+      return values[index.get(key)!];
+    };
     this.#hooks = opts.callbacks.length > 0;
   }
 
@@ -142,7 +163,7 @@ export class Execution {
         this.#fail(e);
         return;
       }
-      this.#complete(i, v, this.#laneName(i), t0);
+      this.#complete(i, v, this.#hooks ? this.#laneName(i) : "", t0);
       if ((++count & 1023) === 0 && performance.now() - sliceStart > SLICE_MS) {
         await yieldToLoop();
         sliceStart = performance.now();
@@ -185,7 +206,10 @@ export class Execution {
       const op = node.op;
       if (typeof op !== "function") {
         if (op.lane === "io") return this.#ioGate.submit(i);
-        if (op.lane === "cpu" && this.#inputBytes(i) >= this.#opts.inlineThreshold) return this.#poolGate.submit(i);
+        if (op.lane === "cpu") {
+          const bytes = this.#inputBytes(i);
+          if (bytes >= this.#opts.inlineThreshold) return this.#submitPoolTask(i, node, op, bytes);
+        }
       }
       return this.#runInline(i);
     }
@@ -214,7 +238,7 @@ export class Execution {
         (e: unknown) => this.#fail(e),
       );
     } else {
-      this.#complete(i, v, this.#laneName(i), t0);
+      this.#complete(i, v, this.#hooks ? this.#laneName(i) : "", t0);
     }
   }
 
@@ -241,42 +265,28 @@ export class Execution {
     );
   }
 
-  #startPool(i: number): void {
-    const node = this.#plan.nodes[i] as Task;
-    const op = node.op as OpRef;
-    const t0 = this.#hooks ? this.#pre(i) : 0;
-    const transfer = new Set<ArrayBuffer>();
-    let req: WorkerRequest;
-    try {
-      const { index } = this.#plan;
-      const args = substitute(node.args, (k) => {
-        const d = index.get(k)!;
-        return packForTransfer(this.#values[d], (buf) => this.#mayMove(d, buf), transfer);
-      });
-      req = { s: [{ m: this.#urlOf(op), n: op.name, k: node.key, a: args }], x: null, r: false, c: this.#cancel };
-    } catch (e) {
-      this.#poolGate.release();
-      this.#fail(new TaskError(node.key, opName(op), e));
-      return;
-    }
-    sharedPool()
-      .run(req, { transferList: [...transfer] })
-      .then(
-        (res) => {
-          this.#poolGate.release();
-          if (res.ok === 1) {
-            this.#own(res.v);
-            this.#complete(i, res.v, "pool", t0);
-            this.#drain();
-          } else if (res.ok === 0) {
-            this.#fail(new TaskError(node.key, opName(op), workerError(res)));
-          }
-        },
-        (e: unknown) => {
-          this.#poolGate.release();
-          this.#fail(new TaskError(node.key, opName(op), e));
-        },
-      );
+  #submitPoolTask(i: number, node: Task, op: OpRef, bytes: number): void {
+    let t0 = 0;
+    this.#pool.submit({
+      i,
+      bytes,
+      build: (transfer) => {
+        t0 = this.#hooks ? this.#pre(i) : 0;
+        const { index } = this.#plan;
+        const args = substitute(node.args, (k) => {
+          const d = index.get(k)!;
+          return packForTransfer(this.#values[d], (buf) => this.#mayMove(d, buf), transfer);
+        });
+        return { s: [{ m: this.#urlOf(op), n: op.name, k: node.key, a: args }], x: null, r: false, c: this.#cancel };
+      },
+      settle: (res, error) => {
+        if (res === undefined) this.#fail(new TaskError(node.key, opName(op), error));
+        else if (res.ok === 1) {
+          this.#own(res.v);
+          this.#complete(i, res.v, "pool", t0);
+        } else if (res.ok === 0) this.#fail(new TaskError(node.key, opName(op), workerError(res)));
+      },
+    });
   }
 
   async #runFused(i: number, node: Fused): Promise<void> {
@@ -288,22 +298,17 @@ export class Execution {
       if (seg.lane === "io") {
         await new Promise<void>((r) => this.#ioGate.submit(i, r));
         try {
-          const p = this.#evalSteps(node, seg.from, seg.to, local);
+          const p = this.#evalSteps(i, node, seg.from, seg.to, local);
           if (isThenable(p)) await p;
         } finally {
           this.#ioGate.release();
         }
         lanes.push("io");
       } else if (seg.lane === "cpu" && this.#segmentBytes(node, seg, local) >= this.#opts.inlineThreshold) {
-        await new Promise<void>((r) => this.#poolGate.submit(i, r));
-        try {
-          await this.#segmentOnPool(node, seg, local);
-        } finally {
-          this.#poolGate.release();
-        }
+        await this.#segmentOnPool(i, node, seg, local);
         lanes.push("pool");
       } else {
-        const p = this.#evalSteps(node, seg.from, seg.to, local);
+        const p = this.#evalSteps(i, node, seg.from, seg.to, local);
         if (isThenable(p)) await p;
         lanes.push("inline");
       }
@@ -313,9 +318,33 @@ export class Execution {
     this.#drain();
   }
 
-  async #segmentOnPool(node: Fused, seg: Segment, local: Map<Key, unknown>): Promise<void> {
+  async #segmentOnPool(i: number, node: Fused, seg: Segment, local: Map<Key, unknown>): Promise<void> {
+    let res: WorkerResponse;
+    try {
+      res = await new Promise<WorkerResponse>((resolve, reject) => {
+        this.#pool.submit({
+          i,
+          bytes: this.#segmentBytes(node, seg, local),
+          build: (transfer) => this.#segmentRequest(node, seg, local, transfer),
+          settle: (r, e) => (r === undefined ? reject(e) : resolve(r)),
+        });
+      });
+    } catch (e) {
+      throw new TaskError(node.key, opName(node.steps[seg.from]!.op), e, node.steps[seg.from]!.key);
+    }
+    if (res.ok === 0) {
+      const step = node.steps[seg.from + res.i]!;
+      throw new TaskError(node.key, opName(step.op), workerError(res), step.key);
+    }
+    if (res.ok === 1) {
+      const vs = res.v as unknown[];
+      this.#own(vs);
+      seg.exports.forEach((s, j) => local.set(node.steps[s]!.key, vs[j]));
+    }
+  }
+
+  #segmentRequest(node: Fused, seg: Segment, local: Map<Key, unknown>, transfer: Set<ArrayBuffer>): WorkerRequest {
     const { index } = this.#plan;
-    const transfer = new Set<ArrayBuffer>();
     const inSegment = new Set<Key>();
     const steps: WorkerStep[] = [];
     for (let s = seg.from; s < seg.to; s++) {
@@ -333,33 +362,20 @@ export class Execution {
       steps.push({ m: this.#urlOf(op), n: op.name, k: step.key, a: args });
       inSegment.add(step.key);
     }
-    const req: WorkerRequest = { s: steps, x: seg.exports.map((s) => s - seg.from), r: seg.to - seg.from > 1, c: this.#cancel };
-    let res: WorkerResponse;
-    try {
-      res = await sharedPool().run(req, { transferList: [...transfer] });
-    } catch (e) {
-      throw new TaskError(node.key, opName(node.steps[seg.from]!.op), e, node.steps[seg.from]!.key);
-    }
-    if (res.ok === 0) {
-      const step = node.steps[seg.from + res.i]!;
-      throw new TaskError(node.key, opName(step.op), workerError(res), step.key);
-    }
-    if (res.ok === 1) {
-      const vs = res.v as unknown[];
-      this.#own(vs);
-      seg.exports.forEach((s, j) => local.set(node.steps[s]!.key, vs[j]));
-    }
+    return { s: steps, x: seg.exports.map((s) => s - seg.from), r: seg.to - seg.from > 1, c: this.#cancel };
   }
 
   /** Run steps `[from, to)` of a fused node on the main thread; a promise if one step is async. */
-  #evalSteps(node: Fused, from: number, to: number, local: Map<Key, unknown>): unknown {
+  #evalSteps(i: number, node: Fused, from: number, to: number, local: Map<Key, unknown>): unknown {
     const lookup = (k: Key): unknown => (local.has(k) ? local.get(k) : this.#lookup(k));
     for (let s = from; s < to; s++) {
       const step = node.steps[s]!;
       let v: unknown;
       try {
         const fn = this.#fnOf(step.op);
+        this.#current = i;
         const args = substitute(step.args, lookup);
+        this.#current = -1;
         v = typeof step.op !== "function" && step.op.lane === "io" ? fn(this.#opts.io, ...args) : fn(...args);
       } catch (e) {
         throw new TaskError(node.key, opName(step.op), e, step.key);
@@ -368,7 +384,7 @@ export class Execution {
         return Promise.resolve(v).then(
           (x) => {
             local.set(step.key, x);
-            return this.#evalSteps(node, s + 1, to, local);
+            return this.#evalSteps(i, node, s + 1, to, local);
           },
           (e: unknown) => {
             throw new TaskError(node.key, opName(step.op), e, step.key);
@@ -388,7 +404,9 @@ export class Execution {
       let v: unknown;
       try {
         const fn = this.#fnOf(op);
+        this.#current = i;
         const args = substitute(node.args, this.#lookup);
+        this.#current = -1;
         v = typeof op !== "function" && op.lane === "io" ? fn(this.#opts.io, ...args) : fn(...args);
       } catch (e) {
         throw new TaskError(node.key, opName(op), e);
@@ -401,10 +419,10 @@ export class Execution {
       return v;
     }
     if (node instanceof DataNode) return node.value;
-    if (node instanceof Alias) return this.#lookup(node.target);
+    if (node instanceof Alias) return this.#values[this.#plan.index.get(node.target)!];
     const local = new Map<Key, unknown>();
     const last = node.steps[node.steps.length - 1]!.key;
-    const p = this.#evalSteps(node, 0, node.steps.length, local);
+    const p = this.#evalSteps(i, node, 0, node.steps.length, local);
     return isThenable(p) ? Promise.resolve(p).then(() => local.get(last)) : local.get(last);
   }
 
@@ -546,7 +564,7 @@ export class Execution {
     this.#opts.signal?.removeEventListener("abort", this.#onAbort);
     this.#ready.clear();
     this.#ioGate.clear();
-    this.#poolGate.clear();
+    this.#pool.clear();
     this.#values.length = 0;
     this.#views.clear();
     this.#opts.controller.abort(e);
@@ -562,9 +580,12 @@ export class Execution {
   }
 }
 
-/** Default number of pool tasks in flight: one running and one queued per worker. */
-export function defaultPoolTasks(): number {
-  return 2 * poolThreads();
+/**
+ * Default limits of the pool lane: one message running and one queued per worker; a message
+ * carries up to 32 small tasks (together under 64 KiB of inputs) when many are ready.
+ */
+export function defaultPoolLane(): PoolLaneOptions {
+  return { messages: 2 * poolThreads(), maxBatch: 32, batchBytes: 64 * 1024 };
 }
 
 function workerError(res: { e: unknown; name: string; message: string }): unknown {

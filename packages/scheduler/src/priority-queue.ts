@@ -37,6 +37,11 @@ export class PriorityQueue {
     heap[pos] = i;
   }
 
+  /** The entry with the lowest priority, left in place; -1 when empty. */
+  peek(): number {
+    return this.#size === 0 ? -1 : this.#heap[0]!;
+  }
+
   /** Removes and returns the entry with the lowest priority; -1 when empty. */
   pop(): number {
     if (this.#size === 0) return -1;

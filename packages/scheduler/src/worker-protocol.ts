@@ -22,6 +22,11 @@ export interface WorkerRequest {
   readonly c: Int32Array | undefined;
 }
 
+/** Several requests in one message; the answer is the array of their responses. */
+export interface WorkerBatch {
+  readonly b: readonly WorkerRequest[];
+}
+
 export type WorkerResponse =
   | { readonly ok: 1; readonly v: unknown }
   | { readonly ok: 0; readonly i: number; readonly e: unknown; readonly name: string; readonly message: string }

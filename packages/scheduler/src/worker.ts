@@ -5,15 +5,29 @@
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { loadOpByUrl, loadedOpByUrl } from "./op-registry.js";
 import { packForTransfer } from "./transfer.js";
-import { INNER_REF, type WorkerRequest, type WorkerResponse } from "./worker-protocol.js";
+import { INNER_REF, type WorkerBatch, type WorkerRequest, type WorkerResponse } from "./worker-protocol.js";
 
 const always = (): boolean => true;
 
-export default async function runSteps(req: WorkerRequest): Promise<unknown> {
-  if (req.c !== undefined && Atomics.load(req.c, 0) !== 0) return { ok: 2 } satisfies WorkerResponse;
+/** Piscina's task handler: one request, or a batch of them answered as an array. */
+export default async function handle(message: WorkerRequest | WorkerBatch): Promise<unknown> {
+  const transfer = new Set<ArrayBuffer>();
+  let response: WorkerResponse | WorkerResponse[];
+  if ("b" in message) {
+    response = [];
+    for (const req of message.b) response.push(await runSteps(req, transfer));
+  } else {
+    response = await runSteps(message, transfer);
+  }
+  if (transfer.size === 0) return response;
+  // piscina moves what a "movable" result lists under its transferable symbol
+  return move({ [transferableSymbol]: [...transfer], [valueSymbol]: response } as never);
+}
+
+async function runSteps(req: WorkerRequest, transfer: Set<ArrayBuffer>): Promise<WorkerResponse> {
+  if (req.c !== undefined && Atomics.load(req.c, 0) !== 0) return { ok: 2 };
   const steps = req.s;
   const local = steps.length > 1 || req.x !== null ? new Map<string, unknown>() : undefined;
-  const kept: unknown[] = [];
   let value: unknown;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
@@ -23,21 +37,14 @@ export default async function runSteps(req: WorkerRequest): Promise<unknown> {
       value = fn(...args);
       if (isThenable(value)) value = await value;
     } catch (e) {
-      return { ok: 0, i, e, name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) } satisfies WorkerResponse;
+      const error = e instanceof Error ? e : String(e);
+      return { ok: 0, i, e: error, name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) };
     }
     local?.set(s.k, value);
   }
   let out: unknown = value;
-  if (req.x !== null) {
-    for (const i of req.x) kept.push(local!.get(steps[i]!.k));
-    out = kept;
-  }
-  const transfer = new Set<ArrayBuffer>();
-  out = packForTransfer(out, always, transfer);
-  const response: WorkerResponse = { ok: 1, v: out };
-  if (transfer.size === 0) return response;
-  // piscina moves what a "movable" result lists under its transferable symbol
-  return move({ [transferableSymbol]: [...transfer], [valueSymbol]: response } as never);
+  if (req.x !== null) out = req.x.map((i) => local!.get(steps[i]!.k));
+  return { ok: 1, v: packForTransfer(out, always, transfer) };
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {

@@ -1,0 +1,122 @@
+import { PriorityQueue } from "./priority-queue.js";
+import { sharedPool } from "./worker-pool.js";
+import type { WorkerBatch, WorkerRequest, WorkerResponse } from "./worker-protocol.js";
+
+/** One task (or fused segment) waiting for the pool. */
+export interface PoolJob {
+  /** The task's index: its priority, and its identity in the queue. */
+  readonly i: number;
+  /** Bytes of its inputs, to keep batches small. */
+  readonly bytes: number;
+  /** The message for the worker, built when the job is sent (so inputs are read then). May throw. */
+  build(transfer: Set<ArrayBuffer>): WorkerRequest;
+  /** The worker's answer, or the error that prevented one. */
+  settle(res: WorkerResponse | undefined, error?: unknown): void;
+}
+
+/** Limits of a {@link PoolLane}. */
+export interface PoolLaneOptions {
+  /** Messages in flight (running + queued at the workers). */
+  readonly messages: number;
+  /** Tasks in one message at most. */
+  readonly maxBatch: number;
+  /** A batch stops growing once its inputs hold this many bytes. */
+  readonly batchBytes: number;
+}
+
+/**
+ * The worker-pool lane of one compute: ready jobs wait here in priority order (not in piscina's
+ * queue), at most `messages` messages are in flight, and when many small jobs are ready they
+ * go to a worker together, one message for up to `maxBatch` of them, so the cost of a message
+ * is shared.
+ */
+export class PoolLane {
+  readonly #queue: PriorityQueue;
+  readonly #jobs = new Map<number, PoolJob>();
+  readonly #opts: PoolLaneOptions;
+  readonly #after: () => void;
+  #active = 0;
+  #closed = false;
+
+  constructor(priority: ArrayLike<number>, options: PoolLaneOptions, afterMessage: () => void) {
+    this.#queue = new PriorityQueue(priority);
+    this.#opts = options;
+    this.#after = afterMessage;
+  }
+
+  /** Jobs waiting to be sent. */
+  get waiting(): number {
+    return this.#queue.size;
+  }
+
+  /** The most jobs worth keeping ready for this lane (more would only hold memory). */
+  get capacity(): number {
+    return this.#opts.messages * this.#opts.maxBatch;
+  }
+
+  submit(job: PoolJob): void {
+    this.#jobs.set(job.i, job);
+    this.#queue.push(job.i);
+    this.#pump();
+  }
+
+  /** Drop waiting jobs; answers still to come are ignored. */
+  clear(): void {
+    this.#closed = true;
+    this.#queue.clear();
+    this.#jobs.clear();
+  }
+
+  #pump(): void {
+    const { messages, maxBatch, batchBytes } = this.#opts;
+    while (!this.#closed && this.#active < messages && this.#queue.size > 0) {
+      // spread what is ready over the free message slots, so that no worker idles at the tail
+      const size = Math.min(maxBatch, Math.ceil(this.#queue.size / (messages - this.#active)));
+      const batch: PoolJob[] = [];
+      let bytes = 0;
+      while (this.#queue.size > 0 && batch.length < size && (batch.length === 0 || bytes < batchBytes)) {
+        const next = this.#jobs.get(this.#queue.peek())!;
+        if (batch.length > 0 && bytes + next.bytes > batchBytes) break;
+        this.#queue.pop();
+        this.#jobs.delete(next.i);
+        batch.push(next);
+        bytes += next.bytes;
+      }
+      this.#send(batch);
+    }
+  }
+
+  #send(batch: PoolJob[]): void {
+    const transfer = new Set<ArrayBuffer>();
+    const jobs: PoolJob[] = [];
+    const reqs: WorkerRequest[] = [];
+    for (const job of batch) {
+      try {
+        reqs.push(job.build(transfer));
+        jobs.push(job);
+      } catch (e) {
+        job.settle(undefined, e);
+      }
+    }
+    if (jobs.length === 0) return;
+    this.#active++;
+    const message: WorkerRequest | WorkerBatch = reqs.length === 1 ? reqs[0]! : { b: reqs };
+    sharedPool()
+      .run(message as WorkerRequest, { transferList: [...transfer] })
+      .then(
+        (res: WorkerResponse | WorkerResponse[]) => {
+          this.#active--;
+          if (jobs.length === 1) jobs[0]!.settle(res as WorkerResponse);
+          else jobs.forEach((job, k) => job.settle((res as WorkerResponse[])[k]));
+        },
+        (e: unknown) => {
+          this.#active--;
+          for (const job of jobs) job.settle(undefined, e);
+        },
+      )
+      .finally(() => {
+        this.#pump();
+        this.#after();
+      });
+  }
+}
