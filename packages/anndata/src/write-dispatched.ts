@@ -99,7 +99,9 @@ async function writeWholeStore(dest: WriteDestination, elem: unknown, callback: 
   try {
     await dispatcher(writer, callback)("/", elem, { compressor: options.compressor });
     if (options.consolidate !== false) await writer.consolidate();
+    else await writer.flush();
   } catch (e) {
+    await writer.flush().catch(() => undefined);
     await opened.abort();
     throw e;
   }
@@ -161,7 +163,13 @@ async function writeInPlace(dest: WriteDestination, key: string, elem: unknown, 
     for (const m of metaKeys) if ((await store.get(`${p}/${m}` as zarr.AbsolutePath)) !== undefined) has = true;
     if (!has) await writer.group(p, { "encoding-type": "dict", "encoding-version": "0.1.0" });
   }
-  await dispatcher(writer, callback)(key, elem, { compressor: options.compressor });
+  try {
+    await dispatcher(writer, callback)(key, elem, { compressor: options.compressor });
+  } catch (e) {
+    await writer.flush().catch(() => undefined);
+    throw e;
+  }
+  await writer.flush();
   if (consolidated && options.consolidate !== false) {
     if (format === 3) keep.set("zarr.json", { zarr_format: 3, node_type: "group", attributes: v3Root?.["attributes"] ?? {} });
     await writer.consolidate(keep);

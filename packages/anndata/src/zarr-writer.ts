@@ -24,6 +24,8 @@ const itemsizes: Record<Exclude<DataType, "string">, number> = {
   bool: 1, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, float32: 4, float64: 8,
 };
 
+const WRITE_CONCURRENCY = 16;
+
 function encodeJson(x: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 4));
 }
@@ -103,13 +105,33 @@ export class ZarrWriter {
     this.#signal = signal;
   }
 
+  // Writes run up to WRITE_CONCURRENCY at a time (a local store is one file per key); the first
+  // failure is rethrown by the next write or by `flush`.
+  readonly #pending = new Set<Promise<void>>();
+  #failure: unknown;
+
   async #put(key: string, bytes: Uint8Array): Promise<void> {
     this.#signal?.throwIfAborted();
-    try {
-      await this.store.set(("/" + key.replace(/^\/+/, "")) as zarr.AbsolutePath, bytes);
-    } catch (cause) {
-      throw new ElementWriteError("/" + key, this.url, "store", `the store refused the write (${(cause as Error).message})`, { cause });
-    }
+    if (this.#failure !== undefined) throw this.#failure;
+    while (this.#pending.size >= WRITE_CONCURRENCY) await Promise.race(this.#pending);
+    if (this.#failure !== undefined) throw this.#failure;
+    const path = "/" + key.replace(/^\/+/, "");
+    const p: Promise<void> = Promise.resolve(this.store.set(path as zarr.AbsolutePath, bytes)).then(
+      () => {
+        this.#pending.delete(p);
+      },
+      (cause: unknown) => {
+        this.#pending.delete(p);
+        this.#failure ??= new ElementWriteError(path, this.url, "store", `the store refused the write (${(cause as Error).message})`, { cause });
+      },
+    );
+    this.#pending.add(p);
+  }
+
+  /** Wait for every write so far; rethrow the first failure. */
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
   async #meta(key: string, doc: unknown): Promise<void> {
@@ -208,17 +230,20 @@ export class ZarrWriter {
    * written earlier): `.zmetadata` for v2, the root `zarr.json`'s `consolidated_metadata` for v3.
    */
   async consolidate(extra: ReadonlyMap<string, unknown> = new Map()): Promise<void> {
+    // Everything the listing claims must be in the store before the listing is.
+    await this.flush();
     const all = new Map([...extra, ...this.#metadata]);
     if (this.format === 2) {
       const metadata: Record<string, unknown> = {};
       for (const k of [...all.keys()].sort()) metadata[k] = all.get(k);
       await this.#put(".zmetadata", encodeJson({ metadata, zarr_consolidated_format: 1 }));
-      return;
+      return this.flush();
     }
     const rootDoc = (all.get("zarr.json") ?? { zarr_format: 3, node_type: "group", attributes: {} }) as Record<string, unknown>;
     const metadata: Record<string, unknown> = {};
     for (const [k, v] of all) if (k !== "zarr.json" && k.endsWith("/zarr.json")) metadata[k.slice(0, -"/zarr.json".length)] = v;
     await this.#put("zarr.json", encodeJson({ ...rootDoc, consolidated_metadata: { kind: "inline", must_understand: false, metadata } }));
+    return this.flush();
   }
 
   /** Metadata documents written so far, by key. */
