@@ -126,8 +126,8 @@ export function cull(graph: Graph, keys: Iterable<Key>): Graph {
     const layer = culled.get(name);
     if (layer === undefined) continue;
     layers.set(name, layer);
-    const read = reads.get(name)!;
-    read.delete(name);
+    const read = new Set<string>();
+    for (const r of reads.get(name)!) if (r !== name && culled.has(r)) read.add(r);
     deps.set(name, read);
   }
   return new Graph(layers, deps);
