@@ -35,6 +35,15 @@ describe("compute", () => {
     assert.equal(inline.threadId, 0);
   });
 
+  test("a cpu op that proves slow inline goes to the pool from then on, however small its inputs", async () => {
+    const spinThread = op(ops, "spinThread");
+    const g = Graph.fromNodes("x", Array.from({ length: 6 }, (_, i) => new Task(`s-${i}`, spinThread, [2])));
+    const threads = (await compute(g, [...g.materialize().keys()], { progress: false })) as number[];
+    assert.equal(threads.filter((t) => t === 0).length, 1, `threads ${threads.join(", ")}: the first run inline, measured, then the pool`);
+    const inline = (await compute(g, [...g.materialize().keys()], { inlineThreshold: Infinity, progress: false })) as number[];
+    assert.deepEqual(inline, [0, 0, 0, 0, 0, 0], "Infinity keeps every cpu op inline");
+  });
+
   test("runs the cpu steps of a fused task as one message and returns the last step", async () => {
     const f = new Fused("f", [new Task("f1", fill, [10, 1]), new Task("f2", affine, [ref("f1"), 2, 0]), new Task("f", sum, [ref("f2"), ref("f1")])]);
     for (const inlineThreshold of [0, Infinity]) {

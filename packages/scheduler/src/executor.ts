@@ -10,6 +10,7 @@ import type { Plan } from "./plan.js";
 import { PriorityQueue } from "./priority-queue.js";
 import { sizeOf } from "./size-of.js";
 import { forEachView, packForTransfer } from "./transfer.js";
+import { opCosts } from "./op-costs.js";
 import { PoolLane, type PoolLaneOptions } from "./pool-lane.js";
 import { poolThreads } from "./worker-pool.js";
 import { INNER_REF, type WorkerRequest, type WorkerResponse, type WorkerStep } from "./worker-protocol.js";
@@ -208,7 +209,10 @@ export class Execution {
         if (op.lane === "io") return this.#ioGate.submit(i);
         if (op.lane === "cpu") {
           const bytes = this.#inputBytes(i);
-          if (bytes >= this.#opts.inlineThreshold) return this.#submitPoolTask(i, node, op, bytes);
+          const threshold = this.#opts.inlineThreshold;
+          const id = opCosts.id(op);
+          if (bytes >= threshold || (threshold !== Infinity && opCosts.slow(id))) return this.#submitPoolTask(i, node, op, bytes);
+          return this.#runInline(i, id);
         }
       }
       return this.#runInline(i);
@@ -220,8 +224,10 @@ export class Execution {
     return this.#runInline(i);
   }
 
-  #runInline(i: number): void {
+  /** Run task `i` on the main thread; `costId` names a cpu op whose duration is recorded. */
+  #runInline(i: number, costId?: string): void {
     const t0 = this.#hooks ? this.#pre(i) : 0;
+    const start = costId === undefined ? 0 : performance.now();
     let v: unknown;
     try {
       v = this.#evalMain(i);
@@ -232,12 +238,14 @@ export class Execution {
     if (isThenable(v)) {
       v.then(
         (x) => {
+          if (costId !== undefined) opCosts.record(costId, performance.now() - start);
           this.#complete(i, x, "inline", t0);
           this.#drain();
         },
         (e: unknown) => this.#fail(e),
       );
     } else {
+      if (costId !== undefined) opCosts.record(costId, performance.now() - start);
       this.#complete(i, v, this.#hooks ? this.#laneName(i) : "", t0);
     }
   }
@@ -304,12 +312,14 @@ export class Execution {
           this.#ioGate.release();
         }
         lanes.push("io");
-      } else if (seg.lane === "cpu" && this.#segmentBytes(node, seg, local) >= this.#opts.inlineThreshold) {
+      } else if (seg.lane === "cpu" && this.#segmentToPool(node, seg, local)) {
         await this.#segmentOnPool(i, node, seg, local);
         lanes.push("pool");
       } else {
+        const start = performance.now();
         const p = this.#evalSteps(i, node, seg.from, seg.to, local);
         if (isThenable(p)) await p;
+        if (seg.lane === "cpu") opCosts.record(seg.id, performance.now() - start);
         lanes.push("inline");
       }
     }
@@ -452,6 +462,12 @@ export class Execution {
     let n = 0;
     for (let e = depStart[i]!; e < depStart[i + 1]!; e++) n += this.#sizes[depList[e]!]!;
     return n;
+  }
+
+  #segmentToPool(node: Fused, seg: Segment, local: Map<Key, unknown>): boolean {
+    const threshold = this.#opts.inlineThreshold;
+    if (threshold === Infinity) return false;
+    return opCosts.slow(seg.id) || this.#segmentBytes(node, seg, local) >= threshold;
   }
 
   #segmentBytes(node: Fused, seg: Segment, local: Map<Key, unknown>): number {

@@ -10,6 +10,8 @@ export interface Segment {
   readonly usedLater: ReadonlySet<Key>;
   /** Steps of this segment (node indices) whose values later segments read, and the last step. */
   readonly exports: readonly number[];
+  /** The segment's ops, for cost accounting (`module#name` joined by `>`). */
+  readonly id: string;
 }
 
 const cache = new WeakMap<Fused, readonly Segment[]>();
@@ -36,7 +38,11 @@ export function segmentsOf(node: Fused): readonly Segment[] {
     for (let s = from; s < to; s++) {
       if (usedLater.has(steps[s]!.key) || (b === bounds.length - 1 && s === steps.length - 1)) exports.push(s);
     }
-    return { lane, from, to, usedLater, exports };
+    const id = steps
+      .slice(from, to)
+      .map((s) => (typeof s.op === "function" ? s.op.name : `${s.op.module}#${s.op.name}`))
+      .join(">");
+    return { lane, from, to, usedLater, exports, id };
   });
   cache.set(node, segs);
   return segs;
