@@ -50,13 +50,10 @@ async function eager1d(elem: Elem, spec: IOSpec, ctx: Ctx): Promise<TypedArray |
 
 /** Read a dict group: each child through the dispatching reader. */
 async function readDict(group: zarr.Group<zarr.Readable>, ctx: Ctx, skip: readonly string[] = []): Promise<Record<string, unknown>> {
-  const names = (await listChildren(group)) ?? [];
-  const out: Record<string, unknown> = {};
-  for (const name of names) {
-    if (skip.includes(name)) continue;
-    out[name] = await ctx.readChild(await openChild(group, name));
-  }
-  return out;
+  const names = ((await listChildren(group)) ?? []).filter((n) => !skip.includes(n));
+  // Children are independent: read them concurrently (over HTTP, latency dominates).
+  const values = await Promise.all(names.map(async (name) => ctx.readChild(await openChild(group, name))));
+  return Object.fromEntries(names.map((n, i) => [n, values[i]]));
 }
 
 async function readColumn(group: zarr.Group<zarr.Readable>, name: string, ctx: Ctx): Promise<Column | NDArray> {
@@ -74,11 +71,11 @@ async function readColumn(group: zarr.Group<zarr.Readable>, name: string, ctx: C
 async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: Ctx): Promise<DataFrame> {
   const indexKey = attr(group, "_index", isString, "a string");
   const order = attr(group, "column-order", (x): x is string[] => isStringList(x) || (Array.isArray(x) && x.length === 0), "a list of strings");
-  const indexCol = await readColumn(group, indexKey, ctx);
+  const [indexCol, ...cols] = await Promise.all([indexKey, ...order].map((name) => readColumn(group, name, ctx)));
   const indexData = "shape" in indexCol && !(indexCol instanceof Categorical) && !(indexCol instanceof MaskedArray) ? indexCol.data : indexCol;
   const index = Array.from(indexData as Iterable<unknown>, (x) => String(x));
   const columns = new Map<string, Column | NDArray>();
-  for (const name of order) columns.set(name, await readColumn(group, name, ctx));
+  order.forEach((name, i) => columns.set(name, cols[i]!));
   if (spec.encodingVersion === "0.1.0") {
     // 0.1.0 kept categories of categorical columns in a `__categories` subgroup.
     const cats = await openChildIfExists(group, "__categories");
@@ -98,8 +95,7 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
 }
 
 async function readCategorical(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: Ctx): Promise<Categorical> {
-  const codes = await eager1d(await openChild(group, "codes"), spec, ctx);
-  const categories = await eager1d(await openChild(group, "categories"), spec, ctx);
+  const [codes, categories] = await Promise.all(["codes", "categories"].map(async (n) => eager1d(await openChild(group, n), spec, ctx)));
   if (Array.isArray(codes) || codes instanceof Float32Array || codes instanceof Float64Array) {
     throw new ElementReadError(group.path + "/codes", elemUrl(group), "format", "categorical codes must be integers");
   }
@@ -112,9 +108,10 @@ async function readCategorical(group: zarr.Group<zarr.Readable>, spec: IOSpec, c
 }
 
 async function readMasked(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: Ctx): Promise<MaskedArray> {
-  const values = await eager1d(await openChild(group, "values"), spec, ctx);
-  const maskElem = await openChildIfExists(group, "mask");
-  const mask = maskElem ? await eager1d(maskElem, spec, ctx) : undefined;
+  const [values, mask] = await Promise.all([
+    openChild(group, "values").then((e) => eager1d(e, spec, ctx)),
+    openChildIfExists(group, "mask").then((e) => (e ? eager1d(e, spec, ctx) : undefined)),
+  ]);
   const naValue = (group.attrs as Record<string, unknown>)["na-value"];
   return new MaskedArray(spec.encodingType as MaskedKind, values, mask as Uint8Array | undefined, typeof naValue === "string" ? naValue : undefined);
 }
@@ -127,7 +124,8 @@ async function readSparse(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: C
     return d;
   };
   try {
-    return new SparseMatrix(spec.encodingType === "csr_matrix" ? "csr" : "csc", shape, await part("indptr"), await part("indices"), await part("data"));
+    const [indptr, indices, data] = await Promise.all([part("indptr"), part("indices"), part("data")]);
+    return new SparseMatrix(spec.encodingType === "csr_matrix" ? "csr" : "csc", shape, indptr!, indices!, data!);
   } catch (cause) {
     if (cause instanceof ElementReadError) throw cause;
     throw new ElementReadError(group.path, elemUrl(group), "format", (cause as Error).message, { cause });
@@ -137,11 +135,16 @@ async function readSparse(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: C
 const ANNDATA_SLOTS = ["X", "obs", "var", "obsm", "varm", "obsp", "varp", "layers", "uns", "raw"] as const;
 
 async function readSlots(group: zarr.Group<zarr.Readable>, ctx: Ctx, slots: readonly string[]): Promise<Record<string, unknown>> {
+  const values = await Promise.all(
+    slots.map(async (name) => {
+      const child = await openChildIfExists(group, name);
+      return child === undefined ? undefined : ctx.readChild(child);
+    }),
+  );
   const out: Record<string, unknown> = {};
-  for (const name of slots) {
-    const child = await openChildIfExists(group, name);
-    if (child !== undefined) out[name] = await ctx.readChild(child);
-  }
+  slots.forEach((name, i) => {
+    if (values[i] !== undefined) out[name] = values[i];
+  });
   return out;
 }
 
