@@ -43,13 +43,6 @@ function options(c: Case, splitEvery?: number): ReductionOptions {
   };
 }
 
-/** numpy reduces float32 in float32 (pairwise); zask accumulates in float64, so allow float32's error. */
-function tolerance(c: Case): [number, number] {
-  if (c.result.dtype !== "float32") return [1e-6, 1e-12];
-  const scale = Math.max(...Array.from(decode(fx.inputs[c.input]!) as ArrayLike<number>, (v) => Math.abs(Number(v))));
-  return [1e-6, 1e-6 * scale];
-}
-
 // Group the numpy cases per input and reduction, so a failure names the axis it broke on.
 const groups = new Map<string, Case[]>();
 for (const c of fx.cases) {
@@ -66,8 +59,9 @@ describe("reductions match numpy over no, one and several axes, with keepdims, d
         const y = reduction(x, c.kind, options(c));
         assert.deepEqual([...y.shape], c.result.shape, `${what}: lazy shape`);
         assert.equal(y.dtype, c.result.dtype, `${what}: lazy dtype`);
-        const [rtol, atol] = tolerance(c);
-        assertMatches(await run(y), c.result, what, rtol, atol);
+        // float64 results to 1e-9 relative (var of values near 2**31 differs from numpy by ~1e-11: Chan's
+        // merge vs numpy's two passes); float32 ones (numpy adds in float32, zask in float64) to 1e-6
+        assertMatches(await run(y), c.result, what, c.result.dtype === "float32" ? 1e-6 : 1e-9);
       }
     });
   }
