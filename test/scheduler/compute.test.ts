@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { Alias, CycleError, DataNode, Fused, Graph, MissingKeyError, Task, op, ref } from "@zask/graph";
-import { Profiler, TaskError, close, compute } from "@zask/scheduler";
+import { Profiler, TaskError, close, compute, resolveOpModule } from "@zask/scheduler";
 
 const ops = new URL("./fixtures/ops.js", import.meta.url).href;
 const fill = op(ops, "fill");
@@ -33,6 +33,12 @@ describe("compute", () => {
     assert.equal(onPool.length, 1000);
     const [inline] = (await compute(g, ["w"], { inlineThreshold: Infinity, optimize: false })) as [{ threadId: number }];
     assert.equal(inline.threadId, 0);
+  });
+
+  test("a worker imports an op by bare package specifier (a workspace package)", async () => {
+    const g = Graph.fromNodes("x", [new Task("k", op("@zask/graph", "blockKey"), ["x", [1, 2]])]);
+    assert.deepEqual(await compute(g, ["k"], { inlineThreshold: 0, progress: false }), ['["x",1,2]']);
+    assert.match(resolveOpModule("@zask/graph"), /^file:.*graph\/dist\/index\.js$/);
   });
 
   test("a cpu op that proves slow inline goes to the pool from then on, however small its inputs", async () => {
