@@ -196,3 +196,26 @@ describe("older encodings", () => {
     assert.deepEqual(adata.uns.old, { v: { data: Float32Array.of(1, 2), shape: [2], dtype: "float32" } });
   });
 });
+
+describe("remote stores without consolidated metadata", () => {
+  it("read X, obs and var per node over HTTP and warn that dict groups cannot be listed", async () => {
+    const copy = await copyFixture(DENSE_C5);
+    const server = await serve(path.dirname(copy.store));
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      await rm(path.join(copy.store, ".zmetadata"));
+      const adata = await readZarr(`${server.url}/${path.basename(copy.store)}`, { lazy: false });
+      assert.deepEqual(adata.varNames, expected.varNames);
+      assert.deepEqual((adata.X as NDArray).data, await rawValues(expected.X.file, "float32"));
+      assert.deepEqual(Object.keys(adata.obsm), []);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(warnings.filter((w) => (w as { code?: string }).code === "ZASK_UNLISTABLE_STORE").length, 1);
+    } finally {
+      process.off("warning", onWarning);
+      await server.close();
+      await copy.cleanup();
+    }
+  });
+});

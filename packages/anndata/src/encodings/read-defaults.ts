@@ -48,9 +48,24 @@ async function eager1d(elem: Elem, spec: IOSpec, ctx: Ctx): Promise<TypedArray |
   return v.data;
 }
 
+const warned = new WeakSet<object>();
+
+/** Say once per store that its dict groups cannot be listed, rather than read them as empty in silence. */
+function warnUnlisted(group: zarr.Group<zarr.Readable>): void {
+  if (warned.has(group.store)) return;
+  warned.add(group.store);
+  process.emitWarning(
+    `The store at ${elemUrl(group) ?? "(unknown)"} has no consolidated metadata and cannot be listed remotely: ` +
+      `groups such as ${group.path} (uns, obsm, layers, …) read as empty. Run zarr.consolidate_metadata on it.`,
+    { code: "ZASK_UNLISTABLE_STORE" },
+  );
+}
+
 /** Read a dict group: each child through the dispatching reader. */
 async function readDict(group: zarr.Group<zarr.Readable>, ctx: Ctx, skip: readonly string[] = []): Promise<Record<string, unknown>> {
-  const names = ((await listChildren(group)) ?? []).filter((n) => !skip.includes(n));
+  const listed = await listChildren(group);
+  if (listed === undefined) warnUnlisted(group);
+  const names = (listed ?? []).filter((n) => !skip.includes(n));
   // Children are independent: read them concurrently (over HTTP, latency dominates).
   const values = await Promise.all(names.map(async (name) => ctx.readChild(await openChild(group, name))));
   return Object.fromEntries(names.map((n, i) => [n, values[i]]));
