@@ -68,7 +68,7 @@ export async function measureMemory(storeUrl: string, store: BigStore, options: 
     maxBuffer: 1 << 20,
   });
   const out = JSON.parse(stdout) as { notImplemented?: true; sum?: number; ms?: number; maxRssMiB: number };
-  const { path: _path, ...rest } = store;
+  const { path: _path, writer: _writer, ...rest } = store as BigStore & { writer?: string };
   return {
     store: rest,
     implemented: out.notImplemented !== true,
