@@ -122,6 +122,15 @@ describe("elementwise semantics", () => {
     assert.deepEqual([...r.data], [2n ** 60n + 2n]);
   });
 
+  test("bigint scalars act as Python ints and stay exact for int64", async () => {
+    const x = fromTypedArray(new BigInt64Array([1n, -2n]), [2]);
+    assert.deepEqual([...(await run(elementwise("add", x, 2n ** 60n))).data], [2n ** 60n + 1n, 2n ** 60n - 2n]);
+    assert.deepEqual([...(await run(elementwise("gt", x, 0n))).data], [1, 0]);
+    const i8 = fromTypedArray(new Int8Array([1]), [1]);
+    assert.equal(elementwise("mul", i8, 3n).dtype, "int8");
+    assert.throws(() => elementwise("add", i8, 2n ** 8n), RangeError);
+  });
+
   test("comparisons with integers outside the dtype's range compare exactly (numpy 2)", async () => {
     const x = fromTypedArray(new Int8Array([-128, 0, 127]), [3]);
     assert.deepEqual([...(await run(elementwise("lt", x, 300))).data], [1, 1, 1]);

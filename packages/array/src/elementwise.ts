@@ -11,8 +11,8 @@ export type ElementwiseOp =
   | "add" | "sub" | "mul" | "div" | "pow" | "neg" | "abs" | "sqrt" | "exp" | "log" | "log1p"
   | "gt" | "lt" | "ge" | "le" | "eq" | "ne";
 
-/** An operand: a lazy array or a scalar. */
-export type Operand = LazyArray | number | boolean;
+/** An operand: a lazy array or a scalar (a bigint acts as a Python int, exact for 64-bit integers). */
+export type Operand = LazyArray | number | bigint | boolean;
 
 const arity: Record<ElementwiseOp, 1 | 2> = {
   add: 2, sub: 2, mul: 2, div: 2, pow: 2, neg: 1, abs: 1, sqrt: 1, exp: 1, log: 1, log1p: 1,
@@ -35,8 +35,8 @@ function checkOperand(x: unknown, what: string): asserts x is Operand {
     if (x.dtype === "string") throw new TypeError(`Expected ${what} to have a numeric dtype, got \`string\``);
     return;
   }
-  if (typeof x === "boolean" || (typeof x === "number")) return;
-  throw new TypeError(`Expected ${what} to be an Array, a number or a boolean, got ${describe(x)}`);
+  if (typeof x === "boolean" || typeof x === "number" || typeof x === "bigint") return;
+  throw new TypeError(`Expected ${what} to be an Array, a number, a bigint or a boolean, got ${describe(x)}`);
 }
 
 /** The result dtype of `name` over inputs promoted to `t` (numpy's ufunc type resolution). */
@@ -64,11 +64,11 @@ function outputDtype(name: ElementwiseOp, t: DataType): DataType {
 }
 
 /** A scalar as the kernel reads it, cast into the output's arithmetic. */
-function castScalar(value: number | boolean, dtype: DataType): number | bigint {
+function castScalar(value: number | bigint | boolean, dtype: DataType): number | bigint {
   const v = typeof value === "boolean" ? (value ? 1 : 0) : value;
   if (dtype === "int64" || dtype === "uint64") return BigInt(v);
-  if (dtype === "float32") return Math.fround(v);
-  return v;
+  if (dtype === "float32") return Math.fround(Number(v));
+  return Number(v);
 }
 
 /**
@@ -126,7 +126,7 @@ export function elementwise(name: ElementwiseOp, ...operands: Operand[]): LazyAr
   operands.forEach((o, i) => checkOperand(o, `operand ${i} of \`${name}\``));
   const arrays = operands.filter((o): o is LazyArray => o instanceof LazyArray);
   if (arrays.length === 0) throw new TypeError(`Expected at least one Array operand for \`${name}\`, got only scalars`);
-  const scalars = operands.filter((o): o is number | boolean => !(o instanceof LazyArray));
+  const scalars = operands.filter((o): o is number | bigint | boolean => !(o instanceof LazyArray));
   const promoted = resultType(arrays.map((a) => a.dtype), scalars);
   const out = outputDtype(name, promoted);
   if (comparisons.has(name)) {
@@ -160,7 +160,7 @@ export function where(cond: Operand, x: Operand, y: Operand): LazyArray {
   const branches = [x, y];
   const out = resultType(
     branches.filter((o): o is LazyArray => o instanceof LazyArray).map((a) => a.dtype),
-    branches.filter((o): o is number | boolean => !(o instanceof LazyArray)),
+    branches.filter((o): o is number | bigint | boolean => !(o instanceof LazyArray)),
   );
   for (const s of branches) if (!(s instanceof LazyArray)) checkScalarFits(s, out);
   const c = cond instanceof LazyArray ? cond : cond ? 1 : 0;
