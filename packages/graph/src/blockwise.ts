@@ -1,89 +1,26 @@
+import { BlockIndexArg, BlockwiseInput, PerBlockArg, checkNumBlocks } from "./blockwise-args.js";
+import {
+  EMPTY,
+  EMPTY_KEYS,
+  EMPTY_NUMBERS,
+  INDEX,
+  INPUT,
+  LITERAL,
+  PER_BLOCK,
+  addInputKeys,
+  assertNoMarkers,
+  checkAlignment,
+  contractedRefs,
+  inputKey,
+  inputLinear,
+  product,
+  sameNumbers,
+  unravel,
+  type CompiledArg,
+} from "./blockwise-template.js";
 import { blockKey, flat, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
 import { Ref, Task, findDependencies, type GraphNode, type Op } from "./spec.js";
-
-/**
- * A template argument of {@link Blockwise}: the block of another collection that lines up.
- *
- * @example
- * ```ts
- * const input: BlockwiseInput = blockwiseInput("x-ab", "ij", [2, 3]);
- * ```
- */
-export class BlockwiseInput {
-  readonly name: string;
-  readonly index: string;
-  readonly numBlocks: readonly number[];
-  constructor(name: string, index: string, numBlocks: readonly number[]) {
-    this.name = name;
-    this.index = index;
-    this.numBlocks = numBlocks;
-  }
-}
-
-/** A template argument of {@link Blockwise} replaced by the output block index. */
-export class BlockIndexArg {}
-
-/** A template argument of {@link Blockwise} computed from the output block index. */
-export class PerBlockArg {
-  readonly fn: (index: readonly number[]) => unknown;
-  constructor(fn: (index: readonly number[]) => unknown) {
-    this.fn = fn;
-  }
-}
-
-/**
- * A {@link Blockwise} argument that refers to a block of collection `name`, whose axes carry
- * the index symbols of `index` (one character per axis). A symbol of the output index picks
- * the output block's coordinate, except that an axis with one block broadcasts (always block
- * 0); a symbol not in the output index is a contraction: the argument becomes an array of
- * refs over that symbol's blocks (nested, one level per contracted symbol).
- *
- * @example
- * ```ts
- * blockwiseInput("x-ab", "ij", [2, 3]); // block (i, j) of x-ab
- * ```
- */
-export function blockwiseInput(name: string, index: string, numBlocks: readonly number[]): BlockwiseInput {
-  if (typeof name !== "string" || name.length === 0) {
-    throw new TypeError(`Expected \`name\` to be a non-empty string, got \`${String(name)}\` (${typeof name})`);
-  }
-  if (typeof index !== "string") throw new TypeError(`Expected \`index\` to be a string, got \`${String(index)}\` (${typeof index})`);
-  checkNumBlocks(numBlocks, "numBlocks");
-  if (index.length !== numBlocks.length) {
-    throw new RangeError(`Expected \`index\` to have one symbol per axis (${numBlocks.length}), got \`${index}\``);
-  }
-  return new BlockwiseInput(name, index, [...numBlocks]);
-}
-
-const blockIndexArg = new BlockIndexArg();
-
-/**
- * A {@link Blockwise} argument that becomes the output block index (`number[]`).
- *
- * @example
- * ```ts
- * new Blockwise({ name: "ones-1", outIndex: "i", numBlocks: [4], op: ones, args: [blockIndex(), 10] });
- * ```
- */
-export function blockIndex(): BlockIndexArg {
-  return blockIndexArg;
-}
-
-/**
- * A {@link Blockwise} argument computed from the output block index when a task is made
- * (for example the byte range or the selection of that block). Its value may hold {@link Ref}s,
- * which become dependencies of that block's task.
- *
- * @example
- * ```ts
- * perBlock(([i]) => ({ start: i * 100, stop: i * 100 + 100 }));
- * ```
- */
-export function perBlock(fn: (index: readonly number[]) => unknown): PerBlockArg {
-  if (typeof fn !== "function") throw new TypeError(`Expected \`fn\` to be a function, got \`${String(fn)}\` (${typeof fn})`);
-  return new PerBlockArg(fn);
-}
 
 /** Options of {@link Blockwise}. */
 export interface BlockwiseOptions {
@@ -99,27 +36,6 @@ export interface BlockwiseOptions {
   readonly args: readonly unknown[];
   /** Free-form facts for passes and schedulers. @default {} */
   readonly annotations?: Record<string, unknown>;
-}
-
-const LITERAL = 0;
-const INPUT = 1;
-const INDEX = 2;
-const PER_BLOCK = 3;
-
-/** A template argument, compiled once so that making a task allocates only what it keeps. */
-interface CompiledArg {
-  readonly kind: typeof LITERAL | typeof INPUT | typeof INDEX | typeof PER_BLOCK;
-  readonly value: unknown;
-  /** INPUT: the input's name. */
-  readonly name: string;
-  /** INPUT: per input axis, the output axis it follows (>= 0), -1 to broadcast (block 0), or -2 - c for contraction c. */
-  readonly source: Int32Array;
-  /** INPUT: blocks of each contraction symbol, in order of first appearance. */
-  readonly contraction: readonly number[];
-  /** INPUT: the input's blocks per axis. */
-  readonly numBlocks: readonly number[];
-  /** INPUT: block i of the output reads block i of the input (same grid, same symbols). */
-  readonly identity: boolean;
 }
 
 /** Blocks of one collection, as a 0/1 flag per block of its grid (row-major). */
@@ -565,119 +481,5 @@ export class Blockwise implements Layer {
         out.push(...findDependencies([(c.value as PerBlockArg["fn"])(index.slice())]));
       }
     }
-  }
-}
-
-const EMPTY = new Int32Array(0);
-const EMPTY_NUMBERS: readonly number[] = [];
-const EMPTY_KEYS: readonly Key[] = Object.freeze([]);
-
-function inputKey(c: CompiledArg, index: readonly number[], contracted: readonly number[]): Key {
-  const src = c.source;
-  let s = '["' + c.name + '"';
-  for (let ax = 0; ax < src.length; ax++) {
-    const from = src[ax]!;
-    s += "," + (from >= 0 ? index[from]! : from === -1 ? 0 : contracted[-2 - from]!);
-  }
-  return flat(s + "]");
-}
-
-/** Nested arrays of refs over the contraction symbols of input `c`, pushing each key to `deps`. */
-function contractedRefs(c: CompiledArg, index: readonly number[], deps: Key[]): unknown[] {
-  const at = new Array<number>(c.contraction.length).fill(0);
-  const level = (d: number): unknown[] => {
-    const n = c.contraction[d]!;
-    const out = new Array<unknown>(n);
-    for (let i = 0; i < n; i++) {
-      at[d] = i;
-      if (d + 1 < c.contraction.length) out[i] = level(d + 1);
-      else {
-        const key = inputKey(c, index, at);
-        deps.push(key);
-        out[i] = new Ref(key);
-      }
-    }
-    return out;
-  };
-  return level(0);
-}
-
-function inputLinear(c: CompiledArg, index: readonly number[], contracted: readonly number[]): number {
-  const src = c.source;
-  let lin = 0;
-  for (let ax = 0; ax < src.length; ax++) {
-    const from = src[ax]!;
-    lin = lin * c.numBlocks[ax]! + (from >= 0 ? index[from]! : from === -1 ? 0 : contracted[-2 - from]!);
-  }
-  return lin;
-}
-
-function addInputKeys(c: CompiledArg, index: readonly number[], out: Key[]): void {
-  if (c.contraction.length === 0) out.push(inputKey(c, index, EMPTY_NUMBERS));
-  else contractedRefs(c, index, out);
-}
-
-/** Row-major linear index → block index, into `out`. */
-function unravel(lin: number, numBlocks: readonly number[], out: number[]): number[] {
-  for (let ax = numBlocks.length - 1; ax >= 0; ax--) {
-    const n = numBlocks[ax]!;
-    const v = lin % n;
-    out[ax] = v;
-    lin = (lin - v) / n;
-  }
-  out.length = numBlocks.length;
-  return out;
-}
-
-function product(xs: readonly number[]): number {
-  let p = 1;
-  for (const x of xs) p *= x;
-  return p;
-}
-
-function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-/** Check that every input lines up with the output and that contracted symbols agree. */
-function checkAlignment(outIndex: string, numBlocks: readonly number[], args: readonly unknown[]): void {
-  const sizes = new Map<string, number>();
-  for (const a of args) {
-    if (!(a instanceof BlockwiseInput)) continue;
-    for (let ax = 0; ax < a.index.length; ax++) {
-      const s = a.index[ax]!;
-      const n = a.numBlocks[ax]!;
-      const outAxis = outIndex.indexOf(s);
-      if (outAxis >= 0) {
-        if (n !== 1 && n !== numBlocks[outAxis]) {
-          throw new RangeError(
-            `Expected input \`${a.name}\` to have ${numBlocks[outAxis]} or 1 blocks along symbol \`${s}\`, got ${n}`,
-          );
-        }
-      } else {
-        const prev = sizes.get(s);
-        if (prev === undefined || prev === 1) sizes.set(s, n);
-        else if (n !== 1 && n !== prev) {
-          throw new RangeError(`Expected every input to have ${prev} or 1 blocks along contracted symbol \`${s}\`, got ${n} in \`${a.name}\``);
-        }
-      }
-    }
-  }
-}
-
-function checkNumBlocks(numBlocks: readonly number[], what: string): void {
-  if (!Array.isArray(numBlocks) || numBlocks.some((n) => !Number.isInteger(n) || n < 1)) {
-    throw new TypeError(`Expected \`${what}\` to be an array of positive integers, got \`${JSON.stringify(numBlocks)}\``);
-  }
-}
-
-function assertNoMarkers(x: unknown, depth = 0): void {
-  if (depth > 0 && (x instanceof BlockwiseInput || x instanceof BlockIndexArg || x instanceof PerBlockArg)) {
-    throw new TypeError("Expected blockwiseInput(), blockIndex() and perBlock() as top-level arguments, got one nested in a literal");
-  }
-  if (Array.isArray(x)) {
-    for (const v of x) if (typeof v === "object" && v !== null) assertNoMarkers(v, depth + 1);
-  } else if (typeof x === "object" && x !== null && Object.getPrototypeOf(x) === Object.prototype) {
-    for (const k in x) assertNoMarkers((x as Record<string, unknown>)[k], depth + 1);
   }
 }

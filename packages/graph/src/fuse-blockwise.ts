@@ -1,4 +1,5 @@
-import { Blockwise, BlockwiseInput } from "./blockwise.js";
+import { Blockwise } from "./blockwise.js";
+import { BlockwiseInput } from "./blockwise-args.js";
 import { MissingKeyError } from "./errors.js";
 import { FusedBlockwise, type BlockwiseStage } from "./fused-blockwise.js";
 import { Graph } from "./graph.js";
