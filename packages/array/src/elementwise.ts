@@ -131,7 +131,13 @@ export function elementwise(name: ElementwiseOp, ...operands: Operand[]): LazyAr
   const out = outputDtype(name, promoted);
   if (comparisons.has(name)) {
     // numpy 2 compares Python ints exactly, even out of the array dtype's range
-    const values = operands.map((o) => (typeof o === "boolean" ? (o ? 1 : 0) : o));
+    // an integer scalar against a 64-bit integer array compares as a bigint: exact, and faster than mixed
+    const big = arrays.some((a) => a.dtype === "int64" || a.dtype === "uint64");
+    const values = operands.map((o) => {
+      if (typeof o === "boolean") return o ? 1 : 0;
+      if (typeof o === "number" && big && Number.isInteger(o)) return BigInt(o);
+      return o;
+    });
     return blockwiseOver(name, elementwiseOp, [name, out], values, out);
   }
   for (const s of scalars) checkScalarFits(s, promoted);
