@@ -194,3 +194,19 @@ describe("zarr v3", () => {
     }
   });
 });
+
+describe("rewriting a lazily read store", () => {
+  it("streams a lazy X to the destination in the requested chunking (toZarr), listed in the consolidated metadata", async () => {
+    const adata = await readZarr(DENSE_C5);
+    const store = new Map<string, Uint8Array>();
+    await writeZarr(adata, store, { chunks: [97, 25] });
+    const meta = JSON.parse(new TextDecoder().decode(store.get("/.zmetadata"))).metadata;
+    assert.deepEqual(meta["X/.zarray"].chunks, [97, 25]);
+    assert.equal(meta["X/.zarray"].dimension_separator, ".", "written by @zask/array's toZarr");
+    assert.deepEqual(meta["X/.zattrs"], { "encoding-type": "array", "encoding-version": "0.2.0" });
+    assert.deepEqual(meta["obsm/X_pca/.zarray"].chunks, [97, 5], "other lazy arrays keep their source chunking");
+    const back = await readZarr(store);
+    assert.deepEqual(back.X!.chunks[1], [25, 25, 10]);
+    assert.deepEqual((await back.X!.compute()).data, await rawValues(expected.X.file, "float32"));
+  });
+});

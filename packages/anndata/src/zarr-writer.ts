@@ -246,6 +246,20 @@ export class ZarrWriter {
     return this.flush();
   }
 
+  /** The abort signal of this write. */
+  get signal(): AbortSignal | undefined {
+    return this.#signal;
+  }
+
+  /** Record the metadata of an array written into the store by someone else (`Array.toZarr`). */
+  async adopt(path: string): Promise<void> {
+    const p = path.replace(/^\/+|\/+$/g, "");
+    for (const doc of this.format === 2 ? [".zarray", ".zattrs"] : ["zarr.json"]) {
+      const bytes = await (this.store as unknown as zarr.AsyncReadable).get(`/${p}/${doc}` as zarr.AbsolutePath);
+      if (bytes !== undefined) this.#metadata.set(`${p}/${doc}`, JSON.parse(new TextDecoder().decode(bytes)));
+    }
+  }
+
   /** Metadata documents written so far, by key. */
   get metadata(): ReadonlyMap<string, unknown> {
     return this.#metadata;

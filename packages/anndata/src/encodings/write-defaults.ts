@@ -1,4 +1,6 @@
+import { Array as LazyArray, type WritableStore } from "@zask/array";
 import { AnnData, type Raw } from "../anndata.js";
+import { normalizeCompressor } from "../compressor.js";
 import { Categorical, isTypedArray } from "../categorical.js";
 import { DataFrame } from "../data-frame.js";
 import type { IOSpec } from "../elem.js";
@@ -158,6 +160,20 @@ export async function writeDefault(writer: ZarrWriter, path: string, value: unkn
     case "string-array":
     case "numeric-scalar":
     case "string": {
+      if (value instanceof LazyArray && writer.format === 2 && value.dtype !== "string" && value.ndim > 0) {
+        // Stream a lazy array block by block (rechunked to the requested chunks), never whole in memory.
+        await writer.flush();
+        await value.toZarr(writer.store as unknown as WritableStore, {
+          path,
+          chunks: options.chunks === undefined ? undefined : options.chunks.map((c) => (c === null ? -1 : c)),
+          compressor: normalizeCompressor(options.compressor),
+          attributes: encodingAttrs(spec),
+          overwrite: true,
+          signal: writer.signal,
+        });
+        await writer.adopt(path);
+        return;
+      }
       let nd: NDArray;
       if (isLazy(value) && !isNDArray(value)) {
         nd = (await value.compute()) as NDArray;
