@@ -38,7 +38,8 @@ const infos = new WeakMap<object, StoreInfo>();
 
 /** An opened store: its root group and facts about it. */
 export interface OpenedStore {
-  readonly store: zarr.Readable;
+  /** The store every element and lazy array reads through (its `counters` count the reads). */
+  readonly store: ZarrStore;
   readonly root: zarr.Group<zarr.Readable>;
   readonly url: string | undefined;
   /** Whether consolidated metadata was found and is used. */
@@ -148,7 +149,8 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
   // scheduler's I/O lane (bounded per origin, retried); one ZarrStore per opened store, shared
   // by every lazy array of it, counts its reads.
   if (url !== undefined && isUrlString(url)) (checked as { url?: string }).url = url;
-  store = new ZarrStore(checked);
+  const zstore = new ZarrStore(checked);
+  store = zstore;
   infos.set(store, { url, localRoot, consolidated, contents });
   let root: zarr.Group<zarr.Readable>;
   try {
@@ -159,7 +161,7 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     if (e.reason === "missing") throw new StoreOpenError("Expected a zarr group at the root of the store, found none", url, { cause });
     throw e;
   }
-  return { store, root, url, consolidated };
+  return { store: zstore, root, url, consolidated };
 }
 
 /** The URL of the node at `nodePath` of `store`, for messages (undefined for unknown stores). */
