@@ -198,3 +198,25 @@ describe("HTTP failures give typed errors naming the URL", () => {
 
 void readElem;
 void CSR;
+
+describe("a stalled server", () => {
+  it("fails the open with an http error after the timeout instead of hanging", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer(() => {
+      // never answers
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    try {
+      await assert.rejects(readZarr(`http://127.0.0.1:${port}/stalled.zarr`, { timeout: 200 }), (e: unknown) => {
+        assert.ok(e instanceof ElementReadError);
+        assert.equal(e.reason, "http");
+        assert.equal(e.path, "/.zmetadata");
+        return true;
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

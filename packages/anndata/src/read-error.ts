@@ -16,7 +16,7 @@ export function toReadError(cause: unknown, elemPath: string, url: string | unde
   else if (cause instanceof SyntaxError) reason = "metadata";
   else if (cause instanceof zarr.UnknownCodecError) reason = "codec";
   else if (cause instanceof zarr.InvalidMetadataError) reason = "metadata";
-  else if (/Unexpected response status|fetch failed/i.test(message)) reason = "http";
+  else if (/Unexpected response status|fetch failed/i.test(message) || (cause instanceof Error && cause.name === "TimeoutError")) reason = "http";
   else if (cause instanceof zarr.CodecPipelineError) reason = "chunk";
   const detail =
     reason === "missing" ? `${what} not found` :

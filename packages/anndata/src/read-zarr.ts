@@ -19,6 +19,8 @@ export interface ReadZarrOptions {
   lazy?: boolean;
   /** Use consolidated metadata when present. @default true */
   consolidated?: boolean;
+  /** Per-request deadline in ms for metadata and eager reads over HTTP. @default 30000 */
+  timeout?: number;
   signal?: AbortSignal;
 }
 

@@ -20,6 +20,12 @@ export interface OpenStoreOptions {
    * @default true
    */
   consolidated?: boolean;
+  /**
+   * Milliseconds one HTTP request for metadata or an eager read may take before it fails with an
+   * {@link ElementReadError} (lazy chunk reads follow the scheduler's I/O lane settings).
+   * @default 30000
+   */
+  timeout?: number;
   signal?: AbortSignal;
 }
 
@@ -67,7 +73,12 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     const s = source instanceof URL ? source.href : source;
     if (isUrlString(s)) {
       url = s.replace(/\/+$/, "");
-      base = new zarr.FetchStore(url);
+      const timeout = options.timeout ?? 30_000;
+      if (!(timeout > 0)) throw new RangeError(`Expected \`timeout\` to be a positive number of milliseconds, got \`${String(timeout)}\``);
+      // A stalled server must not hang the open: each request gets its own deadline.
+      base = new zarr.FetchStore(url, {
+        fetch: (request: Request) => fetch(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeout)]) }),
+      });
     } else {
       localRoot = path.resolve(s.startsWith("file:") ? fileURLToPath(s) : s);
       url = pathToFileURL(localRoot).href;
