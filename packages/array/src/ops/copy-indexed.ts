@@ -67,6 +67,11 @@ export function copyIndexed(
   const pos = new globalThis.Array<number>(nd).fill(0);
   const s = src as unknown as { [i: number]: unknown };
   const d = dst as unknown as { [i: number]: unknown };
+  // Contiguous rows on both sides (assembly, rechunk, decoded edge chunks): copy rows with
+  // TypedArray.set, which is a memcpy, instead of element by element.
+  const rows =
+    !globalThis.Array.isArray(src) && !globalThis.Array.isArray(dst) && (srcIdx[last] ?? null) === null && (dstIdx[last] ?? null) === null &&
+    srcStrides[last] === 1 && dstStrides[last] === 1 && src.constructor === dst.constructor;
   for (;;) {
     let sBase = srcBase;
     let dBase = dstBase;
@@ -74,7 +79,8 @@ export function copyIndexed(
       sBase += so[k]![pos[k]!]!;
       dBase += dof[k]![pos[k]!]!;
     }
-    for (let i = 0; i < innerN; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!];
+    if (rows) (dst as Float64Array).set((src as Float64Array).subarray(sBase, sBase + innerN), dBase);
+    else for (let i = 0; i < innerN; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!];
     let k = last - 1;
     while (k >= 0) {
       pos[k]!++;
