@@ -15,7 +15,11 @@ before(async () => {
   server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url!, "http://x").pathname);
     log.push(path);
-    const file = normalize(join(FIXTURES, path));
+    if (path.endsWith("/1.1") && path.includes("broken")) {
+      res.writeHead(500).end();
+      return;
+    }
+    const file = normalize(join(FIXTURES, path.replace("/broken/", "/")));
     if (!file.startsWith(FIXTURES)) {
       res.writeHead(403).end();
       return;
@@ -117,5 +121,18 @@ test("plan().tasks is what the scheduler runs: one fused fetch+decode+select tas
   assert.equal(plan.tasks, 5);
   assert.equal(started, plan.tasks);
   assert.equal(lanes.filter((l) => l.startsWith("io")).length, 4, `lanes: ${lanes.join(", ")}`);
+  log.length = 0;
+});
+
+test("a chunk the server fails to serve (HTTP 500) fails the compute with the chunk's URL and status", async () => {
+  const x = await fromZarr(`${base}broken/${NAME}`);
+  await assert.doesNotReject(x.slice(0).compute({ retries: 0 }));
+  await assert.rejects(x.compute({ retries: 0 }), (e: Error & { cause?: { name?: string; url?: string; status?: number } }) => {
+    const chunkError = e.name === "ChunkFetchError" ? e : e.cause;
+    assert.equal(chunkError?.name, "ChunkFetchError", String(e));
+    assert.ok(chunkError?.url?.endsWith(`/broken/${NAME}/1.1`), chunkError?.url);
+    assert.equal(chunkError?.status, 500);
+    return true;
+  });
   log.length = 0;
 });

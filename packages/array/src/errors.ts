@@ -1,6 +1,14 @@
 import { ZaskError } from "@zask/graph";
 
-/** A chunk could not be read from its store (an HTTP status other than 404, an I/O error). */
+/**
+ * A chunk could not be read from its store (an HTTP status other than 404/403, an I/O error).
+ * The scheduler wraps it in its `TaskError` (with the task key) as the `cause`.
+ *
+ * @example
+ * ```ts
+ * try { await x.compute(); } catch (e) { if (e.cause instanceof ChunkFetchError) console.log(e.cause.url, e.cause.status); }
+ * ```
+ */
 export class ChunkFetchError extends ZaskError {
   override name = "ChunkFetchError" as const;
   /** The URL or file path of the chunk. */
@@ -14,7 +22,15 @@ export class ChunkFetchError extends ZaskError {
   }
 }
 
-/** A zarr node is missing or is not an array zask can read (unknown dtype, sharding, …). */
+/**
+ * A zarr node is missing or is not an array zask can read (unknown dtype, sharding, …), or
+ * `toZarr` would overwrite an array without `overwrite: true`.
+ *
+ * @example
+ * ```ts
+ * await fromZarr("./nothing.zarr").catch((e) => e.name === "ZarrArrayError" && e.location);
+ * ```
+ */
 export class ZarrArrayError extends ZaskError {
   override name = "ZarrArrayError" as const;
   /** Where the array was looked for. */

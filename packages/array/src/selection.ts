@@ -1,4 +1,11 @@
-/** A `start:stop:step` selector, as Python's `slice` (made by {@link slice}). */
+/**
+ * A `start:stop:step` selector, as Python's `slice` (made by {@link slice}).
+ *
+ * @example
+ * ```ts
+ * slice(null, null, -2).indices(5); // { start: 4, stop: -1, step: -2, count: 3 }
+ * ```
+ */
 export class Slice {
   readonly start: number | null;
   readonly stop: number | null;

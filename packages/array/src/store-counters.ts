@@ -2,6 +2,13 @@
  * What a store has served since it was opened: every read (metadata and chunks) counts as
  * one request; `bytes` are the bytes transferred (compressed), `chunkBytes` the
  * uncompressed size of the chunks requested, which `plan()` predicts.
+ *
+ * @example
+ * ```ts
+ * const before = { ...store.counters };
+ * await x.slice(0).compute();
+ * store.counters.chunkRequests - before.chunkRequests; // === x.slice(0).plan().requests
+ * ```
  */
 export interface StoreCounters {
   /** Reads of any key (metadata or chunk), including those that found nothing. */
