@@ -104,9 +104,13 @@ test("with a chunk cache, a repeated query costs zero requests and plan() knows 
   log.length = 0;
 });
 
-test("fromZarr over HTTP with consolidated metadata reads one metadata document", async () => {
-  const x = await fromZarr(base + NAME, { consolidated: "maybe" });
+test("opening over HTTP reads each metadata document once and no chunk", async () => {
+  log.length = 0;
+  const x = await fromZarr(base + NAME);
   assert.deepEqual(x.shape, [13, 11]);
+  assert.equal(log.filter((p) => p.endsWith("/.zarray")).length, 1, log.join(" "));
+  assert.equal(chunkRequests().length, 0);
+  assert.equal(new Set(log).size, log.length, log.join(" "));
   log.length = 0;
 });
 
