@@ -1,6 +1,6 @@
 import { CycleError, MissingKeyError } from "./errors.js";
 import type { Key } from "./key.js";
-import type { GraphNode } from "./spec.js";
+import { nodeId, type GraphNode } from "./spec.js";
 
 /**
  * A node graph in integer form: nodes numbered in the map's order, dependencies and
@@ -18,22 +18,18 @@ export interface IndexedNodes {
 export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
   const n = nodes.size;
   const keys = new Array<Key>(n);
-  // Only keys that something reads need a lookup (a million-entry map is not free).
-  const index = new Map<Key, number>();
   let edges = 0;
-  for (const node of nodes.values()) {
-    const deps = node.dependencies;
-    edges += deps.length;
-    for (let k = 0; k < deps.length; k++) index.set(deps[k]!, -1);
-  }
+  let lo = Infinity;
+  let hi = -Infinity;
   let i = 0;
-  if (index.size === 0) for (const k of nodes.keys()) keys[i++] = k;
-  else {
-    for (const k of nodes.keys()) {
-      if (index.has(k)) index.set(k, i);
-      keys[i++] = k;
-    }
+  for (const [k, node] of nodes) {
+    keys[i++] = k;
+    edges += node.dependencies.length;
+    const id = node[nodeId];
+    if (id < lo) lo = id;
+    if (id > hi) hi = id;
   }
+  const positionOf = positions(nodes, lo, hi);
   const depStart = new Int32Array(n + 1);
   const depList = new Int32Array(edges);
   const dependentCount = new Int32Array(n + 1);
@@ -43,7 +39,7 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
     depStart[i] = e;
     const deps = node.dependencies;
     for (let k = 0; k < deps.length; k++) {
-      const j = index.get(deps[k]!)!;
+      const j = positionOf(deps[k]!);
       if (j < 0) throw new MissingKeyError(deps[k]!, node.key);
       depList[e++] = j;
       dependentCount[j]!++;
@@ -225,4 +221,33 @@ function findCycle(g: IndexedNodes, waiting: Int32Array): Key[] {
   // dependencies were walked, so reverse to read in run order
   cycle.reverse();
   return [...cycle, cycle[0]!];
+}
+
+/**
+ * Key → position in `nodes` (-1 when absent). Nodes are numbered when made, so the positions
+ * usually fit a typed array over the range of their numbers, and a lookup is one `get` on the
+ * existing map; otherwise (scattered numbers, a node listed twice) a map of keys.
+ */
+function positions(nodes: ReadonlyMap<Key, GraphNode>, lo: number, hi: number): (key: Key) => number {
+  const n = nodes.size;
+  if (n > 0 && hi - lo < 4 * n + 1024) {
+    const pos = new Int32Array(hi - lo + 1).fill(-1);
+    let i = 0;
+    let unique = true;
+    for (const node of nodes.values()) {
+      const slot = node[nodeId] - lo;
+      if (pos[slot] !== -1) unique = false;
+      pos[slot] = i++;
+    }
+    if (unique) {
+      return (key) => {
+        const node = nodes.get(key);
+        return node === undefined ? -1 : pos[node[nodeId] - lo]!;
+      };
+    }
+  }
+  const index = new Map<Key, number>();
+  let i = 0;
+  for (const k of nodes.keys()) index.set(k, i++);
+  return (key) => index.get(key) ?? -1;
 }

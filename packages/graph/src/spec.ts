@@ -100,6 +100,14 @@ export function ref(key: Key): Ref {
 }
 
 /**
+ * Every node gets a serial number when it is made, under this symbol (not part of the public
+ * API): nodes made together have nearby numbers, so passes can index them with a typed array
+ * instead of a map from key strings.
+ */
+export const nodeId: unique symbol = Symbol("zask.nodeId");
+let nextNodeId = 0;
+
+/**
  * One call: `op(...args)` where every {@link Ref} inside `args` (at any depth of arrays and
  * plain objects) is replaced by the value of its key. Dependencies are found once, here.
  *
@@ -111,6 +119,8 @@ export function ref(key: Key): Ref {
  */
 export class Task {
   readonly key: Key;
+  /** @internal */
+  readonly [nodeId]: number = nextNodeId++;
   readonly op: Op;
   readonly args: readonly unknown[];
   readonly dependencies: readonly Key[];
@@ -132,6 +142,8 @@ export class Task {
  */
 export class DataNode {
   readonly key: Key;
+  /** @internal */
+  readonly [nodeId]: number = nextNodeId++;
   readonly value: unknown;
   readonly dependencies: readonly Key[] = [];
   constructor(key: Key, value: unknown) {
@@ -150,6 +162,8 @@ export class DataNode {
  */
 export class Alias {
   readonly key: Key;
+  /** @internal */
+  readonly [nodeId]: number = nextNodeId++;
   readonly target: Key;
   readonly dependencies: readonly Key[];
   constructor(key: Key, target: Key) {
@@ -194,6 +208,8 @@ export interface FusedSteps {
  */
 export class Fused {
   readonly key: Key;
+  /** @internal */
+  readonly [nodeId]: number = nextNodeId++;
   readonly dependencies: readonly Key[];
   #steps: readonly Task[] | undefined;
   #source: FusedSteps | undefined;
