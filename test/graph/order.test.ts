@@ -103,3 +103,16 @@ test("order reports a cycle with the keys on it", () => {
 test("order reports a dependency that is not among the nodes", () => {
   assert.throws(() => order(nodesOf([new Task("a", f, [ref("ghost")])])), (e: unknown) => e instanceof MissingKeyError && e.key === "ghost" && e.dependent === "a");
 });
+
+test("order works for nodes made far apart in time and for one node listed under two keys", () => {
+  const early = new Task("a", f, [1]);
+  for (let i = 0; i < 20_000; i++) new Task(`junk${i}`, f, []);
+  const late = new Task("b", f, [ref("a")]);
+  const p = order(nodesOf([late, early]));
+  assert.ok(p.get("a")! < p.get("b")!);
+  const shared = new Task("x", f, []);
+  const twice = new Map<Key, GraphNode>([["x", shared], ["x2", shared], ["y", new Task("y", f, [ref("x2")])]]);
+  const q = order(twice);
+  assert.ok(q.get("x2")! < q.get("y")!);
+  assert.equal(q.size, 3);
+});
