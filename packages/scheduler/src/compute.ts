@@ -35,7 +35,11 @@ export interface ComputeOptions {
   readonly retryDelay?: number;
   /** Timeout of one request attempt, ms. @default 30000 */
   readonly timeout?: number;
-  /** cpu ops whose inputs hold fewer bytes run inline ({@link DEFAULT_INLINE_THRESHOLD}). */
+  /**
+   * cpu ops whose inputs hold fewer bytes run inline, unless they have proved slow inline (then
+   * they go to the pool whatever their size); `0` sends every cpu op to the pool, `Infinity`
+   * keeps all inline. @default DEFAULT_INLINE_THRESHOLD
+   */
   readonly inlineThreshold?: number;
   /** Hooks called as the compute runs (a {@link Profiler}, your own). */
   readonly callbacks?: Callbacks | readonly Callbacks[];
