@@ -40,6 +40,10 @@ describe("cancellation", () => {
       await until(() => server.inFlight === 0);
       assert.equal(server.aborted, 4, "the 4 requests in flight were closed by the client");
       assert.equal([...server.hits.values()].reduce((a, b) => a + b, 0), 4, "queued requests were never sent");
+      // undici's own timer tick may outlive the requests by up to a second; ours (the 30 s
+      // request timeout, backoff waits) would stay far longer
+      const deadline = performance.now() + 2500;
+      while (timers() > before && performance.now() < deadline) await sleep(50);
       assert.equal(timers(), before, "no timers left behind");
     } finally {
       await server.close();
