@@ -64,3 +64,54 @@ for (const transposed of [false, true]) {
 test("fromZarr names the location when there is no array", async () => {
   await assert.rejects(fromZarr(FIXTURES + "does-not-exist.zarr"), (e: Error) => e.name === "ZarrArrayError" && e.message.includes("does-not-exist.zarr"));
 });
+
+/** A zarr v3 shard by the spec: inner chunks (raw little-endian int32) then the index (offset, length) as uint64. */
+function shard(inner: (Int32Array | null)[]): Uint8Array {
+  const parts = inner.filter((c): c is Int32Array => c !== null).map((c) => new Uint8Array(c.buffer));
+  const body = parts.reduce((a, p) => a + p.length, 0);
+  const out = new Uint8Array(body + inner.length * 16);
+  const index = new DataView(out.buffer, body);
+  let offset = 0;
+  inner.forEach((c, i) => {
+    if (c === null) {
+      index.setBigUint64(i * 16, 2n ** 64n - 1n, true);
+      index.setBigUint64(i * 16 + 8, 2n ** 64n - 1n, true);
+      return;
+    }
+    out.set(new Uint8Array(c.buffer), offset);
+    index.setBigUint64(i * 16, BigInt(offset), true);
+    index.setBigUint64(i * 16 + 8, BigInt(c.byteLength), true);
+    offset += c.byteLength;
+  });
+  return out;
+}
+
+test("fromZarr reads a sharded zarr v3 array: one block (one request) per shard, missing inner chunks as the fill value", async () => {
+  const value = (i: number, j: number) => i * 10 + j;
+  const inner = (r0: number, c0: number) => Int32Array.from({ length: 4 }, (_, t) => value(r0 + (t >> 1), c0 + (t & 1)));
+  const bytes = { name: "bytes", configuration: { endian: "little" } };
+  const meta = {
+    zarr_format: 3, node_type: "array", shape: [6, 4], data_type: "int32",
+    chunk_grid: { name: "regular", configuration: { chunk_shape: [4, 4] } },
+    chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+    fill_value: -1,
+    codecs: [{ name: "sharding_indexed", configuration: { chunk_shape: [2, 2], codecs: [bytes], index_codecs: [bytes], index_location: "end" } }],
+    attributes: {},
+  };
+  const store = new Map<string, Uint8Array>([
+    ["/s/zarr.json", new TextEncoder().encode(JSON.stringify(meta))],
+    ["/s/c/0/0", shard([inner(0, 0), null, inner(2, 0), inner(2, 2)])],
+    ["/s/c/1/0", shard([inner(4, 0), inner(4, 2), null, null])],
+  ]);
+  const zs = new ZarrStore(store);
+  const x = await fromZarr(zs, { path: "s" });
+  assert.deepEqual(x.chunks, [[4, 2], [4]]);
+  const r = await x.compute();
+  const want = Array.from({ length: 24 }, (_, t) => {
+    const [i, j] = [Math.floor(t / 4), t % 4];
+    return i < 2 && j >= 2 ? -1 : value(i, j);
+  });
+  assert.deepEqual(Array.from(r.data as Int32Array), want);
+  assert.equal(zs.counters.chunkRequests, 2);
+  assert.deepEqual(plain(await x.slice(5, [3, 0]).compute()), [53, 50]);
+});

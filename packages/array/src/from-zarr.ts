@@ -1,5 +1,5 @@
 import { Blockwise, Graph, Task, blockKey, blockIndex, blockwiseInput, op, perBlock, tokenize } from "@zask/graph";
-import type { AbsolutePath, AsyncReadable, GetOptions } from "@zarrita/storage";
+import type { AbsolutePath, AsyncReadable, GetOptions, RangeQuery } from "@zarrita/storage";
 import * as zarr from "zarrita";
 import { Array } from "./array.js";
 import type { ChunkCache } from "./chunk-cache.js";
@@ -40,6 +40,11 @@ function remembering(store: AsyncReadable): { store: AsyncReadable; docs: Map<st
         const out = await store.get(key, options);
         if (out && /(\.zarray|\.zattrs|\.zgroup|zarr\.json|\.zmetadata)$/.test(key)) docs.set(key, out);
         return out;
+      },
+      // zarrita asks for ranged reads up front for sharded arrays; chunks are read elsewhere.
+      getRange(key: AbsolutePath, range: RangeQuery, options?: GetOptions) {
+        if (!store.getRange) throw new TypeError("Expected a store with ranged reads");
+        return store.getRange(key, range, options);
       },
     },
   };
@@ -101,8 +106,11 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
   if (!doc) throw new ZarrArrayError(where, "no .zarray or zarr.json metadata document");
   const document = new TextDecoder().decode(doc);
   const metadata = JSON.parse(document) as Record<string, unknown>;
-  if (zarrFormat === 3 && JSON.stringify(metadata["codecs"] ?? []).includes("sharding_indexed")) {
-    throw new ZarrArrayError(where, "sharded zarr v3 arrays are not supported yet");
+  // A sharded array's blocks are its shards: one request and one task per shard.
+  const codecs = (metadata["codecs"] ?? []) as { name: string }[];
+  const sharded = zarrFormat === 3 && codecs.some((c) => c.name === "sharding_indexed");
+  if (sharded && (codecs.length !== 1 || codecs[0]!.name !== "sharding_indexed")) {
+    throw new ZarrArrayError(where, "sharding must be the only array-to-bytes codec");
   }
   let dtype;
   try {
@@ -111,13 +119,15 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
     throw new ZarrArrayError(where, `unsupported data type ${opened.dtype}`, { cause });
   }
   const shape = [...opened.shape];
-  const chunkShape = [...opened.chunks];
+  const chunkShape = sharded
+    ? [...(metadata["chunk_grid"] as { configuration: { chunk_shape: number[] } }).configuration.chunk_shape]
+    : [...opened.chunks];
   const chunks = normalizeChunks(chunkShape.map((c, k) => Math.min(c, Math.max(shape[k]!, 1))), shape);
   const prefix = opened.path.replace(/^\/+/, "").replace(/\/?$/, "/").replace(/^\/$/, "");
   const chunkKey = chunkKeyEncoder(metadata, zarrFormat, prefix);
   const chunkBytes = chunkShape.reduce((a, b) => a * b, 1) * Math.max(itemsize(dtype), 1);
   const token = tokenize(store.location, opened.path, document);
-  const meta: ZarrChunkMeta = { zarrFormat, document, dtype };
+  const meta: ZarrChunkMeta = sharded ? { zarrFormat, document, dtype, sharded } : { zarrFormat, document, dtype };
   const decodeName = `from-zarr-${token}`;
 
   if (shape.some((n) => n === 0)) {

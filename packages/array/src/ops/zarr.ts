@@ -11,6 +11,8 @@ export interface ZarrChunkMeta {
   /** The array's metadata document as stored (`.zarray` or `zarr.json`). */
   readonly document: string;
   readonly dtype: DataType;
+  /** Blocks are whole shards (`sharding_indexed`): decode reads the inner chunks from the shard's bytes. */
+  readonly sharded?: boolean;
 }
 
 /**
@@ -61,12 +63,39 @@ export async function decodeChunk(
   coords: readonly number[],
   blockShape: readonly number[],
 ): Promise<NDArray> {
+  if (meta.sharded) return decodeShard(bytes, meta, coords, blockShape);
   const { array, slot } = await open(meta);
   slot.bytes = bytes ?? undefined;
   const pending = array.getChunk(coords as number[]);
   slot.bytes = undefined;
   const chunk = await pending;
   return toBlock(chunk, meta.dtype, blockShape);
+}
+
+/**
+ * A whole shard: zarrita reads its index and inner chunks with ranged reads, served here from
+ * the shard's bytes. A fresh zarrita Array per shard, because zarrita caches shard indexes
+ * per array for good.
+ */
+async function decodeShard(bytes: Uint8Array | null, meta: ZarrChunkMeta, coords: readonly number[], blockShape: readonly number[]): Promise<NDArray> {
+  const doc = new TextEncoder().encode(meta.document);
+  const store = {
+    get(key: string): Promise<Uint8Array | undefined> {
+      return Promise.resolve(key === "/zarr.json" ? doc : bytes ?? undefined);
+    },
+    getRange(_key: string, range: { offset: number; length: number } | { suffixLength: number }): Promise<Uint8Array | undefined> {
+      if (bytes === null) return Promise.resolve(undefined);
+      const out = "suffixLength" in range
+        ? bytes.subarray(bytes.length - range.suffixLength)
+        : bytes.subarray(range.offset, range.offset + range.length);
+      return Promise.resolve(out);
+    },
+  };
+  const array = await zarr.open.v3(store, { kind: "array" });
+  const shardShape = (JSON.parse(meta.document) as { chunk_grid: { configuration: { chunk_shape: number[] } } }).chunk_grid.configuration.chunk_shape;
+  const region = coords.map((c, k) => zarr.slice(c * shardShape[k]!, c * shardShape[k]! + blockShape[k]!));
+  const chunk = await zarr.get(array, region);
+  return toBlock(chunk as zarr.Chunk<zarr.DataType>, meta.dtype, blockShape);
 }
 
 function toBlock(chunk: zarr.Chunk<zarr.DataType>, dtype: DataType, blockShape: readonly number[]): NDArray {
