@@ -29,7 +29,7 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
     if (id < lo) lo = id;
     if (id > hi) hi = id;
   }
-  const positionOf = positions(nodes, lo, hi);
+  const positionOf = edges === 0 ? () => -1 : positions(nodes, lo, hi);
   const depStart = new Int32Array(n + 1);
   const depList = new Int32Array(edges);
   const dependentCount = new Int32Array(n + 1);
