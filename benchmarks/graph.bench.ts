@@ -1,8 +1,12 @@
 /**
  * Graph benchmark: build, cull, fuse and order a graph of 1,000,002 tasks — three chained
  * Blockwise layers (load → inc → double) over 333,334 blocks, 1-d — as `compute()` would for
- * every block of the last layer. Prints seconds per step, the total, and peak memory, with
- * the machine. Run: `npm run bench:graph` (not part of the tests).
+ * every block of the last layer. Prints wall and CPU seconds per step, the total, peak RSS and
+ * heap, the machine and its load average (these cores are shared, so wall time varies with
+ * what else runs; CPU time much less). Fused nodes build their steps when the scheduler runs
+ * them; the "deferred" line shows what building all of them at once costs (not in the total).
+ * Run: `npm run bench:graph` (not part of the tests). `BLOCKS=n` changes the size;
+ * `UNFUSED=1` skips fusion, so order sees all 1,000,002 tasks.
  */
 import os from "node:os";
 import { Blockwise, Fused, Graph, blockIndex, blockKey, blockwiseInput, cull, fuse, op, order } from "@zask/graph";
