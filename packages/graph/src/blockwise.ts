@@ -96,6 +96,11 @@ export class Blockwise implements Layer {
   /** Some collection is read by two inputs, so a task's refs may repeat. */
   readonly #repeatsInput: boolean;
 
+  /**
+   * @param options - the template; see {@link BlockwiseOptions}.
+   * @param kept - row-major indices of the blocks a cull kept, ascending (used by `cull`; omit
+   *   for all blocks).
+   */
   constructor(options: BlockwiseOptions, kept?: Int32Array) {
     const { name, outIndex, numBlocks, op, args } = options;
     if (typeof name !== "string" || name.length === 0 || name.includes('"') || name.includes("\\")) {

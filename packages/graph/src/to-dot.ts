@@ -60,7 +60,7 @@ export function toDot(graph: Graph | ReadonlyMap<Key, GraphNode>, options: ToDot
 function attributes(node: GraphNode): string {
   const key = node.key;
   if (node instanceof Task) return `label=${quote(opName(node.op) + "\n" + key)}, shape=ellipse`;
-  if (node instanceof Fused) return `label=${quote(node.steps.map((s) => opName(s.op)).join(" → ") + "\n" + key)}, shape=doubleoctagon`;
+  if (node instanceof Fused) return `label=${quote(node.ops.map(opName).join(" → ") + "\n" + key)}, shape=doubleoctagon`;
   if (node instanceof Alias) return `label=${quote(key + " = " + node.target)}, shape=box, style=dashed`;
   if (node instanceof DataNode) return `label=${quote(key)}, shape=box`;
   return `label=${quote(key)}`;
