@@ -4,14 +4,18 @@ import * as zask from "zask";
 
 test("zask exports exactly its documented surface", () => {
   assert.deepEqual(Object.keys(zask).sort(), [
+    "DEMO_GENE",
+    "GENES_ABOVE_1000",
     "ListenError",
     "RequestCounter",
     "ServeDirectoryError",
+    "demo",
     "formatLogLine",
     "formatTable",
     "measureRequests",
     "parseLogLine",
     "parseRange",
+    "pbmcLike",
     "serve",
   ]);
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `zask` command line: thin dispatch over the packages.
 import { parseArgs } from "node:util";
+import { demo } from "./demo.js";
 import { serve } from "./serve.js";
 
 const USAGE = `Usage: zask <command> [options]
@@ -8,7 +9,9 @@ const USAGE = `Usage: zask <command> [options]
 Commands:
   serve DIR [--port 8080] [--host 127.0.0.1]
       Serve DIR over HTTP (GET, HEAD, Range, CORS), one log line per request on stderr.
-  demo        The tutorial end to end (not available yet).
+  demo [--dir DIR] [--port 0]
+      The tutorial end to end: write a pbmc3k-shaped AnnData, serve it, query it over HTTP,
+      rechunk, and show what each query cost in requests (stores kept in DIR if given).
   inspect URL|PATH
               An AnnData store's repr and encodings (not available yet).
 
@@ -22,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
     case "serve":
       return serveCommand(rest);
     case "demo":
+      return demoCommand(rest);
     case "inspect":
       process.stderr.write(`zask ${command}: not implemented yet (waits for @zask/anndata)\n`);
       return 2;
@@ -35,6 +39,17 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`zask: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       return 1;
   }
+}
+
+async function demoCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { dir: { type: "string" }, port: { type: "string", default: "0" } },
+  });
+  const controller = new AbortController();
+  process.once("SIGINT", () => controller.abort());
+  await demo({ dir: values.dir, port: Number(values.port), signal: controller.signal });
+  return 0;
 }
 
 async function serveCommand(args: string[]): Promise<number> {

@@ -12,3 +12,7 @@ export { measureRequests } from "./measure-requests.js";
 export type { MeasuredRequests } from "./measure-requests.js";
 export { formatTable } from "./format-table.js";
 export type { Column } from "./format-table.js";
+export { demo } from "./demo.js";
+export type { DemoOptions, DemoRow } from "./demo.js";
+export { pbmcLike, DEMO_GENE, GENES_ABOVE_1000 } from "./pbmc-like.js";
+export type { PbmcLikeOptions } from "./pbmc-like.js";
