@@ -37,7 +37,7 @@ async function pythonCompare(pairs: Pair[]): Promise<{ ok: boolean; problems: st
 }
 
 describe("interop with Python anndata 0.8", { skip }, () => {
-  it("stores written by zask (eager, lazy, tutorial's write_chunked, every compressor) read back in Python with every part equal", async () => {
+  it("stores written by zask (eager, lazy, tutorial's write_chunked, blosc and zlib) read back in Python with every part equal", async () => {
     const t = await tempDir();
     try {
       const pairs: (Pair & { what: string })[] = [];
@@ -54,11 +54,10 @@ describe("interop with Python anndata 0.8", { skip }, () => {
       });
       pairs.push({ what: "csr, lazy, write_chunked", written: scaled, reference: CSR, chunks: { "layers/scaled": [97, 25], "obsm/X_pca": [97, 5] } });
       const eager = await readZarr(CSR, { lazy: false });
-      for (const compressor of [null, { id: "zlib" } as const, { id: "gzip" } as const]) {
-        const out = path.join(t.dir, `c-${compressor?.id ?? "raw"}.zarr`);
-        await writeZarr(eager, out, { compressor });
-        pairs.push({ what: `csr, compressor ${compressor?.id ?? "none"}`, written: out, reference: CSR });
-      }
+      // zlib here; no compression and gzip are checked by zask's own round trips (write.test.ts).
+      const zlib = path.join(t.dir, "c-zlib.zarr");
+      await writeZarr(eager, zlib, { compressor: { id: "zlib" } });
+      pairs.push({ what: "csr, eager, zlib", written: zlib, reference: CSR });
       const verdicts = await pythonCompare(pairs);
       verdicts.forEach((v, i) => assert.deepEqual(v.problems, [], pairs[i]!.what));
       assert.match(verdicts[0]!.repr, /AnnData object with n_obs × n_vars = 97 × 60/);
