@@ -77,6 +77,7 @@ test("toZarr refuses to overwrite unless asked, and writes into a zarrita Map st
   await fromTypedArray(Float32Array.of(9, 9, 9), [3], { chunks: 2 }).toZarr(out, { overwrite: true });
   assert.deepEqual(Array.from((await (await fromZarr(out)).compute()).data as Float32Array), [9, 9, 9]);
   assert.ok(!existsSync(join(out, "2")), "old chunks are removed");
+  await assert.rejects(x.toZarr("http://127.0.0.1:1/x.zarr"), TypeError);
   const map = new Map<string, Uint8Array>();
   await x.toZarr(map, { path: "x", compressor: { id: "zlib" } });
   assert.ok(map.has("/x/.zarray") && map.has("/x/0") && map.has("/x/2") && map.has("/.zgroup"));

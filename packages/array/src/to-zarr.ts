@@ -85,6 +85,9 @@ export async function toZarrArray(x: Array, dest: string | URL | WritableStore, 
 
   let sink: ChunkSink;
   const signal = computeOptions.signal;
+  if ((typeof dest === "string" && /^https?:\/\//i.test(dest)) || (dest instanceof URL && dest.protocol !== "file:")) {
+    throw new TypeError(`Expected \`dest\` to be a local path, a file URL or a writable store, got \`${String(dest)}\` (HTTP stores are read-only)`);
+  }
   if (typeof dest === "string" || dest instanceof URL) {
     const root = dest instanceof URL ? fileURLToPath(dest) : isAbsolute(dest) ? dest : resolvePath(dest);
     const exists = await readFile(join(root, key(".zarray")), { signal }).then(() => true, () => false);
