@@ -2,6 +2,7 @@
 // The `zask` command line: thin dispatch over the packages.
 import { parseArgs } from "node:util";
 import { demo } from "./demo.js";
+import { formatInspection, inspect } from "./inspect.js";
 import { serve } from "./serve.js";
 
 const USAGE = `Usage: zask <command> [options]
@@ -13,7 +14,7 @@ Commands:
       The tutorial end to end: write a pbmc3k-shaped AnnData, serve it, query it over HTTP,
       rechunk, and show what each query cost in requests (stores kept in DIR if given).
   inspect URL|PATH
-              An AnnData store's repr and encodings (not available yet).
+      An AnnData store's repr, then each element's encoding, shape, dtype, chunks and codec.
 
 Options:
   -h, --help  Show this help.
@@ -27,8 +28,7 @@ async function main(argv: string[]): Promise<number> {
     case "demo":
       return demoCommand(rest);
     case "inspect":
-      process.stderr.write(`zask ${command}: not implemented yet (waits for @zask/anndata)\n`);
-      return 2;
+      return inspectCommand(rest);
     case undefined:
     case "-h":
     case "--help":
@@ -39,6 +39,16 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`zask: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       return 1;
   }
+}
+
+async function inspectCommand(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) {
+    process.stderr.write(`zask inspect: expected one URL or path, got ${positionals.length}\n\n${USAGE}`);
+    return 1;
+  }
+  process.stdout.write(`${formatInspection(await inspect(positionals[0] as string))}\n`);
+  return 0;
 }
 
 async function demoCommand(args: string[]): Promise<number> {

@@ -16,3 +16,5 @@ export { demo } from "./demo.js";
 export type { DemoOptions, DemoRow } from "./demo.js";
 export { pbmcLike, DEMO_GENE, GENES_ABOVE_1000 } from "./pbmc-like.js";
 export type { PbmcLikeOptions } from "./pbmc-like.js";
+export { inspect, formatInspection } from "./inspect.js";
+export type { ElementInfo, Inspection } from "./inspect.js";
