@@ -83,11 +83,12 @@ export class DataFrame {
   /**
    * Column `name`. Throws a RangeError naming the columns when there is no such column.
    * Typed columns are typed arrays (`int64` as BigInt64Array, `bool` as 0/1 Uint8Array).
+   * Name the kind you expect to get it typed: `var.get<BigInt64Array>("n_cells")` (unchecked).
    */
-  get(name: string): Column {
+  get<C extends Column = Column>(name: string): C {
     const c = this.#columns.get(name);
     if (c === undefined) throw new RangeError(`Expected a column among [${this.columns.join(", ")}], got \`${name}\``);
-    return c;
+    return c as C;
   }
 
   /**
