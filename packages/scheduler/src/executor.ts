@@ -33,6 +33,7 @@ export interface ExecutionOptions {
 }
 
 const SLICE_MS = 20;
+const EMPTY: Map<Key, unknown> = new Map();
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof x === "object" && x !== null && typeof (x as PromiseLike<unknown>).then === "function";
@@ -218,6 +219,11 @@ export class Execution {
       return this.#runInline(i);
     }
     if (node instanceof Fused) {
+      const segs = segmentsOf(node);
+      // one run of inline-worthy steps (e.g. a small load + reduce): no async machinery
+      if (segs.length === 1 && segs[0]!.lane !== "io" && !(segs[0]!.lane === "cpu" && this.#segmentToPool(node, segs[0]!, EMPTY))) {
+        return this.#runInline(i, segs[0]!.lane === "cpu" ? segs[0]!.id : undefined);
+      }
       this.#runFused(i, node).catch((e: unknown) => this.#fail(e));
       return;
     }
@@ -275,6 +281,7 @@ export class Execution {
 
   #submitPoolTask(i: number, node: Task, op: OpRef, bytes: number): void {
     let t0 = 0;
+    const costId = opCosts.id(op);
     this.#pool.submit({
       i,
       bytes,
@@ -290,6 +297,7 @@ export class Execution {
       settle: (res, error) => {
         if (res === undefined) this.#fail(new TaskError(node.key, opName(op), error));
         else if (res.ok === 1) {
+          opCosts.record(costId, res.t);
           this.#own(res.v);
           this.#complete(i, res.v, "pool", t0);
         } else if (res.ok === 0) this.#fail(new TaskError(node.key, opName(op), workerError(res)));
@@ -347,6 +355,7 @@ export class Execution {
       throw new TaskError(node.key, opName(step.op), workerError(res), step.key);
     }
     if (res.ok === 1) {
+      opCosts.record(seg.id, res.t);
       const vs = res.v as unknown[];
       this.#own(vs);
       seg.exports.forEach((s, j) => local.set(node.steps[s]!.key, vs[j]));

@@ -1,21 +1,28 @@
 import type { OpRef } from "@zask/graph";
 
 /**
- * An op that took at least this long inline (moving average, ms) goes to the pool from then
- * on, whatever the size of its inputs: a decode of a small compressed chunk is small in bytes
+ * An op whose recent runs all took at least this long (ms) goes to the pool, whatever the size
+ * of its inputs: a decode of a small compressed chunk is small in bytes
  * but not in work. About twice the round trip of a message to a worker (see the README's
  * performance section for the measurement).
  */
 export const SLOW_OP_MS = 0.1;
 
+const WINDOW = 8;
+
 interface Stat {
+  /** The last durations, ms (a ring). */
+  readonly recent: Float64Array;
   n: number;
-  mean: number;
+  min: number;
 }
 
 /**
- * What cpu ops cost when they run inline, shared by every compute of the process: an
- * exponential moving average of the duration per op (or per run of fused steps).
+ * What cpu ops cost, shared by every compute of the process: the last few durations of each op
+ * (or run of fused steps), measured inline on the main thread or by the worker around the call.
+ * An op is slow when even the fastest of them reaches {@link SLOW_OP_MS}: pauses (GC, a busy
+ * machine) only lengthen a run, so the minimum is what the op itself costs. Ops on the pool keep
+ * being measured there, so a cheap op sent there by one unlucky run comes back.
  */
 export class OpCosts {
   readonly #stats = new Map<string, Stat>();
@@ -32,18 +39,22 @@ export class OpCosts {
   }
 
   record(id: string, ms: number): void {
-    const s = this.#stats.get(id);
-    if (s === undefined) this.#stats.set(id, { n: 1, mean: ms });
-    else {
-      s.n++;
-      s.mean += (ms - s.mean) * 0.2;
+    let s = this.#stats.get(id);
+    if (s === undefined) {
+      s = { recent: new Float64Array(WINDOW), n: 0, min: ms };
+      this.#stats.set(id, s);
     }
+    s.recent[s.n++ % WINDOW] = ms;
+    let min = Infinity;
+    const k = Math.min(s.n, WINDOW);
+    for (let j = 0; j < k; j++) if (s.recent[j]! < min) min = s.recent[j]!;
+    s.min = min;
   }
 
   /** Whether the op has proved too costly to run on the main thread. */
   slow(id: string): boolean {
     const s = this.#stats.get(id);
-    return s !== undefined && s.mean >= SLOW_OP_MS;
+    return s !== undefined && s.min >= SLOW_OP_MS;
   }
 }
 

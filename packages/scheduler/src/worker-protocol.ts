@@ -28,7 +28,8 @@ export interface WorkerBatch {
 }
 
 export type WorkerResponse =
-  | { readonly ok: 1; readonly v: unknown }
+  /** `t`: time spent in the ops, ms (for the scheduler's cost model). */
+  | { readonly ok: 1; readonly v: unknown; readonly t: number }
   | { readonly ok: 0; readonly i: number; readonly e: unknown; readonly name: string; readonly message: string }
   | { readonly ok: 2 };
 

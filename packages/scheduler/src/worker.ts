@@ -28,6 +28,7 @@ async function runSteps(req: WorkerRequest, transfer: Set<ArrayBuffer>): Promise
   if (req.c !== undefined && Atomics.load(req.c, 0) !== 0) return { ok: 2 };
   const steps = req.s;
   const local = steps.length > 1 || req.x !== null ? new Map<string, unknown>() : undefined;
+  const start = performance.now();
   let value: unknown;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
@@ -44,7 +45,8 @@ async function runSteps(req: WorkerRequest, transfer: Set<ArrayBuffer>): Promise
   }
   let out: unknown = value;
   if (req.x !== null) out = req.x.map((i) => local!.get(steps[i]!.k));
-  return { ok: 1, v: packForTransfer(out, always, transfer) };
+  const t = performance.now() - start;
+  return { ok: 1, v: packForTransfer(out, always, transfer), t };
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
