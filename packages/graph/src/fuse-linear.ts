@@ -1,6 +1,7 @@
 import { MissingKeyError } from "./errors.js";
 import { Graph } from "./graph.js";
 import { keyName, type Key } from "./key.js";
+import { nodePositions } from "./node-positions.js";
 import type { Layer } from "./layer.js";
 import { MaterializedLayer } from "./materialized-layer.js";
 import { Fused, Task, type GraphNode } from "./spec.js";
@@ -21,79 +22,115 @@ import { Fused, Task, type GraphNode } from "./spec.js";
 export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
   const names = [...graph.layers.keys()];
   const maps = names.map((n) => graph.layers.get(n)!.materialize());
-  const byName = new Map(names.map((n, i) => [n, i]));
-  const layerIndexOf = (k: Key): number => {
-    const l = byName.get(keyName(k));
-    if (l !== undefined && maps[l]!.has(k)) return l;
-    for (let i = 0; i < maps.length; i++) if (maps[i]!.has(k)) return i;
-    return -1;
-  };
-
-  // Only keys that something reads matter: who reads each (null when several do).
-  const reader = new Map<Key, GraphNode | null>();
-  for (const m of maps) {
-    for (const node of m.values()) {
-      const deps = node.dependencies;
-      for (let k = 0; k < deps.length; k++) {
-        const d = deps[k]!;
-        reader.set(d, reader.get(d) === undefined ? node : null);
-      }
+  let n = 0;
+  let edges = 0;
+  for (const m of maps) n += m.size;
+  const nodes = new Array<GraphNode>(n);
+  const nodeKeys = new Array<Key>(n);
+  const layerOf = new Int32Array(n);
+  n = 0;
+  for (let l = 0; l < maps.length; l++) {
+    for (const [k, node] of maps[l]!) {
+      nodes[n] = node;
+      nodeKeys[n] = k;
+      layerOf[n++] = l;
+      edges += node.dependencies.length;
     }
   }
+  if (edges === 0) return materialized(graph, names, maps);
+  const byName = new Map(names.map((name, l) => [name, l]));
+  let lastMap = maps[0]!;
+  const find = (k: Key): GraphNode | undefined => {
+    let v = lastMap.get(k);
+    if (v !== undefined) return v;
+    const l = byName.get(keyName(k));
+    if (l !== undefined && (v = maps[l]!.get(k)) !== undefined) {
+      lastMap = maps[l]!;
+      return v;
+    }
+    for (const m of maps) if ((v = m.get(k)) !== undefined) return (lastMap = m), v;
+    return undefined;
+  };
+  const positionOf = nodePositions(nodes, nodeKeys, find);
 
-  // absorbed: key → its layer, for nodes that run inside their only reader.
-  const absorbed = new Map<Key, number>();
-  const changed = new Uint8Array(names.length);
-  let requested: Set<Key> | undefined;
-  for (const [d, r] of reader) {
-    const l = layerIndexOf(d);
-    if (l < 0) throw new MissingKeyError(d, r?.key);
-    if (r === null || !isTaskLike(r) || r.dependencies.length !== 1 || !isTaskLike(maps[l]!.get(d)!)) continue;
-    requested ??= new Set(keys);
-    if (requested.has(d)) continue;
-    absorbed.set(d, l);
-    changed[l] = 1;
-    changed[layerIndexOf(r.key)] = 1;
+  // Who reads each node: how many, and which one when there is one.
+  const readers = new Int32Array(n);
+  const reader = new Int32Array(n);
+  const firstDep = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const deps = nodes[i]!.dependencies;
+    for (let k = 0; k < deps.length; k++) {
+      const j = positionOf(deps[k]!);
+      if (j < 0) throw new MissingKeyError(deps[k]!, nodes[i]!.key);
+      if (k === 0) firstDep[i] = j;
+      readers[j]!++;
+      reader[j] = i;
+    }
   }
-  if (absorbed.size === 0) return materialized(graph, names, maps);
+  const requested = new Uint8Array(n);
+  for (const k of keys) {
+    const j = positionOf(k);
+    if (j >= 0) requested[j] = 1;
+  }
 
-  const chain: GraphNode[] = [];
+  // absorbed[j]: j runs inside its only reader, which reads nothing else.
+  const absorbed = new Uint8Array(n);
+  const changed = new Uint8Array(names.length);
+  let any = false;
+  for (let j = 0; j < n; j++) {
+    if (readers[j] !== 1 || requested[j] === 1) continue;
+    const r = reader[j]!;
+    if (nodes[r]!.dependencies.length !== 1 || !isTaskLike(nodes[r]!) || !isTaskLike(nodes[j]!)) continue;
+    absorbed[j] = 1;
+    changed[layerOf[j]!] = changed[layerOf[r]!] = 1;
+    any = true;
+  }
+  if (!any) return materialized(graph, names, maps);
+
+  const out = names.map((_, l) => (changed[l] === 1 ? new Map<Key, GraphNode>() : undefined));
+  const reads = names.map((_, l) => (changed[l] === 1 ? new Set<number>() : undefined));
+  const chain: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const l = layerOf[i]!;
+    const target = out[l];
+    if (target === undefined || absorbed[i] === 1) continue;
+    let node = nodes[i]!;
+    let head = i;
+    if (firstDep[i]! >= 0 && absorbed[firstDep[i]!] === 1) {
+      chain.length = 0;
+      chain.push(i);
+      for (let j = firstDep[i]!; ; j = firstDep[j]!) {
+        chain.push(j);
+        head = j;
+        if (firstDep[j]! < 0 || absorbed[firstDep[j]!] !== 1 || nodes[j]!.dependencies.length !== 1) break;
+      }
+      const steps: Task[] = [];
+      for (let c = chain.length - 1; c >= 0; c--) {
+        const step = nodes[chain[c]!]!;
+        if (step instanceof Fused) for (const s of step.steps) steps.push(s);
+        else steps.push(step as Task);
+      }
+      node = new Fused(node.key, steps, nodes[head]!.dependencies);
+    }
+    target.set(nodeKeys[i]!, node);
+    const deps = nodes[head]!.dependencies;
+    for (let k = 0; k < deps.length; k++) reads[l]!.add(layerOf[positionOf(deps[k]!)]!);
+  }
+
   const layers = new Map<string, Layer>();
   const deps = new Map<string, Set<string>>();
   for (let l = 0; l < names.length; l++) {
     const name = names[l]!;
     const old = graph.layers.get(name)!;
-    if (changed[l] === 0) {
+    const m = out[l];
+    if (m === undefined) {
       layers.set(name, old instanceof MaterializedLayer ? old : new MaterializedLayer(name, maps[l]!, { ...old.annotations }));
       continue;
     }
-    const out = new Map<Key, GraphNode>();
+    if (m.size === 0) continue;
+    layers.set(name, new MaterializedLayer(name, m, { ...old.annotations }));
     const read = new Set<string>();
-    for (let node of maps[l]!.values()) {
-      if (absorbed.has(node.key)) continue;
-      if (node.dependencies.length === 1 && absorbed.has(node.dependencies[0]!)) {
-        chain.length = 0;
-        chain.push(node);
-        for (let d = node.dependencies[0]!; ; ) {
-          const head = maps[absorbed.get(d)!]!.get(d)!;
-          chain.push(head);
-          if (head.dependencies.length !== 1 || !absorbed.has(head.dependencies[0]!)) break;
-          d = head.dependencies[0]!;
-        }
-        const steps: Task[] = [];
-        for (let c = chain.length - 1; c >= 0; c--) {
-          const step = chain[c]!;
-          if (step instanceof Fused) for (const s of step.steps) steps.push(s);
-          else steps.push(step as Task);
-        }
-        node = new Fused(node.key, steps, chain[chain.length - 1]!.dependencies);
-      }
-      out.set(node.key, node);
-      for (const d of node.dependencies) read.add(names[layerIndexOf(d)]!);
-    }
-    if (out.size === 0) continue;
-    read.delete(name);
-    layers.set(name, new MaterializedLayer(name, out, { ...old.annotations }));
+    for (const r of reads[l]!) if (r !== l) read.add(names[r]!);
     deps.set(name, read);
   }
   for (const name of layers.keys()) {

@@ -1,6 +1,7 @@
 import { CycleError, MissingKeyError } from "./errors.js";
 import type { Key } from "./key.js";
-import { nodeId, type GraphNode } from "./spec.js";
+import { nodePositions } from "./node-positions.js";
+import type { GraphNode } from "./spec.js";
 
 /**
  * A node graph in integer form: nodes numbered in the map's order, dependencies and
@@ -19,17 +20,14 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
   const n = nodes.size;
   const keys = new Array<Key>(n);
   let edges = 0;
-  let lo = Infinity;
-  let hi = -Infinity;
+  const list = new Array<GraphNode>(n);
   let i = 0;
   for (const [k, node] of nodes) {
-    keys[i++] = k;
+    keys[i] = k;
+    list[i++] = node;
     edges += node.dependencies.length;
-    const id = node[nodeId];
-    if (id < lo) lo = id;
-    if (id > hi) hi = id;
   }
-  const positionOf = edges === 0 ? () => -1 : positions(nodes, lo, hi);
+  const positionOf = edges === 0 ? () => -1 : nodePositions(list, keys, (k) => nodes.get(k));
   const depStart = new Int32Array(n + 1);
   const depList = new Int32Array(edges);
   const dependentCount = new Int32Array(n + 1);
@@ -223,31 +221,3 @@ function findCycle(g: IndexedNodes, waiting: Int32Array): Key[] {
   return [...cycle, cycle[0]!];
 }
 
-/**
- * Key → position in `nodes` (-1 when absent). Nodes are numbered when made, so the positions
- * usually fit a typed array over the range of their numbers, and a lookup is one `get` on the
- * existing map; otherwise (scattered numbers, a node listed twice) a map of keys.
- */
-function positions(nodes: ReadonlyMap<Key, GraphNode>, lo: number, hi: number): (key: Key) => number {
-  const n = nodes.size;
-  if (n > 0 && hi - lo < 4 * n + 1024) {
-    const pos = new Int32Array(hi - lo + 1).fill(-1);
-    let i = 0;
-    let unique = true;
-    for (const node of nodes.values()) {
-      const slot = node[nodeId] - lo;
-      if (pos[slot] !== -1) unique = false;
-      pos[slot] = i++;
-    }
-    if (unique) {
-      return (key) => {
-        const node = nodes.get(key);
-        return node === undefined ? -1 : pos[node[nodeId] - lo]!;
-      };
-    }
-  }
-  const index = new Map<Key, number>();
-  let i = 0;
-  for (const k of nodes.keys()) index.set(k, i++);
-  return (key) => index.get(key) ?? -1;
-}
