@@ -3,13 +3,14 @@ import { compress, normalizeCompressor, v2CompressorMeta, v3CodecMeta, type Comp
 import { ElementWriteError } from "./errors.js";
 import type { DataType, NDArray, TypedArray } from "./ndarray.js";
 import { encodeVlenUtf8 } from "./vlen-utf8.js";
+import { guessChunks } from "./guess-chunks.js";
 
 /** Zarr format version of a written store. */
 export type ZarrFormat = 2 | 3;
 
 /** Per-array write settings (anndata's `dataset_kwargs`). */
 export interface DatasetOptions {
-  /** Chunk shape; `-1`/`null` on an axis means the whole axis. @default the whole array in one chunk */
+  /** Chunk shape; `-1`/`null` on an axis means the whole axis. @default zarr-python's guess (`guessChunks`) */
   chunks?: readonly (number | null)[] | undefined;
   /** Compressor. @default blosc lz4 level 5 with shuffle */
   compressor?: Compressor | null | undefined;
@@ -31,8 +32,8 @@ function encodeJson(x: unknown): Uint8Array {
 }
 
 /** Chunk shape from the options, validated against the array's shape. */
-function chunkShapeOf(shape: readonly number[], chunks: DatasetOptions["chunks"], path: string): number[] {
-  if (chunks === undefined) return shape.map((n) => Math.max(n, 1));
+function chunkShapeOf(shape: readonly number[], chunks: DatasetOptions["chunks"], path: string, typesize: number): number[] {
+  if (chunks === undefined) return guessChunks(shape, typesize);
   if (!Array.isArray(chunks) || chunks.length !== shape.length) {
     throw new RangeError(`Expected \`chunks\` for ${path} to have ${shape.length} entries (one per axis), got \`${JSON.stringify(chunks)}\``);
   }
@@ -159,7 +160,8 @@ export class ZarrWriter {
     if (data.length !== size) {
       throw new ElementWriteError("/" + p, this.url, "value", `expected ${size} values for shape [${shape.join(", ")}], got ${data.length}`);
     }
-    const chunkShape = chunkShapeOf(shape, options.chunks, "/" + p);
+    // Strings count as numpy object pointers (8 bytes), as zarr-python counts them.
+    const chunkShape = chunkShapeOf(shape, options.chunks, "/" + p, dtype === "string" ? 8 : itemsizes[dtype]);
     const compressor = normalizeCompressor(options.compressor);
     const isString = dtype === "string";
     const isScalarString = isString && shape.length === 0 && this.format === 2;
