@@ -480,6 +480,8 @@ export class Execution {
   }
 
   #segmentBytes(node: Fused, seg: Segment, local: Map<Key, unknown>): number {
+    // the first segment reads only outside keys: the node's inputs bound them
+    if (seg.from === 0) return this.#inputBytes(this.#plan.index.get(node.key)!);
     const { index } = this.#plan;
     let n = 0;
     const seen = new Set<Key>();
