@@ -50,6 +50,15 @@ describe("compute", () => {
     assert.deepEqual(inline, [0, 0, 0, 0, 0, 0], "Infinity keeps every cpu op inline");
   });
 
+  test("an op sent to the pool by one slow (cold) run comes back inline once the workers measure it cheap", async () => {
+    const cold = op(ops, "coldThenFast");
+    const g = Graph.fromNodes("x", Array.from({ length: 300 }, (_, i) => new Task(`c-${i}`, cold, [])));
+    const threads = (await compute(g, [...g.materialize().keys()], { progress: false })) as number[];
+    const inline = threads.filter((t) => t === 0).length;
+    assert.ok(threads.some((t) => t !== 0), "some ran on the pool");
+    assert.ok(inline > 1, `${inline} ran inline: the first, then those still queued once the pool reported them cheap`);
+  });
+
   test("runs the cpu steps of a fused task as one message and returns the last step", async () => {
     const f = new Fused("f", [new Task("f1", fill, [10, 1]), new Task("f2", affine, [ref("f1"), 2, 0]), new Task("f", sum, [ref("f2"), ref("f1")])]);
     for (const inlineThreshold of [0, Infinity]) {

@@ -212,7 +212,8 @@ export class Execution {
           const bytes = this.#inputBytes(i);
           const threshold = this.#opts.inlineThreshold;
           const id = opCosts.id(op);
-          if (bytes >= threshold || (threshold !== Infinity && opCosts.slow(id))) return this.#submitPoolTask(i, node, op, bytes);
+          if (bytes >= threshold) return this.#submitPoolTask(i, node, op, bytes, undefined);
+          if (threshold !== Infinity && opCosts.slow(id)) return this.#submitPoolTask(i, node, op, bytes, id);
           return this.#runInline(i, id);
         }
       }
@@ -279,12 +280,15 @@ export class Execution {
     );
   }
 
-  #submitPoolTask(i: number, node: Task, op: OpRef, bytes: number): void {
+  /** Send task `i` to the pool; `slowId` when only its op's cost (not its size) sends it there. */
+  #submitPoolTask(i: number, node: Task, op: OpRef, bytes: number, slowId: string | undefined): void {
     let t0 = 0;
     const costId = opCosts.id(op);
     this.#pool.submit({
       i,
       bytes,
+      reconsider: slowId === undefined ? undefined : () => !opCosts.slow(slowId),
+      runInline: () => this.#runInline(i, costId),
       build: (transfer) => {
         t0 = this.#hooks ? this.#pre(i) : 0;
         const { index } = this.#plan;
@@ -320,8 +324,7 @@ export class Execution {
           this.#ioGate.release();
         }
         lanes.push("io");
-      } else if (seg.lane === "cpu" && this.#segmentToPool(node, seg, local)) {
-        await this.#segmentOnPool(i, node, seg, local);
+      } else if (seg.lane === "cpu" && this.#segmentToPool(node, seg, local) && (await this.#segmentOnPool(i, node, seg, local))) {
         lanes.push("pool");
       } else {
         const start = performance.now();
@@ -336,20 +339,26 @@ export class Execution {
     this.#drain();
   }
 
-  async #segmentOnPool(i: number, node: Fused, seg: Segment, local: Map<Key, unknown>): Promise<void> {
-    let res: WorkerResponse;
+  /** Run a cpu segment on the pool; false when it should run inline after all (its op proved cheap). */
+  async #segmentOnPool(i: number, node: Fused, seg: Segment, local: Map<Key, unknown>): Promise<boolean> {
+    let res: WorkerResponse | undefined;
+    const bytes = this.#segmentBytes(node, seg, local);
+    const bySize = bytes >= this.#opts.inlineThreshold;
     try {
-      res = await new Promise<WorkerResponse>((resolve, reject) => {
+      res = await new Promise<WorkerResponse | undefined>((resolve, reject) => {
         this.#pool.submit({
           i,
-          bytes: this.#segmentBytes(node, seg, local),
+          bytes,
           build: (transfer) => this.#segmentRequest(node, seg, local, transfer),
           settle: (r, e) => (r === undefined ? reject(e) : resolve(r)),
+          reconsider: bySize ? undefined : () => !opCosts.slow(seg.id),
+          runInline: () => resolve(undefined),
         });
       });
     } catch (e) {
       throw new TaskError(node.key, opName(node.steps[seg.from]!.op), e, node.steps[seg.from]!.key);
     }
+    if (res === undefined) return false;
     if (res.ok === 0) {
       const step = node.steps[seg.from + res.i]!;
       throw new TaskError(node.key, opName(step.op), workerError(res), step.key);
@@ -360,6 +369,7 @@ export class Execution {
       this.#own(vs);
       seg.exports.forEach((s, j) => local.set(node.steps[s]!.key, vs[j]));
     }
+    return true;
   }
 
   #segmentRequest(node: Fused, seg: Segment, local: Map<Key, unknown>, transfer: Set<ArrayBuffer>): WorkerRequest {

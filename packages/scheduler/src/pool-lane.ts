@@ -12,6 +12,12 @@ export interface PoolJob {
   build(transfer: Set<ArrayBuffer>): WorkerRequest;
   /** The worker's answer, or the error that prevented one. */
   settle(res: WorkerResponse | undefined, error?: unknown): void;
+  /**
+   * For a job sent here only because its op looked slow: whether, by the time it would be sent,
+   * it should run inline after all (then `runInline` is called instead).
+   */
+  reconsider?(): boolean;
+  runInline?(): void;
 }
 
 /** Limits of a {@link PoolLane}. */
@@ -76,13 +82,21 @@ export class PoolLane {
       let bytes = 0;
       while (this.#queue.size > 0 && batch.length < size && (batch.length === 0 || bytes < batchBytes)) {
         const next = this.#jobs.get(this.#queue.peek())!;
+        if (next.reconsider?.() === true) {
+          // the op proved cheap meanwhile (e.g. its first, cold run was slow)
+          this.#queue.pop();
+          this.#jobs.delete(next.i);
+          next.runInline!();
+          if (this.#closed) return;
+          continue;
+        }
         if (batch.length > 0 && bytes + next.bytes > batchBytes) break;
         this.#queue.pop();
         this.#jobs.delete(next.i);
         batch.push(next);
         bytes += next.bytes;
       }
-      this.#send(batch);
+      if (batch.length > 0) this.#send(batch);
     }
   }
 
