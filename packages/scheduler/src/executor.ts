@@ -13,7 +13,7 @@ import { forEachView, packForTransfer } from "./transfer.js";
 import { opCosts } from "./op-costs.js";
 import { PoolLane, type PoolLaneOptions } from "./pool-lane.js";
 import { poolThreads } from "./worker-pool.js";
-import { INNER_REF, type WorkerRequest, type WorkerResponse, type WorkerStep } from "./worker-protocol.js";
+import { INNER_REF, type OpTableBuilder, type WorkerRequest, type WorkerResponse, type WorkerStep } from "./worker-protocol.js";
 
 /** How an {@link Execution} runs (resolved compute options). */
 export interface ExecutionOptions {
@@ -96,7 +96,7 @@ export class Execution {
     this.#ready = new PriorityQueue(plan.priority, Math.min(n, 1 << 16));
     // no new fetch while the pool has a full backlog: fetched bytes would only pile up
     this.#ioGate = new Gate(opts.ioTasks, plan.priority, (i) => this.#startIo(i), () => this.#pool.waiting < this.#pool.capacity);
-    this.#pool = new PoolLane(plan.priority, opts.pool, () => {
+    this.#pool = new PoolLane(plan.priority, opts.pool, this.#cancel, () => {
       this.#ioGate.pump();
       this.#drain();
     });
@@ -289,14 +289,14 @@ export class Execution {
       bytes,
       reconsider: slowId === undefined ? undefined : () => !opCosts.slow(slowId),
       runInline: () => this.#runInline(i, costId),
-      build: (transfer) => {
+      build: (transfer, ops) => {
         t0 = this.#hooks ? this.#pre(i) : 0;
         const { index } = this.#plan;
         const args = substitute(node.args, (k) => {
           const d = index.get(k)!;
           return packForTransfer(this.#values[d], (buf) => this.#mayMove(d, buf), transfer);
         });
-        return { s: [{ m: this.#urlOf(op), n: op.name, k: node.key, a: args }], x: null, r: false, c: this.#cancel };
+        return { s: [{ f: ops.indexOf(this.#urlOf(op), op.name), a: args }], x: null, r: false };
       },
       settle: (res, error) => {
         if (res === undefined) this.#fail(new TaskError(node.key, opName(op), error));
@@ -349,7 +349,7 @@ export class Execution {
         this.#pool.submit({
           i,
           bytes,
-          build: (transfer) => this.#segmentRequest(node, seg, local, transfer),
+          build: (transfer, ops) => this.#segmentRequest(node, seg, local, transfer, ops),
           settle: (r, e) => (r === undefined ? reject(e) : resolve(r)),
           reconsider: bySize ? undefined : () => !opCosts.slow(seg.id),
           runInline: () => resolve(undefined),
@@ -372,15 +372,16 @@ export class Execution {
     return true;
   }
 
-  #segmentRequest(node: Fused, seg: Segment, local: Map<Key, unknown>, transfer: Set<ArrayBuffer>): WorkerRequest {
+  #segmentRequest(node: Fused, seg: Segment, local: Map<Key, unknown>, transfer: Set<ArrayBuffer>, ops: OpTableBuilder): WorkerRequest {
     const { index } = this.#plan;
-    const inSegment = new Set<Key>();
+    const inSegment = new Map<Key, number>();
     const steps: WorkerStep[] = [];
     for (let s = seg.from; s < seg.to; s++) {
       const step = node.steps[s]!;
       const op = step.op as OpRef;
       const args = substitute(step.args, (k) => {
-        if (inSegment.has(k)) return { [INNER_REF]: k };
+        const inner = inSegment.get(k);
+        if (inner !== undefined) return { [INNER_REF]: inner };
         const later = seg.usedLater.has(k);
         if (local.has(k)) {
           return packForTransfer(local.get(k), (buf) => !later && !this.#views.has(buf) && this.#owned.has(buf), transfer);
@@ -388,10 +389,10 @@ export class Execution {
         const d = index.get(k)!;
         return packForTransfer(this.#values[d], (buf) => !later && this.#mayMove(d, buf), transfer);
       });
-      steps.push({ m: this.#urlOf(op), n: op.name, k: step.key, a: args });
-      inSegment.add(step.key);
+      inSegment.set(step.key, steps.length);
+      steps.push({ f: ops.indexOf(this.#urlOf(op), op.name), a: args });
     }
-    return { s: steps, x: seg.exports.map((s) => s - seg.from), r: seg.to - seg.from > 1, c: this.#cancel };
+    return { s: steps, x: seg.exports.map((s) => s - seg.from), r: seg.to - seg.from > 1 };
   }
 
   /** Run steps `[from, to)` of a fused node on the main thread; a promise if one step is async. */

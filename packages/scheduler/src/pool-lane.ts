@@ -1,6 +1,6 @@
 import { PriorityQueue } from "./priority-queue.js";
 import { sharedPool } from "./worker-pool.js";
-import type { WorkerBatch, WorkerRequest, WorkerResponse } from "./worker-protocol.js";
+import { OpTableBuilder, type WorkerMessage, type WorkerRequest, type WorkerResponse } from "./worker-protocol.js";
 
 /** One task (or fused segment) waiting for the pool. */
 export interface PoolJob {
@@ -9,7 +9,7 @@ export interface PoolJob {
   /** Bytes of its inputs, to keep batches small. */
   readonly bytes: number;
   /** The message for the worker, built when the job is sent (so inputs are read then). May throw. */
-  build(transfer: Set<ArrayBuffer>): WorkerRequest;
+  build(transfer: Set<ArrayBuffer>, ops: OpTableBuilder): WorkerRequest;
   /** The worker's answer, or the error that prevented one. */
   settle(res: WorkerResponse | undefined, error?: unknown): void;
   /**
@@ -44,7 +44,11 @@ export class PoolLane {
   #active = 0;
   #closed = false;
 
-  constructor(priority: ArrayLike<number>, options: PoolLaneOptions, afterMessage: () => void) {
+  readonly #cancel: Int32Array;
+
+  /** `cancel`: the compute's cancellation cell, sent with every message. */
+  constructor(priority: ArrayLike<number>, options: PoolLaneOptions, cancel: Int32Array, afterMessage: () => void) {
+    this.#cancel = cancel;
     this.#queue = new PriorityQueue(priority);
     this.#opts = options;
     this.#after = afterMessage;
@@ -102,11 +106,12 @@ export class PoolLane {
 
   #send(batch: PoolJob[]): void {
     const transfer = new Set<ArrayBuffer>();
+    const ops = new OpTableBuilder();
     const jobs: PoolJob[] = [];
     const reqs: WorkerRequest[] = [];
     for (const job of batch) {
       try {
-        reqs.push(job.build(transfer));
+        reqs.push(job.build(transfer, ops));
         jobs.push(job);
       } catch (e) {
         job.settle(undefined, e);
@@ -114,14 +119,13 @@ export class PoolLane {
     }
     if (jobs.length === 0) return;
     this.#active++;
-    const message: WorkerRequest | WorkerBatch = reqs.length === 1 ? reqs[0]! : { b: reqs };
+    const message: WorkerMessage = { o: ops.table, q: reqs, c: this.#cancel };
     sharedPool()
-      .run(message as WorkerRequest, { transferList: [...transfer] })
+      .run(message, { transferList: [...transfer] })
       .then(
-        (res: WorkerResponse | WorkerResponse[]) => {
+        (res) => {
           this.#active--;
-          if (jobs.length === 1) jobs[0]!.settle(res as WorkerResponse);
-          else jobs.forEach((job, k) => job.settle((res as WorkerResponse[])[k]));
+          for (let k = 0; k < jobs.length; k++) jobs[k]!.settle(res[k]);
         },
         (e: unknown) => {
           this.#active--;

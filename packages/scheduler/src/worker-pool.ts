@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
-import type { WorkerRequest, WorkerResponse } from "./worker-protocol.js";
+import type { WorkerMessage, WorkerResponse } from "./worker-protocol.js";
 
 /** Options of the shared worker pool. */
 export interface PoolOptions {
@@ -10,15 +10,15 @@ export interface PoolOptions {
   readonly idleTimeout?: number;
 }
 
-let pool: Piscina<WorkerRequest, WorkerResponse> | undefined;
+let pool: Piscina<WorkerMessage, WorkerResponse[]> | undefined;
 let settings: Required<PoolOptions> = { maxThreads: availableParallelism(), idleTimeout: 30_000 };
 
 /**
  * The pool shared by every compute of the process, started on first use. Idle workers are
  * unref'd by piscina, so the pool never keeps a script alive after its last compute.
  */
-export function sharedPool(): Piscina<WorkerRequest, WorkerResponse> {
-  pool ??= new Piscina<WorkerRequest, WorkerResponse>({
+export function sharedPool(): Piscina<WorkerMessage, WorkerResponse[]> {
+  pool ??= new Piscina<WorkerMessage, WorkerResponse[]>({
     filename: new URL("./worker.js", import.meta.url).href,
     maxThreads: settings.maxThreads,
     minThreads: Math.min(1, settings.maxThreads),

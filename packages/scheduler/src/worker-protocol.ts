@@ -2,29 +2,30 @@
 
 /** One op call in a worker. `a` holds values, except {@link INNER_REF} markers to earlier steps. */
 export interface WorkerStep {
-  /** Module URL (already resolved in the main thread). */
-  readonly m: string;
-  /** Export name. */
-  readonly n: string;
-  /** The step's key (for markers and error reports). */
-  readonly k: string;
+  /** The op: an index into the message's op table. */
+  readonly f: number;
   /** Arguments. */
   readonly a: readonly unknown[];
 }
 
+/** One task (or run of fused steps). */
 export interface WorkerRequest {
   readonly s: readonly WorkerStep[];
   /** Step indices whose values come back (the last step's always does, last in the list). */
   readonly x: readonly number[] | null;
   /** Whether arguments hold markers to resolve. */
   readonly r: boolean;
-  /** The compute's cancellation cell: non-zero means drop the task unrun. */
-  readonly c: Int32Array | undefined;
 }
 
-/** Several requests in one message; the answer is the array of their responses. */
-export interface WorkerBatch {
-  readonly b: readonly WorkerRequest[];
+/**
+ * What one message carries: the ops its requests call (module URL and export name, in pairs;
+ * each op once however many tasks call it), the requests, and the compute's cancellation cell
+ * (non-zero: drop the requests not started yet). The answer is one response per request.
+ */
+export interface WorkerMessage {
+  readonly o: readonly string[];
+  readonly q: readonly WorkerRequest[];
+  readonly c: Int32Array;
 }
 
 export type WorkerResponse =
@@ -33,5 +34,22 @@ export type WorkerResponse =
   | { readonly ok: 0; readonly i: number; readonly e: unknown; readonly name: string; readonly message: string }
   | { readonly ok: 2 };
 
-/** Marker key of an argument that refers to an earlier step of the same message. */
+/** Marker key of an argument that refers to an earlier step of the same request (by index). */
 export const INNER_REF = "\u0000zask.ref";
+
+/** Builds a message's op table: the index of an op, added on first use. */
+export class OpTableBuilder {
+  readonly table: string[] = [];
+  readonly #index = new Map<string, number>();
+
+  indexOf(url: string, name: string): number {
+    const k = url + "#" + name;
+    let i = this.#index.get(k);
+    if (i === undefined) {
+      i = this.table.length / 2;
+      this.table.push(url, name);
+      this.#index.set(k, i);
+    }
+    return i;
+  }
+}

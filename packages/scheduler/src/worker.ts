@@ -5,46 +5,53 @@
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { loadOpByUrl, loadedOpByUrl } from "./op-registry.js";
 import { packForTransfer } from "./transfer.js";
-import { INNER_REF, type WorkerBatch, type WorkerRequest, type WorkerResponse } from "./worker-protocol.js";
+import type { OpFunction } from "@zask/graph";
+import { INNER_REF, type WorkerMessage, type WorkerRequest, type WorkerResponse } from "./worker-protocol.js";
 
 const always = (): boolean => true;
 
-/** Piscina's task handler: one request, or a batch of them answered as an array. */
-export default async function handle(message: WorkerRequest | WorkerBatch): Promise<unknown> {
+/** Piscina's task handler: the requests of one message, answered as an array. */
+export default async function handle(message: WorkerMessage): Promise<unknown> {
   const transfer = new Set<ArrayBuffer>();
-  let response: WorkerResponse | WorkerResponse[];
-  if ("b" in message) {
-    response = [];
-    for (const req of message.b) response.push(await runSteps(req, transfer));
-  } else {
-    response = await runSteps(message, transfer);
+  const o = message.o;
+  const fns: OpFunction[] = [];
+  const response: WorkerResponse[] = [];
+  for (let j = 0; j < o.length; j += 2) {
+    try {
+      fns.push(loadedOpByUrl(o[j]!, o[j + 1]!) ?? (await loadOpByUrl(o[j]!, o[j + 1]!)));
+    } catch (e) {
+      // every request that calls it reports the failure
+      fns.push(() => {
+        throw e;
+      });
+    }
   }
+  for (const req of message.q) response.push(await runSteps(req, fns, message.c, transfer));
   if (transfer.size === 0) return response;
   // piscina moves what a "movable" result lists under its transferable symbol
   return move({ [transferableSymbol]: [...transfer], [valueSymbol]: response } as never);
 }
 
-async function runSteps(req: WorkerRequest, transfer: Set<ArrayBuffer>): Promise<WorkerResponse> {
-  if (req.c !== undefined && Atomics.load(req.c, 0) !== 0) return { ok: 2 };
+async function runSteps(req: WorkerRequest, fns: readonly OpFunction[], cancel: Int32Array, transfer: Set<ArrayBuffer>): Promise<WorkerResponse> {
+  if (Atomics.load(cancel, 0) !== 0) return { ok: 2 };
   const steps = req.s;
-  const local = steps.length > 1 || req.x !== null ? new Map<string, unknown>() : undefined;
+  const local: unknown[] | undefined = steps.length > 1 || req.x !== null ? [] : undefined;
   const start = performance.now();
   let value: unknown;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     try {
-      const fn = loadedOpByUrl(s.m, s.n) ?? (await loadOpByUrl(s.m, s.n));
       const args = req.r && local !== undefined ? (resolveMarkers(s.a, local) as unknown[]) : s.a;
-      value = fn(...args);
+      value = fns[s.f]!(...args);
       if (isThenable(value)) value = await value;
     } catch (e) {
       const error = e instanceof Error ? e : String(e);
       return { ok: 0, i, e: error, name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) };
     }
-    local?.set(s.k, value);
+    if (local !== undefined) local[i] = value;
   }
   let out: unknown = value;
-  if (req.x !== null) out = req.x.map((i) => local!.get(steps[i]!.k));
+  if (req.x !== null) out = req.x.map((i) => local![i]);
   const t = performance.now() - start;
   return { ok: 1, v: packForTransfer(out, always, transfer), t };
 }
@@ -53,7 +60,7 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof x === "object" && x !== null && typeof (x as PromiseLike<unknown>).then === "function";
 }
 
-function resolveMarkers(x: unknown, local: Map<string, unknown>): unknown {
+function resolveMarkers(x: unknown, local: readonly unknown[]): unknown {
   if (typeof x !== "object" || x === null || ArrayBuffer.isView(x)) return x;
   if (Array.isArray(x)) {
     let out: unknown[] | undefined;
@@ -67,7 +74,7 @@ function resolveMarkers(x: unknown, local: Map<string, unknown>): unknown {
   const proto = Object.getPrototypeOf(x);
   if (proto !== Object.prototype && proto !== null) return x;
   const o = x as Record<string, unknown>;
-  if (INNER_REF in o) return local.get(o[INNER_REF] as string);
+  if (INNER_REF in o) return local[o[INNER_REF] as number];
   let out: Record<string, unknown> | undefined;
   for (const k in o) {
     const v = resolveMarkers(o[k], local);
