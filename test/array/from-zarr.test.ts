@@ -115,3 +115,9 @@ test("fromZarr reads a sharded zarr v3 array: one block (one request) per shard,
   assert.equal(zs.counters.chunkRequests, 2);
   assert.deepEqual(plain(await x.slice(5, [3, 0]).compute()), [53, 50]);
 });
+
+test("fromZarr with an aborted signal rejects without opening", async () => {
+  const ac = new AbortController();
+  ac.abort(new Error("no"));
+  await assert.rejects(fromZarr(FIXTURES + "dense.c3.gzip.u2.zarr", { signal: ac.signal }), (e: Error) => e.message === "no");
+});

@@ -71,6 +71,7 @@ function join(prefix: string, name: string): AbsolutePath {
  */
 export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}): Promise<Array> {
   const { signal } = options;
+  signal?.throwIfAborted();
   let store: ZarrStore;
   let opened: zarr.Array<zarr.DataType, zarr.Readable>;
   let metaStore: AsyncReadable;
@@ -89,8 +90,9 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
     else if (options.consolidated === "maybe") metaStore = await zarr.withMaybeConsolidatedMetadata(metaStore);
     const location = zarr.root(metaStore).resolve(options.path ?? "");
     try {
-      opened = (await zarr.open(location, { kind: "array" })) as zarr.Array<zarr.DataType, zarr.Readable>;
+      opened = (await zarr.open(location, { kind: "array", signal })) as zarr.Array<zarr.DataType, zarr.Readable>;
     } catch (cause) {
+      if (signal?.aborted) throw signal.reason;
       throw new ZarrArrayError(store.describe(location.path), "no zarr array here", { cause });
     }
   }
