@@ -80,8 +80,8 @@ export class PoolLane {
   #pump(): void {
     const { messages, maxBatch, batchBytes } = this.#opts;
     while (!this.#closed && this.#active < messages && this.#queue.size > 0) {
-      // spread what is ready over the free message slots, so that no worker idles at the tail
-      const size = Math.min(maxBatch, Math.ceil(this.#queue.size / (messages - this.#active)));
+      // spread what is ready over all the message slots, so that no worker idles at the tail
+      const size = Math.min(maxBatch, Math.ceil(this.#queue.size / messages));
       const batch: PoolJob[] = [];
       let bytes = 0;
       while (this.#queue.size > 0 && batch.length < size && (batch.length === 0 || bytes < batchBytes)) {
