@@ -2,11 +2,11 @@ import type { OpRef } from "@zask/graph";
 
 /**
  * An op whose recent runs all took at least this long (ms) goes to the pool, whatever the size
- * of its inputs: a decode of a small compressed chunk is small in bytes
- * but not in work. About twice the round trip of a message to a worker (see the README's
- * performance section for the measurement).
+ * of its inputs: a decode of a small compressed chunk is small in bytes but not in work. About
+ * one message round trip as measured by `benchmarks/scheduler-inline-threshold.ts` (~220 µs on
+ * this project's loaded 2-core machine): an op costlier than that is worth a message.
  */
-export const SLOW_OP_MS = 0.1;
+export const SLOW_OP_MS = 0.2;
 
 const WINDOW = 8;
 
