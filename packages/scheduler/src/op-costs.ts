@@ -15,13 +15,15 @@ interface Stat {
   readonly recent: Float64Array;
   n: number;
   min: number;
+  slow: boolean;
 }
 
 /**
  * What cpu ops cost, shared by every compute of the process: the last few durations of each op
  * (or run of fused steps), measured inline on the main thread or by the worker around the call.
- * An op is slow when even the fastest of them reaches {@link SLOW_OP_MS}: pauses (GC, a busy
- * machine) only lengthen a run, so the minimum is what the op itself costs. Ops on the pool keep
+ * An op becomes slow when even the fastest of them reaches {@link SLOW_OP_MS} (pauses of GC or
+ * a busy machine only lengthen a run, so the minimum is what the op itself costs), and cheap
+ * again below half of it. Ops on the pool keep
  * being measured there, so a cheap op sent there by one unlucky run comes back.
  */
 export class OpCosts {
@@ -41,7 +43,7 @@ export class OpCosts {
   record(id: string, ms: number): void {
     let s = this.#stats.get(id);
     if (s === undefined) {
-      s = { recent: new Float64Array(WINDOW), n: 0, min: ms };
+      s = { recent: new Float64Array(WINDOW), n: 0, min: ms, slow: false };
       this.#stats.set(id, s);
     }
     s.recent[s.n++ % WINDOW] = ms;
@@ -49,12 +51,15 @@ export class OpCosts {
     const k = Math.min(s.n, WINDOW);
     for (let j = 0; j < k; j++) if (s.recent[j]! < min) min = s.recent[j]!;
     s.min = min;
+    // hysteresis: an op near the limit must not flip between the lanes at every run
+    if (!s.slow && min >= SLOW_OP_MS) s.slow = true;
+    else if (s.slow && min < SLOW_OP_MS / 2) s.slow = false;
   }
 
   /** Whether the op has proved too costly to run on the main thread. */
   slow(id: string): boolean {
     const s = this.#stats.get(id);
-    return s !== undefined && s.min >= SLOW_OP_MS;
+    return s !== undefined && s.slow;
   }
 }
 
