@@ -9,6 +9,7 @@ import { resolveOpModule } from "./op-registry.js";
 import type { Plan } from "./plan.js";
 import { PriorityQueue } from "./priority-queue.js";
 import { sizeOf } from "./size-of.js";
+import { StepValues } from "./step-values.js";
 import { forEachView, packForTransfer } from "./transfer.js";
 import { opCosts } from "./op-costs.js";
 import { PoolLane, type PoolLaneOptions } from "./pool-lane.js";
@@ -33,7 +34,7 @@ export interface ExecutionOptions {
 }
 
 const SLICE_MS = 20;
-const EMPTY: Map<Key, unknown> = new Map();
+const EMPTY = new StepValues();
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof x === "object" && x !== null && typeof (x as PromiseLike<unknown>).then === "function";
@@ -311,7 +312,7 @@ export class Execution {
 
   async #runFused(i: number, node: Fused): Promise<void> {
     const t0 = this.#hooks ? this.#pre(i) : 0;
-    const local = new Map<Key, unknown>();
+    const local = new StepValues();
     const lanes: string[] = [];
     for (const seg of segmentsOf(node)) {
       if (this.#done) return;
@@ -340,7 +341,7 @@ export class Execution {
   }
 
   /** Run a cpu segment on the pool; false when it should run inline after all (its op proved cheap). */
-  async #segmentOnPool(i: number, node: Fused, seg: Segment, local: Map<Key, unknown>): Promise<boolean> {
+  async #segmentOnPool(i: number, node: Fused, seg: Segment, local: StepValues): Promise<boolean> {
     let res: WorkerResponse | undefined;
     const bytes = this.#segmentBytes(node, seg, local);
     const bySize = bytes >= this.#opts.inlineThreshold;
@@ -372,7 +373,7 @@ export class Execution {
     return true;
   }
 
-  #segmentRequest(node: Fused, seg: Segment, local: Map<Key, unknown>, transfer: Set<ArrayBuffer>, ops: OpTableBuilder): WorkerRequest {
+  #segmentRequest(node: Fused, seg: Segment, local: StepValues, transfer: Set<ArrayBuffer>, ops: OpTableBuilder): WorkerRequest {
     const { index } = this.#plan;
     const inSegment = new Map<Key, number>();
     const steps: WorkerStep[] = [];
@@ -396,7 +397,7 @@ export class Execution {
   }
 
   /** Run steps `[from, to)` of a fused node on the main thread; a promise if one step is async. */
-  #evalSteps(i: number, node: Fused, from: number, to: number, local: Map<Key, unknown>): unknown {
+  #evalSteps(i: number, node: Fused, from: number, to: number, local: StepValues): unknown {
     const lookup = (k: Key): unknown => (local.has(k) ? local.get(k) : this.#lookup(k));
     for (let s = from; s < to; s++) {
       const step = node.steps[s]!;
@@ -450,7 +451,7 @@ export class Execution {
     }
     if (node instanceof DataNode) return node.value;
     if (node instanceof Alias) return this.#values[this.#plan.index.get(node.target)!];
-    const local = new Map<Key, unknown>();
+    const local = new StepValues();
     const last = node.steps[node.steps.length - 1]!.key;
     const p = this.#evalSteps(i, node, 0, node.steps.length, local);
     return isThenable(p) ? Promise.resolve(p).then(() => local.get(last)) : local.get(last);
@@ -484,13 +485,13 @@ export class Execution {
     return n;
   }
 
-  #segmentToPool(node: Fused, seg: Segment, local: Map<Key, unknown>): boolean {
+  #segmentToPool(node: Fused, seg: Segment, local: StepValues): boolean {
     const threshold = this.#opts.inlineThreshold;
     if (threshold === Infinity) return false;
     return opCosts.slow(seg.id) || this.#segmentBytes(node, seg, local) >= threshold;
   }
 
-  #segmentBytes(node: Fused, seg: Segment, local: Map<Key, unknown>): number {
+  #segmentBytes(node: Fused, seg: Segment, local: StepValues): number {
     // the first segment reads only outside keys: the node's inputs bound them
     if (seg.from === 0) return this.#inputBytes(this.#plan.index.get(node.key)!);
     const { index } = this.#plan;
