@@ -31,3 +31,10 @@ test("other class instances hash by identity", () => {
   assert.equal(tokenize(t), tokenize(t));
   assert.notEqual(tokenize(new Thing()), tokenize(new Thing()));
 });
+
+test("closures with the same source but different captured values get different tokens", () => {
+  const make = (k: number) => (x: number) => x * k;
+  assert.notEqual(tokenize(make(2)), tokenize(make(3)));
+  const f = make(2);
+  assert.equal(tokenize(f), tokenize(f));
+});

@@ -23,7 +23,7 @@ let nextIdentity = 0;
 /**
  * A deterministic token of `values`: equal inputs give equal tokens, so identical work gets
  * identical keys and deduplicates (dask's `tokenize`). Typed arrays hash their bytes; plain
- * objects their sorted entries; an object with a `[tokenSymbol]()` method its own token; any
+ * objects their sorted entries; functions their identity (closures with equal source may differ); an object with a `[tokenSymbol]()` method its own token; any
  * other object (class instances without one) a per-process identity, which never collides.
  *
  * @example
@@ -51,7 +51,9 @@ function feed(h: Hash, x: unknown): void {
       h.update("n" + x.toString() + ";");
       return;
     case "function":
-      h.update("f" + (x.name || "") + ":" + x.toString());
+      // By identity, not by source: two closures with the same text may capture different
+      // values, and equal tokens would merge their (different) work.
+      h.update("f" + (x.name || "") + ":" + identityOf(x) + ";");
       return;
     case "symbol":
       h.update("y" + String(x.description));
@@ -87,8 +89,12 @@ function feed(h: Hash, x: unknown): void {
     }
     h.update("}");
   } else {
-    let id = identities.get(o);
-    if (id === undefined) identities.set(o, (id = nextIdentity++));
-    h.update("i" + process.pid + ":" + id + ";");
+    h.update("i" + identityOf(o) + ";");
   }
+}
+
+function identityOf(o: object): string {
+  let id = identities.get(o);
+  if (id === undefined) identities.set(o, (id = nextIdentity++));
+  return process.pid + ":" + id;
 }
