@@ -1,0 +1,177 @@
+// Blosc 1.x chunk decoding (the format zarr-python 2 / numcodecs writes), in plain JS so that
+// the input is never copied into a wasm heap. blosclz, lz4/lz4hc and zlib are decoded here;
+// bitshuffle, snappy and zstd chunks report `null` from `decodeBloscSync` so the caller can fall
+// back to numcodecs' wasm build.
+import { unzlibSync } from "fflate";
+import { BloscError } from "./errors.js";
+import { decodeLz4Block, Lz4Fault } from "./lz4-block.js";
+import { decodeBloscLz } from "./blosclz.js";
+import { unshuffleBlock } from "./unshuffle.js";
+
+const HEADER = 16;
+const DOSHUFFLE = 0x1;
+const MEMCPYED = 0x2;
+const DOBITSHUFFLE = 0x4;
+const DONT_SPLIT = 0x10;
+// c-blosc's split rule (MAX_SPLITS, MIN_BUFFERSIZE): chunks written before the dont-split flag
+// existed split exactly when these hold, and newer writers never split outside them.
+const MAX_SPLITS = 16;
+const MIN_BUFFERSIZE = 128;
+
+const COMPRESSORS = ["blosclz", "lz4", "snappy", "zlib", "zstd"] as const;
+
+/** The 16-byte blosc 1.x header. */
+export interface BloscHeader {
+  readonly version: number;
+  readonly versionlz: number;
+  readonly flags: number;
+  readonly typesize: number;
+  /** Uncompressed size. */
+  readonly nbytes: number;
+  readonly blocksize: number;
+  /** Compressed size, header included. */
+  readonly cbytes: number;
+  /** `blosclz`, `lz4` (lz4hc too), `snappy`, `zlib` or `zstd` (or `unknown-N`). */
+  readonly compressor: string;
+}
+
+function u32(src: Uint8Array, at: number): number {
+  return (src[at]! | (src[at + 1]! << 8) | (src[at + 2]! << 16) | (src[at + 3]! << 24)) >>> 0;
+}
+
+function i32(src: Uint8Array, at: number): number {
+  return src[at]! | (src[at + 1]! << 8) | (src[at + 2]! << 16) | (src[at + 3]! << 24);
+}
+
+/**
+ * Read and check the header of a blosc chunk: throws BloscError when it is shorter than 16
+ * bytes, of an unknown format version, or claims more bytes than it has.
+ *
+ * @example
+ * ```ts
+ * const { nbytes, typesize, compressor } = readBloscHeader(chunk);
+ * ```
+ */
+export function readBloscHeader(src: Uint8Array): BloscHeader {
+  if (src.length < HEADER) throw new BloscError(src.length, `chunk has ${src.length} bytes, shorter than the 16-byte header`);
+  const version = src[0]!;
+  if (version < 1 || version > 2) throw new BloscError(0, `unknown blosc format version ${version} (blosc 1.x writes 1 or 2)`);
+  const flags = src[2]!;
+  const typesize = src[3]!;
+  const nbytes = u32(src, 4);
+  const blocksize = u32(src, 8);
+  const cbytes = u32(src, 12);
+  if (cbytes > src.length) throw new BloscError(src.length, `chunk is truncated: header says ${cbytes} bytes, got ${src.length}`);
+  if (cbytes < HEADER) throw new BloscError(12, `compressed size ${cbytes} is smaller than the header`);
+  if (typesize === 0) throw new BloscError(3, "typesize is 0");
+  if (nbytes > 0 && blocksize === 0) throw new BloscError(8, "blocksize is 0");
+  if (nbytes > 0x7fffffff) throw new BloscError(4, `uncompressed size ${nbytes} exceeds blosc's 2 GiB limit`);
+  const code = flags >>> 5;
+  return { version, versionlz: src[1]!, flags, typesize, nbytes, blocksize, cbytes, compressor: COMPRESSORS[code] ?? `unknown-${code}` };
+}
+
+/**
+ * Whether `decodeBloscSync` decodes this chunk itself (byte shuffle or none, with blosclz, lz4,
+ * lz4hc or zlib, or a memcpyed chunk); bitshuffle, snappy and zstd need numcodecs.
+ *
+ * @example
+ * ```ts
+ * if (!isNativeBlosc(readBloscHeader(chunk))) await fallback.decode(chunk);
+ * ```
+ */
+export function isNativeBlosc(h: BloscHeader): boolean {
+  if (h.flags & MEMCPYED) return true;
+  if (h.flags & DOBITSHUFFLE) return false;
+  return h.compressor === "blosclz" || h.compressor === "lz4" || h.compressor === "zlib";
+}
+
+/**
+ * Decode a blosc 1.x chunk synchronously into `out` (exactly `nbytes` long) or a new array.
+ * Returns `null` when the chunk needs a codec this decoder leaves to numcodecs (see
+ * `isNativeBlosc`). Truncated or corrupt chunks throw BloscError; nothing is read out of bounds.
+ *
+ * @example
+ * ```ts
+ * const bytes = decodeBloscSync(chunk) ?? (await numcodecsBlosc.decode(chunk));
+ * ```
+ */
+export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array | null {
+  const h = readBloscHeader(src);
+  if (!isNativeBlosc(h)) return null;
+  const { flags, typesize, nbytes, blocksize, cbytes } = h;
+  if (out === undefined) out = new Uint8Array(nbytes);
+  else if (out.length !== nbytes) throw new RangeError(`Expected \`out\` to have ${nbytes} bytes, got ${out.length}`);
+  if (nbytes === 0) return out;
+
+  if (flags & MEMCPYED) {
+    if (cbytes !== nbytes + HEADER) throw new BloscError(12, `memcpyed chunk of ${nbytes} bytes has compressed size ${cbytes}, expected ${nbytes + HEADER}`);
+    out.set(src.subarray(HEADER, HEADER + nbytes));
+    return out;
+  }
+
+  const nblocks = Math.ceil(nbytes / blocksize);
+  const leftover = nbytes % blocksize;
+  const dataStart = HEADER + 4 * nblocks;
+  if (dataStart > cbytes) throw new BloscError(HEADER, `${nblocks} block starts do not fit in ${cbytes} bytes`);
+  const shuffled = (flags & DOSHUFFLE) !== 0 && typesize > 1;
+  const tmp = shuffled ? new Uint8Array(blocksize) : undefined;
+  const canSplit = (flags & DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && Math.floor(blocksize / typesize) >= MIN_BUFFERSIZE;
+  const code = flags >>> 5;
+
+  for (let b = 0; b < nblocks; b++) {
+    const last = b === nblocks - 1 && leftover > 0;
+    const bsize = last ? leftover : blocksize;
+    let ip = i32(src, HEADER + 4 * b);
+    if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
+    const nsplits = canSplit && !last ? typesize : 1;
+    const neblock = Math.floor(bsize / nsplits);
+    // Without shuffle, decompress straight into the output.
+    const dst = tmp ?? out;
+    let op = tmp ? 0 : b * blocksize;
+    for (let s = 0; s < nsplits; s++) {
+      if (ip + 4 > cbytes) throw new BloscError(ip, `block ${b} split ${s} size runs past the end`);
+      const csize = i32(src, ip);
+      ip += 4;
+      if (csize <= 0 || ip + csize > cbytes) throw new BloscError(ip - 4, `block ${b} split ${s} claims ${csize} compressed bytes, ${cbytes - ip} left`);
+      if (csize === neblock) {
+        dst.set(src.subarray(ip, ip + neblock), op);
+      } else {
+        let end: number;
+        try {
+          end = decompressSplit(code, src, ip, ip + csize, dst, op, op + neblock);
+        } catch (e) {
+          if (e instanceof Lz4Fault) throw new BloscError(e.offset, `block ${b} split ${s}: ${e.message}`, { cause: e });
+          if (e instanceof BloscError) throw e;
+          throw new BloscError(ip, `block ${b} split ${s}: ${(e as Error).message}`, { cause: e });
+        }
+        if (end - op !== neblock) throw new BloscError(ip, `block ${b} split ${s} decompressed to ${end - op} bytes, expected ${neblock}`);
+      }
+      ip += csize;
+      op += neblock;
+    }
+    if (nsplits * neblock !== bsize) throw new BloscError(HEADER + 4 * b, `block ${b} of ${bsize} bytes does not split into ${nsplits}`);
+    if (tmp) unshuffleBlock(tmp, 0, out, b * blocksize, bsize, typesize);
+  }
+  return out;
+}
+
+function decompressSplit(code: number, src: Uint8Array, start: number, end: number, dst: Uint8Array, dStart: number, dEnd: number): number {
+  switch (code) {
+    case 0:
+      return decodeBloscLz(src, start, end, dst, dStart, dEnd);
+    case 1:
+      return decodeLz4Block(src, start, end, dst, dStart, dEnd);
+    case 3: {
+      const target = dst.subarray(dStart, dEnd);
+      const got = unzlibSync(src.subarray(start, end), { out: target });
+      if (got.buffer !== target.buffer || got.byteOffset !== target.byteOffset) {
+        // fflate returned a fresh buffer (output did not fit): that is a size mismatch.
+        if (got.length > target.length) throw new BloscError(start, `zlib stream inflates past ${target.length} bytes`);
+        target.set(got);
+      }
+      return dStart + got.length;
+    }
+    default:
+      throw new BloscError(start, `compressor code ${code} is not decoded natively`);
+  }
+}

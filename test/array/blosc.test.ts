@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import Blosc from "numcodecs/blosc";
+import * as zarr from "zarrita";
+import { ZaskError } from "@zask/graph";
+import { BloscCodec } from "../../packages/array/src/codecs/blosc-codec.js";
+import { decodeBloscSync, isNativeBlosc, readBloscHeader } from "../../packages/array/src/codecs/blosc-decode.js";
+import { BloscError } from "../../packages/array/src/codecs/errors.js";
+import { decodeLz4Block } from "../../packages/array/src/codecs/lz4-block.js";
+import { registerBloscCodec } from "../../packages/array/src/codecs/register.js";
+
+const DIR = fileURLToPath(new URL("../fixtures/blosc/", import.meta.url));
+interface Fixture { file: string; cname: string; shuffle: string; typesize: number; blocksize: number; nbytes: number; flags: number; sha256: string }
+const manifest = JSON.parse(readFileSync(DIR + "manifest.json", "utf8")) as Fixture[];
+const load = (f: Fixture) => new Uint8Array(readFileSync(DIR + f.file));
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const numcodecs = Blosc.fromConfig({ cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 });
+
+// A small seeded PRNG so that data and corruptions are the same on every run.
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sample(n: number, compressible: boolean, seed: number): Uint8Array {
+  const rand = prng(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = compressible ? (i % 61 < 40 ? (i >> 4) & 0xff : 3) : (rand() * 256) | 0;
+  return out;
+}
+
+test("every chunk python numcodecs wrote decodes to the bytes it encoded", async () => {
+  const codec = new BloscCodec();
+  for (const f of manifest) {
+    const out = await codec.decode(load(f));
+    assert.equal(out.length, f.nbytes, f.file);
+    assert.equal(sha(out), f.sha256, f.file);
+  }
+});
+
+test("blosclz, lz4, lz4hc and zlib chunks with byte shuffle or none decode without numcodecs", () => {
+  let native = 0;
+  for (const f of manifest) {
+    const chunk = load(f);
+    const expectNative = f.shuffle !== "bitshuffle" && ["blosclz", "lz4", "lz4hc", "zlib"].includes(f.cname) || (f.flags & 0x2) !== 0;
+    assert.equal(isNativeBlosc(readBloscHeader(chunk)), expectNative, f.file);
+    const out = decodeBloscSync(chunk);
+    if (!expectNative) {
+      assert.equal(out, null, f.file);
+      continue;
+    }
+    native++;
+    assert.ok(out !== null);
+    assert.equal(sha(out), f.sha256, f.file);
+  }
+  assert.ok(native >= 200, `only ${native} native fixtures`);
+});
+
+test("fixtures cover split and unsplit blocks, leftover blocks and every typesize", () => {
+  const split = manifest.filter((f) => (f.flags & 0x10) === 0 && f.typesize > 1 && f.blocksize / f.typesize >= 128);
+  assert.ok(split.length > 20);
+  assert.ok(split.some((f) => f.nbytes % f.blocksize !== 0 && f.typesize === 16));
+  assert.ok(split.some((f) => f.nbytes % f.blocksize !== 0 && f.typesize === 3));
+  assert.deepEqual([...new Set(manifest.map((f) => f.typesize))].sort((a, b) => a - b), [1, 2, 3, 4, 8, 16]);
+});
+
+test("decoding matches numcodecs' Blosc.decode byte for byte on the python fixtures", async () => {
+  const codec = new BloscCodec();
+  for (const f of manifest.filter((_, i) => i % 3 === 0)) {
+    const chunk = load(f);
+    assert.deepEqual(await codec.decode(chunk), await numcodecs.decode(chunk), f.file);
+  }
+});
+
+test("chunks numcodecs encodes in node round-trip for every cname, shuffle and leftover size", async () => {
+  let seed = 1;
+  for (const cname of ["blosclz", "lz4", "lz4hc", "zlib", "snappy", "zstd"]) {
+    for (const shuffle of [0, 1, 2]) {
+      for (const [size, blocksize] of [[0, 0], [100, 0], [5000, 1024], [70001, 8192], [200003, 0]] as const) {
+        for (const compressible of [true, false]) {
+          const raw = sample(size, compressible, seed++);
+          const enc = await Blosc.fromConfig({ cname, clevel: 5, shuffle, blocksize }).encode(raw);
+          const got = await new BloscCodec().decode(enc);
+          assert.deepEqual(got, raw, `${cname} shuffle=${shuffle} size=${size} compressible=${compressible}`);
+        }
+      }
+    }
+  }
+});
+
+test("decode writes into the caller's output and rejects one of the wrong length", async () => {
+  const f = manifest.find((m) => m.cname === "lz4" && m.shuffle === "shuffle" && m.typesize === 4 && m.nbytes % m.blocksize !== 0 && (m.flags & 0x10) === 0)!;
+  const chunk = load(f);
+  const backing = new Uint8Array(f.nbytes + 8);
+  const out = backing.subarray(4, 4 + f.nbytes); // 4-byte aligned, not at the buffer start
+  const got = await new BloscCodec().decode(chunk, out);
+  assert.equal(got, out);
+  assert.equal(sha(out), f.sha256);
+  const odd = new Uint8Array(f.nbytes + 1).subarray(1); // unaligned: the generic unshuffle path
+  assert.equal(sha(decodeBloscSync(chunk, odd)!), f.sha256);
+  assert.throws(() => decodeBloscSync(chunk, new Uint8Array(f.nbytes - 1)), RangeError);
+});
+
+test("a truncated chunk throws BloscError with the offset, never a short or zeroed result", () => {
+  const natives = manifest.filter((f) => isNativeBlosc(readBloscHeader(load(f))) && f.file.includes(".shuffle."));
+  for (const f of natives.slice(0, 40)) {
+    const chunk = load(f);
+    for (const cut of [0, 7, 15, 16, 20, chunk.length >> 1, chunk.length - 1]) {
+      assert.throws(() => decodeBloscSync(chunk.subarray(0, cut)), (e: unknown) => e instanceof BloscError && e instanceof ZaskError && e.offset <= cut, `${f.file} cut at ${cut}`);
+    }
+  }
+});
+
+test("corrupt headers, block starts and split sizes throw BloscError", () => {
+  const f = manifest.find((m) => m.cname === "lz4" && m.shuffle === "shuffle" && m.typesize === 4 && m.nbytes % m.blocksize !== 0 && (m.flags & 0x10) === 0)!;
+  const good = load(f);
+  const corrupt = (at: number, value: number) => {
+    const c = good.slice();
+    new DataView(c.buffer).setInt32(at, value, true);
+    return c;
+  };
+  const version = good.slice();
+  version[0] = 9;
+  assert.throws(() => decodeBloscSync(version), (e: unknown) => e instanceof BloscError && e.offset === 0);
+  assert.throws(() => decodeBloscSync(corrupt(12, good.length + 1)), BloscError); // cbytes past the input
+  assert.throws(() => decodeBloscSync(corrupt(16, 3)), (e: unknown) => e instanceof BloscError && e.offset === 16); // block start in the header
+  assert.throws(() => decodeBloscSync(corrupt(20, good.length)), BloscError); // block start past the end
+  const firstSplit = new DataView(good.buffer, good.byteOffset).getInt32(16, true);
+  assert.throws(() => decodeBloscSync(corrupt(firstSplit, 1 << 30)), (e: unknown) => e instanceof BloscError && e.offset === firstSplit);
+  assert.throws(() => decodeBloscSync(corrupt(firstSplit, -5)), BloscError);
+  assert.throws(() => decodeBloscSync(corrupt(4, f.nbytes * 2)), BloscError); // nbytes disagrees with the blocks
+});
+
+test("random byte corruptions either throw BloscError or decode to exactly nbytes", () => {
+  const rand = prng(7);
+  const natives = manifest.filter((f) => isNativeBlosc(readBloscHeader(load(f))));
+  let thrown = 0;
+  for (let i = 0; i < 600; i++) {
+    const f = natives[Math.floor(rand() * natives.length)]!;
+    const c = load(f);
+    for (let k = 0; k < 3; k++) c[Math.floor(rand() * c.length)] = (rand() * 256) | 0;
+    try {
+      const out = decodeBloscSync(c);
+      if (out !== null) assert.equal(out.length, readBloscHeader(c).nbytes);
+    } catch (e) {
+      if (!(e instanceof BloscError) && !(e instanceof RangeError)) throw e;
+      thrown++;
+    }
+  }
+  assert.ok(thrown > 0);
+});
+
+test("an lz4 match that reaches before the output start is rejected", () => {
+  // token: 1 literal, match len 4; offset 2 with only 1 byte written.
+  const src = new Uint8Array([0x10, 0x41, 0x02, 0x00, 0x00]);
+  assert.throws(() => decodeLz4Block(src, 0, src.length, new Uint8Array(16), 0, 16), /points before the output/);
+  // The same stream with offset 1 repeats the literal (an overlapping match).
+  const ok = new Uint8Array([0x10, 0x41, 0x01, 0x00, 0x00]);
+  const out = new Uint8Array(5);
+  assert.equal(decodeLz4Block(ok, 0, ok.length, out, 0, 5), 5);
+  assert.deepEqual([...out], [0x41, 0x41, 0x41, 0x41, 0x41]);
+});
+
+test("registering makes zarrita decode zarr v2 blosc arrays with BloscCodec", async () => {
+  registerBloscCodec();
+  assert.equal(await zarr.registry.get("numcodecs.blosc")!(), BloscCodec);
+  assert.equal(await zarr.registry.get("blosc")!(), BloscCodec);
+  const f = manifest.find((m) => m.cname === "lz4" && m.shuffle === "shuffle" && m.typesize === 4 && m.file.includes("normal"))!;
+  const n = f.nbytes / 4;
+  const zarray = { zarr_format: 2, shape: [n], chunks: [n], dtype: "<u4", compressor: { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 }, fill_value: 0, order: "C", filters: null };
+  const files = new Map<string, Uint8Array>([["/.zarray", new TextEncoder().encode(JSON.stringify(zarray))], ["/0", load(f)]]);
+  const arr = await zarr.open.v2({ get: (k: string) => Promise.resolve(files.get(k)) }, { kind: "array", attrs: false });
+  const chunk = await arr.getChunk([0]);
+  const data = chunk.data as Uint32Array;
+  assert.equal(sha(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), f.sha256);
+});
