@@ -114,7 +114,9 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array |
   const dataStart = HEADER + 4 * nblocks;
   if (dataStart > cbytes) throw new BloscError(HEADER, `${nblocks} block starts do not fit in ${cbytes} bytes`);
   const shuffled = (flags & DOSHUFFLE) !== 0 && typesize > 1;
-  const tmp = shuffled ? new Uint8Array(blocksize) : undefined;
+  // Shuffled blocks decompress into `tmp`, split j (= byte plane j) at j * stride with the
+  // stride rounded up to 4 so that unshuffle can read the planes as 32-bit words.
+  const tmp = shuffled ? new Uint8Array(blocksize + 4 * typesize) : undefined;
   const canSplit = (flags & DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && Math.floor(blocksize / typesize) >= MIN_BUFFERSIZE;
   const code = flags >>> 5;
 
@@ -125,6 +127,7 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array |
     if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
     const nsplits = canSplit && !last ? typesize : 1;
     const neblock = Math.floor(bsize / nsplits);
+    const stride = tmp && nsplits > 1 ? (neblock + 3) & ~3 : neblock;
     // Without shuffle, decompress straight into the output.
     const dst = tmp ?? out;
     let op = tmp ? 0 : b * blocksize;
@@ -147,10 +150,10 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array |
         if (end - op !== neblock) throw new BloscError(ip, `block ${b} split ${s} decompressed to ${end - op} bytes, expected ${neblock}`);
       }
       ip += csize;
-      op += neblock;
+      op += stride;
     }
     if (nsplits * neblock !== bsize) throw new BloscError(HEADER + 4 * b, `block ${b} of ${bsize} bytes does not split into ${nsplits}`);
-    if (tmp) unshuffleBlock(tmp, 0, out, b * blocksize, bsize, typesize);
+    if (tmp) unshuffleBlock(tmp, 0, nsplits > 1 ? stride : Math.floor(bsize / typesize), out, b * blocksize, bsize, typesize);
   }
   return out;
 }

@@ -1,0 +1,99 @@
+/**
+ * Blosc decode benchmark: zask's TS decoder (packages/array/src/codecs) against numcodecs'
+ * wasm Blosc.decode, on the chunks of an AnnData X as anndata writes them: random normal
+ * float32, blosc lz4 + byte shuffle, clevel 5 (numcodecs' default Blosc), encoded by
+ * /usr/bin/python3 numcodecs. Two chunkings: 370 chunks of 2638x5 and 74 chunks of 2638x25.
+ * Prints MB/s of decoded output (median of repeats) for: ours into a new array, ours into a
+ * caller-provided output, numcodecs; checks the outputs are byte-identical first.
+ *
+ * Run: node --import tsx benchmarks/blosc.bench.ts [repeats]   (not part of the tests)
+ */
+import { execFileSync } from "node:child_process";
+import Blosc from "numcodecs/blosc";
+import { decodeBloscSync } from "../packages/array/src/codecs/blosc-decode.ts";
+import { describeMachine } from "./lib/machine.ts";
+import { median } from "./lib/stats.ts";
+
+const REPEATS = Number(process.argv[2] ?? 9);
+
+const PY = `
+import sys, struct, numpy as np
+from numcodecs import Blosc
+rows, cols, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(0)
+codec = Blosc(cname="lz4", clevel=5, shuffle=Blosc.SHUFFLE)
+out = sys.stdout.buffer
+for _ in range(n):
+    enc = codec.encode(rng.standard_normal((rows, cols)).astype("<f4"))
+    out.write(struct.pack("<I", len(enc)))
+    out.write(enc)
+`;
+
+function pythonChunks(rows: number, cols: number, n: number): Uint8Array[] {
+  const buf = execFileSync("/usr/bin/python3", ["-c", PY, String(rows), String(cols), String(n)], { maxBuffer: 1 << 30 });
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < buf.length; ) {
+    const len = buf.readUInt32LE(at);
+    chunks.push(new Uint8Array(buf.buffer, buf.byteOffset + at + 4, len).slice());
+    at += 4 + len;
+  }
+  return chunks;
+}
+
+// CPU time of this process (user + system), not wall time: the machine is shared, and a
+// process waiting for a core is not decoding. The contenders run interleaved, repeat by repeat.
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e3;
+}
+
+async function timeRuns(fns: readonly (() => Promise<void> | void)[]): Promise<{ cpu: number; wall: number }[]> {
+  for (const fn of fns) await fn(); // warm-up (JIT, wasm instantiation)
+  const cpu: number[][] = fns.map(() => []);
+  const wall: number[][] = fns.map(() => []);
+  for (let r = 0; r < REPEATS; r++) {
+    for (let i = 0; i < fns.length; i++) {
+      const c0 = cpuMs();
+      const t0 = performance.now();
+      await fns[i]!();
+      wall[i]!.push(performance.now() - t0);
+      cpu[i]!.push(cpuMs() - c0);
+    }
+  }
+  return fns.map((_, i) => ({ cpu: median(cpu[i]!), wall: median(wall[i]!) }));
+}
+
+async function bench(label: string, rows: number, cols: number, n: number): Promise<void> {
+  const chunks = pythonChunks(rows, cols, n);
+  const raw = rows * cols * 4;
+  const compressed = chunks.reduce((s, c) => s + c.length, 0);
+  const blosc = Blosc.fromConfig({ cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 });
+  for (const c of chunks) {
+    const ours = decodeBloscSync(c)!;
+    const theirs = await blosc.decode(c);
+    if (Buffer.compare(Buffer.from(ours.buffer, ours.byteOffset, ours.length), Buffer.from(theirs.buffer, theirs.byteOffset, theirs.length)) !== 0) {
+      throw new Error(`${label}: outputs differ`);
+    }
+  }
+  const header = chunks[0]!;
+  const blocksize = header[8]! | (header[9]! << 8) | (header[10]! << 16) | (header[11]! << 24);
+  const out = new Uint8Array(raw);
+  const [ours, oursOut, theirs] = await timeRuns([
+    () => { for (const c of chunks) decodeBloscSync(c); },
+    () => { for (const c of chunks) decodeBloscSync(c, out); },
+    async () => { for (const c of chunks) await blosc.decode(c); },
+  ]);
+  const mbs = (ms: number) => ((raw * n) / 1e6 / (ms / 1e3)).toFixed(0);
+  const row = (name: string, t: { cpu: number; wall: number }) =>
+    console.log(`  ${name.padEnd(30)} cpu ${t.cpu.toFixed(1).padStart(7)} ms ${mbs(t.cpu).padStart(6)} MB/s   wall ${t.wall.toFixed(1).padStart(7)} ms ${mbs(t.wall).padStart(6)} MB/s`);
+  console.log(`${label}: ${n} chunks of ${(raw / 1024).toFixed(0)} KiB (blocksize ${blocksize}, ratio ${((raw * n) / compressed).toFixed(2)})`);
+  row("zask decodeBloscSync", ours!);
+  row("zask decodeBloscSync(out)", oursOut!);
+  row("numcodecs Blosc.decode (wasm)", theirs!);
+  console.log(`  speed-up (cpu) ${(theirs!.cpu / ours!.cpu).toFixed(1)}x, into caller's output ${(theirs!.cpu / oursOut!.cpu).toFixed(1)}x; (wall) ${(theirs!.wall / ours!.wall).toFixed(1)}x`);
+}
+
+console.log(describeMachine());
+console.log(`median of ${REPEATS} interleaved repeats`);
+await bench("2638x5 float32", 2638, 5, 370);
+await bench("2638x25 float32", 2638, 25, 74);
