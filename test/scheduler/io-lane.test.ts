@@ -6,6 +6,7 @@ import { startServer } from "./fixtures/server.ts";
 
 const ops = new URL("./fixtures/ops.js", import.meta.url).href;
 const fetchBytes = op(ops, "fetchBytes", { lane: "io" });
+const getBytes = op(ops, "getBytes", { lane: "io" });
 const fast = { retryDelay: 1, progress: false } as const;
 
 after(() => close());
@@ -93,6 +94,41 @@ describe("the I/O lane", () => {
       assert.equal(server.hits.get("/slow"), 2);
       assert.equal(lane.stats.retries, 1);
     } finally {
+      await server.close();
+    }
+  });
+
+  test("get returns the status and the body's bytes through the same bound, and no body for a 404", async () => {
+    const server = await startServer((req, res) => {
+      if (req.url === "/missing") res.writeHead(404).end("not here");
+      else setTimeout(() => res.end(`body of ${req.url}`), 10);
+    });
+    try {
+      const lane = new IoLane({ httpConcurrency: 2, retryDelay: 1 });
+      const all = await Promise.all(Array.from({ length: 6 }, (_, i) => lane.get(`${server.url}/x/${i}`)));
+      assert.deepEqual(all.map((r) => [r.status, new TextDecoder().decode(r.body!)]), Array.from({ length: 6 }, (_, i) => [200, `body of /x/${i}`]));
+      assert.equal(all[0]!.url, `${server.url}/x/0`);
+      assert.equal(server.maxInFlight, 2);
+      assert.deepEqual(await lane.get(`${server.url}/missing`), { status: 404, url: `${server.url}/missing`, body: null });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a compute of many requests under the caller's signal raises no MaxListenersExceededWarning", async () => {
+    const server = await startServer((_req, res) => setTimeout(() => res.end("1\n"), 2));
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      const urls = Array.from({ length: 100 }, (_, i) => `${server.url}/c/${i}`);
+      const graph = Graph.fromNodes("get", urls.map((u, i) => new Task(`get-${i}`, getBytes, [u])));
+      const values = await compute(graph, urls.map((_, i) => `get-${i}`), { signal: new AbortController().signal, ...fast });
+      assert.equal(values.length, 100);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.filter((w) => w.name === "MaxListenersExceededWarning").map((w) => w.message), []);
+    } finally {
+      process.off("warning", onWarning);
       await server.close();
     }
   });

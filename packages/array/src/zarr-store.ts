@@ -13,6 +13,8 @@ import { newCounters, type StoreCounters } from "./store-counters.js";
 export interface ChunkIoContext {
   readonly signal: AbortSignal;
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
+  /** A GET through the lane: the status, and the body's bytes for a 2xx answer (fresh: ours to keep). */
+  get(url: string | URL, options?: { headers?: Readonly<Record<string, string>> }): Promise<{ status: number; url: string; body: Uint8Array | null }>;
 }
 
 /** Options of {@link ZarrStore}. */
@@ -25,7 +27,7 @@ export interface ZarrStoreOptions {
  * A zarr store as zask reads it: an http(s) URL, a local directory, or any zarrita store,
  * wrapped so that every read is counted (`counters`). It is a zarrita `AsyncReadable`
  * (zarrita opens metadata through it), and it fetches chunks for the `fetchChunk` op: over
- * HTTP through the scheduler's I/O lane (`ctx.fetch`: per-origin bound and retries), from
+ * HTTP through the scheduler's I/O lane (`ctx.get`: per-origin bound and retries), from
  * local files with `fs`, otherwise through the wrapped zarrita store. A missing chunk
  * (HTTP 404, no file, `undefined`) is `null`: the fill value.
  *
@@ -139,20 +141,17 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   async #read(ctx: ChunkIoContext, key: string): Promise<Uint8Array | null> {
     const where = this.describe(key);
     if (this.kind === "http") {
-      let response: Response;
+      let response: { status: number; body: Uint8Array | null };
       try {
-        response = await ctx.fetch(where);
+        response = await ctx.get(where);
       } catch (cause) {
         if (ctx.signal.aborted) throw cause;
         throw new ChunkFetchError(where, (cause as { status?: number }).status, { cause });
       }
       // zarr has no listing: a chunk that was never written is simply absent (fill value).
-      if (response.status === 404 || response.status === 403) {
-        await response.body?.cancel();
-        return null;
-      }
-      if (!response.ok) throw new ChunkFetchError(where, response.status);
-      return new Uint8Array(await response.arrayBuffer());
+      if (response.status === 404 || response.status === 403) return null;
+      if (response.status < 200 || response.status >= 300 || response.body === null) throw new ChunkFetchError(where, response.status);
+      return response.body;
     }
     if (this.kind === "file") {
       try {

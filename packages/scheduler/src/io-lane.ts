@@ -1,6 +1,22 @@
+import { setMaxListeners } from "node:events";
 import PQueue from "p-queue";
 import { HttpError } from "./errors.js";
-import { RequestTimeoutError, abortableSleep, backoffDelay, isTransientError, isTransientStatus } from "./retry.js";
+import { request, type BufferedResponse, type TransportRequest } from "./http-transport.js";
+import { abortableSleep, backoffDelay, isTransientError, isTransientStatus } from "./retry.js";
+
+/** What {@link IoContext.get} returns: the status and, for a 2xx answer, the whole body. */
+export interface IoResponse {
+  readonly status: number;
+  /** The URL requested. */
+  readonly url: string;
+  /** The body of a 2xx answer (a view spanning its own buffer); `null` for any other status. */
+  readonly body: Uint8Array | null;
+}
+
+/** Options of {@link IoContext.get}. */
+export interface IoGetOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+}
 
 /**
  * What an `io` op receives as its first argument.
@@ -8,10 +24,10 @@ import { RequestTimeoutError, abortableSleep, backoffDelay, isTransientError, is
  * @example
  * ```ts
  * export async function fetchBytes(ctx: IoContext, url: string): Promise<Uint8Array> {
- *   const res = await ctx.fetch(url);
+ *   const res = await ctx.get(url);
  *   if (res.status === 404) return new Uint8Array(0);
- *   if (!res.ok) throw new HttpError(url, res.status);
- *   return new Uint8Array(await res.arrayBuffer());
+ *   if (res.body === null) throw new HttpError(url, res.status);
+ *   return res.body;
  * }
  * ```
  */
@@ -26,11 +42,17 @@ export interface IoContext {
    * when the retries are exhausted.
    */
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * A GET through the same lane (same bound, retries and errors as `fetch`), without a
+   * `Response`: the status and the body's bytes. The bytes are fresh, owned by the caller: an
+   * op that keeps them (a cache) must keep a copy, since the scheduler may move them to a worker.
+   */
+  get(url: string | URL, options?: IoGetOptions): Promise<IoResponse>;
 }
 
 /** Options of an {@link IoLane}. */
 export interface IoLaneOptions {
-  /** Requests in flight per origin. @default 16 */
+  /** Requests in flight per origin (and keep-alive connections per origin). @default 16 */
   readonly httpConcurrency?: number;
   /** Retries after the first attempt of a transient failure. @default 3 */
   readonly retries?: number;
@@ -38,7 +60,7 @@ export interface IoLaneOptions {
   readonly retryDelay?: number;
   /** Cap of one backoff wait, ms. @default 5000 */
   readonly maxRetryDelay?: number;
-  /** Timeout of one attempt (headers and body), ms. @default 30000 */
+  /** Timeout of one attempt: the wait for the headers, and for each piece of the body, ms. @default 30000 */
   readonly timeout?: number;
   /** Aborts every request, queued or in flight. */
   readonly signal?: AbortSignal;
@@ -52,24 +74,25 @@ export interface IoStats {
   maxInFlight: number;
 }
 
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
-
-type Attempt = { response: Response } | { status: number; retryAfter: number | undefined } | { error: unknown };
+type Attempt = { response: BufferedResponse } | { status: number; retryAfter: number | undefined } | { error: unknown };
 
 /**
- * The I/O lane of one compute: one p-queue per origin, retries with exponential backoff and
- * jitter, a per-attempt timeout, all under one abort signal.
+ * The I/O lane of one compute: HTTP over undici's keep-alive connection pools, one p-queue per
+ * origin as the visible bound, retries with exponential backoff and jitter, undici's headers
+ * and body timeouts, all under one abort signal.
  *
  * @example
  * ```ts
  * const lane = new IoLane({ httpConcurrency: 8, signal });
- * const res = await lane.fetch("http://127.0.0.1:8080/x.zarr/.zmetadata");
+ * const { status, body } = await lane.get("http://127.0.0.1:8080/x.zarr/.zmetadata");
  * ```
  */
 export class IoLane implements IoContext {
   readonly signal: AbortSignal;
   readonly stats: IoStats = { requests: 0, retries: 0, bytes: 0, maxInFlight: 0 };
   readonly #queues = new Map<string, PQueue>();
+  /** Callers waiting in a queue: rejected at once on abort (the queues are cleared). */
+  readonly #waiting = new Set<(reason: unknown) => void>();
   readonly #concurrency: number;
   readonly #retries: number;
   readonly #retryDelay: number;
@@ -83,28 +106,69 @@ export class IoLane implements IoContext {
     this.#retryDelay = nonNegativeNumber("retryDelay", options.retryDelay ?? 100);
     this.#maxRetryDelay = nonNegativeNumber("maxRetryDelay", options.maxRetryDelay ?? 5000);
     this.#timeout = positiveNumber("timeout", options.timeout ?? 30_000);
-    this.signal = options.signal ?? new AbortController().signal;
+    // our own signal, followed from the caller's with one listener: undici adds one listener
+    // per request in flight to it, at most httpConcurrency per origin, which is expected
+    const own = new AbortController();
+    this.signal = own.signal;
+    setMaxListeners(0, own.signal);
+    const onAbort = (): void => {
+      for (const q of this.#queues.values()) q.clear();
+      const reason = own.signal.reason;
+      for (const reject of this.#waiting) reject(reason);
+      this.#waiting.clear();
+    };
+    own.signal.addEventListener("abort", onAbort, { once: true });
+    const outer = options.signal;
+    if (outer?.aborted) own.abort(outer.reason);
+    else outer?.addEventListener("abort", () => own.abort(outer.reason), { once: true });
     this.fetch = this.fetch.bind(this);
+    this.get = this.get.bind(this);
+  }
+
+  async get(url: string | URL, options: IoGetOptions = {}): Promise<IoResponse> {
+    const target = typeof url === "string" ? new URL(url) : url;
+    const req: TransportRequest = {
+      method: "GET",
+      headers: options.headers as Record<string, string> | undefined,
+      body: null,
+      timeout: this.#timeout,
+      signal: this.signal,
+      keepErrorBody: false,
+    };
+    const res = await this.#retrying(target, req);
+    return { status: res.status, url: target.href, body: res.body };
   }
 
   async fetch(url: string | URL, init?: RequestInit): Promise<Response> {
-    const href = typeof url === "string" ? url : url.href;
-    const origin = new URL(href).origin;
-    let queue = this.#queues.get(origin);
-    if (queue === undefined) {
-      queue = new PQueue({ concurrency: this.#concurrency });
-      this.#queues.set(origin, queue);
+    const target = typeof url === "string" ? new URL(url) : url;
+    const own = init?.signal ?? undefined;
+    const req: TransportRequest = {
+      method: init?.method ?? "GET",
+      headers: headerRecord(init?.headers),
+      body: requestBody(init?.body),
+      timeout: this.#timeout,
+      signal: own === undefined ? this.signal : AbortSignal.any([this.signal, own]),
+      keepErrorBody: true,
+    };
+    const res = await this.#retrying(target, req);
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (Array.isArray(v)) for (const x of v) headers.append(k, x);
+      else if (v !== undefined) headers.set(k, v);
     }
-    const signal = this.signal;
+    const out = new Response(res.body, { status: res.status, headers });
+    Object.defineProperty(out, "url", { value: target.href });
+    return out;
+  }
+
+  /** The attempts of one request: queued per origin, retried on transient failures. */
+  async #retrying(url: URL, req: TransportRequest): Promise<BufferedResponse> {
+    const href = url.href;
+    const queue = this.#queueOf(url.origin);
+    const signal = req.signal;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
-      let outcome: Attempt;
-      try {
-        outcome = (await queue.add(() => this.#attempt(href, init), { signal })) as Attempt;
-      } catch (e) {
-        if (signal.aborted) throw signal.reason;
-        throw e;
-      }
+      const outcome = await this.#queued(queue, () => this.#attempt(url, req));
       if ("response" in outcome) return outcome.response;
       const retryable = "status" in outcome || isTransientError(outcome.error);
       if (!retryable || attempt > this.#retries) {
@@ -120,46 +184,67 @@ export class IoLane implements IoContext {
     }
   }
 
+  #queueOf(origin: string): PQueue {
+    let queue = this.#queues.get(origin);
+    if (queue === undefined) {
+      queue = new PQueue({ concurrency: this.#concurrency });
+      this.#queues.set(origin, queue);
+    }
+    return queue;
+  }
+
+  /** Run `fn` in `queue`'s turn; rejected with the abort reason while still waiting. */
+  #queued<T>(queue: PQueue, fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.add(reject);
+      queue
+        .add(() => {
+          this.#waiting.delete(reject);
+          return fn().then(resolve, reject);
+        })
+        .catch(reject);
+    });
+  }
+
   /** One request, holding the origin's slot until the body is read (so the bound is real). */
-  async #attempt(url: string, init: RequestInit | undefined): Promise<Attempt> {
-    const outer = this.signal;
-    outer.throwIfAborted();
-    const ac = new AbortController();
-    const onAbort = (): void => ac.abort(outer.reason);
-    outer.addEventListener("abort", onAbort, { once: true });
-    const own = init?.signal;
-    const onOwnAbort = (): void => ac.abort(own?.reason);
-    own?.addEventListener("abort", onOwnAbort, { once: true });
-    const timer = setTimeout(() => ac.abort(new RequestTimeoutError(this.#timeout)), this.#timeout);
+  async #attempt(url: URL, req: TransportRequest): Promise<Attempt> {
+    req.signal.throwIfAborted();
     this.stats.requests++;
     if (++this.#inFlight > this.stats.maxInFlight) this.stats.maxInFlight = this.#inFlight;
     try {
-      const res = await fetch(url, { ...init, signal: ac.signal });
+      const res = await request(url, req, this.#concurrency);
       if (isTransientStatus(res.status)) {
-        await res.body?.cancel().catch(() => undefined);
-        return { status: res.status, retryAfter: retryAfterMs(res.headers.get("retry-after")) };
+        return { status: res.status, retryAfter: retryAfterMs(res.headers["retry-after"]) };
       }
-      const body = NULL_BODY.has(res.status) ? null : await res.arrayBuffer();
-      if (body !== null) this.stats.bytes += body.byteLength;
-      const copy = new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
-      Object.defineProperty(copy, "url", { value: res.url });
-      return { response: copy };
+      if (res.body !== null) this.stats.bytes += res.body.byteLength;
+      return { response: res };
     } catch (e) {
-      if (outer.aborted) throw outer.reason;
-      if (own?.aborted) throw own.reason;
-      // the timeout aborts with our own error as the reason; fetch rethrows the reason
-      return { error: ac.signal.aborted ? ac.signal.reason : e };
+      if (req.signal.aborted) throw req.signal.reason;
+      return { error: e };
     } finally {
       this.#inFlight--;
-      clearTimeout(timer);
-      outer.removeEventListener("abort", onAbort);
-      own?.removeEventListener("abort", onOwnAbort);
     }
   }
 }
 
-function retryAfterMs(header: string | null): number | undefined {
-  if (header === null) return undefined;
+function headerRecord(h: RequestInit["headers"]): Record<string, string> | undefined {
+  if (h === undefined) return undefined;
+  const out: Record<string, string> = {};
+  new Headers(h).forEach((v, k) => (out[k] = v));
+  return out;
+}
+
+function requestBody(b: RequestInit["body"]): string | Uint8Array | null {
+  if (b === undefined || b === null) return null;
+  if (typeof b === "string" || b instanceof Uint8Array) return b;
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  throw new TypeError(`Expected a request body as a string or bytes, got \`${Object.prototype.toString.call(b)}\``);
+}
+
+function retryAfterMs(value: string | string[] | undefined): number | undefined {
+  const header = Array.isArray(value) ? value[0] : value;
+  if (header === undefined) return undefined;
   const s = Number(header);
   if (Number.isFinite(s) && s >= 0) return s * 1000;
   const t = Date.parse(header);

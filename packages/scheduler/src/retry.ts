@@ -16,22 +16,13 @@ const TRANSIENT_CODES = new Set([
   "UND_ERR_BODY_TIMEOUT",
 ]);
 
-/** A request timed out (the I/O lane's own per-attempt timeout). */
-export class RequestTimeoutError extends Error {
-  override name = "TimeoutError" as const;
-  constructor(ms: number) {
-    super(`Request timed out after ${ms} ms`);
-  }
-}
-
 /**
- * Whether a failed request (what `fetch` or reading the body threw) is worth another try:
- * a reset connection, a socket closed mid-body, a timeout. undici wraps the system error
- * as the `cause` of a `TypeError("fetch failed")`, so the chain is walked.
+ * Whether a failed request (what undici threw, for the request or its body) is worth another
+ * try: a reset connection, a socket closed mid-body, a headers or body timeout. Wrapped errors
+ * carry the system error as their `cause`, so the chain is walked.
  */
 export function isTransientError(e: unknown): boolean {
   for (let x: unknown = e, depth = 0; x !== null && typeof x === "object" && depth < 4; depth++) {
-    if (x instanceof RequestTimeoutError) return true;
     const code = (x as { code?: unknown }).code;
     if (typeof code === "string" && TRANSIENT_CODES.has(code)) return true;
     x = (x as { cause?: unknown }).cause;
