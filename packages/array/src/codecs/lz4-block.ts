@@ -18,36 +18,47 @@ export function decodeLz4Block(src: Uint8Array, start: number, end: number, dst:
   let ip = start;
   let op = dStart;
   if (ip >= end) throw new Lz4Fault(ip, "empty lz4 block");
+  // Most sequences of shuffled float data are short (1-2 literals, 4-5 byte matches): copy 4
+  // bytes unconditionally when both streams have room, which avoids a mispredicted loop exit.
+  const endFast = end - 4;
+  const dEndFast = dEnd - 4;
   for (;;) {
     const token = src[ip++]!;
     let lit = token >>> 4;
-    if (lit === 15) {
-      let b: number;
-      do {
-        if (ip >= end) throw new Lz4Fault(ip, "literal length runs past the end");
-        b = src[ip++]!;
-        lit += b;
-      } while (b === 255);
-    }
-    if (lit > 0) {
+    if (lit <= 4 && ip <= endFast && op <= dEndFast) {
+      dst[op] = src[ip]!;
+      dst[op + 1] = src[ip + 1]!;
+      dst[op + 2] = src[ip + 2]!;
+      dst[op + 3] = src[ip + 3]!;
+      ip += lit;
+      op += lit;
+    } else {
+      if (lit === 15) {
+        let b: number;
+        do {
+          if (ip >= end) throw new Lz4Fault(ip, "literal length runs past the end");
+          b = src[ip++]!;
+          lit += b;
+        } while (b === 255);
+      }
       if (ip + lit > end) throw new Lz4Fault(ip, `literal run of ${lit} bytes runs past the end`);
       if (op + lit > dEnd) throw new Lz4Fault(ip, `literal run of ${lit} bytes overflows the output`);
-      if (lit >= NATIVE_COPY) {
+      if (lit > NATIVE_COPY) {
         dst.set(src.subarray(ip, ip + lit), op);
         ip += lit;
         op += lit;
       } else {
-        const stop = ip + lit;
-        while (ip < stop) dst[op++] = src[ip++]!;
+        while (lit-- !== 0) dst[op++] = src[ip++]!;
       }
     }
-    if (ip === end) return op;
+    if (ip >= end) return op;
     if (ip + 2 > end) throw new Lz4Fault(ip, "match offset runs past the end");
     const offset = src[ip]! | (src[ip + 1]! << 8);
-    if (offset === 0 || offset > op - dStart) throw new Lz4Fault(ip, `match offset ${offset} points before the output`);
+    let ref = op - offset;
+    if (offset === 0 || ref < dStart) throw new Lz4Fault(ip, `match offset ${offset} points before the output`);
     ip += 2;
-    let ml = (token & 15) + 4;
-    if ((token & 15) === 15) {
+    let ml = token & 15;
+    if (ml === 15) {
       let b: number;
       do {
         if (ip >= end) throw new Lz4Fault(ip, "match length runs past the end");
@@ -55,15 +66,21 @@ export function decodeLz4Block(src: Uint8Array, start: number, end: number, dst:
         ml += b;
       } while (b === 255);
     }
+    ml += 4;
     if (op + ml > dEnd) throw new Lz4Fault(ip, `match of ${ml} bytes overflows the output`);
-    let ref = op - offset;
-    if (ml >= NATIVE_COPY && offset >= ml) {
+    if (ml > NATIVE_COPY && offset >= ml) {
       dst.copyWithin(op, ref, ref + ml);
       op += ml;
     } else {
-      // Overlapping matches repeat the last `offset` bytes: copy forward byte by byte.
-      const stop = op + ml;
-      while (op < stop) dst[op++] = dst[ref++]!;
+      // Byte by byte, in order: an overlapping match (offset < length) repeats its last bytes.
+      dst[op] = dst[ref]!;
+      dst[op + 1] = dst[ref + 1]!;
+      dst[op + 2] = dst[ref + 2]!;
+      dst[op + 3] = dst[ref + 3]!;
+      op += 4;
+      ref += 4;
+      ml -= 4;
+      while (ml-- !== 0) dst[op++] = dst[ref++]!;
     }
   }
 }
