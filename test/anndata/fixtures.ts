@@ -58,16 +58,20 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 export interface FixtureServer {
   readonly url: string;
   readonly requests: string[];
+  /** Each answered request's path and status, in the order answered. */
+  readonly answers: { path: string; status: number }[];
   readonly fail: Set<string>;
   close(): Promise<void>;
 }
 
 export async function serve(root: string): Promise<FixtureServer> {
   const requests: string[] = [];
+  const answers: { path: string; status: number }[] = [];
   const fail = new Set<string>();
   const server: Server = createServer(async (req, res) => {
     const p = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     requests.push(p);
+    res.on("finish", () => answers.push({ path: p, status: res.statusCode }));
     if (fail.has(p)) {
       res.writeHead(500).end("boom");
       return;
@@ -89,6 +93,7 @@ export async function serve(root: string): Promise<FixtureServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    answers,
     fail,
     close: () =>
       new Promise<void>((resolve) => {

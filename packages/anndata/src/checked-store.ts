@@ -56,7 +56,8 @@ export function withChunkChecks<S extends zarr.AsyncReadable>(store: S): S {
   const check = (key: string, bytes: Uint8Array | undefined): Uint8Array | undefined => {
     if (bytes === undefined) return bytes;
     if (/\/(\.zarray|\.zattrs|\.zgroup|zarr\.json|\.zmetadata)$/.test(key)) {
-      learn(key, bytes, rules);
+      // Only array documents carry rules; parsing .zmetadata or attributes here would be waste.
+      if (key.endsWith("/.zarray") || key.endsWith("/zarr.json")) learn(key, bytes, rules);
       return bytes;
     }
     const rule = arrayOf(key, rules);

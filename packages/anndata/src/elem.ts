@@ -1,6 +1,6 @@
 import * as zarr from "zarrita";
 import { diagnoseMissing, toReadError } from "./read-error.js";
-import { urlOf } from "./store.js";
+import { isListed, urlOf } from "./store.js";
 import type { DataType, NDArray, TypedArray } from "./ndarray.js";
 
 /** A node of an AnnData store: a zarrita group or array. */
@@ -56,6 +56,8 @@ export async function openChild(group: zarr.Group<zarr.Readable>, name: string):
 
 /** Like {@link openChild}, but `undefined` when the child does not exist. */
 export async function openChildIfExists(group: zarr.Group<zarr.Readable>, name: string): Promise<Elem | undefined> {
+  // A consolidated listing answers at once: no open attempts of both zarr formats, no diagnosis.
+  if (isListed(group.store, group.resolve(name).path) === false) return undefined;
   try {
     return await openChild(group, name);
   } catch (e) {

@@ -7,6 +7,18 @@ import { ElementReadError, StoreOpenError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { withChunkChecks } from "./checked-store.js";
 import { ZarrStore } from "@zask/array";
+import PQueue from "p-queue";
+import { useFastVlenUtf8 } from "./vlen-utf8.js";
+
+/**
+ * Requests in flight per opened http store for metadata and eager reads: the scheduler's
+ * default per-origin bound, so that a dataframe of hundreds of columns does not open hundreds
+ * of connections at once.
+ */
+const HTTP_CONCURRENCY = 16;
+
+/** Metadata documents of zarr v2 and v3: a consolidated store answers these without asking. */
+const METADATA_KEY = /\/(\.zarray|\.zgroup|\.zattrs|zarr\.json)$/;
 
 /** Where to read an AnnData store from: an http(s) URL, a local path or `file:` URL, or a zarrita store. */
 export type StoreSource = string | URL | zarr.Readable;
@@ -36,8 +48,8 @@ interface StoreInfo {
   /** The local root directory, when the store is on local disk (used to list groups). */
   readonly localRoot: string | undefined;
   readonly consolidated: boolean;
-  /** The consolidated listing, when there is one. */
-  readonly contents: (() => { path: string; kind: string }[]) | undefined;
+  /** The consolidated listing, when there is one: the sorted child names of each group path. */
+  readonly contents: ReadonlyMap<string, readonly string[]> | undefined;
 }
 
 const infos = new WeakMap<object, StoreInfo>();
@@ -66,6 +78,7 @@ function isUrlString(s: string): boolean {
  */
 export async function openStore(source: StoreSource, options: OpenStoreOptions = {}): Promise<OpenedStore> {
   options.signal?.throwIfAborted();
+  useFastVlenUtf8();
   let base: zarr.Readable;
   let url: string | undefined;
   let localRoot: string | undefined;
@@ -76,8 +89,19 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
       const timeout = options.timeout ?? 30_000;
       if (!(timeout > 0)) throw new RangeError(`Expected \`timeout\` to be a positive number of milliseconds, got \`${String(timeout)}\``);
       // A stalled server must not hang the open: each request gets its own deadline.
+      // Eager reads of an open are independent and issued together; the queue bounds them, and
+      // a request holds its slot until its body is read, so the bound is real.
+      const queue = new PQueue({ concurrency: HTTP_CONCURRENCY });
       base = new zarr.FetchStore(url, {
-        fetch: (request: Request) => fetch(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeout)]) }),
+        fetch: (request: Request) =>
+          queue.add(async () => {
+            const response = await fetch(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeout)]) });
+            if (!response.ok) {
+              await response.body?.cancel();
+              return new Response(null, { status: response.status, statusText: response.statusText });
+            }
+            return new Response(await response.arrayBuffer(), { status: response.status, headers: response.headers });
+          }),
       });
     } else {
       localRoot = path.resolve(s.startsWith("file:") ? fileURLToPath(s) : s);
@@ -123,6 +147,17 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
             // zarrita would quietly fall back to per-node metadata; a broken .zmetadata is an error.
             malformed = e;
           }
+        } else if (key === "/zarr.json" && bytes !== undefined && known === undefined) {
+          // v3: the root document lists every node under `consolidated_metadata.metadata`.
+          try {
+            const doc = JSON.parse(new TextDecoder().decode(bytes)) as { consolidated_metadata?: { metadata?: Record<string, unknown> } };
+            const listed = doc.consolidated_metadata?.metadata;
+            if (typeof listed === "object" && listed !== null) {
+              known = new Set(["/zarr.json", ...Object.keys(listed).map((k) => (k.startsWith("/") ? k : "/" + k) + "/zarr.json")]);
+            }
+          } catch {
+            // zarrita reports a malformed root document itself.
+          }
         }
         return bytes;
       },
@@ -145,7 +180,9 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
       const k = known;
       store = {
         async get(key, opts) {
-          if (/\/(\.zarray|\.zgroup|\.zattrs)$/.test(key) && !k.has(key)) return undefined;
+          // The consolidated listing is the whole hierarchy: a node it does not list (of either
+          // zarr format) does not exist, and asking the server would only cost a 404.
+          if (METADATA_KEY.test(key) && !k.has(key)) return undefined;
           return wrapped.get(key, opts);
         },
         ...(wrapped.getRange ? { getRange: wrapped.getRange.bind(wrapped) } : {}),
@@ -154,7 +191,9 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     }
   }
   const listed = store as { contents?: () => { path: string; kind: string }[] };
-  const contents = listed.contents?.bind(listed);
+  // Consolidated contents never change after the open (unlisted nodes read as absent), and
+  // zarrita rebuilds the list on every call: list once, group by parent.
+  const contents = listed.contents === undefined ? undefined : childrenIndex(listed.contents());
   const checked = withChunkChecks(store as zarr.AsyncReadable);
   // An http store shows its URL so that @zask/array fetches chunks by URL through the
   // scheduler's I/O lane (bounded per origin, retried); one ZarrStore per opened store, shared
@@ -175,6 +214,32 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
   return { store: zstore, root, url, consolidated };
 }
 
+/** The sorted child names of every group path of a consolidated listing. */
+function childrenIndex(nodes: readonly { path: string }[]): Map<string, string[]> {
+  const children = new Map<string, Set<string>>();
+  for (const { path: p } of nodes) {
+    if (p === "/") continue;
+    const cut = p.lastIndexOf("/");
+    const parent = cut === 0 ? "/" : p.slice(0, cut);
+    let names = children.get(parent);
+    if (names === undefined) children.set(parent, (names = new Set()));
+    names.add(p.slice(cut + 1));
+  }
+  return new Map([...children].map(([parent, names]) => [parent, [...names].sort()]));
+}
+
+/**
+ * Whether the node at `nodePath` exists, when the store's consolidated listing can tell
+ * (`undefined` when it cannot: no consolidated metadata).
+ */
+export function isListed(store: object, nodePath: string): boolean | undefined {
+  const contents = infos.get(store)?.contents;
+  if (contents === undefined) return undefined;
+  if (nodePath === "/") return true;
+  const cut = nodePath.lastIndexOf("/");
+  return contents.get(cut === 0 ? "/" : nodePath.slice(0, cut))?.includes(nodePath.slice(cut + 1)) ?? false;
+}
+
 /** The URL of the node at `nodePath` of `store`, for messages (undefined for unknown stores). */
 export function urlOf(store: object, nodePath: string): string | undefined {
   const info = infos.get(store);
@@ -190,15 +255,8 @@ export function urlOf(store: object, nodePath: string): string | undefined {
  */
 export async function listChildren(group: zarr.Group<zarr.Readable>): Promise<string[] | undefined> {
   const store = group.store;
-  const prefix = group.path === "/" ? "/" : group.path + "/";
   const contents = infos.get(store)?.contents;
-  if (contents !== undefined) {
-    const names: string[] = [];
-    for (const { path: p } of contents()) {
-      if (p.startsWith(prefix) && p.length > prefix.length && !p.slice(prefix.length).includes("/")) names.push(p.slice(prefix.length));
-    }
-    return [...new Set(names)].sort();
-  }
+  if (contents !== undefined) return [...(contents.get(group.path) ?? [])];
   const localRoot = infos.get(store)?.localRoot;
   if (localRoot === undefined) return undefined;
   const dir = path.join(localRoot, group.path);

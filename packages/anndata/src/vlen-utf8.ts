@@ -1,3 +1,5 @@
+import * as zarr from "zarrita";
+
 /**
  * Encode strings with numcodecs' VLenUTF8 layout, which zarrita can decode but not encode:
  * a little-endian uint32 count, then for each string its uint32 byte length and its UTF-8 bytes.
@@ -21,4 +23,83 @@ export function encodeVlenUtf8(values: readonly string[]): Uint8Array {
     pos += 4 + p.length;
   }
   return out;
+}
+
+/**
+ * Decode numcodecs' VLenUTF8 layout (see {@link encodeVlenUtf8}) into strings. zarrita's own
+ * decoder copies every string's bytes into a fresh ArrayBuffer and calls TextDecoder on each
+ * (a call into C++ per string: ~8 ms for the 4,500 index strings of a pbmc3k open, most of the
+ * open's CPU). Here the whole chunk is read once as latin1 (one byte, one char), and ASCII
+ * strings — nearly all obs/var names — are slices of it; only others go through TextDecoder.
+ * It also honours the view's byteOffset, which zarrita's decoder ignores.
+ *
+ * @example
+ * ```ts
+ * decodeVlenUtf8(encodeVlenUtf8(["a", "é"])); // ["a", "é"]
+ * ```
+ */
+export function decodeVlenUtf8(bytes: Uint8Array): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 4) throw new RangeError(`Expected a VLenUTF8 chunk of at least 4 bytes, got ${bytes.byteLength}`);
+  const count = view.getUint32(0, true);
+  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  const decoder = new TextDecoder();
+  const out = new Array<string>(count);
+  let pos = 4;
+  for (let i = 0; i < count; i++) {
+    if (pos + 4 > bytes.byteLength) throw new RangeError(`VLenUTF8 chunk ends inside item ${i} of ${count}`);
+    const n = view.getUint32(pos, true);
+    pos += 4;
+    const end = pos + n;
+    if (end > bytes.byteLength) throw new RangeError(`VLenUTF8 item ${i} runs past the chunk's end`);
+    let ascii = true;
+    for (let j = pos; j < end; j++) {
+      if (bytes[j]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    out[i] = ascii ? latin1.slice(pos, end) : decoder.decode(bytes.subarray(pos, end));
+    pos = end;
+  }
+  return out;
+}
+
+/** zarrita's codec interface for {@link decodeVlenUtf8} (decode only, as zarrita's). */
+class FastVlenUtf8 {
+  readonly kind = "array_to_bytes";
+  readonly #shape: number[];
+  readonly #stride: number[];
+  constructor(shape: number[]) {
+    this.#shape = shape;
+    this.#stride = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  }
+  static fromConfig(_config: unknown, meta: { shape: number[] }): FastVlenUtf8 {
+    return new FastVlenUtf8(meta.shape);
+  }
+  encode(): never {
+    throw new Error("vlen-utf8 encoding is done by @zask/anndata's writer, not through zarrita");
+  }
+  decode(bytes: Uint8Array): { data: string[]; shape: number[]; stride: number[] } {
+    return { data: decodeVlenUtf8(bytes), shape: this.#shape, stride: this.#stride };
+  }
+}
+
+let registered = false;
+
+/**
+ * Make zarrita decode vlen-utf8 chunks with {@link decodeVlenUtf8} (once per process; zarrita's
+ * codec registry is global). Same values as zarrita's decoder, several times faster.
+ *
+ * @example
+ * ```ts
+ * useFastVlenUtf8(); // then zarr.get on a string array decodes with decodeVlenUtf8
+ * ```
+ */
+export function useFastVlenUtf8(): void {
+  if (registered) return;
+  registered = true;
+  const load = () => Promise.resolve(FastVlenUtf8 as never);
+  zarr.registry.set("vlen-utf8", load);
+  zarr.registry.set("numcodecs.vlen-utf8", load);
 }
