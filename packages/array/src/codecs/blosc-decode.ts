@@ -20,6 +20,14 @@ const MIN_BUFFERSIZE = 128;
 
 const COMPRESSORS = ["blosclz", "lz4", "snappy", "zlib", "zstd"] as const;
 
+// One shuffled-block buffer per thread, reused across chunks: allocating it per chunk costs a
+// zero-fill of the whole chunk. Decoding is synchronous, so no two calls share it at once.
+let tmpBuffer = new Uint8Array(0);
+function scratch(size: number): Uint8Array {
+  if (tmpBuffer.length < size) tmpBuffer = new Uint8Array(size);
+  return tmpBuffer;
+}
+
 /** The 16-byte blosc 1.x header. */
 export interface BloscHeader {
   readonly version: number;
@@ -116,7 +124,7 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array |
   const shuffled = (flags & DOSHUFFLE) !== 0 && typesize > 1;
   // Shuffled blocks decompress into `tmp`, split j (= byte plane j) at j * stride with the
   // stride rounded up to 4 so that unshuffle can read the planes as 32-bit words.
-  const tmp = shuffled ? new Uint8Array(blocksize + 4 * typesize) : undefined;
+  const tmp = shuffled ? scratch(blocksize + 4 * typesize) : undefined;
   const canSplit = (flags & DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && Math.floor(blocksize / typesize) >= MIN_BUFFERSIZE;
   const code = flags >>> 5;
 
