@@ -181,3 +181,21 @@ test("registering makes zarrita decode zarr v2 blosc arrays with BloscCodec", as
   const data = chunk.data as Uint32Array;
   assert.equal(sha(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), f.sha256);
 });
+
+test("after registration, the ops' decodeChunk runs BloscCodec: a corrupt chunk fails with BloscError as the cause", async () => {
+  registerBloscCodec();
+  const { decodeChunk } = await import("@zask/array/ops");
+  const f = manifest.find((m) => m.cname === "lz4" && m.shuffle === "shuffle" && m.typesize === 4 && m.file.includes("normal"))!;
+  const n = f.nbytes / 4;
+  const document = JSON.stringify({ zarr_format: 2, shape: [n], chunks: [n], dtype: "<f4", compressor: { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 }, fill_value: 0, order: "C", filters: null });
+  const meta = { zarrFormat: 2 as const, document, dtype: "float32" as const };
+  const block = await decodeChunk(load(f), meta, [0], [n]);
+  const data = block.data as Float32Array;
+  assert.equal(sha(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)), f.sha256);
+  const corrupt = load(f).subarray(0, 100);
+  await assert.rejects(decodeChunk(corrupt, meta, [0], [n]), (e: unknown) => {
+    let c: unknown = e;
+    while (c instanceof Error && !(c instanceof BloscError)) c = c.cause;
+    return c instanceof BloscError;
+  });
+});

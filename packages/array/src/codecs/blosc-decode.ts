@@ -107,7 +107,8 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array |
   const h = readBloscHeader(src);
   if (!isNativeBlosc(h)) return null;
   const { flags, typesize, nbytes, blocksize, cbytes } = h;
-  if (out === undefined) out = new Uint8Array(nbytes);
+  // Every output byte is written below (or the call throws), so skip the zero-fill.
+  if (out === undefined) out = new Uint8Array(Buffer.allocUnsafeSlow(nbytes).buffer, 0, nbytes);
   else if (out.length !== nbytes) throw new RangeError(`Expected \`out\` to have ${nbytes} bytes, got ${out.length}`);
   if (nbytes === 0) return out;
 

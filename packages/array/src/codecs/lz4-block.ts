@@ -85,7 +85,15 @@ export function decodeLz4Block(src: Uint8Array, start: number, end: number, dst:
   }
 }
 
-/** A fault inside a compressed stream; the caller turns it into a BloscError with the chunk offset. */
+/**
+ * A fault inside a compressed stream (lz4 or blosclz); the blosc decoder turns it into a
+ * BloscError carrying the same offset, so it never escapes `decodeBloscSync`.
+ *
+ * @example
+ * ```ts
+ * try { decodeLz4Block(src, 0, src.length, out, 0, out.length); } catch (e) { if (e instanceof Lz4Fault) e.offset; }
+ * ```
+ */
 export class Lz4Fault extends Error {
   override name = "Lz4Fault" as const;
   readonly offset: number;
