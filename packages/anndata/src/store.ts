@@ -7,15 +7,8 @@ import { ElementReadError, StoreOpenError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { withChunkChecks } from "./checked-store.js";
 import { ZarrStore } from "@zask/array";
-import PQueue from "p-queue";
+import { HttpStore } from "./http-store.js";
 import { useFastVlenUtf8 } from "./vlen-utf8.js";
-
-/**
- * Requests in flight per opened http store for metadata and eager reads: the scheduler's
- * default per-origin bound, so that a dataframe of hundreds of columns does not open hundreds
- * of connections at once.
- */
-const HTTP_CONCURRENCY = 16;
 
 /** Metadata documents of zarr v2 and v3: a consolidated store answers these without asking. */
 const METADATA_KEY = /\/(\.zarray|\.zgroup|\.zattrs|zarr\.json)$/;
@@ -89,20 +82,7 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
       const timeout = options.timeout ?? 30_000;
       if (!(timeout > 0)) throw new RangeError(`Expected \`timeout\` to be a positive number of milliseconds, got \`${String(timeout)}\``);
       // A stalled server must not hang the open: each request gets its own deadline.
-      // Eager reads of an open are independent and issued together; the queue bounds them, and
-      // a request holds its slot until its body is read, so the bound is real.
-      const queue = new PQueue({ concurrency: HTTP_CONCURRENCY });
-      base = new zarr.FetchStore(url, {
-        fetch: (request: Request) =>
-          queue.add(async () => {
-            const response = await fetch(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeout)]) });
-            if (!response.ok) {
-              await response.body?.cancel();
-              return new Response(null, { status: response.status, statusText: response.statusText });
-            }
-            return new Response(await response.arrayBuffer(), { status: response.status, headers: response.headers });
-          }),
-      });
+      base = new HttpStore(url, { timeout });
     } else {
       localRoot = path.resolve(s.startsWith("file:") ? fileURLToPath(s) : s);
       url = pathToFileURL(localRoot).href;
