@@ -88,7 +88,8 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
   const order = attr(group, "column-order", (x): x is string[] => isStringList(x) || (Array.isArray(x) && x.length === 0), "a list of strings");
   const [indexCol, ...cols] = await Promise.all([indexKey, ...order].map((name) => readColumn(group, name, ctx)));
   const indexData = "shape" in indexCol && !(indexCol instanceof Categorical) && !(indexCol instanceof MaskedArray) ? indexCol.data : indexCol;
-  const index = Array.from(indexData as Iterable<unknown>, (x) => String(x));
+  // A string index (the usual case) is already what we keep: no copy of thousands of names.
+  const index = Array.isArray(indexData) && indexData.every((x) => typeof x === "string") ? (indexData as string[]) : Array.from(indexData as Iterable<unknown>, (x) => String(x));
   const columns = new Map<string, Column | NDArray>();
   order.forEach((name, i) => columns.set(name, cols[i]!));
   if (spec.encodingVersion === "0.1.0") {
