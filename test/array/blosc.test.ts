@@ -6,11 +6,12 @@ import { fileURLToPath } from "node:url";
 import Blosc from "numcodecs/blosc";
 import * as zarr from "zarrita";
 import { ZaskError } from "@zask/graph";
-import { BloscCodec } from "../../packages/array/src/codecs/blosc-codec.js";
-import { decodeBloscSync, isNativeBlosc, readBloscHeader } from "../../packages/array/src/codecs/blosc-decode.js";
-import { BloscError } from "../../packages/array/src/codecs/errors.js";
-import { decodeLz4Block } from "../../packages/array/src/codecs/lz4-block.js";
-import { registerBloscCodec } from "../../packages/array/src/codecs/register.js";
+import { BloscCodec } from "../../packages/array/dist/codecs/blosc-codec.js";
+import { decodeBloscSync, isNativeBlosc, readBloscHeader } from "../../packages/array/dist/codecs/blosc-decode.js";
+// Built modules throughout: the ops decodeChunk loads is dist, and its BloscError must be this one.
+import { BloscError } from "@zask/array";
+import { decodeLz4Block } from "../../packages/array/dist/codecs/lz4-block.js";
+import { registerBloscCodec } from "../../packages/array/dist/codecs/register.js";
 
 const DIR = fileURLToPath(new URL("../fixtures/blosc/", import.meta.url));
 interface Fixture { file: string; cname: string; shuffle: string; typesize: number; blocksize: number; nbytes: number; flags: number; sha256: string }

@@ -27,3 +27,4 @@ export type { ComputeOptions } from "./compute.js";
 export type { Plan, StorePlan, PlanOptions } from "./plan.js";
 export type { ToZarrOptions, ToZarrResult, CompressorConfig, WritableStore } from "./to-zarr.js";
 export { ChunkFetchError, ZarrArrayError } from "./errors.js";
+export { BloscError } from "./codecs/errors.js";

@@ -1,4 +1,7 @@
 // Chunk loading: fetch raw bytes on the main thread (io lane), decode on a worker (cpu lane).
+// Our own blosc decoder (codecs/), registered in this thread's zarrita before any open: numcodecs' wasm
+// blosc copies its input byte by byte through embind (see codecs/blosc-decode.ts).
+import "../codecs/register.js";
 import * as zarr from "zarrita";
 import type { ArrayData, DataType, NDArray } from "../dtype.js";
 import type { ChunkIoContext, ZarrStore } from "../zarr-store.js";
