@@ -4,7 +4,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import * as path from "node:path";
-import { AnnData, readZarr, writeZarr } from "@zask/anndata";
+import { AnnData, DataFrame, readZarr, writeZarr } from "@zask/anndata";
 import { CSR, DENSE_C25, DENSE_C5, serve, tempDir, type FixtureServer } from "./fixtures.js";
 
 interface ArrayMeta {
@@ -106,5 +106,14 @@ describe("readZarr over HTTP: the requests of an open", () => {
 
   it("does not ask the server for a node its consolidated zarr.json (v3) does not list", async () => {
     assert.equal(await checkOpen(written, "/no-raw.v3.zarr", path.join(dir.dir, "no-raw.v3.zarr")), 29);
+  });
+
+  it("reads keys that need percent-encoding (a column named with a space and an accent) by their encoded URL", async () => {
+    const obs = new DataFrame({ index: ["a", "b"], columns: { "cell type é": ["T", "B é"] } });
+    await writeZarr(new AnnData({ obs, var: new DataFrame({ index: ["g"] }) }), path.join(dir.dir, "spaces.zarr"));
+    written.answers.length = 0;
+    const adata = await readZarr(`${written.url}/spaces.zarr`);
+    assert.deepEqual(adata.obs.get("cell type é"), ["T", "B é"]);
+    assert.deepEqual(written.answers.filter((a) => a.status !== 200), []);
   });
 });
