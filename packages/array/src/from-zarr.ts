@@ -1,3 +1,5 @@
+// Our blosc decoder for every zarrita read in this thread, eager ones included (see codecs/).
+import "./codecs/register.js";
 import { Blockwise, Graph, Task, blockKey, blockIndex, blockwiseInput, op, perBlock, tokenize } from "@zask/graph";
 import type { AbsolutePath, AsyncReadable, GetOptions, RangeQuery } from "@zarrita/storage";
 import * as zarr from "zarrita";
