@@ -15,6 +15,8 @@ export interface ChunkIoContext {
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
   /** A GET through the lane: the status, and the body's bytes for a 2xx answer (fresh: ours to keep). */
   get(url: string | URL, options?: { headers?: Readonly<Record<string, string>> }): Promise<{ status: number; url: string; body: Uint8Array | null }>;
+  /** Declare bytes the op read itself as held by nothing else (movable to a worker). */
+  fresh<T extends Uint8Array>(bytes: T): T;
 }
 
 /** Options of {@link ZarrStore}. */
@@ -156,7 +158,8 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     if (this.kind === "file") {
       try {
         const buf = await readFile(where, { signal: ctx.signal });
-        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+        // read for this task only (the cache keeps its own copy): the worker may take it
+        return ctx.fresh(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
       } catch (cause) {
         if ((cause as { code?: string }).code === "ENOENT") return null;
         if (ctx.signal.aborted) throw cause;

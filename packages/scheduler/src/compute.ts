@@ -1,7 +1,7 @@
 import { Fused, Graph, Task, cull, fuse, opName, order as orderPass, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
 import type { Callbacks } from "./callbacks.js";
 import { TaskError } from "./errors.js";
-import { Execution, defaultPoolLane, type OpTable } from "./executor.js";
+import { Execution, defaultPoolLane, defaultStaging, type OpTable } from "./executor.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 import { IoLane } from "./io-lane.js";
 import { loadOp, resolveOpModule } from "./op-registry.js";
@@ -108,6 +108,7 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
   });
   const callbacks: Callbacks[] = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? [...(options.callbacks as Callbacks[])] : [options.callbacks as Callbacks];
   if (options.progress !== false && process.stderr.isTTY === true) callbacks.push(new ProgressBar());
+  const pool = defaultPoolLane();
   const execution = new Execution(plan, {
     scheduler,
     ops,
@@ -117,7 +118,8 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     callbacks,
     inlineThreshold,
     ioTasks: Math.max(32, 2 * httpConcurrency),
-    pool: defaultPoolLane(),
+    pool,
+    staging: defaultStaging(pool),
   });
   return execution.run();
 }

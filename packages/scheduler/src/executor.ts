@@ -9,6 +9,7 @@ import { resolveOpModule } from "./op-registry.js";
 import type { Plan } from "./plan.js";
 import { PriorityQueue } from "./priority-queue.js";
 import { sizeOf } from "./size-of.js";
+import { Staging, type StagingOptions, type StagingTicket } from "./staging.js";
 import { StepValues } from "./step-values.js";
 import { forEachView, packForTransfer } from "./transfer.js";
 import { opCosts } from "./op-costs.js";
@@ -31,6 +32,8 @@ export interface ExecutionOptions {
   readonly ioTasks: number;
   /** Limits of the pool lane (messages in flight, batching). */
   readonly pool: PoolLaneOptions;
+  /** Bound on fused tasks fetched (or fetching) but not yet handed to a worker. */
+  readonly staging: StagingOptions;
 }
 
 const SLICE_MS = 20;
@@ -61,6 +64,7 @@ export class Execution {
   readonly #ready: PriorityQueue;
   readonly #ioGate: Gate;
   readonly #pool: PoolLane;
+  readonly #staging: Staging;
   /** Live values viewing each buffer: a buffer moves to a worker only when one value views it. */
   readonly #views = new Map<ArrayBufferLike, number>();
   /**
@@ -97,6 +101,7 @@ export class Execution {
     this.#ready = new PriorityQueue(plan.priority, Math.min(n, 1 << 16));
     // no new fetch while the pool has a full backlog: fetched bytes would only pile up
     this.#ioGate = new Gate(opts.ioTasks, plan.priority, (i) => this.#startIo(i), () => this.#pool.waiting < this.#pool.capacity);
+    this.#staging = new Staging(plan.priority, opts.staging);
     this.#pool = new PoolLane(plan.priority, opts.pool, this.#cancel, () => {
       this.#ioGate.pump();
       this.#drain();
@@ -314,34 +319,64 @@ export class Execution {
     const t0 = this.#hooks ? this.#pre(i) : 0;
     const local = new StepValues();
     const lanes: string[] = [];
-    for (const seg of segmentsOf(node)) {
-      if (this.#done) return;
-      if (seg.lane === "io") {
-        await new Promise<void>((r) => this.#ioGate.submit(i, r));
-        try {
+    const segs = segmentsOf(node);
+    // held from before a fetch whose bytes go to a cpu step until they are handed to a worker
+    let ticket: StagingTicket | undefined;
+    try {
+      for (let k = 0; k < segs.length; k++) {
+        const seg = segs[k]!;
+        if (this.#done) return;
+        if (seg.lane === "io") {
+          if (segs[k + 1]?.lane === "cpu" && this.#opts.inlineThreshold !== Infinity) {
+            ticket = await new Promise<StagingTicket>((r) => this.#staging.enter(i, r));
+            if (this.#done) return;
+          }
+          await new Promise<void>((r) => this.#ioGate.submit(i, r));
+          try {
+            const p = this.#evalSteps(i, node, seg.from, seg.to, local);
+            if (isThenable(p)) await p;
+          } finally {
+            this.#ioGate.release();
+          }
+          if (ticket !== undefined) this.#staging.fetched(ticket, this.#exportBytes(node, seg, local));
+          lanes.push("io");
+          continue;
+        }
+        if (seg.lane === "cpu" && this.#segmentToPool(node, seg, local) && (await this.#segmentOnPool(i, node, seg, local, ticket))) {
+          lanes.push("pool");
+        } else {
+          if (ticket !== undefined) this.#staging.leave(ticket);
+          const start = performance.now();
           const p = this.#evalSteps(i, node, seg.from, seg.to, local);
           if (isThenable(p)) await p;
-        } finally {
-          this.#ioGate.release();
+          if (seg.lane === "cpu") opCosts.record(seg.id, performance.now() - start);
+          lanes.push("inline");
         }
-        lanes.push("io");
-      } else if (seg.lane === "cpu" && this.#segmentToPool(node, seg, local) && (await this.#segmentOnPool(i, node, seg, local))) {
-        lanes.push("pool");
-      } else {
-        const start = performance.now();
-        const p = this.#evalSteps(i, node, seg.from, seg.to, local);
-        if (isThenable(p)) await p;
-        if (seg.lane === "cpu") opCosts.record(seg.id, performance.now() - start);
-        lanes.push("inline");
+        if (ticket !== undefined) {
+          this.#staging.leave(ticket);
+          ticket = undefined;
+        }
       }
+    } finally {
+      if (ticket !== undefined) this.#staging.leave(ticket);
     }
     if (this.#done) return;
     this.#complete(i, local.get(node.steps[node.steps.length - 1]!.key), lanes.join("+"), t0);
     this.#drain();
   }
 
-  /** Run a cpu segment on the pool; false when it should run inline after all (its op proved cheap). */
-  async #segmentOnPool(i: number, node: Fused, seg: Segment, local: StepValues): Promise<boolean> {
+  /** Bytes of the values a segment hands on. */
+  #exportBytes(node: Fused, seg: Segment, local: StepValues): number {
+    let n = 0;
+    for (const s of seg.exports) n += sizeOf(local.get(node.steps[s]!.key));
+    return n;
+  }
+
+  /**
+   * Run a cpu segment on the pool; false when it should run inline after all (its op proved
+   * cheap). `ticket`: the task's place in the staging bound, left when the message is built.
+   */
+  async #segmentOnPool(i: number, node: Fused, seg: Segment, local: StepValues, ticket: StagingTicket | undefined): Promise<boolean> {
     let res: WorkerResponse | undefined;
     const bytes = this.#segmentBytes(node, seg, local);
     const bySize = bytes >= this.#opts.inlineThreshold;
@@ -350,7 +385,10 @@ export class Execution {
         this.#pool.submit({
           i,
           bytes,
-          build: (transfer, ops) => this.#segmentRequest(node, seg, local, transfer, ops),
+          build: (transfer, ops) => {
+            if (ticket !== undefined) this.#staging.leave(ticket);
+            return this.#segmentRequest(node, seg, local, transfer, ops);
+          },
           settle: (r, e) => (r === undefined ? reject(e) : resolve(r)),
           reconsider: bySize ? undefined : () => !opCosts.slow(seg.id),
           runInline: () => resolve(undefined),
@@ -385,7 +423,9 @@ export class Execution {
         if (inner !== undefined) return { [INNER_REF]: inner };
         const later = seg.usedLater.has(k);
         if (local.has(k)) {
-          return packForTransfer(local.get(k), (buf) => !later && !this.#views.has(buf) && this.#owned.has(buf), transfer);
+          // a step's value is private to this task: moved if fresh (a worker's result or a body
+          // the I/O lane fetched), unless a live value of the graph views the same buffer
+          return packForTransfer(local.get(k), (buf) => !later && !this.#views.has(buf) && this.#movable(buf), transfer);
         }
         const d = index.get(k)!;
         return packForTransfer(this.#values[d], (buf) => !later && this.#mayMove(d, buf), transfer);
@@ -471,7 +511,12 @@ export class Execution {
   }
 
   #mayMove(d: number, buf: ArrayBufferLike): boolean {
-    return this.#pending[d] === 1 && this.#plan.outputs[d] === 0 && this.#views.get(buf) === 1 && this.#owned.has(buf);
+    return this.#pending[d] === 1 && this.#plan.outputs[d] === 0 && this.#views.get(buf) === 1 && this.#movable(buf);
+  }
+
+  /** Buffers nothing outside the compute holds: results of pool ops, bodies the I/O lane fetched. */
+  #movable(buf: ArrayBufferLike): boolean {
+    return this.#owned.has(buf) || this.#opts.io.isFresh(buf);
   }
 
   #own(v: unknown): void {
@@ -603,6 +648,7 @@ export class Execution {
     this.#opts.signal?.removeEventListener("abort", this.#onAbort);
     this.#ready.clear();
     this.#ioGate.clear();
+    this.#staging.clear();
     this.#pool.clear();
     this.#values.length = 0;
     this.#views.clear();
@@ -624,7 +670,16 @@ export class Execution {
  * carries up to 32 small tasks (together under 64 KiB of inputs) when many are ready.
  */
 export function defaultPoolLane(): PoolLaneOptions {
-  return { messages: 2 * poolThreads(), maxBatch: 32, batchBytes: 64 * 1024 };
+  return { messages: 2 * poolThreads(), workers: poolThreads(), maxBatch: 32, batchBytes: 64 * 1024 };
+}
+
+/**
+ * Default staging bound: one task per worker always (ready when the worker frees), up to the
+ * pool lane's capacity, and in between 32 MiB of fetched bytes: small chunks keep many
+ * requests in flight (51 KB chunks: up to the capacity), 16 MiB chunks wait for the workers.
+ */
+export function defaultStaging(pool: PoolLaneOptions): StagingOptions {
+  return { minTasks: poolThreads(), maxTasks: pool.messages * pool.maxBatch, maxBytes: 32 * 2 ** 20 };
 }
 
 function workerError(res: { e: unknown; name: string; message: string }): unknown {

@@ -48,6 +48,11 @@ export interface IoContext {
    * op that keeps them (a cache) must keep a copy, since the scheduler may move them to a worker.
    */
   get(url: string | URL, options?: IoGetOptions): Promise<IoResponse>;
+  /**
+   * Declare `bytes` (read by the op, e.g. from a local file) fresh: nothing else holds them, so
+   * the scheduler may move them to a worker instead of copying them. Returns `bytes`.
+   */
+  fresh<T extends Uint8Array>(bytes: T): T;
 }
 
 /** Options of an {@link IoLane}. */
@@ -98,6 +103,8 @@ export class IoLane implements IoContext {
   readonly #retryDelay: number;
   readonly #maxRetryDelay: number;
   readonly #timeout: number;
+  /** Buffers of `get` bodies (made here) and those ops declared `fresh`: nothing else holds them. */
+  readonly #fresh = new WeakSet<ArrayBufferLike>();
   #inFlight = 0;
 
   constructor(options: IoLaneOptions = {}) {
@@ -123,6 +130,7 @@ export class IoLane implements IoContext {
     else outer?.addEventListener("abort", () => own.abort(outer.reason), { once: true });
     this.fetch = this.fetch.bind(this);
     this.get = this.get.bind(this);
+    this.fresh = this.fresh.bind(this);
   }
 
   async get(url: string | URL, options: IoGetOptions = {}): Promise<IoResponse> {
@@ -136,7 +144,21 @@ export class IoLane implements IoContext {
       keepErrorBody: false,
     };
     const res = await this.#retrying(target, req);
+    if (res.body !== null) this.#fresh.add(res.body.buffer);
     return { status: res.status, url: target.href, body: res.body };
+  }
+
+  /**
+   * Whether `buffer` is the body of a `get` of this lane: the scheduler may move it to a worker
+   * (an op that keeps a body keeps a copy, as the contract of `get` says).
+   */
+  fresh<T extends Uint8Array>(bytes: T): T {
+    this.#fresh.add(bytes.buffer);
+    return bytes;
+  }
+
+  isFresh(buffer: ArrayBufferLike): boolean {
+    return this.#fresh.has(buffer);
   }
 
   async fetch(url: string | URL, init?: RequestInit): Promise<Response> {

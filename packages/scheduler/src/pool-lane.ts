@@ -24,6 +24,12 @@ export interface PoolJob {
 export interface PoolLaneOptions {
   /** Messages in flight (running + queued at the workers). */
   readonly messages: number;
+  /**
+   * Worker threads: beyond one message per worker, a message is sent ahead only when its inputs
+   * are small (under `batchBytes`); big inputs wait here until a worker is free, where they
+   * count against the staging bound, rather than sit in a queue at the pool.
+   */
+  readonly workers: number;
   /** Tasks in one message at most. */
   readonly maxBatch: number;
   /** A batch stops growing once its inputs hold this many bytes. */
@@ -78,8 +84,9 @@ export class PoolLane {
   }
 
   #pump(): void {
-    const { messages, maxBatch, batchBytes } = this.#opts;
+    const { messages, maxBatch, batchBytes, workers } = this.#opts;
     while (!this.#closed && this.#active < messages && this.#queue.size > 0) {
+      if (this.#active >= workers && this.#jobs.get(this.#queue.peek())!.bytes > batchBytes) return;
       // spread what is ready over all the message slots, so that no worker idles at the tail
       const size = Math.min(maxBatch, Math.ceil(this.#queue.size / messages));
       const batch: PoolJob[] = [];

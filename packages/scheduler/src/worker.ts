@@ -2,16 +2,43 @@
  * The pool's worker (piscina's `filename`): runs the cpu steps of a task, importing each op
  * module once, and sends the result back with its buffers moved, not copied.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { loadOpByUrl, loadedOpByUrl } from "./op-registry.js";
-import { packForTransfer } from "./transfer.js";
+import { forEachView, packForTransfer } from "./transfer.js";
 import type { OpFunction } from "@zask/graph";
 import { INNER_REF, type WorkerMessage, type WorkerRequest, type WorkerResponse } from "./worker-protocol.js";
 
 const always = (): boolean => true;
 
+/**
+ * Buffers moved here stay allocated until this worker's GC frees them, and its small JS heap
+ * gives V8 little reason to collect: big chunks (16 MiB each) would pile up by the dozen. So
+ * after every `GC_AFTER_BYTES` (8 MiB) received the worker collects, before its next message (when the
+ * last one's inputs are garbage). A major GC of this heap takes a millisecond or two.
+ */
+const GC_AFTER_BYTES = 8 * 2 ** 20;
+let received = 0;
+const collect = exposeGc();
+
+function exposeGc(): ((options?: { type: "major" }) => void) | undefined {
+  try {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as unknown;
+    return typeof gc === "function" ? (gc as (options?: { type: "major" }) => void) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Piscina's task handler: the requests of one message, answered as an array. */
 export default async function handle(message: WorkerMessage): Promise<unknown> {
+  if (received >= GC_AFTER_BYTES && collect !== undefined) {
+    received = 0;
+    collect({ type: "major" });
+  }
+  for (const req of message.q) for (const s of req.s) forEachView(s.a, (v) => (received += v.byteLength));
   const transfer = new Set<ArrayBuffer>();
   const o = message.o;
   const fns: OpFunction[] = [];
