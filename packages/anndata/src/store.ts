@@ -8,7 +8,6 @@ import { diagnoseMissing, toReadError } from "./read-error.js";
 import { withChunkChecks } from "./checked-store.js";
 import { ZarrStore } from "@zask/array";
 import { HttpStore } from "./http-store.js";
-import { useFastVlenUtf8 } from "./vlen-utf8.js";
 
 /** Metadata documents of zarr v2 and v3: a consolidated store answers these without asking. */
 const METADATA_KEY = /\/(\.zarray|\.zgroup|\.zattrs|zarr\.json)$/;
@@ -71,7 +70,6 @@ function isUrlString(s: string): boolean {
  */
 export async function openStore(source: StoreSource, options: OpenStoreOptions = {}): Promise<OpenedStore> {
   options.signal?.throwIfAborted();
-  useFastVlenUtf8();
   let base: zarr.Readable;
   let url: string | undefined;
   let localRoot: string | undefined;

@@ -2,7 +2,7 @@ import type * as zarr from "zarrita";
 import { compress, normalizeCompressor, v2CompressorMeta, v3CodecMeta, type Compressor } from "./compressor.js";
 import { ElementWriteError } from "./errors.js";
 import type { DataType, NDArray, TypedArray } from "./ndarray.js";
-import { encodeVlenUtf8 } from "./vlen-utf8.js";
+import { encodeVlenUtf8 } from "@zask/array";
 import { guessChunks } from "./guess-chunks.js";
 
 /** Zarr format version of a written store. */

@@ -1,7 +1,9 @@
-// Importing this module makes zarrita decode blosc chunks with BloscCodec (main thread and
-// workers alike: each thread that imports it registers in its own zarrita registry).
+// Importing this module makes zarrita decode blosc chunks with BloscCodec and vlen-utf8 chunks
+// with decodeVlenUtf8 (main thread and workers alike: each thread that imports it registers in
+// its own zarrita registry).
 import { registry } from "zarrita";
 import { BloscCodec } from "./blosc-codec.js";
+import { useFastVlenUtf8 } from "./vlen-utf8.js";
 
 /**
  * Register BloscCodec in zarrita's codec registry for zarr v2 (`numcodecs.blosc`) and v3
@@ -19,3 +21,4 @@ export function registerBloscCodec(): void {
 }
 
 registerBloscCodec();
+useFastVlenUtf8();

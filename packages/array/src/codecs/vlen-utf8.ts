@@ -78,7 +78,7 @@ class FastVlenUtf8 {
     return new FastVlenUtf8(meta.shape);
   }
   encode(): never {
-    throw new Error("vlen-utf8 encoding is done by @zask/anndata's writer, not through zarrita");
+    throw new Error("vlen-utf8 chunks are encoded with encodeVlenUtf8 by the writers, not through zarrita");
   }
   decode(bytes: Uint8Array): { data: string[]; shape: number[]; stride: number[] } {
     return { data: decodeVlenUtf8(bytes), shape: this.#shape, stride: this.#stride };

@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as fflate from "fflate";
+import { encodeVlenUtf8 } from "../codecs/vlen-utf8.js";
 import { allocate, type DataType, type NDArray } from "../dtype.js";
 import { cStrides, copyIndexed } from "./copy-indexed.js";
 
@@ -13,21 +14,6 @@ export type CompressorConfig =
 
 /** Where `writeChunk` puts bytes: a local directory, or a zarrita store with `set`. */
 export type ChunkSink = { readonly kind: "file"; readonly root: string } | { readonly kind: "store"; readonly store: { set(key: string, value: Uint8Array): unknown } };
-
-function vlenUtf8(values: readonly string[]): Uint8Array {
-  const enc = new TextEncoder();
-  const parts = values.map((v) => enc.encode(v));
-  const out = new Uint8Array(4 + parts.reduce((a, p) => a + 4 + p.length, 0));
-  const view = new DataView(out.buffer);
-  view.setUint32(0, values.length, true);
-  let pos = 4;
-  for (const p of parts) {
-    view.setUint32(pos, p.length, true);
-    out.set(p, pos + 4);
-    pos += 4 + p.length;
-  }
-  return out;
-}
 
 /**
  * cpu op: the bytes of one zarr v2 chunk: the block padded to the full `chunkShape` with
@@ -47,7 +33,7 @@ export async function encodeChunk(block: NDArray, chunkShape: readonly number[],
     data = padded;
   }
   let bytes = globalThis.Array.isArray(data)
-    ? vlenUtf8(data as string[])
+    ? encodeVlenUtf8(data as string[])
     : new Uint8Array((data as ArrayBufferView).buffer, (data as ArrayBufferView).byteOffset, (data as ArrayBufferView).byteLength);
   if (compressor === null) return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
   switch (compressor.id) {

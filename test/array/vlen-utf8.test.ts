@@ -1,0 +1,22 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { decodeVlenUtf8, encodeVlenUtf8 } from "@zask/array";
+
+test("vlen-utf8 encodes numcodecs' layout: count, then length-prefixed UTF-8 items", () => {
+  assert.deepEqual([...encodeVlenUtf8(["a", "é"])], [2, 0, 0, 0, 1, 0, 0, 0, 97, 2, 0, 0, 0, 195, 169]);
+});
+
+test("vlen-utf8 decoding inverts encoding for ASCII, non-ASCII and empty strings, at any byte offset", () => {
+  const values = ["C1orf86", "", "ß-Zelle", "日本", "x".repeat(300)];
+  const bytes = encodeVlenUtf8(values);
+  const shifted = new Uint8Array(bytes.length + 3);
+  shifted.set(bytes, 3);
+  assert.deepEqual(decodeVlenUtf8(bytes), values);
+  assert.deepEqual(decodeVlenUtf8(shifted.subarray(3)), values);
+});
+
+test("a truncated vlen-utf8 chunk is a RangeError, not a short list", () => {
+  const bytes = encodeVlenUtf8(["abc", "def"]);
+  assert.throws(() => decodeVlenUtf8(bytes.subarray(0, bytes.length - 1)), RangeError);
+  assert.throws(() => decodeVlenUtf8(bytes.subarray(0, 2)), RangeError);
+});
