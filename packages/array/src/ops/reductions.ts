@@ -140,6 +140,15 @@ function floatSum(v: ArrayLike<number>, dims: number[], red: boolean[], len: num
   const acc = new Float64Array(len);
   const inner = dims[dims.length - 1]!;
   const lastRed = red[red.length - 1]!;
+  // Fast paths for float blocks reduced over their leading axis (a mean per gene over cell-major
+  // chunks) or over everything: one monomorphic loop per array type instead of a callback per
+  // row (see SUM_LEADING_SOURCE).
+  if (dims.length === 2 && red[0] && !lastRed) {
+    if (v instanceof Float32Array) sumLeadingF32(v, dims[0]!, inner, acc);
+    else if (v instanceof Float64Array) sumLeadingF64(v, dims[0]!, inner, acc);
+    else sumLeading(v, dims[0]!, inner, acc);
+    return acc;
+  }
   forEachRow(dims, red, (base, o) => {
     if (lastRed) {
       let s = acc[o]!;
@@ -149,6 +158,37 @@ function floatSum(v: ArrayLike<number>, dims: number[], red: boolean[], len: num
   });
   return acc;
 }
+
+type SumLeading = (v: ArrayLike<number>, rows: number, inner: number, acc: Float64Array) => void;
+
+// Sum the rows of a (rows, inner) C-order block into `acc`, in row order (so results are the
+// same as the row-by-row loop, bit for bit). Narrow blocks sum column by column in registers
+// (4 columns at a time up to 64): measured on (2638, 5) / (2638, 25) float32 blocks, 1.9 / 1.1
+// ns per element against 4.2 / 3.7 for the row-by-row loop, which stays best for wide rows.
+// The source is compiled once per array type with `new Function` so each copy stays monomorphic.
+const SUM_LEADING_SOURCE = `
+  const end = rows * inner;
+  if (inner > 64) {
+    for (let base = 0; base < end; base += inner) for (let j = 0; j < inner; j++) acc[j] += v[base + j];
+    return;
+  }
+  let j = 0;
+  if (inner > 8) {
+    for (; j + 4 <= inner; j += 4) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let i = j; i < end; i += inner) { s0 += v[i]; s1 += v[i + 1]; s2 += v[i + 2]; s3 += v[i + 3]; }
+      acc[j] += s0; acc[j + 1] += s1; acc[j + 2] += s2; acc[j + 3] += s3;
+    }
+  }
+  for (; j < inner; j++) {
+    let s = 0;
+    for (let i = j; i < end; i += inner) s += v[i];
+    acc[j] += s;
+  }
+`;
+const sumLeadingF32 = new Function("v", "rows", "inner", "acc", SUM_LEADING_SOURCE) as SumLeading;
+const sumLeadingF64 = new Function("v", "rows", "inner", "acc", SUM_LEADING_SOURCE) as SumLeading;
+const sumLeading = new Function("v", "rows", "inner", "acc", SUM_LEADING_SOURCE) as SumLeading;
 
 function countNonzero(v: ArrayLike<number>, dims: number[], red: boolean[], len: number): Float64Array {
   const acc = new Float64Array(len);
