@@ -1,0 +1,58 @@
+/**
+ * I/O lane benchmark: GET every chunk of an AnnData X (by default the 368 chunks of ~51 KB of
+ * c5.zarr, pbmc3k-shaped) from a static server, 16 requests in flight, through three paths:
+ * the lane's `get` (undici pool, body in one buffer), the lane's `fetch` (the same, wrapped in
+ * a `Response`) and, for reference, the global `fetch` under the same p-queue bound. Prints
+ * the median of each and the machine. Needs a server with the stores, e.g. the nginx that
+ * serves benchmarks/results/tmp/stores:
+ *
+ *   npm run build && node --import tsx benchmarks/scheduler-io.bench.ts [base-url] [store] [repeats]
+ *
+ * (default http://127.0.0.1:8098/ c5 9; not part of the tests)
+ */
+import PQueue from "p-queue";
+import { IoLane } from "@zask/scheduler";
+import { describeMachine } from "./lib/machine.ts";
+
+const base = process.argv[2] ?? "http://127.0.0.1:8098/";
+const store = process.argv[3] ?? "c5";
+const repeats = Number(process.argv[4] ?? 9);
+const meta = (await (await fetch(`${base}${store}.zarr/X/.zarray`)).json()) as { shape: number[]; chunks: number[] };
+const grid = meta.shape.map((n, k) => Math.ceil(n / meta.chunks[k]!));
+const urls: string[] = [];
+for (let i = 0; i < grid[0]!; i++) for (let j = 0; j < grid[1]!; j++) urls.push(`${base}${store}.zarr/X/${i}.${j}`);
+
+async function viaGet(): Promise<number> {
+  const lane = new IoLane({ httpConcurrency: 16 });
+  const all = await Promise.all(urls.map((u) => lane.get(u)));
+  return all.reduce((n, r) => n + r.body!.byteLength, 0);
+}
+
+async function viaLaneFetch(): Promise<number> {
+  const lane = new IoLane({ httpConcurrency: 16 });
+  const all = await Promise.all(urls.map(async (u) => new Uint8Array(await (await lane.fetch(u)).arrayBuffer())));
+  return all.reduce((n, b) => n + b.byteLength, 0);
+}
+
+async function viaGlobalFetch(): Promise<number> {
+  const q = new PQueue({ concurrency: 16 });
+  const all = await Promise.all(urls.map((u) => q.add(async () => new Uint8Array(await (await fetch(u)).arrayBuffer()))));
+  return all.reduce((n, b) => n + b!.byteLength, 0);
+}
+
+const paths = { "lane.get (undici)": viaGet, "lane.fetch (undici + Response)": viaLaneFetch, "global fetch + p-queue": viaGlobalFetch };
+const times = new Map<string, number[]>(Object.keys(paths).map((k) => [k, []]));
+let bytes = 0;
+for (let r = 0; r < repeats + 1; r++) {
+  for (const [name, f] of Object.entries(paths)) {
+    const t = performance.now();
+    bytes = await f();
+    if (r > 0) times.get(name)!.push(performance.now() - t); // the first round warms up
+  }
+}
+console.log(describeMachine());
+console.log(`${urls.length} chunks of ${store}.zarr/X (${(bytes / urls.length / 1000).toFixed(0)} KB on average) from ${base}, 16 in flight; medians of ${repeats}`);
+for (const [name, ts] of times) {
+  ts.sort((a, b) => a - b);
+  console.log(`${name.padEnd(34)} ${ts[ts.length >> 1]!.toFixed(1).padStart(7)} ms  (min ${ts[0]!.toFixed(1)}, max ${ts[ts.length - 1]!.toFixed(1)})`);
+}
