@@ -670,7 +670,7 @@ export class Execution {
  * carries up to 32 small tasks (together under 64 KiB of inputs) when many are ready.
  */
 export function defaultPoolLane(): PoolLaneOptions {
-  return { messages: 2 * poolThreads(), workers: poolThreads(), maxBatch: 32, batchBytes: 64 * 1024 };
+  return { messages: 2 * poolThreads(), workers: poolThreads(), maxBatch: 32, batchBytes: 64 * 1024, aheadBytes: 4 * 1024 * 1024 };
 }
 
 /**

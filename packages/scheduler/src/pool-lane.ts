@@ -26,10 +26,15 @@ export interface PoolLaneOptions {
   readonly messages: number;
   /**
    * Worker threads: beyond one message per worker, a message is sent ahead only when its inputs
-   * are small (under `batchBytes`); big inputs wait here until a worker is free, where they
-   * count against the staging bound, rather than sit in a queue at the pool.
+   * are under `aheadBytes`; bigger inputs wait here until a worker is free, where they count
+   * against the staging bound, rather than sit in a queue at the pool.
    */
   readonly workers: number;
+  /**
+   * Inputs up to this size may queue at a busy worker, so it starts its next message without
+   * waiting a round trip for the main thread (on 74 chunks of 250 KB: workers idle ~50% without).
+   */
+  readonly aheadBytes: number;
   /** Tasks in one message at most. */
   readonly maxBatch: number;
   /** A batch stops growing once its inputs hold this many bytes. */
@@ -84,9 +89,9 @@ export class PoolLane {
   }
 
   #pump(): void {
-    const { messages, maxBatch, batchBytes, workers } = this.#opts;
+    const { messages, maxBatch, batchBytes, workers, aheadBytes } = this.#opts;
     while (!this.#closed && this.#active < messages && this.#queue.size > 0) {
-      if (this.#active >= workers && this.#jobs.get(this.#queue.peek())!.bytes > batchBytes) return;
+      if (this.#active >= workers && this.#jobs.get(this.#queue.peek())!.bytes > aheadBytes) return;
       // spread what is ready over all the message slots, so that no worker idles at the tail
       const size = Math.min(maxBatch, Math.ceil(this.#queue.size / messages));
       const batch: PoolJob[] = [];
