@@ -5,17 +5,35 @@ import type { GraphNode } from "./spec.js";
 
 /**
  * A node graph in integer form: nodes numbered in the map's order, dependencies and
- * dependents as compressed adjacency lists (start offsets into one flat list).
+ * dependents as compressed adjacency lists (start offsets into one flat list). Made by
+ * {@link indexNodes}; a scheduler can run from it without numbering the nodes again.
+ *
+ * @example
+ * ```ts
+ * const g = indexNodes(nodes);
+ * const firstDeps = g.depList.subarray(g.depStart[0], g.depStart[1]); // numbers of node 0's dependencies
+ * ```
  */
 export interface IndexedNodes {
   readonly keys: Key[];
+  /** `nodes[i]` has key `keys[i]`. */
+  readonly nodes: GraphNode[];
   readonly depStart: Int32Array;
   readonly depList: Int32Array;
   readonly dependentStart: Int32Array;
   readonly dependentList: Int32Array;
 }
 
-/** Number the nodes and build both adjacency lists. Throws {@link MissingKeyError} for an unknown dependency. */
+/**
+ * Number the nodes (in the map's order) and build both adjacency lists. Throws
+ * {@link MissingKeyError} for an unknown dependency.
+ *
+ * @example
+ * ```ts
+ * const g = indexNodes(fuse(cull(graph, keys), keys).materialize());
+ * const rank = orderIndexed(g); // rank[i]: priority of node g.keys[i]
+ * ```
+ */
 export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
   const n = nodes.size;
   const keys = new Array<Key>(n);
@@ -52,7 +70,7 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
   for (let j = 0; j < n; j++) {
     for (let p = depStart[j]!; p < depStart[j + 1]!; p++) dependentList[fill[depList[p]!]!++] = j;
   }
-  return { keys, depStart, depList, dependentStart, dependentList };
+  return { keys, nodes: list, depStart, depList, dependentStart, dependentList };
 }
 
 /**
@@ -86,7 +104,17 @@ export function order(nodes: ReadonlyMap<Key, GraphNode>): Map<Key, number> {
   return out;
 }
 
-/** {@link order} on an {@link indexNodes} graph: the rank of each node by number. */
+/**
+ * {@link order} on an {@link indexNodes} graph: the rank of each node by number (no map of
+ * keys built). Throws {@link CycleError} on a cycle.
+ *
+ * @example
+ * ```ts
+ * const g = indexNodes(nodes);
+ * const rank = orderIndexed(g);
+ * rank[0]; // when node g.keys[0] runs, 0 first
+ * ```
+ */
 export function orderIndexed(g: IndexedNodes): Int32Array {
   const { depStart, depList, dependentStart, dependentList, keys } = g;
   const n = keys.length;

@@ -1,11 +1,11 @@
-import { Fused, Graph, Task, cull, fuse, opName, order as orderPass, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
+import { Fused, Graph, Task, cull, fuse, indexNodes, opName, orderIndexed, order as orderPass, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
 import type { Callbacks } from "./callbacks.js";
 import { TaskError } from "./errors.js";
 import { Execution, defaultPoolLane, defaultStaging, type OpTable } from "./executor.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 import { IoLane } from "./io-lane.js";
 import { loadOp, resolveOpModule } from "./op-registry.js";
-import { buildPlan, indexPlan } from "./plan.js";
+import { buildPlan, planIndexed, type Plan } from "./plan.js";
 import { ProgressBar } from "./progress-bar.js";
 
 /** Which graph optimizations run before a compute (all by default). */
@@ -89,10 +89,15 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
   if (opt.cull !== false) g = cull(g, keys);
   if (opt.fuse !== false) g = fuse(g, keys);
   const nodes = g.materialize();
-  // without `order`, the plan's depth-first post-order is the priority
-  const order = opt.order !== false ? orderPass(nodes) : undefined;
-  // after the graph's cull every node is needed: number them as they come; else walk from the keys
-  const plan = opt.cull !== false ? indexPlan(nodes, keys, order) : buildPlan(nodes, keys, order);
+  let plan: Plan;
+  if (opt.cull !== false) {
+    // after the graph's cull every node is needed: the graph's numbering (made for `order`) is the plan's
+    const indexed = indexNodes(nodes);
+    plan = planIndexed(indexed, keys, opt.order !== false ? orderIndexed(indexed) : undefined);
+  } else {
+    // walk from the keys; without `order`, the plan's depth-first post-order is the priority
+    plan = buildPlan(nodes, keys, opt.order !== false ? orderPass(nodes) : undefined);
+  }
 
   const ops = await loadOps(plan.nodes);
   signal?.throwIfAborted();
@@ -132,7 +137,8 @@ async function loadOps(nodes: readonly GraphNode[]): Promise<OpTable> {
     if (node instanceof Task) {
       if (typeof node.op !== "function" && !seen.has(node.op)) seen.set(node.op, node.key);
     } else if (node instanceof Fused) {
-      for (const s of node.steps) if (typeof s.op !== "function" && !seen.has(s.op)) seen.set(s.op, node.key);
+      // `ops`, not `steps`: a lazily built node's steps are made when it runs, not here
+      for (const op of node.ops) if (typeof op !== "function" && !seen.has(op)) seen.set(op, node.key);
     }
   }
   const table = { functions: new Map<OpRef, OpFunction>(), urls: new Map<OpRef, string>() } satisfies OpTable;

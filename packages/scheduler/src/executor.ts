@@ -106,7 +106,6 @@ export class Execution {
       this.#ioGate.pump();
       this.#drain();
     });
-    const { index } = plan;
     const values = this.#values;
     const { keys, depStart, depList } = plan;
     // the dependencies of the task being prepared (#current) are few and known by number:
@@ -121,7 +120,8 @@ export class Execution {
           for (let p = s; p < e; p++) if (keys[depList[p]!] === key) return values[depList[p]!];
         }
       }
-      return values[index.get(key)!];
+      // the plan's key index is built on first use: a run that never gets here never builds it
+      return values[plan.index.get(key)!];
     };
     this.#hooks = opts.callbacks.length > 0;
   }

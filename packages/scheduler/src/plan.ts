@@ -1,4 +1,4 @@
-import { CycleError, MissingKeyError, type GraphNode, type Key } from "@zask/graph";
+import { CycleError, MissingKeyError, type GraphNode, type IndexedNodes, type Key } from "@zask/graph";
 
 /**
  * A graph ready to run: the nodes needed for the requested keys, numbered so that every node
@@ -24,59 +24,59 @@ export interface Plan {
 }
 
 /**
- * Number `nodes` as they come (they must already be culled to the ancestors of `keys`): one map
- * insertion per node and one lookup per edge, the cheap path after the graph's own `cull`.
- * Priorities come from `order` (read in step when it lists the keys in the map's order, as the
- * graph's `order` does), else the map's order. Checks for missing keys and cycles.
+ * The plan of a graph the graph package already numbered ({@link IndexedNodes}, checked for
+ * missing keys, and for cycles by `orderIndexed`, whose ranks are `rank`): nothing is indexed
+ * again, and the map of keys to numbers is built only if the run asks for it (aliases, fused
+ * segments, pool messages; a plain sync run never does). The nodes must already be culled to
+ * the ancestors of `keys`. Without `rank`, the numbering is the priority (and cycles are checked here).
  */
-export function indexPlan(nodes: ReadonlyMap<Key, GraphNode>, keys: readonly Key[], order?: ReadonlyMap<Key, number>): Plan {
-  const n = nodes.size;
-  const index = new Map<Key, number>();
-  const orderedKeys = new Array<Key>(n);
-  const orderedNodes = new Array<GraphNode>(n);
-  let i = 0;
-  let edges = 0;
-  for (const [k, node] of nodes) {
-    index.set(k, i);
-    orderedKeys[i] = k;
-    orderedNodes[i++] = node;
-    edges += node.dependencies.length;
-  }
-  const depStart = new Int32Array(n + 1);
-  const depList = new Int32Array(edges);
-  const dependentCount = new Int32Array(n + 1);
-  for (let j = 0, w = 0; j < n; j++) {
-    depStart[j] = w;
-    const node = orderedNodes[j]!;
-    for (const d of node.dependencies) {
-      const t = index.get(d);
-      if (t === undefined) throw new MissingKeyError(d, node.key);
-      depList[w++] = t;
-      dependentCount[t]!++;
-    }
-  }
-  depStart[n] = edges;
-  const { dependentStart, dependentList } = dependents(n, depStart, depList, dependentCount);
-  checkAcyclic(n, depStart, dependentStart, dependentList, orderedKeys);
-
+export function planIndexed(g: IndexedNodes, keys: readonly Key[], rank?: Int32Array): Plan {
+  const n = g.keys.length;
+  if (rank === undefined) checkAcyclic(n, g.depStart, g.dependentStart, g.dependentList, g.keys);
   const priority = new Float64Array(n);
-  if (order === undefined) {
-    for (let j = 0; j < n; j++) priority[j] = j;
-  } else {
-    let j = 0;
-    let aligned = order.size === n;
-    if (aligned) {
-      for (const [k, p] of order) {
-        if (k !== orderedKeys[j]) {
-          aligned = false;
+  if (rank === undefined) for (let j = 0; j < n; j++) priority[j] = j;
+  else priority.set(rank);
+  const outputs = new Uint8Array(n);
+  let lazy: Map<Key, number> | undefined;
+  const indexOf = (): Map<Key, number> => {
+    if (lazy === undefined) {
+      lazy = new Map<Key, number>();
+      for (let j = 0; j < n; j++) lazy.set(g.keys[j]!, j);
+    }
+    return lazy;
+  };
+  // a few requested keys: find them by scanning from the end (outputs come last in a culled map) before building the map
+  const outputIndex = keys.map((k) => {
+    let i = -1;
+    if (keys.length <= 8) {
+      for (let j = n - 1; j >= 0; j--) {
+        if (g.keys[j] === k) {
+          i = j;
           break;
         }
-        priority[j++] = p;
       }
+    } else {
+      i = indexOf().get(k) ?? -1;
     }
-    if (!aligned) for (let t = 0; t < n; t++) priority[t] = order.get(orderedKeys[t]!) ?? t;
-  }
-  return finish(keys, index, orderedKeys, orderedNodes, depStart, depList, dependentStart, dependentList, priority);
+    if (i < 0) throw new MissingKeyError(k);
+    outputs[i] = 1;
+    return i;
+  });
+  return {
+    size: n,
+    keys: g.keys,
+    nodes: g.nodes,
+    get index() {
+      return indexOf();
+    },
+    depStart: g.depStart,
+    depList: g.depList,
+    dependentStart: g.dependentStart,
+    dependentList: g.dependentList,
+    priority,
+    outputs,
+    outputIndex,
+  };
 }
 
 /**
