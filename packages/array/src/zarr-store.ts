@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tokenSymbol, type Tokenizable } from "@zask/graph";
@@ -17,6 +17,17 @@ export interface ChunkIoContext {
   get(url: string | URL, options?: { headers?: Readonly<Record<string, string>> }): Promise<{ status: number; url: string; body: Uint8Array | null }>;
   /** Declare bytes the op read itself as held by nothing else (movable to a worker). */
   fresh<T extends Uint8Array>(bytes: T): T;
+}
+
+/**
+ * A local chunk file that the decoding thread reads itself (see `ZarrStore.fetchChunk`): plain
+ * data, so it clones to a worker.
+ */
+export interface ChunkFile {
+  /** Absolute path of the chunk file. */
+  readonly file: string;
+  /** Its size when the io op looked (for counters; the reader trusts the file). */
+  readonly size: number;
 }
 
 /** Options of {@link ZarrStore}. */
@@ -122,8 +133,12 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   /**
    * The raw bytes of chunk `key` (`null` if the store has no such chunk), counted, through the
    * chunk cache when there is one. `chunkBytes` is the chunk's uncompressed size, for counters.
+   * A local file without a cache is only looked up here (`stat`): the result is a
+   * {@link ChunkFile} that `decodeChunk` reads on the thread that decodes it, into a buffer it
+   * reuses, so a big chunk's compressed bytes are neither allocated per chunk nor allocated in
+   * one thread and freed in another (glibc then keeps them in the freeing thread's arena).
    */
-  async fetchChunk(ctx: ChunkIoContext, key: string, chunkBytes: number): Promise<Uint8Array | null> {
+  async fetchChunk(ctx: ChunkIoContext, key: string, chunkBytes: number): Promise<Uint8Array | ChunkFile | null> {
     const cacheKey = this.location + "\u0000" + key;
     const cached = this.cache?.get(cacheKey);
     if (cached !== undefined) {
@@ -133,11 +148,30 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     this.counters.requests++;
     this.counters.chunkRequests++;
     this.counters.chunkBytes += chunkBytes;
+    if (this.kind === "file" && this.cache === undefined) {
+      const ref = await this.#locate(ctx, key);
+      if (ref === null) this.counters.missingChunks++;
+      else this.counters.bytes += ref.size;
+      return ref;
+    }
     const bytes = await this.#read(ctx, key);
     if (bytes === null) this.counters.missingChunks++;
     else this.counters.bytes += bytes.byteLength;
     this.cache?.set(cacheKey, bytes);
     return bytes;
+  }
+
+  async #locate(ctx: ChunkIoContext, key: string): Promise<ChunkFile | null> {
+    const where = this.describe(key);
+    try {
+      const st = await stat(where);
+      if (!st.isFile()) throw new TypeError(`Expected a chunk file, got a directory at ${where}`);
+      return { file: where, size: st.size };
+    } catch (cause) {
+      if ((cause as { code?: string }).code === "ENOENT") return null;
+      if (ctx.signal.aborted) throw cause;
+      throw new ChunkFetchError(where, undefined, { cause });
+    }
   }
 
   async #read(ctx: ChunkIoContext, key: string): Promise<Uint8Array | null> {

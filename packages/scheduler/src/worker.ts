@@ -13,10 +13,11 @@ import { INNER_REF, type WorkerMessage, type WorkerRequest, type WorkerResponse 
 const always = (): boolean => true;
 
 /**
- * Buffers moved here stay allocated until this worker's GC frees them, and its small JS heap
- * gives V8 little reason to collect: big chunks (16 MiB each) would pile up by the dozen. So
- * after every `GC_AFTER_BYTES` (8 MiB) received the worker collects, before its next message (when the
- * last one's inputs are garbage). A major GC of this heap takes a millisecond or two.
+ * Buffers moved here or made here (a decoded chunk that a reduction then drops) stay allocated
+ * until this worker's GC frees them, and its small JS heap gives V8 little reason to collect:
+ * big chunks (16 MiB each) would pile up by the dozen. So after every `GC_AFTER_BYTES` (8 MiB)
+ * received or produced by a step the worker collects, before its next message (when the last
+ * one's values are garbage). A major GC of this heap takes a millisecond or two.
  */
 const GC_AFTER_BYTES = 8 * 2 ** 20;
 let received = 0;
@@ -32,12 +33,16 @@ function exposeGc(): ((options?: { type: "major" }) => void) | undefined {
   }
 }
 
-/** Piscina's task handler: the requests of one message, answered as an array. */
-export default async function handle(message: WorkerMessage): Promise<unknown> {
+function collectIfDue(): void {
   if (received >= GC_AFTER_BYTES && collect !== undefined) {
     received = 0;
     collect({ type: "major" });
   }
+}
+
+/** Piscina's task handler: the requests of one message, answered as an array. */
+export default async function handle(message: WorkerMessage): Promise<unknown> {
+  collectIfDue();
   for (const req of message.q) for (const s of req.s) forEachView(s.a, (v) => (received += v.byteLength));
   const transfer = new Set<ArrayBuffer>();
   const o = message.o;
@@ -53,7 +58,11 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
       });
     }
   }
-  for (const req of message.q) response.push(await runSteps(req, fns, message.c, transfer));
+  for (let r = 0; r < message.q.length; r++) {
+    // a batch of small requests may still make big values (a local chunk read and decoded here)
+    if (r > 0) collectIfDue();
+    response.push(await runSteps(message.q[r]!, fns, message.c, transfer));
+  }
   if (transfer.size === 0) return response;
   // piscina moves what a "movable" result lists under its transferable symbol
   return move({ [transferableSymbol]: [...transfer], [valueSymbol]: response } as never);
@@ -75,6 +84,7 @@ async function runSteps(req: WorkerRequest, fns: readonly OpFunction[], cancel: 
       const error = e instanceof Error ? e : String(e);
       return { ok: 0, i, e: error, name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) };
     }
+    forEachView(value, (v) => (received += v.byteLength));
     if (local !== undefined) local[i] = value;
   }
   let out: unknown = value;

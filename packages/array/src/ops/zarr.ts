@@ -2,9 +2,11 @@
 // Our own blosc decoder (codecs/), registered in this thread's zarrita before any open: numcodecs' wasm
 // blosc copies its input byte by byte through embind (see codecs/blosc-decode.ts).
 import "../codecs/register.js";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import * as zarr from "zarrita";
 import type { ArrayData, DataType, NDArray } from "../dtype.js";
-import type { ChunkIoContext, ZarrStore } from "../zarr-store.js";
+import type { ChunkFile, ChunkIoContext, ZarrStore } from "../zarr-store.js";
+import { ChunkFetchError } from "../errors.js";
 import { cStrides, copyIndexed } from "./copy-indexed.js";
 import { allocate } from "../dtype.js";
 
@@ -19,10 +21,11 @@ export interface ZarrChunkMeta {
 }
 
 /**
- * io op: the raw bytes of one chunk, or `null` when the store has no such chunk (fill value).
+ * io op: the raw bytes of one chunk, or `null` when the store has no such chunk (fill value);
+ * for a local file store without a cache, a {@link ChunkFile} that `decodeChunk` reads itself.
  * Runs on the main thread so that HTTP goes through the scheduler's I/O lane.
  */
-export function fetchChunk(ctx: ChunkIoContext, store: ZarrStore, key: string, chunkBytes: number): Promise<Uint8Array | null> {
+export function fetchChunk(ctx: ChunkIoContext, store: ZarrStore, key: string, chunkBytes: number): Promise<Uint8Array | ChunkFile | null> {
   return store.fetchChunk(ctx, key, chunkBytes);
 }
 
@@ -56,17 +59,85 @@ function open(meta: ZarrChunkMeta): Promise<Opened> {
   return p;
 }
 
+// A local chunk's compressed bytes are read into this thread's read buffer, reused from chunk
+// to chunk: they never outlive the decode (a result that still views them is copied out), so
+// a 16 MiB chunk costs no 16 MiB allocation for its input. Taken while in use, since two
+// decodes may interleave at their awaits on the main thread (the second reads into its own).
+const MAX_READ_BUFFER = 64 * 2 ** 20;
+let readBuffer: Uint8Array | undefined = new Uint8Array(0);
+
+function readChunkFile(ref: ChunkFile, into: Uint8Array | undefined): Uint8Array | null {
+  let fd: number;
+  try {
+    fd = openSync(ref.file, "r");
+  } catch (cause) {
+    if ((cause as { code?: string }).code === "ENOENT") return null;
+    throw new ChunkFetchError(ref.file, undefined, { cause });
+  }
+  try {
+    // the size the io op saw, grown if the file grew since (read to the end either way)
+    let buf = into !== undefined && into.length >= ref.size + 1 ? into : new Uint8Array(Math.max(ref.size + 1, 4096));
+    let n = 0;
+    for (;;) {
+      if (n === buf.length) {
+        const bigger = new Uint8Array(buf.length * 2);
+        bigger.set(buf);
+        buf = bigger;
+      }
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n);
+  } catch (cause) {
+    throw new ChunkFetchError(ref.file, undefined, { cause });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isChunkFile(x: Uint8Array | ChunkFile | null): x is ChunkFile {
+  return x !== null && !ArrayBuffer.isView(x);
+}
+
 /**
- * cpu op: decode chunk `coords` from `bytes` (`null`: the fill value) with zarrita's codec
- * pipeline, and return the block (the chunk cut to the array's bounds, `blockShape`) in C order.
+ * cpu op: decode chunk `coords` from `bytes` (`null`: the fill value; a {@link ChunkFile}: read
+ * it here) with zarrita's codec pipeline, and return the block (the chunk cut to the array's
+ * bounds, `blockShape`) in C order.
  */
 export async function decodeChunk(
-  bytes: Uint8Array | null,
+  bytes: Uint8Array | ChunkFile | null,
   meta: ZarrChunkMeta,
   coords: readonly number[],
   blockShape: readonly number[],
 ): Promise<NDArray> {
+  if (isChunkFile(bytes)) {
+    // shards are read whole into their own buffer: zarrita keeps views of shard bytes
+    if (meta.sharded) return decodeShard(readChunkFile(bytes, undefined), meta, coords, blockShape);
+    const own = readBuffer;
+    readBuffer = undefined;
+    const read = readChunkFile(bytes, own);
+    try {
+      const block = await decodeBytes(read, meta, coords, blockShape);
+      const data = block.data;
+      // no bytes-to-bytes codec: the block may still view the read buffer
+      if (read !== null && ArrayBuffer.isView(data) && data.buffer === read.buffer) {
+        return { ...block, data: (data as Uint8Array).slice() as unknown as ArrayData };
+      }
+      return block;
+    } finally {
+      // keep the bigger buffer (it may have grown) for the next chunk, unless it is huge
+      let keep = read !== null && read.buffer.byteLength <= MAX_READ_BUFFER ? new Uint8Array(read.buffer) : own;
+      const other = readBuffer as Uint8Array | undefined; // returned by a decode that interleaved
+      if (other !== undefined && (keep === undefined || other.length > keep.length)) keep = other;
+      readBuffer = keep;
+    }
+  }
   if (meta.sharded) return decodeShard(bytes, meta, coords, blockShape);
+  return decodeBytes(bytes, meta, coords, blockShape);
+}
+
+async function decodeBytes(bytes: Uint8Array | null, meta: ZarrChunkMeta, coords: readonly number[], blockShape: readonly number[]): Promise<NDArray> {
   const { array, slot } = await open(meta);
   slot.bytes = bytes ?? undefined;
   const pending = array.getChunk(coords as number[]);
