@@ -245,6 +245,20 @@ export class Fused {
     return this.#steps!.map((t) => t.op);
   }
 
+  /**
+   * The steps for one run: the kept steps if there are any, else (a node built lazily) steps
+   * made for this call and not kept, so that a scheduler running the node once lets them die
+   * young instead of holding every node's steps until the compute ends.
+   *
+   * @example
+   * ```ts
+   * const steps = fused.stepsOnce(); // same tasks as `fused.steps`, maybe not the same objects
+   * ```
+   */
+  stepsOnce(): readonly Task[] {
+    return this.#steps ?? this.#source!.steps(this.#index);
+  }
+
   /** The tasks, producers first; the last one's key is this node's key. */
   get steps(): readonly Task[] {
     if (this.#steps === undefined) {

@@ -84,6 +84,8 @@ export class Execution {
   #done = false;
   #draining = false;
   #yieldScheduled = false;
+  #memoOps: readonly unknown[] | undefined;
+  #memoSegs: readonly Segment[] = [];
   #t0 = 0;
   #resolve: (v: unknown[]) => void = () => undefined;
   #reject: (e: unknown) => void = () => undefined;
@@ -226,9 +228,9 @@ export class Execution {
       return this.#runInline(i);
     }
     if (node instanceof Fused) {
-      const segs = segmentsOf(node);
+      const segs = this.#segmentsOf(node);
       // one run of inline-worthy steps (e.g. a small load + reduce): no async machinery
-      if (segs.length === 1 && segs[0]!.lane !== "io" && !(segs[0]!.lane === "cpu" && this.#segmentToPool(node, segs[0]!, EMPTY))) {
+      if (segs.length === 1 && segs[0]!.lane !== "io" && !(segs[0]!.lane === "cpu" && this.#segmentToPool(i, node, segs[0]!, EMPTY))) {
         return this.#runInline(i, segs[0]!.lane === "cpu" ? segs[0]!.id : undefined);
       }
       this.#runFused(i, node).catch((e: unknown) => this.#fail(e));
@@ -319,7 +321,7 @@ export class Execution {
     const t0 = this.#hooks ? this.#pre(i) : 0;
     const local = new StepValues();
     const lanes: string[] = [];
-    const segs = segmentsOf(node);
+    const segs = this.#segmentsOf(node);
     // held from before a fetch whose bytes go to a cpu step until they are handed to a worker
     let ticket: StagingTicket | undefined;
     try {
@@ -333,7 +335,7 @@ export class Execution {
           }
           await new Promise<void>((r) => this.#ioGate.submit(i, r));
           try {
-            const p = this.#evalSteps(i, node, seg.from, seg.to, local);
+            const p = this.#evalSteps(i, node, node.steps, seg.from, seg.to, local);
             if (isThenable(p)) await p;
           } finally {
             this.#ioGate.release();
@@ -342,12 +344,12 @@ export class Execution {
           lanes.push("io");
           continue;
         }
-        if (seg.lane === "cpu" && this.#segmentToPool(node, seg, local) && (await this.#segmentOnPool(i, node, seg, local, ticket))) {
+        if (seg.lane === "cpu" && this.#segmentToPool(i, node, seg, local) && (await this.#segmentOnPool(i, node, seg, local, ticket))) {
           lanes.push("pool");
         } else {
           if (ticket !== undefined) this.#staging.leave(ticket);
           const start = performance.now();
-          const p = this.#evalSteps(i, node, seg.from, seg.to, local);
+          const p = this.#evalSteps(i, node, node.steps, seg.from, seg.to, local);
           if (isThenable(p)) await p;
           if (seg.lane === "cpu") opCosts.record(seg.id, performance.now() - start);
           lanes.push("inline");
@@ -378,7 +380,7 @@ export class Execution {
    */
   async #segmentOnPool(i: number, node: Fused, seg: Segment, local: StepValues, ticket: StagingTicket | undefined): Promise<boolean> {
     let res: WorkerResponse | undefined;
-    const bytes = this.#segmentBytes(node, seg, local);
+    const bytes = this.#segmentBytes(i, node, seg, local);
     const bySize = bytes >= this.#opts.inlineThreshold;
     try {
       res = await new Promise<WorkerResponse | undefined>((resolve, reject) => {
@@ -437,10 +439,10 @@ export class Execution {
   }
 
   /** Run steps `[from, to)` of a fused node on the main thread; a promise if one step is async. */
-  #evalSteps(i: number, node: Fused, from: number, to: number, local: StepValues): unknown {
+  #evalSteps(i: number, node: Fused, steps: readonly Task[], from: number, to: number, local: StepValues): unknown {
     const lookup = (k: Key): unknown => (local.has(k) ? local.get(k) : this.#lookup(k));
     for (let s = from; s < to; s++) {
-      const step = node.steps[s]!;
+      const step = steps[s]!;
       let v: unknown;
       try {
         const fn = this.#fnOf(step.op);
@@ -455,7 +457,7 @@ export class Execution {
         return Promise.resolve(v).then(
           (x) => {
             local.set(step.key, x);
-            return this.#evalSteps(i, node, s + 1, to, local);
+            return this.#evalSteps(i, node, steps, s + 1, to, local);
           },
           (e: unknown) => {
             throw new TaskError(node.key, opName(step.op), e, step.key);
@@ -492,12 +494,30 @@ export class Execution {
     if (node instanceof DataNode) return node.value;
     if (node instanceof Alias) return this.#values[this.#plan.index.get(node.target)!];
     const local = new StepValues();
-    const last = node.steps[node.steps.length - 1]!.key;
-    const p = this.#evalSteps(i, node, 0, node.steps.length, local);
+    // run once here: a lazily built node's steps are not kept past this run
+    const steps = node.stepsOnce();
+    const last = steps[steps.length - 1]!.key;
+    const p = this.#evalSteps(i, node, steps, 0, steps.length, local);
     return isThenable(p) ? Promise.resolve(p).then(() => local.get(last)) : local.get(last);
   }
 
   // ---- bookkeeping
+
+  /**
+   * {@link segmentsOf}, remembered for the last op sequence that made one segment: the nodes of
+   * a fused Blockwise layer share one `ops` array, and one segment depends on the ops alone, so
+   * they skip segmentation (and building their steps before they run).
+   */
+  #segmentsOf(node: Fused): readonly Segment[] {
+    const ops = node.ops;
+    if (ops === this.#memoOps) return this.#memoSegs;
+    const segs = segmentsOf(node);
+    if (segs.length === 1) {
+      this.#memoOps = ops;
+      this.#memoSegs = segs;
+    }
+    return segs;
+  }
 
   #fnOf(op: OpRef | OpFunction): OpFunction {
     if (typeof op === "function") return op;
@@ -530,15 +550,15 @@ export class Execution {
     return n;
   }
 
-  #segmentToPool(node: Fused, seg: Segment, local: StepValues): boolean {
+  #segmentToPool(i: number, node: Fused, seg: Segment, local: StepValues): boolean {
     const threshold = this.#opts.inlineThreshold;
     if (threshold === Infinity) return false;
-    return opCosts.slow(seg.id) || this.#segmentBytes(node, seg, local) >= threshold;
+    return opCosts.slow(seg.id) || this.#segmentBytes(i, node, seg, local) >= threshold;
   }
 
-  #segmentBytes(node: Fused, seg: Segment, local: StepValues): number {
+  #segmentBytes(i: number, node: Fused, seg: Segment, local: StepValues): number {
     // the first segment reads only outside keys: the node's inputs bound them
-    if (seg.from === 0) return this.#inputBytes(this.#plan.index.get(node.key)!);
+    if (seg.from === 0) return this.#inputBytes(i);
     const { index } = this.#plan;
     let n = 0;
     const seen = new Set<Key>();
