@@ -2,6 +2,7 @@
 // the input is never copied into a wasm heap. blosclz, lz4/lz4hc and zlib are decoded here;
 // bitshuffle, snappy and zstd chunks report `null` from `decodeBloscSync` so the caller can fall
 // back to numcodecs' wasm build.
+import { readSync } from "node:fs";
 import { unzlibSync } from "fflate";
 import { BloscError } from "./errors.js";
 import { decodeLz4Block, Lz4Fault } from "./lz4-block.js";
@@ -53,14 +54,15 @@ function i32(src: Uint8Array, at: number): number {
 
 /**
  * Read and check the header of a blosc chunk: throws BloscError when it is shorter than 16
- * bytes, of an unknown format version, or claims more bytes than it has.
+ * bytes, of an unknown format version, or claims more bytes than it has (`length`: the whole
+ * chunk's, when `src` holds only its start).
  *
  * @example
  * ```ts
  * const { nbytes, typesize, compressor } = readBloscHeader(chunk);
  * ```
  */
-export function readBloscHeader(src: Uint8Array): BloscHeader {
+export function readBloscHeader(src: Uint8Array, length: number = src.length): BloscHeader {
   if (src.length < HEADER) throw new BloscError(src.length, `chunk has ${src.length} bytes, shorter than the 16-byte header`);
   const version = src[0]!;
   if (version < 1 || version > 2) throw new BloscError(0, `unknown blosc format version ${version} (blosc 1.x writes 1 or 2)`);
@@ -69,7 +71,7 @@ export function readBloscHeader(src: Uint8Array): BloscHeader {
   const nbytes = u32(src, 4);
   const blocksize = u32(src, 8);
   const cbytes = u32(src, 12);
-  if (cbytes > src.length) throw new BloscError(src.length, `chunk is truncated: header says ${cbytes} bytes, got ${src.length}`);
+  if (cbytes > length) throw new BloscError(length, `chunk is truncated: header says ${cbytes} bytes, got ${length}`);
   if (cbytes < HEADER) throw new BloscError(12, `compressed size ${cbytes} is smaller than the header`);
   if (typesize === 0) throw new BloscError(3, "typesize is 0");
   if (nbytes > 0 && blocksize === 0) throw new BloscError(8, "blocksize is 0");
@@ -106,7 +108,7 @@ export function isNativeBlosc(h: BloscHeader): boolean {
 export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array | null {
   const h = readBloscHeader(src);
   if (!isNativeBlosc(h)) return null;
-  const { flags, typesize, nbytes, blocksize, cbytes } = h;
+  const { flags, nbytes, blocksize, cbytes } = h;
   // Every output byte is written below (or the call throws), so skip the zero-fill.
   if (out === undefined) out = new Uint8Array(Buffer.allocUnsafeSlow(nbytes).buffer, 0, nbytes);
   else if (out.length !== nbytes) throw new RangeError(`Expected \`out\` to have ${nbytes} bytes, got ${out.length}`);
@@ -119,52 +121,133 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array |
   }
 
   const nblocks = Math.ceil(nbytes / blocksize);
-  const leftover = nbytes % blocksize;
   const dataStart = HEADER + 4 * nblocks;
   if (dataStart > cbytes) throw new BloscError(HEADER, `${nblocks} block starts do not fit in ${cbytes} bytes`);
+  for (let b = 0; b < nblocks; b++) {
+    const ip = i32(src, HEADER + 4 * b);
+    if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
+    decodeBlock(h, b, src, ip, cbytes, 0, out);
+  }
+  return out;
+}
+
+/**
+ * Decode a blosc chunk from an open file, a block at a time: only the header, the block starts
+ * and one block's compressed bytes (a few hundred KiB) are read into memory at once, into a
+ * buffer reused across calls, instead of the whole compressed chunk. `size` is the file's size.
+ * Returns `null`, having written nothing, when the chunk needs numcodecs (see `isNativeBlosc`).
+ *
+ * @example
+ * ```ts
+ * const fd = openSync(path, "r");
+ * const bytes = decodeBloscFile(fd, fstatSync(fd).size) ?? (await numcodecsBlosc.decode(readFileSync(path)));
+ * ```
+ */
+export function decodeBloscFile(fd: number, size: number, out?: Uint8Array): Uint8Array | null {
+  const head = readAt(fd, 0, Math.min(size, HEADER), 0);
+  const h = readBloscHeader(head, size);
+  if (!isNativeBlosc(h)) return null;
+  const { flags, nbytes, blocksize, cbytes } = h;
+  if (out === undefined) out = new Uint8Array(Buffer.allocUnsafeSlow(nbytes).buffer, 0, nbytes);
+  else if (out.length !== nbytes) throw new RangeError(`Expected \`out\` to have ${nbytes} bytes, got ${out.length}`);
+  if (nbytes === 0) return out;
+  if (flags & MEMCPYED) {
+    if (cbytes !== nbytes + HEADER) throw new BloscError(12, `memcpyed chunk of ${nbytes} bytes has compressed size ${cbytes}, expected ${nbytes + HEADER}`);
+    readInto(fd, out, 0, nbytes, HEADER);
+    return out;
+  }
+  const nblocks = Math.ceil(nbytes / blocksize);
+  const dataStart = HEADER + 4 * nblocks;
+  if (dataStart > cbytes) throw new BloscError(HEADER, `${nblocks} block starts do not fit in ${cbytes} bytes`);
+  const starts = new Int32Array(nblocks);
+  const table = readAt(fd, HEADER, 4 * nblocks, 0);
+  for (let b = 0; b < nblocks; b++) {
+    const ip = i32(table, 4 * b);
+    if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
+    starts[b] = ip;
+  }
+  // A block's bytes run to the next block's start (blosc writes them in order), else to the end.
+  const sorted = Int32Array.from(starts).sort();
+  for (let b = 0; b < nblocks; b++) {
+    const ip = starts[b]!;
+    let lo = 0;
+    let hi = nblocks;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! <= ip) lo = mid + 1;
+      else hi = mid;
+    }
+    const end = lo < nblocks ? sorted[lo]! : cbytes;
+    const bytes = readAt(fd, ip, end - ip, 1);
+    decodeBlock(h, b, bytes, 0, end - ip, ip, out);
+  }
+  return out;
+}
+
+// The file reader's buffers (slot 0: header and block starts, slot 1: one block), per thread.
+const fileBuffers = [new Uint8Array(0), new Uint8Array(0)];
+
+function readAt(fd: number, position: number, length: number, slot: number): Uint8Array {
+  if (fileBuffers[slot]!.length < length) fileBuffers[slot] = new Uint8Array(Math.max(length, 2 * fileBuffers[slot]!.length));
+  const buf = fileBuffers[slot]!;
+  readInto(fd, buf, 0, length, position);
+  return buf.subarray(0, length);
+}
+
+function readInto(fd: number, buf: Uint8Array, offset: number, length: number, position: number): void {
+  let n = 0;
+  while (n < length) {
+    const got = readSync(fd, buf, offset + n, length - n, position + n);
+    if (got === 0) throw new BloscError(position + n, `chunk file ends at ${position + n}, expected ${position + length} bytes`);
+    n += got;
+  }
+}
+
+/**
+ * Decode block `b` of chunk `h` into `out`: its compressed bytes are `src[ip, end)`, which sit
+ * at `base + ip` in the chunk (for error offsets).
+ */
+function decodeBlock(h: BloscHeader, b: number, src: Uint8Array, ip: number, end: number, base: number, out: Uint8Array): void {
+  const { flags, typesize, nbytes, blocksize } = h;
+  const nblocks = Math.ceil(nbytes / blocksize);
+  const leftover = nbytes % blocksize;
   const shuffled = (flags & DOSHUFFLE) !== 0 && typesize > 1;
   // Shuffled blocks decompress into `tmp`, split j (= byte plane j) at j * stride with the
   // stride rounded up to 4 so that unshuffle can read the planes as 32-bit words.
   const tmp = shuffled ? scratch(blocksize + 4 * typesize) : undefined;
   const canSplit = (flags & DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && Math.floor(blocksize / typesize) >= MIN_BUFFERSIZE;
   const code = flags >>> 5;
-
-  for (let b = 0; b < nblocks; b++) {
-    const last = b === nblocks - 1 && leftover > 0;
-    const bsize = last ? leftover : blocksize;
-    let ip = i32(src, HEADER + 4 * b);
-    if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
-    const nsplits = canSplit && !last ? typesize : 1;
-    const neblock = Math.floor(bsize / nsplits);
-    const stride = tmp && nsplits > 1 ? (neblock + 3) & ~3 : neblock;
-    // Without shuffle, decompress straight into the output.
-    const dst = tmp ?? out;
-    let op = tmp ? 0 : b * blocksize;
-    for (let s = 0; s < nsplits; s++) {
-      if (ip + 4 > cbytes) throw new BloscError(ip, `block ${b} split ${s} size runs past the end`);
-      const csize = i32(src, ip);
-      ip += 4;
-      if (csize <= 0 || ip + csize > cbytes) throw new BloscError(ip - 4, `block ${b} split ${s} claims ${csize} compressed bytes, ${cbytes - ip} left`);
-      if (csize === neblock) {
-        dst.set(src.subarray(ip, ip + neblock), op);
-      } else {
-        let end: number;
-        try {
-          end = decompressSplit(code, src, ip, ip + csize, dst, op, op + neblock);
-        } catch (e) {
-          if (e instanceof Lz4Fault) throw new BloscError(e.offset, `block ${b} split ${s}: ${e.message}`, { cause: e });
-          if (e instanceof BloscError) throw e;
-          throw new BloscError(ip, `block ${b} split ${s}: ${(e as Error).message}`, { cause: e });
-        }
-        if (end - op !== neblock) throw new BloscError(ip, `block ${b} split ${s} decompressed to ${end - op} bytes, expected ${neblock}`);
+  const last = b === nblocks - 1 && leftover > 0;
+  const bsize = last ? leftover : blocksize;
+  const nsplits = canSplit && !last ? typesize : 1;
+  const neblock = Math.floor(bsize / nsplits);
+  const stride = tmp && nsplits > 1 ? (neblock + 3) & ~3 : neblock;
+  // Without shuffle, decompress straight into the output.
+  const dst = tmp ?? out;
+  let op = tmp ? 0 : b * blocksize;
+  for (let s = 0; s < nsplits; s++) {
+    if (ip + 4 > end) throw new BloscError(base + ip, `block ${b} split ${s} size runs past the end`);
+    const csize = i32(src, ip);
+    ip += 4;
+    if (csize <= 0 || ip + csize > end) throw new BloscError(base + ip - 4, `block ${b} split ${s} claims ${csize} compressed bytes, ${end - ip} left`);
+    if (csize === neblock) {
+      dst.set(src.subarray(ip, ip + neblock), op);
+    } else {
+      let stop: number;
+      try {
+        stop = decompressSplit(code, src, ip, ip + csize, dst, op, op + neblock);
+      } catch (e) {
+        if (e instanceof Lz4Fault) throw new BloscError(base + e.offset, `block ${b} split ${s}: ${e.message}`, { cause: e });
+        if (e instanceof BloscError) throw base === 0 ? e : new BloscError(base + e.offset, e.reason, { cause: e });
+        throw new BloscError(base + ip, `block ${b} split ${s}: ${(e as Error).message}`, { cause: e });
       }
-      ip += csize;
-      op += stride;
+      if (stop - op !== neblock) throw new BloscError(base + ip, `block ${b} split ${s} decompressed to ${stop - op} bytes, expected ${neblock}`);
     }
-    if (nsplits * neblock !== bsize) throw new BloscError(HEADER + 4 * b, `block ${b} of ${bsize} bytes does not split into ${nsplits}`);
-    if (tmp) unshuffleBlock(tmp, 0, nsplits > 1 ? stride : Math.floor(bsize / typesize), out, b * blocksize, bsize, typesize);
+    ip += csize;
+    op += stride;
   }
-  return out;
+  if (nsplits * neblock !== bsize) throw new BloscError(HEADER + 4 * b, `block ${b} of ${bsize} bytes does not split into ${nsplits}`);
+  if (tmp) unshuffleBlock(tmp, 0, nsplits > 1 ? stride : Math.floor(bsize / typesize), out, b * blocksize, bsize, typesize);
 }
 
 function decompressSplit(code: number, src: Uint8Array, start: number, end: number, dst: Uint8Array, dStart: number, dEnd: number): number {

@@ -2,13 +2,14 @@
 // Our own blosc decoder (codecs/), registered in this thread's zarrita before any open: numcodecs' wasm
 // blosc copies its input byte by byte through embind (see codecs/blosc-decode.ts).
 import "../codecs/register.js";
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import * as zarr from "zarrita";
 import type { ArrayData, DataType, NDArray } from "../dtype.js";
 import type { ChunkFile, ChunkIoContext, ZarrStore } from "../zarr-store.js";
 import { ChunkFetchError } from "../errors.js";
 import { cStrides, copyIndexed } from "./copy-indexed.js";
-import { allocate } from "../dtype.js";
+import { allocate, typedArrayConstructor } from "../dtype.js";
+import { decodeBloscFile } from "../codecs/blosc-decode.js";
 
 /** What a worker needs to decode chunks of one zarr array: plain JSON, so it clones to workers. */
 export interface ZarrChunkMeta {
@@ -96,6 +97,64 @@ function readChunkFile(ref: ChunkFile, into: Uint8Array | undefined): Uint8Array
   }
 }
 
+interface BloscOnly {
+  readonly chunkShape: readonly number[];
+  readonly itemsize: number;
+}
+
+// Per metadata document: whether its chunks are plain blosc (v2, no filters, C order, a
+// little-endian or single-byte dtype), so that decodeBloscFile can decode them from the file.
+const bloscOnly = new Map<string, BloscOnly | null>();
+
+function bloscOnlyOf(meta: ZarrChunkMeta): BloscOnly | null {
+  let b = bloscOnly.get(meta.document);
+  if (b === undefined) {
+    b = null;
+    if (meta.zarrFormat === 2 && meta.dtype !== "string") {
+      const d = JSON.parse(meta.document) as { chunks?: number[]; compressor?: { id?: string } | null; filters?: unknown[] | null; order?: string; dtype?: unknown };
+      const itemsize = typedArrayConstructor(meta.dtype).BYTES_PER_ELEMENT;
+      const dt = typeof d.dtype === "string" ? d.dtype : "";
+      const endianOk = dt.startsWith("<") || (dt.startsWith("|") && itemsize === 1);
+      if (d.compressor?.id === "blosc" && (d.filters == null || d.filters.length === 0) && d.order === "C" && endianOk && dt.slice(2) === String(itemsize) && Array.isArray(d.chunks)) {
+        b = { chunkShape: d.chunks, itemsize };
+      }
+    }
+    bloscOnly.set(meta.document, b);
+  }
+  return b;
+}
+
+/**
+ * A plain-blosc chunk decoded straight from its file a blosc block at a time (no buffer of the
+ * compressed chunk); `undefined` when this path does not apply (then the file is read whole).
+ */
+function decodeBloscChunkFile(ref: ChunkFile, meta: ZarrChunkMeta, blockShape: readonly number[]): NDArray | undefined {
+  const plan = bloscOnlyOf(meta);
+  if (plan === null) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(ref.file, "r");
+  } catch (cause) {
+    if ((cause as { code?: string }).code === "ENOENT") return undefined; // the fill value, below
+    throw new ChunkFetchError(ref.file, undefined, { cause });
+  }
+  let out: Uint8Array | null;
+  try {
+    out = decodeBloscFile(fd, fstatSync(fd).size);
+  } catch (cause) {
+    if ((cause as { name?: string }).name === "BloscError") throw cause;
+    throw new ChunkFetchError(ref.file, undefined, { cause });
+  } finally {
+    closeSync(fd);
+  }
+  const n = plan.chunkShape.reduce((a, c) => a * c, 1);
+  if (out === null || out.byteLength !== n * plan.itemsize) return undefined; // numcodecs' codecs, or zarrita's error
+  const Ctor = typedArrayConstructor(meta.dtype as Exclude<DataType, "string">);
+  const data = new Ctor(out.buffer as ArrayBuffer, out.byteOffset, n);
+  const chunk = { data, shape: [...plan.chunkShape], stride: cStrides(plan.chunkShape) };
+  return toBlock(chunk as unknown as zarr.Chunk<zarr.DataType>, meta.dtype, blockShape);
+}
+
 function isChunkFile(x: Uint8Array | ChunkFile | null): x is ChunkFile {
   return x !== null && !ArrayBuffer.isView(x);
 }
@@ -114,6 +173,8 @@ export async function decodeChunk(
   if (isChunkFile(bytes)) {
     // shards are read whole into their own buffer: zarrita keeps views of shard bytes
     if (meta.sharded) return decodeShard(readChunkFile(bytes, undefined), meta, coords, blockShape);
+    const streamed = decodeBloscChunkFile(bytes, meta, blockShape);
+    if (streamed !== undefined) return streamed;
     const own = readBuffer;
     readBuffer = undefined;
     const read = readChunkFile(bytes, own);
