@@ -194,7 +194,8 @@ export class FusedBlockwise implements Layer, FusedSteps {
       steps[s] = t;
       if (this.#internal.size === 0) continue;
       for (const d of t.dependencies) {
-        if (this.#internal.has(keyName(d)) && !isEarlierStep(steps, s, d)) throw new FusionError(steps[n - 1]?.key ?? t.key, d);
+        // an earlier step first: a cheap compare, where keyName would cut a string per step
+        if (!isEarlierStep(steps, s, d) && this.#internal.has(keyName(d))) throw new FusionError(steps[n - 1]?.key ?? t.key, d);
       }
     }
     return steps;
