@@ -49,10 +49,10 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
   const depStart = new Int32Array(n + 1);
   const depList = new Int32Array(edges);
   const dependentCount = new Int32Array(n + 1);
-  i = 0;
   let e = 0;
-  for (const node of nodes.values()) {
+  for (i = 0; i < n; i++) {
     depStart[i] = e;
+    const node = list[i]!;
     const deps = node.dependencies;
     for (let k = 0; k < deps.length; k++) {
       const j = positionOf(deps[k]!);
@@ -60,7 +60,6 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
       depList[e++] = j;
       dependentCount[j]!++;
     }
-    i++;
   }
   depStart[n] = e;
   const dependentStart = new Int32Array(n + 1);

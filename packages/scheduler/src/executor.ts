@@ -85,6 +85,8 @@ export class Execution {
   #draining = false;
   #yieldScheduled = false;
   #memoOps: readonly unknown[] | undefined;
+  /** Sync mode, when the priorities are a topological order: the tasks by rank (no ready queue). */
+  #byRank: Int32Array | undefined;
   #memoSegs: readonly Segment[] = [];
   #t0 = 0;
   #resolve: (v: unknown[]) => void = () => undefined;
@@ -143,10 +145,12 @@ export class Execution {
       }
       const plan = this.#plan;
       const n = plan.size;
+      if (!this.#threads) this.#byRank = runsByRank(plan);
+      const queue = this.#byRank === undefined;
       for (let i = 0; i < n; i++) {
         this.#waiting[i] = plan.depStart[i + 1]! - plan.depStart[i]!;
         this.#pending[i] = plan.dependentStart[i + 1]! - plan.dependentStart[i]!;
-        if (this.#waiting[i] === 0) this.#ready.push(i);
+        if (queue && this.#waiting[i] === 0) this.#ready.push(i);
       }
       for (const cb of this.#opts.callbacks) cb.start?.({ keys: plan.outputIndex.map((i) => plan.keys[i]!), tasks: n, scheduler: this.#opts.scheduler });
       this.#t0 = performance.now();
@@ -161,8 +165,11 @@ export class Execution {
   async #runSync(): Promise<void> {
     let sliceStart = performance.now();
     let count = 0;
+    const byRank = this.#byRank;
+    const n = this.#plan.size;
+    let next = 0;
     while (!this.#done) {
-      const i = this.#ready.pop();
+      const i = byRank === undefined ? this.#ready.pop() : next < n ? byRank[next++]! : -1;
       if (i < 0) return;
       const t0 = this.#hooks ? this.#pre(i) : 0;
       let v: unknown;
@@ -607,7 +614,7 @@ export class Execution {
     }
     for (let e = dependentStart[i]!; e < dependentStart[i + 1]!; e++) {
       const j = dependentList[e]!;
-      if (--this.#waiting[j]! === 0) this.#ready.push(j);
+      if (--this.#waiting[j]! === 0 && this.#byRank === undefined) this.#ready.push(j);
     }
     this.#completed++;
     if (this.#hooks) {
@@ -683,6 +690,23 @@ export class Execution {
     }
     this.#reject(e);
   }
+}
+
+/**
+ * The tasks by priority when the priorities number the tasks 0..n-1 in a topological order (as
+ * the graph's `order` does), else undefined. Then the lowest unfinished rank is always ready, so
+ * running by rank is exactly what popping the ready queue one task at a time would do.
+ */
+function runsByRank(plan: Plan): Int32Array | undefined {
+  const { size: n, priority, depStart, depList } = plan;
+  const byRank = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const p = priority[i]!;
+    if (!Number.isInteger(p) || p < 0 || p >= n || byRank[p] !== -1) return undefined;
+    byRank[p] = i;
+    for (let e = depStart[i]!; e < depStart[i + 1]!; e++) if (priority[depList[e]!]! >= p) return undefined;
+  }
+  return byRank;
 }
 
 /**
