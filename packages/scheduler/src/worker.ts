@@ -13,11 +13,12 @@ import { INNER_REF, type WorkerMessage, type WorkerRequest, type WorkerResponse 
 const always = (): boolean => true;
 
 /**
- * Buffers moved here or made here (a decoded chunk that a reduction then drops) stay allocated
- * until this worker's GC frees them, and its small JS heap gives V8 little reason to collect:
- * big chunks (16 MiB each) would pile up by the dozen. So after every `GC_AFTER_BYTES` (8 MiB)
- * received or produced by a step the worker collects, before its next message (when the last
- * one's values are garbage). A major GC of this heap takes a millisecond or two.
+ * Buffers moved here, or made here and not sent back (a decoded chunk that a reduction then
+ * drops), stay allocated until this worker's GC frees them, and its small JS heap gives V8
+ * little reason to collect: big chunks (16 MiB each) would pile up by the dozen. So after
+ * every `GC_AFTER_BYTES` (8 MiB) of those the worker collects, before its next message or the
+ * next request of a batch (when the last one's values are garbage). A major GC of this heap
+ * takes a millisecond or two.
  */
 const GC_AFTER_BYTES = 8 * 2 ** 20;
 let received = 0;
@@ -84,7 +85,9 @@ async function runSteps(req: WorkerRequest, fns: readonly OpFunction[], cancel: 
       const error = e instanceof Error ? e : String(e);
       return { ok: 0, i, e: error, name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) };
     }
-    forEachView(value, (v) => (received += v.byteLength));
+    // values that stay here (not sent back) are this worker's garbage once the request ends
+    const exported = req.x === null ? i === steps.length - 1 : req.x.includes(i);
+    if (!exported) forEachView(value, (v) => (received += v.byteLength));
     if (local !== undefined) local[i] = value;
   }
   let out: unknown = value;
