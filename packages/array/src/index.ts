@@ -3,7 +3,7 @@ export { Array } from "./array.js";
 export { fromZarr } from "./from-zarr.js";
 export type { FromZarrOptions, ZarrSource } from "./from-zarr.js";
 export { ZarrStore } from "./zarr-store.js";
-export type { ZarrStoreOptions, ChunkIoContext } from "./zarr-store.js";
+export type { ZarrStoreOptions, ChunkIoContext, ChunkFile } from "./zarr-store.js";
 export type { StoreCounters } from "./store-counters.js";
 export { ChunkCache } from "./chunk-cache.js";
 export type { ChunkCacheOptions } from "./chunk-cache.js";
