@@ -240,7 +240,7 @@ export class Execution {
       if (segs.length === 1 && segs[0]!.lane !== "io" && !(segs[0]!.lane === "cpu" && this.#segmentToPool(i, node, segs[0]!, EMPTY))) {
         return this.#runInline(i, segs[0]!.lane === "cpu" ? segs[0]!.id : undefined);
       }
-      this.#runFused(i, node).catch((e: unknown) => this.#fail(e));
+      this.#runFused(i, node, segs).catch((e: unknown) => this.#fail(e));
       return;
     }
     return this.#runInline(i);
@@ -324,11 +324,11 @@ export class Execution {
     });
   }
 
-  async #runFused(i: number, node: Fused): Promise<void> {
+  /** `segs`: the node's segments, as {@link #dispatch} found them (before its steps were read). */
+  async #runFused(i: number, node: Fused, segs: readonly Segment[]): Promise<void> {
     const t0 = this.#hooks ? this.#pre(i) : 0;
     const local = new StepValues();
     const lanes: string[] = [];
-    const segs = this.#segmentsOf(node);
     // held from before a fetch whose bytes go to a cpu step until they are handed to a worker
     let ticket: StagingTicket | undefined;
     try {
