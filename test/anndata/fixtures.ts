@@ -1,9 +1,11 @@
 // Shared helpers of the anndata tests: fixture paths, expected values, a real HTTP server.
 import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { serveFixtures, type FixtureServer } from "../helpers/fixture-server.ts";
+
+export type { FixtureServer };
 
 export const FIXTURES = fileURLToPath(new URL("../fixtures/anndata/", import.meta.url));
 export const DENSE_C5 = path.join(FIXTURES, "pbmc-like.dense.c5.zarr");
@@ -54,51 +56,7 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A static file server over `root` on 127.0.0.1, counting requests; `fail` paths answer 500. */
-export interface FixtureServer {
-  readonly url: string;
-  readonly requests: string[];
-  /** Each answered request's path and status, in the order answered. */
-  readonly answers: { path: string; status: number }[];
-  readonly fail: Set<string>;
-  close(): Promise<void>;
-}
-
-export async function serve(root: string): Promise<FixtureServer> {
-  const requests: string[] = [];
-  const answers: { path: string; status: number }[] = [];
-  const fail = new Set<string>();
-  const server: Server = createServer(async (req, res) => {
-    const p = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    requests.push(p);
-    res.on("finish", () => answers.push({ path: p, status: res.statusCode }));
-    if (fail.has(p)) {
-      res.writeHead(500).end("boom");
-      return;
-    }
-    const file = path.join(root, path.normalize(p));
-    if (!file.startsWith(root)) {
-      res.writeHead(403).end();
-      return;
-    }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { "content-length": body.length }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    answers,
-    fail,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+/** A static file server over `root` (see test/helpers/fixture-server.ts). */
+export function serve(root: string): Promise<FixtureServer> {
+  return serveFixtures(root);
 }

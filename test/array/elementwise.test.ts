@@ -5,6 +5,7 @@ import { close } from "@zask/scheduler";
 import { astype, elementwise, fromTypedArray, where, type Array as LazyArray, type DataType, type ElementwiseOp, type NDArray, type Operand } from "@zask/array";
 import { checkScalarFits, promoteTypes, resultType } from "../../packages/array/src/promote.ts";
 import { assertMatches, decode, load, scalar, type Encoded, type EncodedScalar } from "../fixtures/array-ops/decode.ts";
+import { sizesFromCuts } from "../helpers/chunk-arbitraries.ts";
 
 interface Fixture {
   promoteTypes: Record<string, string>;
@@ -210,18 +211,6 @@ function operandOf(shape: number[]) {
     });
 }
 
-function sizesFromCuts(n: number, cuts: boolean[]): number[] {
-  const out: number[] = [];
-  let run = 1;
-  for (let i = 0; i < n - 1; i++) {
-    if (cuts[i]) {
-      out.push(run);
-      run = 1;
-    } else run++;
-  }
-  out.push(run);
-  return out;
-}
 
 describe("broadcasting agrees with a plain loop whatever the chunks", () => {
   test("x * 10 + y over random broadcastable shapes and chunkings", async () => {

@@ -5,6 +5,7 @@ import { close } from "@zask/scheduler";
 import { fromTypedArray, reduction, type Array as LazyArray, type DataType, type NDArray, type ReductionKind, type ReductionOptions } from "@zask/array";
 import { reduceChunk } from "@zask/array/ops";
 import { assertMatches, decode, load, type Encoded } from "../fixtures/array-ops/decode.ts";
+import { sizesFromCuts } from "../helpers/chunk-arbitraries.ts";
 
 interface Case {
   input: string;
@@ -188,18 +189,6 @@ const chunkedArray = fc
     }),
   );
 
-function sizesFromCuts(n: number, cuts: boolean[]): number[] {
-  const out: number[] = [];
-  let run = 1;
-  for (let i = 0; i < n - 1; i++) {
-    if (cuts[i]) {
-      out.push(run);
-      run = 1;
-    } else run++;
-  }
-  out.push(run);
-  return out;
-}
 
 /** A plain loop over every element: the reference the tree reduction must agree with. */
 function naive(data: number[], shape: number[], axes: number[], kind: "sum" | "max" | "argmin"): number[] {
