@@ -35,6 +35,18 @@ describe("compute", () => {
     assert.equal(inline.threadId, 0);
   });
 
+  test("by default a compute with a single cpu task runs it inline, however big its inputs; two go to the pool", async () => {
+    const big = new Float64Array(64 * 1024); // 512 KiB: past the inline threshold
+    const one = Graph.fromNodes("x", [new DataNode("d", big), new Task("w", whereAmI, [ref("d")])]);
+    const [alone] = (await compute(one, ["w"], { optimize: false, progress: false })) as [{ threadId: number }];
+    assert.equal(alone.threadId, 0, "nothing could run beside it: no message");
+    const two = Graph.fromNodes("x", [new DataNode("d", big), new Task("w1", whereAmI, [ref("d")]), new Task("w2", whereAmI, [ref("d")])]);
+    const both = (await compute(two, ["w1", "w2"], { optimize: false, progress: false })) as { threadId: number }[];
+    assert.ok(both.every((r) => r.threadId !== 0), "with two, the big inputs go to the pool");
+    const [forced] = (await compute(one, ["w"], { optimize: false, progress: false, inlineThreshold: 0 })) as [{ threadId: number }];
+    assert.notEqual(forced.threadId, 0, "an explicit threshold is honoured");
+  });
+
   test("a worker imports an op by bare package specifier (a workspace package)", async () => {
     const g = Graph.fromNodes("x", [new Task("k", op("@zask/graph", "blockKey"), ["x", [1, 2]])]);
     assert.deepEqual(await compute(g, ["k"], { inlineThreshold: 0, progress: false }), ['["x",1,2]']);

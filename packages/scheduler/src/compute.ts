@@ -38,7 +38,8 @@ export interface ComputeOptions {
   /**
    * cpu ops whose inputs hold fewer bytes run inline, unless they have proved slow inline (then
    * they go to the pool whatever their size); `0` sends every cpu op to the pool, `Infinity`
-   * keeps all inline. @default DEFAULT_INLINE_THRESHOLD
+   * keeps all inline. Left unset, a compute with at most one task that could use the pool runs
+   * it inline (nothing could run beside it). @default DEFAULT_INLINE_THRESHOLD
    */
   readonly inlineThreshold?: number;
   /** Hooks called as the compute runs (a {@link Profiler}, your own). */
@@ -121,7 +122,10 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     controller,
     signal,
     callbacks,
-    inlineThreshold,
+    // By default a compute with at most one task that could use the pool runs it inline:
+    // nothing can run beside it, and a message only adds a round trip (one gene from one
+    // 50 KB chunk: 4.9 ms through the pool, 3.1 ms inline).
+    inlineThreshold: options.inlineThreshold === undefined && poolCandidates(plan.nodes, 2) < 2 ? Infinity : inlineThreshold,
     ioTasks: Math.max(32, 2 * httpConcurrency),
     pool,
     staging: defaultStaging(pool),
@@ -153,4 +157,14 @@ async function loadOps(nodes: readonly GraphNode[]): Promise<OpTable> {
     }),
   );
   return table;
+}
+
+/** How many nodes call a cpu op (counting stops at `limit`). */
+function poolCandidates(nodes: readonly GraphNode[], limit: number): number {
+  let n = 0;
+  for (const node of nodes) {
+    const ops = node instanceof Task ? [node.op] : node instanceof Fused ? node.ops : [];
+    if (ops.some((o) => typeof o !== "function" && o.lane === "cpu") && ++n >= limit) break;
+  }
+  return n;
 }
