@@ -5,6 +5,7 @@ import { Graph } from "./graph.js";
 import { blockKey, type Key } from "./key.js";
 import { KeyRouter } from "./key-router.js";
 import type { Layer } from "./layer.js";
+import { sameNumbers, unravel } from "./blockwise-template.js";
 
 type BlockwiseLike = Blockwise | FusedBlockwise;
 
@@ -137,17 +138,4 @@ function isBlockwiseLike(layer: Layer | undefined): layer is BlockwiseLike {
   return layer instanceof Blockwise || layer instanceof FusedBlockwise;
 }
 
-function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
 
-function unravel(lin: number, numBlocks: readonly number[], out: number[]): number[] {
-  out.length = numBlocks.length;
-  for (let ax = numBlocks.length - 1; ax >= 0; ax--) {
-    const n = numBlocks[ax]!;
-    const v = lin % n;
-    out[ax] = v;
-    lin = (lin - v) / n;
-  }
-  return out;
-}

@@ -3,6 +3,7 @@ import { FusionError } from "./errors.js";
 import { blockKey, keyName, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
 import { Fused, type GraphNode, type FusedSteps, type Op, type Task } from "./spec.js";
+import { unravel } from "./blockwise-template.js";
 
 /**
  * One Blockwise of a {@link FusedBlockwise}, and how its block grid lines up with the output's.
@@ -115,7 +116,7 @@ export class FusedBlockwise implements Layer, FusedSteps {
     const idx: number[] = [];
     for (const [name, { numBlocks, bits }] of blocks) {
       for (let lin = 0; lin < bits.length; lin++) {
-        if (bits[lin] === 1) dependencies.add(blockKey(name, unravelInto(lin, numBlocks, idx)));
+        if (bits[lin] === 1) dependencies.add(blockKey(name, unravel(lin, numBlocks, idx)));
       }
     }
     return { layer, dependencies };
@@ -237,16 +238,6 @@ function isEarlierStep(steps: readonly Task[], s: number, key: Key): boolean {
   return false;
 }
 
-function unravelInto(lin: number, numBlocks: readonly number[], out: number[]): number[] {
-  out.length = numBlocks.length;
-  for (let ax = numBlocks.length - 1; ax >= 0; ax--) {
-    const n = numBlocks[ax]!;
-    const v = lin % n;
-    out[ax] = v;
-    lin = (lin - v) / n;
-  }
-  return out;
-}
 
 function keptFlags(layer: Blockwise): Uint8Array {
   const flags = new Uint8Array(layer.linearSize);
@@ -261,7 +252,7 @@ function permuteFlags(flags: Uint8Array, numBlocks: readonly number[], axes: rea
   const idx: number[] = [];
   for (let lin = 0; lin < flags.length; lin++) {
     if (flags[lin] === 0) continue;
-    unravelInto(lin, numBlocks, idx);
+    unravel(lin, numBlocks, idx);
     let s = 0;
     for (let a = 0; a < axes.length; a++) s = s * stageBlocks[a]! + idx[axes[a]!]!;
     out[s] = 1;
