@@ -109,13 +109,11 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array |
   const h = readBloscHeader(src);
   if (!isNativeBlosc(h)) return null;
   const { flags, nbytes, blocksize, cbytes } = h;
-  // Every output byte is written below (or the call throws), so skip the zero-fill.
-  if (out === undefined) out = new Uint8Array(Buffer.allocUnsafeSlow(nbytes).buffer, 0, nbytes);
-  else if (out.length !== nbytes) throw new RangeError(`Expected \`out\` to have ${nbytes} bytes, got ${out.length}`);
+  out = outputFor(h, out);
   if (nbytes === 0) return out;
 
   if (flags & MEMCPYED) {
-    if (cbytes !== nbytes + HEADER) throw new BloscError(12, `memcpyed chunk of ${nbytes} bytes has compressed size ${cbytes}, expected ${nbytes + HEADER}`);
+    checkMemcpyed(h);
     out.set(src.subarray(HEADER, HEADER + nbytes));
     return out;
   }
@@ -129,6 +127,19 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array |
     decodeBlock(h, b, src, ip, cbytes, 0, out);
   }
   return out;
+}
+
+/** The caller's output checked against the chunk's size, or a new one. */
+function outputFor(h: BloscHeader, out: Uint8Array | undefined): Uint8Array {
+  // Every output byte is written by the decoders (or they throw), so skip the zero-fill.
+  if (out === undefined) return new Uint8Array(Buffer.allocUnsafeSlow(h.nbytes).buffer, 0, h.nbytes);
+  if (out.length !== h.nbytes) throw new RangeError(`Expected \`out\` to have ${h.nbytes} bytes, got ${out.length}`);
+  return out;
+}
+
+/** A memcpyed chunk is the header and the raw bytes, nothing else. */
+function checkMemcpyed(h: BloscHeader): void {
+  if (h.cbytes !== h.nbytes + HEADER) throw new BloscError(12, `memcpyed chunk of ${h.nbytes} bytes has compressed size ${h.cbytes}, expected ${h.nbytes + HEADER}`);
 }
 
 /**
@@ -148,11 +159,10 @@ export function decodeBloscFile(fd: number, size: number, out?: Uint8Array): Uin
   const h = readBloscHeader(head, size);
   if (!isNativeBlosc(h)) return null;
   const { flags, nbytes, blocksize, cbytes } = h;
-  if (out === undefined) out = new Uint8Array(Buffer.allocUnsafeSlow(nbytes).buffer, 0, nbytes);
-  else if (out.length !== nbytes) throw new RangeError(`Expected \`out\` to have ${nbytes} bytes, got ${out.length}`);
+  out = outputFor(h, out);
   if (nbytes === 0) return out;
   if (flags & MEMCPYED) {
-    if (cbytes !== nbytes + HEADER) throw new BloscError(12, `memcpyed chunk of ${nbytes} bytes has compressed size ${cbytes}, expected ${nbytes + HEADER}`);
+    checkMemcpyed(h);
     readInto(fd, out, 0, nbytes, HEADER);
     return out;
   }
