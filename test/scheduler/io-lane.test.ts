@@ -115,6 +115,34 @@ describe("the I/O lane", () => {
     }
   });
 
+  test("follows redirects (at most 5, 303 as a GET) and reads bodies sent without a Content-Length", async () => {
+    const server = await startServer((req, res) => {
+      const url = new URL(req.url!, "http://x");
+      if (url.pathname === "/moved") res.writeHead(302, { location: "/chunked?from=moved" }).end();
+      else if (url.pathname === "/see-other") res.writeHead(303, { location: `/echo` }).end();
+      else if (url.pathname === "/loop") res.writeHead(307, { location: "/loop" }).end();
+      else if (url.pathname === "/echo") res.end(`${req.method} ${req.url}`);
+      else if (url.pathname === "/chunked") {
+        // no Content-Length: written in pieces, sent chunked
+        res.write(`chunked ${url.search} `);
+        setTimeout(() => res.end("x".repeat(70_000)), 5);
+      } else res.writeHead(404).end();
+    });
+    try {
+      const lane = new IoLane({ httpConcurrency: 2, retryDelay: 1 });
+      const moved = await lane.get(`${server.url}/moved`);
+      assert.equal(moved.status, 200);
+      assert.equal(new TextDecoder().decode(moved.body!), `chunked ?from=moved ${"x".repeat(70_000)}`);
+      const posted = await lane.fetch(`${server.url}/see-other`, { method: "POST", body: "payload" });
+      assert.equal(await posted.text(), "GET /echo");
+      const loop = await lane.get(`${server.url}/loop`);
+      assert.equal(loop.status, 307);
+      assert.equal(server.hits.get("/loop"), 6); // the request and 5 redirects followed
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a compute of many requests under the caller's signal raises no MaxListenersExceededWarning", async () => {
     const server = await startServer((_req, res) => setTimeout(() => res.end("1\n"), 2));
     const warnings: Error[] = [];

@@ -24,67 +24,158 @@ export interface TransportRequest {
 
 // One keep-alive agent (one connection pool per origin) per concurrency, shared by every
 // compute of the process, so connections outlive a compute. Idle sockets are unref'd by
-// undici: they never keep a script alive.
+// undici: they never keep a script alive. Requests go through undici's `dispatch` with a
+// handler that writes the body straight into one buffer: `Agent.request` wraps every answer in
+// a Readable stream (and redirects in a RedirectHandler), which on 368 requests of 50 KB cost
+// the main thread about twice the CPU time (benchmarks/scheduler-io.bench.ts).
 const agents = new Map<number, Agent>();
 
 function agentFor(connections: number): Agent {
   let a = agents.get(connections);
   if (a === undefined) {
-    a = new Agent({ connections, pipelining: 1, maxRedirections: 5 });
+    a = new Agent({ connections, pipelining: 1 });
     agents.set(connections, a);
   }
   return a;
 }
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Redirects followed at most, as undici's and fetch's default. */
+const MAX_REDIRECTS = 5;
 
 /**
  * One HTTP request through undici, its body read whole into one buffer. A transient status
- * (5xx, 429) comes back without its body (dumped), as does a status without a body; errors
- * (resets, undici's headers/body timeouts, the signal's abort) are thrown as undici throws them.
+ * (5xx, 429) comes back without its body (discarded), as does a status without a body;
+ * redirects are followed (at most 5; 303 turns into a GET). Errors (resets, undici's
+ * headers/body timeouts, the signal's abort) are thrown as undici throws them.
  */
 export async function request(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
-  const res = await agentFor(connections).request({
-    origin: url.origin,
-    path: url.pathname + url.search,
-    method: req.method as "GET",
-    headers: req.headers,
-    body: req.body,
-    signal: req.signal,
-    headersTimeout: req.timeout,
-    bodyTimeout: req.timeout,
-  });
-  const status = res.statusCode;
-  const ok = status >= 200 && status < 300;
-  if (NULL_BODY.has(status) || isTransientStatus(status) || (!ok && !req.keepErrorBody)) {
-    await res.body.dump().catch(() => undefined);
-    return { status, headers: res.headers, body: null };
+  for (let hops = 0; ; hops++) {
+    const res = await dispatchOnce(url, req, connections);
+    const location = res.headers["location"];
+    if (!REDIRECTS.has(res.status) || typeof location !== "string" || hops === MAX_REDIRECTS) return res;
+    const next = new URL(location, url);
+    // a redirect to another origin does not carry the credentials meant for this one
+    const headers = next.origin === url.origin ? req.headers : withoutCredentials(req.headers);
+    req = res.status === 303 && req.method !== "HEAD" ? { ...req, method: "GET", body: null, headers } : { ...req, headers };
+    url = next;
   }
-  return { status, headers: res.headers, body: await readAll(res.body, res.headers["content-length"]) };
 }
 
-/** The body in one buffer; with a Content-Length the buffer is allocated once and filled. */
-async function readAll(body: AsyncIterable<Uint8Array>, contentLength: string | string[] | undefined): Promise<Uint8Array> {
-  const n = typeof contentLength === "string" ? Number(contentLength) : NaN;
-  if (Number.isSafeInteger(n) && n >= 0) {
-    const out = new Uint8Array(n);
-    let at = 0;
-    for await (const chunk of body) {
-      if (at + chunk.byteLength > n) throw new RangeError(`Expected a body of ${n} bytes (Content-Length), got more`);
-      out.set(chunk, at);
-      at += chunk.byteLength;
+function withoutCredentials(h: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (h === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (!/^(authorization|cookie|proxy-authorization)$/i.test(k)) out[k] = v;
+  return out;
+}
+
+function dispatchOnce(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
+  return new Promise<BufferedResponse>((resolve, reject) => {
+    const { signal } = req;
+    let settled = false;
+    let abort: ((e: Error) => void) | undefined;
+    const onAbort = (): void => abort?.(signal.reason instanceof Error ? signal.reason : new DOMException("This operation was aborted", "AbortError"));
+    const settle = (e: unknown, res?: BufferedResponse): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      if (res === undefined) reject(signal.aborted ? signal.reason : e);
+      else resolve(res);
+    };
+    if (signal.aborted) {
+      settle(signal.reason);
+      return;
     }
-    return at === n ? out : out.slice(0, at);
+    signal.addEventListener("abort", onAbort, { once: true });
+    let status = 0;
+    let headers: Record<string, string | string[]> = {};
+    let keep = false;
+    let body: Uint8Array | undefined;
+    let parts: Buffer[] | undefined;
+    let at = 0;
+    const handler = {
+      onConnect(abortRequest: (e: Error) => void): void {
+        abort = abortRequest;
+        if (signal.aborted) onAbort();
+      },
+      onHeaders(statusCode: number, raw: Buffer[] | string[] | null): boolean {
+        status = statusCode;
+        headers = headerRecord(raw);
+        const ok = status >= 200 && status < 300;
+        keep = !(NULL_BODY.has(status) || isTransientStatus(status) || REDIRECTS.has(status) || (!ok && !req.keepErrorBody));
+        if (keep) {
+          const declared = headers["content-length"];
+          const n = typeof declared === "string" ? Number(declared) : NaN;
+          if (Number.isSafeInteger(n) && n >= 0) body = new Uint8Array(n);
+          else parts = [];
+        }
+        return true;
+      },
+      onData(chunk: Buffer): boolean {
+        if (!keep) return true;
+        if (parts !== undefined) {
+          parts.push(chunk);
+        } else if (body !== undefined) {
+          if (at + chunk.byteLength > body.length) {
+            abort?.(new RangeError(`Expected a body of ${body.length} bytes (Content-Length) from ${url.href}, got more`));
+            return false;
+          }
+          body.set(chunk, at);
+        }
+        at += chunk.byteLength;
+        return true;
+      },
+      onComplete(): void {
+        let out: Uint8Array | null = null;
+        if (keep) {
+          if (parts !== undefined) out = concat(parts, at);
+          else out = at === body!.length ? body! : body!.slice(0, at);
+        }
+        settle(undefined, { status, headers, body: out });
+      },
+      onError(e: Error): void {
+        settle(e);
+      },
+    };
+    try {
+      agentFor(connections).dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: req.method as "GET",
+          headers: req.headers,
+          body: req.body,
+          headersTimeout: req.timeout,
+          bodyTimeout: req.timeout,
+        },
+        handler,
+      );
+    } catch (e) {
+      settle(e);
+    }
+  });
+}
+
+/** undici's raw header list (`[name, value, name, value, …]`) as lower-case names to values. */
+function headerRecord(raw: Buffer[] | string[] | null): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  if (raw === null) return out;
+  for (let k = 0; k + 1 < raw.length; k += 2) {
+    const name = raw[k]!.toString("latin1").toLowerCase();
+    const value = raw[k + 1]!.toString("latin1");
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
   }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    total += chunk.byteLength;
-  }
+  return out;
+}
+
+function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let at = 0;
-  for (const c of chunks) {
+  for (const c of parts) {
     out.set(c, at);
     at += c.byteLength;
   }
