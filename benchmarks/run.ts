@@ -11,7 +11,11 @@
  * --memory also writes a 2 GiB store and measures the peak RSS of zask's full reduction over it
  * in a child process.
  *
- * The zask side is benchmarks/lib/zask-queries.ts; the peer is benchmarks/peers/dask_http_queries.py.
+ * The zask side is benchmarks/lib/zask-queries.ts; the peer is benchmarks/peers/dask_http_queries.py
+ * in its --serve mode (benchmarks/lib/peer.ts). The two are interleaved, run by run: per store
+ * and query, one untimed warm-up of each, then run r of one right after run r of the other (the
+ * peer first on even r, zask first on odd r). This machine has slow phases lasting seconds;
+ * a block of dask runs followed by a block of zask runs would see two machine states.
  */
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -23,14 +27,14 @@ import { ensureBigStore, measureMemory } from "./lib/memory.ts";
 import type { MemoryResult } from "./lib/memory.ts";
 import { startLoggingServer } from "./lib/nginx.ts";
 import type { LogSegment, LoggingServer } from "./lib/nginx.ts";
-import { runPeer } from "./lib/peer.ts";
-import type { PeerOutput } from "./lib/peer.ts";
-import { ratio, renderMarkdown, TARGETS } from "./lib/report.ts";
+import { PeerSession } from "./lib/peer.ts";
+import { pairedRatio, ratio, renderMarkdown, TARGETS } from "./lib/report.ts";
 import { chunkings, QUERIES, QUERY_LABELS } from "./lib/results.ts";
-import type { ChunkingResult, QueryFigures, QueryName, Results } from "./lib/results.ts";
+import type { ChunkingResult, QueryFigures, QueryName, Reader, Results } from "./lib/results.ts";
+import { median } from "./lib/stats.ts";
 import { ensureStores, sumMatches } from "./lib/stores.ts";
 import type { Expected } from "./lib/stores.ts";
-import { runZaskQueries } from "./lib/zask-queries.ts";
+import { ZaskSession } from "./lib/zask-queries.ts";
 
 const RESULTS = new URL("./results/", import.meta.url).pathname;
 const STORES = join(RESULTS, "tmp", "stores");
@@ -66,6 +70,11 @@ async function main(signal: AbortSignal): Promise<void> {
   const server = await startLoggingServer(STORES, { prefer: args.server, signal });
   console.log(`server: ${server.kind} at ${server.url}`);
   const notes: string[] = [];
+  if (!args["skip-peer"] && !args["skip-zask"]) {
+    notes.push(
+      "Runs interleaved: per store and query, one untimed warm-up of each reader, then dask's run r and zask's run r back to back (dask first on even r, zask first on odd r); zask / dask is the ratio of medians, the targets also give the median of the per-run ratios.",
+    );
+  }
   if (server.kind !== args.server) notes.push(`${args.server} is not installed here; the stores were served by zask serve in its own process.`);
   let peerInfo: Results["peer"];
   let memory: MemoryResult | undefined;
@@ -73,37 +82,8 @@ async function main(signal: AbortSignal): Promise<void> {
   try {
     for (const chunking of chosen) {
       const url = `${server.url}${chunking.name}.zarr`;
-      const row: ChunkingResult = { ...chunking, queries: {} };
-      if (!args["skip-peer"]) {
-        const { output, segments } = await peerSide(server, url, repeats, signal);
-        peerInfo = { versions: output.versions, scheduler: output.scheduler };
-        for (const query of QUERIES) {
-          const timing = output.queries[query];
-          if (timing === undefined) continue;
-          (row.queries[query] ??= {}).dask = figures(segments, `peer/${query}`, repeats, timing.runs_s.map((s) => s * 1000), timing.sum, expected, query);
-        }
-      }
-      if (!args["skip-zask"]) {
-        const segments: LogSegment[] = [];
-        const mark = async (label: string): Promise<void> => {
-          segments.push(...(await server.mark(label, { signal })));
-        };
-        await server.mark("runner/before-zask", { signal });
-        const zask = await zaskSide(url, repeats, expected, mark, signal);
-        if (zask === undefined) {
-          if (!notes.some((n) => n.startsWith("zask side"))) notes.push("zask side not run: benchmarks/lib/zask-queries.ts returned nothing.");
-        } else {
-          for (const query of QUERIES) {
-            const run = zask[query];
-            if (run === undefined) continue;
-            (row.queries[query] ??= {}).zask = {
-              ...figures(segments, `zask/${query}`, repeats, run.runsMs, run.sum, expected, query),
-              predictedRequests: run.predictedRequests,
-              predictedBytes: run.predictedBytes,
-            };
-          }
-        }
-      }
+      const { row, peer } = await measureChunking(server, chunking, url, repeats, expected, signal);
+      peerInfo ??= peer;
       results.push(row);
       printRow(row);
     }
@@ -152,24 +132,86 @@ async function main(signal: AbortSignal): Promise<void> {
   await writeAtomic(join(args.out, "latest.md"), renderMarkdown(all));
   await writeAtomic(join(args.out, "latest.svg"), renderChart(all));
   for (const target of TARGETS) {
-    const r = ratio(results.find((c) => c.name === target.store), target.query);
-    if (r !== undefined) console.log(`${QUERY_LABELS[target.query]} on ${target.store}: zask/dask = ${r.toFixed(2)} (target ≤ ${target.maxRatio})`);
+    const chunking = results.find((c) => c.name === target.store);
+    const r = ratio(chunking, target.query);
+    const paired = pairedRatio(chunking, target.query);
+    if (r !== undefined) {
+      console.log(
+        `${QUERY_LABELS[target.query]} on ${target.store}: zask/dask = ${r.toFixed(2)}, median of per-run ratios ${paired === undefined ? "–" : paired.toFixed(2)} (target ≤ ${target.maxRatio})`,
+      );
+    }
   }
   for (const note of notes) console.log(`note: ${note}`);
   console.log(`wrote ${join(args.out, "latest.{json,md,svg}")}`);
 }
 
-/** Runs the Python peer with log marks and returns its output and the log segments of its runs. */
-async function peerSide(server: LoggingServer, url: string, repeats: number, signal: AbortSignal): Promise<{ output: PeerOutput; segments: LogSegment[] }> {
-  await server.mark("runner/before-peer", { signal });
-  const output = await runPeer(url, { repeats, signal });
-  const segments = await server.mark("runner/after-peer", { signal });
-  return { output, segments };
-}
-
-/** The zask side: see benchmarks/lib/zask-queries.ts. */
-async function zaskSide(url: string, repeats: number, expected: Expected, mark: (label: string) => Promise<void>, signal: AbortSignal) {
-  return runZaskQueries(url, { repeats, queries: QUERIES, gene: expected.gene, oneCell: expected.one_cell, mark, signal });
+/**
+ * Measures every query on one store, the peer and zask interleaved run by run (see the top of
+ * this file), with a log mark after every run so each run's requests can be counted.
+ */
+async function measureChunking(
+  server: LoggingServer,
+  chunking: ReturnType<typeof chunkings>[number],
+  url: string,
+  repeats: number,
+  expected: Expected,
+  signal: AbortSignal,
+): Promise<{ row: ChunkingResult; peer: Results["peer"] }> {
+  const row: ChunkingResult = { ...chunking, queries: {} };
+  const segments: LogSegment[] = [];
+  const mark = async (label: string): Promise<void> => {
+    segments.push(...(await server.mark(label, { signal })));
+  };
+  // Both readers are started before the first mark, so the peer's start-up (and anything
+  // before this store) is never counted in a run.
+  const peer = args["skip-peer"] ? undefined : await PeerSession.start(url, { signal });
+  const zask = args["skip-zask"] ? undefined : new ZaskSession(url, { gene: expected.gene, oneCell: expected.one_cell, signal });
+  try {
+    await mark(`runner/${chunking.name}/start`);
+    for (const query of QUERIES) {
+      // Planned once, outside the timing, on the store the last open opened (as before the runs).
+      const prediction = zask?.plan(query);
+      // One untimed warm-up of each (first-call costs: JIT, worker start-up, imports), each
+      // followed by a mark so its requests never land in a timed run's segment.
+      if (peer !== undefined) {
+        await peer.run(query);
+        await mark(`peer/${query}/warmup`);
+      }
+      if (zask !== undefined) {
+        await zask.run(query);
+        await mark(`zask/${query}/warmup`);
+      }
+      const runs: Record<Reader, { ms: number[]; sum: number | undefined }> = { dask: { ms: [], sum: undefined }, zask: { ms: [], sum: undefined } };
+      const runOnce = async (reader: Reader, r: number): Promise<void> => {
+        const side = reader === "dask" ? peer : zask;
+        if (side === undefined) return;
+        const { ms, sum } = await side.run(query);
+        runs[reader].ms.push(ms);
+        runs[reader].sum = sum;
+        await mark(`${reader === "dask" ? "peer" : "zask"}/${query}/${r}`);
+      };
+      for (let r = 0; r < repeats; r++) {
+        // Alternate who goes first, so neither always runs right after the other (warm caches,
+        // the other's garbage collection or thread teardown).
+        const order: Reader[] = r % 2 === 0 ? ["dask", "zask"] : ["zask", "dask"];
+        for (const reader of order) await runOnce(reader, r);
+      }
+      const figuresOf = (reader: Reader, prefix: string): QueryFigures => figures(segments, `${prefix}/${query}`, repeats, runs[reader].ms, runs[reader].sum, expected, query);
+      const both: Partial<Record<Reader, QueryFigures>> = {};
+      if (peer !== undefined) both.dask = figuresOf("dask", "peer");
+      if (zask !== undefined) {
+        both.zask = {
+          ...figuresOf("zask", "zask"),
+          ...(prediction === undefined ? {} : { predictedRequests: prediction.requests, predictedBytes: prediction.bytes }),
+          ...(peer === undefined ? {} : { pairedRatio: median(runs.zask.ms.map((ms, r) => ms / (runs.dask.ms[r] as number))) }),
+        };
+      }
+      row.queries[query] = both;
+    }
+  } finally {
+    await peer?.close();
+  }
+  return { row, peer: peer === undefined ? undefined : { versions: peer.info.versions, scheduler: peer.info.scheduler } };
 }
 
 /** One reader's figures for one query from its log segments (`<prefix>/<run>`) and timings. */
@@ -182,9 +224,7 @@ function figures(segments: LogSegment[], prefix: string, repeats: number, runsMs
     requestsPerRun.push(segment.requests.length);
     bytesPerRun.push(segment.requests.reduce((total, r) => total + r.bytes, 0));
   }
-  const sorted = [...runsMs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const medianMs = sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const medianMs = median(runsMs);
   return {
     requests: requestsPerRun[0] ?? 0,
     bytes: bytesPerRun[0] ?? 0,

@@ -41,6 +41,12 @@ export interface QueryFigures {
   /** zask only: what `plan()` predicted before running. */
   predictedRequests?: number | undefined;
   predictedBytes?: number | undefined;
+  /**
+   * zask only, when both readers ran: the median over runs r of zask's run r over dask's run r.
+   * The runs are interleaved (run r of one reader right after run r of the other), so each
+   * ratio compares the two under the same machine state.
+   */
+  pairedRatio?: number | undefined;
 }
 
 export type Reader = "dask" | "zask";

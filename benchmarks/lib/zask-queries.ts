@@ -2,96 +2,111 @@
  * The zask side of the benchmark queries.
  *
  * Mirrors benchmarks/peers/dask_http_queries.py query by query: open with readZarr (dataframes
- * eager, X lazy), then the selections and the reduction on X, each computed to a dense array.
+ * eager, X lazy), then the selections and the reduction on X, each computed to a dense array,
+ * one run per call so the runner can interleave zask's runs with the peer's.
  */
 import { readZarr } from "@zask/anndata";
 import type { AnnData } from "@zask/anndata";
 import { reduction, slice } from "@zask/array";
 import type { Array as LazyArray } from "@zask/array";
 import type { QueryName } from "./results.ts";
-import { timeRepeated } from "./stats.ts";
 
-/** One query's figures as measured in process (requests are counted at the server by the caller). */
-export interface ZaskQueryRun {
-  medianMs: number;
-  runsMs: number[];
-  /** float64 sum of the result of the last run. */
+/** One run of one query, timed in this process (requests are counted at the server by the caller). */
+export interface QueryRun {
+  ms: number;
+  /** float64 sum of the result (for `open`, nObs + nVars). */
   sum: number;
-  /** What `plan()` predicted for this query before it ran. */
-  predictedRequests?: number;
-  predictedBytes?: number;
 }
 
-export interface ZaskRunOptions {
-  repeats: number;
-  queries: readonly QueryName[];
+/** What `plan()` predicts for one query before it runs. */
+export interface Prediction {
+  requests: number;
+  bytes: number;
+}
+
+/** Options of `ZaskSession`. */
+export interface ZaskSessionOptions {
   /** The expected answers' parameters (gene name, the cell row). */
   gene: string;
   oneCell: number;
-  /**
-   * Must be awaited after each timed run, outside the timing, with the label
-   * `zask/<query>/<run>` (run counted from 0): it cuts the server's access log so the runner
-   * can count that run's requests. Call `mark("zask/start")` once before the first query.
-   */
-  mark: (label: string) => Promise<void>;
   signal?: AbortSignal;
 }
 
 /**
- * Runs the benchmark queries with zask against `storeUrl`, the same way the peer does
- * (benchmarks/peers/dask_http_queries.py), and returns per query the median time, the sum
- * of the result and plan's prediction.
- *
- * The queries, each once untimed (warm-up) and then `repeats` times in this order (every run of `open` opens afresh; the
- * other queries use the last opened AnnData):
- * - `open`: readZarr(storeUrl): consolidated metadata and var eagerly, X lazy;
+ * The zask side of the benchmark, one query run per call, the same way the peer does it
+ * (benchmarks/peers/dask_http_queries.py --serve), so the runner can interleave the two:
+ * - `open`: readZarr(storeUrl): consolidated metadata and var eagerly, X lazy (each run opens
+ *   afresh; the other queries use the last opened AnnData);
  * - `one_gene`: `X[:, var.index == gene]` computed;
  * - `genes_n_cells_gt_1000`: `X[:, var.n_cells > 1000]` computed;
  * - `rows_0_100`: `X[0:100]` computed;
  * - `one_cell`: `X[oneCell]` computed;
  * - `mean_per_gene`: `X.mean(axis 0)` computed.
  *
- * @returns per query: median and runs in ms, the float64 sum of the result, plan's prediction.
  * @example
  * ```ts
- * const run = await runZaskQueries(`${server.url}c5.zarr`, { repeats: 3, queries: QUERIES, gene: "C1orf86", oneCell: 1318, mark });
+ * const zask = new ZaskSession(`${server.url}c5.zarr`, { gene: "C1orf86", oneCell: 1318 });
+ * await zask.run("open");
+ * const predicted = zask.plan("mean_per_gene"); // outside the timing
+ * const { ms, sum } = await zask.run("mean_per_gene");
  * ```
  */
-export async function runZaskQueries(storeUrl: string, options: ZaskRunOptions): Promise<Partial<Record<QueryName, ZaskQueryRun>> | undefined> {
-  const { repeats, queries, gene, oneCell, mark, signal } = options;
-  let adata: AnnData<LazyArray> | undefined;
-  const out: Partial<Record<QueryName, ZaskQueryRun>> = {};
-  await mark("zask/start");
-  for (const query of queries) {
-    let prediction: { requests: number; bytes: number } | undefined;
-    if (query !== "open") {
-      if (adata === undefined) throw new Error("open must run before the other queries");
-      // Planned once, outside the timing: dask has no plan step to compare it with.
-      const plan = select(adata, query, gene, oneCell).plan();
-      prediction = { requests: plan.requests, bytes: plan.bytes };
-    }
-    let sum = Number.NaN;
-    const run = async (): Promise<void> => {
-      if (query === "open") {
-        adata = await readZarr(storeUrl, { signal });
-        sum = adata.nObs + adata.nVars;
-        return;
-      }
-      const result = await select(adata as AnnData<LazyArray>, query, gene, oneCell).compute({ signal });
-      sum = sumOf(result.data);
-    };
-    // One untimed warm-up run per query, as the peer does (JIT, worker start-up, wasm tier-up).
-    await run();
-    await mark(`zask/${query}/warmup`);
-    const timing = await timeRepeated(run, { repeats, between: (i) => mark(`zask/${query}/${i}`) });
-    out[query] = {
-      medianMs: timing.medianMs,
-      runsMs: timing.runsMs,
-      sum,
-      ...(prediction === undefined ? {} : { predictedRequests: prediction.requests, predictedBytes: prediction.bytes }),
-    };
+export class ZaskSession {
+  #url: string;
+  #gene: string;
+  #oneCell: number;
+  #signal: AbortSignal | undefined;
+  #adata: AnnData<LazyArray> | undefined;
+
+  constructor(storeUrl: string, options: ZaskSessionOptions) {
+    this.#url = storeUrl;
+    this.#gene = options.gene;
+    this.#oneCell = options.oneCell;
+    this.#signal = options.signal;
   }
-  return out;
+
+  /**
+   * What `plan()` predicts for `query` on the last opened store: `undefined` for `open`, which
+   * has no plan. Call it outside the timing: dask has no plan step to compare it with.
+   *
+   * @example
+   * ```ts
+   * const { requests } = zask.plan("one_gene") ?? {};
+   * ```
+   */
+  plan(query: QueryName): Prediction | undefined {
+    if (query === "open") return undefined;
+    const plan = select(this.#opened(query), query, this.#gene, this.#oneCell).plan();
+    return { requests: plan.requests, bytes: plan.bytes };
+  }
+
+  /**
+   * Runs `query` once and returns its wall-clock time and the float64 sum of its result. As in
+   * the peer's `run_query`, the time covers building the selection, computing it and summing
+   * the result.
+   *
+   * @example
+   * ```ts
+   * const { ms } = await zask.run("rows_0_100");
+   * ```
+   */
+  async run(query: QueryName): Promise<QueryRun> {
+    const start = performance.now();
+    let sum: number;
+    if (query === "open") {
+      this.#adata = await readZarr(this.#url, { signal: this.#signal });
+      sum = this.#adata.nObs + this.#adata.nVars;
+    } else {
+      const result = await select(this.#opened(query), query, this.#gene, this.#oneCell).compute({ signal: this.#signal });
+      sum = sumOf(result.data);
+    }
+    return { ms: performance.now() - start, sum };
+  }
+
+  #opened(query: QueryName): AnnData<LazyArray> {
+    if (this.#adata === undefined) throw new Error(`zask's ${query} on ${this.#url} ran before open: run "open" first, the other queries use the store it opens`);
+    return this.#adata;
+  }
 }
 
 /** The lazy array of one benchmark query. */

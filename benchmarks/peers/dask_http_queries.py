@@ -3,6 +3,7 @@
 
 Usage: /usr/bin/python3 dask_http_queries.py STORE_URL [--repeats 3] [--queries open,one_gene,...]
                                              [--mark] [--scheduler threads|sync]
+       /usr/bin/python3 dask_http_queries.py STORE_URL --serve [--scheduler threads|sync]
 
 Reads an AnnData zarr store (consolidated metadata) served over HTTP the way the tutorial
 "Dask + Zarr, but Remote" does with dask 2022.12, zarr 2.13, fsspec HTTP and anndata 0.8.
@@ -15,12 +16,23 @@ Prints one JSON object on stdout: for each query its median and runs in seconds 
 float64 sum of its result (checked against expected.json by the caller). With --mark it sends
 `GET /__zask_mark__/peer/<query>/<run>` to the server after each timed run, so the caller can
 cut the server's access log into per-query request counts; marks are outside the timings.
+
+With --serve (what `npm run bench` uses, through benchmarks/lib/peer.ts) it imports everything
+once and then runs one query per command, so the runner can interleave the peer's runs with
+zask's and both see the same machine state. It first prints a hello line
+`{"ready": true, "peer": "dask", "versions": {...}, "scheduler": ..., "url": ...}`, then reads
+one JSON line per command from stdin, `{"query": "open"}`, runs that query once with the same
+code as the batch mode (`run_query`) and prints one JSON line `{"ms": <float>, "sum": <float>}`,
+or `{"error": "..."}` when the query raised (and keeps serving). `{"query": "__info__"}` prints
+the hello again, with X's shape and chunks once the store is open. `open` must come first: the
+other queries use the store it opened. Exits at the end of stdin.
 """
 import argparse
 import json
 import statistics
 import sys
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -77,6 +89,57 @@ def send_mark(url, label):
         error.read()
 
 
+def info(url, scheduler, state):
+    """The hello line of --serve (and the answer to `__info__`)."""
+    out = {"ready": True, "peer": "dask", "versions": versions(), "scheduler": scheduler, "url": url}
+    if "X" in state:
+        out["shape"] = list(state["X"].shape)
+        out["chunks"] = [int(c[0]) for c in state["X"].chunks]
+    return out
+
+
+def versions():
+    return {"dask": dask.__version__, "zarr": zarr.__version__, "anndata": anndata.__version__,
+            "fsspec": fsspec.__version__, "python": sys.version.split()[0]}
+
+
+def serve(url, scheduler):
+    """One query per stdin line, one JSON answer per stdout line (see the module's docstring)."""
+    # Only protocol lines may reach the real stdout: anything a library prints goes to stderr,
+    # where the runner keeps it for its error messages.
+    out = sys.stdout
+    sys.stdout = sys.stderr
+
+    def reply(obj):
+        out.write(json.dumps(obj) + "\n")
+        out.flush()  # the runner waits for this line: no block buffering on a pipe
+
+    state = {}
+    reply(info(url, scheduler, state))
+    # readline rather than `for line in sys.stdin`, which may read ahead for more than one line.
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return
+        if not line.strip():
+            continue
+        try:
+            name = json.loads(line)["query"]
+            if name == "__info__":
+                reply(info(url, scheduler, state))
+                continue
+            if name != "open" and "X" not in state:
+                raise RuntimeError(f"query {name!r} before 'open': run 'open' first, the other queries use the store it opens")
+            start = time.perf_counter()
+            checksum = run_query(name, url, state)
+            elapsed = time.perf_counter() - start
+            reply({"ms": elapsed * 1000, "sum": checksum})
+        except Exception as error:  # one failed query must not end the session
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
+            reply({"error": f"{type(error).__name__}: {error}"})
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url")
@@ -84,12 +147,16 @@ def main(argv):
     parser.add_argument("--queries", default=",".join(QUERIES))
     parser.add_argument("--mark", action="store_true")
     parser.add_argument("--scheduler", default="threads", choices=["threads", "sync"])
+    parser.add_argument("--serve", action="store_true", help="one query per stdin line (see the docstring)")
     args = parser.parse_args(argv)
     url = args.url.rstrip("/")
+    dask.config.set(scheduler=args.scheduler)
+    if args.serve:
+        serve(url, args.scheduler)
+        return
     queries = [q for q in args.queries.split(",") if q]
     if queries and queries[0] != "open":
         queries.insert(0, "open")  # every other query needs the opened store
-    dask.config.set(scheduler=args.scheduler)
 
     if args.mark:
         send_mark(url, "peer/start")
@@ -111,8 +178,7 @@ def main(argv):
     X = state["X"]
     print(json.dumps({
         "peer": "dask",
-        "versions": {"dask": dask.__version__, "zarr": zarr.__version__, "anndata": anndata.__version__,
-                     "fsspec": fsspec.__version__, "python": sys.version.split()[0]},
+        "versions": versions(),
         "scheduler": args.scheduler,
         "url": url,
         "shape": list(X.shape),
