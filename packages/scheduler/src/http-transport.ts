@@ -53,8 +53,9 @@ const MAX_REDIRECTS = 5;
 export async function request(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
   for (let hops = 0; ; hops++) {
     const res = await dispatchOnce(url, req, connections);
+    if (!REDIRECTS.has(res.status) || hops === MAX_REDIRECTS) return res;
     const location = res.headers["location"];
-    if (!REDIRECTS.has(res.status) || typeof location !== "string" || hops === MAX_REDIRECTS) return res;
+    if (typeof location !== "string") return res;
     const next = new URL(location, url);
     // a redirect to another origin does not carry the credentials meant for this one
     const headers = next.origin === url.origin ? req.headers : withoutCredentials(req.headers);
@@ -70,16 +71,32 @@ function withoutCredentials(h: Record<string, string> | undefined): Record<strin
   return out;
 }
 
+// One abort listener per signal (a compute's), shared by its requests: EventTarget's
+// add/removeEventListener per request cost more than the rest of the request's bookkeeping.
+const aborters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbortOf(signal: AbortSignal, fn: () => void): () => void {
+  let set = aborters.get(signal);
+  if (set === undefined) {
+    const fns = (set = new Set());
+    aborters.set(signal, fns);
+    signal.addEventListener("abort", () => fns.forEach((f) => f()), { once: true });
+  }
+  set.add(fn);
+  return () => set.delete(fn);
+}
+
 function dispatchOnce(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
   return new Promise<BufferedResponse>((resolve, reject) => {
     const { signal } = req;
     let settled = false;
     let abort: ((e: Error) => void) | undefined;
     const onAbort = (): void => abort?.(signal.reason instanceof Error ? signal.reason : new DOMException("This operation was aborted", "AbortError"));
+    let unsubscribe = (): void => {};
     const settle = (e: unknown, res?: BufferedResponse): void => {
       if (settled) return;
       settled = true;
-      signal.removeEventListener("abort", onAbort);
+      unsubscribe();
       if (res === undefined) reject(signal.aborted ? signal.reason : e);
       else resolve(res);
     };
@@ -87,9 +104,9 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
       settle(signal.reason);
       return;
     }
-    signal.addEventListener("abort", onAbort, { once: true });
+    unsubscribe = onAbortOf(signal, onAbort);
     let status = 0;
-    let headers: Record<string, string | string[]> = {};
+    let raw: Buffer[] | string[] | null = null;
     let keep = false;
     let body: Uint8Array | undefined;
     let parts: Buffer[] | undefined;
@@ -99,15 +116,15 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
         abort = abortRequest;
         if (signal.aborted) onAbort();
       },
-      onHeaders(statusCode: number, raw: Buffer[] | string[] | null): boolean {
+      onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
         status = statusCode;
-        headers = headerRecord(raw);
+        raw = rawHeaders;
         const ok = status >= 200 && status < 300;
         keep = !(NULL_BODY.has(status) || isTransientStatus(status) || REDIRECTS.has(status) || (!ok && !req.keepErrorBody));
         if (keep) {
-          const declared = headers["content-length"];
-          const n = typeof declared === "string" ? Number(declared) : NaN;
-          if (Number.isSafeInteger(n) && n >= 0) body = new Uint8Array(n);
+          const n = contentLength(rawHeaders);
+          // every byte is written before the body is used (or it is cut to what came): no zero-fill
+          if (n >= 0) body = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
           else parts = [];
         }
         return true;
@@ -132,7 +149,7 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
           if (parts !== undefined) out = concat(parts, at);
           else out = at === body!.length ? body! : body!.slice(0, at);
         }
-        settle(undefined, { status, headers, body: out });
+        settle(undefined, new Answer(status, raw, out));
       },
       onError(e: Error): void {
         settle(e);
@@ -155,6 +172,35 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
       settle(e);
     }
   });
+}
+
+/** A {@link BufferedResponse} whose header record is made only when read (most never are). */
+class Answer implements BufferedResponse {
+  readonly status: number;
+  readonly body: Uint8Array | null;
+  readonly #raw: Buffer[] | string[] | null;
+  #headers: Record<string, string | string[]> | undefined;
+  constructor(status: number, raw: Buffer[] | string[] | null, body: Uint8Array | null) {
+    this.status = status;
+    this.#raw = raw;
+    this.body = body;
+  }
+  get headers(): Record<string, string | string[]> {
+    return (this.#headers ??= headerRecord(this.#raw));
+  }
+}
+
+/** The Content-Length of a raw header list, or -1 when absent or not a size. */
+function contentLength(raw: Buffer[] | string[] | null): number {
+  if (raw === null) return -1;
+  for (let k = 0; k + 1 < raw.length; k += 2) {
+    const name = raw[k]!;
+    if (name.length === 14 && name.toString("latin1").toLowerCase() === "content-length") {
+      const n = Number(raw[k + 1]!.toString("latin1"));
+      return Number.isSafeInteger(n) && n >= 0 ? n : -1;
+    }
+  }
+  return -1;
 }
 
 /** undici's raw header list (`[name, value, name, value, …]`) as lower-case names to values. */
