@@ -1,6 +1,6 @@
 /**
- * Blosc decode benchmark: zask's TS decoder (packages/array/src/codecs) against numcodecs'
- * wasm Blosc.decode, on the chunks of an AnnData X as anndata writes them: random normal
+ * Blosc decode benchmark: zask's decoder (packages/array/src/codecs, its lz4 and unshuffle loops in
+ * WebAssembly SIMD, and with the JS build of those loops) against numcodecs' wasm Blosc.decode, on the chunks of an AnnData X as anndata writes them: random normal
  * float32, blosc lz4 + byte shuffle, clevel 5 (numcodecs' default Blosc), encoded by
  * /usr/bin/python3 numcodecs. Two chunkings: 370 chunks of 2638x5 and 74 chunks of 2638x25.
  * Prints MB/s of decoded output (median of repeats) for: ours into a new array, ours into a
@@ -78,9 +78,10 @@ async function bench(label: string, rows: number, cols: number, n: number): Prom
   const header = chunks[0]!;
   const blocksize = header[8]! | (header[9]! << 8) | (header[10]! << 16) | (header[11]! << 24);
   const out = new Uint8Array(raw);
-  const [ours, oursOut, theirs] = await timeRuns([
+  const [ours, oursOut, oursJs, theirs] = await timeRuns([
     () => { for (const c of chunks) decodeBloscSync(c); },
     () => { for (const c of chunks) decodeBloscSync(c, out); },
+    () => { for (const c of chunks) decodeBloscSync(c, out, { kernels: "js" }); },
     async () => { for (const c of chunks) await blosc.decode(c); },
   ]);
   const mbs = (ms: number) => ((raw * n) / 1e6 / (ms / 1e3)).toFixed(0);
@@ -89,8 +90,9 @@ async function bench(label: string, rows: number, cols: number, n: number): Prom
   console.log(`${label}: ${n} chunks of ${(raw / 1024).toFixed(0)} KiB (blocksize ${blocksize}, ratio ${((raw * n) / compressed).toFixed(2)})`);
   row("zask decodeBloscSync", ours!);
   row("zask decodeBloscSync(out)", oursOut!);
+  row("zask, JS kernels (out)", oursJs!);
   row("numcodecs Blosc.decode (wasm)", theirs!);
-  console.log(`  speed-up (cpu) ${(theirs!.cpu / ours!.cpu).toFixed(1)}x, into caller's output ${(theirs!.cpu / oursOut!.cpu).toFixed(1)}x; (wall) ${(theirs!.wall / ours!.wall).toFixed(1)}x`);
+  console.log(`  speed-up (cpu) ${(theirs!.cpu / ours!.cpu).toFixed(1)}x, into caller's output ${(theirs!.cpu / oursOut!.cpu).toFixed(1)}x, SIMD kernels over JS ones ${(oursJs!.cpu / oursOut!.cpu).toFixed(1)}x; (wall) ${(theirs!.wall / ours!.wall).toFixed(1)}x`);
 }
 
 console.log(describeMachine());

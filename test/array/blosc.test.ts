@@ -158,6 +158,30 @@ test("random byte corruptions either throw BloscError or decode to exactly nbyte
   assert.ok(thrown > 0);
 });
 
+test("the WebAssembly and the JS kernels decode every fixture and random corruption the same way", () => {
+  const rand = prng(11);
+  const lz4 = manifest.filter((f) => readBloscHeader(load(f)).compressor === "lz4" && isNativeBlosc(readBloscHeader(load(f))));
+  assert.ok(lz4.length >= 4, "lz4 fixtures exist");
+  const outcome = (c: Uint8Array, kernels: "auto" | "js"): string => {
+    try {
+      return sha(decodeBloscSync(c, undefined, { kernels })!);
+    } catch (e) {
+      if (!(e instanceof BloscError)) throw e;
+      return `BloscError at ${e.offset}`;
+    }
+  };
+  let corrupt = 0;
+  for (const f of lz4) assert.equal(outcome(load(f), "auto"), outcome(load(f), "js"), f.file);
+  for (let i = 0; i < 400; i++) {
+    const c = load(lz4[Math.floor(rand() * lz4.length)]!);
+    for (let k = 0; k < 2; k++) c[16 + Math.floor(rand() * (c.length - 16))] = (rand() * 256) | 0;
+    const wasm = outcome(c, "auto");
+    assert.equal(wasm, outcome(c, "js"));
+    if (wasm.startsWith("BloscError")) corrupt++;
+  }
+  assert.ok(corrupt > 0, "some corruptions were caught");
+});
+
 test("an lz4 match that reaches before the output start is rejected", () => {
   // token: 1 literal, match len 4; offset 2 with only 1 byte written.
   const src = new Uint8Array([0x10, 0x41, 0x02, 0x00, 0x00]);

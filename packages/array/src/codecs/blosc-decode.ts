@@ -5,9 +5,9 @@
 import { readSync } from "node:fs";
 import { unzlibSync } from "fflate";
 import { BloscError } from "./errors.js";
-import { decodeLz4Block, Lz4Fault } from "./lz4-block.js";
+import { Lz4Fault } from "./lz4-block.js";
 import { decodeBloscLz } from "./blosclz.js";
-import { unshuffleBlock } from "./unshuffle.js";
+import { jsKernels, wasmKernels, type BloscKernels } from "./blosc-kernels.js";
 
 const HEADER = 16;
 const DOSHUFFLE = 0x1;
@@ -20,14 +20,6 @@ const MAX_SPLITS = 16;
 const MIN_BUFFERSIZE = 128;
 
 const COMPRESSORS = ["blosclz", "lz4", "snappy", "zlib", "zstd"] as const;
-
-// One shuffled-block buffer per thread, reused across chunks: allocating it per chunk costs a
-// zero-fill of the whole chunk. Decoding is synchronous, so no two calls share it at once.
-let tmpBuffer = new Uint8Array(0);
-function scratch(size: number): Uint8Array {
-  if (tmpBuffer.length < size) tmpBuffer = new Uint8Array(size);
-  return tmpBuffer;
-}
 
 /** The 16-byte blosc 1.x header. */
 export interface BloscHeader {
@@ -95,17 +87,29 @@ export function isNativeBlosc(h: BloscHeader): boolean {
   return h.compressor === "blosclz" || h.compressor === "lz4" || h.compressor === "zlib";
 }
 
+/** Options of the blosc decoders. */
+export interface BloscDecodeOptions {
+  /**
+   * Which build of the lz4 and unshuffle loops decodes lz4 chunks: `"auto"` the WebAssembly
+   * SIMD one where the runtime has it, `"js"` the plain JS one (same bytes, same errors).
+   * @default "auto"
+   */
+  readonly kernels?: "auto" | "js";
+}
+
 /**
  * Decode a blosc 1.x chunk synchronously into `out` (exactly `nbytes` long) or a new array.
  * Returns `null` when the chunk needs a codec this decoder leaves to numcodecs (see
  * `isNativeBlosc`). Truncated or corrupt chunks throw BloscError; nothing is read out of bounds.
+ * lz4 blocks are decoded by the WebAssembly SIMD kernels (blosc-kernels.ts) unless
+ * `options.kernels` is `"js"`.
  *
  * @example
  * ```ts
  * const bytes = decodeBloscSync(chunk) ?? (await numcodecsBlosc.decode(chunk));
  * ```
  */
-export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array | null {
+export function decodeBloscSync(src: Uint8Array, out?: Uint8Array, options: BloscDecodeOptions = {}): Uint8Array | null {
   const h = readBloscHeader(src);
   if (!isNativeBlosc(h)) return null;
   const { flags, nbytes, blocksize, cbytes } = h;
@@ -121,12 +125,55 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array): Uint8Array |
   const nblocks = Math.ceil(nbytes / blocksize);
   const dataStart = HEADER + 4 * nblocks;
   if (dataStart > cbytes) throw new BloscError(HEADER, `${nblocks} block starts do not fit in ${cbytes} bytes`);
+  const starts = new Int32Array(nblocks);
   for (let b = 0; b < nblocks; b++) {
     const ip = i32(src, HEADER + 4 * b);
     if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
-    decodeBlock(h, b, src, ip, cbytes, 0, out);
+    starts[b] = ip;
   }
+  const ends = blockEnds(starts, cbytes);
+  const wasm = options.kernels === "js" ? null : undefined;
+  for (let b = 0; b < nblocks; b++) decodeBlockInto(h, b, src, starts[b]!, ends[b]!, 0, out, wasm);
   return out;
+}
+
+/**
+ * Where each block's bytes end: at the next block's start (blosc writes them in order), else
+ * at the end of the chunk. Found by sorting, so blocks stored out of order still work.
+ */
+function blockEnds(starts: Int32Array, cbytes: number): Int32Array {
+  const sorted = Int32Array.from(starts).sort();
+  const ends = new Int32Array(starts.length);
+  for (let b = 0; b < starts.length; b++) {
+    const ip = starts[b]!;
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! <= ip) lo = mid + 1;
+      else hi = mid;
+    }
+    ends[b] = lo < sorted.length ? sorted[lo]! : cbytes;
+  }
+  return ends;
+}
+
+/**
+ * Decode block `b` (its compressed bytes are `src[ip, end)`, at `base + ip` in the chunk) into
+ * `out`: with the wasm kernels when this thread has them (the block's bytes are copied into
+ * their memory and the decoded block copied out), else with the JS ones in place.
+ */
+function decodeBlockInto(h: BloscHeader, b: number, src: Uint8Array, ip: number, end: number, base: number, out: Uint8Array, only?: null): void {
+  const wasm = only !== null && h.flags >>> 5 === 1 ? wasmKernels() : null;
+  if (wasm === null) {
+    decodeBlock(h, b, src, ip, end, base, out, 0, jsKernels);
+    return;
+  }
+  const bsize = Math.min(h.blocksize, h.nbytes - b * h.blocksize);
+  const mem = wasm.prepare(end - ip, h.blocksize, h.typesize);
+  mem.bytes.set(src.subarray(ip, end), mem.input);
+  decodeBlock(h, b, mem.bytes, mem.input, mem.input + (end - ip), base + ip - mem.input, mem.bytes, mem.output - b * h.blocksize, wasm);
+  out.set(mem.bytes.subarray(mem.output, mem.output + bsize), b * h.blocksize);
 }
 
 /** The caller's output checked against the chunk's size, or a new one. */
@@ -176,20 +223,11 @@ export function decodeBloscFile(fd: number, size: number, out?: Uint8Array): Uin
     if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
     starts[b] = ip;
   }
-  // A block's bytes run to the next block's start (blosc writes them in order), else to the end.
-  const sorted = Int32Array.from(starts).sort();
+  const ends = blockEnds(starts, cbytes);
   for (let b = 0; b < nblocks; b++) {
     const ip = starts[b]!;
-    let lo = 0;
-    let hi = nblocks;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid]! <= ip) lo = mid + 1;
-      else hi = mid;
-    }
-    const end = lo < nblocks ? sorted[lo]! : cbytes;
-    const bytes = readAt(fd, ip, end - ip, 1);
-    decodeBlock(h, b, bytes, 0, end - ip, ip, out);
+    const end = ends[b]!;
+    decodeBlockInto(h, b, readAt(fd, ip, end - ip, 1), 0, end - ip, ip, out);
   }
   return out;
 }
@@ -214,17 +252,17 @@ function readInto(fd: number, buf: Uint8Array, offset: number, length: number, p
 }
 
 /**
- * Decode block `b` of chunk `h` into `out`: its compressed bytes are `src[ip, end)`, which sit
- * at `base + ip` in the chunk (for error offsets).
+ * Decode block `b` of chunk `h` into `out` at `outAt + b * blocksize` with kernels `k`: its
+ * compressed bytes are `src[ip, end)`, which sit at `base + ip` in the chunk (for error offsets).
  */
-function decodeBlock(h: BloscHeader, b: number, src: Uint8Array, ip: number, end: number, base: number, out: Uint8Array): void {
+function decodeBlock(h: BloscHeader, b: number, src: Uint8Array, ip: number, end: number, base: number, out: Uint8Array, outAt: number, k: BloscKernels): void {
   const { flags, typesize, nbytes, blocksize } = h;
   const nblocks = Math.ceil(nbytes / blocksize);
   const leftover = nbytes % blocksize;
   const shuffled = (flags & DOSHUFFLE) !== 0 && typesize > 1;
   // Shuffled blocks decompress into `tmp`, split j (= byte plane j) at j * stride with the
   // stride rounded up to 4 so that unshuffle can read the planes as 32-bit words.
-  const tmp = shuffled ? scratch(blocksize + 4 * typesize) : undefined;
+  const tmp = shuffled ? k.scratch(blocksize + 4 * typesize) : undefined;
   const canSplit = (flags & DONT_SPLIT) === 0 && typesize <= MAX_SPLITS && Math.floor(blocksize / typesize) >= MIN_BUFFERSIZE;
   const code = flags >>> 5;
   const last = b === nblocks - 1 && leftover > 0;
@@ -233,8 +271,8 @@ function decodeBlock(h: BloscHeader, b: number, src: Uint8Array, ip: number, end
   const neblock = Math.floor(bsize / nsplits);
   const stride = tmp && nsplits > 1 ? (neblock + 3) & ~3 : neblock;
   // Without shuffle, decompress straight into the output.
-  const dst = tmp ?? out;
-  let op = tmp ? 0 : b * blocksize;
+  const dst = tmp ? tmp.bytes : out;
+  let op = tmp ? tmp.at : outAt + b * blocksize;
   for (let s = 0; s < nsplits; s++) {
     if (ip + 4 > end) throw new BloscError(base + ip, `block ${b} split ${s} size runs past the end`);
     const csize = i32(src, ip);
@@ -245,7 +283,7 @@ function decodeBlock(h: BloscHeader, b: number, src: Uint8Array, ip: number, end
     } else {
       let stop: number;
       try {
-        stop = decompressSplit(code, src, ip, ip + csize, dst, op, op + neblock);
+        stop = decompressSplit(code, src, ip, ip + csize, dst, op, op + neblock, k);
       } catch (e) {
         if (e instanceof Lz4Fault) throw new BloscError(base + e.offset, `block ${b} split ${s}: ${e.message}`, { cause: e });
         if (e instanceof BloscError) throw base === 0 ? e : new BloscError(base + e.offset, e.reason, { cause: e });
@@ -257,15 +295,15 @@ function decodeBlock(h: BloscHeader, b: number, src: Uint8Array, ip: number, end
     op += stride;
   }
   if (nsplits * neblock !== bsize) throw new BloscError(HEADER + 4 * b, `block ${b} of ${bsize} bytes does not split into ${nsplits}`);
-  if (tmp) unshuffleBlock(tmp, 0, nsplits > 1 ? stride : Math.floor(bsize / typesize), out, b * blocksize, bsize, typesize);
+  if (tmp) k.unshuffle(tmp.bytes, tmp.at, nsplits > 1 ? stride : Math.floor(bsize / typesize), out, outAt + b * blocksize, bsize, typesize);
 }
 
-function decompressSplit(code: number, src: Uint8Array, start: number, end: number, dst: Uint8Array, dStart: number, dEnd: number): number {
+function decompressSplit(code: number, src: Uint8Array, start: number, end: number, dst: Uint8Array, dStart: number, dEnd: number, k: BloscKernels): number {
   switch (code) {
     case 0:
       return decodeBloscLz(src, start, end, dst, dStart, dEnd);
     case 1:
-      return decodeLz4Block(src, start, end, dst, dStart, dEnd);
+      return k.lz4(src, start, end, dst, dStart, dEnd);
     case 3: {
       const target = dst.subarray(dStart, dEnd);
       const got = unzlibSync(src.subarray(start, end), { out: target });

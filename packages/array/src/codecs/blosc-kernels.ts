@@ -1,0 +1,139 @@
+// The two hot loops of blosc decoding behind one interface, in two builds: plain JS
+// (lz4-block.ts, unshuffle.ts) and WebAssembly with SIMD (../../wasm/blosc-kernels.c, embedded
+// by blosc-kernels-wasm.ts). The wasm kernels only read and write their own linear memory, so a
+// block is copied in, decoded there and copied out: two memcpys, against lz4 and unshuffle
+// loops 2-4x faster than the JS ones (benchmarks/blosc.bench.ts).
+import { BLOSC_KERNELS_WASM } from "./blosc-kernels-wasm.js";
+import { decodeLz4Block, Lz4Fault } from "./lz4-block.js";
+import { unshuffleBlock } from "./unshuffle.js";
+
+/** Where a block's bytes are decoded: its split planes (`tmp`) and its output. */
+export interface BloscKernels {
+  /** A scratch region of at least `size` bytes (the same one until the next call). */
+  scratch(size: number): { bytes: Uint8Array; at: number };
+  /** LZ4-decompress `src[start, end)` into `dst[dStart, dEnd)`; returns the output's end. Throws Lz4Fault. */
+  lz4(src: Uint8Array, start: number, end: number, dst: Uint8Array, dStart: number, dEnd: number): number;
+  /** Byte-unshuffle `size` bytes (planes `stride` apart from `sOff`) into `dst` at `dOff`. */
+  unshuffle(src: Uint8Array, sOff: number, stride: number, dst: Uint8Array, dOff: number, size: number, typesize: number): void;
+}
+
+let jsScratch = new Uint8Array(0);
+
+/** The JS kernels, working on any arrays. */
+export const jsKernels: BloscKernels = {
+  scratch(size) {
+    // one per thread, reused: allocating it per chunk costs a zero-fill of the whole chunk
+    if (jsScratch.length < size) jsScratch = new Uint8Array(size);
+    return { bytes: jsScratch, at: 0 };
+  },
+  lz4: decodeLz4Block,
+  unshuffle: unshuffleBlock,
+};
+
+/** Bytes the wasm kernels may read past a source's end or write past an output's end. */
+const SLACK = 64;
+/** Below this address the module keeps its stack (64 KiB by wasm-ld's default) and data. */
+const BASE = 128 * 1024;
+
+// The few WebAssembly JS API types used here (this project's TypeScript libs have no DOM).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+
+interface WasmExports {
+  lz4_decode(src: number, start: number, end: number, dst: number, dStart: number, dEnd: number): number;
+  unshuffle(src: number, stride: number, dst: number, n: number, typesize: number): void;
+  fault_offset(): number;
+}
+
+/**
+ * The wasm kernels and their memory: regions for one block's compressed bytes (`input`), its
+ * split planes (`scratch`) and its decoded bytes (`output`), laid out from {@link BASE} and
+ * grown on demand. Their `lz4` and `unshuffle` take arrays that are this memory.
+ */
+export class WasmKernels implements BloscKernels {
+  readonly #exports: WasmExports;
+  readonly #memory: WasmMemory;
+  #bytes: Uint8Array;
+  #input = BASE;
+  #scratch = BASE;
+  #output = BASE;
+
+  constructor(exports: WasmExports, memory: WasmMemory) {
+    this.#exports = exports;
+    this.#memory = memory;
+    this.#bytes = new Uint8Array(memory.buffer);
+  }
+
+  /**
+   * Lay the regions out for a block of `inputSize` compressed and `blockSize` decoded bytes;
+   * returns the memory's bytes and where to copy the input and find the output.
+   */
+  prepare(inputSize: number, blockSize: number, typesize: number): { bytes: Uint8Array; input: number; output: number } {
+    const align = (n: number): number => (n + 15) & ~15;
+    this.#input = BASE;
+    this.#scratch = align(this.#input + inputSize + SLACK);
+    this.#output = align(this.#scratch + blockSize + 4 * typesize + SLACK);
+    const end = this.#output + blockSize + SLACK;
+    if (end > this.#memory.buffer.byteLength) {
+      this.#memory.grow(Math.ceil((end - this.#memory.buffer.byteLength) / 65536));
+      this.#bytes = new Uint8Array(this.#memory.buffer);
+    }
+    return { bytes: this.#bytes, input: this.#input, output: this.#output };
+  }
+
+  scratch(size: number): { bytes: Uint8Array; at: number } {
+    if (this.#scratch + size + SLACK > this.#output) throw new RangeError(`Expected a scratch region of at most ${this.#output - this.#scratch - SLACK} bytes, got ${size}`);
+    return { bytes: this.#bytes, at: this.#scratch };
+  }
+
+  lz4(src: Uint8Array, start: number, end: number, dst: Uint8Array, dStart: number, dEnd: number): number {
+    if (src !== this.#bytes || dst !== this.#bytes) return decodeLz4Block(src, start, end, dst, dStart, dEnd);
+    const stop = this.#exports.lz4_decode(0, start, end, 0, dStart, dEnd);
+    if (stop < 0) {
+      // the JS decoder walks the same bytes again to say what was wrong, and where
+      decodeLz4Block(src, start, end, dst, dStart, dEnd);
+      throw new Lz4Fault(this.#exports.fault_offset(), "malformed lz4 block");
+    }
+    return stop;
+  }
+
+  unshuffle(src: Uint8Array, sOff: number, stride: number, dst: Uint8Array, dOff: number, size: number, typesize: number): void {
+    if (src !== this.#bytes || dst !== this.#bytes) return unshuffleBlock(src, sOff, stride, dst, dOff, size, typesize);
+    const n = Math.floor(size / typesize);
+    const body = n * typesize;
+    if (body < size) dst.copyWithin(dOff + body, sOff + body, sOff + size);
+    if (n > 0) this.#exports.unshuffle(sOff, stride, dOff, n, typesize);
+  }
+}
+
+let wasm: WasmKernels | null | undefined;
+
+/**
+ * This thread's wasm kernels, instantiated on first use (synchronously: the module is 3 KB), or
+ * `null` where WebAssembly SIMD is not available (then the JS kernels do the work).
+ *
+ * @example
+ * ```ts
+ * const kernels = wasmKernels() ?? jsKernels;
+ * ```
+ */
+export function wasmKernels(): WasmKernels | null {
+  if (wasm !== undefined) return wasm;
+  try {
+    const api = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+    const memory = new api.Memory({ initial: 8 });
+    const module = new api.Module(Buffer.from(BLOSC_KERNELS_WASM, "base64"));
+    const instance = new api.Instance(module, { env: { memory } });
+    wasm = new WasmKernels(instance.exports as unknown as WasmExports, memory);
+  } catch {
+    wasm = null;
+  }
+  return wasm;
+}

@@ -1,0 +1,132 @@
+// The two hot loops of blosc decoding, for WebAssembly with SIMD: LZ4 block decompression and
+// byte unshuffle. The chunk layout, splits and every bounds check of the format stay in
+// TypeScript (src/codecs/blosc-decode.ts); these kernels work on regions of their own linear
+// memory that the caller has sized, and never read or write outside the ranges they are given.
+//
+// Build: packages/array/wasm/build.sh (clang --target=wasm32 -msimd128), which regenerates
+// src/codecs/blosc-kernels-wasm.ts. Written by hand because no maintained package offers
+// these two kernels without copying through a foreign heap (numcodecs' embind copies input
+// byte by byte; see src/codecs/blosc-decode.ts).
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+typedef uint8_t u8;
+typedef uint32_t u32;
+
+static u32 fault_at;
+
+/** Offset (in the source region) where the last failing lz4_decode stopped. */
+__attribute__((export_name("fault_offset"))) u32 fault_offset(void) { return fault_at; }
+
+static inline void copy16(u8 *d, const u8 *s) { wasm_v128_store(d, wasm_v128_load(s)); }
+
+/**
+ * Decompress the LZ4 block src[start, end) into dst[dstart, dend). `slack` bytes past `end` may
+ * be read and past `dend` may be written (scratch room the caller reserved), which lets short
+ * copies move 16 bytes at once. Returns the end of the output, or -1 with fault_at set.
+ */
+__attribute__((export_name("lz4_decode")))
+int32_t lz4_decode(const u8 *src, u32 start, u32 end, u8 *dst, u32 dstart, u32 dend) {
+  u32 ip = start, op = dstart;
+  if (ip >= end) { fault_at = ip; return -1; }
+  for (;;) {
+    u32 token = src[ip++];
+    u32 lit = token >> 4;
+    if (lit == 15) {
+      u32 b;
+      do {
+        if (ip >= end) { fault_at = ip; return -1; }
+        b = src[ip++];
+        lit += b;
+      } while (b == 255);
+    }
+    if (lit > end - ip || lit > dend - op) { fault_at = ip; return -1; }
+    if (lit <= 16) {
+      copy16(dst + op, src + ip);  // within the slack
+    } else {
+      __builtin_memcpy(dst + op, src + ip, lit);
+    }
+    ip += lit;
+    op += lit;
+    if (ip >= end) return (int32_t)op;
+    if (end - ip < 2) { fault_at = ip; return -1; }
+    u32 off = src[ip] | ((u32)src[ip + 1] << 8);
+    if (off == 0 || off > op - dstart) { fault_at = ip; return -1; }
+    ip += 2;
+    u32 ml = token & 15;
+    if (ml == 15) {
+      u32 b;
+      do {
+        if (ip >= end) { fault_at = ip; return -1; }
+        b = src[ip++];
+        ml += b;
+      } while (b == 255);
+    }
+    ml += 4;
+    if (ml > dend - op) { fault_at = ip; return -1; }
+    u8 *d = dst + op;
+    const u8 *r = d - off;
+    op += ml;
+    if (off >= 16) {
+      // non-overlapping 16-byte steps; the last one may run into the slack
+      for (u32 k = 0; k < ml; k += 16) copy16(d + k, r + k);
+    } else {
+      // overlapping: the pattern repeats every `off` bytes, so copy in order
+      for (u32 k = 0; k < ml; k++) d[k] = r[k];
+    }
+  }
+}
+
+/**
+ * Byte unshuffle of n elements of `typesize` bytes: plane j (byte j of every element) starts at
+ * src + j * stride; element i goes to dst + i * typesize. Typesize 4 and 8 use SIMD shuffles.
+ */
+__attribute__((export_name("unshuffle")))
+void unshuffle(const u8 *src, u32 stride, u8 *dst, u32 n, u32 typesize) {
+  u32 i = 0;
+  if (typesize == 4) {
+    const u8 *p0 = src, *p1 = src + stride, *p2 = src + 2 * stride, *p3 = src + 3 * stride;
+    for (; i + 16 <= n; i += 16) {
+      v128_t a0 = wasm_v128_load(p0 + i), a1 = wasm_v128_load(p1 + i);
+      v128_t a2 = wasm_v128_load(p2 + i), a3 = wasm_v128_load(p3 + i);
+      v128_t t0 = wasm_i8x16_shuffle(a0, a1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      v128_t t1 = wasm_i8x16_shuffle(a0, a1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      v128_t t2 = wasm_i8x16_shuffle(a2, a3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      v128_t t3 = wasm_i8x16_shuffle(a2, a3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      u8 *o = dst + 4 * i;
+      wasm_v128_store(o, wasm_i16x8_shuffle(t0, t2, 0, 8, 1, 9, 2, 10, 3, 11));
+      wasm_v128_store(o + 16, wasm_i16x8_shuffle(t0, t2, 4, 12, 5, 13, 6, 14, 7, 15));
+      wasm_v128_store(o + 32, wasm_i16x8_shuffle(t1, t3, 0, 8, 1, 9, 2, 10, 3, 11));
+      wasm_v128_store(o + 48, wasm_i16x8_shuffle(t1, t3, 4, 12, 5, 13, 6, 14, 7, 15));
+    }
+  } else if (typesize == 8) {
+    const u8 *p[8];
+    for (u32 j = 0; j < 8; j++) p[j] = src + j * stride;
+    for (; i + 16 <= n; i += 16) {
+      v128_t a[8];
+      for (u32 j = 0; j < 8; j++) a[j] = wasm_v128_load(p[j] + i);
+      // bytes of planes (0,1), (2,3), (4,5), (6,7) pairwise, then 16-bit pairs, then 32-bit
+      v128_t b[8], c[8];
+      for (u32 j = 0; j < 4; j++) {
+        b[2 * j] = wasm_i8x16_shuffle(a[2 * j], a[2 * j + 1], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        b[2 * j + 1] = wasm_i8x16_shuffle(a[2 * j], a[2 * j + 1], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      }
+      for (u32 h = 0; h < 2; h++) {
+        for (u32 j = 0; j < 2; j++) {
+          v128_t x = b[4 * h + j], y = b[4 * h + 2 + j];
+          c[4 * h + 2 * j] = wasm_i16x8_shuffle(x, y, 0, 8, 1, 9, 2, 10, 3, 11);
+          c[4 * h + 2 * j + 1] = wasm_i16x8_shuffle(x, y, 4, 12, 5, 13, 6, 14, 7, 15);
+        }
+      }
+      u8 *o = dst + 8 * i;
+      for (u32 k = 0; k < 4; k++) {
+        v128_t x = c[k], y = c[4 + k];
+        wasm_v128_store(o + 32 * k, wasm_i32x4_shuffle(x, y, 0, 4, 1, 5));
+        wasm_v128_store(o + 32 * k + 16, wasm_i32x4_shuffle(x, y, 2, 6, 3, 7));
+      }
+    }
+  }
+  for (; i < n; i++) {
+    for (u32 j = 0; j < typesize; j++) dst[i * typesize + j] = src[j * stride + i];
+  }
+}
