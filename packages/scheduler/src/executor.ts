@@ -62,6 +62,12 @@ export class Execution {
   readonly #waiting: Int32Array;
   readonly #pending: Int32Array;
   readonly #ready: PriorityQueue;
+  /**
+   * Ready tasks bound for the pool while its lane holds a full backlog: kept as numbers until it
+   * has room, so that 20,000 ready blocks are not 20,000 pending jobs (closures, promises, step
+   * lists) surviving young-generation GCs at once.
+   */
+  readonly #poolReady: PriorityQueue;
   readonly #ioGate: Gate;
   readonly #pool: PoolLane;
   readonly #staging: Staging;
@@ -103,6 +109,7 @@ export class Execution {
     this.#waiting = new Int32Array(n);
     this.#pending = new Int32Array(n);
     this.#ready = new PriorityQueue(plan.priority, Math.min(n, 1 << 16));
+    this.#poolReady = new PriorityQueue(plan.priority);
     // no new fetch while the pool has a full backlog: fetched bytes would only pile up
     this.#ioGate = new Gate(opts.ioTasks, plan.priority, (i) => this.#startIo(i), () => this.#pool.waiting < this.#pool.capacity);
     this.#staging = new Staging(plan.priority, opts.staging);
@@ -197,7 +204,8 @@ export class Execution {
     let count = 0;
     try {
       while (!this.#done) {
-        const i = this.#ready.pop();
+        // the pool's held-back tasks first, while its lane has room (they are older)
+        const i = this.#poolReady.size > 0 && this.#poolHasRoom() ? this.#poolReady.pop() : this.#ready.pop();
         if (i < 0) break;
         this.#dispatch(i);
         if ((++count & 1023) === 0 && performance.now() - sliceStart > SLICE_MS) {
@@ -227,8 +235,10 @@ export class Execution {
           const bytes = this.#inputBytes(i);
           const threshold = this.#opts.inlineThreshold;
           const id = opCosts.id(op);
-          if (bytes >= threshold) return this.#submitPoolTask(i, node, op, bytes, undefined);
-          if (threshold !== Infinity && opCosts.slow(id)) return this.#submitPoolTask(i, node, op, bytes, id);
+          const toPool = bytes >= threshold ? 1 : threshold !== Infinity && opCosts.slow(id) ? 2 : 0;
+          if (toPool !== 0 && !this.#poolHasRoom()) return this.#poolReady.push(i);
+          if (toPool === 1) return this.#submitPoolTask(i, node, op, bytes, undefined);
+          if (toPool === 2) return this.#submitPoolTask(i, node, op, bytes, id);
           return this.#runInline(i, id);
         }
       }
@@ -237,13 +247,20 @@ export class Execution {
     if (node instanceof Fused) {
       const segs = this.#segmentsOf(node);
       // one run of inline-worthy steps (e.g. a small load + reduce): no async machinery
-      if (segs.length === 1 && segs[0]!.lane !== "io" && !(segs[0]!.lane === "cpu" && this.#segmentToPool(i, node, segs[0]!, EMPTY))) {
-        return this.#runInline(i, segs[0]!.lane === "cpu" ? segs[0]!.id : undefined);
+      const first = segs[0]!;
+      const firstToPool = first.lane === "cpu" && this.#segmentToPool(i, node, first, EMPTY);
+      if (segs.length === 1 && first.lane !== "io" && !firstToPool) {
+        return this.#runInline(i, first.lane === "cpu" ? first.id : undefined);
       }
+      if (firstToPool && !this.#poolHasRoom()) return this.#poolReady.push(i);
       this.#runFused(i, node, segs).catch((e: unknown) => this.#fail(e));
       return;
     }
     return this.#runInline(i);
+  }
+
+  #poolHasRoom(): boolean {
+    return this.#pool.waiting < this.#pool.capacity;
   }
 
   /** Run task `i` on the main thread; `costId` names a cpu op whose duration is recorded. */
@@ -422,14 +439,13 @@ export class Execution {
 
   #segmentRequest(node: Fused, seg: Segment, local: StepValues, transfer: Set<ArrayBuffer>, ops: OpTableBuilder): WorkerRequest {
     const { index } = this.#plan;
-    const inSegment = new Map<Key, number>();
     const steps: WorkerStep[] = [];
     for (let s = seg.from; s < seg.to; s++) {
       const step = node.steps[s]!;
       const op = step.op as OpRef;
       const args = substitute(step.args, (k) => {
-        const inner = inSegment.get(k);
-        if (inner !== undefined) return { [INNER_REF]: inner };
+        // an earlier step of this segment: a marker (segments are a few steps: a scan, no map)
+        for (let e = s - 1; e >= seg.from; e--) if (node.steps[e]!.key === k) return { [INNER_REF]: e - seg.from };
         const later = seg.usedLater.has(k);
         if (local.has(k)) {
           // a step's value is private to this task: moved if fresh (a worker's result or a body
@@ -439,7 +455,6 @@ export class Execution {
         const d = index.get(k)!;
         return packForTransfer(this.#values[d], (buf) => !later && this.#mayMove(d, buf), transfer);
       });
-      inSegment.set(step.key, steps.length);
       steps.push({ f: ops.indexOf(this.#urlOf(op), op.name), a: args });
     }
     return { s: steps, x: seg.exports.map((s) => s - seg.from), r: seg.to - seg.from > 1 };

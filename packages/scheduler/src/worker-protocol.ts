@@ -40,15 +40,18 @@ export const INNER_REF = "\u0000zask.ref";
 /** Builds a message's op table: the index of an op, added on first use. */
 export class OpTableBuilder {
   readonly table: string[] = [];
-  readonly #index = new Map<string, number>();
+  // by URL, then name: the same URL string object comes back for every step of an op, so its
+  // hash is computed once, where a joined `url#name` key was a new string to hash per step
+  readonly #index = new Map<string, Map<string, number>>();
 
   indexOf(url: string, name: string): number {
-    const k = url + "#" + name;
-    let i = this.#index.get(k);
+    let byName = this.#index.get(url);
+    if (byName === undefined) this.#index.set(url, (byName = new Map()));
+    let i = byName.get(name);
     if (i === undefined) {
       i = this.table.length / 2;
       this.table.push(url, name);
-      this.#index.set(k, i);
+      byName.set(name, i);
     }
     return i;
   }
