@@ -1,5 +1,6 @@
 import { Agent } from "undici";
 import { isTransientStatus } from "./retry.js";
+import { GcBudget } from "./gc.js";
 
 /** One buffered answer of the transport. */
 export interface BufferedResponse {
@@ -40,6 +41,13 @@ function agentFor(connections: number): Agent {
 }
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+// Each socket read is a new 64 KiB buffer that is garbage once copied into the body, and V8
+// collects dead buffers only after tens of MiB of them (33 MiB at the peak of a loop fetching
+// 16 MiB chunks). A young-generation GC after every 16 MiB received frees them sooner (about a
+// millisecond; none for computes that fetch less): the 2 GiB reduction over HTTP peaked at
+// 333-347 MiB RSS with it, 341-361 MiB without.
+const received = new GcBudget(16 * 2 ** 20, "minor");
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Redirects followed at most, as undici's and fetch's default. */
 const MAX_REDIRECTS = 5;
@@ -144,6 +152,9 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
         return true;
       },
       onComplete(): void {
+        received.add(at);
+        // after this callback returns: the last socket read is still in use until then
+        if (at > 0) setImmediate(() => received.collectIfDue());
         let out: Uint8Array | null = null;
         if (keep) {
           if (parts !== undefined) out = concat(parts, at);

@@ -2,49 +2,30 @@
  * The pool's worker (piscina's `filename`): runs the cpu steps of a task, importing each op
  * module once, and sends the result back with its buffers moved, not copied.
  */
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { move, transferableSymbol, valueSymbol } from "piscina";
 import { loadOpByUrl, loadedOpByUrl } from "./op-registry.js";
 import { forEachView, packForTransfer } from "./transfer.js";
+import { GcBudget } from "./gc.js";
 import type { OpFunction } from "@zask/graph";
 import { INNER_REF, type WorkerMessage, type WorkerRequest, type WorkerResponse } from "./worker-protocol.js";
 
 const always = (): boolean => true;
+const DONE: WorkerRequest = { s: [], x: null, r: false };
 
 /**
  * Buffers moved here, or made here and not sent back (a decoded chunk that a reduction then
  * drops), stay allocated until this worker's GC frees them, and its small JS heap gives V8
  * little reason to collect: big chunks (16 MiB each) would pile up by the dozen. So after
- * every `GC_AFTER_BYTES` (8 MiB) of those the worker collects, before its next message or the
+ * 8 MiB of those the worker collects, before its next message or the
  * next request of a batch (when the last one's values are garbage). A major GC of this heap
  * takes a millisecond or two.
  */
-const GC_AFTER_BYTES = 8 * 2 ** 20;
-let received = 0;
-const collect = exposeGc();
-
-function exposeGc(): ((options?: { type: "major" }) => void) | undefined {
-  try {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as unknown;
-    return typeof gc === "function" ? (gc as (options?: { type: "major" }) => void) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function collectIfDue(): void {
-  if (received >= GC_AFTER_BYTES && collect !== undefined) {
-    received = 0;
-    collect({ type: "major" });
-  }
-}
+const garbage = new GcBudget(8 * 2 ** 20, "major");
 
 /** Piscina's task handler: the requests of one message, answered as an array. */
 export default async function handle(message: WorkerMessage): Promise<unknown> {
-  collectIfDue();
-  for (const req of message.q) for (const s of req.s) forEachView(s.a, (v) => (received += v.byteLength));
+  garbage.collectIfDue();
+  for (const req of message.q) for (const s of req.s) forEachView(s.a, (v) => garbage.add(v.byteLength));
   const transfer = new Set<ArrayBuffer>();
   const o = message.o;
   const fns: OpFunction[] = [];
@@ -59,10 +40,14 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
       });
     }
   }
-  for (let r = 0; r < message.q.length; r++) {
-    // a batch of small requests may still make big values (a local chunk read and decoded here)
-    if (r > 0) collectIfDue();
-    response.push(await runSteps(message.q[r]!, fns, message.c, transfer));
+  const requests = message.q as WorkerRequest[];
+  for (let r = 0; r < requests.length; r++) {
+    response.push(await runSteps(requests[r]!, fns, message.c, transfer));
+    // the request's inputs are garbage now, unless this message keeps them reachable: drop it,
+    // and collect here rather than before the next message, so that a worker never holds the
+    // last chunk (16 MiB in, 16 MiB decoded) and the next one at once
+    requests[r] = DONE;
+    garbage.collectIfDue();
   }
   if (transfer.size === 0) return response;
   // piscina moves what a "movable" result lists under its transferable symbol
@@ -87,7 +72,7 @@ async function runSteps(req: WorkerRequest, fns: readonly OpFunction[], cancel: 
     }
     // values that stay here (not sent back) are this worker's garbage once the request ends
     const exported = req.x === null ? i === steps.length - 1 : req.x.includes(i);
-    if (!exported) forEachView(value, (v) => (received += v.byteLength));
+    if (!exported) forEachView(value, (v) => garbage.add(v.byteLength));
     if (local !== undefined) local[i] = value;
   }
   let out: unknown = value;
