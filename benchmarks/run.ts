@@ -2,7 +2,7 @@
  * `npm run bench`: request counts and times per chunking, zask side by side with the Python
  * peer (dask + zarr + fsspec) on the same stores and the same server process.
  *
- *   npm run bench -- [--repeats 3] [--only c5,c25] [--server nginx|zask] [--skip-peer] [--skip-zask] [--memory]
+ *   npm run bench -- [--repeats 3] [--warmups 3] [--only c5,c25] [--server nginx|zask] [--skip-peer] [--skip-zask] [--memory]
  *
  * Writes benchmarks/results/latest.json, latest.md (the table) and latest.svg (the chart).
  * Stores are written once by anndata 0.8 into benchmarks/results/tmp/stores (git-ignored) and
@@ -13,7 +13,7 @@
  *
  * The zask side is benchmarks/lib/zask-queries.ts; the peer is benchmarks/peers/dask_http_queries.py
  * in its --serve mode (benchmarks/lib/peer.ts). The two are interleaved, run by run: per store
- * and query, one untimed warm-up of each, then run r of one right after run r of the other (the
+ * and query, untimed warm-ups of each (--warmups, 3), then run r of one right after run r of the other (the
  * peer first on even r, zask first on odd r). This machine has slow phases lasting seconds;
  * a block of dask runs followed by a block of zask runs would see two machine states.
  */
@@ -42,6 +42,7 @@ const STORES = join(RESULTS, "tmp", "stores");
 const { values: args } = parseArgs({
   options: {
     repeats: { type: "string", default: "3" },
+    warmups: { type: "string", default: "3" },
     only: { type: "string" },
     server: { type: "string", default: "nginx" },
     "skip-peer": { type: "boolean", default: false },
@@ -54,6 +55,8 @@ const { values: args } = parseArgs({
 async function main(signal: AbortSignal): Promise<void> {
   const repeats = Number(args.repeats);
   if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`Expected --repeats to be a positive integer, got ${args.repeats}`);
+  const warmups = Number(args.warmups);
+  if (!Number.isInteger(warmups) || warmups < 0) throw new RangeError(`Expected --warmups to be a non-negative integer, got ${args.warmups}`);
   if (args.server !== "nginx" && args.server !== "zask") throw new RangeError(`Expected --server nginx|zask, got ${args.server}`);
   const only = args.only?.split(",").filter(Boolean);
   const chosen = chunkings().filter((c) => only === undefined || only.includes(c.name));
@@ -72,7 +75,7 @@ async function main(signal: AbortSignal): Promise<void> {
   const notes: string[] = [];
   if (!args["skip-peer"] && !args["skip-zask"]) {
     notes.push(
-      "Runs interleaved: per store and query, one untimed warm-up of each reader, then dask's run r and zask's run r back to back (dask first on even r, zask first on odd r); zask / dask is the ratio of medians, the targets also give the median of the per-run ratios.",
+      `Runs interleaved: per store and query, ${warmups} untimed warm-up run(s) of each reader, then dask's run r and zask's run r back to back (dask first on even r, zask first on odd r); zask / dask is the ratio of medians, the targets also give the median of the per-run ratios.`,
     );
   }
   if (server.kind !== args.server) notes.push(`${args.server} is not installed here; the stores were served by zask serve in its own process.`);
@@ -82,7 +85,7 @@ async function main(signal: AbortSignal): Promise<void> {
   try {
     for (const chunking of chosen) {
       const url = `${server.url}${chunking.name}.zarr`;
-      const { row, peer } = await measureChunking(server, chunking, url, repeats, expected, signal);
+      const { row, peer } = await measureChunking(server, chunking, url, { repeats, warmups }, expected, signal);
       peerInfo ??= peer;
       results.push(row);
       printRow(row);
@@ -153,7 +156,7 @@ async function measureChunking(
   server: LoggingServer,
   chunking: ReturnType<typeof chunkings>[number],
   url: string,
-  repeats: number,
+  { repeats, warmups }: { repeats: number; warmups: number },
   expected: Expected,
   signal: AbortSignal,
 ): Promise<{ row: ChunkingResult; peer: Results["peer"] }> {
@@ -171,15 +174,19 @@ async function measureChunking(
     for (const query of QUERIES) {
       // Planned once, outside the timing, on the store the last open opened (as before the runs).
       const prediction = zask?.plan(query);
-      // One untimed warm-up of each (first-call costs: JIT, worker start-up, imports), each
-      // followed by a mark so its requests never land in a timed run's segment.
-      if (peer !== undefined) {
-        await peer.run(query);
-        await mark(`peer/${query}/warmup`);
-      }
-      if (zask !== undefined) {
-        await zask.run(query);
-        await mark(`zask/${query}/warmup`);
+      // Untimed warm-ups of each (first-call costs: V8 tiering up zask's code path, worker
+      // start-up, imports, connection pools), each followed by a mark so its requests never
+      // land in a timed run's segment. Three: in a fresh process zask's one-gene query at
+      // [2638, 5] still got faster over its first runs (6.7, 6.1, 6.1 … 4.5 ms).
+      for (let w = 0; w < warmups; w++) {
+        if (peer !== undefined) {
+          await peer.run(query);
+          await mark(`peer/${query}/warmup-${w}`);
+        }
+        if (zask !== undefined) {
+          await zask.run(query);
+          await mark(`zask/${query}/warmup-${w}`);
+        }
       }
       const runs: Record<Reader, { ms: number[]; sum: number | undefined }> = { dask: { ms: [], sum: undefined }, zask: { ms: [], sum: undefined } };
       const runOnce = async (reader: Reader, r: number): Promise<void> => {
