@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { Graph, Task, op, ref } from "@zask/graph";
+import { DataNode, Graph, Task, op, ref } from "@zask/graph";
 import { Profiler, close, compute, sizeOf } from "@zask/scheduler";
 
 const ops = new URL("./fixtures/ops.js", import.meta.url).href;
@@ -91,6 +91,24 @@ describe("memory", () => {
     const [out] = await compute(g, ["out"], { inlineThreshold: 0, optimize: false, progress: false });
     assert.equal(out, 10_000);
     assert.equal(cache.length, 1000, "the op's cached array is intact");
+  });
+
+  test("workers free big buffers after a request without breaking a later request or a result that views them", async () => {
+    // one 2 MiB literal read by 16 pool tasks: each message carries its own copy (a big input
+    // makes a batch of one), which the worker detaches after the request; the next is intact
+    const big = new Float64Array((2 * MB) / 8).fill(0.5);
+    const ks = Array.from({ length: 16 }, (_, k) => k);
+    const shared = Graph.fromNodes("shared", [new DataNode("big", big), ...ks.map((k) => new Task(`s-${k}`, sum, [ref("big"), k]))]);
+    const sums = await compute(shared, ks.map((k) => `s-${k}`), { inlineThreshold: 0, progress: false });
+    assert.deepEqual(sums, ks.map((k) => big.length * 0.5 + k));
+    // a 2 MiB intermediate (fill) fused with a step that returns a class instance viewing it:
+    // the instance is cloned when the answer is posted, so the buffer must still be there
+    const wrapped = Graph.fromNodes("wrapped", [
+      new Task("made", fill, [(2 * MB) / 8, 7]),
+      new Task("head", op(ops, "wrapHead"), [ref("made"), 3]),
+    ]);
+    const [head] = (await compute(wrapped, ["head"], { inlineThreshold: 0, progress: false })) as [{ values: Float64Array }];
+    assert.deepEqual([...head.values], [7, 7, 7]);
   });
 
   test("sizeOf counts typed arrays, {data} objects and arrays of them", () => {

@@ -47,7 +47,7 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 // 16 MiB chunks). A young-generation GC after every 16 MiB received frees them sooner (about a
 // millisecond; none for computes that fetch less): the 2 GiB reduction over HTTP peaked at
 // 333-347 MiB RSS with it, 341-361 MiB without.
-const received = new GcBudget({ minor: 16 * 2 ** 20 });
+const received = new GcBudget(16 * 2 ** 20);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Redirects followed at most, as undici's and fetch's default. */
 const MAX_REDIRECTS = 5;

@@ -15,17 +15,37 @@ const DONE: WorkerRequest = { s: [], x: null, r: false };
 /**
  * Buffers moved here, or made here and not sent back (a decoded chunk that a reduction then
  * drops), stay allocated until this worker's GC frees them, and its small JS heap gives V8
- * little reason to collect: big chunks (16 MiB each) would pile up by the dozen. So after each
- * request (when its values are garbage) the worker scavenges every 8 MiB of those, and runs a
- * full GC every 16 MiB of big ones (see GcBudget): the 2 GiB reduction over HTTP (16 MiB
- * chunks) peaked at 348-359 MiB RSS so, 364-383 MiB with 32 MiB, 410-450 MiB with no full GC.
+ * little reason to collect: big chunks (16 MiB each) would pile up by the dozen. So the worker
+ * scavenges after every 8 MiB of those (GcBudget). A buffer of 1 MiB or more usually outlives
+ * the scavenges its own size triggers and is promoted, and then only a full GC would find it
+ * dead, and a full GC is costly (V8's helper threads: the 2 GiB reduction took 5.4 s with one
+ * per 16 MiB, 3.1 s without). So once a request is done, the big buffers it read or made and
+ * does not send back are detached: their memory goes to a fresh ArrayBuffer that the next
+ * scavenge frees.
  */
-const garbage = new GcBudget({ minor: 8 * 2 ** 20, major: 16 * 2 ** 20 });
+const garbage = new GcBudget(8 * 2 ** 20);
+const BIG = 2 ** 20;
+
+function isBig(v: ArrayBufferView): boolean {
+  return v.buffer.byteLength >= BIG && !(v.buffer instanceof SharedArrayBuffer);
+}
 
 /** Piscina's task handler: the requests of one message, answered as an array. */
 export default async function handle(message: WorkerMessage): Promise<unknown> {
-  garbage.collectIfDue();
-  for (const req of message.q) for (const s of req.s) forEachView(s.a, (v) => garbage.add(v.byteLength));
+  const requests = message.q as WorkerRequest[];
+  // how many requests of this message still read each big input buffer (one buffer may be
+  // the input of several; the pool lane's 1 MiB batches make that rare, not impossible)
+  const readers = new Map<ArrayBuffer, number>();
+  for (const req of requests) {
+    const mine = new Set<ArrayBuffer>();
+    for (const s of req.s) {
+      forEachView(s.a, (v) => {
+        garbage.add(v.byteLength);
+        if (isBig(v)) mine.add(v.buffer as ArrayBuffer);
+      });
+    }
+    for (const b of mine) readers.set(b, (readers.get(b) ?? 0) + 1);
+  }
   const transfer = new Set<ArrayBuffer>();
   const o = message.o;
   const fns: OpFunction[] = [];
@@ -40,13 +60,27 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
       });
     }
   }
-  const requests = message.q as WorkerRequest[];
   for (let r = 0; r < requests.length; r++) {
-    response.push(await runSteps(requests[r]!, fns, message.c, transfer));
-    // the request's inputs are garbage now, unless this message keeps them reachable: drop it,
-    // and collect here rather than before the next message, so that a worker never holds the
-    // last chunk (16 MiB in, 16 MiB decoded) and the next one at once
+    const req = requests[r]!;
+    const made = new Set<ArrayBuffer>();
+    const res = await runSteps(req, fns, message.c, transfer, made);
+    response.push(res);
+    // drop the request (its inputs are unreachable but for the detaching below)
     requests[r] = DONE;
+    const inputs = new Set<ArrayBuffer>();
+    for (const s of req.s) forEachView(s.a, (v) => isBig(v) && inputs.add(v.buffer as ArrayBuffer));
+    for (const b of inputs) {
+      const left = readers.get(b)! - 1;
+      readers.set(b, left);
+      if (left === 0) made.add(b);
+    }
+    // a result of plain objects, arrays and typed arrays has been packed (partial views copied,
+    // whole ones listed in `transfer`); anything else is cloned when the answer is posted and
+    // might view a buffer: then nothing is detached, and the GC frees what it can
+    if (res.ok === 1 && !isPlain(res.v)) continue;
+    for (const b of made) {
+      if (!transfer.has(b) && b.byteLength > 0) structuredClone(b, { transfer: [b] });
+    }
     garbage.collectIfDue();
   }
   if (transfer.size === 0) return response;
@@ -54,7 +88,23 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
   return move({ [transferableSymbol]: [...transfer], [valueSymbol]: response } as never);
 }
 
-async function runSteps(req: WorkerRequest, fns: readonly OpFunction[], cancel: Int32Array, transfer: Set<ArrayBuffer>): Promise<WorkerResponse> {
+/** Whether `x` is built of plain objects, arrays, primitives and typed arrays only. */
+function isPlain(x: unknown, depth = 0): boolean {
+  if (typeof x !== "object" || x === null || ArrayBuffer.isView(x)) return true;
+  if (depth >= 8) return false;
+  if (Array.isArray(x)) return x.every((e) => isPlain(e, depth + 1));
+  const proto = Object.getPrototypeOf(x);
+  if (proto !== Object.prototype && proto !== null) return false;
+  return Object.values(x).every((e) => isPlain(e, depth + 1));
+}
+
+async function runSteps(
+  req: WorkerRequest,
+  fns: readonly OpFunction[],
+  cancel: Int32Array,
+  transfer: Set<ArrayBuffer>,
+  made: Set<ArrayBuffer>,
+): Promise<WorkerResponse> {
   if (Atomics.load(cancel, 0) !== 0) return { ok: 2 };
   const steps = req.s;
   const local: unknown[] | undefined = steps.length > 1 || req.x !== null ? [] : undefined;
@@ -72,7 +122,12 @@ async function runSteps(req: WorkerRequest, fns: readonly OpFunction[], cancel: 
     }
     // values that stay here (not sent back) are this worker's garbage once the request ends
     const exported = req.x === null ? i === steps.length - 1 : req.x.includes(i);
-    if (!exported) forEachView(value, (v) => garbage.add(v.byteLength));
+    if (!exported) {
+      forEachView(value, (v) => {
+        garbage.add(v.byteLength);
+        if (isBig(v)) made.add(v.buffer as ArrayBuffer);
+      });
+    }
     if (local !== undefined) local[i] = value;
   }
   let out: unknown = value;
