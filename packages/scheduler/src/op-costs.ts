@@ -2,11 +2,16 @@ import type { OpRef } from "@zask/graph";
 
 /**
  * An op whose recent runs all took at least this long (ms) goes to the pool, whatever the size
- * of its inputs: a decode of a small compressed chunk is small in bytes but not in work. About
- * one message round trip as measured by `benchmarks/scheduler-inline-threshold.ts` (~220 µs on
- * this project's loaded 2-core machine): an op costlier than that is worth a message.
+ * of its inputs: a decode of a small compressed chunk is small in bytes but not in work. One
+ * message's round trip is ~220 µs (`benchmarks/scheduler-inline-threshold.ts`), but ready pool
+ * tasks share messages, and in a compute of many chunks the main thread is the busy one (it
+ * does the HTTP): with the WebAssembly decoder a 50 KB chunk decodes and reduces in ~0.1 ms,
+ * under the 0.2 ms this limit used to be, and 306 of 368 such chunks ran on the main thread;
+ * at 0.05 ms all go to the pool and the scan at [2638, 5] went from 0.26 to 0.19 x dask's time
+ * (and 0.46 to 0.36 at [2638, 25]), interleaved in one run. A compute with a single cpu task
+ * still runs it inline (compute.ts).
  */
-export const SLOW_OP_MS = 0.2;
+export const SLOW_OP_MS = 0.05;
 
 const WINDOW = 8;
 
