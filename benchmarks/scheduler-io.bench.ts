@@ -3,18 +3,20 @@
  * c5.zarr, pbmc3k-shaped) from a static server, 16 requests in flight, through three paths:
  * the lane's `get` (undici pool, body in one buffer), the lane's `fetch` (the same, wrapped in
  * a `Response`) and, for reference, the global `fetch` under the same p-queue bound. Prints
- * the median of each and the machine. Needs a server with the stores, e.g. the nginx that
- * serves benchmarks/results/tmp/stores:
+ * the median of each and the machine. Without a base URL it serves the benchmark stores
+ * (benchmarks/results/tmp/stores, written by `npm run bench`) with nginx itself:
  *
- *   npm run build && node --import tsx benchmarks/scheduler-io.bench.ts [base-url] [store] [repeats]
+ *   npm run build && node --import tsx benchmarks/scheduler-io.bench.ts [base-url|-] [store] [repeats]
  *
- * (default http://127.0.0.1:8098/ c5 9; not part of the tests)
+ * (default: its own nginx, c5, 9; not part of the tests)
  */
 import PQueue from "p-queue";
 import { IoLane } from "@zask/scheduler";
 import { describeMachine } from "./lib/machine.ts";
+import { startLoggingServer } from "./lib/nginx.ts";
 
-const base = process.argv[2] ?? "http://127.0.0.1:8098/";
+const own = process.argv[2] === undefined || process.argv[2] === "-" ? await startLoggingServer(new URL("./results/tmp/stores/", import.meta.url).pathname, { prefer: "nginx" }) : undefined;
+const base = own?.url ?? process.argv[2]!;
 const store = process.argv[3] ?? "c5";
 const repeats = Number(process.argv[4] ?? 9);
 const meta = (await (await fetch(`${base}${store}.zarr/X/.zarray`)).json()) as { shape: number[]; chunks: number[] };
@@ -56,3 +58,4 @@ for (const [name, ts] of times) {
   ts.sort((a, b) => a - b);
   console.log(`${name.padEnd(34)} ${ts[ts.length >> 1]!.toFixed(1).padStart(7)} ms  (min ${ts[0]!.toFixed(1)}, max ${ts[ts.length - 1]!.toFixed(1)})`);
 }
+await own?.close();
