@@ -20,6 +20,17 @@ __attribute__((export_name("fault_offset"))) u32 fault_offset(void) { return fau
 
 static inline void copy16(u8 *d, const u8 *s) { wasm_v128_store(d, wasm_v128_load(s)); }
 
+/** Add LZ4's extra length bytes (255, 255, …, last) at *ip to *n; 0, or -1 past `end`. */
+static inline int extra_length(const u8 *src, u32 *ip, u32 end, u32 *n) {
+  u32 b;
+  do {
+    if (*ip >= end) { fault_at = *ip; return -1; }
+    b = src[(*ip)++];
+    *n += b;
+  } while (b == 255);
+  return 0;
+}
+
 /**
  * Decompress the LZ4 block src[start, end) into dst[dstart, dend). `slack` bytes past `end` may
  * be read and past `dend` may be written (scratch room the caller reserved), which lets short
@@ -32,14 +43,7 @@ int32_t lz4_decode(const u8 *src, u32 start, u32 end, u8 *dst, u32 dstart, u32 d
   for (;;) {
     u32 token = src[ip++];
     u32 lit = token >> 4;
-    if (lit == 15) {
-      u32 b;
-      do {
-        if (ip >= end) { fault_at = ip; return -1; }
-        b = src[ip++];
-        lit += b;
-      } while (b == 255);
-    }
+    if (lit == 15 && extra_length(src, &ip, end, &lit) < 0) return -1;
     if (lit > end - ip || lit > dend - op) { fault_at = ip; return -1; }
     if (lit <= 16) {
       copy16(dst + op, src + ip);  // within the slack
@@ -54,14 +58,7 @@ int32_t lz4_decode(const u8 *src, u32 start, u32 end, u8 *dst, u32 dstart, u32 d
     if (off == 0 || off > op - dstart) { fault_at = ip; return -1; }
     ip += 2;
     u32 ml = token & 15;
-    if (ml == 15) {
-      u32 b;
-      do {
-        if (ip >= end) { fault_at = ip; return -1; }
-        b = src[ip++];
-        ml += b;
-      } while (b == 255);
-    }
+    if (ml == 15 && extra_length(src, &ip, end, &ml) < 0) return -1;
     ml += 4;
     if (ml > dend - op) { fault_at = ip; return -1; }
     u8 *d = dst + op;
