@@ -253,6 +253,8 @@ export class Execution {
         return this.#runInline(i, first.lane === "cpu" ? first.id : undefined);
       }
       if (firstToPool && !this.#poolHasRoom()) return this.#poolReady.push(i);
+      // all of it one message to a worker: callbacks, without an async run and its step values
+      if (segs.length === 1 && firstToPool) return this.#submitPoolSegment(i, node, first);
       this.#runFused(i, node, segs).catch((e: unknown) => this.#fail(e));
       return;
     }
@@ -337,6 +339,35 @@ export class Execution {
           this.#own(res.v);
           this.#complete(i, res.v, "pool", t0);
         } else if (res.ok === 0) this.#fail(new TaskError(node.key, opName(op), workerError(res)));
+      },
+    });
+  }
+
+  /** Send fused node `i`, which is the one cpu segment `seg`, to the pool as one request. */
+  #submitPoolSegment(i: number, node: Fused, seg: Segment): void {
+    let t0 = 0;
+    const bytes = this.#inputBytes(i);
+    this.#pool.submit({
+      i,
+      bytes,
+      reconsider: bytes >= this.#opts.inlineThreshold ? undefined : () => !opCosts.slow(seg.id),
+      runInline: () => this.#runInline(i, seg.id),
+      build: (transfer, ops) => {
+        t0 = this.#hooks ? this.#pre(i) : 0;
+        return this.#segmentRequest(node, seg, EMPTY, transfer, ops);
+      },
+      settle: (res, error) => {
+        if (res === undefined) {
+          this.#fail(new TaskError(node.key, opName(node.steps[seg.from]!.op), error, node.steps[seg.from]!.key));
+        } else if (res.ok === 1) {
+          opCosts.record(seg.id, res.t);
+          const vs = res.v as unknown[];
+          this.#own(vs);
+          this.#complete(i, vs[seg.exports.indexOf(node.steps.length - 1)], "pool", t0);
+        } else if (res.ok === 0) {
+          const step = node.steps[seg.from + res.i]!;
+          this.#fail(new TaskError(node.key, opName(step.op), workerError(res), step.key));
+        }
       },
     });
   }
