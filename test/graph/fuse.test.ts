@@ -16,6 +16,7 @@ import {
   fuse,
   fuseBlockwise,
   fuseLinear,
+  indexNodes,
   op,
   perBlock,
   ref,
@@ -184,6 +185,19 @@ test("fuse keeps every requested key and gives the same values (random DAGs)", (
       const fused = fuse(cull(g, keys), keys).materialize();
       for (const k of keys) assert.ok(fused.has(k), `requested ${k} survives`);
       assert.deepEqual(evaluate(fused, keys), evaluate(g.materialize(), keys));
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test("a fused graph's indexed() numbers its nodes as indexNodes(materialize()) does (random DAGs)", () => {
+  fc.assert(
+    fc.property(dagSpec, fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.boolean(), (spec, picks, all) => {
+      const g = dagGraph(spec);
+      // every key requested: nothing fuses, and fuse hands over the numbering it made
+      const keys = all ? spec.deps.map((_, i) => dagKey(i)) : [...new Set(picks.map((p) => dagKey(p % spec.deps.length)))];
+      const fused = fuse(cull(g, keys), keys);
+      assert.deepEqual(fused.indexed(), indexNodes(fused.materialize()));
     }),
     { numRuns: 200 },
   );

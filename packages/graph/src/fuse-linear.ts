@@ -5,6 +5,7 @@ import { nodePositions } from "./node-positions.js";
 import type { Layer } from "./layer.js";
 import { MaterializedLayer } from "./materialized-layer.js";
 import { Fused, Task, type GraphNode } from "./spec.js";
+import { withDependents } from "./order.js";
 
 /**
  * Linear-chain fusion (dask's fuse_linear): a task whose value only one task reads, where
@@ -53,11 +54,16 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
   };
   const positionOf = nodePositions(nodes, nodeKeys, find);
 
-  // Who reads each node: how many, and which one when there is one.
+  // Who reads each node: how many, and which one when there is one; and the dependency lists
+  // by number, which the graph keeps when nothing fuses (compute numbers the nodes next).
   const readers = new Int32Array(n);
   const reader = new Int32Array(n);
   const firstDep = new Int32Array(n).fill(-1);
+  const depStart = new Int32Array(n + 1);
+  const depList = new Int32Array(edges);
+  let e = 0;
   for (let i = 0; i < n; i++) {
+    depStart[i] = e;
     const deps = nodes[i]!.dependencies;
     for (let k = 0; k < deps.length; k++) {
       const j = positionOf(deps[k]!);
@@ -65,8 +71,10 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
       if (k === 0) firstDep[i] = j;
       readers[j]!++;
       reader[j] = i;
+      depList[e++] = j;
     }
   }
+  depStart[n] = e;
   const requested = new Uint8Array(n);
   for (const k of keys) {
     const j = positionOf(k);
@@ -85,9 +93,15 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
     changed[layerOf[j]!] = changed[layerOf[r]!] = 1;
     any = true;
   }
-  if (!any) return materialized(graph, names, maps);
+  if (!any) {
+    const out = materialized(graph, names, maps);
+    return withNumbering(out, nodeKeys, nodes, absorbed, Int32Array.from({ length: n }, (_, i) => i), [], depStart, depList) ?? out;
+  }
 
   const out = names.map((_, l) => (changed[l] === 1 ? new Map<Key, GraphNode>() : undefined));
+  // each kept node's chain head (itself when nothing fused into it) and its new node, if fused
+  const headOf = Int32Array.from({ length: n }, (_, i) => i);
+  const fusedNode = new Array<GraphNode | undefined>(n);
   const reads = names.map((_, l) => (changed[l] === 1 ? new Set<number>() : undefined));
   const chain: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -111,10 +125,11 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
         else steps.push(step as Task);
       }
       node = new Fused(node.key, steps, nodes[head]!.dependencies);
+      headOf[i] = head;
+      fusedNode[i] = node;
     }
     target.set(nodeKeys[i]!, node);
-    const deps = nodes[head]!.dependencies;
-    for (let k = 0; k < deps.length; k++) reads[l]!.add(layerOf[positionOf(deps[k]!)]!);
+    for (let p = depStart[head]!; p < depStart[head + 1]!; p++) reads[l]!.add(layerOf[depList[p]!]!);
   }
 
   const layers = new Map<string, Layer>();
@@ -139,7 +154,59 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
     for (const d of graph.dependencies.get(name) ?? []) if (layers.has(d)) read.add(d);
     deps.set(name, read);
   }
-  return new Graph(layers, deps);
+  const fusedGraph = new Graph(layers, deps);
+  return withNumbering(fusedGraph, nodeKeys, nodes, absorbed, headOf, fusedNode, depStart, depList) ?? fusedGraph;
+}
+
+/**
+ * `graph` (what fusing left of `nodes`) carrying its nodes' numbering, derived from the one made
+ * for fusing: the kept nodes in order, each reading what its chain's head read. `undefined`
+ * when a key is in two layers (then materialize() keeps one node where the numbering has two).
+ */
+function withNumbering(
+  graph: Graph,
+  keys: readonly Key[],
+  nodes: readonly GraphNode[],
+  absorbed: Uint8Array,
+  headOf: Int32Array,
+  fusedNode: readonly (GraphNode | undefined)[],
+  depStart: Int32Array,
+  depList: Int32Array,
+): Graph | undefined {
+  const n = nodes.length;
+  const renumber = new Int32Array(n);
+  let m = 0;
+  let edges = 0;
+  for (let i = 0; i < n; i++) {
+    if (absorbed[i] === 1) {
+      renumber[i] = -1;
+      continue;
+    }
+    renumber[i] = m++;
+    edges += depStart[headOf[i]! + 1]! - depStart[headOf[i]!]!;
+  }
+  if (graph.materialize().size !== m) return undefined;
+  const keys2 = new Array<Key>(m);
+  const nodes2 = new Array<GraphNode>(m);
+  const depStart2 = new Int32Array(m + 1);
+  const depList2 = new Int32Array(edges);
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    const q = renumber[i]!;
+    if (q < 0) continue;
+    keys2[q] = keys[i]!;
+    nodes2[q] = fusedNode[i] ?? nodes[i]!;
+    depStart2[q] = e;
+    const h = headOf[i]!;
+    for (let p = depStart[h]!; p < depStart[h + 1]!; p++) {
+      const d = renumber[depList[p]!]!;
+      // a chain never reads a node fused away into another one; if it did, number afresh
+      if (d < 0) return undefined;
+      depList2[e++] = d;
+    }
+  }
+  depStart2[m] = e;
+  return new Graph(graph.layers, graph.dependencies, withDependents(keys2, nodes2, depStart2, depList2));
 }
 
 /** The graph with every layer replaced by its materialized map, which callers need next anyway. */

@@ -3,6 +3,7 @@ import type { Key } from "./key.js";
 import type { Layer } from "./layer.js";
 import { MaterializedLayer } from "./materialized-layer.js";
 import type { GraphNode } from "./spec.js";
+import { indexNodes, type IndexedNodes } from "./order.js";
 
 /**
  * Counts that a repr shows ("368 chunks in 2 graph layers").
@@ -33,14 +34,33 @@ export interface GraphStats {
 export class Graph {
   readonly layers: ReadonlyMap<string, Layer>;
   readonly dependencies: ReadonlyMap<string, ReadonlySet<string>>;
+  #indexed: IndexedNodes | undefined;
 
-  constructor(layers: ReadonlyMap<string, Layer>, dependencies: ReadonlyMap<string, ReadonlySet<string>>) {
+  /**
+   * `indexed`: the nodes of `materialize()` already numbered, in its order, by the pass that made
+   * this graph (fuse), so that {@link indexed} need not number them again.
+   */
+  constructor(layers: ReadonlyMap<string, Layer>, dependencies: ReadonlyMap<string, ReadonlySet<string>>, indexed?: IndexedNodes) {
     for (const [name, deps] of dependencies) {
       if (!layers.has(name)) throw new MissingKeyError(name);
       for (const d of deps) if (!layers.has(d)) throw new MissingKeyError(d, name);
     }
     this.layers = layers;
     this.dependencies = dependencies;
+    this.#indexed = indexed;
+  }
+
+  /**
+   * The nodes of {@link materialize} in integer form (see {@link indexNodes}), made once per
+   * graph. Throws {@link MissingKeyError} for a dependency no node produces.
+   *
+   * @example
+   * ```ts
+   * const { keys, depStart, depList } = fuse(cull(graph, keys), keys).indexed();
+   * ```
+   */
+  indexed(): IndexedNodes {
+    return (this.#indexed ??= indexNodes(this.materialize()));
   }
 
   /** An empty graph. */

@@ -48,7 +48,6 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
   const positionOf = edges === 0 ? () => -1 : nodePositions(list, keys, (k) => nodes.get(k));
   const depStart = new Int32Array(n + 1);
   const depList = new Int32Array(edges);
-  const dependentCount = new Int32Array(n + 1);
   let e = 0;
   for (i = 0; i < n; i++) {
     depStart[i] = e;
@@ -58,18 +57,29 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
       const j = positionOf(deps[k]!);
       if (j < 0) throw new MissingKeyError(deps[k]!, node.key);
       depList[e++] = j;
-      dependentCount[j]!++;
     }
   }
   depStart[n] = e;
+  return withDependents(keys, list, depStart, depList);
+}
+
+/**
+ * {@link IndexedNodes} from the numbered nodes and their dependency lists (a pass that found
+ * every dependency's number already, such as `fuseLinear`, hands them over): adds the
+ * dependents' lists.
+ */
+export function withDependents(keys: Key[], nodes: GraphNode[], depStart: Int32Array, depList: Int32Array): IndexedNodes {
+  const n = nodes.length;
+  const edges = depStart[n]!;
   const dependentStart = new Int32Array(n + 1);
-  for (let j = 0; j < n; j++) dependentStart[j + 1] = dependentStart[j]! + dependentCount[j]!;
+  for (let p = 0; p < edges; p++) dependentStart[depList[p]! + 1]!++;
+  for (let j = 0; j < n; j++) dependentStart[j + 1]! += dependentStart[j]!;
   const fill = dependentStart.slice(0, n);
   const dependentList = new Int32Array(edges);
   for (let j = 0; j < n; j++) {
     for (let p = depStart[j]!; p < depStart[j + 1]!; p++) dependentList[fill[depList[p]!]!++] = j;
   }
-  return { keys, nodes: list, depStart, depList, dependentStart, dependentList };
+  return { keys, nodes, depStart, depList, dependentStart, dependentList };
 }
 
 /**

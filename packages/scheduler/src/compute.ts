@@ -1,4 +1,4 @@
-import { Fused, Graph, Task, cull, fuse, indexNodes, opName, orderIndexed, order as orderPass, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
+import { Fused, Graph, Task, cull, fuse, opName, orderIndexed, order as orderPass, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
 import type { Callbacks } from "./callbacks.js";
 import { TaskError } from "./errors.js";
 import { Execution, defaultPoolLane, defaultStaging, type OpTable } from "./executor.js";
@@ -89,14 +89,15 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
   let g = graph;
   if (opt.cull !== false) g = cull(g, keys);
   if (opt.fuse !== false) g = fuse(g, keys);
-  const nodes = g.materialize();
   let plan: Plan;
   if (opt.cull !== false) {
-    // after the graph's cull every node is needed: the graph's numbering (made for `order`) is the plan's
-    const indexed = indexNodes(nodes);
+    // after the graph's cull every node is needed: the graph's numbering (made for `order`, or
+    // already by fuse) is the plan's
+    const indexed = g.indexed();
     plan = planIndexed(indexed, keys, opt.order !== false ? orderIndexed(indexed) : undefined);
   } else {
     // walk from the keys; without `order`, the plan's depth-first post-order is the priority
+    const nodes = g.materialize();
     plan = buildPlan(nodes, keys, opt.order !== false ? orderPass(nodes) : undefined);
   }
 
