@@ -11,7 +11,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { cull, fuse, indexNodes, orderIndexed } from "@zask/graph";
+import { cull, fuse, orderIndexed } from "@zask/graph";
 import { close, compute, type ComputeOptions } from "@zask/scheduler";
 import { describeMachine } from "./lib/machine.ts";
 import { BLOCK, BLOCKS, SPLIT_EVERY, treeSum } from "./scheduler-workload.ts";
@@ -67,7 +67,7 @@ const modes: [string, ComputeOptions][] = [
   const runs: number[] = [];
   for (let r = 0; r <= REPEATS; r++) {
     const t0 = performance.now();
-    orderIndexed(indexNodes(fuse(cull(graph, [key]), [key]).materialize()));
+    orderIndexed(fuse(cull(graph, [key]), [key]).indexed());
     if (r > 0) runs.push(performance.now() - t0);
   }
   runs.sort((a, b) => a - b);
