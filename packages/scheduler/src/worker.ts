@@ -11,6 +11,7 @@ import { INNER_REF, type WorkerMessage, type WorkerRequest, type WorkerResponse 
 
 const always = (): boolean => true;
 const DONE: WorkerRequest = { s: [], x: null, r: false };
+const NONE: Set<ArrayBuffer> = new Set();
 
 /**
  * Buffers moved here, or made here and not sent back (a decoded chunk that a reduction then
@@ -36,6 +37,7 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
   // how many requests of this message still read each big input buffer (one buffer may be
   // the input of several; the pool lane's 1 MiB batches make that rare, not impossible)
   const readers = new Map<ArrayBuffer, number>();
+  const bigInputs: Set<ArrayBuffer>[] = [];
   for (const req of requests) {
     const mine = new Set<ArrayBuffer>();
     for (const s of req.s) {
@@ -45,6 +47,7 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
       });
     }
     for (const b of mine) readers.set(b, (readers.get(b) ?? 0) + 1);
+    bigInputs.push(mine);
   }
   const transfer = new Set<ArrayBuffer>();
   const o = message.o;
@@ -67,19 +70,19 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
     response.push(res);
     // drop the request (its inputs are unreachable but for the detaching below)
     requests[r] = DONE;
-    const inputs = new Set<ArrayBuffer>();
-    for (const s of req.s) forEachView(s.a, (v) => isBig(v) && inputs.add(v.buffer as ArrayBuffer));
-    for (const b of inputs) {
+    for (const b of bigInputs[r]!) {
       const left = readers.get(b)! - 1;
       readers.set(b, left);
       if (left === 0) made.add(b);
     }
+    bigInputs[r] = NONE;
     // a result of plain objects, arrays and typed arrays has been packed (partial views copied,
     // whole ones listed in `transfer`); anything else is cloned when the answer is posted and
     // might view a buffer: then nothing is detached, and the GC frees what it can
-    if (res.ok === 1 && !isPlain(res.v)) continue;
-    for (const b of made) {
-      if (!transfer.has(b) && b.byteLength > 0) structuredClone(b, { transfer: [b] });
+    if (made.size > 0 && !(res.ok === 1 && !isPlain(res.v))) {
+      for (const b of made) {
+        if (!transfer.has(b) && b.byteLength > 0) structuredClone(b, { transfer: [b] });
+      }
     }
     garbage.collectIfDue();
   }

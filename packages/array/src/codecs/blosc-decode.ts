@@ -123,18 +123,27 @@ export function decodeBloscSync(src: Uint8Array, out?: Uint8Array, options: Blos
   }
 
   const nblocks = Math.ceil(nbytes / blocksize);
-  const dataStart = HEADER + 4 * nblocks;
-  if (dataStart > cbytes) throw new BloscError(HEADER, `${nblocks} block starts do not fit in ${cbytes} bytes`);
-  const starts = new Int32Array(nblocks);
-  for (let b = 0; b < nblocks; b++) {
-    const ip = i32(src, HEADER + 4 * b);
-    if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
-    starts[b] = ip;
-  }
+  const starts = blockStarts(src, HEADER, nblocks, cbytes);
   const ends = blockEnds(starts, cbytes);
   const wasm = options.kernels === "js" ? null : undefined;
   for (let b = 0; b < nblocks; b++) decodeBlockInto(h, b, src, starts[b]!, ends[b]!, 0, out, wasm);
   return out;
+}
+
+/**
+ * The `nblocks` block starts of a chunk of `cbytes`, read from `table` at `at` (where the
+ * chunk's offset 16 is), each checked to lie in the chunk's data after the table.
+ */
+function blockStarts(table: Uint8Array, at: number, nblocks: number, cbytes: number): Int32Array {
+  const dataStart = HEADER + 4 * nblocks;
+  if (dataStart > cbytes) throw new BloscError(HEADER, `${nblocks} block starts do not fit in ${cbytes} bytes`);
+  const starts = new Int32Array(nblocks);
+  for (let b = 0; b < nblocks; b++) {
+    const ip = i32(table, at + 4 * b);
+    if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
+    starts[b] = ip;
+  }
+  return starts;
 }
 
 /**
@@ -214,15 +223,8 @@ export function decodeBloscFile(fd: number, size: number, out?: Uint8Array): Uin
     return out;
   }
   const nblocks = Math.ceil(nbytes / blocksize);
-  const dataStart = HEADER + 4 * nblocks;
-  if (dataStart > cbytes) throw new BloscError(HEADER, `${nblocks} block starts do not fit in ${cbytes} bytes`);
-  const starts = new Int32Array(nblocks);
-  const table = readAt(fd, HEADER, 4 * nblocks, 0);
-  for (let b = 0; b < nblocks; b++) {
-    const ip = i32(table, 4 * b);
-    if (ip < dataStart || ip >= cbytes) throw new BloscError(HEADER + 4 * b, `block ${b} starts at ${ip}, outside [${dataStart}, ${cbytes})`);
-    starts[b] = ip;
-  }
+  if (HEADER + 4 * nblocks > cbytes) throw new BloscError(HEADER, `${nblocks} block starts do not fit in ${cbytes} bytes`);
+  const starts = blockStarts(readAt(fd, HEADER, 4 * nblocks, 0), 0, nblocks, cbytes);
   const ends = blockEnds(starts, cbytes);
   for (let b = 0; b < nblocks; b++) {
     const ip = starts[b]!;
