@@ -203,6 +203,18 @@ test("a fused graph's indexed() numbers its nodes as indexNodes(materialize()) d
   );
 });
 
+test("a key in two layers: indexed() numbers the nodes materialize() keeps (the later layer's)", () => {
+  const inc = (x: number): number => x + 1;
+  for (const dup of ["k", blockKey("a", [0])]) {
+    let g = Graph.fromNodes("a", [new Task(blockKey("a", [0]), () => 1, []), new Task("k", () => 2, [])]);
+    g = g.withLayer(new MaterializedLayer("b", [new Task(dup, () => 3, []), new Task("out", inc, [ref(dup)])]), ["a"]);
+    const keys = ["out", blockKey("a", [0]), "k"];
+    const fused = fuse(g, keys);
+    assert.deepEqual(fused.indexed(), indexNodes(fused.materialize()));
+    assert.equal(fused.indexed().keys.length, 3, `${dup} counted once`);
+  }
+});
+
 test("fuse gives the same values as the unfused graph (random Blockwise graphs)", () => {
   fc.assert(
     fc.property(blockwiseSpec, (spec) => {

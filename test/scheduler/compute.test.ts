@@ -80,6 +80,23 @@ describe("compute", () => {
     }
   });
 
+  test("a fused cpu run on the pool resolves steps read inside nested arguments and hands on the values later steps read", async () => {
+    const combine = op(ops, "combine");
+    const f = new Fused("f", [
+      new Task("a", fill, [3, 2]),
+      new Task("b", sum, [ref("a"), 1]),
+      // an earlier step read inside an array, and a step read twice
+      new Task("c", combine, [[ref("b"), 10, ref("b")]]),
+      // inline: the cpu run must hand on `a` as well as `c`
+      new Task("f", (a: Float64Array, c: number) => a.length * 100 + c, [ref("a"), ref("c")]),
+    ]);
+    for (const inlineThreshold of [0, Infinity]) {
+      const prof = new Profiler();
+      assert.deepEqual(await compute(Graph.fromNodes("f", [f]), ["f"], { inlineThreshold, callbacks: prof }), [324]);
+      assert.equal(prof.tasks[0]!.lane, inlineThreshold === 0 ? "pool+inline" : "inline+inline");
+    }
+  });
+
   test("a failing op on a worker rejects with a TaskError naming the key and op, and the pool stays usable", async () => {
     const g = Graph.fromNodes("x", [new Task("a", fill, [10, 1]), new Task("bad", boom, [ref("a")])]);
     await assert.rejects(compute(g, ["bad"], { inlineThreshold: 0, optimize: false }), (e: unknown) => {

@@ -185,7 +185,7 @@ function withNumbering(
     renumber[i] = m++;
     edges += depStart[headOf[i]! + 1]! - depStart[headOf[i]!]!;
   }
-  if (graph.materialize().size !== m) return undefined;
+  if (!disjoint(graph)) return undefined;
   const keys2 = new Array<Key>(m);
   const nodes2 = new Array<GraphNode>(m);
   const depStart2 = new Int32Array(m + 1);
@@ -207,6 +207,31 @@ function withNumbering(
   }
   depStart2[m] = e;
   return new Graph(graph.layers, graph.dependencies, withDependents(keys2, nodes2, depStart2, depList2));
+}
+
+/**
+ * Whether no key is in two layers of `graph` (then `materialize()` keeps every node), without
+ * merging them: a key that carries its own layer's name can only clash with a key of another
+ * layer that does not, so only those few are looked up.
+ */
+function disjoint(graph: Graph): boolean {
+  const foreign = new Set<Key>();
+  for (const [name, layer] of graph.layers) {
+    for (const k of layer.keys()) {
+      if (namesLayer(k, name)) continue;
+      if (foreign.has(k)) return false;
+      foreign.add(k);
+      const owner = graph.layers.get(keyName(k));
+      if (owner !== undefined && owner !== layer && owner.has(k)) return false;
+    }
+  }
+  return true;
+}
+
+/** Whether `key` is `name` or a block key of collection `name` (keyName(key) === name, without cutting a string). */
+function namesLayer(key: Key, name: string): boolean {
+  if (key.charCodeAt(0) !== 91) return key === name;
+  return key.charCodeAt(1) === 34 && key.startsWith(name, 2) && key.charCodeAt(name.length + 2) === 34;
 }
 
 /** The graph with every layer replaced by its materialized map, which callers need next anyway. */

@@ -138,12 +138,20 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
 async function loadOps(nodes: readonly GraphNode[]): Promise<OpTable> {
   // OpRefs are shared objects (one per op), so an identity map dedupes them cheaply
   const seen = new Map<OpRef, Key>();
+  // runs of nodes share an op (or, made by one layer, a list of ops): each run is looked up once
+  let lastOp: unknown;
+  let lastOps: readonly unknown[] | undefined;
   for (const node of nodes) {
     if (node instanceof Task) {
+      if (node.op === lastOp) continue;
+      lastOp = node.op;
       if (typeof node.op !== "function" && !seen.has(node.op)) seen.set(node.op, node.key);
     } else if (node instanceof Fused) {
       // `ops`, not `steps`: a lazily built node's steps are made when it runs, not here
-      for (const op of node.ops) if (typeof op !== "function" && !seen.has(op)) seen.set(op, node.key);
+      const ops = node.ops;
+      if (ops === lastOps) continue;
+      lastOps = ops;
+      for (const op of ops) if (typeof op !== "function" && !seen.has(op)) seen.set(op, node.key);
     }
   }
   const table = { functions: new Map<OpRef, OpFunction>(), urls: new Map<OpRef, string>() } satisfies OpTable;

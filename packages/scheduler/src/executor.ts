@@ -15,7 +15,7 @@ import { forEachView, packForTransfer } from "./transfer.js";
 import { opCosts } from "./op-costs.js";
 import { PoolLane, type PoolLaneOptions } from "./pool-lane.js";
 import { poolThreads } from "./worker-pool.js";
-import { INNER_REF, type OpTableBuilder, type WorkerRequest, type WorkerResponse, type WorkerStep } from "./worker-protocol.js";
+import { INNER_REF, type MessageWriter, type WorkerResponse } from "./worker-protocol.js";
 
 /** How an {@link Execution} runs (resolved compute options). */
 export interface ExecutionOptions {
@@ -323,14 +323,15 @@ export class Execution {
       bytes,
       reconsider: slowId === undefined ? undefined : () => !opCosts.slow(slowId),
       runInline: () => this.#runInline(i, costId),
-      build: (transfer, ops) => {
+      build: (transfer, message) => {
         t0 = this.#hooks ? this.#pre(i) : 0;
         const { index } = this.#plan;
         const args = substitute(node.args, (k) => {
           const d = index.get(k)!;
           return packForTransfer(this.#values[d], (buf) => this.#mayMove(d, buf), transfer);
         });
-        return { s: [{ f: ops.indexOf(this.#urlOf(op), op.name), a: args }], x: null, r: false };
+        message.request(1, null);
+        message.step(message.opIndex(this.#urlOf(op), op.name), args);
       },
       settle: (res, error) => {
         if (res === undefined) this.#fail(new TaskError(node.key, opName(op), error));
@@ -352,18 +353,18 @@ export class Execution {
       bytes,
       reconsider: bytes >= this.#opts.inlineThreshold ? undefined : () => !opCosts.slow(seg.id),
       runInline: () => this.#runInline(i, seg.id),
-      build: (transfer, ops) => {
+      build: (transfer, message) => {
         t0 = this.#hooks ? this.#pre(i) : 0;
-        return this.#segmentRequest(node, seg, EMPTY, transfer, ops);
+        this.#segmentRequest(node, seg, EMPTY, transfer, message);
       },
       settle: (res, error) => {
         if (res === undefined) {
           this.#fail(new TaskError(node.key, opName(node.steps[seg.from]!.op), error, node.steps[seg.from]!.key));
         } else if (res.ok === 1) {
           opCosts.record(seg.id, res.t);
-          const vs = res.v as unknown[];
-          this.#own(vs);
-          this.#complete(i, vs[seg.exports.indexOf(node.steps.length - 1)], "pool", t0);
+          const v = onlyLastExported(seg) ? res.v : (res.v as unknown[])[seg.exports.indexOf(node.steps.length - 1)];
+          this.#own(v);
+          this.#complete(i, v, "pool", t0);
         } else if (res.ok === 0) {
           const step = node.steps[seg.from + res.i]!;
           this.#fail(new TaskError(node.key, opName(step.op), workerError(res), step.key));
@@ -442,9 +443,9 @@ export class Execution {
         this.#pool.submit({
           i,
           bytes,
-          build: (transfer, ops) => {
+          build: (transfer, message) => {
             if (ticket !== undefined) this.#staging.leave(ticket);
-            return this.#segmentRequest(node, seg, local, transfer, ops);
+            this.#segmentRequest(node, seg, local, transfer, message);
           },
           settle: (r, e) => (r === undefined ? reject(e) : resolve(r)),
           reconsider: bySize ? undefined : () => !opCosts.slow(seg.id),
@@ -461,22 +462,31 @@ export class Execution {
     }
     if (res.ok === 1) {
       opCosts.record(seg.id, res.t);
-      const vs = res.v as unknown[];
-      this.#own(vs);
-      seg.exports.forEach((s, j) => local.set(node.steps[s]!.key, vs[j]));
+      this.#own(res.v);
+      if (onlyLastExported(seg)) local.set(node.steps[seg.to - 1]!.key, res.v);
+      else {
+        const vs = res.v as unknown[];
+        seg.exports.forEach((s, j) => local.set(node.steps[s]!.key, vs[j]));
+      }
     }
     return true;
   }
 
-  #segmentRequest(node: Fused, seg: Segment, local: StepValues, transfer: Set<ArrayBuffer>, ops: OpTableBuilder): WorkerRequest {
+  #segmentRequest(node: Fused, seg: Segment, local: StepValues, transfer: Set<ArrayBuffer>, message: MessageWriter): void {
     const { index } = this.#plan;
-    const steps: WorkerStep[] = [];
+    message.request(seg.to - seg.from, onlyLastExported(seg) ? null : seg.exports.map((s) => s - seg.from));
     for (let s = seg.from; s < seg.to; s++) {
       const step = node.steps[s]!;
       const op = step.op as OpRef;
+      let markers = 0;
       const args = substitute(step.args, (k) => {
         // an earlier step of this segment: a marker (segments are a few steps: a scan, no map)
-        for (let e = s - 1; e >= seg.from; e--) if (node.steps[e]!.key === k) return { [INNER_REF]: e - seg.from };
+        for (let e = s - 1; e >= seg.from; e--) {
+          if (node.steps[e]!.key === k) {
+            markers++;
+            return { [INNER_REF]: e - seg.from };
+          }
+        }
         const later = seg.usedLater.has(k);
         if (local.has(k)) {
           // a step's value is private to this task: moved if fresh (a worker's result or a body
@@ -486,9 +496,8 @@ export class Execution {
         const d = index.get(k)!;
         return packForTransfer(this.#values[d], (buf) => !later && this.#mayMove(d, buf), transfer);
       });
-      steps.push({ f: ops.indexOf(this.#urlOf(op), op.name), a: args });
+      message.step(message.opIndex(this.#urlOf(op), op.name), args, markers);
     }
-    return { s: steps, x: seg.exports.map((s) => s - seg.from), r: seg.to - seg.from > 1 };
   }
 
   /** Run steps `[from, to)` of a fused node on the main thread; a promise if one step is async. */
@@ -772,6 +781,11 @@ export function defaultPoolLane(): PoolLaneOptions {
  */
 export function defaultStaging(pool: PoolLaneOptions): StagingOptions {
   return { minTasks: poolThreads(), maxTasks: pool.messages * pool.maxBatch, maxBytes: 32 * 2 ** 20 };
+}
+
+/** Whether a segment hands on only its last step's value (then a worker answers that value, not a list). */
+function onlyLastExported(seg: Segment): boolean {
+  return seg.exports.length === 1 && seg.exports[0] === seg.to - 1;
 }
 
 function workerError(res: { e: unknown; name: string; message: string }): unknown {

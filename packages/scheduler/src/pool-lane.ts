@@ -1,6 +1,6 @@
 import { PriorityQueue } from "./priority-queue.js";
 import { sharedPool } from "./worker-pool.js";
-import { OpTableBuilder, type WorkerMessage, type WorkerRequest, type WorkerResponse } from "./worker-protocol.js";
+import { MessageWriter, responseOf, type WorkerMessage, type WorkerReply, type WorkerResponse } from "./worker-protocol.js";
 
 /** One task (or fused segment) waiting for the pool. */
 export interface PoolJob {
@@ -8,8 +8,11 @@ export interface PoolJob {
   readonly i: number;
   /** Bytes of its inputs, to keep batches small. */
   readonly bytes: number;
-  /** The message for the worker, built when the job is sent (so inputs are read then). May throw. */
-  build(transfer: Set<ArrayBuffer>, ops: OpTableBuilder): WorkerRequest;
+  /**
+   * Write the job's request into the message (one `request` and its `step`s), when the job is
+   * sent (so inputs are read then). May throw; then what it wrote is rolled back.
+   */
+  build(transfer: Set<ArrayBuffer>, message: MessageWriter): void;
   /** The worker's answer, or the error that prevented one. */
   settle(res: WorkerResponse | undefined, error?: unknown): void;
   /**
@@ -118,26 +121,27 @@ export class PoolLane {
 
   #send(batch: PoolJob[]): void {
     const transfer = new Set<ArrayBuffer>();
-    const ops = new OpTableBuilder();
+    const writer = new MessageWriter();
     const jobs: PoolJob[] = [];
-    const reqs: WorkerRequest[] = [];
     for (const job of batch) {
+      const mark = writer.mark();
       try {
-        reqs.push(job.build(transfer, ops));
+        job.build(transfer, writer);
         jobs.push(job);
       } catch (e) {
+        writer.rollBack(mark);
         job.settle(undefined, e);
       }
     }
     if (jobs.length === 0) return;
     this.#active++;
-    const message: WorkerMessage = { o: ops.table, q: reqs, c: this.#cancel };
+    const message: WorkerMessage = { o: writer.table, h: Int32Array.from(writer.header), a: writer.args, c: this.#cancel };
     sharedPool()
       .run(message, { transferList: [...transfer] })
       .then(
-        (res) => {
+        (reply: WorkerReply) => {
           this.#active--;
-          for (let k = 0; k < jobs.length; k++) jobs[k]!.settle(res[k]);
+          for (let k = 0; k < jobs.length; k++) jobs[k]!.settle(responseOf(reply, k));
         },
         (e: unknown) => {
           this.#active--;

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
-import type { WorkerMessage, WorkerResponse } from "./worker-protocol.js";
+import type { WorkerMessage, WorkerReply } from "./worker-protocol.js";
 
 /** Options of the shared worker pool. */
 export interface PoolOptions {
@@ -16,7 +16,7 @@ export interface PoolOptions {
   readonly niceIncrement?: number;
 }
 
-let pool: Piscina<WorkerMessage, WorkerResponse[]> | undefined;
+let pool: Piscina<WorkerMessage, WorkerReply> | undefined;
 // niceIncrement 10: on 2 cores the full scan of 368 chunks of 50 KB over HTTP is bound by the
 // main thread, which woken workers otherwise preempt; 8 of 8 paired runs were faster at 10 than
 // at 0 (c5 10-15%, c25 ~4%; contracts.md).
@@ -26,8 +26,8 @@ let settings: Required<PoolOptions> = { maxThreads: availableParallelism(), idle
  * The pool shared by every compute of the process, started on first use. Idle workers are
  * unref'd by piscina, so the pool never keeps a script alive after its last compute.
  */
-export function sharedPool(): Piscina<WorkerMessage, WorkerResponse[]> {
-  pool ??= new Piscina<WorkerMessage, WorkerResponse[]>({
+export function sharedPool(): Piscina<WorkerMessage, WorkerReply> {
+  pool ??= new Piscina<WorkerMessage, WorkerReply>({
     filename: new URL("./worker.js", import.meta.url).href,
     maxThreads: settings.maxThreads,
     minThreads: Math.min(1, settings.maxThreads),

@@ -7,11 +7,9 @@ import { loadOpByUrl, loadedOpByUrl } from "./op-registry.js";
 import { forEachView, packForTransfer } from "./transfer.js";
 import { GcBudget } from "./gc.js";
 import type { OpFunction } from "@zask/graph";
-import { INNER_REF, type WorkerMessage, type WorkerRequest, type WorkerResponse } from "./worker-protocol.js";
+import { CANCELLED, FAILED, INNER_REF, OK, type WorkerFailure, type WorkerMessage, type WorkerReply } from "./worker-protocol.js";
 
 const always = (): boolean => true;
-const DONE: WorkerRequest = { s: [], x: null, r: false };
-const NONE: Set<ArrayBuffer> = new Set();
 
 /**
  * Buffers moved here, or made here and not sent back (a decoded chunk that a reduction then
@@ -31,28 +29,41 @@ function isBig(v: ArrayBufferView): boolean {
   return v.buffer.byteLength >= BIG && !(v.buffer instanceof SharedArrayBuffer);
 }
 
-/** Piscina's task handler: the requests of one message, answered as an array. */
+/** Piscina's task handler: the requests of one message (laid out by `MessageWriter`), answered in one reply. */
 export default async function handle(message: WorkerMessage): Promise<unknown> {
-  const requests = message.q as WorkerRequest[];
-  // how many requests of this message still read each big input buffer (one buffer may be
-  // the input of several; the pool lane's 1 MiB batches make that rare, not impossible)
+  const { h, a } = message;
+  // where each request starts in the header and in the arguments; and how many requests of
+  // this message read each big input buffer (one buffer may be the input of several; the pool
+  // lane's 1 MiB batches make that rare, not impossible)
+  const starts: number[] = [];
   const readers = new Map<ArrayBuffer, number>();
-  const bigInputs: Set<ArrayBuffer>[] = [];
-  for (const req of requests) {
-    const mine = new Set<ArrayBuffer>();
-    for (const s of req.s) {
-      forEachView(s.a, (v) => {
-        garbage.add(v.byteLength);
-        if (isBig(v)) mine.add(v.buffer as ArrayBuffer);
-      });
+  const bigInputs: (Set<ArrayBuffer> | undefined)[] = [];
+  let mine: Set<ArrayBuffer> | undefined;
+  const note = (v: ArrayBufferView): void => {
+    garbage.add(v.byteLength);
+    if (isBig(v)) (mine ??= new Set()).add(v.buffer as ArrayBuffer);
+  };
+  for (let hp = 0, ap = 0; hp < h.length; ) {
+    starts.push(hp, ap);
+    const steps = h[hp++]!;
+    const exports = h[hp++]!;
+    hp += Math.max(exports, 0) + 1;
+    const ap0 = ap;
+    for (let s = 0; s < steps; s++) {
+      ap += h[hp + 1]!;
+      hp += 3 + 2 * h[hp + 2]!;
     }
-    for (const b of mine) readers.set(b, (readers.get(b) ?? 0) + 1);
+    mine = undefined;
+    for (let p = ap0; p < ap; p++) if (typeof a[p] === "object") forEachView(a[p], note);
+    if (mine !== undefined) for (const b of mine as Set<ArrayBuffer>) readers.set(b, (readers.get(b) ?? 0) + 1);
     bigInputs.push(mine);
   }
+  starts.push(h.length, a.length);
+  const n = bigInputs.length;
+  const reply: WorkerReply = { k: new Uint8Array(n), v: new Array<unknown>(n), t: new Float64Array(n) };
   const transfer = new Set<ArrayBuffer>();
   const o = message.o;
   const fns: OpFunction[] = [];
-  const response: WorkerResponse[] = [];
   for (let j = 0; j < o.length; j += 2) {
     try {
       fns.push(loadedOpByUrl(o[j]!, o[j + 1]!) ?? (await loadOpByUrl(o[j]!, o[j + 1]!)));
@@ -63,32 +74,33 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
       });
     }
   }
-  for (let r = 0; r < requests.length; r++) {
-    const req = requests[r]!;
+  for (let r = 0; r < n; r++) {
     const made = new Set<ArrayBuffer>();
-    const res = await runSteps(req, fns, message.c, transfer, made);
-    response.push(res);
-    // drop the request (its inputs are unreachable but for the detaching below)
-    requests[r] = DONE;
-    for (const b of bigInputs[r]!) {
-      const left = readers.get(b)! - 1;
-      readers.set(b, left);
-      if (left === 0) made.add(b);
+    await runRequest(message, starts[2 * r]!, starts[2 * r + 1]!, fns, reply, r, transfer, made);
+    // drop the request's arguments (its inputs are unreachable but for the detaching below)
+    for (let p = starts[2 * r + 1]!; p < starts[2 * r + 3]!; p++) a[p] = undefined;
+    const big = bigInputs[r];
+    if (big !== undefined) {
+      for (const b of big) {
+        const left = readers.get(b)! - 1;
+        readers.set(b, left);
+        if (left === 0) made.add(b);
+      }
+      bigInputs[r] = undefined;
     }
-    bigInputs[r] = NONE;
     // a result of plain objects, arrays and typed arrays has been packed (partial views copied,
     // whole ones listed in `transfer`); anything else is cloned when the answer is posted and
     // might view a buffer: then nothing is detached, and the GC frees what it can
-    if (made.size > 0 && !(res.ok === 1 && !isPlain(res.v))) {
+    if (made.size > 0 && !(reply.k[r] === OK && !isPlain(reply.v[r]))) {
       for (const b of made) {
         if (!transfer.has(b) && b.byteLength > 0) structuredClone(b, { transfer: [b] });
       }
     }
     garbage.collectIfDue();
   }
-  if (transfer.size === 0) return response;
+  if (transfer.size === 0) return reply;
   // piscina moves what a "movable" result lists under its transferable symbol
-  return move({ [transferableSymbol]: [...transfer], [valueSymbol]: response } as never);
+  return move({ [transferableSymbol]: [...transfer], [valueSymbol]: reply } as never);
 }
 
 /** Whether `x` is built of plain objects, arrays, primitives and typed arrays only. */
@@ -101,31 +113,50 @@ function isPlain(x: unknown, depth = 0): boolean {
   return Object.values(x).every((e) => isPlain(e, depth + 1));
 }
 
-async function runSteps(
-  req: WorkerRequest,
+/** Run the request at `hp` (header) and `ap` (arguments) of `message`; its answer goes to entry `r` of `reply`. */
+async function runRequest(
+  message: WorkerMessage,
+  hp: number,
+  ap: number,
   fns: readonly OpFunction[],
-  cancel: Int32Array,
+  reply: WorkerReply,
+  r: number,
   transfer: Set<ArrayBuffer>,
   made: Set<ArrayBuffer>,
-): Promise<WorkerResponse> {
-  if (Atomics.load(cancel, 0) !== 0) return { ok: 2 };
-  const steps = req.s;
-  const local: unknown[] | undefined = steps.length > 1 || req.x !== null ? [] : undefined;
+): Promise<void> {
+  if (Atomics.load(message.c, 0) !== 0) {
+    reply.k[r] = CANCELLED;
+    return;
+  }
+  const { h, a } = message;
+  const steps = h[hp++]!;
+  const exports = h[hp++]!;
+  const exportsAt = hp;
+  if (exports > 0) hp += exports;
+  const nested = h[hp++] === 1;
+  const local: unknown[] | undefined = steps > 1 || exports >= 0 ? new Array<unknown>(steps) : undefined;
   const start = performance.now();
   let value: unknown;
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i]!;
+  for (let i = 0; i < steps; i++) {
+    const f = h[hp++]!;
+    const argc = h[hp++]!;
+    const refs = h[hp++]!;
+    let args: unknown[] = new Array<unknown>(argc);
+    for (let p = 0; p < argc; p++) args[p] = a[ap + p];
+    ap += argc;
+    for (let q = 0; q < refs; q++, hp += 2) args[h[hp]!] = local![h[hp + 1]!];
     try {
-      const args = req.r && local !== undefined ? (resolveMarkers(s.a, local) as unknown[]) : s.a;
-      value = fns[s.f]!(...args);
+      if (nested) args = resolveMarkers(args, local!) as unknown[];
+      value = fns[f]!(...args);
       if (isThenable(value)) value = await value;
     } catch (e) {
       const error = e instanceof Error ? e : String(e);
-      return { ok: 0, i, e: error, name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) };
+      reply.k[r] = FAILED;
+      reply.v[r] = { i, e: error, name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) } satisfies WorkerFailure;
+      return;
     }
     // values that stay here (not sent back) are this worker's garbage once the request ends
-    const exported = req.x === null ? i === steps.length - 1 : req.x.includes(i);
-    if (!exported) {
+    if (exports < 0 ? i !== steps - 1 : !h.subarray(exportsAt, exportsAt + exports).includes(i)) {
       forEachView(value, (v) => {
         garbage.add(v.byteLength);
         if (isBig(v)) made.add(v.buffer as ArrayBuffer);
@@ -134,9 +165,14 @@ async function runSteps(
     if (local !== undefined) local[i] = value;
   }
   let out: unknown = value;
-  if (req.x !== null) out = req.x.map((i) => local![i]);
-  const t = performance.now() - start;
-  return { ok: 1, v: packForTransfer(out, always, transfer), t };
+  if (exports >= 0) {
+    const list = new Array<unknown>(exports);
+    for (let j = 0; j < exports; j++) list[j] = local![h[exportsAt + j]!];
+    out = list;
+  }
+  reply.t[r] = performance.now() - start;
+  reply.v[r] = packForTransfer(out, always, transfer);
+  reply.k[r] = OK;
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
