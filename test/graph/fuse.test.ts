@@ -20,6 +20,8 @@ import {
   op,
   perBlock,
   ref,
+  stepRef,
+  substitute,
   type GraphNode,
   type Key,
 } from "@zask/graph";
@@ -228,6 +230,61 @@ test("fuse gives the same values as the unfused graph (random Blockwise graphs)"
     }),
     { numRuns: 200 },
   );
+});
+
+test("a fused Blockwise node's stepArgs are its steps' arguments, with earlier steps as StepRefs (random Blockwise graphs)", () => {
+  let checked = 0;
+  let shared = 0;
+  fc.assert(
+    fc.property(blockwiseSpec, (spec) => {
+      const { graph, outputs } = blockwiseGraph(spec);
+      for (const layer of fuseBlockwise(cull(graph, outputs), outputs).layers.values()) {
+        if (!(layer instanceof FusedBlockwise)) continue;
+        for (const node of layer.materialize().values()) {
+          const f = node as Fused;
+          // read before `steps`, which drops the source once the steps are built
+          const args = f.ops.map((_, s) => f.stepArgs(s));
+          const again = f.ops.map((_, s) => f.stepArgs(s));
+          const steps = f.steps;
+          assert.equal(f.stepArgs(0), undefined, "built steps are what a scheduler reads next");
+          args.forEach((a, s) => {
+            if (a === undefined) return;
+            assert.deepEqual(substitute(a, ref, (e) => ref(steps[e]!.key)), steps[s]!.args, `step ${s} of ${f.key}`);
+            checked++;
+            if (a === again[s]) shared++;
+          });
+        }
+      }
+    }),
+    { numRuns: 200 },
+  );
+  assert.ok(checked > 100, `${checked} steps compared`);
+  assert.equal(shared, 0, "every stage of these graphs reads its block index: nothing to share");
+});
+
+test("a fused Blockwise stage whose arguments do not depend on the block gives every node one shared list", () => {
+  const ones = new Blockwise({ name: "ones", outIndex: "i", numBlocks: [3], op: makeOp(1), args: [10] });
+  const sums = new Blockwise({ name: "sums", outIndex: "i", numBlocks: [3], op: makeOp(2), args: [blockwiseInput("ones", "i", [3]), 2] });
+  const fused = new FusedBlockwise([
+    { layer: ones, axes: [0] },
+    { layer: sums, axes: [0] },
+  ]);
+  const nodes = [...fused.materialize().values()] as Fused[];
+  assert.deepEqual(nodes[0]!.stepArgs(1), [stepRef(0), 2]);
+  assert.equal(nodes[0]!.stepArgs(1), nodes[2]!.stepArgs(1));
+  assert.equal(nodes[1]!.stepArgs(0), nodes[2]!.stepArgs(0));
+});
+
+test("a fused Blockwise whose stage reads an earlier one transposed (not lined up) gives no stepArgs: its steps are checked", () => {
+  const a = new Blockwise({ name: "a", outIndex: "ij", numBlocks: [2, 2], op: makeOp(1), args: [blockIndex()] });
+  const b = new Blockwise({ name: "b", outIndex: "ij", numBlocks: [2, 2], op: makeOp(2), args: [blockwiseInput("a", "ji", [2, 2])] });
+  const fused = new FusedBlockwise([
+    { layer: a, axes: [0, 1] },
+    { layer: b, axes: [0, 1] },
+  ]);
+  const node = fused.materialize().get(blockKey("b", [0, 1])) as Fused;
+  assert.equal(node.stepArgs(1), undefined);
+  assert.throws(() => node.steps, FusionError);
 });
 
 test("culling an already fused graph keeps the same values (random Blockwise graphs)", () => {

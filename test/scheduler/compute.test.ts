@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { Alias, CycleError, DataNode, Fused, Graph, MissingKeyError, Task, op, ref } from "@zask/graph";
+import { Alias, Blockwise, CycleError, DataNode, Fused, Graph, MissingKeyError, Task, blockIndex, blockKey, blockwiseInput, op, ref } from "@zask/graph";
 import { Profiler, TaskError, close, compute, resolveOpModule } from "@zask/scheduler";
 
 const ops = new URL("./fixtures/ops.js", import.meta.url).href;
@@ -94,6 +94,32 @@ describe("compute", () => {
       const prof = new Profiler();
       assert.deepEqual(await compute(Graph.fromNodes("f", [f]), ["f"], { inlineThreshold, callbacks: prof }), [324]);
       assert.equal(prof.tasks[0]!.lane, inlineThreshold === 0 ? "pool+inline" : "inline+inline");
+    }
+  });
+
+  test("fused Blockwise nodes run from their step arguments, and a failing step is named", async () => {
+    const grid = [4];
+    let g = Graph.fromLayer(new Blockwise({ name: "f", outIndex: "i", numBlocks: grid, op: fill, args: [10, 1] }));
+    g = g.withLayer(new Blockwise({ name: "a", outIndex: "i", numBlocks: grid, op: affine, args: [blockwiseInput("f", "i", grid), 2, 0] }), ["f"]);
+    g = g.withLayer(
+      new Blockwise({ name: "s", outIndex: "i", numBlocks: grid, op: sum, args: [blockwiseInput("a", "i", grid), blockwiseInput("f", "i", grid), blockIndex()] }),
+      ["a"],
+    );
+    const keys = [0, 1, 2, 3].map((i) => blockKey("s", [i]));
+    // 10 twos, 10 ones and the block index [i]
+    const expected = [0, 1, 2, 3].map((i) => 30 + i);
+    for (const options of [{ scheduler: "sync" as const }, { inlineThreshold: 0 }, { inlineThreshold: Infinity }]) {
+      assert.deepEqual(await compute(g, keys, { progress: false, ...options }), expected, JSON.stringify(options));
+    }
+    const bad = g.withLayer(new Blockwise({ name: "b", outIndex: "i", numBlocks: grid, op: boom, args: [blockwiseInput("s", "i", grid)] }), ["s"]);
+    for (const options of [{ scheduler: "sync" as const }, { inlineThreshold: 0 }]) {
+      await assert.rejects(compute(bad, [blockKey("b", [2])], { progress: false, ...options }), (e: unknown) => {
+        assert.ok(e instanceof TaskError, String(e));
+        assert.equal(e.key, blockKey("b", [2]));
+        assert.equal(e.step, blockKey("b", [2]));
+        assert.equal(e.op, `${ops}#boom`);
+        return true;
+      });
     }
   });
 

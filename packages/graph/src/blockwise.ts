@@ -20,7 +20,7 @@ import {
 } from "./blockwise-template.js";
 import { blockKey, flat, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
-import { Ref, Task, findDependencies, type GraphNode, type Op } from "./spec.js";
+import { Ref, Task, findDependencies, stepRef, type GraphNode, type Op } from "./spec.js";
 
 /** Options of {@link Blockwise}. */
 export interface BlockwiseOptions {
@@ -465,6 +465,46 @@ export class Blockwise implements Layer {
     if (deps === undefined) return new Task(key, this.op, args, EMPTY_KEYS);
     if (deps.length > 1) deps = [...new Set(deps)];
     return new Task(key, this.op, args, deps);
+  }
+
+  /**
+   * The arguments of block `index`'s task as a step of a fused node: inputs that `steps` names
+   * (earlier steps of the node, by layer name) become {@link StepRef}s, which the caller has
+   * checked line up; other inputs become {@link Ref}s.
+   */
+  stepArgs(index: readonly number[], steps: ReadonlyMap<string, number>): unknown[] {
+    const compiled = this.#compiled;
+    const args = new Array<unknown>(compiled.length);
+    for (let a = 0; a < compiled.length; a++) {
+      const c = compiled[a]!;
+      if (c.kind === LITERAL) args[a] = c.value;
+      else if (c.kind === INDEX) args[a] = index.slice();
+      else if (c.kind === PER_BLOCK) args[a] = (c.value as PerBlockArg["fn"])(index.slice());
+      else {
+        const s = steps.get(c.name);
+        if (s !== undefined) args[a] = stepRef(s);
+        else args[a] = c.contraction.length === 0 ? new Ref(inputKey(c, index, EMPTY_NUMBERS)) : contractedRefs(c, index, []);
+      }
+    }
+    return args;
+  }
+
+  /** {@link stepArgs} when they are the same for every block (literals and inputs `steps` names), else undefined. */
+  constantStepArgs(steps: ReadonlyMap<string, number>): unknown[] | undefined {
+    for (const c of this.#compiled) {
+      if (c.kind === INDEX || c.kind === PER_BLOCK || (c.kind === INPUT && !steps.has(c.name))) return undefined;
+    }
+    return this.stepArgs(EMPTY_NUMBERS, steps);
+  }
+
+  /** Where each argument that reads `name` takes that input's block index from (see `CompiledArg.source`). */
+  inputSources(name: string): Int32Array[] {
+    return this.#compiled.filter((c) => c.kind === INPUT && c.name === name).map((c) => c.source);
+  }
+
+  /** Whether a {@link perBlock} argument may put refs in this layer's tasks. */
+  get hasPerBlockArgs(): boolean {
+    return this.#hasPerBlock;
   }
 
   /** The key of output block `index`. */

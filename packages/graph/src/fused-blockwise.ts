@@ -2,7 +2,7 @@ import type { BlockSet, Blockwise } from "./blockwise.js";
 import { FusionError } from "./errors.js";
 import { blockKey, keyName, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
-import { Fused, type GraphNode, type FusedSteps, type Op, type Task } from "./spec.js";
+import { Fused, findDependencies, type GraphNode, type FusedSteps, type Op, type Task } from "./spec.js";
 import { unravel } from "./blockwise-template.js";
 
 /**
@@ -45,6 +45,8 @@ export class FusedBlockwise implements Layer, FusedSteps {
   readonly #out: Blockwise;
   /** Per stage: 1 when all its dependencies are earlier stages' blocks. */
   readonly #noExternal: Uint8Array;
+  /** What {@link stepArgs} needs, made on first use; null when the steps must be built instead. */
+  #program: StepProgram | null | undefined;
 
   constructor(stages: readonly BlockwiseStage[], annotations?: Record<string, unknown>) {
     if (stages.length === 0) throw new RangeError("Expected at least one stage, got 0");
@@ -202,6 +204,55 @@ export class FusedBlockwise implements Layer, FusedSteps {
     return steps;
   }
 
+  /**
+   * The arguments of step `s` of output block number `lin`, without building the steps (see
+   * {@link FusedSteps.stepArgs}): each stage's template, its reads of earlier stages as
+   * `StepRef`s; one shared array for a stage whose arguments do not depend on the block. A
+   * stage whose reads of earlier stages do not line up axis by axis (or that reads a later one)
+   * gives `undefined` for the whole layer: its steps are built and checked instead. Throws
+   * {@link FusionError} when a per-block argument refers to a fused-away block.
+   */
+  stepArgs(lin: number, s: number): readonly unknown[] | undefined {
+    const program = (this.#program ??= this.#makeProgram());
+    if (program === null) return undefined;
+    const constant = program.constant[s];
+    if (constant !== undefined) return constant;
+    const st = this.stages[s]!;
+    const idx = this.#out.unravel(lin, new Array<number>(this.numBlocks.length));
+    const args = st.layer.stepArgs(mapIndex(st.axes, idx, new Array<number>(st.axes.length)), program.stepOf[s]!);
+    if (st.layer.hasPerBlockArgs && this.#internal.size > 0) {
+      for (const d of findDependencies(args)) if (this.#internal.has(keyName(d))) throw new FusionError(blockKey(this.name, idx), d);
+    }
+    return args;
+  }
+
+  #makeProgram(): StepProgram | null {
+    const stepOf: ReadonlyMap<string, number>[] = [];
+    const constant: (readonly unknown[] | undefined)[] = [];
+    const earlier = new Map<string, number>();
+    for (let s = 0; s < this.stages.length; s++) {
+      const { layer, axes } = this.stages[s]!;
+      for (const d of layer.literalDependencies) if (this.#internal.has(keyName(d))) return null;
+      for (const name of this.#internal) {
+        const sources = layer.inputSources(name);
+        if (sources.length === 0) continue;
+        const from = earlier.get(name);
+        if (from === undefined) return null;
+        const fromAxes = this.stages[from]!.axes;
+        // block i of the output: this stage reads the producer's block at axes[src[ax]] for each
+        // of its axes ax, and the step made it at fromAxes[ax]: the same, or it is not that step
+        for (const src of sources) {
+          for (let ax = 0; ax < src.length; ax++) if (src[ax]! !== -1 && (src[ax]! < 0 || axes[src[ax]!] !== fromAxes[ax])) return null;
+        }
+      }
+      const steps = new Map(earlier);
+      stepOf.push(steps);
+      constant.push(layer.constantStepArgs(steps));
+      earlier.set(layer.name, s);
+    }
+    return { stepOf, constant };
+  }
+
   /** Dependencies of the node at `idx` on keys outside it, without building its steps. */
   #externalDependencies(idx: readonly number[]): readonly Key[] {
     let deps: Key[] | undefined;
@@ -222,11 +273,20 @@ export class FusedBlockwise implements Layer, FusedSteps {
   #withOutput(out: Blockwise): FusedBlockwise {
     const stages = this.stages.slice();
     stages[stages.length - 1] = { layer: out, axes: stages[stages.length - 1]!.axes };
-    return new FusedBlockwise(stages, { ...this.annotations });
+    const culled = new FusedBlockwise(stages, { ...this.annotations });
+    // the same templates: a cull keeps blocks, not arguments
+    culled.#program = this.#program;
+    return culled;
   }
 }
 
 const NO_KEYS: readonly Key[] = Object.freeze([]);
+
+/** Per stage of a {@link FusedBlockwise}: the earlier stages by name, and its arguments when they are the same for every block. */
+interface StepProgram {
+  readonly stepOf: readonly ReadonlyMap<string, number>[];
+  readonly constant: readonly (readonly unknown[] | undefined)[];
+}
 
 function mapIndex(axes: readonly number[], idx: readonly number[], out: number[]): number[] {
   for (let a = 0; a < axes.length; a++) out[a] = idx[axes[a]!]!;

@@ -2,7 +2,7 @@
 export { ZaskError, MissingKeyError, CycleError, FusionError } from "./errors.js";
 export { blockKey, isBlockKey, parseKey, keyName } from "./key.js";
 export type { Key, BlockKey } from "./key.js";
-export { op, isOpRef, opName, Ref, ref, Task, DataNode, Alias, Fused, findDependencies, substitute } from "./spec.js";
+export { op, isOpRef, opName, Ref, ref, StepRef, stepRef, Task, DataNode, Alias, Fused, findDependencies, substitute } from "./spec.js";
 export type { Lane, OpRef, OpFunction, Op, GraphNode, FusedSteps } from "./spec.js";
 export { tokenize, tokenSymbol } from "./tokenize.js";
 export type { Tokenizable } from "./tokenize.js";

@@ -100,6 +100,29 @@ export function ref(key: Key): Ref {
 }
 
 /**
+ * A reference, inside the arguments a {@link FusedSteps} source gives for one step of a fused
+ * node, to the value of an earlier step of the same node (by its position).
+ *
+ * @example
+ * ```ts
+ * stepRef(0); // the first step's value
+ * ```
+ */
+export class StepRef {
+  readonly step: number;
+  constructor(step: number) {
+    this.step = step;
+  }
+}
+
+const stepRefs: StepRef[] = [];
+
+/** The shared {@link StepRef} to step `step`. */
+export function stepRef(step: number): StepRef {
+  return (stepRefs[step] ??= new StepRef(step));
+}
+
+/**
  * Every node gets a serial number when it is made, under this symbol (not part of the public
  * API): nodes made together have nearby numbers, so passes can index them with a typed array
  * instead of a map from key strings.
@@ -186,6 +209,13 @@ export interface FusedSteps {
   steps(index: number): readonly Task[];
   /** The ops of the steps, in order, the same for every node (so `ops` needs no steps). */
   readonly stepOps: readonly Op[];
+  /**
+   * The arguments of step `s` of node `index`, where the steps' tasks need not be built: refs
+   * to earlier steps are {@link StepRef}s, refs to outside keys {@link Ref}s; the same array for
+   * every node when it does not depend on the block (treat it as read-only). `undefined` when
+   * this source cannot give them (then read the steps).
+   */
+  stepArgs?(index: number, s: number): readonly unknown[] | undefined;
 }
 
 /**
@@ -259,6 +289,20 @@ export class Fused {
     return this.#steps ?? this.#source!.steps(this.#index);
   }
 
+  /**
+   * The arguments of step `s` as its source gives them without building the steps (see
+   * {@link FusedSteps.stepArgs}), or `undefined`: then read {@link steps}.
+   *
+   * @example
+   * ```ts
+   * fused.stepArgs(1); // [stepRef(0)] for a decode that reads the fetch before it
+   * ```
+   */
+  stepArgs(s: number): readonly unknown[] | undefined {
+    const source = this.#source;
+    return source === undefined || source.stepArgs === undefined ? undefined : source.stepArgs(this.#index, s);
+  }
+
   /** The tasks, producers first; the last one's key is this node's key. */
   get steps(): readonly Task[] {
     if (this.#steps === undefined) {
@@ -297,24 +341,26 @@ function walk(x: unknown, out: Key[]): void {
 }
 
 /**
- * Replace every {@link Ref} inside `args` by `lookup(key)`. Arrays and plain objects are
- * copied only where they hold a ref, so large literal arguments are not copied.
+ * Replace every {@link Ref} inside `args` by `lookup(key)` (and, given `step`, every
+ * {@link StepRef} by `step(s)`). Arrays and plain objects are copied only where they hold a
+ * ref, so large literal arguments are not copied.
  *
  * @example
  * ```ts
  * substitute([ref("a"), 2], (k) => values.get(k)); // [valueOfA, 2]
  * ```
  */
-export function substitute(args: readonly unknown[], lookup: (key: Key) => unknown): unknown[] {
-  return subst(args, lookup) as unknown[];
+export function substitute(args: readonly unknown[], lookup: (key: Key) => unknown, step?: (s: number) => unknown): unknown[] {
+  return subst(args, lookup, step) as unknown[];
 }
 
-function subst(x: unknown, lookup: (key: Key) => unknown): unknown {
+function subst(x: unknown, lookup: (key: Key) => unknown, step: ((s: number) => unknown) | undefined): unknown {
   if (x instanceof Ref) return lookup(x.key);
+  if (x instanceof StepRef && step !== undefined) return step(x.step);
   if (Array.isArray(x)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < x.length; i++) {
-      const v = subst(x[i], lookup);
+      const v = subst(x[i], lookup, step);
       if (v !== x[i] && out === undefined) out = x.slice(0, i);
       if (out !== undefined) out.push(v);
     }
@@ -324,7 +370,7 @@ function subst(x: unknown, lookup: (key: Key) => unknown): unknown {
     let out: Record<string, unknown> | undefined;
     const o = x as Record<string, unknown>;
     for (const k in o) {
-      const v = subst(o[k], lookup);
+      const v = subst(o[k], lookup, step);
       if (v !== o[k]) (out ??= { ...o })[k] = v;
     }
     return out ?? x;

@@ -91,6 +91,9 @@ export class Execution {
   #draining = false;
   #yieldScheduled = false;
   #memoOps: readonly unknown[] | undefined;
+  /** The step values of the fused node whose arguments are being prepared (see {@link #stepValue}). */
+  #stepValues: unknown[] = [];
+  readonly #stepValue = (s: number): unknown => this.#stepValues[s];
   /** Sync mode, when the priorities are a topological order: the tasks by rank (no ready queue). */
   #byRank: Int32Array | undefined;
   #memoSegs: readonly Segment[] = [];
@@ -475,6 +478,25 @@ export class Execution {
   #segmentRequest(node: Fused, seg: Segment, local: StepValues, transfer: Set<ArrayBuffer>, message: MessageWriter): void {
     const { index } = this.#plan;
     message.request(seg.to - seg.from, onlyLastExported(seg) ? null : seg.exports.map((s) => s - seg.from));
+    if (seg.from === 0 && seg.to === node.ops.length && node.stepArgs(0) !== undefined) {
+      // the whole node, from the arguments its source gives: no steps built, no keys compared
+      let markers = 0;
+      const outside = (k: Key): unknown => {
+        const d = index.get(k)!;
+        return packForTransfer(this.#values[d], (buf) => this.#mayMove(d, buf), transfer);
+      };
+      const inner = (e: number): unknown => {
+        markers++;
+        return innerRef(e);
+      };
+      for (let s = 0; s < seg.to; s++) {
+        const op = node.ops[s] as OpRef;
+        markers = 0;
+        const args = substitute(node.stepArgs(s)!, outside, inner);
+        message.step(message.opIndex(this.#urlOf(op), op.name), args, markers);
+      }
+      return;
+    }
     for (let s = seg.from; s < seg.to; s++) {
       const step = node.steps[s]!;
       const op = step.op as OpRef;
@@ -484,7 +506,7 @@ export class Execution {
         for (let e = s - 1; e >= seg.from; e--) {
           if (node.steps[e]!.key === k) {
             markers++;
-            return { [INNER_REF]: e - seg.from };
+            return innerRef(e - seg.from);
           }
         }
         const later = seg.usedLater.has(k);
@@ -531,6 +553,44 @@ export class Execution {
     return undefined;
   }
 
+  /**
+   * Run steps `from`.. of fused node `i` on the main thread from the arguments its source gives
+   * (`first`: step `from`'s), the steps' values by number in `vals`, without building its
+   * steps; the last step's value, or a promise of it if a step is async.
+   */
+  #evalProgram(i: number, node: Fused, first: readonly unknown[], from: number, vals: unknown[]): unknown {
+    const ops = node.ops;
+    const n = ops.length;
+    for (let s = from; s < n; s++) {
+      const op = ops[s]!;
+      let v: unknown;
+      try {
+        const raw = s === from ? first : node.stepArgs(s)!;
+        const fn = this.#fnOf(op);
+        this.#current = i;
+        this.#stepValues = vals;
+        const args = substitute(raw, this.#lookup, this.#stepValue);
+        this.#current = -1;
+        v = typeof op !== "function" && op.lane === "io" ? fn(this.#opts.io, ...args) : fn(...args);
+      } catch (e) {
+        throw new TaskError(node.key, opName(op), e, stepKey(node, s));
+      }
+      if (isThenable(v)) {
+        return Promise.resolve(v).then(
+          (x) => {
+            vals[s] = x;
+            return s + 1 < n ? this.#evalProgram(i, node, node.stepArgs(s + 1)!, s + 1, vals) : x;
+          },
+          (e: unknown) => {
+            throw new TaskError(node.key, opName(op), e, stepKey(node, s));
+          },
+        );
+      }
+      vals[s] = v;
+    }
+    return vals[n - 1];
+  }
+
   /** The value of node `i` computed on the main thread: a value, or a promise of one. Errors are TaskErrors. */
   #evalMain(i: number): unknown {
     const node: GraphNode = this.#plan.nodes[i]!;
@@ -555,6 +615,8 @@ export class Execution {
     }
     if (node instanceof DataNode) return node.value;
     if (node instanceof Alias) return this.#values[this.#plan.index.get(node.target)!];
+    const first = node.stepArgs(0);
+    if (first !== undefined) return this.#evalProgram(i, node, first, 0, new Array<unknown>(node.ops.length));
     const local = new StepValues();
     // run once here: a lazily built node's steps are not kept past this run
     const steps = node.stepsOnce();
@@ -781,6 +843,22 @@ export function defaultPoolLane(): PoolLaneOptions {
  */
 export function defaultStaging(pool: PoolLaneOptions): StagingOptions {
   return { minTasks: poolThreads(), maxTasks: pool.messages * pool.maxBatch, maxBytes: 32 * 2 ** 20 };
+}
+
+const innerRefs: Readonly<Record<string, number>>[] = [];
+
+/** The marker of a worker request's argument that is the value of its step `e` (shared, frozen). */
+function innerRef(e: number): Readonly<Record<string, number>> {
+  return (innerRefs[e] ??= Object.freeze({ [INNER_REF]: e }));
+}
+
+/** The key of step `s` of a fused node, for an error (builds the steps if they were not). */
+function stepKey(node: Fused, s: number): Key | undefined {
+  try {
+    return node.stepsOnce()[s]?.key;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a segment hands on only its last step's value (then a worker answers that value, not a list). */
