@@ -2,7 +2,8 @@
  * Pool speedup benchmark: per-column sums of 368 blosc-lz4 chunks of 2638 x 5 float32 (the
  * shape of pbmc3k's X at chunks (2638, 5)), decoded with numcodecs' wasm blosc. The same graph
  * runs in sync mode (all on the main thread) and in threads mode with the decodes on the
- * worker pool; prints both and the speedup, with the machine and its load.
+ * worker pool, round by round in a rotating order; prints the medians and the speedups (medians
+ * of per-round ratios), with the machine and its load.
  *
  * Run: npm run build && node --import tsx benchmarks/scheduler-pool.bench.ts [repeats]
  * (not part of the tests).
@@ -11,6 +12,7 @@ import { DataNode, Graph, Task, op, ref } from "@zask/graph";
 import { close, compute, type ComputeOptions } from "@zask/scheduler";
 import { describeMachine } from "./lib/machine.ts";
 import { loadavg } from "node:os";
+import { median } from "./lib/stats.ts";
 
 const REPEATS = Number(process.argv[2] ?? 5);
 const CHUNKS = 368;
@@ -38,27 +40,35 @@ for (let c = 0; c < CHUNKS; c++) {
 nodes.push(new Task("all", (...parts: Float64Array[]) => parts.reduce((s, p) => s + p.reduce((a, b) => a + b, 0), 0), Array.from({ length: CHUNKS }, (_, c) => ref(`sum-${c}`))));
 const graph = Graph.fromNodes("pool-bench", nodes);
 
-async function median(options: ComputeOptions): Promise<number> {
-  // two warm-up runs: with the default threshold the first runs the decodes inline and learns
-  // they are slow, the second starts the workers (and their wasm) — neither is steady state
+const modes: [string, ComputeOptions][] = [
+  ["sync (main thread only)", { scheduler: "sync" }],
+  ["threads, default inline threshold", { scheduler: "threads" }],
+  ["threads, every decode on the pool", { scheduler: "threads", inlineThreshold: 0 }],
+];
+
+async function run(options: ComputeOptions): Promise<number> {
+  const t0 = performance.now();
   await compute(graph, ["all"], { progress: false, ...options });
-  await compute(graph, ["all"], { progress: false, ...options });
-  const runs: number[] = [];
-  for (let r = 0; r < REPEATS; r++) {
-    const t0 = performance.now();
-    await compute(graph, ["all"], { progress: false, ...options });
-    runs.push(performance.now() - t0);
-  }
-  runs.sort((a, b) => a - b);
-  return runs[Math.floor(runs.length / 2)]!;
+  return performance.now() - t0;
 }
 
 console.log(`machine: ${describeMachine()}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
-console.log(`workload: ${CHUNKS} blosc-lz4 chunks of ${ROWS} x ${COLS} float32 (${(compressed / CHUNKS / 1024).toFixed(1)} KiB compressed on average), decode + column sums; medians of ${REPEATS}`);
-const sync = await median({ scheduler: "sync" });
-const byThreshold = await median({ scheduler: "threads" });
-const pool = await median({ scheduler: "threads", inlineThreshold: 0 });
+console.log(`workload: ${CHUNKS} blosc-lz4 chunks of ${ROWS} x ${COLS} float32 (${(compressed / CHUNKS / 1024).toFixed(1)} KiB compressed on average), decode + column sums; medians of ${REPEATS} rounds, the modes interleaved`);
+// three warm-ups per mode: with the default threshold the first runs the decodes inline and
+// learns they are slow, the second starts the workers (and their wasm), and the JIT tiers up
+for (const [, options] of modes) for (let w = 0; w < 3; w++) await run(options);
+// one run of each mode per round, in an order that rotates, so that a slow phase of the host
+// falls on all of them alike; the speedups are medians of per-round ratios
+const times: number[][] = modes.map(() => []);
+for (let r = 0; r < REPEATS; r++) {
+  for (let k = 0; k < modes.length; k++) {
+    const m = (r + k) % modes.length;
+    times[m]!.push(await run(modes[m]![1]));
+  }
+}
 await close();
-console.log(`sync (main thread only)                     ${sync.toFixed(1).padStart(8)} ms`);
-console.log(`threads, default inline threshold           ${byThreshold.toFixed(1).padStart(8)} ms  (${(sync / byThreshold).toFixed(2)}x)`);
-console.log(`threads, every decode on the pool           ${pool.toFixed(1).padStart(8)} ms  (${(sync / pool).toFixed(2)}x)`);
+const ratios = (m: number): number[] => times[0]!.map((t, r) => t / times[m]![r]!);
+modes.forEach(([label], m) => {
+  const speedup = m === 0 ? "" : `  (${median(ratios(m)).toFixed(2)}x, median of per-round ratios)`;
+  console.log(`${label.padEnd(44)}${median(times[m]!).toFixed(1).padStart(8)} ms${speedup}`);
+});

@@ -4,6 +4,8 @@ import { keyName, type Key } from "./key.js";
 import { nodePositions } from "./node-positions.js";
 import type { Layer } from "./layer.js";
 import { MaterializedLayer } from "./materialized-layer.js";
+import { Blockwise } from "./blockwise.js";
+import { FusedBlockwise } from "./fused-blockwise.js";
 import { Fused, Task, type GraphNode } from "./spec.js";
 import { withDependents } from "./order.js";
 
@@ -139,11 +141,11 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
     const old = graph.layers.get(name)!;
     const m = out[l];
     if (m === undefined) {
-      layers.set(name, old instanceof MaterializedLayer ? old : new MaterializedLayer(name, maps[l]!, { ...old.annotations }));
+      layers.set(name, asMaterialized(old, maps[l]!));
       continue;
     }
     if (m.size === 0) continue;
-    layers.set(name, new MaterializedLayer(name, m, { ...old.annotations }));
+    layers.set(name, asMaterialized(old, m));
     const read = new Set<string>();
     for (const r of reads[l]!) if (r !== l) read.add(names[r]!);
     deps.set(name, read);
@@ -212,13 +214,12 @@ function withNumbering(
 /**
  * Whether no key is in two layers of `graph` (then `materialize()` keeps every node), without
  * merging them: a key that carries its own layer's name can only clash with a key of another
- * layer that does not, so only those few are looked up.
+ * layer that does not, so only those few are looked up. Every layer here is materialized.
  */
 function disjoint(graph: Graph): boolean {
   const foreign = new Set<Key>();
-  for (const [name, layer] of graph.layers) {
-    for (const k of layer.keys()) {
-      if (namesLayer(k, name)) continue;
+  for (const layer of graph.layers.values()) {
+    for (const k of (layer as MaterializedLayer).foreignKeys) {
       if (foreign.has(k)) return false;
       foreign.add(k);
       const owner = graph.layers.get(keyName(k));
@@ -228,10 +229,12 @@ function disjoint(graph: Graph): boolean {
   return true;
 }
 
-/** Whether `key` is `name` or a block key of collection `name` (keyName(key) === name, without cutting a string). */
-function namesLayer(key: Key, name: string): boolean {
-  if (key.charCodeAt(0) !== 91) return key === name;
-  return key.charCodeAt(1) === 34 && key.startsWith(name, 2) && key.charCodeAt(name.length + 2) === 34;
+/** `old` if it is materialized and `nodes` are its nodes, else a materialized layer of `nodes` under its name. */
+function asMaterialized(old: Layer, nodes: Map<Key, GraphNode>): MaterializedLayer {
+  if (old instanceof MaterializedLayer && old.materialize() === nodes) return old;
+  // a Blockwise layer's keys, or some of them, all carry its name
+  if (old instanceof Blockwise || old instanceof FusedBlockwise) return MaterializedLayer.ofBlocks(old.name, nodes, { ...old.annotations });
+  return new MaterializedLayer(old.name, nodes, { ...old.annotations });
 }
 
 /** The graph with every layer replaced by its materialized map, which callers need next anyway. */
@@ -239,7 +242,7 @@ function materialized(graph: Graph, names: readonly string[], maps: readonly Map
   const layers = new Map<string, Layer>();
   for (let l = 0; l < names.length; l++) {
     const old = graph.layers.get(names[l]!)!;
-    layers.set(names[l]!, old instanceof MaterializedLayer ? old : new MaterializedLayer(names[l]!, maps[l]!, { ...old.annotations }));
+    layers.set(names[l]!, asMaterialized(old, maps[l]!));
   }
   return new Graph(layers, graph.dependencies);
 }

@@ -72,3 +72,12 @@ export function keyName(key: Key): string {
   const end = key.indexOf('"', 2);
   return key.slice(2, end);
 }
+
+/**
+ * Whether `key` is `name` or a block key of collection `name` (`keyName(key) === name`, without
+ * cutting a string).
+ */
+export function namesLayer(key: Key, name: string): boolean {
+  if (key.charCodeAt(0) !== 91) return key === name;
+  return key.charCodeAt(1) === 34 && key.startsWith(name, 2) && key.charCodeAt(name.length + 2) === 34;
+}

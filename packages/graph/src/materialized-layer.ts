@@ -1,4 +1,4 @@
-import type { Key } from "./key.js";
+import { namesLayer, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
 import type { GraphNode } from "./spec.js";
 
@@ -14,6 +14,7 @@ export class MaterializedLayer implements Layer {
   readonly name: string;
   readonly annotations: Readonly<Record<string, unknown>>;
   readonly #nodes: Map<Key, GraphNode>;
+  #foreign: Key[] | undefined;
 
   constructor(name: string, nodes: Iterable<GraphNode> | Map<Key, GraphNode>, annotations: Record<string, unknown> = {}) {
     this.name = name;
@@ -24,6 +25,16 @@ export class MaterializedLayer implements Layer {
       this.#nodes = new Map();
       for (const n of nodes) this.#nodes.set(n.key, n);
     }
+  }
+
+  /**
+   * A layer of `name`'s block keys only, such as what a Blockwise layer materializes to: its
+   * {@link foreignKeys} are known to be none.
+   */
+  static ofBlocks(name: string, nodes: Map<Key, GraphNode>, annotations: Record<string, unknown> = {}): MaterializedLayer {
+    const layer = new MaterializedLayer(name, nodes, annotations);
+    layer.#foreign = [];
+    return layer;
   }
 
   get size(): number {
@@ -40,6 +51,19 @@ export class MaterializedLayer implements Layer {
 
   keys(): Iterable<Key> {
     return this.#nodes.keys();
+  }
+
+  /**
+   * The keys that do not carry this layer's name (`keyName(key) !== name`), found once: only
+   * these can be keys of another layer too.
+   */
+  get foreignKeys(): readonly Key[] {
+    if (this.#foreign === undefined) {
+      const name = this.name;
+      this.#foreign = [];
+      for (const k of this.#nodes.keys()) if (!namesLayer(k, name)) this.#foreign.push(k);
+    }
+    return this.#foreign;
   }
 
   cull(keys: Iterable<Key>): CullResult {
