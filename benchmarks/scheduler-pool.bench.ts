@@ -2,8 +2,8 @@
  * Pool speedup benchmark: per-column sums of 368 blosc-lz4 chunks of 2638 x 5 float32 (the
  * shape of pbmc3k's X at chunks (2638, 5)), decoded with numcodecs' wasm blosc. The same graph
  * runs in sync mode (all on the main thread) and in threads mode with the decodes on the
- * worker pool, round by round in a rotating order; prints the medians and the speedups (medians
- * of per-round ratios), with the machine and its load.
+ * worker pool, in blocks of runs per mode, the blocks interleaved round by round; prints the
+ * medians and the speedups (medians of per-round ratios), with the machine and its load.
  *
  * Run: npm run build && node --import tsx benchmarks/scheduler-pool.bench.ts [repeats]
  * (not part of the tests).
@@ -14,7 +14,7 @@ import { describeMachine } from "./lib/machine.ts";
 import { loadavg } from "node:os";
 import { median } from "./lib/stats.ts";
 
-const REPEATS = Number(process.argv[2] ?? 5);
+const REPEATS = Number(process.argv[2] ?? 6);
 const CHUNKS = 368;
 const ROWS = 2638;
 const COLS = 5;
@@ -53,21 +53,30 @@ async function run(options: ComputeOptions): Promise<number> {
 }
 
 console.log(`machine: ${describeMachine()}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
-console.log(`workload: ${CHUNKS} blosc-lz4 chunks of ${ROWS} x ${COLS} float32 (${(compressed / CHUNKS / 1024).toFixed(1)} KiB compressed on average), decode + column sums; medians of ${REPEATS} rounds, the modes interleaved`);
+console.log(`workload: ${CHUNKS} blosc-lz4 chunks of ${ROWS} x ${COLS} float32 (${(compressed / CHUNKS / 1024).toFixed(1)} KiB compressed on average), decode + column sums; ${REPEATS} rounds of a block of 3 runs per mode (the first not timed), the blocks interleaved`);
 // three warm-ups per mode: with the default threshold the first runs the decodes inline and
 // learns they are slow, the second starts the workers (and their wasm), and the JIT tiers up
 for (const [, options] of modes) for (let w = 0; w < 3; w++) await run(options);
-// one run of each mode per round, in an order that rotates, so that a slow phase of the host
-// falls on all of them alike; the speedups are medians of per-round ratios
+// rounds of blocks: per mode one run to settle (a run right after another mode meets idle
+// workers, or the sync run's garbage) and two measured, the blocks in each order of the 3 modes
+// in turn, so that a slow phase of the host falls on all of them alike; the speedups are
+// medians of per-round ratios of the blocks' means
+const orders = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]];
 const times: number[][] = modes.map(() => []);
+const rounds: number[][] = [];
 for (let r = 0; r < REPEATS; r++) {
-  for (let k = 0; k < modes.length; k++) {
-    const m = (r + k) % modes.length;
-    times[m]!.push(await run(modes[m]![1]));
+  const round: number[] = [];
+  for (const m of orders[r % orders.length]!) {
+    await run(modes[m]![1]);
+    const a = await run(modes[m]![1]);
+    const b = await run(modes[m]![1]);
+    times[m]!.push(a, b);
+    round[m] = (a + b) / 2;
   }
+  rounds.push(round);
 }
 await close();
-const ratios = (m: number): number[] => times[0]!.map((t, r) => t / times[m]![r]!);
+const ratios = (m: number): number[] => rounds.map((round) => round[0]! / round[m]!);
 modes.forEach(([label], m) => {
   const speedup = m === 0 ? "" : `  (${median(ratios(m)).toFixed(2)}x, median of per-round ratios)`;
   console.log(`${label.padEnd(44)}${median(times[m]!).toFixed(1).padStart(8)} ms${speedup}`);

@@ -244,6 +244,7 @@ export class Fused {
   #steps: readonly Task[] | undefined;
   #source: FusedSteps | undefined;
   #index: number;
+  #ops: readonly Op[] | undefined;
   constructor(key: Key, steps: readonly Task[], dependencies?: readonly Key[]);
   constructor(key: Key, steps: FusedSteps, dependencies: readonly Key[], index: number);
   constructor(key: Key, steps: readonly Task[] | FusedSteps, dependencies?: readonly Key[], index = 0) {
@@ -272,7 +273,7 @@ export class Fused {
    */
   get ops(): readonly Op[] {
     if (this.#source !== undefined) return this.#source.stepOps;
-    return this.#steps!.map((t) => t.op);
+    return (this.#ops ??= this.#steps!.map((t) => t.op));
   }
 
   /**

@@ -634,7 +634,7 @@ export class Execution {
    */
   #segmentsOf(node: Fused): readonly Segment[] {
     const ops = node.ops;
-    if (ops === this.#memoOps) return this.#memoSegs;
+    if (ops === this.#memoOps || sameOps(ops, this.#memoOps)) return this.#memoSegs;
     const segs = segmentsOf(node);
     if (segs.length === 1) {
       this.#memoOps = ops;
@@ -843,6 +843,13 @@ export function defaultPoolLane(): PoolLaneOptions {
  */
 export function defaultStaging(pool: PoolLaneOptions): StagingOptions {
   return { minTasks: poolThreads(), maxTasks: pool.messages * pool.maxBatch, maxBytes: 32 * 2 ** 20 };
+}
+
+/** Whether two op lists hold the same ops (fused chains made one by one each have their own list). */
+function sameOps(a: readonly unknown[], b: readonly unknown[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 const innerRefs: Readonly<Record<string, number>>[] = [];
