@@ -98,13 +98,20 @@ test("cull reports a dependency no layer produces", () => {
 
 test("cull keeps exactly the ancestors of the requested keys (random DAGs)", () => {
   fc.assert(
-    fc.property(dagSpec, fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), (spec, picks) => {
+    fc.property(dagSpec, fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.boolean(), (spec, picks, sinks) => {
       const g = dagGraph(spec);
-      const keys = picks.map((p) => dagKey(p % spec.deps.length));
+      // or every key that nothing reads: then whole layers are asked for all their keys
+      const read = new Set(spec.deps.flat());
+      const keys = sinks ? spec.deps.map((_, i) => i).filter((i) => !read.has(i)).map(dagKey) : picks.map((p) => dagKey(p % spec.deps.length));
       const all = g.materialize();
-      const kept = cull(g, keys).materialize();
-      assert.deepEqual(new Set(kept.keys()), ancestors(all, keys));
-      for (const [k, node] of kept) assert.equal(node, all.get(k), "nodes are kept as they are");
+      // twice: the second cull of a layer may reuse what the first found
+      for (let again = 0; again < 2; again++) {
+        const culled = cull(g, keys);
+        const kept = culled.materialize();
+        assert.deepEqual(new Set(kept.keys()), ancestors(all, keys));
+        for (const [k, node] of kept) assert.equal(node, all.get(k), "nodes are kept as they are");
+        for (const [name, deps] of culled.dependencies) for (const d of deps) assert.ok(culled.layers.has(d), `${name} reads kept layer ${d}`);
+      }
     }),
     { numRuns: 200 },
   );

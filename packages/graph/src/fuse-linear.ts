@@ -1,7 +1,7 @@
 import { MissingKeyError } from "./errors.js";
 import { Graph } from "./graph.js";
 import { keyName, type Key } from "./key.js";
-import { nodePositions } from "./node-positions.js";
+import { layerPositions } from "./node-positions.js";
 import type { Layer } from "./layer.js";
 import { MaterializedLayer } from "./materialized-layer.js";
 import { Blockwise } from "./blockwise.js";
@@ -41,20 +41,7 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
     }
   }
   if (edges === 0) return materialized(graph, names, maps);
-  const byName = new Map(names.map((name, l) => [name, l]));
-  let lastMap = maps[0]!;
-  const find = (k: Key): GraphNode | undefined => {
-    let v = lastMap.get(k);
-    if (v !== undefined) return v;
-    const l = byName.get(keyName(k));
-    if (l !== undefined && (v = maps[l]!.get(k)) !== undefined) {
-      lastMap = maps[l]!;
-      return v;
-    }
-    for (const m of maps) if ((v = m.get(k)) !== undefined) return (lastMap = m), v;
-    return undefined;
-  };
-  const positionOf = nodePositions(nodes, nodeKeys, find);
+  const positionOf = layerPositions(names, maps, nodes);
 
   // Who reads each node: how many, and which one when there is one; and the dependency lists
   // by number, which the graph keeps when nothing fuses (compute numbers the nodes next).

@@ -1,6 +1,6 @@
 import { namesLayer, type Key } from "./key.js";
 import type { CullResult, Layer } from "./layer.js";
-import type { GraphNode } from "./spec.js";
+import { nodeId, type GraphNode } from "./spec.js";
 
 /**
  * A layer that is a plain key → node map (dask's MaterializedLayer).
@@ -15,6 +15,10 @@ export class MaterializedLayer implements Layer {
   readonly annotations: Readonly<Record<string, unknown>>;
   readonly #nodes: Map<Key, GraphNode>;
   #foreign: Key[] | undefined;
+  /** The range of the nodes' serial numbers, when compact and one per key (null: not). */
+  #ids: { lo: number; span: number } | null | undefined;
+  /** Outside keys that the nodes read, once known. */
+  #external: ReadonlySet<Key> | undefined;
 
   constructor(name: string, nodes: Iterable<GraphNode> | Map<Key, GraphNode>, annotations: Record<string, unknown> = {}) {
     this.name = name;
@@ -67,6 +71,9 @@ export class MaterializedLayer implements Layer {
   }
 
   cull(keys: Iterable<Key>): CullResult {
+    // every key asked for (a reduction's level reads all of the one below): the whole layer and
+    // its outside dependencies, found once per layer
+    if (this.#coversAll(keys)) return { layer: this, dependencies: (this.#external ??= this.#externalDependencies()) };
     const kept = new Map<Key, GraphNode>();
     const deps = new Set<Key>();
     const stack = [...keys];
@@ -83,6 +90,47 @@ export class MaterializedLayer implements Layer {
     }
     const layer = kept.size === this.#nodes.size ? this : new MaterializedLayer(this.name, kept, { ...this.annotations });
     return { layer, dependencies: deps };
+  }
+
+  /** Whether `keys` name every node (counted by serial number, without a set of keys). */
+  #coversAll(keys: Iterable<Key>): boolean {
+    const nodes = this.#nodes;
+    if (!Array.isArray(keys) || keys.length < nodes.size) return false;
+    if (this.#ids === undefined) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const node of nodes.values()) {
+        if (node[nodeId] < lo) lo = node[nodeId];
+        if (node[nodeId] > hi) hi = node[nodeId];
+      }
+      this.#ids = nodes.size > 0 && hi - lo < 4 * nodes.size + 1024 ? { lo, span: hi - lo + 1 } : null;
+      // one node under two keys would count once
+      if (this.#ids !== null && !this.#countsDistinct(nodes.keys(), nodes.size)) this.#ids = null;
+    }
+    return this.#ids !== null && this.#countsDistinct(keys as Key[], nodes.size);
+  }
+
+  /** Whether the nodes of `keys` (those in this layer) number `expected` distinct ones. */
+  #countsDistinct(keys: Iterable<Key>, expected: number): boolean {
+    const { lo, span } = this.#ids!;
+    const seen = new Uint8Array(span);
+    let count = 0;
+    for (const k of keys) {
+      const node = this.#nodes.get(k);
+      if (node === undefined) continue;
+      const slot = node[nodeId] - lo;
+      if (seen[slot] === 0) {
+        seen[slot] = 1;
+        count++;
+      }
+    }
+    return count === expected;
+  }
+
+  #externalDependencies(): ReadonlySet<Key> {
+    const deps = new Set<Key>();
+    for (const node of this.#nodes.values()) for (const d of node.dependencies) if (!this.#nodes.has(d)) deps.add(d);
+    return deps;
   }
 
   materialize(): Map<Key, GraphNode> {
