@@ -235,3 +235,18 @@ describe("tree reductions agree with a plain loop whatever the chunks", () => {
     });
   }
 });
+
+test("a sum over the leading axis of a wide block equals the row-by-row float64 sum, bit for bit", () => {
+  let seed = 7;
+  const random = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 1e3;
+  for (const [rows, cols] of [[8, 65], [13, 100], [64, 300], [3, 70]] as const) {
+    for (const dtype of ["float32", "float64"] as const) {
+      const data = dtype === "float32" ? new Float32Array(rows * cols) : new Float64Array(rows * cols);
+      for (let i = 0; i < data.length; i++) data[i] = random();
+      const expected = new Float64Array(cols);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expected[c]! += data[r * cols + c]!;
+      const res = reduceChunk("fsum", { data, shape: [rows, cols], dtype }, [0]);
+      assert.deepEqual(Array.from(res.data as Float64Array), Array.from(expected), `${dtype} (${rows}, ${cols})`);
+    }
+  }
+});
