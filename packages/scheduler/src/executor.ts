@@ -12,7 +12,7 @@ import { sizeOf } from "./size-of.js";
 import { Staging, type StagingOptions, type StagingTicket } from "./staging.js";
 import { StepValues } from "./step-values.js";
 import { forEachView, packForTransfer } from "./transfer.js";
-import { opCosts } from "./op-costs.js";
+import { opCosts, type Stat } from "./op-costs.js";
 import { PoolLane, type PoolLaneOptions } from "./pool-lane.js";
 import { poolThreads } from "./worker-pool.js";
 import { INNER_REF, type MessageWriter, type WorkerResponse } from "./worker-protocol.js";
@@ -160,7 +160,11 @@ export class Execution {
       for (let i = 0; i < n; i++) {
         this.#waiting[i] = plan.depStart[i + 1]! - plan.depStart[i]!;
         this.#pending[i] = plan.dependentStart[i + 1]! - plan.dependentStart[i]!;
-        if (queue && this.#waiting[i] === 0) this.#ready.push(i);
+      }
+      if (queue) {
+        const sorted = readyByRank(plan, this.#waiting);
+        if (sorted !== undefined) this.#ready.seed(sorted);
+        else for (let i = 0; i < n; i++) if (this.#waiting[i] === 0) this.#ready.push(i);
       }
       for (const cb of this.#opts.callbacks) cb.start?.({ keys: plan.outputIndex.map((i) => plan.keys[i]!), tasks: n, scheduler: this.#opts.scheduler });
       this.#t0 = performance.now();
@@ -238,11 +242,12 @@ export class Execution {
           const bytes = this.#inputBytes(i);
           const threshold = this.#opts.inlineThreshold;
           const id = opCosts.id(op);
-          const toPool = bytes >= threshold ? 1 : threshold !== Infinity && opCosts.slow(id) ? 2 : 0;
+          const stat = opCosts.stat(id);
+          const toPool = bytes >= threshold ? 1 : threshold !== Infinity && stat.slow ? 2 : 0;
           if (toPool !== 0 && !this.#poolHasRoom()) return this.#poolReady.push(i);
           if (toPool === 1) return this.#submitPoolTask(i, node, op, bytes, undefined);
           if (toPool === 2) return this.#submitPoolTask(i, node, op, bytes, id);
-          return this.#runInline(i, id);
+          return this.#runInline(i, stat);
         }
       }
       return this.#runInline(i);
@@ -253,7 +258,7 @@ export class Execution {
       const first = segs[0]!;
       const firstToPool = first.lane === "cpu" && this.#segmentToPool(i, node, first, EMPTY);
       if (segs.length === 1 && first.lane !== "io" && !firstToPool) {
-        return this.#runInline(i, first.lane === "cpu" ? first.id : undefined);
+        return this.#runInline(i, first.lane === "cpu" ? opCosts.stat(first.id) : undefined);
       }
       if (firstToPool && !this.#poolHasRoom()) return this.#poolReady.push(i);
       // all of it one message to a worker: callbacks, without an async run and its step values
@@ -268,10 +273,11 @@ export class Execution {
     return this.#pool.waiting < this.#pool.capacity;
   }
 
-  /** Run task `i` on the main thread; `costId` names a cpu op whose duration is recorded. */
-  #runInline(i: number, costId?: string): void {
+  /** Run task `i` on the main thread; `cost`: the record of a cpu op, which may want this run's duration. */
+  #runInline(i: number, cost?: Stat): void {
     const t0 = this.#hooks ? this.#pre(i) : 0;
-    const start = costId === undefined ? 0 : performance.now();
+    if (cost !== undefined && !opCosts.shouldTime(cost)) cost = undefined;
+    const start = cost === undefined ? 0 : performance.now();
     let v: unknown;
     try {
       v = this.#evalMain(i);
@@ -282,14 +288,14 @@ export class Execution {
     if (isThenable(v)) {
       v.then(
         (x) => {
-          if (costId !== undefined) opCosts.record(costId, performance.now() - start);
+          if (cost !== undefined) opCosts.add(cost, performance.now() - start);
           this.#complete(i, x, "inline", t0);
           this.#drain();
         },
         (e: unknown) => this.#fail(e),
       );
     } else {
-      if (costId !== undefined) opCosts.record(costId, performance.now() - start);
+      if (cost !== undefined) opCosts.add(cost, performance.now() - start);
       this.#complete(i, v, this.#hooks ? this.#laneName(i) : "", t0);
     }
   }
@@ -325,7 +331,7 @@ export class Execution {
       i,
       bytes,
       reconsider: slowId === undefined ? undefined : () => !opCosts.slow(slowId),
-      runInline: () => this.#runInline(i, costId),
+      runInline: () => this.#runInline(i, opCosts.stat(costId)),
       build: (transfer, message) => {
         t0 = this.#hooks ? this.#pre(i) : 0;
         const { index } = this.#plan;
@@ -355,7 +361,7 @@ export class Execution {
       i,
       bytes,
       reconsider: bytes >= this.#opts.inlineThreshold ? undefined : () => !opCosts.slow(seg.id),
-      runInline: () => this.#runInline(i, seg.id),
+      runInline: () => this.#runInline(i, opCosts.stat(seg.id)),
       build: (transfer, message) => {
         t0 = this.#hooks ? this.#pre(i) : 0;
         this.#segmentRequest(node, seg, EMPTY, transfer, message);
@@ -814,6 +820,27 @@ export class Execution {
  * the graph's `order` does), else undefined. Then the lowest unfinished rank is always ready, so
  * running by rank is exactly what popping the ready queue one task at a time would do.
  */
+/**
+ * The tasks with nothing to wait for, in order of priority, when the priorities are ranks (each
+ * of 0..n-1 once): bucketed by rank, no sort.
+ */
+function readyByRank(plan: Plan, waiting: Int32Array): Int32Array | undefined {
+  const { size: n, priority } = plan;
+  const at = new Int32Array(n).fill(-1);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    if (waiting[i] !== 0) continue;
+    const p = priority[i]!;
+    if (!Number.isInteger(p) || p < 0 || p >= n || at[p] !== -1) return undefined;
+    at[p] = i;
+    count++;
+  }
+  const sorted = new Int32Array(count);
+  let k = 0;
+  for (let p = 0; p < n && k < count; p++) if (at[p]! >= 0) sorted[k++] = at[p]!;
+  return sorted;
+}
+
 function runsByRank(plan: Plan): Int32Array | undefined {
   const { size: n, priority, depStart, depList } = plan;
   const byRank = new Int32Array(n).fill(-1);

@@ -15,13 +15,23 @@ export const SLOW_OP_MS = 0.05;
 
 const WINDOW = 8;
 
-interface Stat {
+/** What is known of one op's cost (see {@link OpCosts.stat}). */
+export interface Stat {
   /** The last durations, ms (a ring). */
   readonly recent: Float64Array;
   n: number;
   min: number;
   slow: boolean;
+  /** Inline runs not timed since the last timed one. */
+  skipped: number;
 }
+
+/**
+ * An op whose runs all take under this (ms) is timed on one inline run in {@link SAMPLE_EVERY}:
+ * timing a 2 µs op twice per run and keeping its ring cost a tenth of its time.
+ */
+const CHEAP_MS = SLOW_OP_MS / 4;
+const SAMPLE_EVERY = 8;
 
 /**
  * What cpu ops cost, shared by every compute of the process: the last few durations of each op
@@ -45,12 +55,34 @@ export class OpCosts {
     return id;
   }
 
-  record(id: string, ms: number): void {
+  /** The op's record, made on first use: read `slow` from it and pass it to {@link add}, one lookup per run. */
+  stat(id: string): Stat {
     let s = this.#stats.get(id);
     if (s === undefined) {
-      s = { recent: new Float64Array(WINDOW), n: 0, min: ms, slow: false };
+      s = { recent: new Float64Array(WINDOW), n: 0, min: Infinity, slow: false, skipped: 0 };
       this.#stats.set(id, s);
     }
+    return s;
+  }
+
+  /**
+   * Whether to time this inline run of the op: every run until its ring is full, and while
+   * it is slow or anywhere near it; one in {@link SAMPLE_EVERY} once all its runs are cheap.
+   */
+  shouldTime(s: Stat): boolean {
+    if (s.n < WINDOW || s.slow || s.min >= CHEAP_MS || ++s.skipped >= SAMPLE_EVERY) {
+      s.skipped = 0;
+      return true;
+    }
+    return false;
+  }
+
+  record(id: string, ms: number): void {
+    this.add(this.stat(id), ms);
+  }
+
+  /** {@link record} into a record {@link stat} gave. */
+  add(s: Stat, ms: number): void {
     s.recent[s.n++ % WINDOW] = ms;
     let min = Infinity;
     const k = Math.min(s.n, WINDOW);

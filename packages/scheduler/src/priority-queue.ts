@@ -6,6 +6,9 @@ export class PriorityQueue {
   #heap: Int32Array;
   #size = 0;
   readonly #priority: ArrayLike<number>;
+  /** Entries given in order by {@link seed}, taken from `#next` on without entering the heap. */
+  #seed: Int32Array = NONE;
+  #next = 0;
 
   constructor(priority: ArrayLike<number>, capacity = 16) {
     this.#priority = priority;
@@ -13,7 +16,28 @@ export class PriorityQueue {
   }
 
   get size(): number {
-    return this.#size;
+    return this.#size + this.#seed.length - this.#next;
+  }
+
+  /**
+   * Start with `sorted`, entries already in this queue's order (a compute's initially ready
+   * tasks, by rank): they are taken from the front as their turn comes, so 20,000 ready leaves
+   * cost no heap operations and later pushes meet a small heap.
+   */
+  seed(sorted: Int32Array): void {
+    this.#seed = sorted;
+    this.#next = 0;
+  }
+
+  /** Whether the next seeded entry comes before the heap's top. */
+  #seedFirst(): boolean {
+    if (this.#next >= this.#seed.length) return false;
+    if (this.#size === 0) return true;
+    const a = this.#seed[this.#next]!;
+    const b = this.#heap[0]!;
+    const pa = this.#priority[a]!;
+    const pb = this.#priority[b]!;
+    return pa < pb || (pa === pb && a < b);
   }
 
   push(i: number): void {
@@ -39,11 +63,13 @@ export class PriorityQueue {
 
   /** The entry with the lowest priority, left in place; -1 when empty. */
   peek(): number {
+    if (this.#seedFirst()) return this.#seed[this.#next]!;
     return this.#size === 0 ? -1 : this.#heap[0]!;
   }
 
   /** Removes and returns the entry with the lowest priority; -1 when empty. */
   pop(): number {
+    if (this.#seedFirst()) return this.#seed[this.#next++]!;
     if (this.#size === 0) return -1;
     const heap = this.#heap;
     const pr = this.#priority;
@@ -79,5 +105,9 @@ export class PriorityQueue {
 
   clear(): void {
     this.#size = 0;
+    this.#seed = NONE;
+    this.#next = 0;
   }
 }
+
+const NONE = new Int32Array(0);
