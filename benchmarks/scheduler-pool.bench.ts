@@ -1,6 +1,7 @@
 /**
- * Pool speedup benchmark: per-column sums of 368 blosc-lz4 chunks of 2638 x 5 float32 (the
- * shape of pbmc3k's X at chunks (2638, 5)), decoded with numcodecs' wasm blosc. The same graph
+ * Pool speedup benchmark: per-column sums of blosc-lz4 chunks decoded with numcodecs' wasm blosc,
+ * 368 chunks of 2638 x 5 float32 and 74 of 2638 x 25 (the shapes of pbmc3k's X at chunks
+ * (2638, 5) and (2638, 25)). The same graph
  * runs in sync mode (all on the main thread) and in threads mode with the decodes on the
  * worker pool, in blocks of runs per mode, the blocks interleaved round by round; prints the
  * medians and the speedups (medians of per-round ratios), with the machine and its load.
@@ -15,30 +16,31 @@ import { loadavg } from "node:os";
 import { median } from "./lib/stats.ts";
 
 const REPEATS = Number(process.argv[2] ?? 6);
-const CHUNKS = 368;
 const ROWS = 2638;
-const COLS = 5;
 const codecOps = new URL("../test/scheduler/fixtures/codec-ops.js", import.meta.url).href;
 const { bloscEncode } = (await import(codecOps)) as { bloscEncode: (a: Float32Array) => Promise<Uint8Array> };
 const decode = op(codecOps, "bloscDecode");
 const colSums = op(codecOps, "colSums");
 
-// sparse, count-like data (10% non-zero), as in an AnnData X; fixed seed
-let seed = 42;
-const random = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-const nodes = [];
-let compressed = 0;
-for (let c = 0; c < CHUNKS; c++) {
-  const a = new Float32Array(ROWS * COLS);
-  for (let i = 0; i < a.length; i++) a[i] = random() < 0.1 ? Math.round(random() * 50) / 10 : 0;
-  const bytes = await bloscEncode(a);
-  compressed += bytes.byteLength;
-  nodes.push(new DataNode(`raw-${c}`, bytes));
-  nodes.push(new Task(`dec-${c}`, decode, [ref(`raw-${c}`)]));
-  nodes.push(new Task(`sum-${c}`, colSums, [ref(`dec-${c}`), ROWS, COLS]));
+/** `chunks` blosc chunks of ROWS x `cols` float32, each decoded and summed per column, then one total. */
+async function workload(chunks: number, cols: number): Promise<{ graph: Graph; compressed: number }> {
+  // sparse, count-like data (10% non-zero), as in an AnnData X; fixed seed
+  let seed = 42;
+  const random = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const nodes = [];
+  let compressed = 0;
+  for (let c = 0; c < chunks; c++) {
+    const a = new Float32Array(ROWS * cols);
+    for (let i = 0; i < a.length; i++) a[i] = random() < 0.1 ? Math.round(random() * 50) / 10 : 0;
+    const bytes = await bloscEncode(a);
+    compressed += bytes.byteLength;
+    nodes.push(new DataNode(`raw-${c}`, bytes));
+    nodes.push(new Task(`dec-${c}`, decode, [ref(`raw-${c}`)]));
+    nodes.push(new Task(`sum-${c}`, colSums, [ref(`dec-${c}`), ROWS, cols]));
+  }
+  nodes.push(new Task("all", (...parts: Float64Array[]) => parts.reduce((s, p) => s + p.reduce((a, b) => a + b, 0), 0), Array.from({ length: chunks }, (_, c) => ref(`sum-${c}`))));
+  return { graph: Graph.fromNodes("pool-bench", nodes), compressed };
 }
-nodes.push(new Task("all", (...parts: Float64Array[]) => parts.reduce((s, p) => s + p.reduce((a, b) => a + b, 0), 0), Array.from({ length: CHUNKS }, (_, c) => ref(`sum-${c}`))));
-const graph = Graph.fromNodes("pool-bench", nodes);
 
 const modes: [string, ComputeOptions][] = [
   ["sync (main thread only)", { scheduler: "sync" }],
@@ -46,38 +48,46 @@ const modes: [string, ComputeOptions][] = [
   ["threads, every decode on the pool", { scheduler: "threads", inlineThreshold: 0 }],
 ];
 
-async function run(options: ComputeOptions): Promise<number> {
+async function run(graph: Graph, options: ComputeOptions): Promise<number> {
   const t0 = performance.now();
   await compute(graph, ["all"], { progress: false, ...options });
   return performance.now() - t0;
 }
 
 console.log(`machine: ${describeMachine()}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
-console.log(`workload: ${CHUNKS} blosc-lz4 chunks of ${ROWS} x ${COLS} float32 (${(compressed / CHUNKS / 1024).toFixed(1)} KiB compressed on average), decode + column sums; ${REPEATS} rounds of a block of 3 runs per mode (the first not timed), the blocks interleaved`);
-// three warm-ups per mode: with the default threshold the first runs the decodes inline and
-// learns they are slow, the second starts the workers (and their wasm), and the JIT tiers up
-for (const [, options] of modes) for (let w = 0; w < 3; w++) await run(options);
-// rounds of blocks: per mode one run to settle (a run right after another mode meets idle
-// workers, or the sync run's garbage) and two measured, the blocks in each order of the 3 modes
-// in turn, so that a slow phase of the host falls on all of them alike; the speedups are
-// medians of per-round ratios of the blocks' means
-const orders = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]];
-const times: number[][] = modes.map(() => []);
-const rounds: number[][] = [];
-for (let r = 0; r < REPEATS; r++) {
-  const round: number[] = [];
-  for (const m of orders[r % orders.length]!) {
-    await run(modes[m]![1]);
-    const a = await run(modes[m]![1]);
-    const b = await run(modes[m]![1]);
-    times[m]!.push(a, b);
-    round[m] = (a + b) / 2;
+// the shapes of pbmc3k's X at chunks (2638, 5) and (2638, 25): the same bytes in 368 light
+// tasks (~0.4 ms of decode each) or 74 heavier ones (~2 ms)
+for (const [chunks, cols] of [
+  [368, 5],
+  [74, 25],
+] as const) {
+  const { graph, compressed } = await workload(chunks, cols);
+  console.log(`\nworkload: ${chunks} blosc-lz4 chunks of ${ROWS} x ${cols} float32 (${(compressed / chunks / 1024).toFixed(1)} KiB compressed on average), decode + column sums; ${REPEATS} rounds of a block of 3 runs per mode (the first not timed), the blocks interleaved`);
+  // three warm-ups per mode: with the default threshold the first runs the decodes inline and
+  // learns they are slow, the second starts the workers (and their wasm), and the JIT tiers up
+  for (const [, options] of modes) for (let w = 0; w < 3; w++) await run(graph, options);
+  // rounds of blocks: per mode one run to settle (a run right after another mode meets idle
+  // workers, or the sync run's garbage) and two measured, the blocks in each order of the 3
+  // modes in turn, so that a slow phase of the host falls on all of them alike; the speedups
+  // are medians of per-round ratios of the blocks' means
+  const orders = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]];
+  const times: number[][] = modes.map(() => []);
+  const rounds: number[][] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    const round: number[] = [];
+    for (const m of orders[r % orders.length]!) {
+      await run(graph, modes[m]![1]);
+      const a = await run(graph, modes[m]![1]);
+      const b = await run(graph, modes[m]![1]);
+      times[m]!.push(a, b);
+      round[m] = (a + b) / 2;
+    }
+    rounds.push(round);
   }
-  rounds.push(round);
+  const ratios = (m: number): number[] => rounds.map((round) => round[0]! / round[m]!);
+  modes.forEach(([label], m) => {
+    const speedup = m === 0 ? "" : `  (${median(ratios(m)).toFixed(2)}x, median of per-round ratios)`;
+    console.log(`${label.padEnd(44)}${median(times[m]!).toFixed(1).padStart(8)} ms${speedup}`);
+  });
 }
 await close();
-const ratios = (m: number): number[] => rounds.map((round) => round[0]! / round[m]!);
-modes.forEach(([label], m) => {
-  const speedup = m === 0 ? "" : `  (${median(ratios(m)).toFixed(2)}x, median of per-round ratios)`;
-  console.log(`${label.padEnd(44)}${median(times[m]!).toFixed(1).padStart(8)} ms${speedup}`);
-});
