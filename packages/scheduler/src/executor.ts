@@ -91,6 +91,11 @@ export class Execution {
   #draining = false;
   #yieldScheduled = false;
   #memoOps: readonly unknown[] | undefined;
+  #statSeg: Segment | undefined;
+  #stat: Stat | undefined;
+  /** The same for the last task's op. */
+  #statOp: OpRef | undefined;
+  #opStat: Stat | undefined;
   /** The step values of the fused node whose arguments are being prepared (see {@link #stepValue}). */
   #stepValues: unknown[] = [];
   readonly #stepValue = (s: number): unknown => this.#stepValues[s];
@@ -241,12 +246,15 @@ export class Execution {
         if (op.lane === "cpu") {
           const bytes = this.#inputBytes(i);
           const threshold = this.#opts.inlineThreshold;
-          const id = opCosts.id(op);
-          const stat = opCosts.stat(id);
+          if (op !== this.#statOp) {
+            this.#statOp = op;
+            this.#opStat = opCosts.stat(opCosts.id(op));
+          }
+          const stat = this.#opStat!;
           const toPool = bytes >= threshold ? 1 : threshold !== Infinity && stat.slow ? 2 : 0;
           if (toPool !== 0 && !this.#poolHasRoom()) return this.#poolReady.push(i);
           if (toPool === 1) return this.#submitPoolTask(i, node, op, bytes, undefined);
-          if (toPool === 2) return this.#submitPoolTask(i, node, op, bytes, id);
+          if (toPool === 2) return this.#submitPoolTask(i, node, op, bytes, opCosts.id(op));
           return this.#runInline(i, stat);
         }
       }
@@ -256,10 +264,9 @@ export class Execution {
       const segs = this.#segmentsOf(node);
       // one run of inline-worthy steps (e.g. a small load + reduce): no async machinery
       const first = segs[0]!;
-      const firstToPool = first.lane === "cpu" && this.#segmentToPool(i, node, first, EMPTY);
-      if (segs.length === 1 && first.lane !== "io" && !firstToPool) {
-        return this.#runInline(i, first.lane === "cpu" ? opCosts.stat(first.id) : undefined);
-      }
+      const stat = first.lane === "cpu" ? this.#statOf(first) : undefined;
+      const firstToPool = stat !== undefined && this.#segmentToPool(i, node, first, EMPTY, stat);
+      if (segs.length === 1 && first.lane !== "io" && !firstToPool) return this.#runInline(i, stat);
       if (firstToPool && !this.#poolHasRoom()) return this.#poolReady.push(i);
       // all of it one message to a worker: callbacks, without an async run and its step values
       if (segs.length === 1 && firstToPool) return this.#submitPoolSegment(i, node, first);
@@ -680,10 +687,19 @@ export class Execution {
     return n;
   }
 
-  #segmentToPool(i: number, node: Fused, seg: Segment, local: StepValues): boolean {
+  #segmentToPool(i: number, node: Fused, seg: Segment, local: StepValues, stat = opCosts.stat(seg.id)): boolean {
     const threshold = this.#opts.inlineThreshold;
     if (threshold === Infinity) return false;
-    return opCosts.slow(seg.id) || this.#segmentBytes(i, node, seg, local) >= threshold;
+    return stat.slow || this.#segmentBytes(i, node, seg, local) >= threshold;
+  }
+
+  /** The cost record of a segment's ops, remembered for the last segment asked about (nodes of a fused layer share theirs). */
+  #statOf(seg: Segment): Stat {
+    if (seg !== this.#statSeg) {
+      this.#statSeg = seg;
+      this.#stat = opCosts.stat(seg.id);
+    }
+    return this.#stat!;
   }
 
   #segmentBytes(i: number, node: Fused, seg: Segment, local: StepValues): number {
