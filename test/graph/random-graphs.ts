@@ -18,6 +18,7 @@ import {
   substitute,
   type GraphNode,
   type Key,
+  type Op,
 } from "@zask/graph";
 
 /** A deterministic mix of numbers (nested arrays flattened): distinct inputs give distinct-ish outputs. */
@@ -157,30 +158,38 @@ export const blockwiseSpec: fc.Arbitrary<BlockwiseSpec> = fc
 
 export const layerName = (i: number): string => `b${i}-x`;
 
+/**
+ * How {@link blockwiseGraph} calls the op of seed `seed`: an op and the arguments that go before
+ * the template's (an op reference that a worker imports takes its seed as an argument).
+ */
+export type OpFor = (seed: number) => readonly [op: Op, lead: readonly unknown[]];
+
+const plainOps: OpFor = (seed) => [makeOp(seed), []];
+
 /** The graph of a {@link BlockwiseSpec}: Blockwise layers `b0-x`…, a contraction `sum-x`, a materialized `total`. */
-export function blockwiseGraph(spec: BlockwiseSpec): { graph: Graph; outputs: Key[] } {
+export function blockwiseGraph(spec: BlockwiseSpec, opFor: OpFor = plainOps): { graph: Graph; outputs: Key[] } {
   const { grid } = spec;
   const sym = grid.length === 1 ? "i" : "ij";
   const square = grid.length === 2 && grid[0] === grid[1];
   let g = Graph.empty();
   spec.layers.forEach((l, i) => {
-    const args: unknown[] = [blockIndex(), i];
+    const [op, lead] = opFor(100 + i);
+    const args: unknown[] = [...lead, blockIndex(), i];
     for (const r of l.reads) args.push(blockwiseInput(layerName(r), l.transpose && square ? "ji" : sym, grid));
-    g = g.withLayer(
-      new Blockwise({ name: layerName(i), outIndex: sym, numBlocks: grid, op: makeOp(100 + i), args }),
-      l.reads.map(layerName),
-    );
+    g = g.withLayer(new Blockwise({ name: layerName(i), outIndex: sym, numBlocks: grid, op, args }), l.reads.map(layerName));
   });
   // a reduction over the first axis (contraction), then a materialized total over its blocks
   const from = layerName(spec.reduceFrom);
   const outSym = grid.length === 1 ? "" : "j";
   const sumBlocks = grid.length === 1 ? [] : [grid[1]!];
+  const [sumOp, sumLead] = opFor(7);
   g = g.withLayer(
-    new Blockwise({ name: "sum-x", outIndex: outSym, numBlocks: sumBlocks, op: makeOp(7), args: [blockwiseInput(from, sym, grid)] }),
+    new Blockwise({ name: "sum-x", outIndex: outSym, numBlocks: sumBlocks, op: sumOp, args: [...sumLead, blockwiseInput(from, sym, grid)] }),
     [from],
   );
   const sumKeys = grid.length === 1 ? [blockKey("sum-x", [])] : Array.from({ length: grid[1]! }, (_, j) => blockKey("sum-x", [j]));
-  g = g.withLayer(new MaterializedLayer("total", [new Task("total", makeOp(8), [sumKeys.map(ref)])]), ["sum-x"]);
+  const [totalOp, totalLead] = opFor(8);
+  g = g.withLayer(new MaterializedLayer("total", [new Task("total", totalOp, [...totalLead, sumKeys.map(ref)])]), ["sum-x"]);
   const last = layerName(spec.layers.length - 1);
   const outputs = ["total", blockKey(last, grid.map(() => 0))];
   return { graph: g, outputs };
