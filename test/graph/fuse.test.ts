@@ -299,3 +299,9 @@ test("culling an already fused graph keeps the same values (random Blockwise gra
     { numRuns: 150 },
   );
 });
+
+test("a StepRef names a step by a non-negative integer", () => {
+  assert.equal(stepRef(2).step, 2);
+  assert.equal(stepRef(2), stepRef(2), "shared");
+  for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => stepRef(bad), (e: unknown) => e instanceof RangeError && e.message.includes(String(bad)));
+});

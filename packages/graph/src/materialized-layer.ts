@@ -1,4 +1,5 @@
 import { namesLayer, type Key } from "./key.js";
+import { compactIds } from "./node-positions.js";
 import type { CullResult, Layer } from "./layer.js";
 import { nodeId, type GraphNode } from "./spec.js";
 
@@ -97,13 +98,7 @@ export class MaterializedLayer implements Layer {
     const nodes = this.#nodes;
     if (!Array.isArray(keys) || keys.length < nodes.size) return false;
     if (this.#ids === undefined) {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (const node of nodes.values()) {
-        if (node[nodeId] < lo) lo = node[nodeId];
-        if (node[nodeId] > hi) hi = node[nodeId];
-      }
-      this.#ids = nodes.size > 0 && hi - lo < 4 * nodes.size + 1024 ? { lo, span: hi - lo + 1 } : null;
+      this.#ids = compactIds([...nodes.values()]);
       // one node under two keys would count once
       if (this.#ids !== null && !this.#countsDistinct(nodes.keys(), nodes.size)) this.#ids = null;
     }

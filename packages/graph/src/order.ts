@@ -1,6 +1,6 @@
 import { CycleError, MissingKeyError } from "./errors.js";
 import type { Key } from "./key.js";
-import { nodePositions } from "./node-positions.js";
+import { layerPositions } from "./node-positions.js";
 import type { GraphNode } from "./spec.js";
 
 /**
@@ -45,7 +45,7 @@ export function indexNodes(nodes: ReadonlyMap<Key, GraphNode>): IndexedNodes {
     list[i++] = node;
     edges += node.dependencies.length;
   }
-  const positionOf = edges === 0 ? () => -1 : nodePositions(list, keys, (k) => nodes.get(k));
+  const positionOf = edges === 0 ? () => -1 : layerPositions([], [nodes], list);
   const depStart = new Int32Array(n + 1);
   const depList = new Int32Array(edges);
   let e = 0;

@@ -111,6 +111,7 @@ export function ref(key: Key): Ref {
 export class StepRef {
   readonly step: number;
   constructor(step: number) {
+    if (!Number.isInteger(step) || step < 0) throw new RangeError(`Expected \`step\` to be a non-negative integer, got \`${String(step)}\``);
     this.step = step;
   }
 }

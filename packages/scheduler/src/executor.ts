@@ -491,7 +491,8 @@ export class Execution {
   #segmentRequest(node: Fused, seg: Segment, local: StepValues, transfer: Set<ArrayBuffer>, message: MessageWriter): void {
     const { index } = this.#plan;
     message.request(seg.to - seg.from, onlyLastExported(seg) ? null : seg.exports.map((s) => s - seg.from));
-    if (seg.from === 0 && seg.to === node.ops.length && node.stepArgs(0) !== undefined) {
+    const first = seg.from === 0 && seg.to === node.ops.length ? node.stepArgs(0) : undefined;
+    if (first !== undefined) {
       // the whole node, from the arguments its source gives: no steps built, no keys compared
       let markers = 0;
       const outside = (k: Key): unknown => {
@@ -505,7 +506,7 @@ export class Execution {
       for (let s = 0; s < seg.to; s++) {
         const op = node.ops[s] as OpRef;
         markers = 0;
-        const args = substitute(node.stepArgs(s)!, outside, inner);
+        const args = substitute(s === 0 ? first : node.stepArgs(s)!, outside, inner);
         message.step(message.opIndex(this.#urlOf(op), op.name), args, markers);
       }
       return;

@@ -153,3 +153,23 @@ export class MessageWriter {
     this.args.length = a;
   }
 }
+
+/**
+ * Where each request of a message laid out by {@link MessageWriter} starts: its offsets in the
+ * header and in the arguments, in pairs, followed by the pair of ends (`h.length, argCount`).
+ */
+export function requestStarts(h: Int32Array, argCount: number): number[] {
+  const starts: number[] = [];
+  for (let hp = 0, ap = 0; hp < h.length; ) {
+    starts.push(hp, ap);
+    const steps = h[hp++]!;
+    const exports = h[hp++]!;
+    hp += Math.max(exports, 0) + 1;
+    for (let s = 0; s < steps; s++) {
+      ap += h[hp + 1]!;
+      hp += 3 + 2 * h[hp + 2]!;
+    }
+  }
+  starts.push(h.length, argCount);
+  return starts;
+}

@@ -7,7 +7,7 @@ import { loadOpByUrl, loadedOpByUrl } from "./op-registry.js";
 import { forEachView, packForTransfer } from "./transfer.js";
 import { GcBudget } from "./gc.js";
 import type { OpFunction } from "@zask/graph";
-import { CANCELLED, FAILED, INNER_REF, OK, type WorkerFailure, type WorkerMessage, type WorkerReply } from "./worker-protocol.js";
+import { CANCELLED, FAILED, INNER_REF, OK, requestStarts, type WorkerFailure, type WorkerMessage, type WorkerReply } from "./worker-protocol.js";
 
 const always = (): boolean => true;
 
@@ -31,11 +31,11 @@ function isBig(v: ArrayBufferView): boolean {
 
 /** Piscina's task handler: the requests of one message (laid out by `MessageWriter`), answered in one reply. */
 export default async function handle(message: WorkerMessage): Promise<unknown> {
-  const { h, a } = message;
+  const a = message.a;
   // where each request starts in the header and in the arguments; and how many requests of
   // this message read each big input buffer (one buffer may be the input of several; the pool
   // lane's 1 MiB batches make that rare, not impossible)
-  const starts: number[] = [];
+  const starts = requestStarts(message.h, a.length);
   const readers = new Map<ArrayBuffer, number>();
   const bigInputs: (Set<ArrayBuffer> | undefined)[] = [];
   let mine: Set<ArrayBuffer> | undefined;
@@ -43,22 +43,12 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
     garbage.add(v.byteLength);
     if (isBig(v)) (mine ??= new Set()).add(v.buffer as ArrayBuffer);
   };
-  for (let hp = 0, ap = 0; hp < h.length; ) {
-    starts.push(hp, ap);
-    const steps = h[hp++]!;
-    const exports = h[hp++]!;
-    hp += Math.max(exports, 0) + 1;
-    const ap0 = ap;
-    for (let s = 0; s < steps; s++) {
-      ap += h[hp + 1]!;
-      hp += 3 + 2 * h[hp + 2]!;
-    }
+  for (let r = 0; r + 2 < starts.length; r += 2) {
     mine = undefined;
-    for (let p = ap0; p < ap; p++) if (typeof a[p] === "object") forEachView(a[p], note);
+    for (let p = starts[r + 1]!; p < starts[r + 3]!; p++) if (typeof a[p] === "object") forEachView(a[p], note);
     if (mine !== undefined) for (const b of mine as Set<ArrayBuffer>) readers.set(b, (readers.get(b) ?? 0) + 1);
     bigInputs.push(mine);
   }
-  starts.push(h.length, a.length);
   const n = bigInputs.length;
   const reply: WorkerReply = { k: new Uint8Array(n), v: new Array<unknown>(n), t: new Float64Array(n) };
   const transfer = new Set<ArrayBuffer>();
