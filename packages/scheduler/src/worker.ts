@@ -6,6 +6,7 @@ import { move, transferableSymbol, valueSymbol } from "piscina";
 import { loadOpByUrl, loadedOpByUrl } from "./op-registry.js";
 import { forEachView, packForTransfer } from "./transfer.js";
 import { GcBudget } from "./gc.js";
+import { RECYCLE_MAX, RECYCLE_MIN, recycleBuffer } from "./buffers.js";
 import type { OpFunction } from "@zask/graph";
 import { CANCELLED, FAILED, INNER_REF, OK, requestStarts, type WorkerFailure, type WorkerMessage, type WorkerReply } from "./worker-protocol.js";
 
@@ -66,7 +67,8 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
   }
   for (let r = 0; r < n; r++) {
     const made = new Set<ArrayBuffer>();
-    await runRequest(message, starts[2 * r]!, starts[2 * r + 1]!, fns, reply, r, transfer, made);
+    const dead = new Set<ArrayBuffer>();
+    await runRequest(message, starts[2 * r]!, starts[2 * r + 1]!, fns, reply, r, transfer, made, dead);
     // drop the request's arguments (its inputs are unreachable but for the detaching below)
     for (let p = starts[2 * r + 1]!; p < starts[2 * r + 3]!; p++) a[p] = undefined;
     const big = bigInputs[r];
@@ -85,6 +87,12 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
       for (const b of made) {
         if (!transfer.has(b) && b.byteLength > 0) structuredClone(b, { transfer: [b] });
       }
+    }
+    // the mid-sized buffers of values that died here go back to takeBuffer (buffers.ts) when
+    // the reply does not hold them; the rest is garbage
+    if (dead.size > 0) {
+      const free = reply.k[r] === OK && isPlain(reply.v[r]);
+      for (const b of dead) if (!(free && !transfer.has(b) && recycleBuffer(b))) garbage.add(b.byteLength);
     }
     garbage.collectIfDue();
   }
@@ -113,6 +121,7 @@ async function runRequest(
   r: number,
   transfer: Set<ArrayBuffer>,
   made: Set<ArrayBuffer>,
+  dead: Set<ArrayBuffer>,
 ): Promise<void> {
   if (Atomics.load(message.c, 0) !== 0) {
     reply.k[r] = CANCELLED;
@@ -148,8 +157,13 @@ async function runRequest(
     // values that stay here (not sent back) are this worker's garbage once the request ends
     if (exports < 0 ? i !== steps - 1 : !h.subarray(exportsAt, exportsAt + exports).includes(i)) {
       forEachView(value, (v) => {
+        const b = v.buffer;
+        if (b.byteLength >= RECYCLE_MIN && b.byteLength < RECYCLE_MAX && !(b instanceof SharedArrayBuffer)) {
+          dead.add(b as ArrayBuffer);
+          return;
+        }
         garbage.add(v.byteLength);
-        if (isBig(v)) made.add(v.buffer as ArrayBuffer);
+        if (isBig(v)) made.add(b as ArrayBuffer);
       });
     }
     if (local !== undefined) local[i] = value;

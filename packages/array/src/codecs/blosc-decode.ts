@@ -4,6 +4,7 @@
 // back to numcodecs' wasm build.
 import { readSync } from "node:fs";
 import { unzlibSync } from "fflate";
+import { takeBuffer } from "@zask/scheduler/buffers";
 import { BloscError } from "./errors.js";
 import { Lz4Fault } from "./lz4-block.js";
 import { decodeBloscLz } from "./blosclz.js";
@@ -188,7 +189,7 @@ function decodeBlockInto(h: BloscHeader, b: number, src: Uint8Array, ip: number,
 /** The caller's output checked against the chunk's size, or a new one. */
 function outputFor(h: BloscHeader, out: Uint8Array | undefined): Uint8Array {
   // Every output byte is written by the decoders (or they throw), so skip the zero-fill.
-  if (out === undefined) return new Uint8Array(Buffer.allocUnsafeSlow(h.nbytes).buffer, 0, h.nbytes);
+  if (out === undefined) return new Uint8Array(takeBuffer(h.nbytes), 0, h.nbytes);
   if (out.length !== h.nbytes) throw new RangeError(`Expected \`out\` to have ${h.nbytes} bytes, got ${out.length}`);
   return out;
 }
