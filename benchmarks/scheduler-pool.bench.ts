@@ -1,10 +1,15 @@
 /**
  * Pool speedup benchmark: per-column sums of blosc-lz4 chunks decoded with numcodecs' wasm blosc,
- * 368 chunks of 2638 x 5 float32 and 74 of 2638 x 25 (the shapes of pbmc3k's X at chunks
- * (2638, 5) and (2638, 25)). The same graph
+ * 368 chunks of 2638 x 5 float32, 74 of 2638 x 25 and 37 of 2638 x 50 (the shapes of pbmc3k's
+ * X at chunks (2638, 5), (2638, 25) and (2638, 50)): the same bytes in light tasks (~0.4 ms of
+ * decode each), where the cost of a message shows, and in CPU-heavy ones (~2 and ~4 ms). The same graph
  * runs in sync mode (all on the main thread) and in threads mode with the decodes on the
  * worker pool, in blocks of runs per mode, the blocks interleaved round by round; prints the
  * medians and the speedups (medians of per-round ratios), with the machine and its load.
+ *
+ * Each workload runs twice: with its compressed chunks in shared memory (a SharedArrayBuffer:
+ * a message carries them at no cost, as it moves the bodies the I/O lane fetched, the product's
+ * path) and in ordinary memory (graph literals the graph keeps, so every message copies them).
  *
  * Run: npm run build && node --import tsx benchmarks/scheduler-pool.bench.ts [repeats]
  * (not part of the tests).
@@ -23,7 +28,7 @@ const decode = op(codecOps, "bloscDecode");
 const colSums = op(codecOps, "colSums");
 
 /** `chunks` blosc chunks of ROWS x `cols` float32, each decoded and summed per column, then one total. */
-async function workload(chunks: number, cols: number): Promise<{ graph: Graph; compressed: number }> {
+async function workload(chunks: number, cols: number, shared: boolean): Promise<{ graph: Graph; compressed: number }> {
   // sparse, count-like data (10% non-zero), as in an AnnData X; fixed seed
   let seed = 42;
   const random = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
@@ -34,12 +39,18 @@ async function workload(chunks: number, cols: number): Promise<{ graph: Graph; c
     for (let i = 0; i < a.length; i++) a[i] = random() < 0.1 ? Math.round(random() * 50) / 10 : 0;
     const bytes = await bloscEncode(a);
     compressed += bytes.byteLength;
-    nodes.push(new DataNode(`raw-${c}`, bytes));
+    nodes.push(new DataNode(`raw-${c}`, shared ? inSharedMemory(bytes) : bytes));
     nodes.push(new Task(`dec-${c}`, decode, [ref(`raw-${c}`)]));
     nodes.push(new Task(`sum-${c}`, colSums, [ref(`dec-${c}`), ROWS, cols]));
   }
   nodes.push(new Task("all", (...parts: Float64Array[]) => parts.reduce((s, p) => s + p.reduce((a, b) => a + b, 0), 0), Array.from({ length: chunks }, (_, c) => ref(`sum-${c}`))));
   return { graph: Graph.fromNodes("pool-bench", nodes), compressed };
+}
+
+function inSharedMemory(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  out.set(bytes);
+  return out;
 }
 
 const modes: [string, ComputeOptions][] = [
@@ -55,14 +66,17 @@ async function run(graph: Graph, options: ComputeOptions): Promise<number> {
 }
 
 console.log(`machine: ${describeMachine()}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
-// the shapes of pbmc3k's X at chunks (2638, 5) and (2638, 25): the same bytes in 368 light
-// tasks (~0.4 ms of decode each) or 74 heavier ones (~2 ms)
-for (const [chunks, cols] of [
-  [368, 5],
-  [74, 25],
+for (const [chunks, cols, shared] of [
+  [368, 5, true],
+  [74, 25, true],
+  [37, 50, true],
+  [368, 5, false],
+  [74, 25, false],
+  [37, 50, false],
 ] as const) {
-  const { graph, compressed } = await workload(chunks, cols);
-  console.log(`\nworkload: ${chunks} blosc-lz4 chunks of ${ROWS} x ${cols} float32 (${(compressed / chunks / 1024).toFixed(1)} KiB compressed on average), decode + column sums; ${REPEATS} rounds of a block of 3 runs per mode (the first not timed), the blocks interleaved`);
+  const { graph, compressed } = await workload(chunks, cols, shared);
+  const where = shared ? "in shared memory" : "in ordinary memory (copied into every message)";
+  console.log(`\nworkload: ${chunks} blosc-lz4 chunks of ${ROWS} x ${cols} float32 (${(compressed / chunks / 1024).toFixed(1)} KiB compressed on average) ${where}, decode + column sums; ${REPEATS} rounds of a block of 3 runs per mode (the first not timed), the blocks interleaved`);
   // three warm-ups per mode: with the default threshold the first runs the decodes inline and
   // learns they are slow, the second starts the workers (and their wasm), and the JIT tiers up
   for (const [, options] of modes) for (let w = 0; w < 3; w++) await run(graph, options);
