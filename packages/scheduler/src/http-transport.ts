@@ -1,6 +1,7 @@
 import { Agent } from "undici";
 import { isTransientStatus } from "./retry.js";
 import { GcBudget } from "./gc.js";
+import { concat, directRequest, isDirect, onAbortOf } from "./direct-http.js";
 
 /** One buffered answer of the transport. */
 export interface BufferedResponse {
@@ -60,7 +61,7 @@ const MAX_REDIRECTS = 5;
  */
 export async function request(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
   for (let hops = 0; ; hops++) {
-    const res = await dispatchOnce(url, req, connections);
+    const res = isDirect(url, req.method, req.body) ? await directOnce(url, req, connections) : await dispatchOnce(url, req, connections);
     if (!REDIRECTS.has(res.status) || hops === MAX_REDIRECTS) return res;
     const location = res.headers["location"];
     if (typeof location !== "string") return res;
@@ -79,19 +80,17 @@ function withoutCredentials(h: Record<string, string> | undefined): Record<strin
   return out;
 }
 
-// One abort listener per signal (a compute's), shared by its requests: EventTarget's
-// add/removeEventListener per request cost more than the rest of the request's bookkeeping.
-const aborters = new WeakMap<AbortSignal, Set<() => void>>();
+/** Whether to keep the body of an answer with `status` (the others are read and dropped). */
+function keepsBody(status: number, req: TransportRequest): boolean {
+  const ok = status >= 200 && status < 300;
+  return !(NULL_BODY.has(status) || isTransientStatus(status) || REDIRECTS.has(status) || (!ok && !req.keepErrorBody));
+}
 
-function onAbortOf(signal: AbortSignal, fn: () => void): () => void {
-  let set = aborters.get(signal);
-  if (set === undefined) {
-    const fns = (set = new Set());
-    aborters.set(signal, fns);
-    signal.addEventListener("abort", () => fns.forEach((f) => f()), { once: true });
-  }
-  set.add(fn);
-  return () => set.delete(fn);
+/** One plain-HTTP GET or HEAD through the direct client (direct-http.ts). */
+async function directOnce(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
+  const res = await directRequest(url, { method: req.method as "GET" | "HEAD", headers: req.headers, timeout: req.timeout, signal: req.signal, keepBody: (status) => keepsBody(status, req) }, connections);
+  if (res.body !== null) received.add(res.body.byteLength);
+  return new Answer(res.status, res.raw, res.body);
 }
 
 function dispatchOnce(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
@@ -127,8 +126,7 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
       onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
         status = statusCode;
         raw = rawHeaders;
-        const ok = status >= 200 && status < 300;
-        keep = !(NULL_BODY.has(status) || isTransientStatus(status) || REDIRECTS.has(status) || (!ok && !req.keepErrorBody));
+        keep = keepsBody(status, req);
         if (keep) {
           const n = contentLength(rawHeaders);
           // every byte is written before the body is used (or it is cut to what came): no zero-fill
@@ -229,12 +227,3 @@ function headerRecord(raw: Buffer[] | string[] | null): Record<string, string | 
   return out;
 }
 
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of parts) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}

@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { after, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { HttpError, IoLane, close } from "@zask/scheduler";
+import { startServer } from "./fixtures/server.ts";
+
+// The I/O lane's own HTTP/1.1 client for plain-http GET and HEAD (direct-http.ts), against
+// servers that answer byte by byte as a test needs: framings, keep-alive, broken answers.
+
+after(() => close());
+
+interface RawServer {
+  readonly url: string;
+  /** Connections accepted so far. */
+  connections: number;
+  /** Request heads received, in order. */
+  readonly requests: string[];
+  close(): Promise<void>;
+}
+
+/** A TCP server that calls `answer(socket, head, n)` for each request head (n from 1) on any connection. */
+async function rawServer(answer: (socket: Socket, head: string, n: number) => void): Promise<RawServer> {
+  const sockets = new Set<Socket>();
+  const state = { connections: 0, requests: [] as string[] };
+  const server: Server = createServer((socket) => {
+    state.connections++;
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    let pending = "";
+    socket.on("data", (d) => {
+      pending += d.toString("latin1");
+      for (let end = pending.indexOf("\r\n\r\n"); end >= 0; end = pending.indexOf("\r\n\r\n")) {
+        const head = pending.slice(0, end);
+        pending = pending.slice(end + 4);
+        state.requests.push(head);
+        answer(socket, head, state.requests.length);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  });
+}
+
+const text = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b).toString("latin1"));
+const fast = { retryDelay: 1 } as const;
+
+describe("the direct HTTP client", () => {
+  test("reuses one keep-alive connection for requests in sequence, and reads Content-Length bodies of any size", async () => {
+    const big = Buffer.alloc(3 * 2 ** 20 + 7);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 255;
+    const server = await rawServer((socket, head) => {
+      const body = head.startsWith("GET /big") ? big : Buffer.from(`you asked ${head.split(" ")[1]}`);
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nX-Test: yes\r\n\r\n`);
+      // the body in pieces, so that reads land at different offsets
+      socket.write(body.subarray(0, 3));
+      setTimeout(() => socket.write(body.subarray(3)), 2);
+    });
+    try {
+      const lane = new IoLane(fast);
+      for (const p of ["/a", "/big", "/b?x=1"]) {
+        const res = await lane.get(`${server.url}${p}`);
+        assert.equal(res.status, 200);
+        if (p === "/big") assert.ok(Buffer.from(res.body!).equals(big));
+        else assert.equal(text(res.body), `you asked ${p}`);
+      }
+      assert.equal(server.connections, 1);
+      assert.match(server.requests[2]!, /^GET \/b\?x=1 HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+$/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("reads chunked bodies (extensions, trailers), bodies that end with the connection, and answers without a body", async () => {
+    const server = await rawServer((socket, head) => {
+      const path = head.split(" ")[1];
+      if (path === "/chunked") {
+        socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n");
+        setTimeout(() => socket.write("1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n"), 2);
+      } else if (path === "/close") {
+        socket.end("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
+      } else if (path === "/old") {
+        socket.end("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold");
+      } else if (path === "/empty") {
+        socket.write("HTTP/1.1 204 No Content\r\n\r\n");
+      } else if (path === "/interim") {
+        socket.write("HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      } else {
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n");
+      }
+    });
+    try {
+      const lane = new IoLane(fast);
+      assert.equal(text((await lane.get(`${server.url}/chunked`)).body), "hello 0123456789");
+      assert.equal(text((await lane.get(`${server.url}/close`)).body), "until the end");
+      assert.equal(text((await lane.get(`${server.url}/old`)).body), "old");
+      assert.deepEqual(await lane.get(`${server.url}/empty`), { status: 204, url: `${server.url}/empty`, body: null });
+      assert.equal(text((await lane.get(`${server.url}/interim`)).body), "ok");
+      const head = await lane.fetch(`${server.url}/head`, { method: "HEAD" });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get("content-length"), "11");
+      assert.equal(await head.text(), "");
+      // a connection closed by the answer (close, HTTP/1.0) is not reused
+      assert.equal(server.connections, 3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a reused connection that the server closed meanwhile is replaced without a retry", async () => {
+    // the server closes its first connection when a second request arrives on it, as a server
+    // does that closes an idle connection just as the client sends on it
+    let first: Socket | undefined;
+    const server = await rawServer((socket, _head, n) => {
+      first ??= socket;
+      if (n > 1 && socket === first) socket.destroy();
+      else socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n${n}!`);
+    });
+    try {
+      const lane = new IoLane(fast);
+      assert.equal(text((await lane.get(`${server.url}/1`)).body), "1!");
+      assert.equal(text((await lane.get(`${server.url}/2`)).body), "3!");
+      assert.equal(server.connections, 2);
+      assert.equal(lane.stats.retries, 0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a connection that ends mid-body and a stalled answer are retried; a malformed answer fails with the URL", async () => {
+    const server = await rawServer((socket, head, n) => {
+      const path = head.split(" ")[1];
+      if (path === "/cut" && n === 1) socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part");
+      else if (path === "/stall" && server.requests.filter((r) => r.includes("/stall")).length === 1) socket.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
+      else if (path === "/garbage") socket.write("SMTP ready\r\n\r\n");
+      else socket.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfull");
+    });
+    try {
+      const lane = new IoLane({ ...fast, timeout: 150 });
+      assert.equal(text((await lane.get(`${server.url}/cut`)).body), "full");
+      assert.equal(text((await lane.get(`${server.url}/stall`)).body), "full");
+      assert.equal(lane.stats.retries, 2);
+      await assert.rejects(lane.get(`${server.url}/garbage`), (e: unknown) => {
+        assert.ok(e instanceof HttpError, String(e));
+        assert.equal(e.url, `${server.url}/garbage`);
+        assert.match(String((e.cause as Error).message), /Not an HTTP\/1\.x status line/);
+        return true;
+      });
+      assert.equal(server.requests.filter((r) => r.includes("/garbage")).length, 1, "a malformed answer is not retried");
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("an abort mid-body rejects at once with the signal's reason", async () => {
+    const server = await rawServer((socket) => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nsome"));
+    try {
+      const ac = new AbortController();
+      const lane = new IoLane({ ...fast, signal: ac.signal });
+      const pending = lane.get(`${server.url}/slow`);
+      setTimeout(() => ac.abort(new Error("stop")), 30);
+      const t0 = performance.now();
+      await assert.rejects(pending, /stop/);
+      assert.ok(performance.now() - t0 < 1000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a script whose last request is done exits on its own (idle connections do not keep it alive)", async () => {
+    const server = await startServer((_req, res) => res.end("bye"));
+    try {
+      const script = `import { IoLane } from "@zask/scheduler"; const r = await new IoLane().get(process.argv[1]); console.log(Buffer.from(r.body).toString());`;
+      const t0 = performance.now();
+      const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, `${server.url}/x`], { cwd: new URL("../..", import.meta.url).pathname, timeout: 10_000 });
+      assert.equal(stdout.trim(), "bye");
+      assert.ok(performance.now() - t0 < 3000, "it did not wait for the idle connection's timeout");
+    } finally {
+      await server.close();
+    }
+  });
+});
