@@ -3,10 +3,10 @@ import { connect, type NetConnectOpts, type Socket } from "node:net";
 /**
  * A minimal HTTP/1.1 client for the I/O lane's plain-HTTP GET and HEAD requests that reads each
  * response body straight into its final buffer. Node's socket `onread` option lets the caller
- * say where the next read goes: the headers go to the connection's scratch buffer, and once the
- * Content-Length is known every read lands in the body itself, up to 64 KiB... or the whole rest
- * of the body per read. No HTTP library does this (undici copies every 64 KiB socket read into
- * its WebAssembly parser's memory and then hands the bytes on, and each read is a new buffer for
+ * say where each read goes: the headers go to the connection's scratch buffer, and once the
+ * Content-Length is known every read lands in the body itself, as much of the rest of the body
+ * as the kernel has. No HTTP library does this (undici copies every 64 KiB socket read into its
+ * WebAssembly parser's memory before handing the bytes on, and each read is a new buffer for
  * the GC): over loopback from nginx, one 18 MB chunk took 53 ms through undici and 17 ms here,
  * and 368 chunks of 50 KB 82 ms and 26 ms, at a quarter of the CPU time
  * (benchmarks/scheduler-io.bench.ts). Everything else (https, other methods, request bodies)
