@@ -1,56 +1,15 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { HttpError, IoLane, close } from "@zask/scheduler";
-import { startServer } from "./fixtures/server.ts";
+import { startRawServer, startServer } from "./fixtures/server.ts";
 
 // The I/O lane's own HTTP/1.1 client for plain-http GET and HEAD (direct-http.ts), against
 // servers that answer byte by byte as a test needs: framings, keep-alive, broken answers.
 
 after(() => close());
-
-interface RawServer {
-  readonly url: string;
-  /** Connections accepted so far. */
-  connections: number;
-  /** Request heads received, in order. */
-  readonly requests: string[];
-  close(): Promise<void>;
-}
-
-/** A TCP server that calls `answer(socket, head, n)` for each request head (n from 1) on any connection. */
-async function rawServer(answer: (socket: Socket, head: string, n: number) => void): Promise<RawServer> {
-  const sockets = new Set<Socket>();
-  const state = { connections: 0, requests: [] as string[] };
-  const server: Server = createServer((socket) => {
-    state.connections++;
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    let pending = "";
-    socket.on("data", (d) => {
-      pending += d.toString("latin1");
-      for (let end = pending.indexOf("\r\n\r\n"); end >= 0; end = pending.indexOf("\r\n\r\n")) {
-        const head = pending.slice(0, end);
-        pending = pending.slice(end + 4);
-        state.requests.push(head);
-        answer(socket, head, state.requests.length);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(state, {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  });
-}
 
 const text = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b).toString("latin1"));
 const fast = { retryDelay: 1 } as const;
@@ -59,7 +18,7 @@ describe("the direct HTTP client", () => {
   test("reuses one keep-alive connection for requests in sequence, and reads Content-Length bodies of any size", async () => {
     const big = Buffer.alloc(3 * 2 ** 20 + 7);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 255;
-    const server = await rawServer((socket, head) => {
+    const server = await startRawServer((socket, head) => {
       const body = head.startsWith("GET /big") ? big : Buffer.from(`you asked ${head.split(" ")[1]}`);
       socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nX-Test: yes\r\n\r\n`);
       // the body in pieces, so that reads land at different offsets
@@ -82,7 +41,7 @@ describe("the direct HTTP client", () => {
   });
 
   test("reads chunked bodies (extensions, trailers), bodies that end with the connection, and answers without a body", async () => {
-    const server = await rawServer((socket, head) => {
+    const server = await startRawServer((socket, head) => {
       const path = head.split(" ")[1];
       if (path === "/chunked") {
         socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n");
@@ -121,7 +80,7 @@ describe("the direct HTTP client", () => {
     // the server closes its first connection when a second request arrives on it, as a server
     // does that closes an idle connection just as the client sends on it
     let first: Socket | undefined;
-    const server = await rawServer((socket, _head, n) => {
+    const server = await startRawServer((socket, _head, n) => {
       first ??= socket;
       if (n > 1 && socket === first) socket.destroy();
       else socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n${n}!`);
@@ -138,7 +97,7 @@ describe("the direct HTTP client", () => {
   });
 
   test("a connection that ends mid-body and a stalled answer are retried; a malformed answer fails with the URL", async () => {
-    const server = await rawServer((socket, head, n) => {
+    const server = await startRawServer((socket, head, n) => {
       const path = head.split(" ")[1];
       if (path === "/cut" && n === 1) socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part");
       else if (path === "/stall" && server.requests.filter((r) => r.includes("/stall")).length === 1) socket.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
@@ -163,7 +122,7 @@ describe("the direct HTTP client", () => {
   });
 
   test("an abort mid-body rejects at once with the signal's reason", async () => {
-    const server = await rawServer((socket) => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nsome"));
+    const server = await startRawServer((socket) => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nsome"));
     try {
       const ac = new AbortController();
       const lane = new IoLane({ ...fast, signal: ac.signal });
