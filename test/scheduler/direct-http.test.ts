@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import type { Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { HttpError, IoLane, close } from "@zask/scheduler";
+import { HttpError, HttpTransportError, IoLane, close } from "@zask/scheduler";
 import { startRawServer, startServer } from "./fixtures/server.ts";
 
 // The I/O lane's own HTTP/1.1 client for plain-http GET and HEAD (direct-http.ts), against
@@ -112,7 +112,9 @@ describe("the direct HTTP client", () => {
       await assert.rejects(lane.get(`${server.url}/garbage`), (e: unknown) => {
         assert.ok(e instanceof HttpError, String(e));
         assert.equal(e.url, `${server.url}/garbage`);
-        assert.match(String((e.cause as Error).message), /Not an HTTP\/1\.x status line/);
+        assert.ok(e.cause instanceof HttpTransportError);
+        assert.equal(e.cause.code, "ZASK_HTTP_PARSE");
+        assert.match(e.cause.message, /Not an HTTP\/1\.x status line/);
         return true;
       });
       assert.equal(server.requests.filter((r) => r.includes("/garbage")).length, 1, "a malformed answer is not retried");

@@ -44,9 +44,13 @@ export interface DirectRequest {
   keepBody(status: number): boolean;
 }
 
-/** An error of the direct client's own (as opposed to the socket's system errors, which keep their codes). */
-export class DirectHttpError extends Error {
-  override readonly name = "DirectHttpError";
+/**
+ * A failure of zask's HTTP/1.1 client itself (the socket's system errors, ECONNRESET and the
+ * like, come as they are): the `cause` of the `HttpError` a compute fails with. The I/O
+ * lane retries `ZASK_HTTP_TIMEOUT` and `ZASK_HTTP_CLOSED`, not `ZASK_HTTP_PARSE`.
+ */
+export class HttpTransportError extends Error {
+  override readonly name = "HttpTransportError";
   /** `ZASK_HTTP_TIMEOUT`, `ZASK_HTTP_CLOSED` (the connection ended mid-answer) or `ZASK_HTTP_PARSE` (not HTTP/1.x as expected). */
   readonly code: string;
   constructor(code: string, message: string) {
@@ -71,7 +75,7 @@ const origins = new Map<string, Origin>();
  * Send `req` for `url` (http:, GET or HEAD) on a pooled connection to its origin and read the
  * answer. At most `connections` idle connections are kept per origin (the I/O lane bounds how
  * many are busy). Rejects with the socket's error (ECONNRESET, ECONNREFUSED, …), a
- * {@link DirectHttpError}, or the signal's reason.
+ * {@link HttpTransportError}, or the signal's reason.
  */
 export async function directRequest(url: URL, req: DirectRequest, connections: number): Promise<DirectResponse> {
   req.signal.throwIfAborted();
@@ -227,7 +231,7 @@ class Connection {
           break;
         case Phase.Length:
           this.#at += n;
-          if (this.#at > this.#length) throw new DirectHttpError("ZASK_HTTP_PARSE", `More than the ${this.#length} bytes of Content-Length from ${this.#url!.href}`);
+          if (this.#at > this.#length) throw new HttpTransportError("ZASK_HTTP_PARSE", `More than the ${this.#length} bytes of Content-Length from ${this.#url!.href}`);
           if (this.#at === this.#length) this.#finish();
           break;
         case Phase.Chunked:
@@ -249,12 +253,12 @@ class Connection {
   #parseHead(): void {
     const end = this.#scratch.subarray(0, this.#used).indexOf(CRLFCRLF);
     if (end < 0) {
-      if (this.#used === MAX_HEAD) throw new DirectHttpError("ZASK_HTTP_PARSE", `Response headers from ${this.#url!.href} exceed ${MAX_HEAD} bytes`);
+      if (this.#used === MAX_HEAD) throw new HttpTransportError("ZASK_HTTP_PARSE", `Response headers from ${this.#url!.href} exceed ${MAX_HEAD} bytes`);
       return;
     }
     const lines = this.#scratch.toString("latin1", 0, end).split("\r\n");
     const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]!);
-    if (m === null) throw new DirectHttpError("ZASK_HTTP_PARSE", `Not an HTTP/1.x status line from ${this.#url!.href}: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+    if (m === null) throw new HttpTransportError("ZASK_HTTP_PARSE", `Not an HTTP/1.x status line from ${this.#url!.href}: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
     const status = Number(m[2]);
     const raw: string[] = [];
     let length = -1;
@@ -263,18 +267,18 @@ class Connection {
     for (let k = 1; k < lines.length; k++) {
       const line = lines[k]!;
       const colon = line.indexOf(":");
-      if (colon <= 0 || line[0] === " " || line[0] === "\t") throw new DirectHttpError("ZASK_HTTP_PARSE", `Malformed header line from ${this.#url!.href}: ${JSON.stringify(line.slice(0, 80))}`);
+      if (colon <= 0 || line[0] === " " || line[0] === "\t") throw new HttpTransportError("ZASK_HTTP_PARSE", `Malformed header line from ${this.#url!.href}: ${JSON.stringify(line.slice(0, 80))}`);
       const name = line.slice(0, colon);
       const value = line.slice(colon + 1).trim();
       raw.push(name, value);
       const lower = name.toLowerCase();
       if (lower === "content-length") {
         const v = /^\d+$/.test(value) ? Number(value) : NaN;
-        if (!Number.isSafeInteger(v) || (length >= 0 && v !== length)) throw new DirectHttpError("ZASK_HTTP_PARSE", `Invalid Content-Length ${JSON.stringify(value)} from ${this.#url!.href}`);
+        if (!Number.isSafeInteger(v) || (length >= 0 && v !== length)) throw new HttpTransportError("ZASK_HTTP_PARSE", `Invalid Content-Length ${JSON.stringify(value)} from ${this.#url!.href}`);
         length = v;
       } else if (lower === "transfer-encoding") {
         chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-        if (!chunked) throw new DirectHttpError("ZASK_HTTP_PARSE", `Unsupported Transfer-Encoding ${JSON.stringify(value)} from ${this.#url!.href}`);
+        if (!chunked) throw new HttpTransportError("ZASK_HTTP_PARSE", `Unsupported Transfer-Encoding ${JSON.stringify(value)} from ${this.#url!.href}`);
       } else if (lower === "connection") {
         connection += value.toLowerCase() + ",";
       }
@@ -293,7 +297,7 @@ class Connection {
     this.#keepAlive = m[1] === "1" ? !/(?:^|,)\s*close\s*,/.test(connection) : /(?:^|,)\s*keep-alive\s*,/.test(connection);
     this.#keep = this.#keepBody(status);
     if (this.#head || status === 204 || status === 304) {
-      if (rest > 0) throw new DirectHttpError("ZASK_HTTP_PARSE", `A body after a ${status} answer without one from ${this.#url!.href}`);
+      if (rest > 0) throw new HttpTransportError("ZASK_HTTP_PARSE", `A body after a ${status} answer without one from ${this.#url!.href}`);
       this.#length = 0;
       this.#finish();
     } else if (chunked) {
@@ -303,7 +307,7 @@ class Connection {
       this.#phase = Phase.Length;
       this.#length = length;
       if (this.#keep) this.#body = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
-      if (rest > length) throw new DirectHttpError("ZASK_HTTP_PARSE", `More than the ${length} bytes of Content-Length from ${this.#url!.href}`);
+      if (rest > length) throw new HttpTransportError("ZASK_HTTP_PARSE", `More than the ${length} bytes of Content-Length from ${this.#url!.href}`);
       if (this.#keep) this.#body!.set(this.#scratch.subarray(after, after + rest));
       this.#at = rest;
       if (this.#at === this.#length) this.#finish();
@@ -327,7 +331,7 @@ class Connection {
           const nl = s.indexOf(10, p);
           const stop = nl < 0 || nl >= to ? to : nl;
           this.#line += s.toString("latin1", p, stop);
-          if (this.#line.length > 4096) throw new DirectHttpError("ZASK_HTTP_PARSE", `Chunk size or trailer line too long from ${this.#url!.href}`);
+          if (this.#line.length > 4096) throw new HttpTransportError("ZASK_HTTP_PARSE", `Chunk size or trailer line too long from ${this.#url!.href}`);
           p = stop;
           if (nl < 0 || nl >= to) break;
           p++;
@@ -338,7 +342,7 @@ class Connection {
             break;
           }
           const size = /^([0-9a-fA-F]{1,12})(?:[ \t]*;.*)?$/.exec(line);
-          if (size === null) throw new DirectHttpError("ZASK_HTTP_PARSE", `Invalid chunk size line ${JSON.stringify(line.slice(0, 40))} from ${this.#url!.href}`);
+          if (size === null) throw new HttpTransportError("ZASK_HTTP_PARSE", `Invalid chunk size line ${JSON.stringify(line.slice(0, 40))} from ${this.#url!.href}`);
           this.#chunkLeft = parseInt(size[1]!, 16);
           this.#chunk = this.#chunkLeft === 0 ? Chunk.Trailer : Chunk.Data;
           break;
@@ -356,12 +360,12 @@ class Connection {
           // the CRLF after a chunk's data
           const c = s[p++]!;
           if (c === 10) this.#chunk = Chunk.Size;
-          else if (c !== 13) throw new DirectHttpError("ZASK_HTTP_PARSE", `Missing CRLF after a chunk from ${this.#url!.href}`);
+          else if (c !== 13) throw new HttpTransportError("ZASK_HTTP_PARSE", `Missing CRLF after a chunk from ${this.#url!.href}`);
           break;
         }
       }
     }
-    if (p < to && this.#phase !== Phase.Chunked) throw new DirectHttpError("ZASK_HTTP_PARSE", `Bytes after the last chunk from ${this.#url!.href}`);
+    if (p < to && this.#phase !== Phase.Chunked) throw new HttpTransportError("ZASK_HTTP_PARSE", `Bytes after the last chunk from ${this.#url!.href}`);
   }
 
   #finish(): void {
@@ -396,7 +400,7 @@ class Connection {
       this.#finish();
       this.#destroy(undefined);
     } else if (this.#phase !== Phase.Idle) {
-      this.#destroy(new DirectHttpError("ZASK_HTTP_CLOSED", `The connection closed before the answer from ${this.#url!.href} was complete (${this.answered} bytes in)`));
+      this.#destroy(new HttpTransportError("ZASK_HTTP_CLOSED", `The connection closed before the answer from ${this.#url!.href} was complete (${this.answered} bytes in)`));
     } else {
       this.#destroy(undefined);
     }
@@ -405,12 +409,12 @@ class Connection {
   #onClose(): void {
     this.closed = true;
     this.#forget();
-    if (this.#settle !== undefined) this.#settle(new DirectHttpError("ZASK_HTTP_CLOSED", `The connection closed before the answer from ${this.#url?.href} was complete (${this.answered} bytes in)`));
+    if (this.#settle !== undefined) this.#settle(new HttpTransportError("ZASK_HTTP_CLOSED", `The connection closed before the answer from ${this.#url?.href} was complete (${this.answered} bytes in)`));
   }
 
   #onTimeout(): void {
     if (this.#phase === Phase.Idle) this.#destroy(undefined);
-    else this.#destroy(new DirectHttpError("ZASK_HTTP_TIMEOUT", `No bytes from ${this.#url!.href} for ${this.#timeout} ms (${this.answered} bytes of the answer in)`));
+    else this.#destroy(new HttpTransportError("ZASK_HTTP_TIMEOUT", `No bytes from ${this.#url!.href} for ${this.#timeout} ms (${this.answered} bytes of the answer in)`));
   }
 
   #fail(e: unknown): void {
@@ -424,7 +428,7 @@ class Connection {
     const settle = this.#settle;
     this.#settle = undefined;
     this.#socket.destroy();
-    if (settle !== undefined) settle(e ?? new DirectHttpError("ZASK_HTTP_CLOSED", `The connection to ${this.#url?.origin} closed`));
+    if (settle !== undefined) settle(e ?? new HttpTransportError("ZASK_HTTP_CLOSED", `The connection to ${this.#url?.origin} closed`));
   }
 
   #forget(): void {
