@@ -43,11 +43,13 @@ function agentFor(connections: number): Agent {
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-// Each socket read is a new 64 KiB buffer that is garbage once copied into the body, and V8
-// collects dead buffers only after tens of MiB of them (33 MiB at the peak of a loop fetching
-// 16 MiB chunks). A young-generation GC after every 16 MiB received frees them sooner (about a
-// millisecond; none for computes that fetch less): the 2 GiB reduction over HTTP peaked at
-// 333-347 MiB RSS with it, 341-361 MiB without.
+// Through undici each socket read is a new 64 KiB buffer that is garbage once copied into the
+// body, and V8 collects dead buffers only after tens of MiB of them (33 MiB at the peak of a loop
+// fetching 16 MiB chunks). A young-generation GC after every 16 MiB received frees them sooner
+// (about a millisecond; none for computes that fetch less): the 2 GiB reduction over HTTP peaked
+// at 333-347 MiB RSS with it, 341-361 MiB without. The direct client makes no such garbage, but
+// its bodies are garbage too once decoded on this thread (sync mode, inline decodes): they are
+// counted the same way.
 const received = new GcBudget(16 * 2 ** 20);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Redirects followed at most, as undici's and fetch's default. */
