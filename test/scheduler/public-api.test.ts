@@ -6,6 +6,7 @@ test("the public API of @zask/scheduler is exactly this list", () => {
   assert.deepEqual(Object.keys(scheduler).sort(), [
     "DEFAULT_INLINE_THRESHOLD",
     "HttpError",
+    "HttpTransportError",
     "IoLane",
     "Profiler",
     "ProgressBar",
@@ -17,4 +18,9 @@ test("the public API of @zask/scheduler is exactly this list", () => {
     "resolveOpModule",
     "sizeOf",
   ]);
+});
+
+test("the buffers entry point of @zask/scheduler is exactly this list", async () => {
+  const buffers = await import("@zask/scheduler/buffers");
+  assert.deepEqual(Object.keys(buffers).sort(), ["RECYCLE_MAX", "RECYCLE_MIN", "recycleBuffer", "recycledBytes", "takeBuffer"]);
 });
