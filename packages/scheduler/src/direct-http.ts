@@ -153,7 +153,7 @@ class Connection {
       onread: { buffer: () => this.#nextBuffer(), callback: (n: number) => this.#onRead(n) },
     } as NetConnectOpts);
     this.#socket.setNoDelay(true);
-    this.#socket.on("error", (e) => this.#fail(e));
+    this.#socket.on("error", (e) => this.#destroy(e));
     this.#socket.on("end", () => this.#onEnd());
     this.#socket.on("close", () => this.#onClose());
     this.#socket.on("timeout", () => this.#onTimeout());
@@ -304,11 +304,13 @@ class Connection {
       this.#phase = Phase.Chunked;
       if (rest > 0) this.#parseChunked(after, after + rest);
     } else if (length >= 0) {
+      if (rest > length) throw new HttpTransportError("ZASK_HTTP_PARSE", `More than the ${length} bytes of Content-Length from ${this.#url!.href}`);
       this.#phase = Phase.Length;
       this.#length = length;
-      if (this.#keep) this.#body = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
-      if (rest > length) throw new HttpTransportError("ZASK_HTTP_PARSE", `More than the ${length} bytes of Content-Length from ${this.#url!.href}`);
-      if (this.#keep) this.#body!.set(this.#scratch.subarray(after, after + rest));
+      if (this.#keep) {
+        this.#body = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+        this.#body.set(this.#scratch.subarray(after, after + rest));
+      }
       this.#at = rest;
       if (this.#at === this.#length) this.#finish();
     } else {
@@ -395,15 +397,10 @@ class Connection {
   }
 
   #onEnd(): void {
-    if (this.#phase === Phase.UntilClose) {
-      this.#keepAlive = false;
-      this.#finish();
-      this.#destroy(undefined);
-    } else if (this.#phase !== Phase.Idle) {
-      this.#destroy(new HttpTransportError("ZASK_HTTP_CLOSED", `The connection closed before the answer from ${this.#url!.href} was complete (${this.answered} bytes in)`));
-    } else {
-      this.#destroy(undefined);
-    }
+    // a close-delimited body is complete (and #finish closes the connection)
+    if (this.#phase === Phase.UntilClose) this.#finish();
+    else if (this.#phase !== Phase.Idle) this.#destroy(new HttpTransportError("ZASK_HTTP_CLOSED", `The connection closed before the answer from ${this.#url!.href} was complete (${this.answered} bytes in)`));
+    else this.#destroy(undefined);
   }
 
   #onClose(): void {
@@ -415,10 +412,6 @@ class Connection {
   #onTimeout(): void {
     if (this.#phase === Phase.Idle) this.#destroy(undefined);
     else this.#destroy(new HttpTransportError("ZASK_HTTP_TIMEOUT", `No bytes from ${this.#url!.href} for ${this.#timeout} ms (${this.answered} bytes of the answer in)`));
-  }
-
-  #fail(e: unknown): void {
-    this.#destroy(e);
   }
 
   #destroy(e: unknown): void {

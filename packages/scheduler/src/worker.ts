@@ -82,16 +82,18 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
     }
     // a result of plain objects, arrays and typed arrays has been packed (partial views copied,
     // whole ones listed in `transfer`); anything else is cloned when the answer is posted and
-    // might view a buffer: then nothing is detached, and the GC frees what it can
-    if (made.size > 0 && !(reply.k[r] === OK && !isPlain(reply.v[r]))) {
+    // might view a buffer: then nothing is detached or recycled, and the GC frees what it can
+    const opaque = (made.size > 0 || dead.size > 0) && reply.k[r] === OK && !isPlain(reply.v[r]);
+    if (made.size > 0 && !opaque) {
       for (const b of made) {
         if (!transfer.has(b) && b.byteLength > 0) structuredClone(b, { transfer: [b] });
       }
     }
     // the mid-sized buffers of values that died here go back to takeBuffer (buffers.ts) when
     // the reply does not hold them; the rest is garbage
+    // (not after a failure either: the error object is cloned only when the answer is posted)
     if (dead.size > 0) {
-      const free = reply.k[r] === OK && isPlain(reply.v[r]);
+      const free = reply.k[r] === OK && !opaque;
       for (const b of dead) if (!(free && !transfer.has(b) && recycleBuffer(b))) garbage.add(b.byteLength);
     }
     garbage.collectIfDue();
