@@ -84,12 +84,12 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
   }
   if (!any) {
     const out = materialized(graph, names, maps);
-    return withNumbering(out, nodeKeys, nodes, absorbed, Int32Array.from({ length: n }, (_, i) => i), [], depStart, depList) ?? out;
+    return withNumbering(out, nodeKeys, nodes, absorbed, identity(n), [], depStart, depList) ?? out;
   }
 
   const out = names.map((_, l) => (changed[l] === 1 ? new Map<Key, GraphNode>() : undefined));
   // each kept node's chain head (itself when nothing fused into it) and its new node, if fused
-  const headOf = Int32Array.from({ length: n }, (_, i) => i);
+  const headOf = identity(n);
   const fusedNode = new Array<GraphNode | undefined>(n);
   const reads = names.map((_, l) => (changed[l] === 1 ? new Set<number>() : undefined));
   const chain: number[] = [];
@@ -236,4 +236,11 @@ function materialized(graph: Graph, names: readonly string[], maps: readonly Map
 
 function isTaskLike(node: GraphNode): node is Task | Fused {
   return node instanceof Task || node instanceof Fused;
+}
+
+/** `[0, 1, …, n - 1]` (a loop: `Int32Array.from` with a map function takes the slow generic path). */
+function identity(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
 }

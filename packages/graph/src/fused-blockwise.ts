@@ -172,12 +172,11 @@ export class FusedBlockwise implements Layer, FusedSteps {
   /** {@link materialize} into an existing map. */
   materializeInto(out: Map<Key, GraphNode>): void {
     const idx = new Array<number>(this.numBlocks.length);
-    const name = this.name;
     const lins = this.#out.linearIndices();
     for (let i = 0; i < lins.length; i++) {
       const lin = lins[i]!;
       this.#out.unravel(lin, idx);
-      const key = blockKey(name, idx);
+      const key = this.#out.keyOf(idx);
       out.set(key, new Fused(key, this, this.#externalDependencies(idx), lin));
     }
   }

@@ -152,7 +152,7 @@ export function orderIndexed(g: IndexedNodes): Int32Array {
     const i = topo[t]!;
     const s = depStart[i]!;
     const e = depStart[i + 1]!;
-    if (e - s > 1) children.subarray(s, e).sort((a, b) => need[b]! - need[a]!);
+    if (e - s > 1) sortByNeed(children, s, e, need);
     let v = 1;
     for (let p = s; p < e; p++) v = Math.max(v, need[children[p]!]! + (p - s));
     need[i] = v;
@@ -258,3 +258,19 @@ function findCycle(g: IndexedNodes, waiting: Int32Array): Key[] {
   return [...cycle, cycle[0]!];
 }
 
+/**
+ * Sort `list[s, e)` by `need`, heaviest first, ties in their order: an insertion sort in place,
+ * as dependency lists are short (no view and no comparator call per node).
+ */
+function sortByNeed(list: Int32Array, s: number, e: number, need: Float64Array): void {
+  for (let p = s + 1; p < e; p++) {
+    const x = list[p]!;
+    const w = need[x]!;
+    let q = p;
+    while (q > s && need[list[q - 1]!]! < w) {
+      list[q] = list[q - 1]!;
+      q--;
+    }
+    list[q] = x;
+  }
+}

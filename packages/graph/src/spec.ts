@@ -363,8 +363,13 @@ function subst(x: unknown, lookup: (key: Key) => unknown, step: ((s: number) => 
     let out: unknown[] | undefined;
     for (let i = 0; i < x.length; i++) {
       const v = subst(x[i], lookup, step);
-      if (v !== x[i] && out === undefined) out = x.slice(0, i);
-      if (out !== undefined) out.push(v);
+      if (out !== undefined) out[i] = v;
+      else if (v !== x[i]) {
+        // sized once: a slice grown by push reserves room for 17 (one array per task)
+        out = new Array<unknown>(x.length);
+        for (let j = 0; j < i; j++) out[j] = x[j];
+        out[i] = v;
+      }
     }
     return out ?? x;
   }

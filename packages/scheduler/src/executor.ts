@@ -43,6 +43,13 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof x === "object" && x !== null && typeof (x as PromiseLike<unknown>).then === "function";
 }
 
+/** The value of task `node`'s op, a promise, with a rejection turned into a {@link TaskError}. */
+function taskPromise(v: PromiseLike<unknown>, node: Task): Promise<unknown> {
+  return Promise.resolve(v).then(undefined, (e: unknown) => {
+    throw new TaskError(node.key, opName(node.op), e);
+  });
+}
+
 /** The ops of a plan, loaded before it runs: functions, and module URLs for the workers. */
 export interface OpTable {
   readonly functions: ReadonlyMap<OpRef, OpFunction>;
@@ -84,8 +91,11 @@ export class Execution {
   /** The task whose arguments are being substituted (-1: any). */
   #current = -1;
   readonly #hooks: boolean;
-  #held = 0;
-  #peak = 0;
+  /**
+   * Bytes held now [0] and at most [1]: doubles in a typed array, as an object field that holds
+   * a double would box a new number on every store (twice per task).
+   */
+  readonly #bytes = new Float64Array(2);
   #completed = 0;
   #done = false;
   #draining = false;
@@ -551,20 +561,24 @@ export class Execution {
       } catch (e) {
         throw new TaskError(node.key, opName(step.op), e, step.key);
       }
-      if (isThenable(v)) {
-        return Promise.resolve(v).then(
-          (x) => {
-            local.set(step.key, x);
-            return this.#evalSteps(i, node, steps, s + 1, to, local);
-          },
-          (e: unknown) => {
-            throw new TaskError(node.key, opName(step.op), e, step.key);
-          },
-        );
-      }
+      if (isThenable(v)) return this.#afterStepsAwait(v, i, node, steps, s, to, local);
       local.set(step.key, v);
     }
     return undefined;
+  }
+
+  /** {@link #evalSteps} after step `s` gave a promise (apart, so the loop allocates no closure context). */
+  #afterStepsAwait(v: PromiseLike<unknown>, i: number, node: Fused, steps: readonly Task[], s: number, to: number, local: StepValues): Promise<unknown> {
+    const step = steps[s]!;
+    return Promise.resolve(v).then(
+      (x) => {
+        local.set(step.key, x);
+        return this.#evalSteps(i, node, steps, s + 1, to, local);
+      },
+      (e: unknown) => {
+        throw new TaskError(node.key, opName(step.op), e, step.key);
+      },
+    );
   }
 
   /**
@@ -589,20 +603,24 @@ export class Execution {
       } catch (e) {
         throw new TaskError(node.key, opName(op), e, stepKey(node, s));
       }
-      if (isThenable(v)) {
-        return Promise.resolve(v).then(
-          (x) => {
-            vals[s] = x;
-            return s + 1 < n ? this.#evalProgram(i, node, node.stepArgs(s + 1)!, s + 1, vals) : x;
-          },
-          (e: unknown) => {
-            throw new TaskError(node.key, opName(op), e, stepKey(node, s));
-          },
-        );
-      }
+      if (isThenable(v)) return this.#afterProgramAwait(v, i, node, s, vals);
       vals[s] = v;
     }
     return vals[n - 1];
+  }
+
+  /** {@link #evalProgram} after step `s` gave a promise (apart, so the loop allocates no closure context). */
+  #afterProgramAwait(v: PromiseLike<unknown>, i: number, node: Fused, s: number, vals: unknown[]): Promise<unknown> {
+    const n = node.ops.length;
+    return Promise.resolve(v).then(
+      (x) => {
+        vals[s] = x;
+        return s + 1 < n ? this.#evalProgram(i, node, node.stepArgs(s + 1)!, s + 1, vals) : x;
+      },
+      (e: unknown) => {
+        throw new TaskError(node.key, opName(node.ops[s]!), e, stepKey(node, s));
+      },
+    );
   }
 
   /** The value of node `i` computed on the main thread: a value, or a promise of one. Errors are TaskErrors. */
@@ -620,17 +638,17 @@ export class Execution {
       } catch (e) {
         throw new TaskError(node.key, opName(op), e);
       }
-      if (isThenable(v)) {
-        return Promise.resolve(v).then(undefined, (e: unknown) => {
-          throw new TaskError(node.key, opName(op), e);
-        });
-      }
-      return v;
+      return isThenable(v) ? taskPromise(v, node) : v;
     }
     if (node instanceof DataNode) return node.value;
     if (node instanceof Alias) return this.#values[this.#plan.index.get(node.target)!];
     const first = node.stepArgs(0);
     if (first !== undefined) return this.#evalProgram(i, node, first, 0, new Array<unknown>(node.ops.length));
+    return this.#evalBuiltSteps(i, node);
+  }
+
+  /** {@link #evalMain} of a fused node whose steps must be built. */
+  #evalBuiltSteps(i: number, node: Fused): unknown {
     const local = new StepValues();
     // run once here: a lazily built node's steps are not kept past this run
     const steps = node.stepsOnce();
@@ -742,11 +760,10 @@ export class Execution {
     this.#values[i] = v;
     const size = sizeOf(v);
     this.#sizes[i] = size;
-    this.#held += size;
-    if (this.#held > this.#peak) this.#peak = this.#held;
-    if (this.#threads && typeof v === "object" && v !== null) {
-      forEachView(v, (view) => this.#views.set(view.buffer, (this.#views.get(view.buffer) ?? 0) + 1));
-    }
+    const bytes = this.#bytes;
+    const held = (bytes[0] += size);
+    if (held > bytes[1]!) bytes[1] = held;
+    if (this.#threads && typeof v === "object" && v !== null) this.#countViews(v, 1);
     const { depStart, depList, dependentStart, dependentList, outputs } = plan;
     for (let e = depStart[i]!; e < depStart[i + 1]!; e++) {
       const d = depList[e]!;
@@ -766,7 +783,7 @@ export class Execution {
         duration: end - t0,
         bytesIn: this.#inputBytes(i),
         bytesOut: size,
-        heldBytes: this.#held,
+        heldBytes: this.#bytes[0]!,
       };
       for (const cb of this.#opts.callbacks) cb.posttask?.(info.key, v, info);
     }
@@ -774,16 +791,23 @@ export class Execution {
   }
 
   #release(d: number): void {
-    this.#held -= this.#sizes[d]!;
+    this.#bytes[0] -= this.#sizes[d]!;
     const v = this.#values[d];
-    if (this.#threads && typeof v === "object" && v !== null) {
-      forEachView(v, (view) => {
-        const c = (this.#views.get(view.buffer) ?? 1) - 1;
-        if (c === 0) this.#views.delete(view.buffer);
-        else this.#views.set(view.buffer, c);
-      });
-    }
+    if (this.#threads && typeof v === "object" && v !== null) this.#countViews(v, -1);
     this.#values[d] = undefined;
+  }
+
+  /**
+   * Add `delta` to the count of live values viewing each buffer `v` views. Apart from its
+   * callers: a closure there would make them allocate a context on every call, in every mode.
+   */
+  #countViews(v: object, delta: 1 | -1): void {
+    const views = this.#views;
+    forEachView(v, (view) => {
+      const c = (views.get(view.buffer) ?? 0) + delta;
+      if (c <= 0) views.delete(view.buffer);
+      else views.set(view.buffer, c);
+    });
   }
 
   #finishInfo(errored: boolean, error: unknown): FinishInfo {
@@ -793,7 +817,7 @@ export class Execution {
       completed: this.#completed,
       tasks: this.#plan.size,
       elapsed: performance.now() - this.#t0,
-      peakHeldBytes: this.#peak,
+      peakHeldBytes: this.#bytes[1]!,
       io: { ...this.#opts.io.stats },
     };
   }
