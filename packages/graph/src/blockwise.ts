@@ -19,7 +19,7 @@ import {
   type CompiledArg,
 } from "./blockwise-template.js";
 import { blockKey, flat, type Key } from "./key.js";
-import type { CullResult, Layer } from "./layer.js";
+import type { CullResult, Layer, MaterializedLists } from "./layer.js";
 import { Ref, Task, findDependencies, stepRef, type GraphNode, type Op } from "./spec.js";
 
 /** Options of {@link Blockwise}. */
@@ -363,6 +363,26 @@ export class Blockwise implements Layer {
     }
   }
 
+  materializeLists(): MaterializedLists {
+    const idx = new Array<number>(this.numBlocks.length);
+    const lins = this.linearIndices();
+    const keys = new Array<Key>(lins.length);
+    const nodes = new Array<GraphNode>(lins.length);
+    for (let i = 0; i < lins.length; i++) {
+      this.#unravel(lins[i]!, idx);
+      const t = this.#task(idx);
+      keys[i] = t.key;
+      nodes[i] = t;
+    }
+    return { keys, nodes };
+  }
+
+  /** The place of block `key` among the kept blocks (row-major), -1 when it is not one. */
+  positionOf(key: Key): number {
+    const lin = this.linearIndexOf(key);
+    return lin < 0 ? -1 : this.#rankOf(lin);
+  }
+
   /** Convert a row-major linear block index into `out` (reused to avoid allocation). */
   unravel(lin: number, out: number[]): number[] {
     this.#unravel(lin, out);
@@ -377,18 +397,23 @@ export class Blockwise implements Layer {
   }
 
   #keeps(lin: number): boolean {
+    return this.#rankOf(lin) >= 0;
+  }
+
+  /** The place of block `lin` among the kept blocks, -1 when a cull dropped it. */
+  #rankOf(lin: number): number {
     const kept = this.#kept;
-    if (kept === undefined) return true;
+    if (kept === undefined) return lin;
     let lo = 0;
     let hi = kept.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const v = kept[mid]!;
-      if (v === lin) return true;
+      if (v === lin) return mid;
       if (v < lin) lo = mid + 1;
       else hi = mid - 1;
     }
-    return false;
+    return -1;
   }
 
   *#linearIndices(): IterableIterator<number> {

@@ -1,8 +1,8 @@
 import { MissingKeyError } from "./errors.js";
 import { Graph } from "./graph.js";
 import { keyName, type Key } from "./key.js";
-import { layerPositions } from "./node-positions.js";
-import type { Layer } from "./layer.js";
+import { layerPositions, type PlacedKeys } from "./node-positions.js";
+import type { Layer, MaterializedLists } from "./layer.js";
 import { MaterializedLayer } from "./materialized-layer.js";
 import { Blockwise } from "./blockwise.js";
 import { FusedBlockwise } from "./fused-blockwise.js";
@@ -15,7 +15,8 @@ import { withDependents } from "./order.js";
  * {@link Fused} node keyed `c` with steps `[a, b, c]` (steps of fused nodes are spliced in).
  * Requested keys are never fused into a dependent; data nodes and aliases are never fused.
  * Every layer of the result is a {@link MaterializedLayer} (the pass had to materialize them,
- * and the scheduler needs them materialized next).
+ * and the scheduler needs them materialized next), except a Blockwise layer that nothing fused
+ * into or out of: it stays as it was, and the numbering the result carries holds its nodes.
  *
  * @example
  * ```ts
@@ -24,24 +25,35 @@ import { withDependents } from "./order.js";
  */
 export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
   const names = [...graph.layers.keys()];
-  const maps = names.map((n) => graph.layers.get(n)!.materialize());
+  // a Blockwise layer's nodes as lists, placed by their keys: no map of its keys is built
+  const parts = names.map((name) => layerNodes(graph.layers.get(name)!));
   let n = 0;
   let edges = 0;
-  for (const m of maps) n += m.size;
+  for (const p of parts) n += p.size;
   const nodes = new Array<GraphNode>(n);
   const nodeKeys = new Array<Key>(n);
   const layerOf = new Int32Array(n);
   n = 0;
-  for (let l = 0; l < maps.length; l++) {
-    for (const [k, node] of maps[l]!) {
-      nodes[n] = node;
-      nodeKeys[n] = k;
+  for (let l = 0; l < parts.length; l++) {
+    const part = parts[l]!;
+    if (part instanceof Map) {
+      for (const [k, node] of part) {
+        nodes[n] = node;
+        nodeKeys[n] = k;
+        layerOf[n++] = l;
+        edges += node.dependencies.length;
+      }
+      continue;
+    }
+    const { keys: ks, nodes: ns } = part.lists;
+    for (let i = 0; i < ns.length; i++) {
+      nodes[n] = ns[i]!;
+      nodeKeys[n] = ks[i]!;
       layerOf[n++] = l;
-      edges += node.dependencies.length;
+      edges += ns[i]!.dependencies.length;
     }
   }
-  if (edges === 0) return materialized(graph, names, maps);
-  const positionOf = layerPositions(names, maps, nodes);
+  const positionOf = layerPositions(names, parts, nodes);
 
   // Who reads each node: how many, and which one when there is one; and the dependency lists
   // by number, which the graph keeps when nothing fuses (compute numbers the nodes next).
@@ -83,7 +95,7 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
     any = true;
   }
   if (!any) {
-    const out = materialized(graph, names, maps);
+    const out = materialized(graph, names, parts);
     return withNumbering(out, nodeKeys, nodes, absorbed, identity(n), [], depStart, depList) ?? out;
   }
 
@@ -128,7 +140,7 @@ export function fuseLinear(graph: Graph, keys: Iterable<Key>): Graph {
     const old = graph.layers.get(name)!;
     const m = out[l];
     if (m === undefined) {
-      layers.set(name, asMaterialized(old, maps[l]!));
+      layers.set(name, unchanged(old, parts[l]!));
       continue;
     }
     if (m.size === 0) continue;
@@ -206,7 +218,9 @@ function withNumbering(
 function disjoint(graph: Graph): boolean {
   const foreign = new Set<Key>();
   for (const layer of graph.layers.values()) {
-    for (const k of (layer as MaterializedLayer).foreignKeys) {
+    // a Blockwise layer kept as it was: its keys all carry its name
+    if (!(layer instanceof MaterializedLayer)) continue;
+    for (const k of layer.foreignKeys) {
       if (foreign.has(k)) return false;
       foreign.add(k);
       const owner = graph.layers.get(keyName(k));
@@ -224,12 +238,54 @@ function asMaterialized(old: Layer, nodes: Map<Key, GraphNode>): MaterializedLay
   return new MaterializedLayer(old.name, nodes, { ...old.annotations });
 }
 
-/** The graph with every layer replaced by its materialized map, which callers need next anyway. */
-function materialized(graph: Graph, names: readonly string[], maps: readonly Map<Key, GraphNode>[]): Graph {
+/** A layer's nodes for this pass: its map, or a Blockwise layer's lists and its own lookup of keys. */
+type LayerNodes = Map<Key, GraphNode> | PlacedLists;
+
+/** The nodes of a Blockwise-family layer as lists, placed by the layer (see {@link Layer.positionOf}). */
+class PlacedLists implements PlacedKeys {
+  readonly layer: Layer;
+  readonly lists: MaterializedLists;
+  constructor(layer: Layer, lists: MaterializedLists) {
+    this.layer = layer;
+    this.lists = lists;
+  }
+
+  get size(): number {
+    return this.lists.nodes.length;
+  }
+
+  positionOf(key: Key): number {
+    return this.layer.positionOf!(key);
+  }
+
+  /** The nodes as a map (for a layer that fusing changes). */
+  map(): Map<Key, GraphNode> {
+    const out = new Map<Key, GraphNode>();
+    const { keys, nodes } = this.lists;
+    for (let i = 0; i < nodes.length; i++) out.set(keys[i]!, nodes[i]!);
+    return out;
+  }
+}
+
+function layerNodes(layer: Layer): LayerNodes {
+  if (layer.materializeLists !== undefined && layer.positionOf !== undefined) return new PlacedLists(layer, layer.materializeLists());
+  return layer.materialize();
+}
+
+/**
+ * A layer that fusing left as it was: a Blockwise layer stays symbolic (the numbering this pass
+ * attaches to the graph carries its nodes), any other layer is materialized.
+ */
+function unchanged(old: Layer, part: LayerNodes): Layer {
+  return part instanceof Map ? asMaterialized(old, part) : old;
+}
+
+/** The graph with every layer as {@link unchanged} gives it. */
+function materialized(graph: Graph, names: readonly string[], parts: readonly LayerNodes[]): Graph {
   const layers = new Map<string, Layer>();
   for (let l = 0; l < names.length; l++) {
     const old = graph.layers.get(names[l]!)!;
-    layers.set(names[l]!, asMaterialized(old, maps[l]!));
+    layers.set(names[l]!, unchanged(old, parts[l]!));
   }
   return new Graph(layers, graph.dependencies);
 }

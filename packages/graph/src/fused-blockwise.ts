@@ -1,7 +1,7 @@
 import type { BlockSet, Blockwise } from "./blockwise.js";
 import { FusionError } from "./errors.js";
 import { blockKey, keyName, type Key } from "./key.js";
-import type { CullResult, Layer } from "./layer.js";
+import type { CullResult, Layer, MaterializedLists } from "./layer.js";
 import { Fused, findDependencies, type GraphNode, type FusedSteps, type Op, type Task } from "./spec.js";
 import { unravel } from "./blockwise-template.js";
 
@@ -45,6 +45,8 @@ export class FusedBlockwise implements Layer, FusedSteps {
   readonly #out: Blockwise;
   /** Per stage: 1 when all its dependencies are earlier stages' blocks. */
   readonly #noExternal: Uint8Array;
+  /** Whether no stage reads outside the layer (then no block has external dependencies). */
+  readonly #allInternal: boolean;
   /** What {@link stepArgs} needs, made on first use; null when the steps must be built instead. */
   #program: StepProgram | null | undefined;
 
@@ -64,6 +66,7 @@ export class FusedBlockwise implements Layer, FusedSteps {
     this.#internal = new Set(stages.slice(0, -1).map((s) => s.layer.name));
     this.stepOps = Object.freeze(stages.map((s) => s.layer.op));
     this.#noExternal = Uint8Array.from(stages, (s) => (s.layer.readsOnly(this.#internal) ? 1 : 0));
+    this.#allInternal = this.#noExternal.every((x) => x === 1);
   }
 
   /** The output stage's index symbols. */
@@ -181,6 +184,27 @@ export class FusedBlockwise implements Layer, FusedSteps {
     }
   }
 
+  /** {@link materialize} as lists, in its order (see {@link Layer.materializeLists}). */
+  materializeLists(): MaterializedLists {
+    const idx = new Array<number>(this.numBlocks.length);
+    const lins = this.#out.linearIndices();
+    const keys = new Array<Key>(lins.length);
+    const nodes = new Array<GraphNode>(lins.length);
+    for (let i = 0; i < lins.length; i++) {
+      const lin = lins[i]!;
+      this.#out.unravel(lin, idx);
+      const key = this.#out.keyOf(idx);
+      keys[i] = key;
+      nodes[i] = new Fused(key, this, this.#externalDependencies(idx), lin);
+    }
+    return { keys, nodes };
+  }
+
+  /** The place of block `key` among the kept output blocks, -1 when it is not one. */
+  positionOf(key: Key): number {
+    return this.#out.positionOf(key);
+  }
+
   /**
    * The steps of the node of output block number `lin` (row-major): each stage's task for the
    * block that lines up, producers first. Throws {@link FusionError} when a step refers to a
@@ -254,6 +278,7 @@ export class FusedBlockwise implements Layer, FusedSteps {
 
   /** Dependencies of the node at `idx` on keys outside it, without building its steps. */
   #externalDependencies(idx: readonly number[]): readonly Key[] {
+    if (this.#allInternal) return NO_KEYS;
     let deps: Key[] | undefined;
     const stageIdx: number[] = [];
     for (let s = 0; s < this.stages.length; s++) {

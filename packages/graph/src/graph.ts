@@ -132,12 +132,23 @@ export class Graph {
   }
 
   /**
-   * Every task of every layer in one map. For a graph of one layer this is that layer's own
-   * map (no copy of a million entries): treat it as read-only.
+   * Every task of every layer in one map. For a graph of one materialized layer this is that
+   * layer's own map (no copy of a million entries): treat it as read-only. A graph a pass
+   * numbered (fuse) gives the numbered nodes, so a Blockwise layer it kept symbolic is not
+   * materialized again.
    */
   materialize(): Map<Key, GraphNode> {
-    if (this.layers.size === 1) return this.layers.values().next().value!.materialize();
+    const indexed = this.#indexed;
+    if (this.layers.size === 1) {
+      const only = this.layers.values().next().value!;
+      if (indexed === undefined || only instanceof MaterializedLayer) return only.materialize();
+    }
     const out = new Map<Key, GraphNode>();
+    if (indexed !== undefined) {
+      const { keys, nodes } = indexed;
+      for (let i = 0; i < keys.length; i++) out.set(keys[i]!, nodes[i]!);
+      return out;
+    }
     for (const layer of this.layers.values()) {
       if (layer.materializeInto !== undefined) layer.materializeInto(out);
       else for (const [k, v] of layer.materialize()) out.set(k, v);

@@ -6,7 +6,7 @@ export { op, isOpRef, opName, Ref, ref, StepRef, stepRef, Task, DataNode, Alias,
 export type { Lane, OpRef, OpFunction, Op, GraphNode, FusedSteps } from "./spec.js";
 export { tokenize, tokenSymbol } from "./tokenize.js";
 export type { Tokenizable } from "./tokenize.js";
-export type { Layer, CullResult } from "./layer.js";
+export type { Layer, CullResult, MaterializedLists } from "./layer.js";
 export { MaterializedLayer } from "./materialized-layer.js";
 export { Graph } from "./graph.js";
 export type { GraphStats } from "./graph.js";

@@ -36,4 +36,18 @@ export interface Layer {
   materialize(): Map<Key, GraphNode>;
   /** Add every task of the layer to `out` (saves a copy when merging layers). Optional. */
   materializeInto?(out: Map<Key, GraphNode>): void;
+  /**
+   * The tasks of {@link materialize} as two lists in its order, without a map: a pass that
+   * numbers the nodes (fuse) finds a key's place with {@link positionOf} instead. Optional
+   * (Blockwise layers, whose keys name their place).
+   */
+  materializeLists?(): MaterializedLists;
+  /** The place of `key` in {@link materializeLists}' order, -1 when it is not a task of this layer. */
+  positionOf?(key: Key): number;
+}
+
+/** A layer's tasks as lists (see {@link Layer.materializeLists}). */
+export interface MaterializedLists {
+  readonly keys: Key[];
+  readonly nodes: GraphNode[];
 }
