@@ -138,6 +138,25 @@ test("cull keeps the requested blocks and reports only their input keys", () => 
   assert.deepEqual([...culled.keys()], ['["m",3]', '["m",7]']);
 });
 
+test("materializeLists gives materialize's nodes in its order, and positionOf finds a kept block's place", () => {
+  const layer = new Blockwise({ name: "m", outIndex: "ij", numBlocks: [3, 4], op: add, args: [blockwiseInput("x", "ij", [3, 4])] });
+  const culled = layer.cull(['["m",2,3]', '["m",0,1]', '["m",1,0]']).layer as Blockwise;
+  for (const l of [layer, culled]) {
+    const { keys, nodes } = l.materializeLists();
+    const m = l.materialize();
+    assert.deepEqual(keys, [...m.keys()]);
+    assert.deepEqual(
+      nodes.map((t) => [t.key, refKeys((t as Task).args)]),
+      [...m.values()].map((t) => [t.key, refKeys((t as Task).args)]),
+    );
+    keys.forEach((k, i) => assert.equal(l.positionOf(k), i, k));
+  }
+  assert.deepEqual(culled.materializeLists().keys, ['["m",0,1]', '["m",1,0]', '["m",2,3]']);
+  // a block a cull dropped, a block off the grid, another layer's key, a plain key
+  for (const k of ['["m",1,1]', '["m",3,0]', '["x",0,1]', "m"]) assert.equal(culled.positionOf(k), -1, k);
+  assert.equal(layer.positionOf('["m",1,1]'), 5);
+});
+
 test("culling to every block returns the same layer", () => {
   const layer = new Blockwise({ name: "m", outIndex: "i", numBlocks: [3], op: add, args: [] });
   assert.equal(layer.cull(layer.keys()).layer, layer);

@@ -166,6 +166,32 @@ test("fused steps of a Blockwise layer are built when first read, then kept", ()
   assert.deepEqual(node.steps[0]!.args, [[7]]);
 });
 
+test("linear fusion keeps a Blockwise layer it leaves alone symbolic, and its numbering and materialize agree", () => {
+  const n = 12;
+  let g = loadDecode(n);
+  // a reduction over 4 decoded blocks at a time: nothing fuses into or out of the Blockwise layer
+  const parts = Array.from({ length: n / 4 }, (_, j) => new Task(`part-${j}`, select, [[0, 1, 2, 3].map((k) => ref(blockKey("dec-1", [4 * j + k])))]));
+  g = g.withLayer(new MaterializedLayer("parts", parts), ["dec-1"]);
+  g = g.withLayer(new MaterializedLayer("total", [new Task("total", select, [parts.map((t) => ref(t.key))])]), ["parts"]);
+  const fused = fuse(g, ["total"]);
+  assert.ok(fused.layers.get("dec-1") instanceof FusedBlockwise, "the fused Blockwise layer is not materialized");
+  const { keys, nodes, depStart, depList } = fused.indexed();
+  const m = fused.materialize();
+  assert.deepEqual(keys, [...m.keys()]);
+  nodes.forEach((node, i) => assert.equal(m.get(keys[i]!), node, "the same node objects"));
+  // each part reads the 4 decoded blocks it names, by number
+  const part1 = keys.indexOf("part-1");
+  assert.deepEqual(
+    [...depList.subarray(depStart[part1], depStart[part1 + 1])].map((d) => keys[d]),
+    [4, 5, 6, 7].map((k) => blockKey("dec-1", [k])),
+  );
+  assert.deepEqual(stepKeys(m.get(blockKey("dec-1", [5]))), [blockKey("load-1", [5]), blockKey("dec-1", [5])]);
+  // culled to one part first: the kept blocks are found by their place among the kept ones
+  const small = fuse(cull(g, ["part-2"]), ["part-2"]).indexed();
+  assert.deepEqual(small.keys, [8, 9, 10, 11].map((k) => blockKey("dec-1", [k])).concat("part-2"));
+  assert.deepEqual([...small.depList], [0, 1, 2, 3]);
+});
+
 test("a perBlock ref into a fused-away collection is reported when the steps are built", () => {
   const a = new Blockwise({ name: "a", outIndex: "i", numBlocks: [2], op: fetchChunk, args: [] });
   const b = new Blockwise({

@@ -123,6 +123,44 @@ describe("compute", () => {
     }
   });
 
+  test("fused nodes whose steps are async run on the main thread, and an async step's rejection is named", async () => {
+    const grid = [4];
+    const later = async (i: number): Promise<Float64Array> => {
+      await new Promise((r) => setImmediate(r));
+      return new Float64Array(3).fill(i);
+    };
+    const total = async (a: Float64Array): Promise<number> => a.reduce((s, x) => s + x, 0);
+    const failOn2 = async (a: Float64Array): Promise<number> => {
+      if (a[0] === 2) throw new RangeError("no twos");
+      return a[0]!;
+    };
+    // Blockwise stages fused: the node runs from its step arguments
+    let g = Graph.fromLayer(new Blockwise({ name: "l", outIndex: "i", numBlocks: grid, op: later, args: [blockIndex()] }));
+    const lin = blockwiseInput("l", "i", grid);
+    const ok = g.withLayer(new Blockwise({ name: "t", outIndex: "i", numBlocks: grid, op: total, args: [lin] }), ["l"]);
+    const bad = g.withLayer(new Blockwise({ name: "b", outIndex: "i", numBlocks: grid, op: failOn2, args: [lin] }), ["l"]);
+    // plain tasks fused by linear fusion: the node runs its built steps
+    const chain = Graph.fromNodes("c", [new Task("x", later, [[2]]), new Task("y", failOn2, [ref("x")])]);
+    const keys = (name: string): string[] => [0, 1, 2, 3].map((i) => blockKey(name, [i]));
+    for (const options of [{ scheduler: "sync" as const }, { inlineThreshold: Infinity }]) {
+      const label = JSON.stringify(options);
+      assert.deepEqual(await compute(ok, keys("t"), { progress: false, ...options }), [0, 3, 6, 9], label);
+      await assert.rejects(compute(bad, keys("b"), { progress: false, ...options }), (e: unknown) => {
+        assert.ok(e instanceof TaskError, String(e));
+        assert.equal(e.key, blockKey("b", [2]), label);
+        assert.equal(e.step, blockKey("b", [2]), label);
+        assert.match(String((e.cause as Error).message), /no twos/);
+        return true;
+      });
+      await assert.rejects(compute(chain, ["y"], { progress: false, ...options }), (e: unknown) => {
+        assert.ok(e instanceof TaskError, String(e));
+        assert.equal(e.key, "y", label);
+        assert.equal(e.step, "y", label);
+        return true;
+      });
+    }
+  });
+
   test("a failing op on a worker rejects with a TaskError naming the key and op, and the pool stays usable", async () => {
     const g = Graph.fromNodes("x", [new Task("a", fill, [10, 1]), new Task("bad", boom, [ref("a")])]);
     await assert.rejects(compute(g, ["bad"], { inlineThreshold: 0, optimize: false }), (e: unknown) => {
