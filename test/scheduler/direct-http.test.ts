@@ -40,6 +40,35 @@ describe("the direct HTTP client", () => {
     }
   });
 
+  test("a request header holding CR or LF is refused (an HttpError from a TypeError naming it and the URL), once, and nothing is sent", async () => {
+    const server = await startRawServer((socket) => socket.write("HTTP/1.1 204 No Content\r\n\r\n"));
+    try {
+      const lane = new IoLane(fast);
+      for (const headers of [{ Range: "bytes=0-1\r\nX-Evil: 1" }, { "X-A\nB": "1" }, { "X:Y": "1" }]) {
+        const [name] = Object.keys(headers);
+        await assert.rejects(lane.get(`${server.url}/x`, { headers }), (e: unknown) => {
+          assert.ok(e instanceof HttpError, String(e));
+          assert.equal(e.url, `${server.url}/x`);
+          assert.equal(e.status, undefined);
+          assert.equal(e.attempts, 1, "not retried");
+          assert.ok(e.cause instanceof TypeError, String(e.cause));
+          assert.ok(e.cause.message.includes(JSON.stringify(name)), e.cause.message);
+          assert.ok(e.cause.message.includes(`${server.url}/x`), e.cause.message);
+          return true;
+        });
+      }
+      // refused before a connection is taken (a refusal on a reused connection once looped forever)
+      assert.equal(server.connections, 0);
+      assert.equal(server.requests.length, 0);
+      for (let i = 0; i < 2; i++) assert.equal((await lane.get(`${server.url}/ok`, { headers: { Range: "bytes=0-1" } })).status, 204);
+      await assert.rejects(lane.get(`${server.url}/x`, { headers: { "X:Y": "1" } }), HttpError);
+      assert.equal(server.requests.length, 2);
+      assert.equal(server.connections, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("reads chunked bodies (extensions, trailers), bodies that end with the connection, and answers without a body", async () => {
     const server = await startRawServer((socket, head) => {
       const path = head.split(" ")[1];

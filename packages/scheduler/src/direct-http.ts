@@ -79,6 +79,8 @@ const origins = new Map<string, Origin>();
  */
 export async function directRequest(url: URL, req: DirectRequest, connections: number): Promise<DirectResponse> {
   req.signal.throwIfAborted();
+  // before a connection is taken: a refused request is not one a stale connection failed
+  checkHeaders(url, req.headers);
   let origin = origins.get(url.origin);
   if (origin === undefined || origin.max !== connections) {
     origin = { idle: origin?.idle ?? [], max: connections };
@@ -96,6 +98,14 @@ export async function directRequest(url: URL, req: DirectRequest, connections: n
       if (reused && conn.answered === 0 && !req.signal.aborted) continue;
       throw e;
     }
+  }
+}
+
+/** Throws a TypeError naming the header and the URL when a header's name or value would break the request's framing. */
+function checkHeaders(url: URL, headers: Readonly<Record<string, string>> | undefined): void {
+  if (headers === undefined) return;
+  for (const [name, value] of Object.entries(headers)) {
+    if (/[\r\n:]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`Invalid request header ${JSON.stringify(name)} for ${url.href}`);
   }
 }
 
@@ -182,12 +192,6 @@ class Connection {
       let text = `${req.method} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n`;
       if (req.headers !== undefined) {
         for (const [name, value] of Object.entries(req.headers)) {
-          if (/[\r\n:]/.test(name) || /[\r\n]/.test(value)) {
-            this.#phase = Phase.Idle;
-            this.#settle(new TypeError(`Invalid request header ${JSON.stringify(name)} for ${url.href}`));
-            this.#release(true);
-            return;
-          }
           if (name.toLowerCase() === "host") continue;
           text += `${name}: ${value}\r\n`;
         }
