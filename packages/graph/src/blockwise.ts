@@ -354,13 +354,8 @@ export class Blockwise implements Layer {
   }
 
   materializeInto(out: Map<Key, GraphNode>): void {
-    const idx = new Array<number>(this.numBlocks.length);
-    const lins = this.linearIndices();
-    for (let i = 0; i < lins.length; i++) {
-      this.#unravel(lins[i]!, idx);
-      const t = this.#task(idx);
-      out.set(t.key, t);
-    }
+    const { keys, nodes } = this.materializeLists();
+    for (let i = 0; i < keys.length; i++) out.set(keys[i]!, nodes[i]!);
   }
 
   materializeLists(): MaterializedLists {

@@ -174,14 +174,8 @@ export class FusedBlockwise implements Layer, FusedSteps {
 
   /** {@link materialize} into an existing map. */
   materializeInto(out: Map<Key, GraphNode>): void {
-    const idx = new Array<number>(this.numBlocks.length);
-    const lins = this.#out.linearIndices();
-    for (let i = 0; i < lins.length; i++) {
-      const lin = lins[i]!;
-      this.#out.unravel(lin, idx);
-      const key = this.#out.keyOf(idx);
-      out.set(key, new Fused(key, this, this.#externalDependencies(idx), lin));
-    }
+    const { keys, nodes } = this.materializeLists();
+    for (let i = 0; i < keys.length; i++) out.set(keys[i]!, nodes[i]!);
   }
 
   /** {@link materialize} as lists, in its order (see {@link Layer.materializeLists}). */
