@@ -257,14 +257,6 @@ class PlacedLists implements PlacedKeys {
   positionOf(key: Key): number {
     return this.layer.positionOf!(key);
   }
-
-  /** The nodes as a map (for a layer that fusing changes). */
-  map(): Map<Key, GraphNode> {
-    const out = new Map<Key, GraphNode>();
-    const { keys, nodes } = this.lists;
-    for (let i = 0; i < nodes.length; i++) out.set(keys[i]!, nodes[i]!);
-    return out;
-  }
 }
 
 function layerNodes(layer: Layer): LayerNodes {
