@@ -94,8 +94,9 @@ export async function directRequest(url: URL, req: DirectRequest, connections: n
     try {
       return await conn.send(url, req);
     } catch (e) {
-      // a kept-alive connection the server had closed meanwhile: once more on a new one
-      if (reused && conn.answered === 0 && !req.signal.aborted) continue;
+      // a kept-alive connection the server had closed meanwhile: once more on a new one (only
+      // when it did close, so a failure that leaves the connection usable is never retried)
+      if (reused && conn.closed && conn.answered === 0 && !req.signal.aborted) continue;
       throw e;
     }
   }
