@@ -1,40 +1,11 @@
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { describe, it } from "node:test";
 import { readZarr, writeDispatched, writeZarr } from "@zask/anndata";
 import { CSR, DENSE_C5, tempDir } from "./fixtures.ts";
+import { pythonCompare, skipPython as skip, type Pair } from "./python.ts";
 
-const PYTHON = "/usr/bin/python3";
-const CHECK = fileURLToPath(new URL("./interop_check.py", import.meta.url));
-
-function hasReferenceStack(): boolean {
-  try {
-    execFileSync(PYTHON, ["-c", "import anndata, zarr, scipy"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skip = hasReferenceStack()
-  ? false
-  : "SKIPPED: /usr/bin/python3 lacks anndata/zarr (apt-get install python3-anndata python3-zarr; CI installs them)";
 if (skip) console.log(`# interop with Python anndata ${skip}`);
-
-interface Pair {
-  written: string;
-  reference: string;
-  chunks?: Record<string, number[]>;
-}
-
-/** Python's verdict on each pair, from one Python process. */
-async function pythonCompare(pairs: Pair[]): Promise<{ ok: boolean; problems: string[]; repr: string }[]> {
-  const { stdout } = await promisify(execFile)(PYTHON, [CHECK, JSON.stringify(pairs)], { maxBuffer: 1 << 24 });
-  return JSON.parse(stdout.trim().split("\n").pop()!);
-}
 
 describe("interop with Python anndata 0.8", { skip }, () => {
   it("stores written by zask (eager, lazy, tutorial's write_chunked, blosc and zlib) read back in Python with every part equal", async () => {

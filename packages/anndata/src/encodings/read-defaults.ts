@@ -8,6 +8,7 @@ import { MaskedArray, type MaskedKind } from "../masked-array.js";
 import type { NDArray, TypedArray } from "../ndarray.js";
 import { SparseMatrix } from "../sparse-matrix.js";
 import { listChildren } from "../store.js";
+import { isKnownVersion } from "./versions.js";
 
 /** Reads a child element (through the dispatching reader, so callbacks see it). */
 export type ReadChild = (elem: Elem) => Promise<unknown>;
@@ -167,6 +168,7 @@ async function readSlots(group: zarr.Group<zarr.Readable>, ctx: Ctx, slots: read
 /** Read one element by its encoding with the default (eager) readers; children go through `readChild`. */
 export async function readDefault(elem: Elem, spec: IOSpec, ctx: Ctx): Promise<unknown> {
   ctx.signal?.throwIfAborted();
+  if (!isKnownVersion(spec)) throw new UnsupportedEncodingError(elem.path, elemUrl(elem), spec.encodingType, spec.encodingVersion);
   switch (spec.encodingType) {
     case "anndata": {
       const parts = await readSlots(asGroup(elem, spec), ctx, ANNDATA_SLOTS);
