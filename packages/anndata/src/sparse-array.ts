@@ -1,6 +1,7 @@
 import { Array as LazyArray, itemsize as itemsizeOf } from "@zask/array";
 import { Graph, Task, blockKey, tokenize } from "@zask/graph";
 import * as zarr from "zarrita";
+import { rememberSource } from "./byte-order.js";
 import { elemUrl, openChild, readArrayEager, zaskDtype } from "./elem.js";
 import { ElementReadError } from "./errors.js";
 import type { DataType, NDArray, TypedArray } from "./ndarray.js";
@@ -94,6 +95,7 @@ export class SparseArray extends LazyArray {
     }
     const ip = await readArrayEager(indptrElem, { signal: options.signal });
     const indptr = numeric((ip as NDArray).data, indptrElem.path, elemUrl(indptrElem));
+    rememberSource(indptr, indptrElem);
     const major = format === "csr" ? rows : cols;
     const minor = format === "csr" ? cols : rows;
     if (data.shape.length !== 1 || indices.shape.length !== 1 || indices.shape[0] !== data.shape[0]) {
@@ -126,6 +128,8 @@ export class SparseArray extends LazyArray {
   async computeSparse(options: { signal?: AbortSignal } = {}): Promise<SparseMatrix> {
     const d = (await readArrayEager(this.#data, options)) as NDArray;
     const i = (await readArrayEager(this.#indices, options)) as NDArray;
+    rememberSource(d.data, this.#data);
+    rememberSource(i.data, this.#indices);
     try {
       return new SparseMatrix(this.format, [this.shape[0]!, this.shape[1]!], this.indptr, i.data as TypedArray, d.data as TypedArray);
     } catch (cause) {
