@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { ElementReadError, readZarr, type NDArray, type SparseMatrix } from "@zask/anndata";
 import { edge } from "./fixtures.ts";
@@ -39,5 +40,19 @@ describe("strings", () => {
       assert.match(e.message, /not valid UTF-8/);
       return true;
     });
+  });
+});
+
+describe("byte order", () => {
+  it("big-endian arrays (>f4, >i8, >f8) read with their values, lazily and eagerly", async () => {
+    const want = JSON.parse(await readFile(edge("edge.expected.json"), "utf8"))["big-endian"] as Record<string, number[]>;
+    for (const lazy of [true, false]) {
+      const a = await readZarr(edge("big-endian.zarr"), { lazy });
+      const value = async (x: unknown) => (lazy ? await (x as { compute(): Promise<NDArray> }).compute() : (x as NDArray));
+      const [x, i8, f8] = await Promise.all([value(a.X), value(a.layers.i8), value(a.obsm.f8)]);
+      assert.deepEqual([x.dtype, Array.from(x.data as Float32Array)], ["float32", want["X"]]);
+      assert.deepEqual([i8.dtype, Array.from(i8.data as BigInt64Array, Number)], ["int64", want["layers/i8"]]);
+      assert.deepEqual([f8.dtype, Array.from(f8.data as Float64Array)], ["float64", want["obsm/f8"]]);
+    }
   });
 });

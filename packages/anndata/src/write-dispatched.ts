@@ -212,6 +212,9 @@ export interface WriteZarrOptions extends WriteOptions {
 /**
  * Write an AnnData object as a zarr store (anndata's `write_zarr`), readable by Python anndata.
  * The store appears only when complete; an existing one is replaced only with `overwrite: true`.
+ * A local store is written into `<dest>.zask-tmp-<pid>-<id>` and moved into place; what a
+ * killed write left there is removed by the next write to `dest` once process `<pid>` is gone.
+ * A file system refusal (EACCES, ENOTDIR, …) is an {@link ElementWriteError} naming `dest`.
  *
  * @example
  * ```ts
