@@ -1,8 +1,7 @@
 import * as zarr from "zarrita";
-import { elemUrl, ioSpecOf, type Elem, type IOSpec } from "./elem.js";
+import { ioSpecOf, type Elem, type IOSpec } from "./elem.js";
 import { readDefault } from "./encodings/read-defaults.js";
-import { isKnownVersion } from "./encodings/versions.js";
-import { UnsupportedEncodingError } from "./errors.js";
+import { assertKnownVersion } from "./encodings/versions.js";
 import { openStore, type StoreSource } from "./store.js";
 
 /** Reads `elem` with the default reader of its encoding; its children go through the callback again. */
@@ -24,7 +23,7 @@ function dispatcher(callback: ReadCallback | undefined, signal: AbortSignal | un
     signal?.throwIfAborted();
     const spec = ioSpecOf(elem);
     // As anndata's registry: an unknown version of a known encoding is refused before any reader runs.
-    if (!isKnownVersion(spec)) throw new UnsupportedEncodingError(elem.path, elemUrl(elem), spec.encodingType, spec.encodingVersion);
+    assertKnownVersion(elem, spec);
     const read: ReadFunction = (e) => readDefault(e, e === elem ? spec : ioSpecOf(e), { readChild: readElemAt, signal });
     if (callback === undefined) return read(elem);
     return await callback(read, elem.path, elem, spec);

@@ -10,7 +10,7 @@ import { NumericScalar } from "../numeric-scalar.js";
 import { SparseMatrix } from "../sparse-matrix.js";
 import { rememberSource } from "../byte-order.js";
 import { listChildren } from "../store.js";
-import { isKnownVersion } from "./versions.js";
+import { assertKnownVersion } from "./versions.js";
 
 /** Reads a child element (through the dispatching reader, so callbacks see it). */
 export type ReadChild = (elem: Elem) => Promise<unknown>;
@@ -185,7 +185,7 @@ function typedScalar(v: number | bigint | boolean | string, dtype: DataType, spe
 /** Read one element by its encoding with the default (eager) readers; children go through `readChild`. */
 export async function readDefault(elem: Elem, spec: IOSpec, ctx: Ctx): Promise<unknown> {
   ctx.signal?.throwIfAborted();
-  if (!isKnownVersion(spec)) throw new UnsupportedEncodingError(elem.path, elemUrl(elem), spec.encodingType, spec.encodingVersion);
+  assertKnownVersion(elem, spec);
   switch (spec.encodingType) {
     case "anndata": {
       const parts = await readSlots(asGroup(elem, spec), ctx, ANNDATA_SLOTS);

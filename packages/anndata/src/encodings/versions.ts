@@ -1,4 +1,5 @@
-import type { IOSpec } from "../elem.js";
+import { elemUrl, type Elem, type IOSpec } from "../elem.js";
+import { UnsupportedEncodingError } from "../errors.js";
 
 /**
  * The `encoding-version`s zask reads for each `encoding-type` of the on-disk spec (anndata's
@@ -31,4 +32,10 @@ const KNOWN_VERSIONS: Readonly<Record<string, readonly string[]>> = {
 export function isKnownVersion(spec: IOSpec): boolean {
   const versions = KNOWN_VERSIONS[spec.encodingType];
   return versions === undefined || spec.encodingVersion === "" || versions.includes(spec.encodingVersion);
+}
+
+/** Throw an {@link UnsupportedEncodingError} when `elem`'s encoding version is unknown (see {@link isKnownVersion}). */
+export function assertKnownVersion(elem: Elem, spec: IOSpec): void {
+  if (isKnownVersion(spec)) return;
+  throw new UnsupportedEncodingError(elem.path, elemUrl(elem), spec.encodingType, spec.encodingVersion, KNOWN_VERSIONS[spec.encodingType]);
 }
