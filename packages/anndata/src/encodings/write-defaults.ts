@@ -72,7 +72,12 @@ function toNDArray(value: unknown, path: string, url: string | undefined): NDArr
       ? { data: BigInt64Array.of(BigInt(value)), shape: [], dtype: "int64" }
       : { data: Float64Array.of(value), shape: [], dtype: "float64" };
   }
-  if (typeof value === "bigint") return { data: BigInt64Array.of(value), shape: [], dtype: "int64" };
+  if (typeof value === "bigint") {
+    // int64 as numpy's default integer; uint64 only above int64's range; beyond both, an error, never a wrapped value.
+    if (value >= -(2n ** 63n) && value < 2n ** 63n) return { data: BigInt64Array.of(value), shape: [], dtype: "int64" };
+    if (value >= 0n && value < 2n ** 64n) return { data: BigUint64Array.of(value), shape: [], dtype: "uint64" };
+    throw new ElementWriteError(path, url, "value", `the integer ${value} fits neither int64 nor uint64`);
+  }
   if (typeof value === "boolean") return { data: Uint8Array.of(value ? 1 : 0), shape: [], dtype: "bool" };
   if (typeof value === "string") return { data: [value], shape: [], dtype: "string" };
   throw new ElementWriteError(path, url, "value", `cannot write a value of type ${Object.prototype.toString.call(value)} as an array`);
