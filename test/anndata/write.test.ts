@@ -121,6 +121,18 @@ describe("writing", () => {
     await assert.rejects(writeZarr(new AnnData({ ...build(), uns: { huge: 2n ** 64n } }), new Map()), (e: unknown) => e instanceof ElementWriteError && e.path === "/uns/huge" && e.reason === "value");
   });
 
+  it("a big-endian source is written big-endian in zarr v3 too (bytes codec endian big), with the same values", async () => {
+    for (const lazy of [true, false]) {
+      const store = new Map<string, Uint8Array>();
+      await writeZarr(await readZarr(edge("big-endian.zarr"), { lazy }), store, { format: 3 });
+      const codecs = JSON.parse(new TextDecoder().decode(store.get("/layers/i8/zarr.json"))).codecs;
+      assert.deepEqual(codecs[0], { name: "bytes", configuration: { endian: "big" } });
+      const b = await readZarr(store, { lazy: false });
+      assert.deepEqual((b.layers.i8 as NDArray).data, BigInt64Array.of(-3n, -2n, -1n, 0n, 1n, 2n));
+      assert.deepEqual((b.X as NDArray).data, Float32Array.of(0, 1, 2, 3, 4, 5));
+    }
+  });
+
   it("writes without compression and with zlib", async () => {
     for (const compressor of [null, { id: "zlib", level: 3 } as const, { id: "gzip" } as const]) {
       const store = new Map<string, Uint8Array>();
