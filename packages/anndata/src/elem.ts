@@ -1,7 +1,7 @@
 import * as zarr from "zarrita";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { isListed, urlOf } from "./store.js";
-import type { DataType, NDArray, TypedArray } from "./ndarray.js";
+import { typedArrayOf, type DataType, type NDArray, type TypedArray } from "./ndarray.js";
 
 /** A node of an AnnData store: a zarrita group or array. */
 export type Elem = zarr.Group<zarr.Readable> | zarr.Array<zarr.DataType, zarr.Readable>;
@@ -89,6 +89,10 @@ export function toZaskData(data: unknown): TypedArray | string[] {
 /** Read a whole zarr array eagerly (0-d arrays give a scalar). Errors name the element. */
 export async function readArrayEager(arr: zarr.Array<zarr.DataType, zarr.Readable>, options: { signal?: AbortSignal } = {}): Promise<NDArray | number | bigint | boolean | string> {
   const dtype = zaskDtype(arr.dtype);
+  // A zero-size array has no chunks to read (zarrita cannot get one); numpy reads it as empty.
+  if (arr.shape.length > 0 && arr.shape.some((n) => n === 0)) {
+    return { data: dtype === "string" ? [] : new (typedArrayOf(dtype))(0), shape: [...arr.shape], dtype };
+  }
   let got: unknown;
   try {
     got = await zarr.get(arr, null, { opts: { signal: options.signal } } as never);
