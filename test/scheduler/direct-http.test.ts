@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { HttpError, HttpTransportError, IoLane, close } from "@zask/scheduler";
 import { startRawServer, startServer } from "./fixtures/server.ts";
 
-// The I/O lane's own HTTP/1.1 client for plain-http GET and HEAD (direct-http.ts), against
+// The I/O lane's own HTTP/1.1 client for plain-http GET and HEAD (http/direct-http.ts), against
 // servers that answer byte by byte as a test needs: framings, keep-alive, broken answers.
 
 after(() => close());

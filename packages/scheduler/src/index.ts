@@ -3,7 +3,7 @@ export { compute } from "./compute.js";
 export type { ComputeOptions, OptimizeOptions } from "./compute.js";
 export { TaskError, HttpError } from "./errors.js";
 export { IoLane } from "./io-lane.js";
-export { HttpTransportError } from "./direct-http.js";
+export { HttpTransportError } from "./http/direct-http.js";
 export type { IoContext, IoGetOptions, IoLaneOptions, IoResponse, IoStats } from "./io-lane.js";
 export { loadOp, resolveOpModule } from "./op-registry.js";
 export { sizeOf } from "./size-of.js";

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import PQueue from "p-queue";
 import { HttpError } from "./errors.js";
-import { request, type BufferedResponse, type TransportRequest } from "./http-transport.js";
+import { request, type BufferedResponse, type TransportRequest } from "./http/http-transport.js";
 import { abortableSleep, backoffDelay, isTransientError, isTransientStatus } from "./retry.js";
 
 /** What {@link IoContext.get} returns: the status and, for a 2xx answer, the whole body. */

@@ -1,6 +1,6 @@
 import { Agent } from "undici";
-import { isTransientStatus } from "./retry.js";
-import { GcBudget } from "./gc.js";
+import { isTransientStatus } from "../retry.js";
+import { GcBudget } from "../gc.js";
 import { concat, directRequest, isDirect, onAbortOf } from "./direct-http.js";
 
 /** One buffered answer of the transport. */
