@@ -34,7 +34,7 @@ describe("the direct HTTP client", () => {
         else assert.equal(text(res.body), `you asked ${p}`);
       }
       assert.equal(server.connections, 1);
-      assert.match(server.requests[2]!, /^GET \/b\?x=1 HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+$/);
+      assert.match(server.requests[2]!, /^GET \/b\?x=1 HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\nAccept-Encoding: identity$/);
     } finally {
       await server.close();
     }

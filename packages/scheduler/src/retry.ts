@@ -16,6 +16,7 @@ const TRANSIENT_CODES = new Set([
   "UND_ERR_BODY_TIMEOUT",
   // the direct client's (http/direct-http.ts)
   "ZASK_HTTP_TIMEOUT",
+  "ZASK_HTTP_DEADLINE",
   "ZASK_HTTP_CLOSED",
 ]);
 
