@@ -7,10 +7,10 @@ import { isStringDtype } from "./elem.js";
 import type { NDArray } from "./ndarray.js";
 import { SparseArray } from "./sparse-array.js";
 import type { SparseMatrix } from "./sparse-matrix.js";
-import { openStore, type StoreSource } from "./store.js";
+import { openStore, type OpenStoreOptions, type StoreSource } from "./store.js";
 
 /** Options of {@link readZarr}. */
-export interface ReadZarrOptions {
+export interface ReadZarrOptions extends OpenStoreOptions {
   /**
    * Read dense arrays and sparse matrices lazily (only the chunks a computation needs) or
    * eagerly (everything now, as `{data, shape, dtype}` and {@link SparseMatrix}).

@@ -2,11 +2,13 @@ import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tokenSymbol, type Tokenizable } from "@zask/graph";
+import { DEFAULT_MAX_BYTES } from "@zask/scheduler";
 import type { AbsolutePath, AsyncReadable, GetOptions, RangeQuery } from "@zarrita/storage";
 import FileSystemStore from "@zarrita/storage/fs";
-import { FetchStore } from "zarrita";
 import type { ChunkCache } from "./chunk-cache.js";
 import { ChunkFetchError } from "./errors.js";
+import { answerOf, HttpStore, missingStatuses, type HttpStoreOptions } from "./http-store.js";
+import { keyUrl } from "./store-keys.js";
 import { newCounters, type StoreCounters } from "./store-counters.js";
 
 /** What the I/O lane hands an io op (the scheduler's `IoContext`). */
@@ -14,7 +16,7 @@ export interface ChunkIoContext {
   readonly signal: AbortSignal;
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
   /** A GET through the lane: the status, and the body's bytes for a 2xx answer (fresh: ours to keep). */
-  get(url: string | URL, options?: { headers?: Readonly<Record<string, string>> }): Promise<{ status: number; url: string; body: Uint8Array | null }>;
+  get(url: string | URL, options?: { headers?: Readonly<Record<string, string>>; maxBytes?: number }): Promise<{ status: number; url: string; body: Uint8Array | null }>;
   /** Declare bytes the op read itself as held by nothing else (movable to a worker). */
   fresh<T extends Uint8Array>(bytes: T): T;
 }
@@ -30,8 +32,12 @@ export interface ChunkFile {
   readonly size: number;
 }
 
-/** Options of {@link ZarrStore}. */
-export interface ZarrStoreOptions {
+/**
+ * Options of {@link ZarrStore}. The HTTP options apply to an http(s) store's metadata reads
+ * (its chunk reads go through the compute's I/O lane, whose deadline and retries are the
+ * compute's options), except `missingStatuses` and `maxBytes`, which apply to both.
+ */
+export interface ZarrStoreOptions extends HttpStoreOptions {
   /** A chunk cache shared by every compute that reads this store. */
   cache?: ChunkCache;
 }
@@ -42,7 +48,9 @@ export interface ZarrStoreOptions {
  * (zarrita opens metadata through it), and it fetches chunks for the `fetchChunk` op: over
  * HTTP through the scheduler's I/O lane (`ctx.get`: per-origin bound and retries), from
  * local files with `fs`, otherwise through the wrapped zarrita store. A missing chunk
- * (HTTP 404, no file, `undefined`) is `null`: the fill value.
+ * (HTTP 404 or 410, or a status of `missingStatuses`; no file; `undefined`) is `null`: the fill
+ * value; HTTP 401 and 403 are access errors. A chunk's body may hold at most the largest
+ * encoded size its array's metadata allows (a variable-length array's, `maxBytes`).
  *
  * @example
  * ```ts
@@ -61,10 +69,16 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   counters: StoreCounters = newCounters();
   readonly cache: ChunkCache | undefined;
   readonly #inner: AsyncReadable;
+  readonly #missing: readonly number[];
+  readonly #maxBytes: number;
+  /** Array prefixes (`X/`, `` for a root array) learnt from metadata read through `get`: whether their chunks have a size bound. */
+  readonly #bounded = new Map<string, boolean>();
   static #anonymous = 0;
 
   constructor(source: string | URL | AsyncReadable, options: ZarrStoreOptions = {}) {
     this.cache = options.cache;
+    this.#missing = missingStatuses(options.missingStatuses);
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     if (typeof source === "string" && /^https?:\/\//i.test(source)) source = new URL(source);
     if (source instanceof URL && source.protocol === "file:") source = fileURLToPath(source);
     if (source instanceof URL) {
@@ -74,7 +88,8 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
       const href = source.href.endsWith("/") ? source.href : source.href + "/";
       this.kind = "http";
       this.location = href;
-      this.#inner = new FetchStore(href);
+      const { cache: _, ...http } = options;
+      this.#inner = new HttpStore(href, http);
     } else if (typeof source === "string") {
       const path = isAbsolute(source) ? source : resolvePath(source);
       this.kind = "file";
@@ -108,7 +123,7 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   /** The URL or path of `key` (a store path such as `/X/0.0`), for messages. */
   describe(key: string): string {
     const rel = key.replace(/^\/+/, "");
-    if (this.kind === "http") return new URL(rel, this.location).href;
+    if (this.kind === "http") return keyUrl(this.location, rel);
     if (this.kind === "file") return join(this.location, rel);
     return `${this.location}/${rel}`;
   }
@@ -117,8 +132,48 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   async get(key: AbsolutePath, options?: GetOptions): Promise<Uint8Array | undefined> {
     this.counters.requests++;
     const out = await this.#inner.get(key, options);
-    if (out) this.counters.bytes += out.byteLength;
+    if (out) {
+      this.counters.bytes += out.byteLength;
+      if (/(^|\/)(\.zarray|zarr\.json)$/.test(key)) this.#learn(key, out);
+    }
     return out;
+  }
+
+  /** Whether the chunks of the array whose metadata document `key` holds have a size bound (fixed itemsize, no filters that change sizes). */
+  #learn(key: string, bytes: Uint8Array): void {
+    let doc: Record<string, unknown>;
+    try {
+      doc = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    } catch {
+      return; // zarrita reports malformed metadata
+    }
+    const prefix = key.replace(/^\/+/, "").replace(/(\.zarray|zarr\.json)$/, "");
+    if (key.endsWith(".zarray")) {
+      const fixed = typeof doc["dtype"] === "string" && /^[<>|=]?[biufcmM]\d+/.test(doc["dtype"]);
+      const filters = doc["filters"];
+      this.#bounded.set(prefix, fixed && (filters == null || (Array.isArray(filters) && filters.length === 0)));
+    } else if (doc["node_type"] === "array") {
+      const fixed = typeof doc["data_type"] === "string" && /^(bool|u?int\d+|float\d+|complex\d+)$/.test(doc["data_type"]);
+      const codecs = Array.isArray(doc["codecs"]) ? (doc["codecs"] as { name?: unknown }[]) : [];
+      this.#bounded.set(prefix, fixed && codecs.every((c) => typeof c.name === "string" && SIZE_KEEPING_CODECS.has(c.name)));
+    }
+  }
+
+  /**
+   * The most bytes chunk `key` may hold as stored: for an array with a fixed itemsize and only
+   * compressors, `chunkBytes` plus the worst expansion of a compressor; otherwise `maxBytes`.
+   */
+  #chunkLimit(key: string, chunkBytes: number): number {
+    let bounded: boolean | undefined;
+    let longest = -1;
+    const rel = key.replace(/^\/+/, "");
+    for (const [prefix, b] of this.#bounded) {
+      if (prefix.length > longest && rel.startsWith(prefix)) {
+        longest = prefix.length;
+        bounded = b;
+      }
+    }
+    return bounded === true ? encodedBound(chunkBytes) : Math.max(this.#maxBytes, encodedBound(chunkBytes));
   }
 
   /** zarrita's ranged read, counted (only when the wrapped store supports it). */
@@ -154,7 +209,7 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
       else this.counters.bytes += ref.size;
       return ref;
     }
-    const bytes = await this.#read(ctx, key);
+    const bytes = await this.#read(ctx, key, chunkBytes);
     if (bytes === null) this.counters.missingChunks++;
     else this.counters.bytes += bytes.byteLength;
     this.cache?.set(cacheKey, bytes);
@@ -174,20 +229,17 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     }
   }
 
-  async #read(ctx: ChunkIoContext, key: string): Promise<Uint8Array | null> {
+  async #read(ctx: ChunkIoContext, key: string, chunkBytes: number): Promise<Uint8Array | null> {
     const where = this.describe(key);
     if (this.kind === "http") {
-      let response: { status: number; body: Uint8Array | null };
       try {
-        response = await ctx.get(where);
+        const response = await ctx.get(where, { maxBytes: this.#chunkLimit(key, chunkBytes) });
+        // zarr has no listing: a chunk that was never written is simply absent (fill value)
+        return answerOf(where, response.status, response.body, this.#missing) ?? null;
       } catch (cause) {
         if (ctx.signal.aborted) throw cause;
         throw new ChunkFetchError(where, (cause as { status?: number }).status, { cause });
       }
-      // zarr has no listing: a chunk that was never written is simply absent (fill value).
-      if (response.status === 404 || response.status === 403) return null;
-      if (response.status < 200 || response.status >= 300 || response.body === null) throw new ChunkFetchError(where, response.status);
-      return response.body;
     }
     if (this.kind === "file") {
       try {
@@ -208,4 +260,16 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
       throw new ChunkFetchError(where, undefined, { cause });
     }
   }
+}
+
+/** v3 codecs after which a chunk is at most its decoded size plus a compressor's expansion. */
+const SIZE_KEEPING_CODECS = new Set(["bytes", "transpose", "blosc", "gzip", "zstd", "crc32c"]);
+
+/**
+ * The largest encoded size of a chunk of `bytes` decoded bytes: the worst case of the
+ * compressors zarr uses (zlib's deflateBound is the largest, about 1/8 + 1/64 over), plus room
+ * for headers and checksums.
+ */
+function encodedBound(bytes: number): number {
+  return bytes + Math.ceil(bytes / 8) + Math.ceil(bytes / 64) + 65_536;
 }
