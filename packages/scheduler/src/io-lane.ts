@@ -105,9 +105,10 @@ export interface IoStats {
 type Attempt = { response: BufferedResponse } | { status: number; retryAfter: number | undefined } | { error: unknown };
 
 /**
- * The I/O lane of one compute: HTTP over undici's keep-alive connection pools, one p-queue per
- * origin as the visible bound, retries with exponential backoff and jitter, undici's headers
- * and body timeouts, all under one abort signal.
+ * The I/O lane of one compute: HTTP over keep-alive connection pools (http/), one p-queue per
+ * origin as the visible bound, retries with exponential backoff and jitter, a gap timeout and
+ * a deadline per attempt, a byte limit per body, content encodings decoded, all under one
+ * abort signal.
  *
  * @example
  * ```ts
