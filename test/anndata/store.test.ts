@@ -125,4 +125,21 @@ describe("HTTP statuses, encodings, limits and deadlines of metadata and eager r
       rule = () => undefined;
     }
   });
+
+  it("an eager read of an X chunk whose body never ends fails at the chunk's bound from its metadata", async () => {
+    rule = (p) => (p.endsWith(`/${STORE}/X/0.0`) ? { kind: "endless", framing: "chunked" } : undefined);
+    try {
+      await assert.rejects(readZarr(urlOf("anndata", STORE), { lazy: false, retries: 0 }), (e: unknown) => {
+        const http = causeOf(e, HttpError);
+        assert.equal(http.failure, "too-large");
+        assert.equal(http.url, `${urlOf("anndata", STORE)}/X/0.0`);
+        // 97 x 5 float32 decoded: a bound far below the 64 MiB default
+        const limit = (http.cause as { limit?: number }).limit;
+        assert.ok(limit !== undefined && limit < 2 ** 20, String(limit));
+        return true;
+      });
+    } finally {
+      rule = () => undefined;
+    }
+  });
 });

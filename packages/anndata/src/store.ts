@@ -6,7 +6,7 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { ElementReadError, StoreOpenError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { withChunkChecks } from "./checked-store.js";
-import { HttpStore, ZarrStore, type HttpStoreOptions } from "@zask/array";
+import { HttpStore, keyUrl, ZarrStore, type HttpStoreOptions } from "@zask/array";
 
 /** Metadata documents of zarr v2 and v3: a consolidated store answers these without asking. */
 const METADATA_KEY = /\/(\.zarray|\.zgroup|\.zattrs|zarr\.json)$/;
@@ -251,7 +251,8 @@ export function isListed(store: object, nodePath: string): boolean | undefined {
 export function urlOf(store: object, nodePath: string): string | undefined {
   const info = infos.get(store);
   if (info?.url === undefined) return undefined;
-  return nodePath === "/" ? info.url : info.url + nodePath;
+  if (nodePath === "/") return info.url;
+  return isUrlString(info.url) ? keyUrl(info.url, nodePath) : info.url + nodePath;
 }
 
 /**

@@ -83,9 +83,13 @@ export class HttpStore implements AsyncReadable {
     return keyUrl(this.#base, key);
   }
 
-  async get(key: AbsolutePath, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
+  /** The bytes of `key` (`undefined` when missing); `maxBytes` bounds this body below the store's limit (a chunk's bound). */
+  async get(key: AbsolutePath, options: { signal?: AbortSignal; maxBytes?: number } = {}): Promise<Uint8Array | undefined> {
     const url = this.urlOf(key);
-    const res = await this.#lane.get(url, options.signal === undefined ? {} : { signal: options.signal });
+    const res = await this.#lane.get(url, {
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    });
     return answerOf(url, res.status, res.body, this.#missing);
   }
 

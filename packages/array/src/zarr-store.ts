@@ -71,8 +71,8 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   readonly #inner: AsyncReadable;
   readonly #missing: readonly number[];
   readonly #maxBytes: number;
-  /** Array prefixes (`X/`, `` for a root array) learnt from metadata read through `get`: whether their chunks have a size bound. */
-  readonly #bounded = new Map<string, boolean>();
+  /** Array prefixes (`X/`, `` for a root array) learnt from metadata read through `get`: the largest encoded size of their chunks, when known. */
+  readonly #bounds = new Map<string, number | undefined>();
   static #anonymous = 0;
 
   constructor(source: string | URL | AsyncReadable, options: ZarrStoreOptions = {}) {
@@ -131,7 +131,9 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   /** zarrita's read of a whole key (metadata reads go through here), counted. */
   async get(key: AbsolutePath, options?: GetOptions): Promise<Uint8Array | undefined> {
     this.counters.requests++;
-    const out = await this.#inner.get(key, options);
+    // an eager read of a chunk is bounded as a chunk fetch is (an HttpStore reads `maxBytes`)
+    const bound = METADATA_KEY.test(key) ? undefined : this.#boundOf(key);
+    const out = await this.#inner.get(key, bound === undefined ? options : ({ ...options, maxBytes: bound } as GetOptions));
     if (out) {
       this.counters.bytes += out.byteLength;
       if (/(^|\/)(\.zarray|zarr\.json)$/.test(key)) this.#learn(key, out);
@@ -139,7 +141,10 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     return out;
   }
 
-  /** Whether the chunks of the array whose metadata document `key` holds have a size bound (fixed itemsize, no filters that change sizes). */
+  /**
+   * Learn from the metadata document `key` the largest encoded size of its array's chunks:
+   * known for a fixed itemsize and codecs that only compress, `undefined` otherwise.
+   */
   #learn(key: string, bytes: Uint8Array): void {
     let doc: Record<string, unknown>;
     try {
@@ -148,41 +153,48 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
       return; // zarrita reports malformed metadata
     }
     const prefix = key.replace(/^\/+/, "").replace(/(\.zarray|zarr\.json)$/, "");
+    let itemsize: number | undefined;
+    let shape: unknown;
+    let plain = false;
     if (key.endsWith(".zarray")) {
-      const fixed = typeof doc["dtype"] === "string" && /^[<>|=]?[biufcmM]\d+/.test(doc["dtype"]);
+      const m = typeof doc["dtype"] === "string" ? /^[<>|=]?([biufcmMSU])(\d+)/.exec(doc["dtype"]) : null;
+      if (m !== null) itemsize = Number(m[2]) * (m[1] === "U" ? 4 : 1);
+      shape = doc["chunks"];
       const filters = doc["filters"];
-      this.#bounded.set(prefix, fixed && (filters == null || (Array.isArray(filters) && filters.length === 0)));
+      plain = filters == null || (Array.isArray(filters) && filters.length === 0);
     } else if (doc["node_type"] === "array") {
-      const fixed = typeof doc["data_type"] === "string" && /^(bool|u?int\d+|float\d+|complex\d+)$/.test(doc["data_type"]);
+      itemsize = typeof doc["data_type"] === "string" ? V3_ITEMSIZE[doc["data_type"]] : undefined;
+      shape = (doc["chunk_grid"] as { configuration?: { chunk_shape?: unknown } } | undefined)?.configuration?.chunk_shape;
       const codecs = Array.isArray(doc["codecs"]) ? (doc["codecs"] as { name?: unknown }[]) : [];
-      this.#bounded.set(prefix, fixed && codecs.every((c) => typeof c.name === "string" && SIZE_KEEPING_CODECS.has(c.name)));
+      plain = codecs.every((c) => typeof c.name === "string" && SIZE_KEEPING_CODECS.has(c.name));
+    } else {
+      return;
     }
+    let n = itemsize ?? NaN;
+    if (Array.isArray(shape)) for (const c of shape) n *= typeof c === "number" && Number.isSafeInteger(c) && c >= 0 ? c : NaN;
+    this.#bounds.set(prefix, plain && Number.isSafeInteger(n) ? encodedBound(n) : undefined);
+  }
+
+  /** The bound learnt for the array that chunk `key` belongs to (`undefined`: none known). */
+  #boundOf(key: string): number | undefined {
+    let bound: number | undefined;
+    let longest = -1;
+    const rel = key.replace(/^\/+/, "");
+    for (const [prefix, b] of this.#bounds) {
+      if (prefix.length > longest && rel.startsWith(prefix)) {
+        longest = prefix.length;
+        bound = b;
+      }
+    }
+    return bound;
   }
 
   /**
-   * The most bytes chunk `key` may hold as stored: for an array with a fixed itemsize and only
-   * compressors, `chunkBytes` plus the worst expansion of a compressor; otherwise `maxBytes`.
+   * The most bytes chunk `key` may hold as stored: the bound its array's metadata allows, else
+   * the larger of `maxBytes` and the bound for `chunkBytes` decoded bytes.
    */
   #chunkLimit(key: string, chunkBytes: number): number {
-    let bounded: boolean | undefined;
-    let longest = -1;
-    const rel = key.replace(/^\/+/, "");
-    for (const [prefix, b] of this.#bounded) {
-      if (prefix.length > longest && rel.startsWith(prefix)) {
-        longest = prefix.length;
-        bounded = b;
-      }
-    }
-    return bounded === true ? encodedBound(chunkBytes) : Math.max(this.#maxBytes, encodedBound(chunkBytes));
-  }
-
-  /** zarrita's ranged read, counted (only when the wrapped store supports it). */
-  async getRange(key: AbsolutePath, range: RangeQuery, options?: GetOptions): Promise<Uint8Array | undefined> {
-    if (!this.#inner.getRange) throw new TypeError(`Expected a store with ranged reads, got ${this.location}`);
-    this.counters.requests++;
-    const out = await this.#inner.getRange(key, range, options);
-    if (out) this.counters.bytes += out.byteLength;
-    return out;
+    return this.#boundOf(key) ?? Math.max(this.#maxBytes, encodedBound(chunkBytes));
   }
 
   /**
@@ -261,6 +273,10 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     }
   }
 }
+
+const METADATA_KEY = /(^|\/)(\.zarray|\.zgroup|\.zattrs|\.zmetadata|zarr\.json)$/;
+
+const V3_ITEMSIZE: Record<string, number> = { bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float16: 2, float32: 4, float64: 8, complex64: 8, complex128: 16 };
 
 /** v3 codecs after which a chunk is at most its decoded size plus a compressor's expansion. */
 const SIZE_KEEPING_CODECS = new Set(["bytes", "transpose", "blosc", "gzip", "zstd", "crc32c"]);
