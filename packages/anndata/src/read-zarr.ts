@@ -19,7 +19,7 @@ export interface ReadZarrOptions extends OpenStoreOptions {
   lazy?: boolean;
   /** Use consolidated metadata when present. @default true */
   consolidated?: boolean;
-  /** Per-request deadline in ms for metadata and eager reads over HTTP. @default 30000 */
+  /** Wait at most this long for the headers, and between two reads of a body, of a metadata or eager read over HTTP, ms (`deadline` bounds the whole answer). @default 30000 */
   timeout?: number;
   signal?: AbortSignal;
 }
