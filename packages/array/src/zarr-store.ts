@@ -85,7 +85,8 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
       if (source.protocol !== "http:" && source.protocol !== "https:") {
         throw new TypeError(`Expected an http(s) or file URL, got \`${source.href}\``);
       }
-      const href = source.href.endsWith("/") ? source.href : source.href + "/";
+      // the directory's URL, its query (a signed URL's token) kept after the path
+      const href = source.origin + source.pathname.replace(/\/*$/, "/") + source.search;
       this.kind = "http";
       this.location = href;
       const { cache: _, ...http } = options;
