@@ -57,7 +57,7 @@ describe("the direct HTTP client", () => {
           return true;
         });
       }
-      // refused before a connection is taken (a refusal on a reused connection once looped forever)
+      // refused before a connection is taken, so a refusal is never retried on a reused connection
       assert.equal(server.connections, 0);
       assert.equal(server.requests.length, 0);
       for (let i = 0; i < 2; i++) assert.equal((await lane.get(`${server.url}/ok`, { headers: { Range: "bytes=0-1" } })).status, 204);

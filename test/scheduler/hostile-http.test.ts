@@ -137,6 +137,17 @@ describe("bodies and deadlines", () => {
   });
 });
 
+test("a deadline missed on a reused keep-alive connection is not silently tried again on a new one", async () => {
+  rules.set("/stall-reused", { kind: "stall" });
+  const lane = new IoLane({ retries: 0, retryDelay: 1, timeout: 5_000, deadline: 300 });
+  await lane.get(`${server.url}/data.bin`);
+  const before = server.requests.length;
+  const t0 = Date.now();
+  await failure(lane.get(`${server.url}/stall-reused`), `${server.url}/stall-reused`);
+  assert.ok(Date.now() - t0 < 550, `${Date.now() - t0} ms`);
+  assert.equal(server.requests.length - before, 1);
+});
+
 describe("network failures say which", () => {
   test("a refused connection says so, with the URL and the cause", async () => {
     const probe = createServer();

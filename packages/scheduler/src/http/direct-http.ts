@@ -88,11 +88,16 @@ export async function directRequest(url: URL, req: DirectRequest, connections: n
       return await conn.send(url, req);
     } catch (e) {
       // a kept-alive connection the server had closed meanwhile: once more on a new one (only
-      // when it did close, so a failure that leaves the connection usable is never retried)
-      if (reused && conn.closed && conn.answered === 0 && !req.signal.aborted) continue;
+      // when it did close, so a failure that leaves the connection usable is never retried,
+      // and not after a timeout, which the I/O lane retries within its own budget)
+      if (reused && conn.closed && conn.answered === 0 && !req.signal.aborted && !isTimeout(e)) continue;
       throw e;
     }
   }
+}
+
+function isTimeout(e: unknown): boolean {
+  return e instanceof HttpTransportError && (e.code === "ZASK_HTTP_TIMEOUT" || e.code === "ZASK_HTTP_DEADLINE");
 }
 
 /** Throws a TypeError naming the header and the URL when a header's name or value would break the request's framing. */
