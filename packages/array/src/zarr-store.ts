@@ -6,6 +6,7 @@ import { DEFAULT_MAX_BYTES } from "@zask/scheduler";
 import type { AbsolutePath, AsyncReadable, GetOptions, RangeQuery } from "@zarrita/storage";
 import FileSystemStore from "@zarrita/storage/fs";
 import type { ChunkCache } from "./chunk-cache.js";
+import { ChunkBounds, encodedBound, isMetadataKey } from "./chunk-bounds.js";
 import { ChunkFetchError } from "./errors.js";
 import { answerOf, HttpStore, missingStatuses, type HttpStoreOptions } from "./http-store.js";
 import { keyUrl } from "./store-keys.js";
@@ -71,8 +72,8 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   readonly #inner: AsyncReadable;
   readonly #missing: readonly number[];
   readonly #maxBytes: number;
-  /** Array prefixes (`X/`, `` for a root array) learnt from metadata read through `get`: the largest encoded size of their chunks, when known. */
-  readonly #bounds = new Map<string, number | undefined>();
+  /** The largest encoded size of each array's chunks, learnt from the metadata read through `get`. */
+  readonly #bounds = new ChunkBounds();
   static #anonymous = 0;
 
   constructor(source: string | URL | AsyncReadable, options: ZarrStoreOptions = {}) {
@@ -133,61 +134,13 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   async get(key: AbsolutePath, options?: GetOptions): Promise<Uint8Array | undefined> {
     this.counters.requests++;
     // an eager read of a chunk is bounded as a chunk fetch is (an HttpStore reads `maxBytes`)
-    const bound = METADATA_KEY.test(key) ? undefined : this.#boundOf(key);
+    const bound = isMetadataKey(key) ? undefined : this.#bounds.of(key);
     const out = await this.#inner.get(key, bound === undefined ? options : ({ ...options, maxBytes: bound } as GetOptions));
     if (out) {
       this.counters.bytes += out.byteLength;
-      if (/(^|\/)(\.zarray|zarr\.json)$/.test(key)) this.#learn(key, out);
+      this.#bounds.learn(key, out);
     }
     return out;
-  }
-
-  /**
-   * Learn from the metadata document `key` the largest encoded size of its array's chunks:
-   * known for a fixed itemsize and codecs that only compress, `undefined` otherwise.
-   */
-  #learn(key: string, bytes: Uint8Array): void {
-    let doc: Record<string, unknown>;
-    try {
-      doc = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
-    } catch {
-      return; // zarrita reports malformed metadata
-    }
-    const prefix = key.replace(/^\/+/, "").replace(/(\.zarray|zarr\.json)$/, "");
-    let itemsize: number | undefined;
-    let shape: unknown;
-    let plain = false;
-    if (key.endsWith(".zarray")) {
-      const m = typeof doc["dtype"] === "string" ? /^[<>|=]?([biufcmMSU])(\d+)/.exec(doc["dtype"]) : null;
-      if (m !== null) itemsize = Number(m[2]) * (m[1] === "U" ? 4 : 1);
-      shape = doc["chunks"];
-      const filters = doc["filters"];
-      plain = filters == null || (Array.isArray(filters) && filters.length === 0);
-    } else if (doc["node_type"] === "array") {
-      itemsize = typeof doc["data_type"] === "string" ? V3_ITEMSIZE[doc["data_type"]] : undefined;
-      shape = (doc["chunk_grid"] as { configuration?: { chunk_shape?: unknown } } | undefined)?.configuration?.chunk_shape;
-      const codecs = Array.isArray(doc["codecs"]) ? (doc["codecs"] as { name?: unknown }[]) : [];
-      plain = codecs.every((c) => typeof c.name === "string" && SIZE_KEEPING_CODECS.has(c.name));
-    } else {
-      return;
-    }
-    let n = itemsize ?? NaN;
-    if (Array.isArray(shape)) for (const c of shape) n *= typeof c === "number" && Number.isSafeInteger(c) && c >= 0 ? c : NaN;
-    this.#bounds.set(prefix, plain && Number.isSafeInteger(n) ? encodedBound(n) : undefined);
-  }
-
-  /** The bound learnt for the array that chunk `key` belongs to (`undefined`: none known). */
-  #boundOf(key: string): number | undefined {
-    let bound: number | undefined;
-    let longest = -1;
-    const rel = key.replace(/^\/+/, "");
-    for (const [prefix, b] of this.#bounds) {
-      if (prefix.length > longest && rel.startsWith(prefix)) {
-        longest = prefix.length;
-        bound = b;
-      }
-    }
-    return bound;
   }
 
   /**
@@ -195,7 +148,7 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
    * the larger of `maxBytes` and the bound for `chunkBytes` decoded bytes.
    */
   #chunkLimit(key: string, chunkBytes: number): number {
-    return this.#boundOf(key) ?? Math.max(this.#maxBytes, encodedBound(chunkBytes));
+    return this.#bounds.of(key) ?? Math.max(this.#maxBytes, encodedBound(chunkBytes));
   }
 
   /**
@@ -273,20 +226,4 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
       throw new ChunkFetchError(where, undefined, { cause });
     }
   }
-}
-
-const METADATA_KEY = /(^|\/)(\.zarray|\.zgroup|\.zattrs|\.zmetadata|zarr\.json)$/;
-
-const V3_ITEMSIZE: Record<string, number> = { bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float16: 2, float32: 4, float64: 8, complex64: 8, complex128: 16 };
-
-/** v3 codecs after which a chunk is at most its decoded size plus a compressor's expansion. */
-const SIZE_KEEPING_CODECS = new Set(["bytes", "transpose", "blosc", "gzip", "zstd", "crc32c"]);
-
-/**
- * The largest encoded size of a chunk of `bytes` decoded bytes: the worst case of the
- * compressors zarr uses (zlib's deflateBound is the largest, about 1/8 + 1/64 over), plus room
- * for headers and checksums.
- */
-function encodedBound(bytes: number): number {
-  return bytes + Math.ceil(bytes / 8) + Math.ceil(bytes / 64) + 65_536;
 }
