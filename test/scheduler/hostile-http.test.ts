@@ -148,6 +148,22 @@ test("a deadline missed on a reused keep-alive connection is not silently tried 
   assert.equal(server.requests.length - before, 1);
 });
 
+test("through undici (a POST), a compressed answer is decoded, identity asked for, and an endless body capped", async () => {
+  const dir = path.join(root, "enc-post");
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, "data.bin"), stored);
+  rules.set("/enc-post/data.bin", { kind: "encode", encoding: "br" });
+  const lane = new IoLane({ ...fast, maxBytes: 2 ** 20 });
+  const res = await lane.fetch(`${server.url}/enc-post/data.bin`, { method: "POST", body: "x" });
+  assert.ok(Buffer.from(await res.arrayBuffer()).equals(stored));
+  assert.equal(res.headers.get("content-encoding"), null, "the body is no longer encoded");
+  assert.match(server.requests.at(-1)!, /^POST [^]*\r\naccept-encoding: identity(\r\n|$)/i);
+  rules.set("/endless-post", { kind: "endless", framing: "chunked" });
+  const url = `${server.url}/endless-post`;
+  const e = await failure(lane.fetch(url, { method: "POST", body: "x" }), url);
+  assert.equal(e.failure, "too-large");
+});
+
 describe("network failures say which", () => {
   test("a refused connection says so, with the URL and the cause", async () => {
     const probe = createServer();
