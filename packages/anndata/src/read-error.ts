@@ -1,6 +1,7 @@
 import * as zarr from "zarrita";
 import { ElementReadError, type ElementReadFailure } from "./errors.js";
 import { ZaskError } from "@zask/graph";
+import { HttpError } from "@zask/scheduler";
 
 /**
  * Turn whatever a store, zarrita or a codec threw into an {@link ElementReadError} naming the
@@ -8,6 +9,8 @@ import { ZaskError } from "@zask/graph";
  */
 export function toReadError(cause: unknown, elemPath: string, url: string | undefined, what = "element"): ElementReadError {
   if (cause instanceof ElementReadError) return cause;
+  // the HTTP layer's message says what failed (status, DNS, refused, TLS, timeout, size) and where
+  if (cause instanceof HttpError) return new ElementReadError(elemPath, url, "http", cause.message, { cause });
   if (cause instanceof ZaskError) throw cause;
   if (cause instanceof Error && cause.name === "AbortError") throw cause;
   let reason: ElementReadFailure = "chunk";

@@ -8,10 +8,10 @@ import { isStringDtype } from "./elem.js";
 import type { NDArray } from "./ndarray.js";
 import { SparseArray } from "./sparse-array.js";
 import type { SparseMatrix } from "./sparse-matrix.js";
-import { openStore, type StoreSource } from "./store.js";
+import { openStore, type OpenStoreOptions, type StoreSource } from "./store.js";
 
 /** Options of {@link readZarr}. */
-export interface ReadZarrOptions {
+export interface ReadZarrOptions extends OpenStoreOptions {
   /**
    * Read dense arrays and sparse matrices lazily (only the chunks a computation needs) or
    * eagerly (everything now, as `{data, shape, dtype}` and {@link SparseMatrix}).
@@ -20,7 +20,7 @@ export interface ReadZarrOptions {
   lazy?: boolean;
   /** Use consolidated metadata when present. @default true */
   consolidated?: boolean;
-  /** Per-request deadline in ms for metadata and eager reads over HTTP. @default 30000 */
+  /** Wait at most this long for the headers, and between two reads of a body, of a metadata or eager read over HTTP, ms (`deadline` bounds the whole answer). @default 30000 */
   timeout?: number;
   signal?: AbortSignal;
 }

@@ -29,7 +29,8 @@ const itemsizes: Record<Exclude<DataType, "string">, number> = {
 const WRITE_CONCURRENCY = 16;
 
 function encodeJson(x: unknown): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 4));
+  // ASCII with \u escapes, as Python's json writes it: zarr 2 reads metadata as ASCII
+  return new TextEncoder().encode(asciiJson(JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 4)));
 }
 
 /** Chunk shape from the options, validated against the array's shape. */
@@ -270,4 +271,9 @@ export class ZarrWriter {
   get metadata(): ReadonlyMap<string, unknown> {
     return this.#metadata;
   }
+}
+
+/** `json` with every non-ASCII character as a `\uXXXX` escape (still the same JSON value). */
+function asciiJson(json: string): string {
+  return json.replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }

@@ -1,7 +1,7 @@
 import { ZaskError } from "@zask/graph";
 
 /**
- * A chunk could not be read from its store (an HTTP status other than 404/403, an I/O error).
+ * A chunk could not be read from its store (an HTTP status not read as missing, access denied, an I/O error).
  * The scheduler wraps it in its `TaskError` (with the task key) as the `cause`.
  *
  * @example

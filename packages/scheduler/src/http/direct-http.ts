@@ -1,26 +1,28 @@
 import { connect, type NetConnectOpts, type Socket } from "node:net";
+import { HttpTransportError } from "../errors.js";
 
 /**
  * A minimal HTTP/1.1 client for the I/O lane's plain-HTTP GET and HEAD requests that reads each
  * response body straight into its final buffer. Node's socket `onread` option lets the caller
  * say where each read goes: the headers go to the connection's scratch buffer, and once the
  * Content-Length is known every read lands in the body itself, as much of the rest of the body
- * as the kernel has. No HTTP library does this (undici copies every 64 KiB socket read into its
- * WebAssembly parser's memory before handing the bytes on, and each read is a new buffer for
- * the GC): over loopback from nginx, one 18 MB chunk took 53 ms through undici and 17 ms here,
- * and 368 chunks of 50 KB 82 ms and 26 ms, at a quarter of the CPU time
- * (benchmarks/scheduler-io.bench.ts). Everything else (https, other methods, request bodies)
- * goes through undici (http-transport.ts).
+ * as the kernel has. No HTTP library does this: undici copies every socket read into its
+ * parser's memory and makes a new buffer per read, which costs several times the CPU on big
+ * bodies (measured in benchmarks/scheduler-io.bench.ts). Everything else (https, other
+ * methods, request bodies) goes through undici (http-transport.ts).
  *
  * What it implements of HTTP/1.1: keep-alive connections pooled per origin (idle ones unref'd
  * and closed after {@link IDLE_MS}), bodies framed by Content-Length, chunked transfer coding or
  * the end of the connection, responses without a body (HEAD, 1xx, 204, 304), interim 1xx
  * responses skipped, `Connection: close` and HTTP/1.0 honoured, a timeout for the wait for the
- * headers and between two reads of the body, the signal, and one silent retry on a fresh
+ * headers and between two reads of the body, a deadline for the whole answer, a cap on the
+ * body's size, the signal, and one silent retry on a fresh
  * connection when a reused one turns out closed before any byte of the answer (the server
  * dropped it while idle; GET and HEAD are idempotent).
  */
 
+/** Longer timers fire at once in Node: a deadline this long or more is none. */
+export const MAX_TIMER = 2 ** 31 - 1;
 /** The most header bytes accepted (status line and header fields). */
 const MAX_HEAD = 64 * 1024;
 /** An idle connection is closed after this long, ms: under the keep-alive timeouts of common servers (Node's 5 s), so that a reused connection is rarely one the server is closing. */
@@ -31,6 +33,8 @@ export interface DirectResponse {
   readonly status: number;
   readonly raw: string[];
   readonly body: Uint8Array | null;
+  /** The Content-Encoding, lower-cased (`""` when absent): the body is as it came, not decoded. */
+  readonly encoding: string;
 }
 
 /** One request of the direct client. */
@@ -39,24 +43,13 @@ export interface DirectRequest {
   readonly headers: Record<string, string> | undefined;
   /** Wait at most this long for the headers, and between two reads of the body, ms. */
   readonly timeout: number;
+  /** The whole answer must be in within this long, ms. */
+  readonly deadline: number;
+  /** A kept body longer than this fails (before anything is allocated when its length is announced). */
+  readonly maxBytes: number;
   readonly signal: AbortSignal;
   /** Whether to keep the body of an answer with this status (else it is read and dropped). */
   keepBody(status: number): boolean;
-}
-
-/**
- * A failure of zask's HTTP/1.1 client itself (the socket's system errors, ECONNRESET and the
- * like, come as they are): the `cause` of the `HttpError` a compute fails with. The I/O
- * lane retries `ZASK_HTTP_TIMEOUT` and `ZASK_HTTP_CLOSED`, not `ZASK_HTTP_PARSE`.
- */
-export class HttpTransportError extends Error {
-  override readonly name = "HttpTransportError";
-  /** `ZASK_HTTP_TIMEOUT`, `ZASK_HTTP_CLOSED` (the connection ended mid-answer) or `ZASK_HTTP_PARSE` (not HTTP/1.x as expected). */
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** Whether `method` and `body` are what the direct client does, for `url`. */
@@ -95,11 +88,16 @@ export async function directRequest(url: URL, req: DirectRequest, connections: n
       return await conn.send(url, req);
     } catch (e) {
       // a kept-alive connection the server had closed meanwhile: once more on a new one (only
-      // when it did close, so a failure that leaves the connection usable is never retried)
-      if (reused && conn.closed && conn.answered === 0 && !req.signal.aborted) continue;
+      // when it did close, so a failure that leaves the connection usable is never retried,
+      // and not after a timeout, which the I/O lane retries within its own budget)
+      if (reused && conn.closed && conn.answered === 0 && !req.signal.aborted && !isTimeout(e)) continue;
       throw e;
     }
   }
+}
+
+function isTimeout(e: unknown): boolean {
+  return e instanceof HttpTransportError && (e.code === "ZASK_HTTP_TIMEOUT" || e.code === "ZASK_HTTP_DEADLINE");
 }
 
 /** Throws a TypeError naming the header and the URL when a header's name or value would break the request's framing. */
@@ -151,6 +149,9 @@ class Connection {
   #chunkLeft = 0;
   #line = "";
   #timeout = 0;
+  #maxBytes = 0;
+  #encoding = "";
+  #deadline: ReturnType<typeof setTimeout> | undefined;
   #url: URL | undefined;
   #keepBody: (status: number) => boolean = () => true;
   #settle: ((e: unknown, res?: DirectResponse) => void) | undefined;
@@ -176,6 +177,7 @@ class Connection {
       let unsubscribe = (): void => {};
       this.#settle = (e, res) => {
         this.#settle = undefined;
+        clearTimeout(this.#deadline);
         unsubscribe();
         if (res !== undefined) resolve(res);
         else reject(signal.aborted ? signal.reason : e);
@@ -188,15 +190,22 @@ class Connection {
       this.#phase = Phase.Head;
       this.answered = 0;
       this.#timeout = req.timeout;
+      this.#maxBytes = req.maxBytes;
+      if (req.deadline < MAX_TIMER) this.#deadline = setTimeout(() => this.#destroy(new HttpTransportError("ZASK_HTTP_DEADLINE", url.href, `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms (${this.answered} bytes in)`, { limit: req.deadline })), req.deadline);
       this.#socket.ref();
       this.#socket.setTimeout(req.timeout);
       let text = `${req.method} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n`;
+      let encoding = false;
       if (req.headers !== undefined) {
         for (const [name, value] of Object.entries(req.headers)) {
-          if (name.toLowerCase() === "host") continue;
+          const lower = name.toLowerCase();
+          if (lower === "host") continue;
+          if (lower === "accept-encoding") encoding = true;
           text += `${name}: ${value}\r\n`;
         }
       }
+      // bodies are wanted as stored: a server that compresses anyway is decoded by the transport
+      if (!encoding) text += "Accept-Encoding: identity\r\n";
       this.#socket.write(text + "\r\n", "latin1");
     });
   }
@@ -214,6 +223,7 @@ class Connection {
     this.#chunkLeft = 0;
     this.#line = "";
     this.#keepAlive = true;
+    this.#encoding = "";
   }
 
   /** Where the next read goes: the rest of the body when its length is known, else the scratch buffer. */
@@ -236,15 +246,16 @@ class Connection {
           break;
         case Phase.Length:
           this.#at += n;
-          if (this.#at > this.#length) throw new HttpTransportError("ZASK_HTTP_PARSE", `More than the ${this.#length} bytes of Content-Length from ${this.#url!.href}`);
+          if (this.#at > this.#length) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `More than the ${this.#length} bytes of Content-Length from ${this.#url!.href}`);
           if (this.#at === this.#length) this.#finish();
           break;
         case Phase.Chunked:
           this.#parseChunked(0, n);
           break;
         case Phase.UntilClose:
-          if (this.#keep) this.#parts.push(copyOf(this.#scratch, 0, n));
           this.#at += n;
+          this.#checkSize(this.#at);
+          if (this.#keep) this.#parts.push(copyOf(this.#scratch, 0, n));
           break;
       }
     } catch (e) {
@@ -258,12 +269,12 @@ class Connection {
   #parseHead(): void {
     const end = this.#scratch.subarray(0, this.#used).indexOf(CRLFCRLF);
     if (end < 0) {
-      if (this.#used === MAX_HEAD) throw new HttpTransportError("ZASK_HTTP_PARSE", `Response headers from ${this.#url!.href} exceed ${MAX_HEAD} bytes`);
+      if (this.#used === MAX_HEAD) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Response headers from ${this.#url!.href} exceed ${MAX_HEAD} bytes`);
       return;
     }
     const lines = this.#scratch.toString("latin1", 0, end).split("\r\n");
     const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]!);
-    if (m === null) throw new HttpTransportError("ZASK_HTTP_PARSE", `Not an HTTP/1.x status line from ${this.#url!.href}: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+    if (m === null) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Not an HTTP/1.x status line from ${this.#url!.href}: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
     const status = Number(m[2]);
     const raw: string[] = [];
     let length = -1;
@@ -272,20 +283,22 @@ class Connection {
     for (let k = 1; k < lines.length; k++) {
       const line = lines[k]!;
       const colon = line.indexOf(":");
-      if (colon <= 0 || line[0] === " " || line[0] === "\t") throw new HttpTransportError("ZASK_HTTP_PARSE", `Malformed header line from ${this.#url!.href}: ${JSON.stringify(line.slice(0, 80))}`);
+      if (colon <= 0 || line[0] === " " || line[0] === "\t") throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Malformed header line from ${this.#url!.href}: ${JSON.stringify(line.slice(0, 80))}`);
       const name = line.slice(0, colon);
       const value = line.slice(colon + 1).trim();
       raw.push(name, value);
       const lower = name.toLowerCase();
       if (lower === "content-length") {
         const v = /^\d+$/.test(value) ? Number(value) : NaN;
-        if (!Number.isSafeInteger(v) || (length >= 0 && v !== length)) throw new HttpTransportError("ZASK_HTTP_PARSE", `Invalid Content-Length ${JSON.stringify(value)} from ${this.#url!.href}`);
+        if (!Number.isSafeInteger(v) || (length >= 0 && v !== length)) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Invalid Content-Length ${JSON.stringify(value)} from ${this.#url!.href}`);
         length = v;
       } else if (lower === "transfer-encoding") {
         chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-        if (!chunked) throw new HttpTransportError("ZASK_HTTP_PARSE", `Unsupported Transfer-Encoding ${JSON.stringify(value)} from ${this.#url!.href}`);
+        if (!chunked) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Unsupported Transfer-Encoding ${JSON.stringify(value)} from ${this.#url!.href}`);
       } else if (lower === "connection") {
         connection += value.toLowerCase() + ",";
+      } else if (lower === "content-encoding") {
+        this.#encoding += (this.#encoding === "" ? "" : ",") + value.toLowerCase();
       }
     }
     const after = end + 4;
@@ -302,16 +315,17 @@ class Connection {
     this.#keepAlive = m[1] === "1" ? !/(?:^|,)\s*close\s*,/.test(connection) : /(?:^|,)\s*keep-alive\s*,/.test(connection);
     this.#keep = this.#keepBody(status);
     if (this.#head || status === 204 || status === 304) {
-      if (rest > 0) throw new HttpTransportError("ZASK_HTTP_PARSE", `A body after a ${status} answer without one from ${this.#url!.href}`);
+      if (rest > 0) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `A body after a ${status} answer without one from ${this.#url!.href}`);
       this.#length = 0;
       this.#finish();
     } else if (chunked) {
       this.#phase = Phase.Chunked;
       if (rest > 0) this.#parseChunked(after, after + rest);
     } else if (length >= 0) {
-      if (rest > length) throw new HttpTransportError("ZASK_HTTP_PARSE", `More than the ${length} bytes of Content-Length from ${this.#url!.href}`);
+      if (rest > length) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `More than the ${length} bytes of Content-Length from ${this.#url!.href}`);
       this.#phase = Phase.Length;
       this.#length = length;
+      this.#checkSize(length);
       if (this.#keep) {
         this.#body = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
         this.#body.set(this.#scratch.subarray(after, after + rest));
@@ -322,6 +336,7 @@ class Connection {
       // no framing: the body ends with the connection
       this.#phase = Phase.UntilClose;
       this.#keepAlive = false;
+      this.#checkSize(rest);
       if (this.#keep && rest > 0) this.#parts.push(copyOf(this.#scratch, after, this.#used));
       this.#at = rest;
     }
@@ -338,7 +353,7 @@ class Connection {
           const nl = s.indexOf(10, p);
           const stop = nl < 0 || nl >= to ? to : nl;
           this.#line += s.toString("latin1", p, stop);
-          if (this.#line.length > 4096) throw new HttpTransportError("ZASK_HTTP_PARSE", `Chunk size or trailer line too long from ${this.#url!.href}`);
+          if (this.#line.length > 4096) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Chunk size or trailer line too long from ${this.#url!.href}`);
           p = stop;
           if (nl < 0 || nl >= to) break;
           p++;
@@ -349,13 +364,14 @@ class Connection {
             break;
           }
           const size = /^([0-9a-fA-F]{1,12})(?:[ \t]*;.*)?$/.exec(line);
-          if (size === null) throw new HttpTransportError("ZASK_HTTP_PARSE", `Invalid chunk size line ${JSON.stringify(line.slice(0, 40))} from ${this.#url!.href}`);
+          if (size === null) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Invalid chunk size line ${JSON.stringify(line.slice(0, 40))} from ${this.#url!.href}`);
           this.#chunkLeft = parseInt(size[1]!, 16);
           this.#chunk = this.#chunkLeft === 0 ? Chunk.Trailer : Chunk.Data;
           break;
         }
         case Chunk.Data: {
           const take = Math.min(this.#chunkLeft, to - p);
+          this.#checkSize(this.#at + take);
           if (this.#keep) this.#parts.push(copyOf(s, p, p + take));
           this.#at += take;
           this.#chunkLeft -= take;
@@ -367,18 +383,26 @@ class Connection {
           // the CRLF after a chunk's data
           const c = s[p++]!;
           if (c === 10) this.#chunk = Chunk.Size;
-          else if (c !== 13) throw new HttpTransportError("ZASK_HTTP_PARSE", `Missing CRLF after a chunk from ${this.#url!.href}`);
+          else if (c !== 13) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Missing CRLF after a chunk from ${this.#url!.href}`);
           break;
         }
       }
     }
-    if (p < to && this.#phase !== Phase.Chunked) throw new HttpTransportError("ZASK_HTTP_PARSE", `Bytes after the last chunk from ${this.#url!.href}`);
+    if (p < to && this.#phase !== Phase.Chunked) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Bytes after the last chunk from ${this.#url!.href}`);
+  }
+
+  /** Throws when a kept body of `bytes` would exceed the request's limit (a dropped body is bounded by the deadline). */
+  #checkSize(bytes: number): void {
+    if (this.#keep && bytes > this.#maxBytes) {
+      const href = this.#url!.href;
+      throw new HttpTransportError("ZASK_HTTP_TOO_LARGE", href, `The body from ${href} exceeds the limit of ${this.#maxBytes} bytes for this request (${bytes} bytes)`, { limit: this.#maxBytes });
+    }
   }
 
   #finish(): void {
     let body: Uint8Array | null = null;
     if (this.#keep) body = this.#body ?? concat(this.#parts, this.#at);
-    const res: DirectResponse = { status: this.#status, raw: this.#raw, body };
+    const res: DirectResponse = { status: this.#status, raw: this.#raw, body, encoding: this.#encoding };
     const settle = this.#settle;
     this.#settle = undefined;
     const keepAlive = this.#keepAlive;
@@ -404,19 +428,19 @@ class Connection {
   #onEnd(): void {
     // a close-delimited body is complete (and #finish closes the connection)
     if (this.#phase === Phase.UntilClose) this.#finish();
-    else if (this.#phase !== Phase.Idle) this.#destroy(new HttpTransportError("ZASK_HTTP_CLOSED", `The connection closed before the answer from ${this.#url!.href} was complete (${this.answered} bytes in)`));
+    else if (this.#phase !== Phase.Idle) this.#destroy(new HttpTransportError("ZASK_HTTP_CLOSED", this.#url!.href, `The connection closed before the answer from ${this.#url!.href} was complete (${this.answered} bytes in)`));
     else this.#destroy(undefined);
   }
 
   #onClose(): void {
     this.closed = true;
     this.#forget();
-    if (this.#settle !== undefined) this.#settle(new HttpTransportError("ZASK_HTTP_CLOSED", `The connection closed before the answer from ${this.#url?.href} was complete (${this.answered} bytes in)`));
+    if (this.#settle !== undefined) this.#settle(new HttpTransportError("ZASK_HTTP_CLOSED", this.#url?.href ?? "", `The connection closed before the answer from ${this.#url?.href} was complete (${this.answered} bytes in)`));
   }
 
   #onTimeout(): void {
     if (this.#phase === Phase.Idle) this.#destroy(undefined);
-    else this.#destroy(new HttpTransportError("ZASK_HTTP_TIMEOUT", `No bytes from ${this.#url!.href} for ${this.#timeout} ms (${this.answered} bytes of the answer in)`));
+    else this.#destroy(new HttpTransportError("ZASK_HTTP_TIMEOUT", this.#url!.href, `No bytes from ${this.#url!.href} for ${this.#timeout} ms (${this.answered} bytes of the answer in)`, { limit: this.#timeout }));
   }
 
   #destroy(e: unknown): void {
@@ -426,7 +450,7 @@ class Connection {
     const settle = this.#settle;
     this.#settle = undefined;
     this.#socket.destroy();
-    if (settle !== undefined) settle(e ?? new HttpTransportError("ZASK_HTTP_CLOSED", `The connection to ${this.#url?.origin} closed`));
+    if (settle !== undefined) settle(e ?? new HttpTransportError("ZASK_HTTP_CLOSED", this.#url?.href ?? "", `The connection to ${this.#url?.origin} closed`));
   }
 
   #forget(): void {

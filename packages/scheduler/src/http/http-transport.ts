@@ -1,7 +1,9 @@
 import { Agent } from "undici";
-import { isTransientStatus } from "./retry.js";
-import { GcBudget } from "./gc.js";
-import { concat, directRequest, isDirect, onAbortOf } from "./direct-http.js";
+import { HttpTransportError } from "../errors.js";
+import { isTransientStatus } from "../retry.js";
+import { GcBudget } from "../gc.js";
+import { decodeContentEncoding } from "./content-encoding.js";
+import { MAX_TIMER, concat, directRequest, isDirect, onAbortOf } from "./direct-http.js";
 
 /** One buffered answer of the transport. */
 export interface BufferedResponse {
@@ -19,6 +21,10 @@ export interface TransportRequest {
   readonly body: string | Uint8Array | null;
   /** Wait for the headers, and at most this long between two pieces of the body, ms. */
   readonly timeout: number;
+  /** The whole answer (headers and body) must be in within this long, ms. */
+  readonly deadline: number;
+  /** A kept body (as received, and once decoded) longer than this fails with `ZASK_HTTP_TOO_LARGE`. */
+  readonly maxBytes: number;
   readonly signal: AbortSignal;
   /** Read the body of a non-2xx answer too (`fetch` does; `get` does not). */
   readonly keepErrorBody: boolean;
@@ -27,9 +33,8 @@ export interface TransportRequest {
 // One keep-alive agent (one connection pool per origin) per concurrency, shared by every
 // compute of the process, so connections outlive a compute. Idle sockets are unref'd by
 // undici: they never keep a script alive. Requests go through undici's `dispatch` with a
-// handler that writes the body straight into one buffer: `Agent.request` wraps every answer in
-// a Readable stream (and redirects in a RedirectHandler), which on 368 requests of 50 KB cost
-// the main thread about twice the CPU time (benchmarks/scheduler-io.bench.ts).
+// handler that writes the body straight into one buffer, because `Agent.request`'s stream per
+// answer costs the main thread much more CPU (benchmarks/scheduler-io.bench.ts).
 const agents = new Map<number, Agent>();
 
 function agentFor(connections: number): Agent {
@@ -43,27 +48,29 @@ function agentFor(connections: number): Agent {
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-// Through undici each socket read is a new 64 KiB buffer that is garbage once copied into the
-// body, and V8 collects dead buffers only after tens of MiB of them (33 MiB at the peak of a loop
-// fetching 16 MiB chunks). A young-generation GC after every 16 MiB received frees them sooner
-// (about a millisecond; none for computes that fetch less): the 2 GiB reduction over HTTP peaked
-// at 333-347 MiB RSS with it, 341-361 MiB without. The direct client makes no such garbage, but
-// its bodies are garbage too once decoded on this thread (sync mode, inline decodes): they are
-// counted the same way.
+// Socket reads and bodies decoded on this thread become garbage that V8 collects only after
+// tens of MiB of it: a young-generation GC after every 16 MiB received keeps the peak memory
+// of long HTTP computes lower (benchmarks/scheduler-io.bench.ts).
 const received = new GcBudget(16 * 2 ** 20);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Redirects followed at most, as undici's and fetch's default. */
 const MAX_REDIRECTS = 5;
 
 /**
- * One HTTP request through undici, its body read whole into one buffer. A transient status
- * (5xx, 429) comes back without its body (discarded), as does a status without a body;
- * redirects are followed (at most 5; 303 turns into a GET). Errors (resets, undici's
- * headers/body timeouts, the signal's abort) are thrown as undici throws them.
+ * One HTTP request, its body read whole into one buffer (plain-http GET and HEAD through the
+ * direct client, the rest through undici). A transient status (5xx, 429) comes back without
+ * its body (discarded), as does a status without a body; redirects are followed (at most 5;
+ * 303 turns into a GET). A body in a Content-Encoding (gzip, deflate, br) is decoded; another
+ * encoding, a body past `maxBytes` and an answer past `deadline` fail with a
+ * {@link HttpTransportError}. Other errors (resets, timeouts, the signal's abort) are thrown as
+ * the socket or undici throws them.
  */
 export async function request(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
   for (let hops = 0; ; hops++) {
-    const res = isDirect(url, req.method, req.body) ? await directOnce(url, req, connections) : await dispatchOnce(url, req, connections);
+    let res = isDirect(url, req.method, req.body) ? await directOnce(url, req, connections) : await dispatchOnce(url, req, connections);
+    if (res.body !== null && res.encoding !== "" && res.encoding !== "identity") {
+      res = new Answer(res.status, res.raw, decodeContentEncoding(res.body, res.encoding, url.href, req.maxBytes), "");
+    }
     if (!REDIRECTS.has(res.status) || hops === MAX_REDIRECTS) return res;
     const location = res.headers["location"];
     if (typeof location !== "string") return res;
@@ -89,22 +96,37 @@ function keepsBody(status: number, req: TransportRequest): boolean {
 }
 
 /** One plain-HTTP GET or HEAD through the direct client (direct-http.ts). */
-async function directOnce(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
-  const res = await directRequest(url, { method: req.method as "GET" | "HEAD", headers: req.headers, timeout: req.timeout, signal: req.signal, keepBody: (status) => keepsBody(status, req) }, connections);
+async function directOnce(url: URL, req: TransportRequest, connections: number): Promise<Answer> {
+  const res = await directRequest(
+    url,
+    { method: req.method as "GET" | "HEAD", headers: req.headers, timeout: req.timeout, deadline: req.deadline, maxBytes: req.maxBytes, signal: req.signal, keepBody: (status) => keepsBody(status, req) },
+    connections,
+  );
   if (res.body !== null) received.add(res.body.byteLength);
-  return new Answer(res.status, res.raw, res.body);
+  return new Answer(res.status, res.raw, res.body, res.encoding);
 }
 
-function dispatchOnce(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
-  return new Promise<BufferedResponse>((resolve, reject) => {
+function dispatchOnce(url: URL, req: TransportRequest, connections: number): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
     const { signal } = req;
     let settled = false;
     let abort: ((e: Error) => void) | undefined;
     const onAbort = (): void => abort?.(signal.reason instanceof Error ? signal.reason : new DOMException("This operation was aborted", "AbortError"));
     let unsubscribe = (): void => {};
-    const settle = (e: unknown, res?: BufferedResponse): void => {
+    let failed: HttpTransportError | undefined;
+    const fail = (e: HttpTransportError): void => {
+      failed = e;
+      abort?.(e);
+      settle(e);
+    };
+    const deadline = req.deadline >= MAX_TIMER ? undefined : setTimeout(
+      () => fail(new HttpTransportError("ZASK_HTTP_DEADLINE", url.href, `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, { limit: req.deadline })),
+      req.deadline,
+    );
+    const settle = (e: unknown, res?: Answer): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       unsubscribe();
       if (res === undefined) reject(signal.aborted ? signal.reason : e);
       else resolve(res);
@@ -120,10 +142,13 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
     let body: Uint8Array | undefined;
     let parts: Buffer[] | undefined;
     let at = 0;
+    const tooLarge = (bytes: number): HttpTransportError =>
+      new HttpTransportError("ZASK_HTTP_TOO_LARGE", url.href, `The body from ${url.href} exceeds the limit of ${req.maxBytes} bytes for this request (${bytes} bytes)`, { limit: req.maxBytes });
     const handler = {
       onConnect(abortRequest: (e: Error) => void): void {
         abort = abortRequest;
-        if (signal.aborted) onAbort();
+        if (failed !== undefined) abortRequest(failed);
+        else if (signal.aborted) onAbort();
       },
       onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
         status = statusCode;
@@ -131,6 +156,10 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
         keep = keepsBody(status, req);
         if (keep) {
           const n = contentLength(rawHeaders);
+          if (n > req.maxBytes) {
+            fail(tooLarge(n));
+            return false;
+          }
           // every byte is written before the body is used (or it is cut to what came): no zero-fill
           if (n >= 0) body = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
           else parts = [];
@@ -139,6 +168,10 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
       },
       onData(chunk: Buffer): boolean {
         if (!keep) return true;
+        if (at + chunk.byteLength > req.maxBytes) {
+          fail(tooLarge(at + chunk.byteLength));
+          return false;
+        }
         if (parts !== undefined) {
           parts.push(chunk);
         } else if (body !== undefined) {
@@ -160,7 +193,7 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
           if (parts !== undefined) out = concat(parts, at);
           else out = at === body!.length ? body! : body!.slice(0, at);
         }
-        settle(undefined, new Answer(status, raw, out));
+        settle(undefined, new Answer(status, raw, out, encodingOf(raw)));
       },
       onError(e: Error): void {
         settle(e);
@@ -172,7 +205,7 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
           origin: url.origin,
           path: url.pathname + url.search,
           method: req.method as "GET",
-          headers: req.headers,
+          headers: withIdentity(req.headers),
           body: req.body,
           headersTimeout: req.timeout,
           bodyTimeout: req.timeout,
@@ -185,20 +218,49 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
   });
 }
 
-/** A {@link BufferedResponse} whose header record is made only when read (most never are). */
+/**
+ * A {@link BufferedResponse} whose header record is made only when read (most never are).
+ * `encoding` is the Content-Encoding the body is still in (`""` once decoded: then the headers
+ * leave out Content-Encoding and Content-Length, which describe the bytes as sent).
+ */
 class Answer implements BufferedResponse {
   readonly status: number;
   readonly body: Uint8Array | null;
-  readonly #raw: Buffer[] | string[] | null;
+  readonly raw: Buffer[] | string[] | null;
+  readonly encoding: string;
   #headers: Record<string, string | string[]> | undefined;
-  constructor(status: number, raw: Buffer[] | string[] | null, body: Uint8Array | null) {
+  constructor(status: number, raw: Buffer[] | string[] | null, body: Uint8Array | null, encoding: string) {
     this.status = status;
-    this.#raw = raw;
+    this.raw = raw;
     this.body = body;
+    this.encoding = encoding;
   }
   get headers(): Record<string, string | string[]> {
-    return (this.#headers ??= headerRecord(this.#raw));
+    if (this.#headers === undefined) {
+      this.#headers = headerRecord(this.raw);
+      if (this.encoding === "" && this.#headers["content-encoding"] !== undefined) {
+        delete this.#headers["content-encoding"];
+        delete this.#headers["content-length"];
+      }
+    }
+    return this.#headers;
   }
+}
+
+/** `headers` asking for bodies as stored (`Accept-Encoding: identity`) unless they ask otherwise. */
+function withIdentity(headers: Record<string, string> | undefined): Record<string, string> {
+  if (headers !== undefined && Object.keys(headers).some((k) => k.toLowerCase() === "accept-encoding")) return headers;
+  return { ...headers, "accept-encoding": "identity" };
+}
+
+/** The Content-Encoding of a raw header list, lower-cased (`""` when absent). */
+function encodingOf(raw: Buffer[] | string[] | null): string {
+  if (raw === null) return "";
+  let out = "";
+  for (let k = 0; k + 1 < raw.length; k += 2) {
+    if (raw[k]!.toString("latin1").toLowerCase() === "content-encoding") out += (out === "" ? "" : ",") + raw[k + 1]!.toString("latin1").trim().toLowerCase();
+  }
+  return out;
 }
 
 /** The Content-Length of a raw header list, or -1 when absent or not a size. */
