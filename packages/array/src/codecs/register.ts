@@ -1,8 +1,10 @@
-// Importing this module makes zarrita decode blosc chunks with BloscCodec and vlen-utf8 chunks
-// with decodeVlenUtf8 (main thread and workers alike: each thread that imports it registers in
-// its own zarrita registry).
+// Importing this module makes zarrita decode blosc chunks with BloscCodec, bz2 and lzma chunks
+// with Bz2Codec and LzmaCodec, and vlen-utf8 chunks with decodeVlenUtf8 (main thread and
+// workers alike: each thread that imports it registers in its own zarrita registry).
 import { registry } from "zarrita";
 import { BloscCodec } from "./blosc-codec.js";
+import { Bz2Codec } from "./bz2-codec.js";
+import { LzmaCodec } from "./lzma-codec.js";
 import { useFastVlenUtf8 } from "./vlen-utf8.js";
 
 /**
@@ -20,5 +22,20 @@ export function registerBloscCodec(): void {
   registry.set("blosc", load);
 }
 
+/**
+ * Register the numcodecs compressors zarrita lacks: BZ2 (`numcodecs.bz2`) and LZMA
+ * (`numcodecs.lzma`), decode only. Idempotent; also runs once when this module is imported.
+ *
+ * @example
+ * ```ts
+ * registerNumcodecsExtras(); // then zarrita opens arrays with {"id": "bz2"} or {"id": "lzma"}
+ * ```
+ */
+export function registerNumcodecsExtras(): void {
+  registry.set("numcodecs.bz2", () => Bz2Codec as never);
+  registry.set("numcodecs.lzma", () => LzmaCodec as never);
+}
+
 registerBloscCodec();
+registerNumcodecsExtras();
 useFastVlenUtf8();
