@@ -9,7 +9,7 @@ import { normalizeChunks } from "./chunks.js";
 import { fromZarrDataType, itemsize } from "./dtype.js";
 import { ZarrArrayError, ZarrMetadataError } from "./errors.js";
 import { validateZarrMetadata } from "./zarr-metadata.js";
-import type { ZarrChunkMeta } from "./ops/zarr.js";
+import type { ChunkRef, ZarrChunkMeta } from "./ops/zarr.js";
 import type { ZarrLayerInfo } from "./plan.js";
 import { ZarrStore } from "./zarr-store.js";
 
@@ -159,7 +159,8 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
   const chunkKey = chunkKeyEncoder(metadata, zarrFormat, prefix);
   const chunkBytes = chunkShape.reduce((a, b) => a * b, 1) * Math.max(itemsize(dtype), 1);
   const token = tokenize(store.location, opened.path, document);
-  const meta: ZarrChunkMeta = sharded ? { zarrFormat, document, dtype, sharded } : { zarrFormat, document, dtype };
+  const path = opened.path;
+  const meta: ZarrChunkMeta = sharded ? { zarrFormat, document, dtype, sharded, path } : { zarrFormat, document, dtype, path };
   const decodeName = `from-zarr-${token}`;
 
   if (shape.some((n) => n === 0)) {
@@ -185,7 +186,16 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
     outIndex,
     numBlocks,
     op: decodeChunkOp,
-    args: [blockwiseInput(fetchName, outIndex, numBlocks), meta, blockIndex(), perBlock((index) => index.map((b, k) => chunks[k]![b]!))],
+    args: [
+      blockwiseInput(fetchName, outIndex, numBlocks),
+      meta,
+      blockIndex(),
+      perBlock((index) => index.map((b, k) => chunks[k]![b]!)),
+      perBlock((index): ChunkRef => {
+        const key = chunkKey(index);
+        return { key: key.slice(prefix.length), url: store.describe(key) };
+      }),
+    ],
   });
   const graph = Graph.fromLayer(fetchLayer).withLayer(decodeLayer, [fetchName]);
   return new Array(graph, decodeName, chunks, dtype);

@@ -132,7 +132,8 @@ function checkV3(m: Record<string, unknown>, fail: (field: string, reason: strin
     for (const c of list) {
       const name = (c as { name?: unknown } | null)?.name;
       if (typeof name !== "string") fail("codecs", `expected a codec object with a "name", got ${show(c)}`);
-      if (!registry.has(name as string)) fail("codecs", `unknown codec "${name as string}"`);
+      // zarrita implements sharding itself, outside its codec registry
+      if (name !== "sharding_indexed" && !registry.has(name as string)) fail("codecs", `unknown codec "${name as string}"`);
       const inner = (c as { configuration?: { codecs?: unknown; index_codecs?: unknown } }).configuration;
       if (Array.isArray(inner?.codecs)) walk(inner.codecs);
       if (Array.isArray(inner?.index_codecs)) walk(inner.index_codecs);
