@@ -1,4 +1,4 @@
-import { ChunkDecodeError, ChunkFetchError, ZarrMetadataError, fromZarr } from "@zask/array";
+import { ChunkFetchError, ZarrMetadataError, fromZarr } from "@zask/array";
 import * as zarr from "zarrita";
 import { ElementReadError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
@@ -117,18 +117,26 @@ export async function readArrayEager(arr: zarr.Array<zarr.DataType, zarr.Readabl
 }
 
 // @zask/array's errors (under the scheduler's TaskError) as the element's read error, with the
-// array's own error (naming the chunk or the metadata field) as the cause.
+// array's own error (naming the chunk or the metadata field) as the cause. Matched by name: an
+// error thrown on a worker arrives as a clone that keeps its name and message, not its class.
 function eagerReadError(cause: unknown, arr: zarr.Array<zarr.DataType, zarr.Readable>): unknown {
   const url = elemUrl(arr);
   let c: unknown = cause;
   while (c instanceof Error) {
-    if (c instanceof ZarrMetadataError) {
-      const codec = /^unknown codec/.test(c.reason);
-      return new ElementReadError(arr.path, url, codec ? "codec" : "metadata", `${codec ? "unknown codec" : "malformed element metadata"} (${c.message})`, { cause: c });
+    switch (c.name) {
+      case "ZarrMetadataError": {
+        const codec = c instanceof ZarrMetadataError ? /^unknown codec/.test(c.reason) : /: unknown codec /.test(c.message);
+        return new ElementReadError(arr.path, url, codec ? "codec" : "metadata", `${codec ? "unknown codec" : "malformed element metadata"} (${c.message})`, { cause: c });
+      }
+      case "ChunkDecodeError":
+        return new ElementReadError(arr.path, url, "chunk", `a chunk is truncated or corrupt (${c.message})`, { cause: c });
+      case "ChunkFetchError": {
+        const http = c instanceof ChunkFetchError && c.status !== undefined;
+        return new ElementReadError(arr.path, url, http ? "http" : "chunk", `the chunk could not be read (${c.message})`, { cause: c });
+      }
+      case "AbortError":
+        return c;
     }
-    if (c instanceof ChunkDecodeError) return new ElementReadError(arr.path, url, "chunk", `a chunk is truncated or corrupt (${c.message})`, { cause: c });
-    if (c instanceof ChunkFetchError) return new ElementReadError(arr.path, url, c.status === undefined ? "chunk" : "http", `the chunk could not be read (${c.message})`, { cause: c });
-    if (c.name === "AbortError") return c;
     c = c.cause;
   }
   return toReadError(cause, arr.path, url);

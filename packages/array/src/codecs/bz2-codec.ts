@@ -49,10 +49,10 @@ export class Bz2Codec {
     return Promise.reject(new TypeError("Expected a compressor zask can write (blosc, zlib, gzip, zstd, lz4), got bz2"));
   }
 
-  /** Decompress one chunk. */
-  decode(data: Uint8Array): Promise<Uint8Array> {
+  /** Decompress one chunk (async so that a corrupt stream rejects rather than throws). */
+  async decode(data: Uint8Array): Promise<Uint8Array> {
     const sink = new BoundedSink(this.#max);
     Bunzip.decode(data, sink, false);
-    return Promise.resolve(sink.buffer.subarray(0, sink.pos));
+    return sink.buffer.subarray(0, sink.pos);
   }
 }
