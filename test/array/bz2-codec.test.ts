@@ -27,15 +27,15 @@ test("an array compressed with numcodecs' BZ2 reads as Python wrote it, locally 
 
 test("Bz2Codec refuses a stream that decodes to more bytes than the chunk holds", async () => {
   const chunk = new Uint8Array(await readFile(`${BAD}${STORE}/0.0`)); // 4 x 5 float32: 80 bytes
-  const fits = Bz2Codec.fromConfig({ level: 1 }, { shape: [4, 5], data_type: "float32" });
+  const fits = Bz2Codec.fromConfig({ level: 1 }, { shape: [4, 5], dataType: "float32" });
   assert.equal((await fits.decode(chunk)).byteLength, 80);
-  const small = Bz2Codec.fromConfig({ level: 1 }, { shape: [4, 4], data_type: "float32" });
+  const small = Bz2Codec.fromConfig({ level: 1 }, { shape: [4, 4], dataType: "float32" });
   await assert.rejects(small.decode(chunk), /more than 64 bytes/);
 });
 
 test("Bz2Codec refuses a corrupt stream (its CRC) rather than returning bytes", async () => {
   const chunk = new Uint8Array(await readFile(`${BAD}${STORE}/0.0`));
-  const codec = Bz2Codec.fromConfig({ level: 1 }, { shape: [4, 5], data_type: "float32" });
+  const codec = Bz2Codec.fromConfig({ level: 1 }, { shape: [4, 5], dataType: "float32" });
   for (const at of [12, 30, chunk.length - 6]) {
     const bad = chunk.slice();
     bad[at]! ^= 0x5a;

@@ -27,15 +27,15 @@ test("an array compressed with numcodecs' LZMA reads as Python wrote it, locally
 
 test("LzmaCodec refuses a stream that decodes to more bytes than the chunk holds", async () => {
   const chunk = new Uint8Array(await readFile(`${BAD}${STORE}/0.0`)); // 4 x 5 float32: 80 bytes
-  const fits = LzmaCodec.fromConfig({ format: 1 }, { shape: [4, 5], data_type: "float32" });
+  const fits = LzmaCodec.fromConfig({ format: 1 }, { shape: [4, 5], dataType: "float32" });
   assert.equal((await fits.decode(chunk)).byteLength, 80);
-  const small = LzmaCodec.fromConfig({ format: 1 }, { shape: [4, 4], data_type: "float32" });
+  const small = LzmaCodec.fromConfig({ format: 1 }, { shape: [4, 4], dataType: "float32" });
   await assert.rejects(small.decode(chunk), /more than 64 bytes/);
 });
 
 test("LzmaCodec refuses a corrupt stream (its check) rather than returning bytes", async () => {
   const chunk = new Uint8Array(await readFile(`${BAD}${STORE}/0.0`));
-  const codec = LzmaCodec.fromConfig({ format: 1 }, { shape: [4, 5], data_type: "float32" });
+  const codec = LzmaCodec.fromConfig({ format: 1 }, { shape: [4, 5], dataType: "float32" });
   for (const at of [12, 30, chunk.length - 6]) {
     const bad = chunk.slice();
     bad[at]! ^= 0x5a;
@@ -50,5 +50,5 @@ test("a Fortran-order array compressed with LZMA reads in C order, as numpy give
 });
 
 test("LzmaCodec refuses the raw and legacy .lzma formats it does not decode, by name", async () => {
-  await assert.rejects(LzmaCodec.fromConfig({ format: 3 }, { shape: [4], data_type: "uint8" }).decode(new Uint8Array(4)), /xz format \(1\), got format 3/);
+  await assert.rejects(LzmaCodec.fromConfig({ format: 3 }, { shape: [4], dataType: "uint8" }).decode(new Uint8Array(4)), /xz format \(1\), got format 3/);
 });

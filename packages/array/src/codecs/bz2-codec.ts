@@ -28,7 +28,7 @@ class BoundedSink {
  *
  * @example
  * ```ts
- * const bytes = await Bz2Codec.fromConfig({ level: 1 }, { shape: [4, 5], data_type: "float32" }).decode(chunk);
+ * const bytes = await Bz2Codec.fromConfig({ level: 1 }, { shape: [4, 5], dataType: "float32" }).decode(chunk);
  * ```
  */
 export class Bz2Codec {

@@ -18,7 +18,7 @@ export interface LzmaConfig {
  *
  * @example
  * ```ts
- * const bytes = await LzmaCodec.fromConfig({ format: 1 }, { shape: [4, 5], data_type: "float32" }).decode(chunk);
+ * const bytes = await LzmaCodec.fromConfig({ format: 1 }, { shape: [4, 5], dataType: "float32" }).decode(chunk);
  * ```
  */
 export class LzmaCodec {

@@ -239,7 +239,38 @@ async function decodeAny(
   return decodeBytes(bytes, meta, coords, blockShape);
 }
 
+// Per metadata document: the byte length of a stored chunk when the chunk is stored
+// uncompressed (no bytes-to-bytes codec) as fixed-size values, else null.
+const rawBytes = new Map<string, number | null>();
+
+function rawBytesOf(meta: ZarrChunkMeta): number | null {
+  let n = rawBytes.get(meta.document);
+  if (n === undefined) {
+    n = null;
+    const d = JSON.parse(meta.document) as Record<string, unknown>;
+    if (meta.zarrFormat === 2) {
+      const m = typeof d["dtype"] === "string" ? /^[<>|=]?(?:b1|[iuf]([1248])|([US])(\d+))$/.exec(d["dtype"]) : null;
+      const filters = d["filters"] as unknown[] | null | undefined;
+      const item = m === null ? undefined : m[0]!.endsWith("b1") ? 1 : m[1] !== undefined ? Number(m[1]) : (m[2] === "U" ? 4 : 1) * Number(m[3]);
+      if (item !== undefined && d["compressor"] == null && (filters == null || filters.length === 0) && Array.isArray(d["chunks"])) {
+        n = (d["chunks"] as number[]).reduce((a, c) => a * c, 1) * item;
+      }
+    } else if (meta.dtype !== "string" && !meta.sharded) {
+      const codecs = (d["codecs"] ?? []) as { name?: string }[];
+      const grid = (d["chunk_grid"] as { configuration?: { chunk_shape?: number[] } } | undefined)?.configuration?.chunk_shape;
+      if (codecs.every((c) => c.name === "bytes" || c.name === "transpose") && Array.isArray(grid)) {
+        n = grid.reduce((a, c) => a * c, 1) * typedArrayConstructor(meta.dtype).BYTES_PER_ELEMENT;
+      }
+    }
+    rawBytes.set(meta.document, n);
+  }
+  return n;
+}
+
 async function decodeBytes(bytes: Uint8Array | null, meta: ZarrChunkMeta, coords: readonly number[], blockShape: readonly number[]): Promise<NDArray> {
+  // zarrita views uncompressed bytes as values, a partial value at the end dropped
+  const raw = bytes === null ? null : rawBytesOf(meta);
+  if (raw !== null && bytes !== null && bytes.byteLength !== raw) throw new DecodedSizeError(`an uncompressed chunk of ${bytes.byteLength} bytes, expected ${raw}`);
   const { array, slot } = await open(meta);
   slot.bytes = bytes ?? undefined;
   const pending = array.getChunk(coords as number[]);
