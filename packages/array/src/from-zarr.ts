@@ -87,7 +87,9 @@ function join(prefix: string, name: string): AbsolutePath {
  * task per chunk, which fetches the chunk's bytes on the main thread (HTTP through the
  * scheduler's I/O lane) and decodes them on a worker thread. A chunk the store does not
  * have reads as the fill value. Metadata is read now (one request per document, or none
- * with consolidated metadata already loaded); chunks only when computed.
+ * with consolidated metadata already loaded) and checked before anything is sized from it
+ * (a `ZarrMetadataError` naming the field); chunks only when computed, each checked against
+ * its shape (a `ChunkDecodeError` naming the chunk).
  *
  * @example
  * ```ts
