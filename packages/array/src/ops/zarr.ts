@@ -195,10 +195,10 @@ export async function decodeChunk(
   }
 }
 
-// The innermost message of a codec failure: zarrita wraps the codec's own error.
+// What the codec itself said: zarrita's pipeline error names only the codec that failed.
 function describeCause(e: unknown): string {
   let c = e;
-  while (c instanceof Error && c.cause instanceof Error) c = c.cause;
+  while (c instanceof Error && c.name === "CodecPipelineError" && c.cause instanceof Error) c = c.cause;
   return c instanceof Error ? `${c.name}: ${c.message}` : String(c);
 }
 
