@@ -3,7 +3,7 @@ import * as zarr from "zarrita";
 import { ElementReadError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { isListed, urlOf } from "./store.js";
-import type { DataType, NDArray, TypedArray } from "./ndarray.js";
+import { typedArrayOf, type DataType, type NDArray, type TypedArray } from "./ndarray.js";
 
 /** A node of an AnnData store: a zarrita group or array. */
 export type Elem = zarr.Group<zarr.Readable> | zarr.Array<zarr.DataType, zarr.Readable>;
@@ -97,7 +97,12 @@ export async function readArrayEager(arr: zarr.Array<zarr.DataType, zarr.Readabl
   const dtype = zaskDtype(arr.dtype);
   if (arr.shape.length > 0) {
     try {
+      // opened even when empty: its metadata is checked like any array's
       const x = await fromZarr(arr, { signal: options.signal });
+      // A zero-size array has no chunks to read; numpy reads it as empty.
+      if (arr.shape.some((n) => n === 0)) {
+        return { data: dtype === "string" ? [] : new (typedArrayOf(dtype))(0), shape: [...arr.shape], dtype };
+      }
       const r = await x.compute({ signal: options.signal });
       return { data: r.data, shape: [...arr.shape], dtype };
     } catch (cause) {

@@ -11,7 +11,10 @@ export function toReadError(cause: unknown, elemPath: string, url: string | unde
   if (cause instanceof ZaskError) throw cause;
   if (cause instanceof Error && cause.name === "AbortError") throw cause;
   let reason: ElementReadFailure = "chunk";
-  const message = cause instanceof Error ? cause.message : String(cause);
+  let message = cause instanceof Error ? cause.message : String(cause);
+  // zarrita's pipeline error says only which codec failed; what the codec found is its cause.
+  const inner = cause instanceof Error ? (cause as { cause?: unknown }).cause : undefined;
+  if (inner instanceof Error && !message.includes(inner.message)) message = `${message}: ${inner.message}`;
   if (cause instanceof zarr.NotFoundError) reason = "missing";
   else if (cause instanceof SyntaxError) reason = "metadata";
   else if (cause instanceof zarr.UnknownCodecError) reason = "codec";

@@ -3,6 +3,7 @@ import { assertAnnData } from "./encodings/read-defaults.js";
 import { fromZarr, type Array as LazyArray } from "@zask/array";
 import * as zarr from "zarrita";
 import { AnnData, type Matrix } from "./anndata.js";
+import { rememberSource } from "./byte-order.js";
 import { isStringDtype } from "./elem.js";
 import type { NDArray } from "./ndarray.js";
 import { SparseArray } from "./sparse-array.js";
@@ -50,6 +51,10 @@ const lazyCallback: ReadCallback = async (read, _name, elem, { encodingType }) =
   if (encodingType === "dataframe") return readElem(elem);
   if ((encodingType === "csr_matrix" || encodingType === "csc_matrix") && elem instanceof zarr.Group) return SparseArray.open(elem);
   // Numeric n-d arrays become lazy; strings and scalars (uns) are small and read now.
-  if (encodingType === "array" && elem instanceof zarr.Array && elem.shape.length > 0 && !isStringDtype(elem.dtype)) return fromZarr(elem);
+  if (encodingType === "array" && elem instanceof zarr.Array && elem.shape.length > 0 && !isStringDtype(elem.dtype)) {
+    const lazy = await fromZarr(elem);
+    rememberSource(lazy, elem);
+    return lazy;
+  }
   return read(elem);
 };
