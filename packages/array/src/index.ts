@@ -29,6 +29,6 @@ export type { DataType, NDArray, ArrayData, TypedArray } from "./dtype.js";
 export type { ComputeOptions } from "./compute.js";
 export type { Plan, StorePlan, PlanOptions } from "./plan.js";
 export type { ToZarrOptions, ToZarrResult, CompressorConfig, WritableStore } from "./to-zarr.js";
-export { ChunkFetchError, ZarrArrayError } from "./errors.js";
+export { ChunkDecodeError, ChunkFetchError, ZarrArrayError, ZarrMetadataError } from "./errors.js";
 export { BloscError } from "./codecs/errors.js";
 export { encodeVlenUtf8, decodeVlenUtf8 } from "./codecs/vlen-utf8.js";

@@ -2,7 +2,7 @@
 export * from "./elementwise.js";
 export * from "./reductions.js";
 export { fetchChunk, decodeChunk } from "./zarr.js";
-export type { ZarrChunkMeta } from "./zarr.js";
+export type { ZarrChunkMeta, ChunkRef } from "./zarr.js";
 export { getitem, gather, expandIndex } from "./slicing.js";
 export type { AxisIndex, GatherPiece } from "./slicing.js";
 export { assemble, reshapeBlock, transposeBlock, fullBlock, arangeBlock } from "./assemble.js";
