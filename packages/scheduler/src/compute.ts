@@ -1,7 +1,9 @@
 import { Fused, Graph, Task, cull, fuse, opName, orderIndexed, order as orderPass, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
 import type { Callbacks } from "./callbacks.js";
 import { TaskError } from "./errors.js";
-import { Execution, defaultPoolLane, defaultStaging, type OpTable } from "./executor.js";
+import { Execution, type OpTable } from "./executor.js";
+import { defaultPoolLane } from "./pool-lane.js";
+import { defaultStaging } from "./staging.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 import { IoLane } from "./io-lane.js";
 import { loadOp, resolveOpModule } from "./op-registry.js";
