@@ -8,13 +8,15 @@ import type { Selector } from "./selection.js";
 import { sliceArray } from "./slicing.js";
 import { computeArray, persistArray, type ComputeOptions } from "./compute.js";
 import { planArray, type Plan, type PlanOptions } from "./plan.js";
-import { reprArray, visualizeArray } from "./repr.js";
+import { reprArray } from "./repr.js";
+import { visualizeArray, type VisualizeOptions } from "./visualize.js";
 import { rechunkArray, type ChunksSpec } from "./rechunk.js";
 import { transposeArray } from "./transpose.js";
 import { reshapeArray } from "./reshape.js";
 import { toZarrArray, type ToZarrOptions, type ToZarrResult } from "./to-zarr.js";
 import type { ZarrStore } from "./zarr-store.js";
 import { storesOf } from "./plan.js";
+import { installArrayClass } from "./array-factory.js";
 
 /**
  * A lazy chunked n-d array (dask.array's Array): a task graph whose top layer, named
@@ -224,9 +226,18 @@ export class Array {
     return toZarrArray(this, dest, options);
   }
 
-  /** The graph in Graphviz DOT text. */
-  visualize(): string {
-    return visualizeArray(this);
+  /**
+   * A picture of the task graph (dask's `visualize`): SVG drawn by Graphviz's WebAssembly
+   * build, or the DOT source; by default of the graph `compute()` would run (culled, fused).
+   *
+   * @example
+   * ```ts
+   * import { ones } from "@zask/array";
+   * await ones([100, 100], { chunks: 50 }).mean({ axis: 0 }).visualize({ filename: "mean.svg" });
+   * ```
+   */
+  visualize(options: VisualizeOptions = {}): Promise<string> {
+    return visualizeArray(this, options);
   }
 
   /** dask's summary: dtype, shape, chunk shape, bytes, "N chunks in M graph layers". */
@@ -238,3 +249,5 @@ export class Array {
     return reprArray(this);
   }
 }
+
+installArrayClass(Array);

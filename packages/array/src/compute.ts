@@ -1,6 +1,7 @@
 import { DataNode, Graph, MaterializedLayer, Task, op, ref } from "@zask/graph";
 import { compute as run } from "@zask/scheduler";
-import { Array } from "./array.js";
+import type { Array } from "./array.js";
+import { makeArray } from "./array-factory.js";
 import type { NDArray } from "./dtype.js";
 
 /** Options of `compute()` and `persist()`: the scheduler's (`scheduler`, `httpConcurrency`, `signal`, …). */
@@ -27,5 +28,5 @@ export async function persistArray(x: Array, options: ComputeOptions): Promise<A
   const keys = x.keys();
   const values = await run(x.graph, keys, options);
   const nodes = keys.map((k, i) => new DataNode(k, values[i]));
-  return new Array(Graph.fromLayer(new MaterializedLayer(x.name, nodes, { persisted: true })), x.name, x.chunks, x.dtype);
+  return makeArray(Graph.fromLayer(new MaterializedLayer(x.name, nodes, { persisted: true })), x.name, x.chunks, x.dtype);
 }

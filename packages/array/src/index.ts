@@ -24,6 +24,7 @@ export type { Chunks, ChunksSpec } from "./chunks.js";
 export { isDataType, itemsize } from "./dtype.js";
 export type { DataType, NDArray, ArrayData, TypedArray } from "./dtype.js";
 export type { ComputeOptions } from "./compute.js";
+export type { VisualizeOptions, VisualizeFormat } from "./visualize.js";
 export type { Plan, StorePlan, PlanOptions } from "./plan.js";
 export type { ToZarrOptions, ToZarrResult, CompressorConfig, WritableStore } from "./to-zarr.js";
 export { ChunkFetchError, ZarrArrayError } from "./errors.js";
