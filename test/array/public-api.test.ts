@@ -6,7 +6,7 @@ import * as ops from "@zask/array/ops";
 test("the public API of @zask/array is exactly this list", () => {
   assert.deepEqual(Object.keys(pkg).sort(), [
     "Array", "BloscError", "ChunkCache", "ChunkFetchError", "Slice", "ZarrArrayError", "ZarrStore", "arange", "astype", "blockwise",
-    "concatenate", "decodeVlenUtf8", "elementwise", "encodeVlenUtf8", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize", "mapBlocks",
+    "concatenate", "countRequests", "decodeVlenUtf8", "elementwise", "encodeVlenUtf8", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize", "mapBlocks",
     "normalizeChunks", "ones", "reduction", "slice", "stack", "where", "zeros",
   ]);
 });

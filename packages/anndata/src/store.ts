@@ -6,7 +6,7 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { ElementReadError, StoreOpenError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { withChunkChecks } from "./checked-store.js";
-import { ZarrStore } from "@zask/array";
+import { ZarrStore, countRequests } from "@zask/array";
 import { HttpStore } from "./http-store.js";
 
 /** Metadata documents of zarr v2 and v3: a consolidated store answers these without asking. */
@@ -105,6 +105,10 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     throw new TypeError(`Expected \`source\` to be a URL, a path or a zarrita store, got \`${String(source)}\` (${typeof source})`);
   }
 
+  // requests are counted beneath consolidated metadata, which answers most metadata reads from memory
+  let zstore: ZarrStore | undefined;
+  const beforeStore = { requests: 0 };
+  base = countRequests(base as zarr.AsyncReadable, () => zstore?.counters ?? beforeStore);
   let store: zarr.Readable = base;
   let consolidated = false;
   if (options.consolidated !== false) {
@@ -177,7 +181,8 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
   // scheduler's I/O lane (bounded per origin, retried); one ZarrStore per opened store, shared
   // by every lazy array of it, counts its reads.
   if (url !== undefined && isUrlString(url)) (checked as { url?: string }).url = url;
-  const zstore = new ZarrStore(checked);
+  zstore = new ZarrStore(checked, { requestsCountedBelow: true });
+  zstore.counters.requests += beforeStore.requests;
   store = zstore;
   infos.set(store, { url, localRoot, consolidated, contents });
   let root: zarr.Group<zarr.Readable>;

@@ -7,6 +7,7 @@ import { reduction, type ReductionOptions } from "./reductions.js";
 import type { Selector } from "./selection.js";
 import { sliceArray } from "./slicing.js";
 import { computeArray, persistArray, type ComputeOptions } from "./compute.js";
+import type { ComputedArray } from "./computed-array.js";
 import { planArray, type Plan, type PlanOptions } from "./plan.js";
 import { reprArray } from "./repr.js";
 import { visualizeArray, type VisualizeOptions } from "./visualize.js";
@@ -204,7 +205,7 @@ export class Array {
    * const { data, shape } = await x.slice(slice(0, 10)).compute({ httpConcurrency: 8 });
    * ```
    */
-  compute(options: ComputeOptions = {}): Promise<NDArray> {
+  compute(options: ComputeOptions = {}): Promise<ComputedArray> {
     return computeArray(this, options);
   }
 

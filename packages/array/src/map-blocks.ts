@@ -58,7 +58,7 @@ function checkDtype(dtype: unknown): asserts dtype is DataType {
  * @example
  * ```ts
  * const scaled = mapBlocks(op(new URL("./my-ops.js", import.meta.url), "scale"), [x], { dtype: "float64" });
- * const doubled = mapBlocks((b: NDArray) => ({ ...b, data: b.data.map((v) => v * 2) }), [x]);
+ * const doubled = mapBlocks((b: NDArray) => ({ ...b, data: (b.data as Float64Array).map((v) => v * 2) }), [x]);
  * ```
  */
 export function mapBlocks(fn: Op, arrays: readonly LazyArray[], options: MapBlocksOptions = {}): LazyArray {

@@ -34,6 +34,8 @@ export interface ChunkFile {
 export interface ZarrStoreOptions {
   /** A chunk cache shared by every compute that reads this store. */
   cache?: ChunkCache;
+  /** The wrapped store counts `requests` itself (`countRequests`); this one counts `reads`. @default false */
+  requestsCountedBelow?: boolean;
 }
 
 /**
@@ -61,10 +63,12 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   counters: StoreCounters = newCounters();
   readonly cache: ChunkCache | undefined;
   readonly #inner: AsyncReadable;
+  readonly #requestsBelow: boolean;
   static #anonymous = 0;
 
   constructor(source: string | URL | AsyncReadable, options: ZarrStoreOptions = {}) {
     this.cache = options.cache;
+    this.#requestsBelow = options.requestsCountedBelow ?? false;
     if (typeof source === "string" && /^https?:\/\//i.test(source)) source = new URL(source);
     if (source instanceof URL && source.protocol === "file:") source = fileURLToPath(source);
     if (source instanceof URL) {
@@ -115,7 +119,8 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
 
   /** zarrita's read of a whole key (metadata reads go through here), counted. */
   async get(key: AbsolutePath, options?: GetOptions): Promise<Uint8Array | undefined> {
-    this.counters.requests++;
+    this.counters.reads++;
+    if (!this.#requestsBelow) this.counters.requests++;
     const out = await this.#inner.get(key, options);
     if (out) this.counters.bytes += out.byteLength;
     return out;
@@ -124,7 +129,8 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   /** zarrita's ranged read, counted (only when the wrapped store supports it). */
   async getRange(key: AbsolutePath, range: RangeQuery, options?: GetOptions): Promise<Uint8Array | undefined> {
     if (!this.#inner.getRange) throw new TypeError(`Expected a store with ranged reads, got ${this.location}`);
-    this.counters.requests++;
+    this.counters.reads++;
+    if (!this.#requestsBelow) this.counters.requests++;
     const out = await this.#inner.getRange(key, range, options);
     if (out) this.counters.bytes += out.byteLength;
     return out;
@@ -145,7 +151,9 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
       this.counters.cacheHits++;
       return cached;
     }
-    this.counters.requests++;
+    this.counters.reads++;
+    // chunks of an http or file store are fetched here, not through the wrapped store
+    if (!this.#requestsBelow || this.kind !== "store") this.counters.requests++;
     this.counters.chunkRequests++;
     this.counters.chunkBytes += chunkBytes;
     if (this.kind === "file" && this.cache === undefined) {
