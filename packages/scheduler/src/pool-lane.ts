@@ -35,7 +35,8 @@ export interface PoolLaneOptions {
   readonly workers: number;
   /**
    * Inputs up to this size may queue at a busy worker, so it starts its next message without
-   * waiting a round trip for the main thread (on 74 chunks of 250 KB: workers idle ~50% without).
+   * waiting a round trip for the main thread, which would otherwise leave the workers idle
+   * between messages (benchmarks/scheduler-pool.bench.ts).
    */
   readonly aheadBytes: number;
   /** Tasks in one message at most. */
