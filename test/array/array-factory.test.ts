@@ -36,7 +36,10 @@ test("graph builders and per-chunk kernels do not share a file name", () => {
   const builders = new Set(readdirSync(src).filter((f) => f.endsWith(".ts")));
   const kernels = readdirSync(new URL("ops/", src)).filter((f) => f.endsWith(".ts") && f !== "index.ts" && f !== "zarr.ts");
   assert.ok(kernels.length > 0);
-  assert.deepEqual(kernels.filter((f) => builders.has(f)), []);
+  assert.deepEqual(
+    kernels.filter((f) => builders.has(f)),
+    [],
+  );
 });
 
 test("builders make instances of the installed Array class", () => {

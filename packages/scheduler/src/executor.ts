@@ -113,7 +113,12 @@ export class Execution {
     this.#ready = new PriorityQueue(plan.priority, Math.min(n, 1 << 16));
     this.#poolReady = new PriorityQueue(plan.priority);
     // no new fetch while the pool has a full backlog: fetched bytes would only pile up
-    this.#ioGate = new Gate(opts.ioTasks, plan.priority, (i) => this.#startIo(i), () => this.#poolHasRoom());
+    this.#ioGate = new Gate(
+      opts.ioTasks,
+      plan.priority,
+      (i) => this.#startIo(i),
+      () => this.#poolHasRoom(),
+    );
     this.#staging = new Staging(plan.priority, opts.staging);
     this.#pool = new PoolLane(plan.priority, opts.pool, this.#cancel, () => {
       this.#ioGate.pump();
