@@ -32,10 +32,25 @@ test("visualize({ filename }) writes the picture in the format its extension nam
     const x = ones([10, 10], { chunks: 5 }).sum();
     const svg = await x.visualize({ filename: join(dir, "sum.svg") });
     assert.equal(await readFile(join(dir, "sum.svg"), "utf8"), svg);
-    const dot = await x.visualize({ filename: join(dir, "sum.dot") });
+    // the file in its extension's format; the value in `format` (SVG by default)
+    const value = await x.visualize({ filename: join(dir, "sum.dot") });
     assert.match(await readFile(join(dir, "sum.dot"), "utf8"), /^digraph/);
-    assert.match(dot, /^digraph/);
-    await assert.rejects(x.visualize({ filename: join(dir, "sum.pdf") }), /Expected `filename` to end in \.svg or \.dot, got `.*sum\.pdf`/);
+    assert.match(value, /<svg/);
+    await assert.rejects(x.visualize({ filename: join(dir, "sum.pdf") }), /Expected the extension of `filename` to be one of svg, png, dot, got `pdf`/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('visualize({ format: "png" }) gives PNG bytes and writes a .png file as PNG', async () => {
+  const dir = await mkdtemp(join(tmpdir(), "zask-viz-"));
+  try {
+    const x = ones([10, 10], { chunks: 5 }).sum();
+    const png = await x.visualize({ format: "png" });
+    const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+    assert.deepEqual([...png.subarray(0, 8)], signature);
+    await x.visualize({ filename: join(dir, "sum.png") });
+    assert.deepEqual([...(await readFile(join(dir, "sum.png"))).subarray(0, 8)], signature);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -228,8 +228,9 @@ export class Array {
   }
 
   /**
-   * A picture of the task graph (dask's `visualize`): SVG drawn by Graphviz's WebAssembly
-   * build, or the DOT source; by default of the graph `compute()` would run (culled, fused).
+   * A picture of the task graph (dask's `visualize`): SVG text drawn by Graphviz's WebAssembly
+   * build, PNG bytes (with the optional `@resvg/resvg-js`), or the DOT source; by default of
+   * the graph `compute()` would run (culled, fused).
    *
    * @example
    * ```ts
@@ -237,7 +238,9 @@ export class Array {
    * await ones([100, 100], { chunks: 50 }).mean({ axis: 0 }).visualize({ filename: "mean.svg" });
    * ```
    */
-  visualize(options: VisualizeOptions = {}): Promise<string> {
+  visualize(options: VisualizeOptions & { format: "png" }): Promise<Uint8Array>;
+  visualize(options?: VisualizeOptions & { format?: "svg" | "dot" }): Promise<string>;
+  visualize(options: VisualizeOptions = {}): Promise<string | Uint8Array> {
     return visualizeArray(this, options);
   }
 
