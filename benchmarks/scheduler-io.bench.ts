@@ -1,7 +1,7 @@
 /**
  * I/O lane benchmark: GET every chunk of an AnnData X (by default the 368 chunks of ~51 KB of
  * c5.zarr, pbmc3k-shaped) from a static server, 16 requests in flight, through four paths:
- * the lane's `get` (its own HTTP/1.1 client, direct-http.ts: each body read straight into its
+ * the lane's `get` (its own HTTP/1.1 client, http/direct-http.ts: each body read straight into its
  * buffer), the lane's `fetch` (the same, wrapped in a `Response`) and, for reference, undici's
  * `request` on a keep-alive Agent and the global `fetch`, both under the same p-queue bound.
  * Prints the median of each, the main thread's CPU time, and the machine. Without a base URL it serves the benchmark stores

@@ -60,3 +60,7 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 export function serve(root: string): Promise<FixtureServer> {
   return serveFixtures(root);
 }
+
+/** Edge-case stores written by test/fixtures/anndata-edge/generate.py. */
+export const EDGE = fileURLToPath(new URL("../fixtures/anndata-edge/", import.meta.url));
+export const edge = (name: string): string => path.join(EDGE, name);

@@ -11,6 +11,7 @@ it("the public API of @zask/anndata is exactly this list", () => {
     "ElementWriteError",
     "MaskedArray",
     "NotAnnDataError",
+    "NumericScalar",
     "SparseArray",
     "SparseMatrix",
     "StoreOpenError",

@@ -8,6 +8,7 @@ import {
   DataFrame,
   ElementWriteError,
   MaskedArray,
+  NumericScalar,
   SparseMatrix,
   readZarr,
   writeDispatched,
@@ -16,7 +17,7 @@ import {
   type Matrix,
   type NDArray,
 } from "@zask/anndata";
-import { CSR, DENSE_C5, copyFixture, tempDir } from "./fixtures.ts";
+import { CSR, DENSE_C5, copyFixture, edge, tempDir } from "./fixtures.ts";
 
 function build(): AnnData {
   const obs = new DataFrame({
@@ -65,8 +66,9 @@ function checkBuilt(b: AnnData): void {
   assert.deepEqual((b.layers.counts as SparseMatrix).toDense(), (a.X as NDArray).data);
   assert.deepEqual(b.uns.nested, { deeper: { colors: { data: ["#fff", "#000"], shape: [2], dtype: "string" } } });
   assert.equal(b.uns.title, "built");
-  assert.equal(b.uns.n, 3);
-  assert.equal(b.uns.x, 0.5);
+  // JavaScript numbers are written as int64 (integers) or float64, and read back with that dtype.
+  assert.deepEqual(b.uns.n, new NumericScalar(3n, "int64"));
+  assert.deepEqual(b.uns.x, new NumericScalar(0.5, "float64"));
   assert.equal(b.uns.yes, false);
   assert.deepEqual((b.raw!.X as SparseMatrix).toDense(), (a.X as NDArray).data);
 }
@@ -89,6 +91,47 @@ describe("writing", () => {
     const root = JSON.parse(new TextDecoder().decode(store.get("/zarr.json")));
     assert.ok(root.consolidated_metadata.metadata["obs/kind/codes"]);
     checkBuilt(await readZarr(store, { lazy: false }));
+  });
+
+  for (const format of [2, 3] as const) {
+    it(`uns scalars read from Python keep dtype, exact value and encoding through a zarr v${format} round trip in zask`, async () => {
+      const a = await readZarr(edge("uns-scalars.zarr"), { lazy: false });
+      const store = new Map<string, Uint8Array>();
+      await writeZarr(a, store, { format });
+      const uns = (await readZarr(store, { lazy: false })).uns;
+      assert.deepEqual(uns.f64, new NumericScalar(1, "float64"));
+      assert.deepEqual(uns.f32, new NumericScalar(2.5, "float32"));
+      assert.deepEqual(uns.i8, new NumericScalar(-3, "int8"));
+      assert.deepEqual(uns.u64, new NumericScalar(2n ** 63n + 5n, "uint64"));
+      assert.deepEqual(uns.i64, new NumericScalar(42n, "int64"));
+      assert.deepEqual(uns.i32_0d, { data: Int32Array.of(7), shape: [], dtype: "int32" });
+      assert.equal(uns.flag, true);
+      assert.equal(uns.title, "edge");
+      const attrs = (key: string) => {
+        const doc = JSON.parse(new TextDecoder().decode(store.get(format === 2 ? `/uns/${key}/.zattrs` : `/uns/${key}/zarr.json`)));
+        return (format === 2 ? doc : doc.attributes)["encoding-type"];
+      };
+      assert.deepEqual([attrs("i32_0d"), attrs("u64")], ["array", "numeric-scalar"]);
+    });
+  }
+
+  it("a bigint above int64's range is written as uint64 with its exact value, and one beyond uint64 is refused", async () => {
+    const store = new Map<string, Uint8Array>();
+    await writeZarr(new AnnData({ ...build(), uns: { big: 2n ** 63n + 5n } }), store);
+    assert.deepEqual((await readZarr(store, { lazy: false })).uns.big, new NumericScalar(2n ** 63n + 5n, "uint64"));
+    await assert.rejects(writeZarr(new AnnData({ ...build(), uns: { huge: 2n ** 64n } }), new Map()), (e: unknown) => e instanceof ElementWriteError && e.path === "/uns/huge" && e.reason === "value");
+  });
+
+  it("a big-endian source is written big-endian in zarr v3 too (bytes codec endian big), with the same values", async () => {
+    for (const lazy of [true, false]) {
+      const store = new Map<string, Uint8Array>();
+      await writeZarr(await readZarr(edge("big-endian.zarr"), { lazy }), store, { format: 3 });
+      const codecs = JSON.parse(new TextDecoder().decode(store.get("/layers/i8/zarr.json"))).codecs;
+      assert.deepEqual(codecs[0], { name: "bytes", configuration: { endian: "big" } });
+      const b = await readZarr(store, { lazy: false });
+      assert.deepEqual((b.layers.i8 as NDArray).data, BigInt64Array.of(-3n, -2n, -1n, 0n, 1n, 2n));
+      assert.deepEqual((b.X as NDArray).data, Float32Array.of(0, 1, 2, 3, 4, 5));
+    }
   });
 
   it("writes without compression and with zlib", async () => {

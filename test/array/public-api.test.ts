@@ -5,9 +5,13 @@ import * as ops from "@zask/array/ops";
 
 test("the public API of @zask/array is exactly this list", () => {
   assert.deepEqual(Object.keys(pkg).sort(), [
-    "Array", "BloscError", "ChunkCache", "ChunkFetchError", "Slice", "ZarrArrayError", "ZarrStore", "arange", "astype", "blockwise",
-    "concatenate", "countRequests", "decodeVlenUtf8", "elementwise", "encodeVlenUtf8", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize", "mapBlocks",
-    "normalizeChunks", "ones", "reduction", "slice", "stack", "where", "zeros",
+    "Array", "BloscError", "ChunkCache", "ChunkDecodeError", "ChunkFetchError",
+    "DEFAULT_MISSING_STATUSES",
+    "HttpStore", "Slice", "ZarrArrayError", "ZarrMetadataError", "ZarrStore", "arange", "astype", "blockwise",
+    "concatenate", "countRequests", "decodeVlenUtf8", "elementwise", "encodeVlenUtf8", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize",
+    "keyUrl", "mapBlocks",
+    "normalizeChunks", "ones", "reduction",
+    "resolveStorePath", "slice", "stack", "where", "zeros",
   ]);
 });
 

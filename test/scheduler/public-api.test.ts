@@ -5,6 +5,8 @@ import * as scheduler from "@zask/scheduler";
 test("the public API of @zask/scheduler is exactly this list", () => {
   assert.deepEqual(Object.keys(scheduler).sort(), [
     "DEFAULT_INLINE_THRESHOLD",
+    "DEFAULT_MAX_BYTES",
+    "HttpAccessDeniedError",
     "HttpError",
     "HttpTransportError",
     "IoLane",

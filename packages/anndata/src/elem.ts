@@ -1,7 +1,9 @@
+import { ChunkFetchError, ZarrMetadataError, fromZarr } from "@zask/array";
 import * as zarr from "zarrita";
+import { ElementReadError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { isListed, urlOf } from "./store.js";
-import type { DataType, NDArray, TypedArray } from "./ndarray.js";
+import { typedArrayOf, type DataType, type NDArray, type TypedArray } from "./ndarray.js";
 
 /** A node of an AnnData store: a zarrita group or array. */
 export type Elem = zarr.Group<zarr.Readable> | zarr.Array<zarr.DataType, zarr.Readable>;
@@ -86,26 +88,61 @@ export function toZaskData(data: unknown): TypedArray | string[] {
   throw new TypeError(`Expected array data, got \`${Object.prototype.toString.call(data)}\``);
 }
 
-/** Read a whole zarr array eagerly (0-d arrays give a scalar). Errors name the element. */
+/**
+ * Read a whole zarr array eagerly (0-d arrays give a scalar). Errors name the element. An n-d
+ * array is read through @zask/array's `fromZarr` and computed, so eager and lazy reads share
+ * one decode path: the same order handling (C or F) and the same checks of every chunk.
+ */
 export async function readArrayEager(arr: zarr.Array<zarr.DataType, zarr.Readable>, options: { signal?: AbortSignal } = {}): Promise<NDArray | number | bigint | boolean | string> {
   const dtype = zaskDtype(arr.dtype);
+  if (arr.shape.length > 0) {
+    try {
+      // opened even when empty: its metadata is checked like any array's
+      const x = await fromZarr(arr, { signal: options.signal });
+      // A zero-size array has no chunks to read; numpy reads it as empty.
+      if (arr.shape.some((n) => n === 0)) {
+        return { data: dtype === "string" ? [] : new (typedArrayOf(dtype))(0), shape: [...arr.shape], dtype };
+      }
+      const r = await x.compute({ signal: options.signal });
+      return { data: r.data, shape: [...arr.shape], dtype };
+    } catch (cause) {
+      throw eagerReadError(cause, arr);
+    }
+  }
   let got: unknown;
   try {
     got = await zarr.get(arr, null, { opts: { signal: options.signal } } as never);
   } catch (cause) {
     throw toReadError(cause, arr.path, elemUrl(arr));
   }
-  if (arr.shape.length === 0) {
-    if (typeof got === "object" && got !== null && "data" in got) got = (got as { data: ArrayLike<unknown> }).data[0];
-    // uns holds small integers; give them as numbers when that is exact, as anndata users expect.
-    if (typeof got === "bigint" && got >= BigInt(Number.MIN_SAFE_INTEGER) && got <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(got);
-    return got as number | bigint | boolean | string;
+  if (typeof got === "object" && got !== null && "data" in got) got = (got as { data: ArrayLike<unknown> }).data[0];
+  // uns holds small integers; give them as numbers when that is exact, as anndata users expect.
+  if (typeof got === "bigint" && got >= BigInt(Number.MIN_SAFE_INTEGER) && got <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(got);
+  return got as number | bigint | boolean | string;
+}
+
+// @zask/array's errors (under the scheduler's TaskError) as the element's read error, with the
+// array's own error (naming the chunk or the metadata field) as the cause. Matched by name: an
+// error thrown on a worker arrives as a clone that keeps its name and message, not its class.
+function eagerReadError(cause: unknown, arr: zarr.Array<zarr.DataType, zarr.Readable>): unknown {
+  const url = elemUrl(arr);
+  let c: unknown = cause;
+  while (c instanceof Error) {
+    switch (c.name) {
+      case "ZarrMetadataError": {
+        const codec = c instanceof ZarrMetadataError ? /^unknown codec/.test(c.reason) : /: unknown codec /.test(c.message);
+        return new ElementReadError(arr.path, url, codec ? "codec" : "metadata", `${codec ? "unknown codec" : "malformed element metadata"} (${c.message})`, { cause: c });
+      }
+      case "ChunkDecodeError":
+        return new ElementReadError(arr.path, url, "chunk", `a chunk is truncated or corrupt (${c.message})`, { cause: c });
+      case "ChunkFetchError": {
+        const http = c instanceof ChunkFetchError && c.status !== undefined;
+        return new ElementReadError(arr.path, url, http ? "http" : "chunk", `the chunk could not be read (${c.message})`, { cause: c });
+      }
+      case "AbortError":
+        return c;
+    }
+    c = c.cause;
   }
-  const chunk = got as zarr.Chunk<zarr.DataType>;
-  const expected = arr.shape.reduce((a, b) => a * b, 1);
-  const data = toZaskData(chunk.data);
-  if (data.length !== expected) {
-    throw toReadError(new RangeError(`decoded ${data.length} values, expected ${expected}`), arr.path, elemUrl(arr));
-  }
-  return { data, shape: [...arr.shape], dtype };
+  return toReadError(cause, arr.path, url);
 }

@@ -52,7 +52,8 @@ export class NotAnnDataError extends ZaskError {
 
 /**
  * An element uses an encoding that zask does not read by default (awkward-array, rec-array, or
- * one it does not know). Read it yourself with a `readDispatched` callback.
+ * one it does not know): read it yourself with a `readDispatched` callback. Or a known encoding
+ * in a version the spec does not define (`knownVersions` set), refused as anndata refuses it.
  *
  * @example
  * ```ts
@@ -65,11 +66,17 @@ export class UnsupportedEncodingError extends ZaskError {
   readonly url: string | undefined;
   readonly encodingType: string;
   readonly encodingVersion: string;
-  constructor(path: string, url: string | undefined, encodingType: string, encodingVersion: string) {
+  /** The versions of `encodingType` zask reads, when the type is known and only its version is not. */
+  readonly knownVersions: readonly string[] | undefined;
+  constructor(path: string, url: string | undefined, encodingType: string, encodingVersion: string, knownVersions?: readonly string[]) {
     super(
-      `Encoding "${encodingType}" (version ${encodingVersion || "none"}) of ${where(path, url)} is not supported; ` +
-        "read it with a readDispatched callback that handles this encoding-type",
+      knownVersions === undefined
+        ? `Encoding "${encodingType}" (version ${encodingVersion || "none"}) of ${where(path, url)} is not supported; ` +
+            "read it with a readDispatched callback that handles this encoding-type"
+        : `Encoding "${encodingType}" version ${encodingVersion} of ${where(path, url)} is not supported ` +
+            `(known versions: ${knownVersions.join(", ")}); it was written by a newer or a different anndata`,
     );
+    this.knownVersions = knownVersions;
     this.path = path;
     this.url = url;
     this.encodingType = encodingType;

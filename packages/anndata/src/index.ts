@@ -6,6 +6,8 @@ export type { CategoricalCodes } from "./categorical.js";
 export { DataFrame } from "./data-frame.js";
 export type { Column, DataFrameInit } from "./data-frame.js";
 export { MaskedArray } from "./masked-array.js";
+export { NumericScalar } from "./numeric-scalar.js";
+export type { ScalarDataType } from "./numeric-scalar.js";
 export type { MaskedKind } from "./masked-array.js";
 export { SparseMatrix } from "./sparse-matrix.js";
 export { SparseArray } from "./sparse-array.js";

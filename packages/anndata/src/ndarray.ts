@@ -20,3 +20,10 @@ export function dtypeOf(data: TypedArray | string[]): DataType {
   for (const [name, ctor] of Object.entries(ctors)) if (name !== "bool" && data instanceof ctor) return name as DataType;
   throw new TypeError(`Expected a typed array or string[], got \`${Object.prototype.toString.call(data)}\``);
 }
+
+/** A typed array of `dtype` holding the one value `value` (bigint for int64/uint64, a number otherwise). */
+export function typedArrayOfOne(dtype: Exclude<DataType, "string">, value: number | bigint): TypedArray {
+  const out = new ctors[dtype](1);
+  out[0] = (dtype === "int64" || dtype === "uint64" ? BigInt(value) : Number(value)) as never;
+  return out;
+}

@@ -1,6 +1,7 @@
 import * as zarr from "zarrita";
 import { ioSpecOf, type Elem, type IOSpec } from "./elem.js";
 import { readDefault } from "./encodings/read-defaults.js";
+import { assertKnownVersion } from "./encodings/versions.js";
 import { openStore, type StoreSource } from "./store.js";
 
 /** Reads `elem` with the default reader of its encoding; its children go through the callback again. */
@@ -22,6 +23,8 @@ function dispatcher(callback: ReadCallback<unknown> | undefined, signal: AbortSi
   const readElemAt = async (elem: Elem): Promise<unknown> => {
     signal?.throwIfAborted();
     const spec = ioSpecOf(elem);
+    // As anndata's registry: an unknown version of a known encoding is refused before any reader runs.
+    assertKnownVersion(elem, spec);
     const read: ReadFunction = (e) => readDefault(e, e === elem ? spec : ioSpecOf(e), { readChild: readElemAt, signal });
     if (callback === undefined) return read(elem);
     return await callback(read, elem.path, elem, spec);

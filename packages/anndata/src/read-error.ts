@@ -1,6 +1,7 @@
 import * as zarr from "zarrita";
 import { ElementReadError, type ElementReadFailure } from "./errors.js";
 import { ZaskError } from "@zask/graph";
+import { HttpError } from "@zask/scheduler";
 
 /**
  * Turn whatever a store, zarrita or a codec threw into an {@link ElementReadError} naming the
@@ -8,10 +9,15 @@ import { ZaskError } from "@zask/graph";
  */
 export function toReadError(cause: unknown, elemPath: string, url: string | undefined, what = "element"): ElementReadError {
   if (cause instanceof ElementReadError) return cause;
+  // the HTTP layer's message says what failed (status, DNS, refused, TLS, timeout, size) and where
+  if (cause instanceof HttpError) return new ElementReadError(elemPath, url, "http", cause.message, { cause });
   if (cause instanceof ZaskError) throw cause;
   if (cause instanceof Error && cause.name === "AbortError") throw cause;
   let reason: ElementReadFailure = "chunk";
-  const message = cause instanceof Error ? cause.message : String(cause);
+  let message = cause instanceof Error ? cause.message : String(cause);
+  // zarrita's pipeline error says only which codec failed; what the codec found is its cause.
+  const inner = cause instanceof Error ? (cause as { cause?: unknown }).cause : undefined;
+  if (inner instanceof Error && !message.includes(inner.message)) message = `${message}: ${inner.message}`;
   if (cause instanceof zarr.NotFoundError) reason = "missing";
   else if (cause instanceof SyntaxError) reason = "metadata";
   else if (cause instanceof zarr.UnknownCodecError) reason = "codec";

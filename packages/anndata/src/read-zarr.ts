@@ -3,14 +3,15 @@ import { assertAnnData } from "./encodings/read-defaults.js";
 import { fromZarr, type Array as LazyArray } from "@zask/array";
 import * as zarr from "zarrita";
 import { AnnData, type Matrix } from "./anndata.js";
+import { rememberSource } from "./byte-order.js";
 import { isStringDtype } from "./elem.js";
 import type { NDArray } from "./ndarray.js";
 import { SparseArray } from "./sparse-array.js";
 import type { SparseMatrix } from "./sparse-matrix.js";
-import { openStore, type StoreSource } from "./store.js";
+import { openStore, type OpenStoreOptions, type StoreSource } from "./store.js";
 
 /** Options of {@link readZarr}. */
-export interface ReadZarrOptions {
+export interface ReadZarrOptions extends OpenStoreOptions {
   /**
    * Read dense arrays and sparse matrices lazily (only the chunks a computation needs) or
    * eagerly (everything now, as `{data, shape, dtype}` and {@link SparseMatrix}).
@@ -19,7 +20,7 @@ export interface ReadZarrOptions {
   lazy?: boolean;
   /** Use consolidated metadata when present. @default true */
   consolidated?: boolean;
-  /** Per-request deadline in ms for metadata and eager reads over HTTP. @default 30000 */
+  /** Wait at most this long for the headers, and between two reads of a body, of a metadata or eager read over HTTP, ms (`deadline` bounds the whole answer). @default 30000 */
   timeout?: number;
   signal?: AbortSignal;
 }
@@ -50,6 +51,10 @@ const lazyCallback: ReadCallback = async (read, _name, elem, { encodingType }) =
   if (encodingType === "dataframe") return readElem(elem);
   if ((encodingType === "csr_matrix" || encodingType === "csc_matrix") && elem instanceof zarr.Group) return SparseArray.open(elem);
   // Numeric n-d arrays become lazy; strings and scalars (uns) are small and read now.
-  if (encodingType === "array" && elem instanceof zarr.Array && elem.shape.length > 0 && !isStringDtype(elem.dtype)) return fromZarr(elem);
+  if (encodingType === "array" && elem instanceof zarr.Array && elem.shape.length > 0 && !isStringDtype(elem.dtype)) {
+    const lazy = await fromZarr(elem);
+    rememberSource(lazy, elem);
+    return lazy;
+  }
   return read(elem);
 };

@@ -1,10 +1,12 @@
 import { Array as LazyArray, itemsize as itemsizeOf } from "@zask/array";
 import { Graph, Task, blockKey, tokenize } from "@zask/graph";
 import * as zarr from "zarrita";
+import { rememberSource } from "./byte-order.js";
 import { elemUrl, openChild, readArrayEager, zaskDtype } from "./elem.js";
 import { ElementReadError } from "./errors.js";
 import type { DataType, NDArray, TypedArray } from "./ndarray.js";
 import { toReadError } from "./read-error.js";
+import { indicesProblem, indptrProblem } from "./sparse-checks.js";
 import { SparseMatrix, type SparseFormat } from "./sparse-matrix.js";
 
 type ZArray = zarr.Array<zarr.DataType, zarr.Readable>;
@@ -63,13 +65,16 @@ export class SparseArray extends LazyArray {
   readonly indptr: TypedArray;
   readonly #data: ZArray;
   readonly #indices: ZArray;
+  /** The group's path and URL, for errors. */
+  readonly #where: { path: string; url: string | undefined };
 
-  private constructor(graph: Graph, name: string, chunks: number[][], dtype: DataType, format: SparseFormat, indptr: TypedArray, data: ZArray, indices: ZArray) {
+  private constructor(graph: Graph, name: string, chunks: number[][], dtype: DataType, format: SparseFormat, indptr: TypedArray, data: ZArray, indices: ZArray, where: { path: string; url: string | undefined }) {
     super(graph, name, chunks, dtype);
     this.format = format;
     this.indptr = indptr;
     this.#data = data;
     this.#indices = indices;
+    this.#where = where;
   }
 
   /** Open the sparse matrix group `elem` (encoding `csr_matrix` or `csc_matrix`) lazily. */
@@ -90,11 +95,15 @@ export class SparseArray extends LazyArray {
     }
     const ip = await readArrayEager(indptrElem, { signal: options.signal });
     const indptr = numeric((ip as NDArray).data, indptrElem.path, elemUrl(indptrElem));
+    rememberSource(indptr, indptrElem);
     const major = format === "csr" ? rows : cols;
     const minor = format === "csr" ? cols : rows;
-    if (indptr.length !== major + 1) {
-      throw new ElementReadError(indptrElem.path, elemUrl(indptrElem), "format", `expected ${major + 1} values in indptr for shape [${rows}, ${cols}], got ${indptr.length}`);
+    if (data.shape.length !== 1 || indices.shape.length !== 1 || indices.shape[0] !== data.shape[0]) {
+      throw new ElementReadError(elem.path, url, "format", `expected 1-d data and indices of equal length, got shapes [${data.shape.join(", ")}] and [${indices.shape.join(", ")}]`);
     }
+    // indptr is read whole here, so it is checked whole: each block then trusts its slice.
+    const problem = indptrProblem(indptr as ArrayLike<number | bigint>, major, data.shape[0]!);
+    if (problem !== undefined) throw new ElementReadError(elem.path, url, "format", `${problem} (shape [${rows}, ${cols}])`);
     const dtype = zaskDtype(data.dtype);
     const itemsize = itemsizeOf(dtype);
     const maxRows = Math.max(1, Math.floor((options.maxBlockBytes ?? 8 * 2 ** 20) / Math.max(1, minor * itemsize)));
@@ -107,19 +116,25 @@ export class SparseArray extends LazyArray {
       const hi = start + size;
       start = hi;
       // A plain function: runs on the main thread, where the zarrita store lives.
-      const readBlock = async (): Promise<NDArray> => densify(format, lo, hi, minor, indptr, data, indices, dtype);
+      const readBlock = async (): Promise<NDArray> => densify(format, lo, hi, minor, indptr, data, indices, dtype, elem.path, url);
       const index = format === "csr" ? [b, 0] : [0, b];
       tasks.push(new Task(blockKey(name, index), readBlock, []));
     });
     const chunks = format === "csr" ? [sizes, [cols]] : [[rows], sizes];
-    return new SparseArray(Graph.fromNodes(name, tasks), name, chunks, dtype as DataType, format, indptr, data, indices);
+    return new SparseArray(Graph.fromNodes(name, tasks), name, chunks, dtype as DataType, format, indptr, data, indices, { path: elem.path, url });
   }
 
   /** Read the whole matrix as a {@link SparseMatrix} (`indptr`, `indices`, `data`, `shape`). */
   async computeSparse(options: { signal?: AbortSignal } = {}): Promise<SparseMatrix> {
     const d = (await readArrayEager(this.#data, options)) as NDArray;
     const i = (await readArrayEager(this.#indices, options)) as NDArray;
-    return new SparseMatrix(this.format, [this.shape[0]!, this.shape[1]!], this.indptr, i.data as TypedArray, d.data as TypedArray);
+    rememberSource(d.data, this.#data);
+    rememberSource(i.data, this.#indices);
+    try {
+      return new SparseMatrix(this.format, [this.shape[0]!, this.shape[1]!], this.indptr, i.data as TypedArray, d.data as TypedArray);
+    } catch (cause) {
+      throw new ElementReadError(this.#where.path, this.#where.url, "format", (cause as Error).message, { cause });
+    }
   }
 }
 
@@ -135,7 +150,7 @@ async function readRange(arr: ZArray, lo: number, hi: number): Promise<TypedArra
 }
 
 /** The dense block of major positions [lo, hi), from the data/indices chunks they span. */
-async function densify(format: SparseFormat, lo: number, hi: number, minor: number, indptr: TypedArray, data: ZArray, indices: ZArray, dtype: DataType): Promise<NDArray> {
+async function densify(format: SparseFormat, lo: number, hi: number, minor: number, indptr: TypedArray, data: ZArray, indices: ZArray, dtype: DataType, path: string, url: string | undefined): Promise<NDArray> {
   const p0 = Number(indptr[lo]);
   const p1 = Number(indptr[hi]);
   const n = hi - lo;
@@ -143,6 +158,11 @@ async function densify(format: SparseFormat, lo: number, hi: number, minor: numb
   const out = new Ctor(n * minor);
   if (p1 > p0) {
     const [vals, idx] = await Promise.all([readRange(data, p0, p1), readRange(indices, p0, p1)]);
+    if (vals.length !== p1 - p0 || idx.length !== p1 - p0) {
+      throw new ElementReadError(path, url, "format", `expected ${p1 - p0} stored values at [${p0}, ${p1}), got ${vals.length} values and ${idx.length} indices`);
+    }
+    const problem = indicesProblem(idx as ArrayLike<number | bigint>, minor, p0);
+    if (problem !== undefined) throw new ElementReadError(path, url, "format", problem);
     for (let a = 0; a < n; a++) {
       for (let p = Number(indptr[lo + a]) - p0; p < Number(indptr[lo + a + 1]) - p0; p++) {
         const b = Number(idx[p]);

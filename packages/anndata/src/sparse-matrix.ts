@@ -1,4 +1,5 @@
 import type { TypedArray } from "./ndarray.js";
+import { indicesProblem, indptrProblem } from "./sparse-checks.js";
 
 /** The two compressed sparse formats of the spec. */
 export type SparseFormat = "csr" | "csc";
@@ -6,6 +7,8 @@ export type SparseFormat = "csr" | "csc";
 /**
  * An eager compressed sparse matrix (scipy's csr_matrix / csc_matrix): for CSR, row `i`'s
  * nonzeros are `data[indptr[i]:indptr[i+1]]` at columns `indices[...]`; CSC swaps rows and columns.
+ * The constructor checks the structure (indptr from 0 to nnz, never decreasing; indices within
+ * the minor axis) and throws a RangeError otherwise.
  *
  * @example
  * ```ts
@@ -25,6 +28,8 @@ export class SparseMatrix {
     const major = format === "csr" ? shape[0] : shape[1];
     if (indptr.length !== major + 1) throw new RangeError(`Expected \`indptr\` of length ${major + 1}, got ${indptr.length}`);
     if (indices.length !== data.length) throw new RangeError(`Expected \`indices\` and \`data\` of equal length, got ${indices.length} and ${data.length}`);
+    const problem = indptrProblem(indptr, major, data.length) ?? indicesProblem(indices, format === "csr" ? shape[1] : shape[0]);
+    if (problem !== undefined) throw new RangeError(`Expected a well-formed ${format} matrix: ${problem}`);
     this.format = format;
     this.shape = [shape[0], shape[1]];
     this.indptr = indptr;

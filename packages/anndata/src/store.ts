@@ -6,8 +6,7 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { ElementReadError, StoreOpenError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { withChunkChecks } from "./checked-store.js";
-import { ZarrStore, countRequests } from "@zask/array";
-import { HttpStore } from "./http-store.js";
+import { HttpStore, keyUrl, ZarrStore, countRequests, type HttpStoreOptions } from "@zask/array";
 
 /** Metadata documents of zarr v2 and v3: a consolidated store answers these without asking. */
 const METADATA_KEY = /\/(\.zarray|\.zgroup|\.zattrs|zarr\.json)$/;
@@ -15,8 +14,12 @@ const METADATA_KEY = /\/(\.zarray|\.zgroup|\.zattrs|zarr\.json)$/;
 /** Where to read an AnnData store from: an http(s) URL, a local path or `file:` URL, or a zarrita store. */
 export type StoreSource = string | URL | zarr.Readable;
 
-/** Options of {@link openStore}. */
-export interface OpenStoreOptions {
+/**
+ * Options of {@link openStore}. The HTTP options (`missingStatuses`, `timeout`, `deadline`,
+ * `retries`, `retryDelay`, `maxBytes`, `httpConcurrency`) apply to metadata and eager reads of
+ * an http(s) store; `missingStatuses` and `maxBytes` to its lazy chunk reads too.
+ */
+export interface OpenStoreOptions extends Omit<HttpStoreOptions, "signal"> {
   /**
    * Use consolidated metadata (`.zmetadata`, or `consolidated_metadata` in a v3 root `zarr.json`)
    * when the store has it: one request opens the whole hierarchy. Without it, each node's
@@ -25,8 +28,8 @@ export interface OpenStoreOptions {
    */
   consolidated?: boolean;
   /**
-   * Milliseconds one HTTP request for metadata or an eager read may take before it fails with an
-   * {@link ElementReadError} (lazy chunk reads follow the scheduler's I/O lane settings).
+   * Milliseconds an HTTP request for metadata or an eager read may wait for the headers or
+   * between two reads of the body (lazy chunk reads follow the compute's options).
    * @default 30000
    */
   timeout?: number;
@@ -77,10 +80,8 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     const s = source instanceof URL ? source.href : source;
     if (isUrlString(s)) {
       url = s.replace(/\/+$/, "");
-      const timeout = options.timeout ?? 30_000;
-      if (!(timeout > 0)) throw new RangeError(`Expected \`timeout\` to be a positive number of milliseconds, got \`${String(timeout)}\``);
-      // A stalled server must not hang the open: each request gets its own deadline.
-      base = new HttpStore(url, { timeout });
+      // a stalled or endless server must not hang the open: the I/O lane's deadline, byte limit and retries
+      base = new HttpStore(url, httpOptions(options));
     } else {
       localRoot = path.resolve(s.startsWith("file:") ? fileURLToPath(s) : s);
       url = pathToFileURL(localRoot).href;
@@ -181,7 +182,11 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
   // scheduler's I/O lane (bounded per origin, retried); one ZarrStore per opened store, shared
   // by every lazy array of it, counts its reads.
   if (url !== undefined && isUrlString(url)) (checked as { url?: string }).url = url;
-  zstore = new ZarrStore(checked, { requestsCountedBelow: true });
+  zstore = new ZarrStore(checked, {
+    requestsCountedBelow: true,
+    ...(options.missingStatuses === undefined ? {} : { missingStatuses: options.missingStatuses }),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+  });
   zstore.counters.requests += beforeStore.requests;
   store = zstore;
   infos.set(store, { url, localRoot, consolidated, contents });
@@ -190,11 +195,36 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     root = await zarr.open(store, { kind: "group" });
   } catch (cause) {
     const e = toReadError(cause, "/", url, "root group");
-    if (e.reason === "missing") await diagnoseMissing(store, "/", url);
-    if (e.reason === "missing") throw new StoreOpenError("Expected a zarr group at the root of the store, found none", url, { cause });
-    throw e;
+    if (e.reason !== "missing") throw e;
+    await diagnoseMissing(store, "/", url);
+    if (await isRootArray(store)) throw new StoreOpenError("Found a zarr array at the root of the store, expected a group (an AnnData store is a group)", url, { cause });
+    const asked = consolidated ? [".zgroup", "zarr.json"] : [".zmetadata", ".zgroup", "zarr.json"];
+    const where = base instanceof HttpStore ? `HTTP 404 (or another missing status) for ${asked.map((k) => base.urlOf(k)).join(", ")}` : `no ${asked.join(", ")} in ${localRoot ?? "the store"}`;
+    throw new StoreOpenError(`Expected a zarr group at the root of the store, found none: ${where}`, url, { cause });
   }
   return { store: zstore, root, url, consolidated };
+}
+
+/** The HTTP options of `options`, checked by the I/O lane. */
+function httpOptions(options: OpenStoreOptions): HttpStoreOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of ["missingStatuses", "timeout", "deadline", "retries", "retryDelay", "maxBytes", "httpConcurrency", "signal"] as const) {
+    if (options[k] !== undefined) out[k] = options[k];
+  }
+  return out as HttpStoreOptions;
+}
+
+/** Whether the root of `store` is a zarr array (v2 `.zarray`, or a v3 `zarr.json` of an array). */
+async function isRootArray(store: zarr.Readable): Promise<boolean> {
+  const get = (key: string) => (store as zarr.AsyncReadable).get(key as zarr.AbsolutePath).catch(() => undefined);
+  if ((await get("/.zarray")) !== undefined) return true;
+  const doc = await get("/zarr.json");
+  if (doc === undefined) return false;
+  try {
+    return (JSON.parse(new TextDecoder().decode(doc)) as { node_type?: unknown }).node_type === "array";
+  } catch {
+    return false;
+  }
 }
 
 /** The sorted child names of every group path of a consolidated listing. */
@@ -227,7 +257,8 @@ export function isListed(store: object, nodePath: string): boolean | undefined {
 export function urlOf(store: object, nodePath: string): string | undefined {
   const info = infos.get(store);
   if (info?.url === undefined) return undefined;
-  return nodePath === "/" ? info.url : info.url + nodePath;
+  if (nodePath === "/") return info.url;
+  return isUrlString(info.url) ? keyUrl(info.url, nodePath) : info.url + nodePath;
 }
 
 /**

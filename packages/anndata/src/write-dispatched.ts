@@ -8,6 +8,7 @@ import type { Compressor } from "./compressor.js";
 import { openDestination, type WriteDestination } from "./destination.js";
 import type { IOSpec } from "./elem.js";
 import { ioSpecOfValue, writeDefault } from "./encodings/write-defaults.js";
+import { ZaskError } from "@zask/graph";
 import { ElementWriteError } from "./errors.js";
 import { ZarrWriter, type DatasetOptions, type ZarrFormat } from "./zarr-writer.js";
 
@@ -126,6 +127,16 @@ async function writeInPlace(dest: WriteDestination, key: string, elem: unknown, 
   } else {
     store = dest;
   }
+  try {
+    await writeInStore(store, url, localRoot, key, elem, callback, options);
+  } catch (cause) {
+    // A file system refusal (EACCES, ENOTDIR, EROFS…) names the element and the store.
+    if (cause instanceof ZaskError || typeof (cause as NodeJS.ErrnoException)?.code !== "string") throw cause;
+    throw new ElementWriteError(key, url, "store", `the store refused the write (${(cause as NodeJS.ErrnoException).code}: ${(cause as Error).message})`, { cause });
+  }
+}
+
+async function writeInStore(store: zarr.Mutable, url: string | undefined, localRoot: string | undefined, key: string, elem: unknown, callback: WriteCallback | undefined, options: WriteOptions): Promise<void> {
   const v3Root = await readJson(store, "/zarr.json");
   const format: ZarrFormat = v3Root ? 3 : 2;
   if (!v3Root && (await store.get("/.zgroup")) === undefined) {
@@ -201,6 +212,9 @@ export interface WriteZarrOptions extends WriteOptions {
 /**
  * Write an AnnData object as a zarr store (anndata's `write_zarr`), readable by Python anndata.
  * The store appears only when complete; an existing one is replaced only with `overwrite: true`.
+ * A local store is written into `<dest>.zask-tmp-<pid>-<id>` and moved into place; what a
+ * killed write left there is removed by the next write to `dest` once process `<pid>` is gone.
+ * A file system refusal (EACCES, ENOTDIR, …) is an {@link ElementWriteError} naming `dest`.
  *
  * @example
  * ```ts

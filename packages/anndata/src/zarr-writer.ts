@@ -1,4 +1,5 @@
 import type * as zarr from "zarrita";
+import { swapBytes, type ByteOrder } from "./byte-order.js";
 import { compress, normalizeCompressor, v2CompressorMeta, v3CodecMeta, type Compressor } from "./compressor.js";
 import { ElementWriteError } from "./errors.js";
 import type { DataType, NDArray, TypedArray } from "./ndarray.js";
@@ -28,7 +29,8 @@ const itemsizes: Record<Exclude<DataType, "string">, number> = {
 const WRITE_CONCURRENCY = 16;
 
 function encodeJson(x: unknown): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 4));
+  // ASCII with \u escapes, as Python's json writes it: zarr 2 reads metadata as ASCII
+  return new TextEncoder().encode(asciiJson(JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 4)));
 }
 
 /** Chunk shape from the options, validated against the array's shape. */
@@ -152,8 +154,8 @@ export class ZarrWriter {
     }
   }
 
-  /** Write an array at `path`: metadata, then every chunk. */
-  async array(path: string, value: NDArray, attrs: Record<string, unknown>, options: DatasetOptions = {}): Promise<void> {
+  /** Write an array at `path`: metadata, then every chunk, numbers in `byteOrder`. */
+  async array(path: string, value: NDArray, attrs: Record<string, unknown>, options: DatasetOptions = {}, byteOrder: ByteOrder = "<"): Promise<void> {
     const p = path.replace(/^\/+|\/+$/g, "");
     const { data, shape, dtype } = value;
     const size = shape.reduce((a, b) => a * b, 1);
@@ -164,6 +166,8 @@ export class ZarrWriter {
     const chunkShape = chunkShapeOf(shape, options.chunks, "/" + p, dtype === "string" ? 8 : itemsizes[dtype]);
     const compressor = normalizeCompressor(options.compressor);
     const isString = dtype === "string";
+    // Big endian only where it means something: numbers wider than a byte (numpy writes "|i1").
+    const bigEndian = byteOrder === ">" && !isString && itemsizes[dtype as Exclude<DataType, "string">] > 1;
     const isScalarString = isString && shape.length === 0 && this.format === 2;
     // A 0-d string is written as numpy's fixed-width unicode (as anndata 0.8 does for `string`).
     const chars = isScalarString ? Math.max(1, [...(data[0] as string)].length) : 0;
@@ -171,7 +175,7 @@ export class ZarrWriter {
       await this.#meta(p + "/.zarray", {
         chunks: chunkShape,
         compressor: isScalarString ? null : v2CompressorMeta(compressor),
-        dtype: isScalarString ? `<U${chars}` : isString ? "|O" : v2Dtype[dtype],
+        dtype: isScalarString ? `<U${chars}` : isString ? "|O" : bigEndian ? v2Dtype[dtype].replace("<", ">") : v2Dtype[dtype],
         fill_value: isScalarString ? "" : isString ? 0 : dtype === "bool" ? false : 0,
         filters: isString && !isScalarString ? [{ id: "vlen-utf8" }] : null,
         order: "C",
@@ -180,7 +184,7 @@ export class ZarrWriter {
       });
       await this.#meta(p + "/.zattrs", attrs);
     } else {
-      const codecs: unknown[] = [isString ? { name: "vlen-utf8" } : { name: "bytes", configuration: { endian: "little" } }];
+      const codecs: unknown[] = [isString ? { name: "vlen-utf8" } : { name: "bytes", configuration: { endian: bigEndian ? "big" : "little" } }];
       const c = v3CodecMeta(compressor, isString ? 1 : itemsizes[dtype as Exclude<DataType, "string">]);
       if (c) codecs.push(c);
       await this.#meta(p + "/zarr.json", {
@@ -213,7 +217,8 @@ export class ZarrWriter {
       } else {
         const Ctor = (data as TypedArray).constructor as { new (n: number): TypedArray };
         const out = extractChunk(data as TypedArray, shape, chunkShape, index, new Ctor(chunkSize));
-        bytes = await compress(compressor, new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+        const raw = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+        bytes = await compress(compressor, bigEndian ? swapBytes(raw, out.BYTES_PER_ELEMENT) : raw);
       }
       const key =
         this.format === 2
@@ -266,4 +271,9 @@ export class ZarrWriter {
   get metadata(): ReadonlyMap<string, unknown> {
     return this.#metadata;
   }
+}
+
+/** `json` with every non-ASCII character as a `\uXXXX` escape (still the same JSON value). */
+function asciiJson(json: string): string {
+  return json.replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }

@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { blockKey, type Graph, type Key } from "@zask/graph";
 import type { Chunks } from "./chunks.js";
-import { itemsize, type DataType, type NDArray } from "./dtype.js";
+import { itemsize, type DataType } from "./dtype.js";
 import { astype, elementwise, where, type Operand } from "./elementwise.js";
 import { reduction, type ReductionOptions } from "./reductions.js";
 import type { Selector } from "./selection.js";

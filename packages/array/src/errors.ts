@@ -1,7 +1,7 @@
 import { ZaskError } from "@zask/graph";
 
 /**
- * A chunk could not be read from its store (an HTTP status other than 404/403, an I/O error).
+ * A chunk could not be read from its store (an HTTP status not read as missing, access denied, an I/O error).
  * The scheduler wraps it in its `TaskError` (with the task key) as the `cause`.
  *
  * @example
@@ -38,5 +38,64 @@ export class ZarrArrayError extends ZaskError {
   constructor(location: string, message: string, options?: { cause?: unknown }) {
     super(`${location}: ${message}`, options);
     this.location = location;
+  }
+}
+
+/**
+ * A zarr array's metadata document (`.zarray` or `zarr.json`) that zask will not trust: a
+ * negative or non-integer shape, a chunk grid of the wrong rank or with a zero, a codec or
+ * data type no reader here knows, or a grid too large to index. Raised when the array is
+ * opened, before anything is sized from the metadata.
+ *
+ * @example
+ * ```ts
+ * await fromZarr("./bad.zarr").catch((e) => e.name === "ZarrMetadataError" && [e.url, e.field]);
+ * ```
+ */
+export class ZarrMetadataError extends ZaskError {
+  override name = "ZarrMetadataError" as const;
+  /** The URL or file path of the array (its directory in the store). */
+  readonly url: string;
+  /** The array's path inside the store (`/X`; `/` for a store that is the array). */
+  readonly path: string;
+  /** The metadata field that is wrong (`shape`, `chunks`, `compressor`, `dtype`, …). */
+  readonly field: string;
+  /** What is wrong with it. */
+  readonly reason: string;
+  constructor(url: string, path: string, field: string, reason: string, options?: { cause?: unknown }) {
+    super(`${url} (array ${path}): invalid zarr metadata \`${field}\`: ${reason}`, options);
+    this.url = url;
+    this.path = path;
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A chunk's bytes that do not decode to the chunk its metadata promises: a codec refused them
+ * (truncated, corrupt), or they decoded to a number of values other than the chunk shape's.
+ * No block is ever returned whose data length disagrees with its shape.
+ *
+ * @example
+ * ```ts
+ * try { await x.compute(); } catch (e) { if (e.cause instanceof ChunkDecodeError) console.log(e.cause.url, e.cause.chunkKey); }
+ * ```
+ */
+export class ChunkDecodeError extends ZaskError {
+  override name = "ChunkDecodeError" as const;
+  /** The URL or file path of the chunk. */
+  readonly url: string;
+  /** The array's path inside the store. */
+  readonly path: string;
+  /** The chunk's key relative to the array (`0.3`, `c/0/3`). */
+  readonly chunkKey: string;
+  /** What was wrong. */
+  readonly reason: string;
+  constructor(url: string, path: string, chunkKey: string, reason: string, options?: { cause?: unknown }) {
+    super(`Could not decode chunk ${url} (array ${path}, chunk ${chunkKey}): ${reason}`, options);
+    this.url = url;
+    this.path = path;
+    this.chunkKey = chunkKey;
+    this.reason = reason;
   }
 }

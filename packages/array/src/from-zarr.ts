@@ -7,8 +7,9 @@ import { Array } from "./array.js";
 import type { ChunkCache } from "./chunk-cache.js";
 import { normalizeChunks } from "./chunks.js";
 import { fromZarrDataType, itemsize } from "./dtype.js";
-import { ZarrArrayError } from "./errors.js";
-import type { ZarrChunkMeta } from "./ops/zarr.js";
+import { ZarrArrayError, ZarrMetadataError } from "./errors.js";
+import { validateZarrMetadata } from "./zarr-metadata.js";
+import type { ChunkRef, ZarrChunkMeta } from "./ops/zarr.js";
 import type { ZarrLayerInfo } from "./plan.js";
 import { ZarrStore } from "./zarr-store.js";
 
@@ -56,6 +57,30 @@ function remembering(store: AsyncReadable): { store: AsyncReadable; docs: Map<st
   };
 }
 
+/** The array's metadata document at `path`: `.zarray` (v2) or else `zarr.json` (v3). */
+async function readDocument(
+  metaStore: AsyncReadable,
+  path: string,
+  docs: Map<string, Uint8Array> | undefined,
+  signal: AbortSignal | undefined,
+): Promise<{ zarrFormat: 2 | 3; document: string } | undefined> {
+  let zarrFormat: 2 | 3 = 2;
+  let doc = docs?.get(join(path, ".zarray")) ?? (await metaStore.get(join(path, ".zarray"), { signal }));
+  if (!doc) {
+    zarrFormat = 3;
+    doc = docs?.get(join(path, "zarr.json")) ?? (await metaStore.get(join(path, "zarr.json"), { signal }));
+  }
+  return doc ? { zarrFormat, document: new TextDecoder().decode(doc) } : undefined;
+}
+
+function parseDocument(document: string, where: { url: string; path: string }): Record<string, unknown> {
+  try {
+    return JSON.parse(document) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ZarrMetadataError(where.url, where.path, "(document)", "not valid JSON", { cause });
+  }
+}
+
 function join(prefix: string, name: string): AbsolutePath {
   const p = prefix.endsWith("/") ? prefix : prefix + "/";
   return (p + name) as AbsolutePath;
@@ -66,7 +91,9 @@ function join(prefix: string, name: string): AbsolutePath {
  * task per chunk, which fetches the chunk's bytes on the main thread (HTTP through the
  * scheduler's I/O lane) and decodes them on a worker thread. A chunk the store does not
  * have reads as the fill value. Metadata is read now (one request per document, or none
- * with consolidated metadata already loaded); chunks only when computed.
+ * with consolidated metadata already loaded) and checked before anything is sized from it
+ * (a `ZarrMetadataError` naming the field); chunks only when computed, each checked against
+ * its shape (a `ChunkDecodeError` naming the chunk).
  *
  * @example
  * ```ts
@@ -100,21 +127,24 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
       opened = (await zarr.open(location, { kind: "array", signal })) as zarr.Array<zarr.DataType, zarr.Readable>;
     } catch (cause) {
       if (signal?.aborted) throw signal.reason;
+      // zarrita refuses some bad metadata at open; say which field, as for what it accepts
+      const found = await readDocument(metaStore, location.path, docs, signal).catch(() => undefined);
+      if (found !== undefined) {
+        const where = { url: store.describe(location.path), path: location.path };
+        validateZarrMetadata(parseDocument(found.document, where), found.zarrFormat, where);
+      }
       throw new ZarrArrayError(store.describe(location.path), "no zarr array here", { cause });
     }
   }
   signal?.throwIfAborted();
   const where = store.describe(opened.path);
   // The worker opens the array from its metadata document, read through the same store.
-  let zarrFormat: 2 | 3 = 2;
-  let doc = docs?.get(join(opened.path, ".zarray")) ?? (await metaStore.get(join(opened.path, ".zarray"), { signal }));
-  if (!doc) {
-    zarrFormat = 3;
-    doc = docs?.get(join(opened.path, "zarr.json")) ?? (await metaStore.get(join(opened.path, "zarr.json"), { signal }));
-  }
-  if (!doc) throw new ZarrArrayError(where, "no .zarray or zarr.json metadata document");
-  const document = new TextDecoder().decode(doc);
-  const metadata = JSON.parse(document) as Record<string, unknown>;
+  const found = await readDocument(metaStore, opened.path, docs, signal);
+  if (found === undefined) throw new ZarrArrayError(where, "no .zarray or zarr.json metadata document");
+  const { zarrFormat, document } = found;
+  const metadata = parseDocument(document, { url: where, path: opened.path });
+  // before anything is sized from it: the chunk grid below has one entry per block
+  validateZarrMetadata(metadata, zarrFormat, { url: where, path: opened.path });
   // A sharded array's blocks are its shards: one request and one task per shard.
   const codecs = (metadata["codecs"] ?? []) as { name: string }[];
   const sharded = zarrFormat === 3 && codecs.some((c) => c.name === "sharding_indexed");
@@ -136,7 +166,8 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
   const chunkKey = chunkKeyEncoder(metadata, zarrFormat, prefix);
   const chunkBytes = chunkShape.reduce((a, b) => a * b, 1) * Math.max(itemsize(dtype), 1);
   const token = tokenize(store.location, opened.path, document);
-  const meta: ZarrChunkMeta = sharded ? { zarrFormat, document, dtype, sharded } : { zarrFormat, document, dtype };
+  const path = opened.path;
+  const meta: ZarrChunkMeta = sharded ? { zarrFormat, document, dtype, sharded, path } : { zarrFormat, document, dtype, path };
   const decodeName = `from-zarr-${token}`;
 
   if (shape.some((n) => n === 0)) {
@@ -162,7 +193,16 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
     outIndex,
     numBlocks,
     op: decodeChunkOp,
-    args: [blockwiseInput(fetchName, outIndex, numBlocks), meta, blockIndex(), perBlock((index) => index.map((b, k) => chunks[k]![b]!))],
+    args: [
+      blockwiseInput(fetchName, outIndex, numBlocks),
+      meta,
+      blockIndex(),
+      perBlock((index) => index.map((b, k) => chunks[k]![b]!)),
+      perBlock((index): ChunkRef => {
+        const key = chunkKey(index);
+        return { key: key.slice(prefix.length), url: store.describe(key) };
+      }),
+    ],
   });
   const graph = Graph.fromLayer(fetchLayer).withLayer(decodeLayer, [fetchName]);
   return new Array(graph, decodeName, chunks, dtype);

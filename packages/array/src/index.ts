@@ -4,6 +4,9 @@ export { fromZarr } from "./from-zarr.js";
 export type { FromZarrOptions, ZarrSource } from "./from-zarr.js";
 export { ZarrStore } from "./zarr-store.js";
 export type { ZarrStoreOptions, ChunkIoContext, ChunkFile } from "./zarr-store.js";
+export { HttpStore, DEFAULT_MISSING_STATUSES } from "./http-store.js";
+export type { HttpStoreOptions } from "./http-store.js";
+export { keyUrl, resolveStorePath } from "./store-keys.js";
 export { countRequests } from "./store-counters.js";
 export type { StoreCounters } from "./store-counters.js";
 export { ChunkCache } from "./chunk-cache.js";
@@ -29,7 +32,7 @@ export type { ComputedArray, DataTypeArrays } from "./computed-array.js";
 export type { VisualizeOptions, VisualizeFormat } from "./visualize.js";
 export type { Plan, StorePlan, PlanOptions } from "./plan.js";
 export type { ToZarrOptions, ToZarrResult, CompressorConfig, WritableStore } from "./to-zarr.js";
-export { ChunkFetchError, ZarrArrayError } from "./errors.js";
+export { ChunkDecodeError, ChunkFetchError, ZarrArrayError, ZarrMetadataError } from "./errors.js";
 export { BloscError } from "./codecs/errors.js";
 export { encodeVlenUtf8, decodeVlenUtf8 } from "./codecs/vlen-utf8.js";
 // zarrita's types that appear in zask's signatures, so users need not depend on zarrita to name them

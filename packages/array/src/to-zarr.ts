@@ -44,7 +44,8 @@ export interface ToZarrResult {
 const encodeChunkOp = op("@zask/array/ops", "encodeChunk", { lane: "cpu" });
 const writeChunkOp = op("@zask/array/ops", "writeChunk", { lane: "io" });
 
-const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x, null, 4));
+// ASCII with \u escapes, as Python's json writes it: zarr 2 reads metadata as ASCII
+const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x, null, 4).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")));
 
 /**
  * `x.toZarr(dest)`: write `x` as a zarr v2 array (what zarr-python 2.13 and anndata 0.8

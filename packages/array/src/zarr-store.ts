@@ -2,11 +2,14 @@ import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tokenSymbol, type Tokenizable } from "@zask/graph";
+import { DEFAULT_MAX_BYTES } from "@zask/scheduler";
 import type { AbsolutePath, AsyncReadable, GetOptions, RangeQuery } from "@zarrita/storage";
 import FileSystemStore from "@zarrita/storage/fs";
-import { FetchStore } from "zarrita";
 import type { ChunkCache } from "./chunk-cache.js";
+import { ChunkBounds, encodedBound, isMetadataKey } from "./chunk-bounds.js";
 import { ChunkFetchError } from "./errors.js";
+import { answerOf, HttpStore, missingStatuses, type HttpStoreOptions } from "./http-store.js";
+import { keyUrl } from "./store-keys.js";
 import { newCounters, type StoreCounters } from "./store-counters.js";
 
 /** What the I/O lane hands an io op (the scheduler's `IoContext`). */
@@ -14,7 +17,7 @@ export interface ChunkIoContext {
   readonly signal: AbortSignal;
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
   /** A GET through the lane: the status, and the body's bytes for a 2xx answer (fresh: ours to keep). */
-  get(url: string | URL, options?: { headers?: Readonly<Record<string, string>> }): Promise<{ status: number; url: string; body: Uint8Array | null }>;
+  get(url: string | URL, options?: { headers?: Readonly<Record<string, string>>; maxBytes?: number }): Promise<{ status: number; url: string; body: Uint8Array | null }>;
   /** Declare bytes the op read itself as held by nothing else (movable to a worker). */
   fresh<T extends Uint8Array>(bytes: T): T;
 }
@@ -30,8 +33,12 @@ export interface ChunkFile {
   readonly size: number;
 }
 
-/** Options of {@link ZarrStore}. */
-export interface ZarrStoreOptions {
+/**
+ * Options of {@link ZarrStore}. The HTTP options apply to an http(s) store's metadata reads
+ * (its chunk reads go through the compute's I/O lane, whose deadline and retries are the
+ * compute's options), except `missingStatuses` and `maxBytes`, which apply to both.
+ */
+export interface ZarrStoreOptions extends HttpStoreOptions {
   /** A chunk cache shared by every compute that reads this store. */
   cache?: ChunkCache;
   /** The wrapped store counts `requests` itself (`countRequests`); this one counts `reads`. @default false */
@@ -44,7 +51,9 @@ export interface ZarrStoreOptions {
  * (zarrita opens metadata through it), and it fetches chunks for the `fetchChunk` op: over
  * HTTP through the scheduler's I/O lane (`ctx.get`: per-origin bound and retries), from
  * local files with `fs`, otherwise through the wrapped zarrita store. A missing chunk
- * (HTTP 404, no file, `undefined`) is `null`: the fill value.
+ * (HTTP 404 or 410, or a status of `missingStatuses`; no file; `undefined`) is `null`: the fill
+ * value; HTTP 401 and 403 are access errors. A chunk's body may hold at most the largest
+ * encoded size its array's metadata allows (a variable-length array's, `maxBytes`).
  *
  * @example
  * ```ts
@@ -64,21 +73,29 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   readonly cache: ChunkCache | undefined;
   readonly #inner: AsyncReadable;
   readonly #requestsBelow: boolean;
+  readonly #missing: readonly number[];
+  readonly #maxBytes: number;
+  /** The largest encoded size of each array's chunks, learnt from the metadata read through `get`. */
+  readonly #bounds = new ChunkBounds();
   static #anonymous = 0;
 
   constructor(source: string | URL | AsyncReadable, options: ZarrStoreOptions = {}) {
     this.cache = options.cache;
     this.#requestsBelow = options.requestsCountedBelow ?? false;
+    this.#missing = missingStatuses(options.missingStatuses);
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     if (typeof source === "string" && /^https?:\/\//i.test(source)) source = new URL(source);
     if (source instanceof URL && source.protocol === "file:") source = fileURLToPath(source);
     if (source instanceof URL) {
       if (source.protocol !== "http:" && source.protocol !== "https:") {
         throw new TypeError(`Expected an http(s) or file URL, got \`${source.href}\``);
       }
-      const href = source.href.endsWith("/") ? source.href : source.href + "/";
+      // the directory's URL, its query (a signed URL's token) kept after the path
+      const href = source.origin + source.pathname.replace(/\/*$/, "/") + source.search;
       this.kind = "http";
       this.location = href;
-      this.#inner = new FetchStore(href);
+      const { cache: _, ...http } = options;
+      this.#inner = new HttpStore(href, http);
     } else if (typeof source === "string") {
       const path = isAbsolute(source) ? source : resolvePath(source);
       this.kind = "file";
@@ -112,7 +129,7 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   /** The URL or path of `key` (a store path such as `/X/0.0`), for messages. */
   describe(key: string): string {
     const rel = key.replace(/^\/+/, "");
-    if (this.kind === "http") return new URL(rel, this.location).href;
+    if (this.kind === "http") return keyUrl(this.location, rel);
     if (this.kind === "file") return join(this.location, rel);
     return `${this.location}/${rel}`;
   }
@@ -121,19 +138,22 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   async get(key: AbsolutePath, options?: GetOptions): Promise<Uint8Array | undefined> {
     this.counters.reads++;
     if (!this.#requestsBelow) this.counters.requests++;
-    const out = await this.#inner.get(key, options);
-    if (out) this.counters.bytes += out.byteLength;
+    // an eager read of a chunk is bounded as a chunk fetch is (an HttpStore reads `maxBytes`)
+    const bound = isMetadataKey(key) ? undefined : this.#bounds.of(key);
+    const out = await this.#inner.get(key, bound === undefined ? options : ({ ...options, maxBytes: bound } as GetOptions));
+    if (out) {
+      this.counters.bytes += out.byteLength;
+      this.#bounds.learn(key, out);
+    }
     return out;
   }
 
-  /** zarrita's ranged read, counted (only when the wrapped store supports it). */
-  async getRange(key: AbsolutePath, range: RangeQuery, options?: GetOptions): Promise<Uint8Array | undefined> {
-    if (!this.#inner.getRange) throw new TypeError(`Expected a store with ranged reads, got ${this.location}`);
-    this.counters.reads++;
-    if (!this.#requestsBelow) this.counters.requests++;
-    const out = await this.#inner.getRange(key, range, options);
-    if (out) this.counters.bytes += out.byteLength;
-    return out;
+  /**
+   * The most bytes chunk `key` may hold as stored: the bound its array's metadata allows, else
+   * the larger of `maxBytes` and the bound for `chunkBytes` decoded bytes.
+   */
+  #chunkLimit(key: string, chunkBytes: number): number {
+    return this.#bounds.of(key) ?? Math.max(this.#maxBytes, encodedBound(chunkBytes));
   }
 
   /**
@@ -162,7 +182,7 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
       else this.counters.bytes += ref.size;
       return ref;
     }
-    const bytes = await this.#read(ctx, key);
+    const bytes = await this.#read(ctx, key, chunkBytes);
     if (bytes === null) this.counters.missingChunks++;
     else this.counters.bytes += bytes.byteLength;
     this.cache?.set(cacheKey, bytes);
@@ -182,20 +202,17 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     }
   }
 
-  async #read(ctx: ChunkIoContext, key: string): Promise<Uint8Array | null> {
+  async #read(ctx: ChunkIoContext, key: string, chunkBytes: number): Promise<Uint8Array | null> {
     const where = this.describe(key);
     if (this.kind === "http") {
-      let response: { status: number; body: Uint8Array | null };
       try {
-        response = await ctx.get(where);
+        const response = await ctx.get(where, { maxBytes: this.#chunkLimit(key, chunkBytes) });
+        // zarr has no listing: a chunk that was never written is simply absent (fill value)
+        return answerOf(where, response.status, response.body, this.#missing) ?? null;
       } catch (cause) {
         if (ctx.signal.aborted) throw cause;
         throw new ChunkFetchError(where, (cause as { status?: number }).status, { cause });
       }
-      // zarr has no listing: a chunk that was never written is simply absent (fill value).
-      if (response.status === 404 || response.status === 403) return null;
-      if (response.status < 200 || response.status >= 300 || response.body === null) throw new ChunkFetchError(where, response.status);
-      return response.body;
     }
     if (this.kind === "file") {
       try {

@@ -35,8 +35,12 @@ export interface ComputeOptions {
   readonly retries?: number;
   /** Base of the retries' exponential backoff, ms (each wait is jittered). @default 100 */
   readonly retryDelay?: number;
-  /** Timeout of one request attempt, ms. @default 30000 */
+  /** Timeout of one request attempt: the wait for the headers and between two reads of the body, ms. @default 30000 */
   readonly timeout?: number;
+  /** Deadline of one request attempt, headers and whole body, ms (retried like a timeout). @default 60000 */
+  readonly deadline?: number;
+  /** The most bytes a response body may hold when its request does not bound it itself (chunks do). @default 67108864 (64 MiB) */
+  readonly maxBytes?: number;
   /**
    * cpu ops whose inputs hold fewer bytes run inline, unless they have proved slow inline (then
    * they go to the pool whatever their size); `0` sends every cpu op to the pool, `Infinity`
@@ -113,6 +117,8 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     retries: options.retries ?? 3,
     retryDelay: options.retryDelay ?? 100,
     timeout: options.timeout ?? 30_000,
+    ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+    ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
     signal: controller.signal,
   });
   const callbacks: Callbacks[] = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? [...(options.callbacks as Callbacks[])] : [options.callbacks as Callbacks];

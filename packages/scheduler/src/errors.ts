@@ -30,9 +30,14 @@ export class TaskError extends ZaskError {
   }
 }
 
+/** What kind of failure an {@link HttpError} is: the server's status, or why no usable answer came. */
+export type HttpFailure = "status" | "dns" | "refused" | "reset" | "tls" | "timeout" | "too-large" | "encoding" | "protocol" | "network";
+
 /**
  * An HTTP request of the I/O lane failed: a status that is not retried, retries exhausted
- * on a transient status (5xx, 429), or a network failure (`status` undefined).
+ * on a transient status (5xx, 429), or no usable answer (`status` undefined): the message and
+ * `failure` say which (DNS lookup, connection refused, reset, TLS, timeout, body too large,
+ * unknown content encoding, malformed answer), with the cause.
  *
  * @example
  * ```ts
@@ -41,22 +46,111 @@ export class TaskError extends ZaskError {
  * ```
  */
 export class HttpError extends ZaskError {
-  override name = "HttpError" as const;
+  override name: "HttpError" | "HttpAccessDeniedError" = "HttpError";
   /** The URL requested. */
   readonly url: string;
   /** The last HTTP status received, or `undefined` when no response came. */
   readonly status: number | undefined;
   /** How many requests were made. */
   readonly attempts: number;
+  /** `"status"` when the server answered with `status`; otherwise what went wrong on the way. */
+  readonly failure: HttpFailure;
 
   constructor(url: string, status: number | undefined, options: { cause?: unknown; attempts?: number } = {}) {
-    const what = status === undefined ? `failed: ${describe(options.cause)}` : `returned HTTP ${status}`;
+    const failure = status === undefined ? failureOf(options.cause) : "status";
+    const what = status === undefined ? `failed: ${FAILURE_TEXT[failure]} (${describe(options.cause)})` : `returned HTTP ${status}`;
     const tries = options.attempts !== undefined && options.attempts > 1 ? ` after ${options.attempts} attempts` : "";
     super(`GET ${url} ${what}${tries}`, { cause: options.cause });
     this.url = url;
     this.status = status;
     this.attempts = options.attempts ?? 1;
+    this.failure = failure;
   }
+}
+
+/**
+ * The server refused access (HTTP 401 or 403) to a URL that a store reads: not a missing key,
+ * unless the store was told to read that status as missing (`missingStatuses`).
+ *
+ * @example
+ * ```ts
+ * await readZarr(url).catch((e) => e instanceof HttpAccessDeniedError && console.error(e.url, e.status));
+ * ```
+ */
+export class HttpAccessDeniedError extends HttpError {
+  override name = "HttpAccessDeniedError" as const;
+  constructor(url: string, status: number, options: { cause?: unknown } = {}) {
+    super(url, status, options);
+    this.message = `GET ${url} was refused: access denied (HTTP ${status})`;
+  }
+}
+
+/**
+ * A failure of zask's HTTP client itself (the socket's system errors, ECONNRESET and the
+ * like, come as they are): the `cause` of the {@link HttpError} a request fails with. The I/O
+ * lane retries `ZASK_HTTP_TIMEOUT`, `ZASK_HTTP_DEADLINE` and `ZASK_HTTP_CLOSED`, not the others.
+ *
+ * @example
+ * ```ts
+ * if (e.cause instanceof HttpTransportError && e.cause.code === "ZASK_HTTP_TOO_LARGE") console.error(e.cause.url, e.cause.limit);
+ * ```
+ */
+export class HttpTransportError extends ZaskError {
+  override name = "HttpTransportError" as const;
+  /**
+   * `ZASK_HTTP_TIMEOUT` (no byte for the gap timeout), `ZASK_HTTP_DEADLINE` (the whole request
+   * took longer than its deadline), `ZASK_HTTP_CLOSED` (the connection ended mid-answer),
+   * `ZASK_HTTP_TOO_LARGE` (the body exceeds the request's byte limit, encoded or decoded),
+   * `ZASK_HTTP_ENCODING` (a Content-Encoding zask does not decode, or a body that does not
+   * decode) or `ZASK_HTTP_PARSE` (not HTTP/1.x as expected).
+   */
+  readonly code: string;
+  /** The URL requested (the origin only when the request is unknown). */
+  readonly url: string;
+  /** The limit that was exceeded: bytes for `ZASK_HTTP_TOO_LARGE`, ms for timeouts and deadlines. */
+  readonly limit: number | undefined;
+  constructor(code: string, url: string, message: string, options: { limit?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.url = url;
+    this.limit = options.limit;
+  }
+}
+
+const FAILURE_TEXT: Record<HttpFailure, string> = {
+  status: "HTTP error status",
+  dns: "DNS lookup failed",
+  refused: "connection refused",
+  reset: "connection reset or closed by the server",
+  tls: "TLS failure",
+  timeout: "timed out",
+  "too-large": "body larger than allowed",
+  encoding: "undecodable content encoding",
+  protocol: "malformed HTTP answer",
+  network: "network failure",
+};
+
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_OSSL_)/;
+
+/** The kind of a request's failure, from the codes along its `cause` chain. */
+function failureOf(cause: unknown): HttpFailure {
+  for (let x: unknown = cause, depth = 0; x !== null && typeof x === "object" && depth < 5; depth++) {
+    const code = (x as { code?: unknown }).code;
+    const name = (x as { name?: unknown }).name;
+    if (typeof code === "string") {
+      if (code === "ENOTFOUND" || code.startsWith("EAI_")) return "dns";
+      if (code === "ECONNREFUSED") return "refused";
+      if (code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_SOCKET" || code === "ZASK_HTTP_CLOSED") return "reset";
+      if (TLS_CODE.test(code) || (code === "EPROTO" && /SSL|TLS/i.test(String((x as Error).message)))) return "tls";
+      if (code === "ETIMEDOUT" || code === "ZASK_HTTP_TIMEOUT" || code === "ZASK_HTTP_DEADLINE" || /^UND_ERR_.*TIMEOUT$/.test(code)) return "timeout";
+      if (code === "ZASK_HTTP_TOO_LARGE") return "too-large";
+      if (code === "ZASK_HTTP_ENCODING") return "encoding";
+      if (code === "ZASK_HTTP_PARSE" || code.startsWith("HPE_")) return "protocol";
+    }
+    if (name === "TimeoutError") return "timeout";
+    x = (x as { cause?: unknown }).cause;
+  }
+  return "network";
 }
 
 function describe(e: unknown): string {

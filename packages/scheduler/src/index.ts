@@ -1,9 +1,10 @@
 /** Public API of @zask/scheduler. */
 export { compute } from "./compute.js";
 export type { ComputeOptions, OptimizeOptions } from "./compute.js";
-export { TaskError, HttpError } from "./errors.js";
+export { TaskError, HttpError, HttpAccessDeniedError, HttpTransportError } from "./errors.js";
+export type { HttpFailure } from "./errors.js";
 export { IoLane } from "./io-lane.js";
-export { HttpTransportError } from "./direct-http.js";
+export { DEFAULT_MAX_BYTES } from "./io-lane.js";
 export type { IoContext, IoGetOptions, IoLaneOptions, IoResponse, IoStats } from "./io-lane.js";
 export { loadOp, resolveOpModule } from "./op-registry.js";
 export { sizeOf } from "./size-of.js";

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import PQueue from "p-queue";
 import { HttpError } from "./errors.js";
-import { request, type BufferedResponse, type TransportRequest } from "./http-transport.js";
+import { request, type BufferedResponse, type TransportRequest } from "./http/http-transport.js";
 import { abortableSleep, backoffDelay, isTransientError, isTransientStatus } from "./retry.js";
 
 /** What {@link IoContext.get} returns: the status and, for a 2xx answer, the whole body. */
@@ -16,7 +16,18 @@ export interface IoResponse {
 /** Options of {@link IoContext.get}. */
 export interface IoGetOptions {
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * The most bytes this answer may legitimately hold (for a chunk, the largest encoded size its
+   * metadata allows): a longer body, as sent or once decoded, fails at once instead of growing.
+   * @default the lane's `maxBytes`
+   */
+  readonly maxBytes?: number;
+  /** Aborts this request (the lane's signal aborts it too). */
+  readonly signal?: AbortSignal;
 }
+
+/** The lane's default {@link IoLaneOptions.maxBytes}: 64 MiB. */
+export const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
 
 /**
  * What an `io` op receives as its first argument.
@@ -37,9 +48,9 @@ export interface IoContext {
   /**
    * The I/O lane: `fetch` bounded to `httpConcurrency` requests in flight per origin (a request
    * holds its slot until its body is read; the body comes back buffered), retried with
-   * backoff on 5xx, 429, reset connections and timeouts, aborted with the compute. Other
-   * statuses (404 included) are returned to the op, which decides. Throws {@link HttpError}
-   * when the retries are exhausted.
+   * backoff on 5xx, 429, reset connections, timeouts and deadlines, aborted with the compute.
+   * Other statuses (404 included) are returned to the op, which decides. Throws
+   * {@link HttpError} when the retries are exhausted or the body is larger than allowed.
    */
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
   /**
@@ -67,6 +78,18 @@ export interface IoLaneOptions {
   readonly maxRetryDelay?: number;
   /** Timeout of one attempt: the wait for the headers, and for each piece of the body, ms. @default 30000 */
   readonly timeout?: number;
+  /**
+   * Deadline of one attempt, headers and whole body, ms: a server that trickles bytes forever
+   * fails it even though no gap reaches `timeout`. A missed deadline is retried like a timeout.
+   * @default 60000
+   */
+  readonly deadline?: number;
+  /**
+   * The most bytes a body may hold (as sent, and once its Content-Encoding is decoded) when the
+   * request does not say (`get`'s `maxBytes`): metadata documents and the like.
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxBytes?: number;
   /** Aborts every request, queued or in flight. */
   readonly signal?: AbortSignal;
 }
@@ -82,9 +105,10 @@ export interface IoStats {
 type Attempt = { response: BufferedResponse } | { status: number; retryAfter: number | undefined } | { error: unknown };
 
 /**
- * The I/O lane of one compute: HTTP over undici's keep-alive connection pools, one p-queue per
- * origin as the visible bound, retries with exponential backoff and jitter, undici's headers
- * and body timeouts, all under one abort signal.
+ * The I/O lane of one compute: HTTP over keep-alive connection pools (http/), one p-queue per
+ * origin as the visible bound, retries with exponential backoff and jitter, a gap timeout and
+ * a deadline per attempt, a byte limit per body, content encodings decoded, all under one
+ * abort signal.
  *
  * @example
  * ```ts
@@ -103,6 +127,8 @@ export class IoLane implements IoContext {
   readonly #retryDelay: number;
   readonly #maxRetryDelay: number;
   readonly #timeout: number;
+  readonly #deadline: number;
+  readonly #maxBytes: number;
   /** Buffers of `get` bodies (made here) and those ops declared `fresh`: nothing else holds them. */
   readonly #fresh = new WeakSet<ArrayBufferLike>();
   #inFlight = 0;
@@ -113,6 +139,8 @@ export class IoLane implements IoContext {
     this.#retryDelay = nonNegativeNumber("retryDelay", options.retryDelay ?? 100);
     this.#maxRetryDelay = nonNegativeNumber("maxRetryDelay", options.maxRetryDelay ?? 5000);
     this.#timeout = positiveNumber("timeout", options.timeout ?? 30_000);
+    this.#deadline = positiveNumber("deadline", options.deadline ?? 60_000);
+    this.#maxBytes = byteLimit("maxBytes", options.maxBytes ?? DEFAULT_MAX_BYTES);
     // our own signal, followed from the caller's with one listener: undici adds one listener
     // per request in flight to it, at most httpConcurrency per origin, which is expected
     const own = new AbortController();
@@ -140,7 +168,9 @@ export class IoLane implements IoContext {
       headers: options.headers as Record<string, string> | undefined,
       body: null,
       timeout: this.#timeout,
-      signal: this.signal,
+      deadline: this.#deadline,
+      maxBytes: options.maxBytes === undefined ? this.#maxBytes : byteLimit("maxBytes", options.maxBytes),
+      signal: options.signal === undefined ? this.signal : AbortSignal.any([this.signal, options.signal]),
       keepErrorBody: false,
     };
     const res = await this.#retrying(target, req);
@@ -169,6 +199,8 @@ export class IoLane implements IoContext {
       headers: headerRecord(init?.headers),
       body: requestBody(init?.body),
       timeout: this.#timeout,
+      deadline: this.#deadline,
+      maxBytes: this.#maxBytes,
       signal: own === undefined ? this.signal : AbortSignal.any([this.signal, own]),
       keepErrorBody: true,
     };
@@ -290,6 +322,13 @@ function nonNegativeInteger(name: string, v: unknown): number {
 function nonNegativeNumber(name: string, v: unknown): number {
   if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) {
     throw new RangeError(`Expected \`${name}\` to be a non-negative number, got \`${String(v)}\` (${typeof v})`);
+  }
+  return v;
+}
+
+function byteLimit(name: string, v: unknown): number {
+  if (typeof v !== "number" || !(v >= 0) || !(Number.isInteger(v) || v === Infinity)) {
+    throw new RangeError(`Expected \`${name}\` to be a non-negative integer number of bytes or Infinity, got \`${String(v)}\` (${typeof v})`);
   }
   return v;
 }

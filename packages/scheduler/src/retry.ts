@@ -14,8 +14,9 @@ const TRANSIENT_CODES = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
   "UND_ERR_HEADERS_TIMEOUT",
   "UND_ERR_BODY_TIMEOUT",
-  // the direct client's (direct-http.ts)
+  // the direct client's (http/direct-http.ts)
   "ZASK_HTTP_TIMEOUT",
+  "ZASK_HTTP_DEADLINE",
   "ZASK_HTTP_CLOSED",
 ]);
 

@@ -2,12 +2,15 @@ import * as zarr from "zarrita";
 import { AnnData, type Raw } from "../anndata.js";
 import { Categorical, type CategoricalCodes } from "../categorical.js";
 import { DataFrame, type Column } from "../data-frame.js";
-import { elemUrl, ioSpecOf, openChild, openChildIfExists, readArrayEager, type Elem, type IOSpec } from "../elem.js";
+import { elemUrl, ioSpecOf, openChild, openChildIfExists, readArrayEager, zaskDtype, type Elem, type IOSpec } from "../elem.js";
 import { ElementReadError, NotAnnDataError, UnsupportedEncodingError } from "../errors.js";
 import { MaskedArray, type MaskedKind } from "../masked-array.js";
-import type { NDArray, TypedArray } from "../ndarray.js";
+import { typedArrayOfOne, type DataType, type NDArray, type TypedArray } from "../ndarray.js";
+import { NumericScalar } from "../numeric-scalar.js";
 import { SparseMatrix } from "../sparse-matrix.js";
+import { rememberSource } from "../byte-order.js";
 import { listChildren } from "../store.js";
+import { assertKnownVersion } from "./versions.js";
 
 /** Reads a child element (through the dispatching reader, so callbacks see it). */
 export type ReadChild = (elem: Elem) => Promise<unknown>;
@@ -41,10 +44,12 @@ const isString = (x: unknown): x is string => typeof x === "string";
 const isStringList = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === "string");
 
 async function eager1d(elem: Elem, spec: IOSpec, ctx: Ctx): Promise<TypedArray | string[]> {
-  const v = await readArrayEager(asArray(elem, spec), { signal: ctx.signal });
+  const arr = asArray(elem, spec);
+  const v = await readArrayEager(arr, { signal: ctx.signal });
   if (typeof v !== "object" || v.shape.length !== 1) {
     throw new ElementReadError(elem.path, elemUrl(elem), "format", `expected a 1-d array`);
   }
+  rememberSource(v.data, arr);
   return v.data;
 }
 
@@ -164,9 +169,23 @@ async function readSlots(group: zarr.Group<zarr.Readable>, ctx: Ctx, slots: read
   return out;
 }
 
+/**
+ * A 0-d value with its dtype kept, as numpy keeps it: `numeric-scalar` as a {@link NumericScalar}
+ * (booleans and strings, which round-trip as themselves, as they are), a 0-d `array` as a 0-d
+ * `{data, shape: [], dtype}`, so that each is written back with the same dtype and encoding.
+ */
+function typedScalar(v: number | bigint | boolean | string, dtype: DataType, spec: IOSpec): unknown {
+  if (spec.encodingType === "numeric-scalar") {
+    return dtype === "bool" || dtype === "string" ? v : new NumericScalar(v as number | bigint, dtype);
+  }
+  if (dtype === "string") return { data: [String(v)], shape: [], dtype } satisfies NDArray;
+  return { data: typedArrayOfOne(dtype, typeof v === "boolean" ? Number(v) : (v as number | bigint)), shape: [], dtype } satisfies NDArray;
+}
+
 /** Read one element by its encoding with the default (eager) readers; children go through `readChild`. */
 export async function readDefault(elem: Elem, spec: IOSpec, ctx: Ctx): Promise<unknown> {
   ctx.signal?.throwIfAborted();
+  assertKnownVersion(elem, spec);
   switch (spec.encodingType) {
     case "anndata": {
       const parts = await readSlots(asGroup(elem, spec), ctx, ANNDATA_SLOTS);
@@ -190,8 +209,14 @@ export async function readDefault(elem: Elem, spec: IOSpec, ctx: Ctx): Promise<u
     case "csc_matrix":
       return readSparse(asGroup(elem, spec), spec, ctx);
     case "array":
+    case "numeric-scalar": {
+      const arr = asArray(elem, spec);
+      const v = await readArrayEager(arr, { signal: ctx.signal });
+      if (arr.shape.length === 0) return typedScalar(v as number | bigint | boolean | string, zaskDtype(arr.dtype), spec);
+      rememberSource((v as NDArray).data, arr);
+      return v;
+    }
     case "string-array":
-    case "numeric-scalar":
     case "string":
     case "bytes":
       return readArrayEager(asArray(elem, spec), { signal: ctx.signal });

@@ -1,12 +1,14 @@
 import { Array as LazyArray, type WritableStore } from "@zask/array";
 import { AnnData, type Raw } from "../anndata.js";
+import { sourceByteOrder } from "../byte-order.js";
 import { normalizeCompressor } from "../compressor.js";
 import { Categorical, isTypedArray } from "../categorical.js";
 import { DataFrame } from "../data-frame.js";
 import type { IOSpec } from "../elem.js";
 import { ElementWriteError } from "../errors.js";
 import { MaskedArray } from "../masked-array.js";
-import { dtypeOf, type NDArray, type TypedArray } from "../ndarray.js";
+import { dtypeOf, typedArrayOfOne, type NDArray, type TypedArray } from "../ndarray.js";
+import { NumericScalar } from "../numeric-scalar.js";
 import { SparseMatrix } from "../sparse-matrix.js";
 import type { DatasetOptions, ZarrWriter } from "../zarr-writer.js";
 
@@ -35,8 +37,10 @@ export function ioSpecOfValue(value: unknown, pathHint = ""): IOSpec | undefined
   if (value instanceof MaskedArray) return { encodingType: value.kind, encodingVersion: "0.1.0" };
   if (value instanceof SparseMatrix || isLazySparse(value)) return { encodingType: `${(value as { format: string }).format}_matrix`, encodingVersion: "0.1.0" };
   if (isNDArray(value)) {
-    return { encodingType: value.dtype === "string" ? (value.shape.length === 0 ? "string" : "string-array") : value.shape.length === 0 ? "numeric-scalar" : "array", encodingVersion: "0.2.0" };
+    // A numeric 0-d array is numpy's np.array(7): anndata writes it as "array", not as a scalar.
+    return { encodingType: value.dtype === "string" ? (value.shape.length === 0 ? "string" : "string-array") : "array", encodingVersion: "0.2.0" };
   }
+  if (value instanceof NumericScalar) return { encodingType: "numeric-scalar", encodingVersion: "0.2.0" };
   if (isLazy(value)) return { encodingType: "array", encodingVersion: "0.2.0" };
   if (isTypedArray(value)) return { encodingType: "array", encodingVersion: "0.2.0" };
   if (Array.isArray(value) && value.every((s) => typeof s === "string")) return { encodingType: "string-array", encodingVersion: "0.2.0" };
@@ -60,6 +64,7 @@ function encodingAttrs(spec: IOSpec, extra: Record<string, unknown> = {}): Recor
 
 function toNDArray(value: unknown, path: string, url: string | undefined): NDArray {
   if (isNDArray(value)) return value;
+  if (value instanceof NumericScalar) return { data: typedArrayOfOne(value.dtype, value.value), shape: [], dtype: value.dtype };
   if (isTypedArray(value)) return { data: value, shape: [value.length], dtype: dtypeOf(value) };
   if (Array.isArray(value)) return { data: value as string[], shape: [value.length], dtype: "string" };
   if (typeof value === "number") {
@@ -67,7 +72,12 @@ function toNDArray(value: unknown, path: string, url: string | undefined): NDArr
       ? { data: BigInt64Array.of(BigInt(value)), shape: [], dtype: "int64" }
       : { data: Float64Array.of(value), shape: [], dtype: "float64" };
   }
-  if (typeof value === "bigint") return { data: BigInt64Array.of(value), shape: [], dtype: "int64" };
+  if (typeof value === "bigint") {
+    // int64 as numpy's default integer; uint64 only above int64's range; beyond both, an error, never a wrapped value.
+    if (value >= -(2n ** 63n) && value < 2n ** 63n) return { data: BigInt64Array.of(value), shape: [], dtype: "int64" };
+    if (value >= 0n && value < 2n ** 64n) return { data: BigUint64Array.of(value), shape: [], dtype: "uint64" };
+    throw new ElementWriteError(path, url, "value", `the integer ${value} fits neither int64 nor uint64`);
+  }
   if (typeof value === "boolean") return { data: Uint8Array.of(value ? 1 : 0), shape: [], dtype: "bool" };
   if (typeof value === "string") return { data: [value], shape: [], dtype: "string" };
   throw new ElementWriteError(path, url, "value", `cannot write a value of type ${Object.prototype.toString.call(value)} as an array`);
@@ -151,16 +161,18 @@ export async function writeDefault(writer: ZarrWriter, path: string, value: unkn
       const part = (d: TypedArray): NDArray => ({ data: d, shape: [d.length], dtype: dtypeOf(d) });
       // As anndata does, the parts are datasets of the sparse element, not elements of their own:
       // no encoding attributes and no callback for them.
-      await writer.array(child("data"), part(m.data), {}, inherited);
-      await writer.array(child("indices"), part(m.indices), {}, inherited);
-      await writer.array(child("indptr"), part(m.indptr), {}, inherited);
+      for (const [name, d] of [["data", m.data], ["indices", m.indices], ["indptr", m.indptr]] as const) {
+        await writer.array(child(name), part(d), {}, inherited, await sourceByteOrder(d));
+      }
       return;
     }
     case "array":
     case "string-array":
     case "numeric-scalar":
     case "string": {
-      if (value instanceof LazyArray && writer.format === 2 && value.dtype !== "string" && value.ndim > 0) {
+      // A big-endian source keeps its byte order; toZarr writes little endian, so such an array is computed first.
+      const lazyOrder = value instanceof LazyArray ? await sourceByteOrder(value) : undefined;
+      if (value instanceof LazyArray && writer.format === 2 && value.dtype !== "string" && value.ndim > 0 && lazyOrder === undefined) {
         // Stream a lazy array block by block (rechunked to the requested chunks), never whole in memory.
         await writer.flush();
         await value.toZarr(writer.store as unknown as WritableStore, {
@@ -181,7 +193,7 @@ export async function writeDefault(writer: ZarrWriter, path: string, value: unkn
         nd = toNDArray(value, path, writer.url);
       }
       const opts = nd.shape.length === 0 ? { compressor: options.compressor } : options;
-      await writer.array(path, nd, encodingAttrs(spec), opts);
+      await writer.array(path, nd, encodingAttrs(spec), opts, lazyOrder ?? (await sourceByteOrder(nd.data)));
       return;
     }
     default:

@@ -1,6 +1,7 @@
 // zarrita bytes-to-bytes codec for blosc: decodes natively (decodeBloscSync), falls back to
 // numcodecs' wasm Blosc for bitshuffle/snappy/zstd chunks and for encoding.
 import { decodeBloscSync } from "./blosc-decode.js";
+import { maxDecodedBytes, type CodecChunkMeta } from "./decoded-size.js";
 
 /** numcodecs' Blosc configuration (zarr v2), or zarr v3's blosc configuration. */
 export interface BloscConfig {
@@ -38,15 +39,18 @@ function loadNumcodecs(): Promise<{ fromConfig(c: object): NumcodecsBlosc }> {
 export class BloscCodec {
   readonly kind = "bytes_to_bytes" as const;
   readonly #config: BloscConfig;
+  readonly #maxBytes: number | undefined;
   #fallback: Promise<NumcodecsBlosc> | undefined;
 
-  constructor(config: BloscConfig = {}) {
+  /** `maxBytes`: the most bytes a chunk may decode to (a header claiming more is refused). */
+  constructor(config: BloscConfig = {}, maxBytes?: number) {
     this.#config = config;
+    this.#maxBytes = maxBytes;
   }
 
-  /** zarrita's constructor hook. */
-  static fromConfig(config: BloscConfig): BloscCodec {
-    return new BloscCodec(config ?? {});
+  /** zarrita's constructor hook: `meta` (the chunk's shape and data type) bounds the decoded size. */
+  static fromConfig(config: BloscConfig, meta?: CodecChunkMeta): BloscCodec {
+    return new BloscCodec(config ?? {}, meta === undefined ? undefined : maxDecodedBytes(meta));
   }
 
   #numcodecs(): Promise<NumcodecsBlosc> {
@@ -64,7 +68,7 @@ export class BloscCodec {
 
   /** Decompress one chunk; into `out` (exactly the chunk's size) when given. */
   async decode(data: Uint8Array, out?: Uint8Array): Promise<Uint8Array> {
-    const bytes = decodeBloscSync(data, out);
+    const bytes = decodeBloscSync(data, out, { maxBytes: this.#maxBytes });
     if (bytes !== null) return bytes;
     return (await this.#numcodecs()).decode(data, out);
   }

@@ -96,6 +96,17 @@ export interface BloscDecodeOptions {
    * @default "auto"
    */
   readonly kernels?: "auto" | "js";
+  /**
+   * The most bytes the chunk may decode to (its shape × item size): a header that claims more
+   * is a BloscError before anything is allocated.
+   * @default 2 GiB, blosc's own limit
+   */
+  readonly maxBytes?: number;
+}
+
+/** Refuse a header whose uncompressed size is more than the chunk can hold. */
+export function checkBloscSize(h: BloscHeader, maxBytes: number | undefined): void {
+  if (maxBytes !== undefined && h.nbytes > maxBytes) throw new BloscError(4, `uncompressed size ${h.nbytes} exceeds the chunk's ${maxBytes} bytes`);
 }
 
 /**
@@ -112,6 +123,7 @@ export interface BloscDecodeOptions {
  */
 export function decodeBloscSync(src: Uint8Array, out?: Uint8Array, options: BloscDecodeOptions = {}): Uint8Array | null {
   const h = readBloscHeader(src);
+  checkBloscSize(h, options.maxBytes);
   if (!isNativeBlosc(h)) return null;
   const { flags, nbytes, blocksize, cbytes } = h;
   out = outputFor(h, out);
@@ -211,9 +223,10 @@ function checkMemcpyed(h: BloscHeader): void {
  * const bytes = decodeBloscFile(fd, fstatSync(fd).size) ?? (await numcodecsBlosc.decode(readFileSync(path)));
  * ```
  */
-export function decodeBloscFile(fd: number, size: number, out?: Uint8Array): Uint8Array | null {
+export function decodeBloscFile(fd: number, size: number, out?: Uint8Array, options: Pick<BloscDecodeOptions, "maxBytes"> = {}): Uint8Array | null {
   const head = readAt(fd, 0, Math.min(size, HEADER), 0);
   const h = readBloscHeader(head, size);
+  checkBloscSize(h, options.maxBytes);
   if (!isNativeBlosc(h)) return null;
   const { flags, nbytes, blocksize, cbytes } = h;
   out = outputFor(h, out);

@@ -43,7 +43,8 @@ export function decodeVlenUtf8(bytes: Uint8Array): string[] {
   if (bytes.byteLength < 4) throw new RangeError(`Expected a VLenUTF8 chunk of at least 4 bytes, got ${bytes.byteLength}`);
   const count = view.getUint32(0, true);
   const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-  const decoder = new TextDecoder();
+  // Fatal, as Python's decode: invalid UTF-8 is an error, never U+FFFD in the data.
+  const decoder = new TextDecoder("utf-8", { fatal: true });
   const out = new Array<string>(count);
   let pos = 4;
   for (let i = 0; i < count; i++) {
@@ -59,7 +60,11 @@ export function decodeVlenUtf8(bytes: Uint8Array): string[] {
         break;
       }
     }
-    out[i] = ascii ? latin1.slice(pos, end) : decoder.decode(bytes.subarray(pos, end));
+    try {
+      out[i] = ascii ? latin1.slice(pos, end) : decoder.decode(bytes.subarray(pos, end));
+    } catch (cause) {
+      throw new RangeError(`VLenUTF8 item ${i} is not valid UTF-8`, { cause });
+    }
     pos = end;
   }
   return out;

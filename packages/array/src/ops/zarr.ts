@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import * as zarr from "zarrita";
 import type { ArrayData, DataType, NDArray } from "../dtype.js";
 import type { ChunkFile, ChunkIoContext, ZarrStore } from "../zarr-store.js";
-import { ChunkFetchError } from "../errors.js";
+import { ChunkDecodeError, ChunkFetchError } from "../errors.js";
 import { cStrides, copyIndexed } from "./copy-indexed.js";
 import { allocate, typedArrayConstructor } from "../dtype.js";
 import { decodeBloscFile } from "../codecs/blosc-decode.js";
@@ -19,6 +19,16 @@ export interface ZarrChunkMeta {
   readonly dtype: DataType;
   /** Blocks are whole shards (`sharding_indexed`): decode reads the inner chunks from the shard's bytes. */
   readonly sharded?: boolean;
+  /** The array's path inside its store, for errors. */
+  readonly path?: string;
+}
+
+/** Which chunk a block is, for errors: its key relative to the array and its URL or file path. */
+export interface ChunkRef {
+  /** The chunk's key relative to the array (`0.3`, `c/0/3`). */
+  readonly key: string;
+  /** The chunk's URL, file path or store location. */
+  readonly url: string;
 }
 
 /**
@@ -140,7 +150,7 @@ function decodeBloscChunkFile(ref: ChunkFile, meta: ZarrChunkMeta, blockShape: r
   }
   let out: Uint8Array | null;
   try {
-    out = decodeBloscFile(fd, fstatSync(fd).size);
+    out = decodeBloscFile(fd, fstatSync(fd).size, undefined, { maxBytes: plan.chunkShape.reduce((a, c) => a * c, 1) * plan.itemsize });
   } catch (cause) {
     if ((cause as { name?: string }).name === "BloscError") throw cause;
     throw new ChunkFetchError(ref.file, undefined, { cause });
@@ -162,9 +172,40 @@ function isChunkFile(x: Uint8Array | ChunkFile | null): x is ChunkFile {
 /**
  * cpu op: decode chunk `coords` from `bytes` (`null`: the fill value; a {@link ChunkFile}: read
  * it here) with zarrita's codec pipeline, and return the block (the chunk cut to the array's
- * bounds, `blockShape`) in C order.
+ * bounds, `blockShape`) in C order, whatever the array's order. Bytes that a codec refuses, or
+ * that decode to more or fewer values than the chunk holds, are a {@link ChunkDecodeError}
+ * naming `chunk` (its URL or path): this is the one place every store kind and every codec
+ * chain decodes, on the worker pool or inline.
  */
 export async function decodeChunk(
+  bytes: Uint8Array | ChunkFile | null,
+  meta: ZarrChunkMeta,
+  coords: readonly number[],
+  blockShape: readonly number[],
+  chunk?: ChunkRef,
+): Promise<NDArray> {
+  try {
+    return await decodeAny(bytes, meta, coords, blockShape);
+  } catch (cause) {
+    if (cause instanceof ChunkFetchError || cause instanceof ChunkDecodeError) throw cause;
+    const key = chunk?.key ?? coords.join(".");
+    const url = isChunkFile(bytes) ? bytes.file : (chunk?.url ?? key);
+    const reason = cause instanceof DecodedSizeError ? cause.message : `the codecs refused its bytes (${describeCause(cause)})`;
+    throw new ChunkDecodeError(url, meta.path ?? "/", key, reason, { cause });
+  }
+}
+
+// What the codec itself said: zarrita's pipeline error names only the codec that failed.
+function describeCause(e: unknown): string {
+  let c = e;
+  while (c instanceof Error && c.name === "CodecPipelineError" && c.cause instanceof Error) c = c.cause;
+  return c instanceof Error ? `${c.name}: ${c.message}` : String(c);
+}
+
+/** A chunk that decoded to a number of values other than its shape's. */
+class DecodedSizeError extends RangeError {}
+
+async function decodeAny(
   bytes: Uint8Array | ChunkFile | null,
   meta: ZarrChunkMeta,
   coords: readonly number[],
@@ -198,12 +239,47 @@ export async function decodeChunk(
   return decodeBytes(bytes, meta, coords, blockShape);
 }
 
+// Per metadata document: the byte length of a stored chunk when the chunk is stored
+// uncompressed (no bytes-to-bytes codec) as fixed-size values, else null.
+const rawBytes = new Map<string, number | null>();
+
+function rawBytesOf(meta: ZarrChunkMeta): number | null {
+  let n = rawBytes.get(meta.document);
+  if (n === undefined) {
+    n = null;
+    const d = JSON.parse(meta.document) as Record<string, unknown>;
+    if (meta.zarrFormat === 2) {
+      const m = typeof d["dtype"] === "string" ? /^[<>|=]?(?:b1|[iuf]([1248])|([US])(\d+))$/.exec(d["dtype"]) : null;
+      const filters = d["filters"] as unknown[] | null | undefined;
+      const item = m === null ? undefined : m[0]!.endsWith("b1") ? 1 : m[1] !== undefined ? Number(m[1]) : (m[2] === "U" ? 4 : 1) * Number(m[3]);
+      if (item !== undefined && d["compressor"] == null && (filters == null || filters.length === 0) && Array.isArray(d["chunks"])) {
+        n = (d["chunks"] as number[]).reduce((a, c) => a * c, 1) * item;
+      }
+    } else if (meta.dtype !== "string" && !meta.sharded) {
+      const codecs = (d["codecs"] ?? []) as { name?: string }[];
+      const grid = (d["chunk_grid"] as { configuration?: { chunk_shape?: number[] } } | undefined)?.configuration?.chunk_shape;
+      if (codecs.every((c) => c.name === "bytes" || c.name === "transpose") && Array.isArray(grid)) {
+        n = grid.reduce((a, c) => a * c, 1) * typedArrayConstructor(meta.dtype).BYTES_PER_ELEMENT;
+      }
+    }
+    rawBytes.set(meta.document, n);
+  }
+  return n;
+}
+
 async function decodeBytes(bytes: Uint8Array | null, meta: ZarrChunkMeta, coords: readonly number[], blockShape: readonly number[]): Promise<NDArray> {
+  // zarrita views uncompressed bytes as values, a partial value at the end dropped
+  const raw = bytes === null ? null : rawBytesOf(meta);
+  if (raw !== null && bytes !== null && bytes.byteLength !== raw) throw new DecodedSizeError(`an uncompressed chunk of ${bytes.byteLength} bytes, expected ${raw}`);
   const { array, slot } = await open(meta);
   slot.bytes = bytes ?? undefined;
   const pending = array.getChunk(coords as number[]);
   slot.bytes = undefined;
   const chunk = await pending;
+  // zarrita sizes nothing from the chunk shape: bytes of another chunk's size decode "fine"
+  const n = chunk.shape.reduce((a, b) => a * b, 1);
+  const got = (chunk.data as { length: number }).length;
+  if (got !== n) throw new DecodedSizeError(`decoded ${got} values, expected ${n} (chunk shape [${chunk.shape.join(", ")}])`);
   return toBlock(chunk, meta.dtype, blockShape);
 }
 
