@@ -78,7 +78,7 @@ export class ZarrMetadataError extends ZaskError {
  *
  * @example
  * ```ts
- * try { await x.compute(); } catch (e) { if (e.cause instanceof ChunkDecodeError) console.log(e.cause.url, e.cause.chunkKey); }
+ * try { await x.compute(); } catch (e) { if (e instanceof Error && e.cause instanceof ChunkDecodeError) console.log(e.cause.url, e.cause.chunkKey); }
  * ```
  */
 export class ChunkDecodeError extends ZaskError {
