@@ -2,7 +2,7 @@
  * Array memory benchmark: a full reduction (mean per gene, then the sum of the means) over
  * a generated on-disk zarr store whose X is 2 GiB of float32 (65536 x 8192, chunks
  * 4096 x 1024 = 16 MiB, blosc-lz4, written by zarr-python via benchmarks/lib/write_big_store.py).
- * Target (issue 4): peak RSS of the whole process under 400 MB. Prints peak RSS, time,
+ * Target: peak RSS of the whole process under 400 MB. Prints peak RSS, time,
  * requests and the machine. Not part of the tests:
  *
  *   npm run build && node --import tsx benchmarks/array-memory.bench.ts [--sync] [--http-concurrency N]

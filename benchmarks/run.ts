@@ -176,8 +176,8 @@ async function measureChunking(
       const prediction = zask?.plan(query);
       // Untimed warm-ups of each (first-call costs: V8 tiering up zask's code path, worker
       // start-up, imports, connection pools), each followed by a mark so its requests never
-      // land in a timed run's segment. Three: in a fresh process zask's one-gene query at
-      // [2638, 5] still got faster over its first runs (6.7, 6.1, 6.1 … 4.5 ms).
+      // land in a timed run's segment. Three, because in a fresh process a small query keeps
+      // getting faster over its first few runs.
       for (let w = 0; w < warmups; w++) {
         if (peer !== undefined) {
           await peer.run(query);

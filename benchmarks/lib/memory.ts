@@ -10,7 +10,7 @@ import { PYTHON, sumMatches } from "./stores.ts";
 const WRITER = new URL("./write_big_store.py", import.meta.url).pathname;
 const CHILD = new URL("./memory-child.ts", import.meta.url).pathname;
 
-/** The limit of issue 6, in MiB (400 MB). */
+/** The peak-RSS limit the memory benchmark checks, in MiB (400 MB). */
 export const PEAK_RSS_LIMIT_MIB = 400e6 / 2 ** 20;
 
 /** What the writer of the big store reports. */

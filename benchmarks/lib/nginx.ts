@@ -137,7 +137,7 @@ class LogReader {
   }
 
   async #readNew(): Promise<void> {
-    let handle;
+    let handle: Awaited<ReturnType<typeof open>> | undefined;
     try {
       handle = await open(this.#file, "r");
     } catch {

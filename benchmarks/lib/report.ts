@@ -2,7 +2,7 @@
 import { QUERIES, QUERY_LABELS } from "./results.ts";
 import type { ChunkingResult, QueryFigures, QueryName, Results } from "./results.ts";
 
-/** The performance targets of issue 6: zask's time over dask's, at most. */
+/** The performance targets: zask's time over dask's, at most. */
 export const TARGETS: readonly { store: string; query: QueryName; maxRatio: number }[] = [
   { store: "c5", query: "mean_per_gene", maxRatio: 0.25 },
   { store: "c25", query: "mean_per_gene", maxRatio: 0.5 },

@@ -14,6 +14,7 @@ import {
   writeDispatched,
   writeElem,
   writeZarr,
+  type Matrix,
   type NDArray,
 } from "@zask/anndata";
 import { CSR, DENSE_C5, copyFixture, edge, tempDir } from "./fixtures.ts";
@@ -33,7 +34,7 @@ function build(): AnnData {
   });
   const v = new DataFrame({ index: ["g0", "g1", "g2"], columns: { n_cells: BigInt64Array.of(10n, 2000n, 3n) } });
   const dense = new Float32Array(12).map((_, i) => i * 0.5);
-  return new AnnData({
+  return new AnnData<Matrix>({
     X: { data: dense, shape: [4, 3], dtype: "float32" },
     obs,
     var: v,

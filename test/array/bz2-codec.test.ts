@@ -39,6 +39,6 @@ test("Bz2Codec refuses a corrupt stream (its CRC) rather than returning bytes", 
   for (const at of [12, 30, chunk.length - 6]) {
     const bad = chunk.slice();
     bad[at]! ^= 0x5a;
-    await assert.rejects(codec.decode(bad), undefined, `byte ${at} flipped`);
+    await assert.rejects(codec.decode(bad), Error, `byte ${at} flipped`);
   }
 });

@@ -21,7 +21,7 @@ test("the chunk cache hands out copies, so transferring one to a worker keeps th
   const c = new ChunkCache();
   c.set("k", Uint8Array.of(1, 2, 3));
   const out = c.get("k")!;
-  structuredClone(out, { transfer: [out.buffer] });
+  structuredClone(out, { transfer: [out.buffer as ArrayBuffer] });
   assert.deepEqual(Array.from(c.get("k")!), [1, 2, 3]);
   assert.throws(() => new ChunkCache({ maxBytes: -1 }), RangeError);
 });

@@ -1,5 +1,6 @@
 // Shared test helpers: fixture paths, the numpy expectations, comparisons.
 import { readFileSync } from "node:fs";
+import type { AsyncReadable } from "@zask/array";
 import { fileURLToPath } from "node:url";
 import { slice, type NDArray, type Selector } from "@zask/array";
 
@@ -37,4 +38,9 @@ export function plain(r: NDArray): unknown[] {
 
 export function describe(selectors: unknown[]): string {
   return JSON.stringify(selectors);
+}
+
+/** A Map as an async zarrita store (zarrita reads a Map synchronously; zask's stores are async). */
+export function mapStore(map: Map<string, Uint8Array>): AsyncReadable {
+  return { get: async (key) => map.get(key) };
 }

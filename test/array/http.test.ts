@@ -115,8 +115,8 @@ test("plan().tasks is what the scheduler runs: one fused fetch+decode+select tas
 test("a chunk the server fails to serve (HTTP 500) fails the compute with the chunk's URL and status", async () => {
   const x = await fromZarr(`${base}broken/${NAME}`);
   await assert.doesNotReject(x.slice(0).compute({ retries: 0 }));
-  await assert.rejects(x.compute({ retries: 0 }), (e: Error & { cause?: { name?: string; url?: string; status?: number } }) => {
-    const chunkError = e.name === "ChunkFetchError" ? e : e.cause;
+  await assert.rejects(x.compute({ retries: 0 }), (e: Error & { url?: string; status?: number; cause?: { name?: string; url?: string; status?: number } }) => {
+    const chunkError: { name?: string; url?: string; status?: number } | undefined = e.name === "ChunkFetchError" ? e : e.cause;
     assert.equal(chunkError?.name, "ChunkFetchError", String(e));
     assert.ok(chunkError?.url?.endsWith(`/broken/${NAME}/1.1`), chunkError?.url);
     assert.equal(chunkError?.status, 500);

@@ -8,7 +8,7 @@ test("the public API of @zask/array is exactly this list", () => {
     "Array", "BloscError", "ChunkCache", "ChunkDecodeError", "ChunkFetchError",
     "DEFAULT_MISSING_STATUSES",
     "HttpStore", "Slice", "ZarrArrayError", "ZarrMetadataError", "ZarrStore", "arange", "astype", "blockwise",
-    "concatenate", "decodeVlenUtf8", "elementwise", "encodeVlenUtf8", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize",
+    "concatenate", "countRequests", "decodeVlenUtf8", "elementwise", "encodeVlenUtf8", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize",
     "keyUrl", "mapBlocks",
     "normalizeChunks", "ones", "reduction",
     "resolveStorePath", "slice", "stack", "where", "zeros",

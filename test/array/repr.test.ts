@@ -15,10 +15,3 @@ test("the repr shows dtype, shape, chunk shape, bytes and chunks in graph layers
   assert.match(String(x.slice(slice(0, 5))), /3 chunks in 3 graph layers/);
   assert.match(String(zeros([4096, 4096], { chunks: 1024, dtype: "float64" })), /Bytes\s+128\.00 MiB\s+8\.00 MiB/);
 });
-
-test("visualize() gives DOT text naming the layers", async () => {
-  const x = await fromZarr(FIXTURES + "dense.c3.gzip.u2.zarr");
-  const dot = x.slice([0, 16]).visualize();
-  assert.match(dot, /^digraph/);
-  assert.ok(dot.includes("fetch-zarr-") && dot.includes("from-zarr-") && dot.includes("getitem-"));
-});

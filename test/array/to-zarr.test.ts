@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fromTypedArray, fromZarr, type CompressorConfig } from "@zask/array";
-import { FIXTURES, expected, plain } from "./helpers.ts";
+import { FIXTURES, expected, mapStore, plain } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "zask-to-zarr-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,6 +81,6 @@ test("toZarr refuses to overwrite unless asked, and writes into a zarrita Map st
   const map = new Map<string, Uint8Array>();
   await x.toZarr(map, { path: "x", compressor: { id: "zlib" } });
   assert.ok(map.has("/x/.zarray") && map.has("/x/0") && map.has("/x/2") && map.has("/.zgroup"));
-  const back = await fromZarr(map, { path: "x" });
+  const back = await fromZarr(mapStore(map), { path: "x" });
   assert.deepEqual(Array.from((await back.compute()).data as Float32Array), [1, 2, 3, 4, 5]);
 });

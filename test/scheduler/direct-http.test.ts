@@ -44,7 +44,7 @@ describe("the direct HTTP client", () => {
     const server = await startRawServer((socket) => socket.write("HTTP/1.1 204 No Content\r\n\r\n"));
     try {
       const lane = new IoLane(fast);
-      for (const headers of [{ Range: "bytes=0-1\r\nX-Evil: 1" }, { "X-A\nB": "1" }, { "X:Y": "1" }]) {
+      for (const headers of [{ Range: "bytes=0-1\r\nX-Evil: 1" }, { "X-A\nB": "1" }, { "X:Y": "1" }] as Record<string, string>[]) {
         const [name] = Object.keys(headers);
         await assert.rejects(lane.get(`${server.url}/x`, { headers }), (e: unknown) => {
           assert.ok(e instanceof HttpError, String(e));

@@ -7,7 +7,7 @@ import { GcBudget } from "../../packages/scheduler/dist/gc.js";
 async function gcKinds(fn: () => void): Promise<number[]> {
   const kinds: number[] = [];
   const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) kinds.push((e.detail as { kind: number }).kind);
+    for (const e of list.getEntries()) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
   });
   obs.observe({ entryTypes: ["gc"] });
   fn();

@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import type { TypedArray } from "./ndarray.js";
 
 /** Integer codes of a {@link Categorical}. */
@@ -58,6 +59,41 @@ export class Categorical<T extends string | number | bigint | boolean = string |
   *[Symbol.iterator](): Iterator<T | null> {
     for (let i = 0; i < this.codes.length; i++) yield this.at(i);
   }
+
+  /**
+   * pandas' repr: the values (the first and last 5 past 10 rows, `NaN` where missing), then the
+   * categories, `<` between them when ordered.
+   *
+   * @example
+   * ```ts
+   * String(new Categorical(new Int8Array([0, 1, -1]), ["B cells", "T cells"]));
+   * // ['B cells', 'T cells', NaN]
+   * // Categories (2, object): ['B cells', 'T cells']
+   * ```
+   */
+  toString(): string {
+    const show = (v: T | null): string => (v === null ? "NaN" : typeof v === "string" ? `'${v}'` : String(v));
+    const n = this.length;
+    const rows = n > 10 ? [0, 1, 2, 3, 4, -1, n - 5, n - 4, n - 3, n - 2, n - 1] : Array.from({ length: n }, (_, i) => i);
+    const lines = [`[${rows.map((i) => (i < 0 ? "..." : show(this.at(i)))).join(", ")}]`];
+    if (n > 10) lines.push(`Length: ${n}`);
+    const cats = this.categories;
+    const shown = cats.length > 10 ? [...cats.slice(0, 5).map(show), "...", ...cats.slice(-5).map(show)] : cats.map(show);
+    lines.push(`Categories (${cats.length}, ${categoriesKind(cats)}): [${shown.join(this.ordered ? " < " : ", ")}]`);
+    return lines.join("\n");
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** The numpy kind pandas names for categories. */
+function categoriesKind(cats: readonly unknown[]): string {
+  if (cats.length === 0 || typeof cats[0] === "string") return "object";
+  if (typeof cats[0] === "bigint") return "int64";
+  if (typeof cats[0] === "boolean") return "bool";
+  return cats.every((c) => Number.isInteger(c)) ? "int64" : "float64";
 }
 
 /** Whether a value is a typed array (not a DataView). */

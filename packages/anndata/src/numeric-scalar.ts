@@ -24,7 +24,7 @@ const INT_RANGES: Partial<Record<ScalarDataType, readonly [bigint, bigint]>> = {
  * @example
  * ```ts
  * const t = adata.uns.threshold as NumericScalar; // NumericScalar { dtype: "float32", value: 0.25 }
- * t.value * 2;                                     // 0.5
+ * Number(t.value) * 2;                             // 0.5
  * new NumericScalar(2n ** 63n + 5n, "uint64");     // written back as "<u8", exactly
  * ```
  */

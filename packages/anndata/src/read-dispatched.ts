@@ -9,16 +9,17 @@ export type ReadFunction = (elem: Elem) => Promise<unknown>;
 
 /**
  * A `readDispatched` callback, as anndata's: called for every element with the default reader
- * `read`, the element's path, the element, and its encoding. Return the value to use.
+ * `read`, the element's path, the element, and its encoding. Return the value to use (or a
+ * promise of it); `T` is what it returns, and so what `readDispatched` resolves to.
  */
-export type ReadCallback = (read: ReadFunction, elemName: string, elem: Elem, spec: IOSpec) => unknown;
+export type ReadCallback<T = unknown> = (read: ReadFunction, elemName: string, elem: Elem, spec: IOSpec) => T | PromiseLike<T>;
 
 /** Options of {@link readDispatched} and {@link readElem}. */
 export interface ReadOptions {
   signal?: AbortSignal;
 }
 
-function dispatcher(callback: ReadCallback | undefined, signal: AbortSignal | undefined): (elem: Elem) => Promise<unknown> {
+function dispatcher(callback: ReadCallback<unknown> | undefined, signal: AbortSignal | undefined): (elem: Elem) => Promise<unknown> {
   const readElemAt = async (elem: Elem): Promise<unknown> => {
     signal?.throwIfAborted();
     const spec = ioSpecOf(elem);
@@ -47,7 +48,8 @@ export async function readElem(elem: Elem, options: ReadOptions = {}): Promise<u
 
 /**
  * Walk a store (or one element of it) calling `callback` for every element (anndata's
- * `read_dispatched`), so each can be read your way: lazily, eagerly, or skipped.
+ * `read_dispatched`), so each can be read your way: lazily, eagerly, or skipped. Resolves to
+ * what the callback returned for the root element (`source`).
  *
  * @example
  * ```ts
@@ -59,8 +61,8 @@ export async function readElem(elem: Elem, options: ReadOptions = {}): Promise<u
  * });
  * ```
  */
-export async function readDispatched(source: Elem | StoreSource, callback: ReadCallback, options: ReadOptions = {}): Promise<unknown> {
+export async function readDispatched<T>(source: Elem | StoreSource, callback: ReadCallback<T>, options: ReadOptions = {}): Promise<T> {
   if (typeof callback !== "function") throw new TypeError(`Expected \`callback\` to be a function, got \`${String(callback)}\` (${typeof callback})`);
   const elem = source instanceof zarr.Group || source instanceof zarr.Array ? source : (await openStore(source, options)).root;
-  return dispatcher(callback, options.signal)(elem);
+  return (await dispatcher(callback, options.signal)(elem)) as T;
 }

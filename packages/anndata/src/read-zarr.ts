@@ -33,7 +33,7 @@ export interface ReadZarrOptions extends OpenStoreOptions {
  * @example
  * ```ts
  * const adata = await readZarr("http://127.0.0.1:8080/data/pbmc3k_processed.zarr");
- * const one = await adata.X.slice(null, adata.varNames.map((g) => g === "C1orf86")).compute();
+ * const one = await adata.X!.slice(null, adata.varNames.map((g) => g === "C1orf86")).compute();
  * ```
  */
 export async function readZarr(source: StoreSource, options?: ReadZarrOptions & { lazy?: true }): Promise<AnnData<LazyArray>>;

@@ -55,7 +55,7 @@ function blockSizes(indptr: ArrayLike<number | bigint>, dataChunk: number, maxRo
  * @example
  * ```ts
  * const adata = await readZarr("pbmc.csr.zarr");
- * const rows = await adata.X.slice(slice(0, 10)).compute();   // dense rows 0-9: reads their chunks only
+ * const rows = await adata.X!.slice(slice(0, 10)).compute();   // dense rows 0-9: reads their chunks only
  * const m = await (adata.X as SparseArray).computeSparse();     // { indptr, indices, data, shape }
  * ```
  */

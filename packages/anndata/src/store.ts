@@ -6,7 +6,7 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { ElementReadError, StoreOpenError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { withChunkChecks } from "./checked-store.js";
-import { HttpStore, keyUrl, ZarrStore, type HttpStoreOptions } from "@zask/array";
+import { HttpStore, keyUrl, ZarrStore, countRequests, type HttpStoreOptions } from "@zask/array";
 
 /** Metadata documents of zarr v2 and v3: a consolidated store answers these without asking. */
 const METADATA_KEY = /\/(\.zarray|\.zgroup|\.zattrs|zarr\.json)$/;
@@ -106,14 +106,18 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     throw new TypeError(`Expected \`source\` to be a URL, a path or a zarrita store, got \`${String(source)}\` (${typeof source})`);
   }
 
-  let store: zarr.Readable = base;
+  // requests are counted beneath consolidated metadata, which answers most metadata reads from memory
+  let zstore: ZarrStore | undefined;
+  const beforeStore = { requests: 0 };
+  const counted = countRequests(base as zarr.AsyncReadable, () => zstore?.counters ?? beforeStore);
+  let store: zarr.Readable = counted;
   let consolidated = false;
   if (options.consolidated !== false) {
     // Watch zarrita read `.zmetadata` (no second request) to learn which metadata documents
     // exist: a node's absent `.zattrs` must not cost a request that is sure to 404.
     let known: Set<string> | undefined;
     let malformed: unknown;
-    const a = base as zarr.AsyncReadable;
+    const a = counted;
     const tap: zarr.AsyncReadable = {
       async get(key, opts) {
         const bytes = await a.get(key, opts);
@@ -178,10 +182,12 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
   // scheduler's I/O lane (bounded per origin, retried); one ZarrStore per opened store, shared
   // by every lazy array of it, counts its reads.
   if (url !== undefined && isUrlString(url)) (checked as { url?: string }).url = url;
-  const zstore = new ZarrStore(checked, {
+  zstore = new ZarrStore(checked, {
+    requestsCountedBelow: true,
     ...(options.missingStatuses === undefined ? {} : { missingStatuses: options.missingStatuses }),
     ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
   });
+  zstore.counters.requests += beforeStore.requests;
   store = zstore;
   infos.set(store, { url, localRoot, consolidated, contents });
   let root: zarr.Group<zarr.Readable>;

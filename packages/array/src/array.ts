@@ -1,20 +1,23 @@
 import { inspect } from "node:util";
 import { blockKey, type Graph, type Key } from "@zask/graph";
 import type { Chunks } from "./chunks.js";
-import { itemsize, type DataType, type NDArray } from "./dtype.js";
+import { itemsize, type DataType } from "./dtype.js";
 import { astype, elementwise, where, type Operand } from "./elementwise.js";
 import { reduction, type ReductionOptions } from "./reductions.js";
 import type { Selector } from "./selection.js";
 import { sliceArray } from "./slicing.js";
 import { computeArray, persistArray, type ComputeOptions } from "./compute.js";
+import type { ComputedArray } from "./computed-array.js";
 import { planArray, type Plan, type PlanOptions } from "./plan.js";
-import { reprArray, visualizeArray } from "./repr.js";
+import { reprArray } from "./repr.js";
+import { visualizeArray, type VisualizeOptions } from "./visualize.js";
 import { rechunkArray, type ChunksSpec } from "./rechunk.js";
 import { transposeArray } from "./transpose.js";
 import { reshapeArray } from "./reshape.js";
 import { toZarrArray, type ToZarrOptions, type ToZarrResult } from "./to-zarr.js";
 import type { ZarrStore } from "./zarr-store.js";
 import { storesOf } from "./plan.js";
+import { installArrayClass } from "./array-factory.js";
 
 /**
  * A lazy chunked n-d array (dask.array's Array): a task graph whose top layer, named
@@ -202,7 +205,7 @@ export class Array {
    * const { data, shape } = await x.slice(slice(0, 10)).compute({ httpConcurrency: 8 });
    * ```
    */
-  compute(options: ComputeOptions = {}): Promise<NDArray> {
+  compute(options: ComputeOptions = {}): Promise<ComputedArray> {
     return computeArray(this, options);
   }
 
@@ -224,9 +227,21 @@ export class Array {
     return toZarrArray(this, dest, options);
   }
 
-  /** The graph in Graphviz DOT text. */
-  visualize(): string {
-    return visualizeArray(this);
+  /**
+   * A picture of the task graph (dask's `visualize`): SVG text drawn by Graphviz's WebAssembly
+   * build, PNG bytes (with the optional `@resvg/resvg-js`), or the DOT source; by default of
+   * the graph `compute()` would run (culled, fused).
+   *
+   * @example
+   * ```ts
+   * import { ones } from "@zask/array";
+   * await ones([100, 100], { chunks: 50 }).mean({ axis: 0 }).visualize({ filename: "mean.svg" });
+   * ```
+   */
+  visualize(options: VisualizeOptions & { format: "png" }): Promise<Uint8Array>;
+  visualize(options?: VisualizeOptions & { format?: "svg" | "dot" }): Promise<string>;
+  visualize(options: VisualizeOptions = {}): Promise<string | Uint8Array> {
+    return visualizeArray(this, options);
   }
 
   /** dask's summary: dtype, shape, chunk shape, bytes, "N chunks in M graph layers". */
@@ -238,3 +253,5 @@ export class Array {
     return reprArray(this);
   }
 }
+
+installArrayClass(Array);

@@ -1,6 +1,8 @@
 import { DataNode, Graph, MaterializedLayer, Task, op, ref } from "@zask/graph";
 import { compute as run } from "@zask/scheduler";
-import { Array } from "./array.js";
+import type { Array } from "./array.js";
+import { makeArray } from "./array-factory.js";
+import { withRepr, type ComputedArray } from "./computed-array.js";
 import type { NDArray } from "./dtype.js";
 
 /** Options of `compute()` and `persist()`: the scheduler's (`scheduler`, `httpConcurrency`, `signal`, …). */
@@ -16,10 +18,10 @@ export function finalizeGraph(x: Array): { graph: Graph; key: string } {
 }
 
 /** `x.compute()`: run the graph, assemble the blocks into one C-order array. */
-export async function computeArray(x: Array, options: ComputeOptions): Promise<NDArray> {
+export async function computeArray(x: Array, options: ComputeOptions): Promise<ComputedArray> {
   const { graph, key } = finalizeGraph(x);
   const [value] = await run(graph, [key], options);
-  return value as NDArray;
+  return withRepr(value as NDArray);
 }
 
 /** `x.persist()`: compute every block, keep them in a graph of data nodes. */
@@ -27,5 +29,5 @@ export async function persistArray(x: Array, options: ComputeOptions): Promise<A
   const keys = x.keys();
   const values = await run(x.graph, keys, options);
   const nodes = keys.map((k, i) => new DataNode(k, values[i]));
-  return new Array(Graph.fromLayer(new MaterializedLayer(x.name, nodes, { persisted: true })), x.name, x.chunks, x.dtype);
+  return makeArray(Graph.fromLayer(new MaterializedLayer(x.name, nodes, { persisted: true })), x.name, x.chunks, x.dtype);
 }

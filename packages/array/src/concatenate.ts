@@ -1,5 +1,6 @@
 import { Alias, Graph, MaterializedLayer, Task, blockKey, op, ref, tokenize, type GraphNode } from "@zask/graph";
-import { Array } from "./array.js";
+import type { Array } from "./array.js";
+import { isArray, makeArray } from "./array-factory.js";
 import { astype } from "./elementwise.js";
 import { resultType } from "./promote.js";
 import { rechunkWith } from "./rechunk.js";
@@ -13,7 +14,7 @@ export interface JoinOptions {
 }
 
 function checkArrays(arrays: readonly Array[], what: string): void {
-  if (!globalThis.Array.isArray(arrays) || arrays.length === 0 || arrays.some((a) => !(a instanceof Array))) {
+  if (!globalThis.Array.isArray(arrays) || arrays.length === 0 || arrays.some((a) => !isArray(a))) {
     throw new TypeError(`Expected \`${what}\` to get a non-empty list of Arrays, got \`${String(arrays)}\``);
   }
 }
@@ -65,7 +66,7 @@ export function concatenate(arrays: readonly Array[], options: JoinOptions = {})
     offset += a.numBlocks[axis]!;
   }
   const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(new MaterializedLayer(name, nodes), inputs.map((a) => a.name));
-  return new Array(graph, name, chunks, inputs[0]!.dtype);
+  return makeArray(graph, name, chunks, inputs[0]!.dtype);
 }
 
 /**
@@ -101,5 +102,5 @@ export function stack(arrays: readonly Array[], options: JoinOptions = {}): Arra
     }
   });
   const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(new MaterializedLayer(name, nodes), inputs.map((a) => a.name));
-  return new Array(graph, name, chunks, inputs[0]!.dtype);
+  return makeArray(graph, name, chunks, inputs[0]!.dtype);
 }

@@ -1,5 +1,6 @@
 import { Blockwise, DataNode, Graph, blockKey, op, perBlock, tokenize } from "@zask/graph";
-import { Array } from "./array.js";
+import type { Array } from "./array.js";
+import { makeArray } from "./array-factory.js";
 import { blockOffsets, normalizeChunks, type Chunks, type ChunksSpec } from "./chunks.js";
 import { allocate, isDataType, itemsize, type ArrayData, type DataType } from "./dtype.js";
 import { cStrides, copyIndexed } from "./ops/copy-indexed.js";
@@ -61,7 +62,7 @@ export function full(shape: readonly number[], value: number | bigint | boolean 
     op: fullBlockOp,
     args: [perBlock((index) => index.map((b, k) => chunks[k]![b]!)), v, dtype],
   });
-  return new Array(Graph.fromLayer(layer), name, chunks, dtype);
+  return makeArray(Graph.fromLayer(layer), name, chunks, dtype);
 }
 
 /**
@@ -117,7 +118,7 @@ export function arange(stop: number, options: CreationOptions & { start?: number
     op: arangeBlockOp,
     args: [perBlock(([b]) => start + offsets[b!]! * step), step, perBlock(([b]) => chunks[0]![b!]!), dtype],
   });
-  return new Array(Graph.fromLayer(layer), name, chunks, dtype);
+  return makeArray(Graph.fromLayer(layer), name, chunks, dtype);
 }
 
 /**
@@ -154,7 +155,7 @@ export function fromTypedArray(data: ArrayData, shape: readonly number[], option
       idx[k] = 0;
     }
   }
-  return new Array(Graph.fromNodes(name, nodes), name, chunks, dtype);
+  return makeArray(Graph.fromNodes(name, nodes), name, chunks, dtype);
 }
 
 function dtypeOf(data: ArrayData): DataType {

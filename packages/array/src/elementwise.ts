@@ -1,5 +1,6 @@
 import { Blockwise, Graph, blockwiseInput, op, tokenize } from "@zask/graph";
-import { Array as LazyArray } from "./array.js";
+import type { Array as LazyArray } from "./array.js";
+import { isArray, makeArray } from "./array-factory.js";
 import { unifyChunks } from "./broadcast.js";
 import { rechunkWith } from "./rechunk.js";
 import type { DataType } from "./dtype.js";
@@ -27,11 +28,11 @@ const astypeOp = op("@zask/array/ops", "astype", { lane: "cpu" });
 const SYMBOLS = "abcdefghijklmnopqrstuvwxyz";
 
 function describe(x: unknown): string {
-  return `\`${String(x)}\` (${x instanceof LazyArray ? "Array" : typeof x})`;
+  return `\`${String(x)}\` (${isArray(x) ? "Array" : typeof x})`;
 }
 
 function checkOperand(x: unknown, what: string): asserts x is Operand {
-  if (x instanceof LazyArray) {
+  if (isArray(x)) {
     if (x.dtype === "string") throw new TypeError(`Expected ${what} to have a numeric dtype, got \`string\``);
     return;
   }
@@ -77,7 +78,7 @@ function castScalar(value: number | bigint | boolean, dtype: DataType): number |
  * `kernel(...head, ...operand blocks and scalars)`.
  */
 function blockwiseOver(opName: string, kernel: typeof elementwiseOp, head: unknown[], operands: readonly unknown[], dtype: DataType): LazyArray {
-  const arrays = operands.filter((o): o is LazyArray => o instanceof LazyArray);
+  const arrays = operands.filter((o): o is LazyArray => isArray(o));
   const unified = unifyChunks(arrays.map((a) => a.chunks));
   const inputs = arrays.map((a, i) => rechunkWith(a, unified.operands[i]!));
   const ndim = unified.chunks.length;
@@ -85,11 +86,11 @@ function blockwiseOver(opName: string, kernel: typeof elementwiseOp, head: unkno
   const outIndex = SYMBOLS.slice(0, ndim);
   let k = 0;
   const args = operands.map((o) => {
-    if (!(o instanceof LazyArray)) return o;
+    if (!isArray(o)) return o;
     const a = inputs[k++]!;
     return blockwiseInput(a.name, outIndex.slice(ndim - a.ndim), a.numBlocks);
   });
-  const name = `${opName}-${tokenize(opName, head, operands.map((o) => (o instanceof LazyArray ? o.name : o)), dtype)}`;
+  const name = `${opName}-${tokenize(opName, head, operands.map((o) => (isArray(o) ? o.name : o)), dtype)}`;
   const layer = new Blockwise({
     name,
     outIndex,
@@ -98,7 +99,7 @@ function blockwiseOver(opName: string, kernel: typeof elementwiseOp, head: unkno
     args: [...head, ...args],
   });
   const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(layer, [...new Set(inputs.map((a) => a.name))]);
-  return new LazyArray(graph, name, unified.chunks, dtype);
+  return makeArray(graph, name, unified.chunks, dtype);
 }
 
 /**
@@ -124,9 +125,9 @@ export function elementwise(name: ElementwiseOp, ...operands: Operand[]): LazyAr
     throw new TypeError(`Expected ${arity[name]} operand${arity[name] === 1 ? "" : "s"} for \`${name}\`, got ${operands.length}`);
   }
   operands.forEach((o, i) => checkOperand(o, `operand ${i} of \`${name}\``));
-  const arrays = operands.filter((o): o is LazyArray => o instanceof LazyArray);
+  const arrays = operands.filter((o): o is LazyArray => isArray(o));
   if (arrays.length === 0) throw new TypeError(`Expected at least one Array operand for \`${name}\`, got only scalars`);
-  const scalars = operands.filter((o): o is number | bigint | boolean => !(o instanceof LazyArray));
+  const scalars = operands.filter((o): o is number | bigint | boolean => !isArray(o));
   const promoted = resultType(arrays.map((a) => a.dtype), scalars);
   const out = outputDtype(name, promoted);
   if (comparisons.has(name)) {
@@ -145,7 +146,7 @@ export function elementwise(name: ElementwiseOp, ...operands: Operand[]): LazyAr
     const e = operands[1];
     if (typeof e === "number" && e < 0) throw new RangeError(`Expected a non-negative exponent for an integer power, got \`${e}\``);
   }
-  const values = operands.map((o) => (o instanceof LazyArray ? o : castScalar(o, out)));
+  const values = operands.map((o) => (isArray(o) ? o : castScalar(o, out)));
   return blockwiseOver(name, elementwiseOp, [name, out], values, out);
 }
 
@@ -162,15 +163,15 @@ export function where(cond: Operand, x: Operand, y: Operand): LazyArray {
   checkOperand(cond, "`cond`");
   checkOperand(x, "`x`");
   checkOperand(y, "`y`");
-  if (![cond, x, y].some((o) => o instanceof LazyArray)) throw new TypeError("Expected at least one Array among `cond`, `x`, `y`, got only scalars");
+  if (![cond, x, y].some((o) => isArray(o))) throw new TypeError("Expected at least one Array among `cond`, `x`, `y`, got only scalars");
   const branches = [x, y];
   const out = resultType(
-    branches.filter((o): o is LazyArray => o instanceof LazyArray).map((a) => a.dtype),
-    branches.filter((o): o is number | bigint | boolean => !(o instanceof LazyArray)),
+    branches.filter((o): o is LazyArray => isArray(o)).map((a) => a.dtype),
+    branches.filter((o): o is number | bigint | boolean => !isArray(o)),
   );
-  for (const s of branches) if (!(s instanceof LazyArray)) checkScalarFits(s, out);
-  const c = cond instanceof LazyArray ? cond : cond ? 1 : 0;
-  const values = [c, ...branches.map((o) => (o instanceof LazyArray ? o : castScalar(o, out)))];
+  for (const s of branches) if (!isArray(s)) checkScalarFits(s, out);
+  const c = isArray(cond) ? cond : cond ? 1 : 0;
+  const values = [c, ...branches.map((o) => (isArray(o) ? o : castScalar(o, out)))];
   return blockwiseOver("where", whereOp, [out], values, out);
 }
 
@@ -184,7 +185,7 @@ export function where(cond: Operand, x: Operand, y: Operand): LazyArray {
  * ```
  */
 export function astype(x: LazyArray, dtype: DataType): LazyArray {
-  if (!(x instanceof LazyArray)) throw new TypeError(`Expected \`x\` to be an Array, got ${describe(x)}`);
+  if (!isArray(x)) throw new TypeError(`Expected \`x\` to be an Array, got ${describe(x)}`);
   if (!isDataType(dtype) || dtype === "string") throw new TypeError(`Expected a numeric dtype name, got \`${String(dtype)}\``);
   if (x.dtype === dtype) return x;
   if (x.dtype === "string") throw new TypeError("Expected a numeric Array, got dtype `string`");

@@ -6,7 +6,7 @@ import { ZaskError } from "@zask/graph";
  *
  * @example
  * ```ts
- * try { await x.compute(); } catch (e) { if (e.cause instanceof ChunkFetchError) console.log(e.cause.url, e.cause.status); }
+ * try { await x.compute(); } catch (e) { if (e instanceof Error && e.cause instanceof ChunkFetchError) console.log(e.cause.url, e.cause.status); }
  * ```
  */
 export class ChunkFetchError extends ZaskError {
@@ -80,7 +80,7 @@ export class ZarrMetadataError extends ZaskError {
  *
  * @example
  * ```ts
- * try { await x.compute(); } catch (e) { if (e.cause instanceof ChunkDecodeError) console.log(e.cause.url, e.cause.chunkKey); }
+ * try { await x.compute(); } catch (e) { if (e instanceof Error && e.cause instanceof ChunkDecodeError) console.log(e.cause.url, e.cause.chunkKey); }
  * ```
  */
 export class ChunkDecodeError extends ZaskError {

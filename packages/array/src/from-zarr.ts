@@ -17,8 +17,12 @@ const fetchChunkOp = op("@zask/array/ops", "fetchChunk", { lane: "io" });
 const decodeChunkOp = op("@zask/array/ops", "decodeChunk", { lane: "cpu" });
 const gatherOp = op("@zask/array/ops", "gather");
 
-/** What {@link fromZarr} reads: a URL, a local path, a zarrita store, a {@link ZarrStore} or an opened zarrita Array. */
-export type ZarrSource = string | URL | AsyncReadable | ZarrStore | zarr.Array<zarr.DataType, zarr.Readable>;
+/**
+ * What {@link fromZarr} reads: a URL, a local path, a zarrita store, a {@link ZarrStore} or an
+ * opened zarrita Array. A zarrita Group is accepted by type (a `readDispatched` callback's
+ * element may be either) and refused at run time.
+ */
+export type ZarrSource = string | URL | AsyncReadable | ZarrStore | zarr.Array<zarr.DataType, zarr.Readable> | zarr.Group<zarr.Readable>;
 
 /** Options of {@link fromZarr}. */
 export interface FromZarrOptions {
@@ -105,6 +109,7 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
   let opened: zarr.Array<zarr.DataType, zarr.Readable>;
   let metaStore: AsyncReadable;
   let docs: Map<string, Uint8Array> | undefined;
+  if (source instanceof zarr.Group) throw new TypeError(`Expected a zarr array, got the group at \`${source.path}\``);
   if (source instanceof zarr.Array) {
     const inner = source.store as AsyncReadable;
     store = inner instanceof ZarrStore ? inner : new ZarrStore(inner, { cache: options.cache });

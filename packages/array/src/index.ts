@@ -7,6 +7,7 @@ export type { ZarrStoreOptions, ChunkIoContext, ChunkFile } from "./zarr-store.j
 export { HttpStore, DEFAULT_MISSING_STATUSES } from "./http-store.js";
 export type { HttpStoreOptions } from "./http-store.js";
 export { keyUrl, resolveStorePath } from "./store-keys.js";
+export { countRequests } from "./store-counters.js";
 export type { StoreCounters } from "./store-counters.js";
 export { ChunkCache } from "./chunk-cache.js";
 export type { ChunkCacheOptions } from "./chunk-cache.js";
@@ -27,8 +28,13 @@ export type { Chunks, ChunksSpec } from "./chunks.js";
 export { isDataType, itemsize } from "./dtype.js";
 export type { DataType, NDArray, ArrayData, TypedArray } from "./dtype.js";
 export type { ComputeOptions } from "./compute.js";
+export type { ComputedArray, DataTypeArrays } from "./computed-array.js";
+export type { VisualizeOptions, VisualizeFormat } from "./visualize.js";
 export type { Plan, StorePlan, PlanOptions } from "./plan.js";
 export type { ToZarrOptions, ToZarrResult, CompressorConfig, WritableStore } from "./to-zarr.js";
 export { ChunkDecodeError, ChunkFetchError, ZarrArrayError, ZarrMetadataError } from "./errors.js";
 export { BloscError } from "./codecs/errors.js";
 export { encodeVlenUtf8, decodeVlenUtf8 } from "./codecs/vlen-utf8.js";
+// zarrita's types that appear in zask's signatures, so users need not depend on zarrita to name them
+export type { AbsolutePath, AsyncReadable, GetOptions, RangeQuery } from "@zarrita/storage";
+export type { Array as ZarrArray, DataType as ZarrDataType, Group as ZarrGroup, Readable as ZarrReadable } from "zarrita";

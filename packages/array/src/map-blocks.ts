@@ -1,5 +1,6 @@
 import { Blockwise, Graph, blockwiseInput, tokenize, type Op } from "@zask/graph";
-import { Array as LazyArray } from "./array.js";
+import type { Array as LazyArray } from "./array.js";
+import { isArray, makeArray } from "./array-factory.js";
 import { unifyChunks } from "./broadcast.js";
 import { rechunkWith } from "./rechunk.js";
 import type { Chunks } from "./chunks.js";
@@ -57,12 +58,12 @@ function checkDtype(dtype: unknown): asserts dtype is DataType {
  * @example
  * ```ts
  * const scaled = mapBlocks(op(new URL("./my-ops.js", import.meta.url), "scale"), [x], { dtype: "float64" });
- * const doubled = mapBlocks((b: NDArray) => ({ ...b, data: b.data.map((v) => v * 2) }), [x]);
+ * const doubled = mapBlocks((b: NDArray) => ({ ...b, data: (b.data as Float64Array).map((v) => v * 2) }), [x]);
  * ```
  */
 export function mapBlocks(fn: Op, arrays: readonly LazyArray[], options: MapBlocksOptions = {}): LazyArray {
   checkOp(fn);
-  if (!Array.isArray(arrays) || arrays.length === 0 || !arrays.every((a) => a instanceof LazyArray)) {
+  if (!Array.isArray(arrays) || arrays.length === 0 || !arrays.every((a) => isArray(a))) {
     throw new TypeError(`Expected \`arrays\` to be a non-empty array of Arrays, got \`${String(arrays)}\``);
   }
   const dtype = options.dtype ?? arrays[0]!.dtype;
@@ -89,7 +90,7 @@ export function mapBlocks(fn: Op, arrays: readonly LazyArray[], options: MapBloc
     args: inputs.map((a) => blockwiseInput(a.name, outIndex.slice(ndim - a.ndim), a.numBlocks)),
   });
   const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(layer, [...new Set(inputs.map((a) => a.name))]);
-  return new LazyArray(graph, name, chunks, dtype);
+  return makeArray(graph, name, chunks, dtype);
 }
 
 function symbols(n: number): string {
@@ -133,7 +134,7 @@ export function blockwise(fn: Op, outIndex: string, pairs: readonly (readonly [u
   const sizes = new Map<string, number[][]>();
   for (const [value, index] of pairs) {
     if (index === null) continue;
-    if (!(value instanceof LazyArray)) throw new TypeError(`Expected an Array before index \`${index}\`, got \`${String(value)}\` (${typeof value})`);
+    if (!isArray(value)) throw new TypeError(`Expected an Array before index \`${index}\`, got \`${String(value)}\` (${typeof value})`);
     if (index.length !== value.ndim) throw new RangeError(`Expected index \`${index}\` to have one symbol per axis of an array with ${value.ndim} axes`);
     [...index].forEach((s, d) => {
       const list = sizes.get(s) ?? [];
@@ -165,9 +166,9 @@ export function blockwise(fn: Op, outIndex: string, pairs: readonly (readonly [u
     if (adjust === undefined) return [...c];
     return c.map((n) => (typeof adjust === "function" ? adjust(n) : adjust));
   });
-  const name = `${prefix(fn, options.name)}-${tokenize(opToken(fn), outIndex, pairs.map(([v, i]) => (v instanceof LazyArray ? [v.name, i] : [v, i])), options.dtype, chunks)}`;
+  const name = `${prefix(fn, options.name)}-${tokenize(opToken(fn), outIndex, pairs.map(([v, i]) => (isArray(v) ? [v.name, i] : [v, i])), options.dtype, chunks)}`;
   const layer = new Blockwise({ name, outIndex, numBlocks: chunks.map((c) => c.length), op: fn, args });
   const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(layer, [...new Set(inputs.map((a) => a.name))]);
-  return new LazyArray(graph, name, chunks, options.dtype);
+  return makeArray(graph, name, chunks, options.dtype);
 }
 

@@ -1,7 +1,8 @@
 import { Alias, MaterializedLayer, Task, blockKey, op, ref, tokenize, type GraphNode } from "@zask/graph";
-import { Array } from "./array.js";
+import type { Array } from "./array.js";
+import { makeArray } from "./array-factory.js";
 import { blockOffsets, normalizeChunks, type Chunks, type ChunksSpec } from "./chunks.js";
-import type { AxisIndex } from "./ops/slicing.js";
+import type { AxisIndex } from "./ops/slicing-kernels.js";
 
 export type { ChunksSpec } from "./chunks.js";
 
@@ -77,7 +78,7 @@ export function rechunkWith(x: Array, chunks: Chunks): Array {
       idx[k] = 0;
     }
   }
-  return new Array(x.graph.withLayer(new MaterializedLayer(name, nodes), [x.name]), name, chunks, x.dtype);
+  return makeArray(x.graph.withLayer(new MaterializedLayer(name, nodes), [x.name]), name, chunks, x.dtype);
 }
 
 /**

@@ -1,9 +1,10 @@
 import { Blockwise, MaterializedLayer, Task, blockKey, blockwiseInput, op, perBlock, ref, tokenize } from "@zask/graph";
-import { Array as LazyArray } from "./array.js";
+import type { Array as LazyArray } from "./array.js";
+import { isArray, makeArray } from "./array-factory.js";
 import { blockOffsets } from "./chunks.js";
 import { astype } from "./elementwise.js";
 import { isDataType, type DataType } from "./dtype.js";
-import type { ReduceKind } from "./ops/reductions.js";
+import type { ReduceKind } from "./ops/reduction-kernels.js";
 import { kindOf } from "./promote.js";
 
 /** Names of the reductions. */
@@ -94,7 +95,7 @@ function kernelKind(kind: ReductionKind, input: DataType, out: DataType): Reduce
  * ```
  */
 export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionOptions = {}): LazyArray {
-  if (!(x instanceof LazyArray)) throw new TypeError(`Expected \`x\` to be an Array, got \`${String(x)}\` (${typeof x})`);
+  if (!isArray(x)) throw new TypeError(`Expected \`x\` to be an Array, got \`${String(x)}\` (${typeof x})`);
   if (!kinds.has(kind)) throw new RangeError(`Expected a reduction (${[...kinds].join(", ")}), got \`${String(kind)}\``);
   if (x.dtype === "string") throw new TypeError(`Expected a numeric Array for ${kind}, got dtype \`string\``);
   const { keepdims = false, splitEvery = 4, ddof = 0 } = options;
@@ -159,7 +160,7 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
     nodes.push(new Task(blockKey(finalName, outIndexOf), aggregateOp, [kk, group.map(ref), { shape, dtype: out, ddof }]));
   }
   graph = graph.withLayer(new MaterializedLayer(finalName, nodes), [name]);
-  return new LazyArray(graph, finalName, outChunks, out);
+  return makeArray(graph, finalName, outChunks, out);
 }
 
 /** Every block index of a grid, in C order. */

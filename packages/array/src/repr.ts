@@ -1,4 +1,3 @@
-import { toDot } from "@zask/graph";
 import type { Array } from "./array.js";
 import { itemsize } from "./dtype.js";
 
@@ -45,9 +44,4 @@ export function reprArray(x: Array): string {
   for (const [a, b, c] of rows) lines.push((a.padEnd(w0) + b.padEnd(w1) + c).trimEnd());
   lines.push("Count".padEnd(w0) + `${nChunks} chunk${nChunks === 1 ? "" : "s"} in ${layers} graph layer${layers === 1 ? "" : "s"}`);
   return lines.join("\n");
-}
-
-/** The array's graph as Graphviz DOT text. */
-export function visualizeArray(x: Array): string {
-  return toDot(x.graph);
 }

@@ -1,5 +1,6 @@
 import { MaterializedLayer, Task, blockKey, op, ref, tokenize } from "@zask/graph";
-import { Array } from "./array.js";
+import type { Array } from "./array.js";
+import { makeArray } from "./array-factory.js";
 import { rechunkWith } from "./rechunk.js";
 
 const reshapeBlockOp = op("@zask/array/ops", "reshapeBlock", { lane: "inline" });
@@ -61,5 +62,5 @@ function blocksReshaped(x: Array, shape: readonly number[], chunks: readonly (re
     const bshape = shape.map((_, k) => chunks[k]![k === 0 ? b : 0]!);
     nodes.push(new Task(blockKey(name, outIdx), reshapeBlockOp, [ref(x.key(inIdx)), bshape]));
   }
-  return new Array(x.graph.withLayer(new MaterializedLayer(name, nodes), [x.name]), name, chunks, x.dtype);
+  return makeArray(x.graph.withLayer(new MaterializedLayer(name, nodes), [x.name]), name, chunks, x.dtype);
 }

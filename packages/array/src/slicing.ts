@@ -1,7 +1,8 @@
 import { MaterializedLayer, blockKey, Task, op, ref, tokenize, type GraphNode } from "@zask/graph";
-import { Array } from "./array.js";
+import type { Array } from "./array.js";
+import { makeArray } from "./array-factory.js";
 import { blockOffsets } from "./chunks.js";
-import type { AxisIndex } from "./ops/slicing.js";
+import type { AxisIndex } from "./ops/slicing-kernels.js";
 import { normalizeSelector, type AxisSelection, type Selector } from "./selection.js";
 
 const getitemOp = op("@zask/array/ops", "getitem");
@@ -148,5 +149,5 @@ export function sliceArray(x: Array, selectors: readonly Selector[]): Array {
     }
   }
   const graph = x.graph.withLayer(new MaterializedLayer(name, nodes), [x.name]);
-  return new Array(graph, name, outChunks, x.dtype);
+  return makeArray(graph, name, outChunks, x.dtype);
 }

@@ -1,5 +1,6 @@
 import { Blockwise, blockwiseInput, op, tokenize } from "@zask/graph";
-import { Array } from "./array.js";
+import type { Array } from "./array.js";
+import { makeArray } from "./array-factory.js";
 
 const transposeBlockOp = op("@zask/array/ops", "transposeBlock");
 const SYMBOLS = "abcdefghijklmnopqrstuvwxyz";
@@ -32,5 +33,5 @@ export function transposeArray(x: Array, axes?: readonly number[]): Array {
     op: transposeBlockOp,
     args: [blockwiseInput(x.name, inIndex.join(""), x.numBlocks), perm],
   });
-  return new Array(x.graph.withLayer(layer, [x.name]), name, chunks, x.dtype);
+  return makeArray(x.graph.withLayer(layer, [x.name]), name, chunks, x.dtype);
 }

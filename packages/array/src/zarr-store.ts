@@ -41,6 +41,8 @@ export interface ChunkFile {
 export interface ZarrStoreOptions extends HttpStoreOptions {
   /** A chunk cache shared by every compute that reads this store. */
   cache?: ChunkCache;
+  /** The wrapped store counts `requests` itself (`countRequests`); this one counts `reads`. @default false */
+  requestsCountedBelow?: boolean;
 }
 
 /**
@@ -70,6 +72,7 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   counters: StoreCounters = newCounters();
   readonly cache: ChunkCache | undefined;
   readonly #inner: AsyncReadable;
+  readonly #requestsBelow: boolean;
   readonly #missing: readonly number[];
   readonly #maxBytes: number;
   /** The largest encoded size of each array's chunks, learnt from the metadata read through `get`. */
@@ -78,6 +81,7 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
 
   constructor(source: string | URL | AsyncReadable, options: ZarrStoreOptions = {}) {
     this.cache = options.cache;
+    this.#requestsBelow = options.requestsCountedBelow ?? false;
     this.#missing = missingStatuses(options.missingStatuses);
     this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     if (typeof source === "string" && /^https?:\/\//i.test(source)) source = new URL(source);
@@ -132,7 +136,8 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
 
   /** zarrita's read of a whole key (metadata reads go through here), counted. */
   async get(key: AbsolutePath, options?: GetOptions): Promise<Uint8Array | undefined> {
-    this.counters.requests++;
+    this.counters.reads++;
+    if (!this.#requestsBelow) this.counters.requests++;
     // an eager read of a chunk is bounded as a chunk fetch is (an HttpStore reads `maxBytes`)
     const bound = isMetadataKey(key) ? undefined : this.#bounds.of(key);
     const out = await this.#inner.get(key, bound === undefined ? options : ({ ...options, maxBytes: bound } as GetOptions));
@@ -166,7 +171,9 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
       this.counters.cacheHits++;
       return cached;
     }
-    this.counters.requests++;
+    this.counters.reads++;
+    // chunks of an http or file store are fetched here, not through the wrapped store
+    if (!this.#requestsBelow || this.kind !== "store") this.counters.requests++;
     this.counters.chunkRequests++;
     this.counters.chunkBytes += chunkBytes;
     if (this.kind === "file" && this.cache === undefined) {

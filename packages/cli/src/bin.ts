@@ -1,24 +1,87 @@
-#!/usr/bin/env node
-// The `zask` command line: thin dispatch over the packages.
-import { parseArgs } from "node:util";
+// The `zask` command line: thin dispatch over the packages (bin/zask.js loads this built file).
+import { readFileSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { demo } from "./demo.js";
 import { formatInspection, inspect } from "./inspect.js";
 import { serve } from "./serve.js";
 
+const COMMANDS = {
+  serve: `Usage: zask serve [DIR] [options]
+
+Serve DIR (default: the current directory) over HTTP — GET, HEAD, Range, CORS — with one log
+line per request on stderr, like \`python3 -m http.server\`. Never serves outside DIR.
+
+Options:
+  -p, --port PORT  Port to listen on, 0 for any free one. (default: 8080)
+      --host HOST  Address to listen on. (default: 127.0.0.1)
+  -q, --quiet      Don't log requests.
+  -h, --help       Show this help.
+`,
+  demo: `Usage: zask demo [options]
+
+The tutorial end to end: write a pbmc3k-shaped AnnData, serve it, query it over HTTP, rechunk
+it, and show what each query cost in requests next to what plan() predicted.
+
+Options:
+      --dir DIR    Write and keep the stores in DIR. (default: a temporary directory, removed)
+      --port PORT  Port of the demo's server, 0 for any free one. (default: 0)
+  -h, --help       Show this help.
+`,
+  inspect: `Usage: zask inspect URL|PATH [options]
+
+An AnnData store's repr, then each element's encoding, shape, dtype, chunks and codec, from its
+consolidated metadata.
+
+Options:
+      --json  Print the inspection as JSON ({ repr, elements }).
+  -h, --help  Show this help.
+`,
+} as const;
+
 const USAGE = `Usage: zask <command> [options]
 
 Commands:
-  serve DIR [--port 8080] [--host 127.0.0.1]
-      Serve DIR over HTTP (GET, HEAD, Range, CORS), one log line per request on stderr.
-  demo [--dir DIR] [--port 0]
-      The tutorial end to end: write a pbmc3k-shaped AnnData, serve it, query it over HTTP,
-      rechunk, and show what each query cost in requests (stores kept in DIR if given).
-  inspect URL|PATH
-      An AnnData store's repr, then each element's encoding, shape, dtype, chunks and codec.
+  serve [DIR]     Serve DIR (default: .) over HTTP, logging each request.
+  demo            The tutorial end to end over a logging HTTP server.
+  inspect TARGET  An AnnData store's repr and each element's encoding, shape, chunks, codec.
 
 Options:
-  -h, --help  Show this help.
+  -h, --help     Show this help (\`zask <command> --help\` for a command's).
+  -v, --version  Show the version.
 `;
+
+type Command = keyof typeof COMMANDS;
+
+/** A wrong command line: printed with the command's usage, exit code 2. */
+class UsageError extends Error {
+  override readonly name = "UsageError";
+  readonly command: Command | undefined;
+  constructor(command: Command | undefined, message: string) {
+    super(message);
+    this.command = command;
+  }
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/** parseArgs with `--help` added, its errors as {@link UsageError}s of `command`. */
+function parse<O extends NonNullable<ParseArgsConfig["options"]>>(command: Command, args: string[], options: O) {
+  try {
+    return parseArgs({ args, allowPositionals: true, strict: true, options: { ...options, help: { type: "boolean", short: "h" } } });
+  } catch (e) {
+    throw new UsageError(command, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** A `--port` value: an integer from 0 to 65535. */
+function port(command: Command, value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n > 65535) throw new UsageError(command, `Expected \`--port\` to be an integer from 0 to 65535, got \`${value}\``);
+  return n;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -29,66 +92,53 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(rest);
     case "inspect":
       return inspectCommand(rest);
+    case "-v":
+    case "--version":
+      process.stdout.write(`${version()}\n`);
+      return 0;
     case undefined:
     case "-h":
     case "--help":
     case "help":
       process.stdout.write(USAGE);
-      return command === undefined ? 1 : 0;
+      return command === undefined ? 2 : 0;
     default:
-      process.stderr.write(`zask: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-      return 1;
+      throw new UsageError(undefined, `unknown command ${JSON.stringify(command)}`);
   }
 }
 
 async function inspectCommand(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 1) {
-    process.stderr.write(`zask inspect: expected one URL or path, got ${positionals.length}\n\n${USAGE}`);
-    return 1;
-  }
-  process.stdout.write(`${formatInspection(await inspect(positionals[0] as string))}\n`);
+  const { values, positionals } = parse("inspect", args, { json: { type: "boolean" } });
+  if (values.help === true) return help("inspect");
+  if (positionals.length !== 1) throw new UsageError("inspect", `Expected one URL or path, got ${positionals.length}`);
+  const found = await inspect(positionals[0]!);
+  process.stdout.write(values.json === true ? `${JSON.stringify(found, null, 2)}\n` : `${formatInspection(found)}\n`);
   return 0;
 }
 
 async function demoCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { dir: { type: "string" }, port: { type: "string", default: "0" } },
-  });
+  const { values, positionals } = parse("demo", args, { dir: { type: "string" }, port: { type: "string", default: "0" } });
+  if (values.help === true) return help("demo");
+  if (positionals.length > 0) throw new UsageError("demo", `Expected no arguments, got \`${positionals.join(" ")}\``);
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
-  await demo({ dir: values.dir, port: Number(values.port), signal: controller.signal });
+  await demo({ dir: values.dir, port: port("demo", values.port), signal: controller.signal });
   return 0;
 }
 
 async function serveCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      port: { type: "string", short: "p", default: "8080" },
-      host: { type: "string", default: "127.0.0.1" },
-      quiet: { type: "boolean", short: "q", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
+  const { values, positionals } = parse("serve", args, {
+    port: { type: "string", short: "p", default: "8080" },
+    host: { type: "string", default: "127.0.0.1" },
+    quiet: { type: "boolean", short: "q", default: false },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    process.stderr.write(`zask serve: expected one directory, got ${positionals.length}\n\n${USAGE}`);
-    return 1;
-  }
-  const dir = positionals[0] as string;
-  const port = Number(values.port);
+  if (values.help === true) return help("serve");
+  if (positionals.length > 1) throw new UsageError("serve", `Expected at most one directory, got ${positionals.length}`);
+  const dir = positionals[0] ?? process.cwd();
   const controller = new AbortController();
-  const server = await serve(dir, { port, host: values.host, log: !values.quiet, signal: controller.signal });
+  const server = await serve(dir, { port: port("serve", values.port), host: values.host, log: !values.quiet, signal: controller.signal });
   // Same banner as python3 -m http.server, so scripts (and the bench harness) can read the port.
-  process.stderr.write(
-    `Serving HTTP on ${server.address.host} port ${server.address.port} (${server.url}) from ${server.root} ...\n`,
-  );
+  process.stderr.write(`Serving HTTP on ${server.address.host} port ${server.address.port} (${server.url}) from ${server.root} ...\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       controller.abort();
@@ -100,11 +150,22 @@ async function serveCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+function help(command: Command): number {
+  process.stdout.write(COMMANDS[command]);
+  return 0;
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
+    if (error instanceof UsageError) {
+      const prefix = error.command === undefined ? "zask" : `zask ${error.command}`;
+      process.stderr.write(`${prefix}: ${error.message}\n\n${error.command === undefined ? USAGE : COMMANDS[error.command]}`);
+      process.exitCode = 2;
+      return;
+    }
     process.stderr.write(`zask: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   },

@@ -10,7 +10,7 @@ import { unravel } from "./blockwise-template.js";
  *
  * @example
  * ```ts
- * { layer: transposeLayer, axes: [1, 0] } // its axis 0 follows output axis 1
+ * const stage: BlockwiseStage = { layer: transposeLayer, axes: [1, 0] }; // its axis 0 follows output axis 1
  * ```
  */
 export interface BlockwiseStage {

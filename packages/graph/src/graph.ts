@@ -56,7 +56,7 @@ export class Graph {
    *
    * @example
    * ```ts
-   * const { keys, depStart, depList } = fuse(cull(graph, keys), keys).indexed();
+   * const { keys, depStart, depList } = fuse(cull(graph, wanted), wanted).indexed();
    * ```
    */
   indexed(): IndexedNodes {

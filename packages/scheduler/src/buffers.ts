@@ -3,8 +3,8 @@
  * request die with it: the steps' results that are neither exported nor part of the reply (a
  * decoded chunk that the fused reduction after it reduced). Their buffers would be freed by a
  * later GC and their pages returned to the system by the allocator, and the next decode of
- * the same size would fault every page back in: on a [2638, 25] scan, ~3,400 page faults and
- * ~12 ms of kernel time per compute across the two workers. The worker hands those buffers
+ * the same size would fault every page back in, kernel time that a scan of many chunks pays
+ * per compute (benchmarks/scheduler-pool.bench.ts). The worker hands those buffers
  * here instead, and an op that allocates its result with {@link takeBuffer} gets one back.
  *
  * Only buffers that `takeBuffer` gave out are taken back (never an input, a buffer an op keeps

@@ -1,7 +1,9 @@
 import { Fused, Graph, Task, cull, fuse, opName, orderIndexed, order as orderPass, type GraphNode, type Key, type OpFunction, type OpRef } from "@zask/graph";
 import type { Callbacks } from "./callbacks.js";
 import { TaskError } from "./errors.js";
-import { Execution, defaultPoolLane, defaultStaging, type OpTable } from "./executor.js";
+import { Execution, type OpTable } from "./executor.js";
+import { defaultPoolLane } from "./pool-lane.js";
+import { defaultStaging } from "./staging.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 import { IoLane } from "./io-lane.js";
 import { loadOp, resolveOpModule } from "./op-registry.js";
@@ -130,8 +132,8 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     signal,
     callbacks,
     // By default a compute with at most one task that could use the pool runs it inline:
-    // nothing can run beside it, and a message only adds a round trip (one gene from one
-    // 50 KB chunk: 4.9 ms through the pool, 3.1 ms inline).
+    // nothing can run beside it, and a message only adds a round trip (the one-gene query of
+    // `npm run bench`).
     inlineThreshold: options.inlineThreshold === undefined && poolCandidates(plan.nodes, 2) < 2 ? Infinity : inlineThreshold,
     ioTasks: Math.max(32, 2 * httpConcurrency),
     pool,

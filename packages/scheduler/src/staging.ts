@@ -1,4 +1,6 @@
+import type { PoolLaneOptions } from "./pool-lane.js";
 import { PriorityQueue } from "./priority-queue.js";
+import { poolThreads } from "./worker-pool.js";
 
 /** Limits of a {@link Staging}. */
 export interface StagingOptions {
@@ -104,4 +106,13 @@ export class Staging {
       resume(this.#admit());
     }
   }
+}
+
+/**
+ * Default staging bound: one task per worker always (ready when the worker frees), up to the
+ * pool lane's capacity, and in between 32 MiB of fetched bytes: small chunks keep many
+ * requests in flight, big chunks wait for the workers.
+ */
+export function defaultStaging(pool: PoolLaneOptions): StagingOptions {
+  return { minTasks: poolThreads(), maxTasks: pool.messages * pool.maxBatch, maxBytes: 32 * 2 ** 20 };
 }

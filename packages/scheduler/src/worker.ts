@@ -18,10 +18,10 @@ const always = (): boolean => true;
  * little reason to collect: big chunks (16 MiB each) would pile up by the dozen. So the worker
  * scavenges after every 8 MiB of those (GcBudget). A buffer of 1 MiB or more usually outlives
  * the scavenges its own size triggers and is promoted, and then only a full GC would find it
- * dead, and a full GC is costly (V8's helper threads: the 2 GiB reduction took 5.4 s with one
- * per 16 MiB, 3.1 s without). So once a request is done, the big buffers it read or made and
- * does not send back are detached: their memory goes to a fresh ArrayBuffer that the next
- * scavenge frees.
+ * dead, and a full GC per few buffers keeps V8's helper threads from the decodes
+ * (benchmarks/array-memory.bench.ts). So once a request is done, the big buffers it read or
+ * made and does not send back are detached: their memory goes to a fresh ArrayBuffer that the
+ * next scavenge frees.
  */
 const garbage = new GcBudget(8 * 2 ** 20);
 const BIG = 2 ** 20;

@@ -1,10 +1,10 @@
 // Built-in ops of @zask/array, importable by worker threads as `@zask/array/ops`.
-export * from "./elementwise.js";
-export * from "./reductions.js";
+export * from "./elementwise-kernels.js";
+export * from "./reduction-kernels.js";
 export { fetchChunk, decodeChunk } from "./zarr.js";
 export type { ZarrChunkMeta, ChunkRef } from "./zarr.js";
-export { getitem, gather, expandIndex } from "./slicing.js";
-export type { AxisIndex, GatherPiece } from "./slicing.js";
+export { getitem, gather, expandIndex } from "./slicing-kernels.js";
+export type { AxisIndex, GatherPiece } from "./slicing-kernels.js";
 export { assemble, reshapeBlock, transposeBlock, fullBlock, arangeBlock } from "./assemble.js";
 export { encodeChunk, writeChunk } from "./write.js";
 export type { CompressorConfig, ChunkSink } from "./write.js";

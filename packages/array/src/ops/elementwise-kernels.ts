@@ -114,7 +114,7 @@ const INT64_MIN = -(1n << 63n);
 
 /** Float → 64-bit integer as numpy does on x86: truncation; NaN and out-of-range give INT64_MIN. */
 function toBig(x: number): bigint {
-  return x > -9223372036854775808 && x < 9223372036854775808 ? BigInt(Math.trunc(x)) : INT64_MIN;
+  return x > -(2 ** 63) && x < 2 ** 63 ? BigInt(Math.trunc(x)) : INT64_MIN;
 }
 
 const helpers = { fpow, ipow, bpow, toBig };

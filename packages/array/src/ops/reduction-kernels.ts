@@ -523,7 +523,8 @@ export function reduceAggregate(kind: ReduceKind, partials: readonly PartialResu
         out[i] = (typeof v === "bigint" ? v : Math.abs(v) < 2 ** 63 ? BigInt(Math.trunc(v)) : -(2n ** 63n)) as never;
       }
     } else if (info.dtype === "bool") {
-      for (let i = 0; i < len; i++) out[i] = values[i] != 0 ? 1 : 0;
+      // NaN is true, as numpy casts it; 0n and 0 are false
+      for (let i = 0; i < len; i++) out[i] = values[i] === 0 || values[i] === 0n ? 0 : 1;
     } else {
       for (let i = 0; i < len; i++) {
         const v = values[i]!;
