@@ -16,7 +16,10 @@ test("the public API of @zask/scheduler is exactly this list", () => {
     "close",
     "compute",
     "configurePool",
+    "errorFromPlain",
+    "errorToPlain",
     "loadOp",
+    "registerErrorClass",
     "resolveOpModule",
     "sizeOf",
   ]);

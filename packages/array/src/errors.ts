@@ -1,4 +1,5 @@
 import { ZaskError } from "@zask/graph";
+import { registerErrorClass } from "@zask/scheduler";
 
 /**
  * A chunk could not be read from its store (an HTTP status not read as missing, access denied, an I/O error).
@@ -101,3 +102,9 @@ export class ChunkDecodeError extends ZaskError {
     this.reason = reason;
   }
 }
+
+// Rebuilt with their class when thrown on a worker thread or another process.
+registerErrorClass("ChunkFetchError", ChunkFetchError);
+registerErrorClass("ZarrArrayError", ZarrArrayError);
+registerErrorClass("ZarrMetadataError", ZarrMetadataError);
+registerErrorClass("ChunkDecodeError", ChunkDecodeError);

@@ -1,4 +1,5 @@
 import { ZaskError } from "@zask/graph";
+import { registerErrorClass } from "./error-transfer.js";
 
 /**
  * A task of a compute failed. Carries the task's key and the op that failed; the original
@@ -157,3 +158,9 @@ function describe(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+// Rebuilt with their class when thrown on a worker thread or another process.
+registerErrorClass("TaskError", TaskError);
+registerErrorClass("HttpError", HttpError);
+registerErrorClass("HttpAccessDeniedError", HttpAccessDeniedError);
+registerErrorClass("HttpTransportError", HttpTransportError);

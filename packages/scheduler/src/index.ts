@@ -3,6 +3,8 @@ export { compute } from "./compute.js";
 export type { ComputeOptions, OptimizeOptions } from "./compute.js";
 export { TaskError, HttpError, HttpAccessDeniedError, HttpTransportError } from "./errors.js";
 export type { HttpFailure } from "./errors.js";
+export { errorFromPlain, errorToPlain, registerErrorClass } from "./error-transfer.js";
+export type { PlainError } from "./error-transfer.js";
 export { IoLane } from "./io-lane.js";
 export { DEFAULT_MAX_BYTES } from "./io-lane.js";
 export type { IoContext, IoGetOptions, IoLaneOptions, IoResponse, IoStats } from "./io-lane.js";
