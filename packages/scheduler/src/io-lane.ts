@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
-import PQueue from "p-queue";
 import { HttpError } from "./errors.js";
 import { request, type BufferedResponse, type TransportRequest } from "./http/http-transport.js";
+import { originSlots, type OriginSlots } from "./http/origin-slots.js";
 import { abortableSleep, backoffDelay, isTransientError, isTransientStatus } from "./retry.js";
 
 /** What {@link IoContext.get} returns: the status and, for a 2xx answer, the whole body. */
@@ -68,7 +68,12 @@ export interface IoContext {
 
 /** Options of an {@link IoLane}. */
 export interface IoLaneOptions {
-  /** Requests in flight per origin (and keep-alive connections per origin). @default 16 */
+  /**
+   * Requests in flight per origin across the process (every lane shares the origin's slots; a
+   * request of this lane starts only while fewer are in flight), hence also the busy
+   * connections per origin, and the idle ones kept.
+   * @default 16
+   */
   readonly httpConcurrency?: number;
   /** Retries after the first attempt of a transient failure. @default 3 */
   readonly retries?: number;
@@ -105,8 +110,9 @@ export interface IoStats {
 type Attempt = { response: BufferedResponse } | { status: number; retryAfter: number | undefined } | { error: unknown };
 
 /**
- * The I/O lane of one compute: HTTP over keep-alive connection pools (http/), one p-queue per
- * origin as the visible bound, retries with exponential backoff and jitter, a gap timeout and
+ * The I/O lane of one compute: HTTP over keep-alive connection pools (http/), bounded by the
+ * request slots of each origin that every lane of the process shares (http/origin-slots.ts),
+ * taken in turn by the lanes waiting, retries with exponential backoff and jitter, a gap timeout and
  * a deadline per attempt, a byte limit per body, content encodings decoded, all under one
  * abort signal.
  *
@@ -119,9 +125,8 @@ type Attempt = { response: BufferedResponse } | { status: number; retryAfter: nu
 export class IoLane implements IoContext {
   readonly signal: AbortSignal;
   readonly stats: IoStats = { requests: 0, retries: 0, bytes: 0, maxInFlight: 0 };
-  readonly #queues = new Map<string, PQueue>();
-  /** Callers waiting in a queue: rejected at once on abort (the queues are cleared). */
-  readonly #waiting = new Set<(reason: unknown) => void>();
+  /** The process-wide slots of each origin this lane has sent to (see http/origin-slots.ts). */
+  readonly #origins = new Set<OriginSlots>();
   readonly #concurrency: number;
   readonly #retries: number;
   readonly #retryDelay: number;
@@ -147,10 +152,7 @@ export class IoLane implements IoContext {
     this.signal = own.signal;
     setMaxListeners(0, own.signal);
     const onAbort = (): void => {
-      for (const q of this.#queues.values()) q.clear();
-      const reason = own.signal.reason;
-      for (const reject of this.#waiting) reject(reason);
-      this.#waiting.clear();
+      for (const slots of this.#origins) slots.cancel(this, own.signal.reason);
     };
     own.signal.addEventListener("abort", onAbort, { once: true });
     const outer = options.signal;
@@ -215,14 +217,15 @@ export class IoLane implements IoContext {
     return out;
   }
 
-  /** The attempts of one request: queued per origin, retried on transient failures. */
+  /** The attempts of one request: each waits for a slot of the origin, retried on transient failures. */
   async #retrying(url: URL, req: TransportRequest): Promise<BufferedResponse> {
     const href = url.href;
-    const queue = this.#queueOf(url.origin);
+    const slots = originSlots(url.origin);
+    this.#origins.add(slots);
     const signal = req.signal;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
-      const outcome = await this.#queued(queue, () => this.#attempt(url, req));
+      const outcome = await this.#slotted(slots, () => this.#attempt(url, req));
       if ("response" in outcome) return outcome.response;
       const retryable = "status" in outcome || isTransientError(outcome.error);
       if (!retryable || attempt > this.#retries) {
@@ -238,26 +241,20 @@ export class IoLane implements IoContext {
     }
   }
 
-  #queueOf(origin: string): PQueue {
-    let queue = this.#queues.get(origin);
-    if (queue === undefined) {
-      queue = new PQueue({ concurrency: this.#concurrency });
-      this.#queues.set(origin, queue);
+  /** Run `fn` holding one of the origin's slots; rejected with the abort reason while still waiting. */
+  async #slotted<T>(slots: OriginSlots, fn: () => Promise<T>): Promise<T> {
+    if (!slots.tryAcquire(this.#concurrency)) {
+      await new Promise<void>((resolve, reject) => {
+        // the lane's abort rejects waiters through `cancel`; a request's own signal alone does not
+        if (this.signal.aborted) reject(this.signal.reason);
+        else slots.enqueue(this, this.#concurrency, resolve, reject);
+      });
     }
-    return queue;
-  }
-
-  /** Run `fn` in `queue`'s turn; rejected with the abort reason while still waiting. */
-  #queued<T>(queue: PQueue, fn: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.add(reject);
-      queue
-        .add(() => {
-          this.#waiting.delete(reject);
-          return fn().then(resolve, reject);
-        })
-        .catch(reject);
-    });
+    try {
+      return await fn();
+    } finally {
+      slots.release();
+    }
   }
 
   /** One request, holding the origin's slot until the body is read (so the bound is real). */
