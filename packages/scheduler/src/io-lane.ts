@@ -137,6 +137,10 @@ export class IoLane implements IoContext {
   /** Buffers of `get` bodies (made here) and those ops declared `fresh`: nothing else holds them. */
   readonly #fresh = new WeakSet<ArrayBufferLike>();
   #inFlight = 0;
+  /** Sum and count of the `maxBytes` that `get` requests declared (their largest possible bodies). */
+  #declaredSum = 0;
+  #declaredCount = 0;
+  #onDeclared: (() => void) | undefined;
 
   constructor(options: IoLaneOptions = {}) {
     this.#concurrency = positiveInteger("httpConcurrency", options.httpConcurrency ?? 16);
@@ -165,6 +169,7 @@ export class IoLane implements IoContext {
 
   async get(url: string | URL, options: IoGetOptions = {}): Promise<IoResponse> {
     const target = typeof url === "string" ? new URL(url) : url;
+    if (options.maxBytes !== undefined && Number.isFinite(options.maxBytes)) this.#declare(options.maxBytes);
     const req: TransportRequest = {
       method: "GET",
       headers: options.headers as Record<string, string> | undefined,
@@ -178,6 +183,26 @@ export class IoLane implements IoContext {
     const res = await this.#retrying(target, req);
     if (res.body !== null) this.#fresh.add(res.body.buffer);
     return { status: res.status, url: target.href, body: res.body };
+  }
+
+  /**
+   * The average `maxBytes` that this lane's `get` requests declared — for chunks, the largest
+   * encoded size their metadata allows — or `undefined` before any did: an upper bound on the
+   * bodies to expect, known before the first of them arrives.
+   */
+  get declaredBytes(): number | undefined {
+    return this.#declaredCount === 0 ? undefined : this.#declaredSum / this.#declaredCount;
+  }
+
+  /** Call `listener` whenever a request declares its `maxBytes` (one listener; `undefined` removes it). */
+  onDeclared(listener: (() => void) | undefined): void {
+    this.#onDeclared = listener;
+  }
+
+  #declare(maxBytes: number): void {
+    this.#declaredSum += maxBytes;
+    this.#declaredCount++;
+    this.#onDeclared?.();
   }
 
   /**
