@@ -1,7 +1,8 @@
 import { setMaxListeners } from "node:events";
 import { HttpError } from "./errors.js";
 import { request, type BufferedResponse, type TransportRequest } from "./http/http-transport.js";
-import { originSlots, type OriginSlots } from "./http/origin-slots.js";
+import { h2StreamLimit } from "./http/h2-client.js";
+import { originSlots, type OriginSlots, type SlotBound } from "./http/origin-slots.js";
 import { abortableSleep, backoffDelay, isTransientError, isTransientStatus } from "./retry.js";
 
 /** What {@link IoContext.get} returns: the status and, for a 2xx answer, the whole body. */
@@ -95,6 +96,14 @@ export interface IoLaneOptions {
    * @default 67108864 (64 MiB)
    */
   readonly maxBytes?: number;
+  /**
+   * Send GET and HEAD over HTTP/2: h2c with prior knowledge on plain http, `h2` offered by ALPN
+   * on https. Requests to an origin are then streams on one connection, as many in flight as
+   * the server's SETTINGS_MAX_CONCURRENT_STREAMS allows (at most 256) instead of
+   * `httpConcurrency`. An origin that does not answer in HTTP/2 is sent HTTP/1.1.
+   * @default false
+   */
+  readonly http2?: boolean;
   /** Aborts every request, queued or in flight. */
   readonly signal?: AbortSignal;
 }
@@ -134,6 +143,7 @@ export class IoLane implements IoContext {
   readonly #timeout: number;
   readonly #deadline: number;
   readonly #maxBytes: number;
+  readonly #http2: boolean;
   /** Buffers of `get` bodies (made here) and those ops declared `fresh`: nothing else holds them. */
   readonly #fresh = new WeakSet<ArrayBufferLike>();
   #inFlight = 0;
@@ -150,6 +160,10 @@ export class IoLane implements IoContext {
     this.#timeout = positiveNumber("timeout", options.timeout ?? 30_000);
     this.#deadline = positiveNumber("deadline", options.deadline ?? 60_000);
     this.#maxBytes = byteLimit("maxBytes", options.maxBytes ?? DEFAULT_MAX_BYTES);
+    if (options.http2 !== undefined && typeof options.http2 !== "boolean") {
+      throw new TypeError(`Expected \`http2\` to be a boolean, got \`${String(options.http2)}\` (${typeof options.http2})`);
+    }
+    this.#http2 = options.http2 ?? false;
     // our own signal, followed from the caller's with one listener: undici adds one listener
     // per request in flight to it, at most httpConcurrency per origin, which is expected
     const own = new AbortController();
@@ -179,6 +193,7 @@ export class IoLane implements IoContext {
       maxBytes: options.maxBytes === undefined ? this.#maxBytes : byteLimit("maxBytes", options.maxBytes),
       signal: options.signal === undefined ? this.signal : AbortSignal.any([this.signal, options.signal]),
       keepErrorBody: false,
+      http2: this.#http2,
     };
     const res = await this.#retrying(target, req);
     if (res.body !== null) this.#fresh.add(res.body.buffer);
@@ -230,6 +245,7 @@ export class IoLane implements IoContext {
       maxBytes: this.#maxBytes,
       signal: own === undefined ? this.signal : AbortSignal.any([this.signal, own]),
       keepErrorBody: true,
+      http2: this.#http2,
     };
     const res = await this.#retrying(target, req);
     const headers = new Headers();
@@ -247,10 +263,13 @@ export class IoLane implements IoContext {
     const href = url.href;
     const slots = originSlots(url.origin);
     this.#origins.add(slots);
+    // over HTTP/2, the session's stream limit once it is known (it may connect while we wait)
+    const concurrency = this.#concurrency;
+    const bound: SlotBound = this.#http2 ? () => h2StreamLimit(url.origin) ?? concurrency : concurrency;
     const signal = req.signal;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
-      const outcome = await this.#slotted(slots, () => this.#attempt(url, req));
+      const outcome = await this.#slotted(slots, bound, () => this.#attempt(url, req));
       if ("response" in outcome) return outcome.response;
       const retryable = "status" in outcome || isTransientError(outcome.error);
       if (!retryable || attempt > this.#retries) {
@@ -267,12 +286,12 @@ export class IoLane implements IoContext {
   }
 
   /** Run `fn` holding one of the origin's slots; rejected with the abort reason while still waiting. */
-  async #slotted<T>(slots: OriginSlots, fn: () => Promise<T>): Promise<T> {
-    if (!slots.tryAcquire(this.#concurrency)) {
+  async #slotted<T>(slots: OriginSlots, bound: SlotBound, fn: () => Promise<T>): Promise<T> {
+    if (!slots.tryAcquire(typeof bound === "number" ? bound : bound())) {
       await new Promise<void>((resolve, reject) => {
         // the lane's abort rejects waiters through `cancel`; a request's own signal alone does not
         if (this.signal.aborted) reject(this.signal.reason);
-        else slots.enqueue(this, this.#concurrency, resolve, reject);
+        else slots.enqueue(this, bound, resolve, reject);
       });
     }
     try {

@@ -10,9 +10,15 @@
  *   one compute with 10,000 chunks does not hold back another's single chunk.
  */
 
-/** One request waiting for a slot: admitted once fewer than `bound` requests are in flight. */
+/**
+ * How many requests in flight to the origin a request allows: a number, or a function for a
+ * bound that changes while it waits (an HTTP/2 session's stream limit, known once it connects).
+ */
+export type SlotBound = number | (() => number);
+
+/** One request waiting for a slot: admitted once fewer than its bound are in flight. */
 interface Waiter {
-  readonly bound: number;
+  readonly bound: SlotBound;
   readonly resolve: () => void;
   readonly reject: (reason: unknown) => void;
 }
@@ -43,8 +49,9 @@ export class OriginSlots {
    * Wait for a slot for a request of `owner` (a lane) that allows `bound` requests in flight to
    * this origin, in its lane's turn: `resolve` is called once the request holds the slot.
    */
-  enqueue(owner: object, bound: number, resolve: () => void, reject: (reason: unknown) => void): void {
-    if (bound > this.#largestBound) this.#largestBound = bound;
+  enqueue(owner: object, bound: SlotBound, resolve: () => void, reject: (reason: unknown) => void): void {
+    const n = boundOf(bound);
+    if (n > this.#largestBound) this.#largestBound = n;
     let q = this.#owners.get(owner);
     if (q === undefined) this.#owners.set(owner, (q = []));
     q.push({ bound, resolve, reject });
@@ -66,13 +73,19 @@ export class OriginSlots {
     this.pump();
   }
 
+  /** A waiting request's bound may have grown to `bound`: admit what it now allows. */
+  raise(bound: number): void {
+    if (bound > this.#largestBound) this.#largestBound = bound;
+    this.pump();
+  }
+
   /** Admit waiters while their bounds allow, one per lane in turn. */
   pump(): void {
     while (this.inFlight < this.#largestBound) {
       let served = false;
       for (const [owner, q] of this.#owners) {
         const w = q[0]!;
-        if (this.inFlight >= w.bound) continue;
+        if (this.inFlight >= boundOf(w.bound)) continue;
         q.shift();
         // to the back of the turn order when it still waits
         this.#owners.delete(owner);
@@ -89,6 +102,10 @@ export class OriginSlots {
   #take(): void {
     if (++this.inFlight > this.maxInFlight) this.maxInFlight = this.inFlight;
   }
+}
+
+function boundOf(b: SlotBound): number {
+  return typeof b === "number" ? b : b();
 }
 
 const slots = new Map<string, OriginSlots>();
