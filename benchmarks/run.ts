@@ -169,12 +169,14 @@ async function latency(signal: AbortSignal, repeats: number): Promise<void> {
   const server = await startLoggingServer(STORES, { prefer: "nginx", signal });
   if (server.kind !== "nginx") throw new Error("The latency benchmark needs nginx (/usr/sbin/nginx)");
   const { hostname, port } = new URL(server.url);
+  const h2c = server.h2cUrl === undefined ? undefined : new URL(server.h2cUrl);
   let result: Awaited<ReturnType<typeof runLatency>>;
   try {
     result = await runLatency({
       rtts,
       stores,
       target: { host: hostname, port: Number(port) },
+      ...(h2c === undefined ? {} : { h2cTarget: { host: h2c.hostname, port: Number(h2c.port) } }),
       expected,
       repeats,
       signal,

@@ -34,8 +34,12 @@ export interface LatencyProxy {
   close(): Promise<void>;
 }
 
-/** Start a proxy on a free loopback port in front of `target`, delaying by `rttMs` per round trip. */
-export async function startLatencyProxy(target: { host: string; port: number }, rttMs: number): Promise<LatencyProxy> {
+/**
+ * Start a proxy on a free loopback port in front of `target`, delaying by `rttMs` per round trip.
+ * With `h2cTarget`, a connection that opens with the HTTP/2 preface goes there instead (a
+ * server whose h2c port speaks only HTTP/2, as nginx's before 1.25, next to its HTTP/1.1 one).
+ */
+export async function startLatencyProxy(target: Target, rttMs: number, options: { h2cTarget?: Target } = {}): Promise<LatencyProxy> {
   if (!(rttMs >= 0)) throw new RangeError(`Expected the RTT to be a non-negative number of ms, got ${rttMs}`);
   const counts: ProxyCounts = { requests: 0, maxInFlight: 0, connections: 0 };
   let inFlight = 0;
@@ -47,32 +51,45 @@ export async function startLatencyProxy(target: { host: string; port: number }, 
     inFlight--;
   };
   const sockets = new Set<Socket>();
+  const track = (s: Socket): void => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.setNoDelay(true);
+  };
   const server: Server = createServer((client) => {
     counts.connections++;
-    const upstream = connect(target.port, target.host);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => {
-        client.destroy();
-        upstream.destroy();
-      });
-      s.setNoDelay(true);
-    }
+    track(client);
     // the handshake's round trip: nothing passes before it is over
     const ready = performance.now() + rttMs;
     const meter = new Meter(opened, closed);
-    const up = new DelayLine(upstream, rttMs / 2, ready, (d) => meter.fromClient(d));
-    const down = new DelayLine(client, rttMs / 2, ready, (d) => meter.fromServer(d));
-    client.on("data", (d: Buffer) => up.push(d));
-    upstream.on("data", (d: Buffer) => down.push(d));
+    let upstream: Socket | undefined;
+    const up = new DelayLine(() => upstream, rttMs / 2, ready, (d) => meter.fromClient(d));
+    const down = new DelayLine(() => client, rttMs / 2, ready, (d) => meter.fromServer(d));
+    client.on("error", () => {
+      client.destroy();
+      upstream?.destroy();
+    });
+    client.on("data", (d: Buffer) => {
+      if (upstream === undefined) {
+        const to = options.h2cTarget !== undefined && d.subarray(0, 4).toString("latin1") === "PRI " ? options.h2cTarget : target;
+        const u = connect(to.port, to.host);
+        upstream = u;
+        track(u);
+        u.on("error", () => {
+          client.destroy();
+          u.destroy();
+        });
+        u.on("data", (x: Buffer) => down.push(x));
+        u.on("end", () => down.end());
+        u.on("close", () => down.end());
+      }
+      up.push(d);
+    });
     client.on("end", () => up.end());
-    upstream.on("end", () => down.end());
     client.on("close", () => {
-      upstream.destroy();
+      upstream?.destroy();
       meter.abandon();
     });
-    upstream.on("close", () => down.end());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
@@ -93,16 +110,22 @@ export async function startLatencyProxy(target: { host: string; port: number }, 
   };
 }
 
+/** A server's address. */
+export interface Target {
+  host: string;
+  port: number;
+}
+
 /** One direction of a connection: each piece written `delay` ms after it came (in order), not before `ready`. */
 class DelayLine {
-  readonly #out: Socket;
+  readonly #out: () => Socket | undefined;
   readonly #delay: number;
   readonly #ready: number;
   readonly #delivered: (d: Buffer) => void;
   readonly #queue: { at: number; data: Buffer | null }[] = [];
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(out: Socket, delay: number, ready: number, delivered: (d: Buffer) => void) {
+  constructor(out: () => Socket | undefined, delay: number, ready: number, delivered: (d: Buffer) => void) {
     this.#out = out;
     this.#delay = delay;
     this.#ready = ready;
@@ -132,10 +155,11 @@ class DelayLine {
     const now = performance.now();
     while (this.#queue.length > 0 && this.#queue[0]!.at <= now + 0.5) {
       const { data } = this.#queue.shift()!;
-      if (this.#out.destroyed) continue;
-      if (data === null) this.#out.end();
+      const out = this.#out();
+      if (out === undefined || out.destroyed) continue;
+      if (data === null) out.end();
       else {
-        this.#out.write(data);
+        out.write(data);
         this.#delivered(data);
       }
     }

@@ -1,7 +1,8 @@
 /**
  * The latency benchmark (`npm run bench -- --rtt 0,10,50`): the queries through a
  * {@link startLatencyProxy} in front of nginx at each round-trip time, for dask at its default
- * threads, dask with `num_workers=16`, and zask over HTTP/1.1 at `httpConcurrency` 16 and 64.
+ * threads, dask with `num_workers=16`, zask over HTTP/1.1 at `httpConcurrency` 16 and 64, and
+ * zask over h2c (HTTP/2 with prior knowledge, to nginx's second, `http2` listener).
  * Per reader and query: the median time, the requests and the most in flight (counted by the
  * proxy, for the last run), and time ÷ floor, where floor = ⌈requests / in-flight bound⌉ × RTT
  * is the least any reader with that bound can take.
@@ -53,6 +54,8 @@ export interface LatencyOptions {
   stores: readonly { name: string; chunks: [number, number] }[];
   /** nginx's host and port. */
   target: { host: string; port: number };
+  /** nginx's h2c port, for zask over HTTP/2 (left out when `undefined`). */
+  h2cTarget?: { host: string; port: number };
   expected: Expected;
   repeats: number;
   signal: AbortSignal;
@@ -73,25 +76,30 @@ export async function runLatency(options: LatencyOptions): Promise<{ rows: Laten
   let peerInfo: PeerSession["info"] | undefined;
   for (const rttMs of rtts) {
     const proxy = await startLatencyProxy(target, rttMs);
+    // the h2c reader's own proxy: HTTP/2 connections to nginx's h2c port, HTTP/1.1 ones (its
+    // eager reads of obs and var at open, which take no http2 option) to the other
+    const h2Proxy = options.h2cTarget === undefined ? undefined : await startLatencyProxy(target, rttMs, { h2cTarget: options.h2cTarget });
+    // one proxy's counts per reader: the h2c reader goes through its own
+    const proxyOf = (side: Side): LatencyProxy => (side.reader.name.includes("h2c") ? h2Proxy! : proxy);
     try {
       for (const store of stores) {
         const url = `${proxy.url}${store.name}.zarr`;
-        const sides = await startSides(url, expected, signal);
+        const sides = await startSides(url, h2Proxy === undefined ? undefined : `${h2Proxy.url}${store.name}.zarr`, expected, signal);
         peerInfo ??= (sides[0] as Side & { info?: PeerSession["info"] }).info;
         try {
           for (const query of LATENCY_QUERIES) {
             const runs = new Map<string, { ms: number[]; sum: number | undefined; requests: number; maxInFlight: number; connections: number }>();
             for (const side of sides) {
               await side.run(query); // warm-up: first-call costs, connection pools
-              proxy.take();
+              proxyOf(side).take();
               runs.set(side.reader.name, { ms: [], sum: undefined, requests: 0, maxInFlight: 0, connections: 0 });
             }
             for (let r = 0; r < repeats; r++) {
               for (let k = 0; k < sides.length; k++) {
                 const side = sides[(k + r) % sides.length]!;
-                proxy.take();
+                proxyOf(side).take();
                 const { ms, sum } = await side.run(query);
-                const counts = await settled(proxy);
+                const counts = await settled(proxyOf(side));
                 const into = runs.get(side.reader.name)!;
                 into.ms.push(ms);
                 into.sum = sum;
@@ -130,6 +138,7 @@ export async function runLatency(options: LatencyOptions): Promise<{ rows: Laten
       }
     } finally {
       await proxy.close();
+      await h2Proxy?.close();
     }
   }
   return { rows, peer: peerInfo };
@@ -141,7 +150,7 @@ async function settled(proxy: LatencyProxy): Promise<ReturnType<LatencyProxy["ta
   return proxy.take();
 }
 
-async function startSides(url: string, expected: Expected, signal: AbortSignal): Promise<Side[]> {
+async function startSides(url: string, h2cUrl: string | undefined, expected: Expected, signal: AbortSignal): Promise<Side[]> {
   const cores = availableParallelism();
   const dask = await PeerSession.start(url, { signal });
   const dask16 = await PeerSession.start(url, { numWorkers: 16, signal });
@@ -155,7 +164,13 @@ async function startSides(url: string, expected: Expected, signal: AbortSignal):
     const session = new ZaskSession(url, { gene: expected.gene, oneCell: expected.one_cell, httpConcurrency: bound, signal });
     return { reader: { name: `zask http/1.1 ×${bound}`, bound }, run: (q) => session.run(q), close: async () => {} };
   };
-  return [peer(dask, { name: `dask threads (${cores})`, bound: cores }), peer(dask16, { name: "dask num_workers=16", bound: 16 }), zask(16), zask(64)];
+  const sides = [peer(dask, { name: `dask threads (${cores})`, bound: cores }), peer(dask16, { name: "dask num_workers=16", bound: 16 }), zask(16), zask(64)];
+  if (h2cUrl !== undefined) {
+    const session = new ZaskSession(h2cUrl, { gene: expected.gene, oneCell: expected.one_cell, http2: true, signal });
+    // nginx's default http2_max_concurrent_streams
+    sides.push({ reader: { name: "zask h2c", bound: 128 }, run: (q) => session.run(q), close: async () => {} });
+  }
+  return sides;
 }
 
 /** The latency table as Markdown. */

@@ -31,6 +31,8 @@ export interface ZaskSessionOptions {
   oneCell: number;
   /** Requests in flight per origin, for the open and every compute. @default the compute's default */
   httpConcurrency?: number;
+  /** Read over HTTP/2 (h2c to a plain-http URL). @default false */
+  http2?: boolean;
   signal?: AbortSignal;
 }
 
@@ -58,7 +60,7 @@ export class ZaskSession {
   #gene: string;
   #oneCell: number;
   #signal: AbortSignal | undefined;
-  #http: { httpConcurrency?: number };
+  #http: { httpConcurrency?: number; http2?: boolean };
   #adata: AnnData<LazyArray> | undefined;
 
   constructor(storeUrl: string, options: ZaskSessionOptions) {
@@ -66,7 +68,10 @@ export class ZaskSession {
     this.#gene = options.gene;
     this.#oneCell = options.oneCell;
     this.#signal = options.signal;
-    this.#http = options.httpConcurrency === undefined ? {} : { httpConcurrency: options.httpConcurrency };
+    this.#http = {
+      ...(options.httpConcurrency === undefined ? {} : { httpConcurrency: options.httpConcurrency }),
+      ...(options.http2 === undefined ? {} : { http2: options.http2 }),
+    };
   }
 
   /**

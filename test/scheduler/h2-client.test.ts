@@ -48,6 +48,11 @@ async function startH2(answer: (stream: ServerHttp2Stream, path: string) => void
   }) as H2Server;
 }
 
+function reply(stream: ServerHttp2Stream, headers: Record<string, string | number>, body: string | Buffer): void {
+  stream.respond(headers);
+  stream.end(body);
+}
+
 function graphOf(urls: string[]): { graph: Graph; keys: string[] } {
   const keys = urls.map((_, i) => `get-${i}`);
   return { graph: Graph.fromNodes("get", urls.map((u, i) => new Task(keys[i]!, getBytes, [u]))), keys };
@@ -55,7 +60,7 @@ function graphOf(urls: string[]): { graph: Graph; keys: string[] } {
 
 describe("HTTP/2 (h2c with prior knowledge)", () => {
   test("multiplexes requests on one connection up to the server's SETTINGS_MAX_CONCURRENT_STREAMS, past httpConcurrency", async () => {
-    const server = await startH2((stream, path) => setTimeout(() => stream.respond({ ":status": 200 }) || stream.end(`${path}\n`), 30), 12);
+    const server = await startH2((stream, path) => setTimeout(() => reply(stream, { ":status": 200 }, `${path}\n`), 30), 12);
     try {
       const urls = Array.from({ length: 60 }, (_, i) => `${server.url}/c/${i}`);
       const { graph, keys } = graphOf(urls);
@@ -72,7 +77,7 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
     let n = 0;
     const server = await startH2((stream) => {
       if (++n === 1) stream.respond({ ":status": 503 }, { endStream: true });
-      else stream.respond({ ":status": 200, "content-encoding": "gzip" }) || stream.end(gzipSync(Buffer.from("hello\n")));
+      else reply(stream, { ":status": 200, "content-encoding": "gzip" }, gzipSync(Buffer.from("hello\n")));
     });
     const lane = new IoLane({ http2: true, retryDelay: 1 });
     try {
@@ -87,8 +92,8 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
 
   test("a body past maxBytes fails with a typed error naming the URL, announced or not", async () => {
     const server = await startH2((stream, path) => {
-      if (path === "/announced") stream.respond({ ":status": 200, "content-length": "5000" }) || stream.end(Buffer.alloc(5000));
-      else stream.respond({ ":status": 200 }) || stream.end(Buffer.alloc(5000));
+      if (path === "/announced") reply(stream, { ":status": 200, "content-length": "5000" }, Buffer.alloc(5000));
+      else reply(stream, { ":status": 200 }, Buffer.alloc(5000));
     });
     const lane = new IoLane({ http2: true, retries: 0 });
     try {
@@ -108,7 +113,7 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
   test("a stream that trickles its body fails at its deadline, and the session serves the next request", async () => {
     const timers = new Set<NodeJS.Timeout>();
     const server = await startH2((stream, path) => {
-      if (path !== "/slow") return void (stream.respond({ ":status": 200 }) || stream.end("ok"));
+      if (path !== "/slow") return reply(stream, { ":status": 200 }, "ok");
       stream.respond({ ":status": 200 });
       const t = setInterval(() => (stream.destroyed ? clearInterval(t) : stream.write("x")), 20);
       timers.add(t);

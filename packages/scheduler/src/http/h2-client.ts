@@ -31,6 +31,10 @@ interface Session {
   idle: NodeJS.Timeout | undefined;
 }
 
+/** Flow-control window of each stream, and of the whole session (bodies are read as they come). */
+const STREAM_WINDOW = 16 * 2 ** 20;
+const SESSION_WINDOW = 256 * 2 ** 20;
+
 const sessions = new Map<string, Session>();
 const h1Only = new Set<string>();
 
@@ -51,10 +55,14 @@ function sessionFor(url: URL): Session {
   const origin = url.origin;
   const live = sessions.get(origin);
   if (live !== undefined && !live.session.closed && !live.session.destroyed) return live;
+  // flow-control windows as large as a wave of chunks: with the default 64 KiB, every 64 KiB of
+  // bodies in flight on the session would wait a round trip for a WINDOW_UPDATE
+  const settings = { initialWindowSize: STREAM_WINDOW };
   const session =
     url.protocol === "https:"
-      ? h2connect(origin, { createConnection: () => alpnSocket(url) })
-      : h2connect(origin);
+      ? h2connect(origin, { settings, createConnection: () => alpnSocket(url) })
+      : h2connect(origin, { settings });
+  session.once("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
   const s: Session = {
     session,
     streams: 0,
