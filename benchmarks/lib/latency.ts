@@ -183,6 +183,7 @@ export function renderLatencyMarkdown(rows: readonly LatencyRow[], header: { mac
     `nginx on loopback behind benchmarks/lib/latency-proxy.ts (each direction delayed by RTT/2, one more RTT per new connection). Medians of ${header.repeats} runs, interleaved; requests, max in flight and connections counted by the proxy for one run. floor = ⌈requests / bound⌉ × RTT; "vs dask16" = time ÷ dask num_workers=16's time.`,
   );
   out.push("");
+  out.push(renderLatencySummary(rows));
   out.push("| RTT | chunks | query | reader | requests | max in flight | conns | ms | floor ms | ÷ floor | vs dask16 |");
   out.push("| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) {
@@ -190,6 +191,32 @@ export function renderLatencyMarkdown(rows: readonly LatencyRow[], header: { mac
     const vs = dask16 === undefined || r.reader === dask16.reader ? "" : (r.ms / dask16.ms).toFixed(2);
     out.push(
       `| ${r.rttMs} | [${r.chunks.join(", ")}] | ${QUERY_LABELS[r.query]} | ${r.reader} | ${r.requests} | ${r.maxInFlight} | ${r.connections} | ${fmt(r.ms)} | ${r.floorMs} | ${r.overFloor === undefined ? "–" : r.overFloor.toFixed(2)} | ${vs}${r.sumOk === false ? " (wrong sum)" : ""} |`,
+    );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/**
+ * The latency table in short, one line per RTT, store and query: each reader's median ms, and
+ * zask HTTP/1.1 ×16's time ÷ floor and ÷ dask num_workers=16's time (the README's table).
+ */
+export function renderLatencySummary(rows: readonly LatencyRow[]): string {
+  const readers = [...new Set(rows.map((r) => r.reader))];
+  const out = [
+    `| RTT ms | chunks | query | requests | ${readers.join(" | ")} | zask ×16 ÷ floor | zask ×16 ÷ dask16 |`,
+    `| ---: | --- | --- | ---: | ${readers.map(() => "---:").join(" | ")} | ---: | ---: |`,
+  ];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const id = `${r.rttMs}/${r.store}/${r.query}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const of = (reader: string): LatencyRow | undefined => rows.find((x) => `${x.rttMs}/${x.store}/${x.query}` === id && x.reader === reader);
+    const z = of("zask http/1.1 ×16");
+    const d = of("dask num_workers=16");
+    const requests = z?.requests ?? r.requests;
+    out.push(
+      `| ${r.rttMs} | [${r.chunks.join(", ")}] | ${QUERY_LABELS[r.query]} | ${requests} | ${readers.map((name) => { const x = of(name); return x === undefined ? "–" : fmt(x.ms); }).join(" | ")} | ${z?.overFloor === undefined ? "–" : z.overFloor.toFixed(2)} | ${z === undefined || d === undefined ? "–" : (z.ms / d.ms).toFixed(2)} |`,
     );
   }
   return `${out.join("\n")}\n`;
