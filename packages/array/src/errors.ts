@@ -16,7 +16,9 @@ export class ChunkFetchError extends ZaskError {
   /** The HTTP status, when there was a response. */
   readonly status: number | undefined;
   constructor(url: string, status: number | undefined, options?: { cause?: unknown }) {
-    super(`Could not read chunk ${url}${status === undefined ? "" : ` (HTTP ${status})`}`, options);
+    // The cause says what went wrong (a refused connection, a body past its limit): keep it in the message.
+    const why = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`Could not read chunk ${url}${status === undefined ? "" : ` (HTTP ${status})`}${why}`, options);
     this.url = url;
     this.status = status;
   }
