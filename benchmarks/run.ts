@@ -8,6 +8,10 @@
  * Stores are written once by anndata 0.8 into benchmarks/results/tmp/stores (git-ignored) and
  * kept while benchmarks/lib/write_pbmc_like.py is unchanged.
  *
+ * --rtt 0,10,50 runs the latency benchmark instead (benchmarks/lib/latency.ts): the stores
+ * c5 and c25 (or --only) through a delaying TCP proxy in front of nginx, at each round-trip
+ * time, for dask (default threads and num_workers=16) and zask; writes latency.{json,md}.
+ *
  * --memory also writes a 2 GiB store and measures the peak RSS of zask's full reduction over it
  * in a child process.
  *
@@ -23,6 +27,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { renderChart } from "./lib/chart.ts";
 import { describeMachine, machineInfo } from "./lib/machine.ts";
+import { latencyFiles, renderLatencyMarkdown, runLatency } from "./lib/latency.ts";
 import { ensureBigStore, measureMemory } from "./lib/memory.ts";
 import type { MemoryResult } from "./lib/memory.ts";
 import { startLoggingServer } from "./lib/nginx.ts";
@@ -48,6 +53,7 @@ const { values: args } = parseArgs({
     "skip-peer": { type: "boolean", default: false },
     "skip-zask": { type: "boolean", default: false },
     memory: { type: "boolean", default: false },
+    rtt: { type: "string" },
     out: { type: "string", default: RESULTS },
   },
 });
@@ -58,6 +64,7 @@ async function main(signal: AbortSignal): Promise<void> {
   const warmups = Number(args.warmups);
   if (!Number.isInteger(warmups) || warmups < 0) throw new RangeError(`Expected --warmups to be a non-negative integer, got ${args.warmups}`);
   if (args.server !== "nginx" && args.server !== "zask") throw new RangeError(`Expected --server nginx|zask, got ${args.server}`);
+  if (args.rtt !== undefined) return latency(signal, repeats);
   const only = args.only?.split(",").filter(Boolean);
   const chosen = chunkings().filter((c) => only === undefined || only.includes(c.name));
   if (chosen.length === 0) throw new RangeError(`Expected --only to name stores among ${chunkings().map((c) => c.name).join(",")}, got ${args.only}`);
@@ -146,6 +153,48 @@ async function main(signal: AbortSignal): Promise<void> {
   }
   for (const note of notes) console.log(`note: ${note}`);
   console.log(`wrote ${join(args.out, "latest.{json,md,svg}")}`);
+}
+
+/** `--rtt`: the latency benchmark (benchmarks/lib/latency.ts). */
+async function latency(signal: AbortSignal, repeats: number): Promise<void> {
+  const rtts = args.rtt!.split(",").map(Number);
+  if (rtts.length === 0 || rtts.some((r) => !(r >= 0))) throw new RangeError(`Expected --rtt to list round-trip times in ms, like 0,10,50, got ${args.rtt}`);
+  const names = args.only?.split(",").filter(Boolean) ?? ["c5", "c25"];
+  const stores = chunkings().filter((c) => names.includes(c.name));
+  if (stores.length === 0) throw new RangeError(`Expected --only to name stores among ${chunkings().map((c) => c.name).join(",")}, got ${args.only}`);
+  const machine = machineInfo();
+  const machineLine = describeMachine(machine);
+  console.log(`machine: ${machineLine}`);
+  const expected = await ensureStores(STORES, stores, { signal });
+  const server = await startLoggingServer(STORES, { prefer: "nginx", signal });
+  if (server.kind !== "nginx") throw new Error("The latency benchmark needs nginx (/usr/sbin/nginx)");
+  const { hostname, port } = new URL(server.url);
+  const h2c = server.h2cUrl === undefined ? undefined : new URL(server.h2cUrl);
+  let result: Awaited<ReturnType<typeof runLatency>>;
+  try {
+    result = await runLatency({
+      rtts,
+      stores,
+      target: { host: hostname, port: Number(port) },
+      ...(h2c === undefined ? {} : { h2cTarget: { host: h2c.hostname, port: Number(h2c.port) } }),
+      expected,
+      repeats,
+      signal,
+      onRow: (r) =>
+        console.log(
+          `rtt ${r.rttMs} ${r.store} ${r.query.padEnd(21)} ${r.reader.padEnd(22)} ${r.ms.toFixed(1).padStart(8)} ms  req ${String(r.requests).padStart(4)}  max ${String(r.maxInFlight).padStart(3)}  conns ${String(r.connections).padStart(3)}  floor ${r.floorMs}${r.overFloor === undefined ? "" : `  ÷floor ${r.overFloor.toFixed(2)}`}${r.sumOk === false ? "  WRONG SUM" : ""}`,
+        ),
+    });
+  } finally {
+    await server.close();
+  }
+  const date = new Date().toISOString();
+  const peer = result.peer === undefined ? "–" : `dask ${result.peer.versions["dask"] ?? "?"}, zarr ${result.peer.versions["zarr"] ?? "?"}, fsspec ${result.peer.versions["fsspec"] ?? "?"}`;
+  const files = latencyFiles(args.out);
+  await mkdir(args.out, { recursive: true });
+  await writeAtomic(files.json, `${JSON.stringify({ schema: 1, date, machine, machineLine, repeats, rows: result.rows }, null, 1)}\n`);
+  await writeAtomic(files.md, renderLatencyMarkdown(result.rows, { machineLine, date, peer, repeats }));
+  console.log(`wrote ${files.md}`);
 }
 
 /**

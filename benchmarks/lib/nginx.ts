@@ -31,6 +31,8 @@ export interface LoggingServer {
   readonly kind: "nginx" | "zask";
   /** Base URL with a trailing slash. */
   readonly url: string;
+  /** nginx only: the same files over h2c (HTTP/2 with prior knowledge), base URL with a trailing slash. */
+  readonly h2cUrl: string | undefined;
   readonly root: string;
   /**
    * Sends a marker request, waits until the server logged it, and returns the segments logged
@@ -71,9 +73,10 @@ export async function startLoggingServer(root: string, options: StartOptions = {
   const logFile = join(temp, "access.log");
   let child: ChildProcess;
   let port: number;
+  let h2cPort: number | undefined;
   try {
     if (useNginx) {
-      ({ child, port } = await startNginx(dir, temp, logFile, signal));
+      ({ child, port, h2cPort } = await startNginx(dir, temp, logFile, signal));
     } else {
       ({ child, port } = await startZaskServe(dir, logFile, signal));
     }
@@ -86,6 +89,7 @@ export async function startLoggingServer(root: string, options: StartOptions = {
   const server: LoggingServer = {
     kind: useNginx ? "nginx" : "zask",
     url,
+    h2cUrl: h2cPort === undefined ? undefined : `http://127.0.0.1:${h2cPort}/`,
     root: dir,
     async mark(label, markOptions = {}) {
       const target = `${MARK_PREFIX}${encodeURIComponent(label)}`;
@@ -168,17 +172,19 @@ class LogReader {
   }
 }
 
-async function startNginx(root: string, temp: string, logFile: string, signal?: AbortSignal): Promise<{ child: ChildProcess; port: number }> {
+async function startNginx(root: string, temp: string, logFile: string, signal?: AbortSignal): Promise<{ child: ChildProcess; port: number; h2cPort: number }> {
   // nginx cannot report a port it picked, so take a free one and retry if someone grabs it first.
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
+    let h2cPort = await freePort();
+    while (h2cPort === port) h2cPort = await freePort();
     const conf = join(temp, "nginx.conf");
-    await writeFile(conf, nginxConfig(root, temp, logFile, port));
+    await writeFile(conf, nginxConfig(root, temp, logFile, port, h2cPort));
     const child = spawn(NGINX, ["-p", temp, "-c", conf, "-e", join(temp, "error.log")], { stdio: ["ignore", "ignore", "pipe"], signal });
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-    const ready = await waitForPort(port, child);
-    if (ready) return { child, port };
+    const ready = (await waitForPort(port, child)) && (await waitForPort(h2cPort, child));
+    if (ready) return { child, port, h2cPort };
     const errorLog = await readFile(join(temp, "error.log"), "utf8").catch(() => "");
     await stopChild(child, "SIGQUIT");
     if (attempt >= 3 || !/Address already in use/.test(errorLog + stderr)) {
@@ -187,7 +193,7 @@ async function startNginx(root: string, temp: string, logFile: string, signal?: 
   }
 }
 
-function nginxConfig(root: string, temp: string, logFile: string, port: number): string {
+function nginxConfig(root: string, temp: string, logFile: string, port: number, h2cPort: number): string {
   // As root, nginx would switch its worker to `nobody`, who may not read the store.
   const user = process.getuid?.() === 0 ? "user root root;\n" : "";
   return `${user}daemon off;
@@ -211,6 +217,8 @@ http {
   keepalive_requests 100000;
   server {
     listen 127.0.0.1:${port};
+    # h2c with prior knowledge (a plain listen with http2 speaks only HTTP/2)
+    listen 127.0.0.1:${h2cPort} http2;
     root ${root};
     location / {
       add_header Access-Control-Allow-Origin * always;

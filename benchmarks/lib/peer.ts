@@ -95,10 +95,11 @@ export class PeerSession {
    * console.log(peer.info.versions.dask);
    * ```
    */
-  static async start(storeUrl: string, options: { scheduler?: "threads" | "sync"; signal?: AbortSignal } = {}): Promise<PeerSession> {
-    const { scheduler = "threads", signal } = options;
+  static async start(storeUrl: string, options: { scheduler?: "threads" | "sync"; numWorkers?: number; signal?: AbortSignal } = {}): Promise<PeerSession> {
+    const { scheduler = "threads", numWorkers, signal } = options;
     signal?.throwIfAborted();
-    const child = spawn(PYTHON, [PEER, storeUrl, "--serve", "--scheduler", scheduler], { stdio: ["pipe", "pipe", "pipe"] });
+    const workers = numWorkers === undefined ? [] : ["--num-workers", String(numWorkers)];
+    const child = spawn(PYTHON, [PEER, storeUrl, "--serve", "--scheduler", scheduler, ...workers], { stdio: ["pipe", "pipe", "pipe"] });
     const stderr = { text: "" };
     child.stderr.setEncoding("utf8");
     // Drained all the time, else a chatty peer would block on a full pipe.

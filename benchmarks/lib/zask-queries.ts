@@ -29,6 +29,10 @@ export interface ZaskSessionOptions {
   /** The expected answers' parameters (gene name, the cell row). */
   gene: string;
   oneCell: number;
+  /** Requests in flight per origin, for the open and every compute. @default the compute's default */
+  httpConcurrency?: number;
+  /** Read over HTTP/2 (h2c to a plain-http URL). @default false */
+  http2?: boolean;
   signal?: AbortSignal;
 }
 
@@ -56,6 +60,7 @@ export class ZaskSession {
   #gene: string;
   #oneCell: number;
   #signal: AbortSignal | undefined;
+  #http: { httpConcurrency?: number; http2?: boolean };
   #adata: AnnData<LazyArray> | undefined;
 
   constructor(storeUrl: string, options: ZaskSessionOptions) {
@@ -63,6 +68,10 @@ export class ZaskSession {
     this.#gene = options.gene;
     this.#oneCell = options.oneCell;
     this.#signal = options.signal;
+    this.#http = {
+      ...(options.httpConcurrency === undefined ? {} : { httpConcurrency: options.httpConcurrency }),
+      ...(options.http2 === undefined ? {} : { http2: options.http2 }),
+    };
   }
 
   /**
@@ -94,10 +103,10 @@ export class ZaskSession {
     const start = performance.now();
     let sum: number;
     if (query === "open") {
-      this.#adata = await readZarr(this.#url, { signal: this.#signal });
+      this.#adata = await readZarr(this.#url, { signal: this.#signal, ...this.#http });
       sum = this.#adata.nObs + this.#adata.nVars;
     } else {
-      const result = await select(this.#opened(query), query, this.#gene, this.#oneCell).compute({ signal: this.#signal });
+      const result = await select(this.#opened(query), query, this.#gene, this.#oneCell).compute({ signal: this.#signal, ...this.#http });
       sum = sumOf(result.data);
     }
     return { ms: performance.now() - start, sum };

@@ -2,8 +2,8 @@
 """The Python peer: the tutorial's read_dask over HTTP, timed on the benchmark queries.
 
 Usage: /usr/bin/python3 dask_http_queries.py STORE_URL [--repeats 3] [--queries open,one_gene,...]
-                                             [--mark] [--scheduler threads|sync]
-       /usr/bin/python3 dask_http_queries.py STORE_URL --serve [--scheduler threads|sync]
+                                             [--mark] [--scheduler threads|sync] [--num-workers N]
+       /usr/bin/python3 dask_http_queries.py STORE_URL --serve [--scheduler threads|sync] [--num-workers N]
 
 Reads an AnnData zarr store (consolidated metadata) served over HTTP the way the tutorial
 "Dask + Zarr, but Remote" does with dask 2022.12, zarr 2.13, fsspec HTTP and anndata 0.8.
@@ -148,9 +148,13 @@ def main(argv):
     parser.add_argument("--mark", action="store_true")
     parser.add_argument("--scheduler", default="threads", choices=["threads", "sync"])
     parser.add_argument("--serve", action="store_true", help="one query per stdin line (see the docstring)")
+    parser.add_argument("--num-workers", type=int, default=None, help="threads of the threaded scheduler (default: cores)")
     args = parser.parse_args(argv)
     url = args.url.rstrip("/")
     dask.config.set(scheduler=args.scheduler)
+    if args.num_workers is not None:
+        # the threaded scheduler's pool size: each thread fetches one chunk at a time
+        dask.config.set(num_workers=args.num_workers)
     if args.serve:
         serve(url, args.scheduler)
         return

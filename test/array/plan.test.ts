@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { concatenate, fromZarr, slice, ZarrStore } from "@zask/array";
 import { FIXTURES, expected, plain } from "./helpers.ts";
+import { serveFixtures } from "../helpers/fixture-server.ts";
 
 test("plan() counts requests and uncompressed bytes per store, and the counters agree after compute", async () => {
   const a = new ZarrStore(FIXTURES + "dense.c3.gzip.u2.zarr"); // 17 in chunks of 3: 6 chunks of 6 bytes
@@ -31,4 +32,27 @@ test("plan() of an array that reads no store costs no request", async () => {
   assert.equal(p.requests, 0);
   assert.equal(p.bytes, 0);
   assert.ok(p.tasks >= 1);
+});
+
+test("plan() reports the round trips: waves of httpConcurrency requests per origin, stores of one origin together", async () => {
+  const server = await serveFixtures(FIXTURES);
+  try {
+    const a = await fromZarr(`${server.url}/dense.c3.gzip.u2.zarr`); // 6 chunks
+    const b = await fromZarr(`${server.url}/dense.c4.raw.be.f8.zarr`); // 3 chunks
+    const z = concatenate([a, b]);
+    assert.equal(z.plan().requests, 9);
+    assert.equal(z.plan().roundTrips, 1);
+    assert.equal(z.plan({ httpConcurrency: 4 }).roundTrips, 3, "9 requests to one origin, 4 at a time");
+    assert.equal(z.plan({ httpConcurrency: 5 }).roundTrips, 2);
+    assert.equal(a.slice(slice(0, 2)).plan({ httpConcurrency: 1 }).roundTrips, 1);
+    assert.throws(() => z.plan({ httpConcurrency: 0 }), RangeError);
+  } finally {
+    await server.close();
+  }
+});
+
+test("plan() of local stores costs no round trip", async () => {
+  const x = await fromZarr(FIXTURES + "dense.c3.gzip.u2.zarr");
+  assert.equal(x.plan({ httpConcurrency: 1 }).requests, 6);
+  assert.equal(x.plan({ httpConcurrency: 1 }).roundTrips, 0);
 });

@@ -1,4 +1,9 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { after, describe, test } from "node:test";
 import { Graph, Task, op } from "@zask/graph";
 import { HttpError, IoLane, TaskError, close, compute } from "@zask/scheduler";
@@ -27,6 +32,69 @@ describe("the I/O lane", () => {
       assert.equal([...server.hits.values()].reduce((a, b) => a + b, 0), 40);
     } finally {
       await server.close();
+    }
+  });
+
+  test("bounds the requests to an origin across concurrent computes, not per compute", async () => {
+    const server = await startServer((_req, res) => setTimeout(() => res.end("1\n"), 10));
+    try {
+      const runs = Array.from({ length: 8 }, (_, k) => {
+        const { graph, keys } = fetchGraph(Array.from({ length: 6 }, (_, i) => `${server.url}/c/${k}/${i}`));
+        return compute(graph, keys, { httpConcurrency: 4, ...fast });
+      });
+      assert.equal((await Promise.all(runs)).flat().length, 48);
+      assert.equal(server.maxInFlight, 4);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("shares an origin's slots between computes in turn: a one-request compute waits for one slot, not for a big one", async () => {
+    const order: string[] = [];
+    const server = await startServer((req, res) => {
+      order.push(req.url!);
+      setTimeout(() => res.end("1\n"), 5);
+    });
+    try {
+      const big = fetchGraph(Array.from({ length: 40 }, (_, i) => `${server.url}/big/${i}`));
+      const first = compute(big.graph, big.keys, { httpConcurrency: 2, ...fast });
+      await new Promise((r) => setTimeout(r, 12));
+      const small = fetchGraph([`${server.url}/small`]);
+      await compute(small.graph, small.keys, { httpConcurrency: 2, ...fast });
+      await first;
+      const at = order.indexOf("/small");
+      assert.ok(at >= 0 && at < 10, `the small compute's request went out ${at + 1}th of ${order.length}`);
+      assert.equal(server.maxInFlight, 2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("2,000 concurrent computes hold no more sockets than httpConcurrency and all succeed under `ulimit -n 1024`", async () => {
+    let open = 0;
+    let maxOpen = 0;
+    let accepted = 0;
+    const server: Server = createServer((req, res) => setTimeout(() => res.end(`${req.url!.split("/").pop()}\n`), 2));
+    server.on("connection", (socket) => {
+      accepted++;
+      maxOpen = Math.max(maxOpen, ++open);
+      socket.on("close", () => open--);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const script = fileURLToPath(new URL("./fixtures/many-computes.mjs", import.meta.url));
+      const { stdout } = await promisify(execFile)("bash", ["-c", `ulimit -n 1024 && exec "${process.execPath}" "${script}" ${url} 2000 16`], {
+        timeout: 60_000,
+        killSignal: "SIGKILL",
+      });
+      const out = JSON.parse(stdout) as { ok: number; failed: number; firstError?: string };
+      assert.deepEqual(out, { ok: 2000, failed: 0 });
+      assert.ok(maxOpen <= 16, `at most 16 sockets open at once, got ${maxOpen}`);
+      assert.ok(accepted <= 32, `idle connections are reused: ${accepted} connections for 2,000 requests`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 

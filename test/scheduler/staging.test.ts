@@ -9,6 +9,7 @@ const { seen } = (await import(ops)) as { seen: { fetched: number; bodies: Uint8
 const getBytesSeen = op(ops, "getBytesSeen", { lane: "io" });
 const keptBytes = op(ops, "keptBytes", { lane: "io" });
 const spinLength = op(ops, "spinLength");
+const getBytesBounded = op(ops, "getBytesBounded", { lane: "io" });
 const MB = 1 << 20;
 
 after(() => close());
@@ -64,6 +65,40 @@ describe("staging: fetched bytes waiting for the pool", () => {
       assert.equal(server.maxInFlight, 8);
     } finally {
       seen.bodies.length = 0;
+      await server.close();
+    }
+  });
+
+  test("the first wave fills every request slot at once when the requests declare their bodies' bound", async () => {
+    const body = Buffer.alloc(50_000, 1);
+    // answers are held until 16 requests wait or 300 ms pass: a start-up round trip shows as fewer
+    const held: (() => void)[] = [];
+    let firstWave = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const release = (): void => {
+      clearTimeout(timer);
+      if (firstWave === 0) firstWave = held.length;
+      for (const answer of held.splice(0)) answer();
+    };
+    const server = await startServer((_req, res) => {
+      held.push(() => res.end(body));
+      if (firstWave > 0 || held.length >= 16) release();
+      else timer ??= setTimeout(release, 300);
+    });
+    try {
+      const nodes: Task[] = [];
+      const keys: string[] = [];
+      for (let i = 0; i < 64; i++) {
+        nodes.push(new Task(`load-${i}`, getBytesBounded, [`${server.url}/c/${i}`, 65_536 + 50_000]));
+        nodes.push(new Task(`spin-${i}`, spinLength, [ref(`load-${i}`), 0]));
+        keys.push(`spin-${i}`);
+      }
+      const values = await compute(Graph.fromNodes("load", nodes), keys, { inlineThreshold: 0, httpConcurrency: 16, progress: false });
+      assert.deepEqual(values, keys.map(() => 50_000));
+      assert.equal(firstWave, 16, "requests in flight before the first answer");
+      assert.equal(server.maxInFlight, 16);
+    } finally {
+      clearTimeout(timer);
       await server.close();
     }
   });

@@ -16,7 +16,7 @@ export type StoreSource = string | URL | zarr.Readable;
 
 /**
  * Options of {@link openStore}. The HTTP options (`missingStatuses`, `timeout`, `deadline`,
- * `retries`, `retryDelay`, `maxBytes`, `httpConcurrency`) apply to metadata and eager reads of
+ * `retries`, `retryDelay`, `maxBytes`, `httpConcurrency`, `http2`) apply to metadata and eager reads of
  * an http(s) store; `missingStatuses` and `maxBytes` to its lazy chunk reads too.
  */
 export interface OpenStoreOptions extends Omit<HttpStoreOptions, "signal"> {
@@ -208,7 +208,7 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
 /** The HTTP options of `options`, checked by the I/O lane. */
 function httpOptions(options: OpenStoreOptions): HttpStoreOptions {
   const out: Record<string, unknown> = {};
-  for (const k of ["missingStatuses", "timeout", "deadline", "retries", "retryDelay", "maxBytes", "httpConcurrency", "signal"] as const) {
+  for (const k of ["missingStatuses", "timeout", "deadline", "retries", "retryDelay", "maxBytes", "httpConcurrency", "http2", "signal"] as const) {
     if (options[k] !== undefined) out[k] = options[k];
   }
   return out as HttpStoreOptions;

@@ -216,7 +216,8 @@ export class Array {
 
   /**
    * What a compute will cost, from metadata alone: tasks after optimization, chunk
-   * requests and uncompressed chunk bytes, in total and per store.
+   * requests and uncompressed chunk bytes, in total and per store, and the round trips they
+   * take at `httpConcurrency` requests in flight per origin.
    */
   plan(options: PlanOptions = {}): Plan {
     return planArray(this, options);

@@ -26,6 +26,8 @@ export interface HttpStoreOptions {
   readonly maxBytes?: number;
   /** Requests in flight to the store's origin. @default 16 */
   readonly httpConcurrency?: number;
+  /** Read over HTTP/2 (the I/O lane's `http2`). @default false */
+  readonly http2?: boolean;
   /** Aborts every request of the store. */
   readonly signal?: AbortSignal;
 }

@@ -33,12 +33,21 @@ export interface Plan {
   /** Uncompressed bytes of the requested chunks over all stores. */
   readonly bytes: number;
   readonly stores: readonly StorePlan[];
+  /**
+   * Round trips the requests will cost: per origin, the waves of at most `httpConcurrency`
+   * requests in flight (stores of one origin share its bound), the largest over origins, since
+   * origins are fetched in parallel. Local stores cost none. Times the round-trip time, it is
+   * the least the compute can take.
+   */
+  readonly roundTrips: number;
 }
 
 /** Options of `plan()`. */
 export interface PlanOptions {
   /** Count tasks after fusion, as compute does by default. @default true */
   optimize?: boolean;
+  /** Requests in flight per origin, as given to `compute()`, for `roundTrips`. @default 16 */
+  httpConcurrency?: number;
 }
 
 /** The fetch layers of `graph` (their `zarr` annotation). */
@@ -87,5 +96,22 @@ export function planArray(x: Array, options: PlanOptions = {}): Plan {
     requests: stores.reduce((a, s) => a + s.requests, 0),
     bytes: stores.reduce((a, s) => a + s.bytes, 0),
     stores,
+    roundTrips: roundTripsOf(stores, options.httpConcurrency ?? 16),
   };
+}
+
+/** Waves of requests per origin at `bound` in flight, the most of any origin. */
+function roundTripsOf(stores: readonly StorePlan[], bound: number): number {
+  if (!Number.isInteger(bound) || bound < 1) {
+    throw new RangeError(`Expected \`httpConcurrency\` to be a positive integer, got \`${String(bound)}\` (${typeof bound})`);
+  }
+  const perOrigin = new Map<string, number>();
+  for (const s of stores) {
+    if (!/^https?:\/\//.test(s.store)) continue;
+    const origin = new URL(s.store).origin;
+    perOrigin.set(origin, (perOrigin.get(origin) ?? 0) + s.requests);
+  }
+  let waves = 0;
+  for (const n of perOrigin.values()) waves = Math.max(waves, Math.ceil(n / bound));
+  return waves;
 }

@@ -6,6 +6,7 @@ import { defaultPoolLane } from "./pool-lane.js";
 import { defaultStaging } from "./staging.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 import { IoLane } from "./io-lane.js";
+import { MAX_STREAMS } from "./http/h2-client.js";
 import { loadOp, resolveOpModule } from "./op-registry.js";
 import { buildPlan, planIndexed, type Plan } from "./plan.js";
 import { ProgressBar } from "./progress-bar.js";
@@ -29,8 +30,14 @@ export interface ComputeOptions {
    * @default "threads"
    */
   readonly scheduler?: "threads" | "sync";
-  /** HTTP requests in flight per origin through `ctx.fetch`. @default 16 */
+  /** HTTP requests in flight per origin through `ctx.fetch`, across the process. @default 16 */
   readonly httpConcurrency?: number;
+  /**
+   * Fetch over HTTP/2 (h2c with prior knowledge on http, ALPN on https): many requests as
+   * streams of one connection, up to the server's SETTINGS_MAX_CONCURRENT_STREAMS; HTTP/1.1
+   * when the server does not speak it. @default false
+   */
+  readonly http2?: boolean;
   /** Retries of a request after a transient failure (5xx, 429, reset, timeout); 4xx are never retried. @default 3 */
   readonly retries?: number;
   /** Base of the retries' exponential backoff, ms (each wait is jittered). @default 100 */
@@ -119,6 +126,7 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     timeout: options.timeout ?? 30_000,
     ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
     ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+    ...(options.http2 === undefined ? {} : { http2: options.http2 }),
     signal: controller.signal,
   });
   const callbacks: Callbacks[] = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? [...(options.callbacks as Callbacks[])] : [options.callbacks as Callbacks];
@@ -135,7 +143,8 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     // nothing can run beside it, and a message only adds a round trip (the one-gene query of
     // `npm run bench`).
     inlineThreshold: options.inlineThreshold === undefined && poolCandidates(plan.nodes, 2) < 2 ? Infinity : inlineThreshold,
-    ioTasks: Math.max(32, 2 * httpConcurrency),
+    // over HTTP/2 the server's stream limit, not httpConcurrency, bounds the requests
+    ioTasks: options.http2 === true ? Math.max(MAX_STREAMS, 2 * httpConcurrency) : Math.max(32, 2 * httpConcurrency),
     pool,
     staging: defaultStaging(pool),
   });

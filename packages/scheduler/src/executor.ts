@@ -119,7 +119,9 @@ export class Execution {
       (i) => this.#startIo(i),
       () => this.#poolHasRoom(),
     );
-    this.#staging = new Staging(plan.priority, opts.staging);
+    // sized from the bounds chunk requests declare until fetched sizes are known
+    this.#staging = new Staging(plan.priority, opts.staging, () => opts.io.declaredBytes);
+    opts.io.onDeclared(() => this.#staging.pump());
     this.#pool = new PoolLane(plan.priority, opts.pool, this.#cancel, () => {
       this.#ioGate.pump();
       this.#drain();

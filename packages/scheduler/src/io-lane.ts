@@ -1,7 +1,8 @@
 import { setMaxListeners } from "node:events";
-import PQueue from "p-queue";
 import { HttpError } from "./errors.js";
 import { request, type BufferedResponse, type TransportRequest } from "./http/http-transport.js";
+import { h2StreamLimit } from "./http/h2-client.js";
+import { originSlots, type OriginSlots, type SlotBound } from "./http/origin-slots.js";
 import { abortableSleep, backoffDelay, isTransientError, isTransientStatus } from "./retry.js";
 
 /** What {@link IoContext.get} returns: the status and, for a 2xx answer, the whole body. */
@@ -68,7 +69,12 @@ export interface IoContext {
 
 /** Options of an {@link IoLane}. */
 export interface IoLaneOptions {
-  /** Requests in flight per origin (and keep-alive connections per origin). @default 16 */
+  /**
+   * Requests in flight per origin across the process (every lane shares the origin's slots; a
+   * request of this lane starts only while fewer are in flight), hence also the busy
+   * connections per origin, and the idle ones kept.
+   * @default 16
+   */
   readonly httpConcurrency?: number;
   /** Retries after the first attempt of a transient failure. @default 3 */
   readonly retries?: number;
@@ -90,6 +96,14 @@ export interface IoLaneOptions {
    * @default 67108864 (64 MiB)
    */
   readonly maxBytes?: number;
+  /**
+   * Send GET and HEAD over HTTP/2: h2c with prior knowledge on plain http, `h2` offered by ALPN
+   * on https. Requests to an origin are then streams on one connection, as many in flight as
+   * the server's SETTINGS_MAX_CONCURRENT_STREAMS allows (at most 256) instead of
+   * `httpConcurrency`. An origin that does not answer in HTTP/2 is sent HTTP/1.1.
+   * @default false
+   */
+  readonly http2?: boolean;
   /** Aborts every request, queued or in flight. */
   readonly signal?: AbortSignal;
 }
@@ -105,8 +119,9 @@ export interface IoStats {
 type Attempt = { response: BufferedResponse } | { status: number; retryAfter: number | undefined } | { error: unknown };
 
 /**
- * The I/O lane of one compute: HTTP over keep-alive connection pools (http/), one p-queue per
- * origin as the visible bound, retries with exponential backoff and jitter, a gap timeout and
+ * The I/O lane of one compute: HTTP over keep-alive connection pools (http/), bounded by the
+ * request slots of each origin that every lane of the process shares (http/origin-slots.ts),
+ * taken in turn by the lanes waiting, retries with exponential backoff and jitter, a gap timeout and
  * a deadline per attempt, a byte limit per body, content encodings decoded, all under one
  * abort signal.
  *
@@ -119,9 +134,8 @@ type Attempt = { response: BufferedResponse } | { status: number; retryAfter: nu
 export class IoLane implements IoContext {
   readonly signal: AbortSignal;
   readonly stats: IoStats = { requests: 0, retries: 0, bytes: 0, maxInFlight: 0 };
-  readonly #queues = new Map<string, PQueue>();
-  /** Callers waiting in a queue: rejected at once on abort (the queues are cleared). */
-  readonly #waiting = new Set<(reason: unknown) => void>();
+  /** The process-wide slots of each origin this lane has sent to (see http/origin-slots.ts). */
+  readonly #origins = new Set<OriginSlots>();
   readonly #concurrency: number;
   readonly #retries: number;
   readonly #retryDelay: number;
@@ -129,9 +143,14 @@ export class IoLane implements IoContext {
   readonly #timeout: number;
   readonly #deadline: number;
   readonly #maxBytes: number;
+  readonly #http2: boolean;
   /** Buffers of `get` bodies (made here) and those ops declared `fresh`: nothing else holds them. */
   readonly #fresh = new WeakSet<ArrayBufferLike>();
   #inFlight = 0;
+  /** Sum and count of the `maxBytes` that `get` requests declared (their largest possible bodies). */
+  #declaredSum = 0;
+  #declaredCount = 0;
+  #onDeclared: (() => void) | undefined;
 
   constructor(options: IoLaneOptions = {}) {
     this.#concurrency = positiveInteger("httpConcurrency", options.httpConcurrency ?? 16);
@@ -141,16 +160,17 @@ export class IoLane implements IoContext {
     this.#timeout = positiveNumber("timeout", options.timeout ?? 30_000);
     this.#deadline = positiveNumber("deadline", options.deadline ?? 60_000);
     this.#maxBytes = byteLimit("maxBytes", options.maxBytes ?? DEFAULT_MAX_BYTES);
+    if (options.http2 !== undefined && typeof options.http2 !== "boolean") {
+      throw new TypeError(`Expected \`http2\` to be a boolean, got \`${String(options.http2)}\` (${typeof options.http2})`);
+    }
+    this.#http2 = options.http2 ?? false;
     // our own signal, followed from the caller's with one listener: undici adds one listener
     // per request in flight to it, at most httpConcurrency per origin, which is expected
     const own = new AbortController();
     this.signal = own.signal;
     setMaxListeners(0, own.signal);
     const onAbort = (): void => {
-      for (const q of this.#queues.values()) q.clear();
-      const reason = own.signal.reason;
-      for (const reject of this.#waiting) reject(reason);
-      this.#waiting.clear();
+      for (const slots of this.#origins) slots.cancel(this, own.signal.reason);
     };
     own.signal.addEventListener("abort", onAbort, { once: true });
     const outer = options.signal;
@@ -163,6 +183,7 @@ export class IoLane implements IoContext {
 
   async get(url: string | URL, options: IoGetOptions = {}): Promise<IoResponse> {
     const target = typeof url === "string" ? new URL(url) : url;
+    if (options.maxBytes !== undefined && Number.isFinite(options.maxBytes)) this.#declare(options.maxBytes);
     const req: TransportRequest = {
       method: "GET",
       headers: options.headers as Record<string, string> | undefined,
@@ -172,10 +193,31 @@ export class IoLane implements IoContext {
       maxBytes: options.maxBytes === undefined ? this.#maxBytes : byteLimit("maxBytes", options.maxBytes),
       signal: options.signal === undefined ? this.signal : AbortSignal.any([this.signal, options.signal]),
       keepErrorBody: false,
+      http2: this.#http2,
     };
     const res = await this.#retrying(target, req);
     if (res.body !== null) this.#fresh.add(res.body.buffer);
     return { status: res.status, url: target.href, body: res.body };
+  }
+
+  /**
+   * The average `maxBytes` that this lane's `get` requests declared — for chunks, the largest
+   * encoded size their metadata allows — or `undefined` before any did: an upper bound on the
+   * bodies to expect, known before the first of them arrives.
+   */
+  get declaredBytes(): number | undefined {
+    return this.#declaredCount === 0 ? undefined : this.#declaredSum / this.#declaredCount;
+  }
+
+  /** Call `listener` whenever a request declares its `maxBytes` (one listener; `undefined` removes it). */
+  onDeclared(listener: (() => void) | undefined): void {
+    this.#onDeclared = listener;
+  }
+
+  #declare(maxBytes: number): void {
+    this.#declaredSum += maxBytes;
+    this.#declaredCount++;
+    this.#onDeclared?.();
   }
 
   /**
@@ -203,6 +245,7 @@ export class IoLane implements IoContext {
       maxBytes: this.#maxBytes,
       signal: own === undefined ? this.signal : AbortSignal.any([this.signal, own]),
       keepErrorBody: true,
+      http2: this.#http2,
     };
     const res = await this.#retrying(target, req);
     const headers = new Headers();
@@ -215,14 +258,18 @@ export class IoLane implements IoContext {
     return out;
   }
 
-  /** The attempts of one request: queued per origin, retried on transient failures. */
+  /** The attempts of one request: each waits for a slot of the origin, retried on transient failures. */
   async #retrying(url: URL, req: TransportRequest): Promise<BufferedResponse> {
     const href = url.href;
-    const queue = this.#queueOf(url.origin);
+    const slots = originSlots(url.origin);
+    this.#origins.add(slots);
+    // over HTTP/2, the session's stream limit once it is known (it may connect while we wait)
+    const concurrency = this.#concurrency;
+    const bound: SlotBound = this.#http2 ? () => h2StreamLimit(url.origin) ?? concurrency : concurrency;
     const signal = req.signal;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
-      const outcome = await this.#queued(queue, () => this.#attempt(url, req));
+      const outcome = await this.#slotted(slots, bound, () => this.#attempt(url, req));
       if ("response" in outcome) return outcome.response;
       const retryable = "status" in outcome || isTransientError(outcome.error);
       if (!retryable || attempt > this.#retries) {
@@ -238,26 +285,20 @@ export class IoLane implements IoContext {
     }
   }
 
-  #queueOf(origin: string): PQueue {
-    let queue = this.#queues.get(origin);
-    if (queue === undefined) {
-      queue = new PQueue({ concurrency: this.#concurrency });
-      this.#queues.set(origin, queue);
+  /** Run `fn` holding one of the origin's slots; rejected with the abort reason while still waiting. */
+  async #slotted<T>(slots: OriginSlots, bound: SlotBound, fn: () => Promise<T>): Promise<T> {
+    if (!slots.tryAcquire(typeof bound === "number" ? bound : bound())) {
+      await new Promise<void>((resolve, reject) => {
+        // the lane's abort rejects waiters through `cancel`; a request's own signal alone does not
+        if (this.signal.aborted) reject(this.signal.reason);
+        else slots.enqueue(this, bound, resolve, reject);
+      });
     }
-    return queue;
-  }
-
-  /** Run `fn` in `queue`'s turn; rejected with the abort reason while still waiting. */
-  #queued<T>(queue: PQueue, fn: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.add(reject);
-      queue
-        .add(() => {
-          this.#waiting.delete(reject);
-          return fn().then(resolve, reject);
-        })
-        .catch(reject);
-    });
+    try {
+      return await fn();
+    } finally {
+      slots.release();
+    }
   }
 
   /** One request, holding the origin's slot until the body is read (so the bound is real). */

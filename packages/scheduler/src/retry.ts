@@ -18,6 +18,12 @@ const TRANSIENT_CODES = new Set([
   "ZASK_HTTP_TIMEOUT",
   "ZASK_HTTP_DEADLINE",
   "ZASK_HTTP_CLOSED",
+  // node:http2's (http/h2-client.ts): a stream or session reset or ended by the server
+  "ERR_HTTP2_STREAM_ERROR",
+  "ERR_HTTP2_SESSION_ERROR",
+  "ERR_HTTP2_GOAWAY_SESSION",
+  "ERR_HTTP2_INVALID_SESSION",
+  "ERR_HTTP2_STREAM_CANCEL",
 ]);
 
 /**

@@ -23,8 +23,11 @@ export interface StagingTicket {
  * its fetch starts and leaves when its bytes are handed to a worker (or decoded inline), so
  * fetches run only as far ahead of the workers as the pool needs. The bound is a number of
  * tasks (`minTasks` always; `maxTasks` never exceeded) and, between the two, bytes: the staged
- * tasks' fetched bytes plus, for those still fetching, the average fetched so far. Small
- * chunks thus keep many requests in flight; 16 MiB chunks only a few.
+ * tasks' fetched bytes plus, for those still fetching, the average fetched so far — or, before
+ * any fetch is done, the bodies' bound their requests declared (`expected`: a chunk's largest
+ * encoded size, from its metadata), so that the first wave fills every request slot without
+ * waiting a round trip for measured sizes. Small chunks thus keep many requests in flight;
+ * 16 MiB chunks only a few.
  */
 export class Staging {
   readonly #opts: StagingOptions;
@@ -37,10 +40,13 @@ export class Staging {
   #bytes = 0;
   #seen = 0;
   #seenBytes = 0;
+  readonly #expected: () => number | undefined;
 
-  constructor(priority: ArrayLike<number>, options: StagingOptions) {
+  /** `expected`: the bytes a fetch is expected to bring before any is done (`undefined`: unknown). */
+  constructor(priority: ArrayLike<number>, options: StagingOptions, expected: () => number | undefined = () => undefined) {
     this.#queue = new PriorityQueue(priority);
     this.#opts = options;
+    this.#expected = expected;
   }
 
   /** Tasks staged now. */
@@ -93,9 +99,15 @@ export class Staging {
   #admits(): boolean {
     const { minTasks, maxTasks, maxBytes } = this.#opts;
     if (this.#count < minTasks) return true;
-    if (this.#count >= maxTasks || this.#seen === 0) return false;
-    const average = this.#seenBytes / this.#seen;
+    if (this.#count >= maxTasks) return false;
+    const average = this.#seen > 0 ? this.#seenBytes / this.#seen : this.#expected();
+    if (average === undefined) return false;
     return this.#bytes + (this.#fetching + 1) * average <= maxBytes;
+  }
+
+  /** Admit waiting tasks while the bound allows (also when what `expected` says has changed). */
+  pump(): void {
+    this.#pump();
   }
 
   #pump(): void {

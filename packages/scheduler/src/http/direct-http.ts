@@ -75,7 +75,8 @@ export async function directRequest(url: URL, req: DirectRequest, connections: n
   // before a connection is taken: a refused request is not one a stale connection failed
   checkHeaders(url, req.headers);
   let origin = origins.get(url.origin);
-  if (origin === undefined || origin.max !== connections) {
+  // the largest bound any lane asked for: lanes with other bounds must not close each other's idle connections
+  if (origin === undefined || origin.max < connections) {
     origin = { idle: origin?.idle ?? [], max: connections };
     origins.set(url.origin, origin);
   }

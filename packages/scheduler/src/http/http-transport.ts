@@ -4,6 +4,7 @@ import { isTransientStatus } from "../retry.js";
 import { GcBudget } from "../gc.js";
 import { decodeContentEncoding } from "./content-encoding.js";
 import { MAX_TIMER, concat, directRequest, isDirect, onAbortOf } from "./direct-http.js";
+import { h2Request, isHttp1Only } from "./h2-client.js";
 
 /** One buffered answer of the transport. */
 export interface BufferedResponse {
@@ -28,6 +29,8 @@ export interface TransportRequest {
   readonly signal: AbortSignal;
   /** Read the body of a non-2xx answer too (`fetch` does; `get` does not). */
   readonly keepErrorBody: boolean;
+  /** Send GET and HEAD over HTTP/2 (h2c with prior knowledge on http, ALPN on https), else HTTP/1.1. */
+  readonly http2?: boolean;
 }
 
 // One keep-alive agent (one connection pool per origin) per concurrency, shared by every
@@ -67,7 +70,8 @@ const MAX_REDIRECTS = 5;
  */
 export async function request(url: URL, req: TransportRequest, connections: number): Promise<BufferedResponse> {
   for (let hops = 0; ; hops++) {
-    let res = isDirect(url, req.method, req.body) ? await directOnce(url, req, connections) : await dispatchOnce(url, req, connections);
+    let res = req.http2 === true ? await h2Once(url, req) : undefined;
+    res ??= isDirect(url, req.method, req.body) ? await directOnce(url, req, connections) : await dispatchOnce(url, req, connections);
     if (res.body !== null && res.encoding !== "" && res.encoding !== "identity") {
       res = new Answer(res.status, res.raw, decodeContentEncoding(res.body, res.encoding, url.href, req.maxBytes), "");
     }
@@ -102,6 +106,15 @@ async function directOnce(url: URL, req: TransportRequest, connections: number):
     { method: req.method as "GET" | "HEAD", headers: req.headers, timeout: req.timeout, deadline: req.deadline, maxBytes: req.maxBytes, signal: req.signal, keepBody: (status) => keepsBody(status, req) },
     connections,
   );
+  if (res.body !== null) received.add(res.body.byteLength);
+  return new Answer(res.status, res.raw, res.body, res.encoding);
+}
+
+/** One GET or HEAD over HTTP/2; `undefined` when the origin (or the request) is for HTTP/1.1. */
+async function h2Once(url: URL, req: TransportRequest): Promise<Answer | undefined> {
+  if ((req.method !== "GET" && req.method !== "HEAD") || req.body !== null || !/^https?:$/.test(url.protocol) || isHttp1Only(url.origin)) return undefined;
+  const res = await h2Request(url, { method: req.method, headers: req.headers, timeout: req.timeout, deadline: req.deadline, maxBytes: req.maxBytes, signal: req.signal, keepBody: (status) => keepsBody(status, req) });
+  if (res === undefined) return undefined;
   if (res.body !== null) received.add(res.body.byteLength);
   return new Answer(res.status, res.raw, res.body, res.encoding);
 }

@@ -1,0 +1,221 @@
+import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { HttpTransportError } from "../errors.js";
+import { originSlots } from "./origin-slots.js";
+import { IDLE_MS, MAX_TIMER, concat, onAbortOf, type DirectResponse } from "./direct-http.js";
+
+/**
+ * HTTP/2 for the I/O lane (Node's `node:http2`): one session per origin, every request a stream
+ * on it, as many at once as the server's SETTINGS_MAX_CONCURRENT_STREAMS allows. Plain http
+ * speaks h2c with prior knowledge (opt-in: the lane's `http2` option); https offers `h2` and
+ * `http/1.1` by ALPN. An origin that does not answer in HTTP/2 (an h2c preface refused, ALPN
+ * picking http/1.1) is remembered as HTTP/1.1-only and its requests go to the HTTP/1.1 client.
+ * Bodies keep the HTTP/1.1 client's guards: the byte cap (before allocation when announced),
+ * the gap timeout, the deadline, the signal, typed errors naming the URL.
+ *
+ * State: `sessions` (origin → its live session, dropped on close, error or GOAWAY), `h1Only`
+ * (origins that turned out not to speak HTTP/2), `streams` per session (active streams: the
+ * session's socket keeps the process alive only while there are some, and an idle session is
+ * closed after {@link IDLE_MS}, as the HTTP/1.1 client's idle connections are).
+ */
+
+/** The most streams used at once on one session, whatever the server allows. */
+export const MAX_STREAMS = 256;
+
+interface Session {
+  readonly session: ClientHttp2Session;
+  /** Settles once the server's SETTINGS arrived (`true`) or with the session's failure before that. */
+  readonly ready: Promise<true | { error: unknown }>;
+  streams: number;
+  /** Closes the session once it has been without streams for {@link IDLE_MS}. */
+  idle: NodeJS.Timeout | undefined;
+}
+
+/** Flow-control window of each stream, and of the whole session (bodies are read as they come). */
+const STREAM_WINDOW = 16 * 2 ** 20;
+const SESSION_WINDOW = 256 * 2 ** 20;
+
+const sessions = new Map<string, Session>();
+const h1Only = new Set<string>();
+
+/** Whether `origin` is known not to speak HTTP/2. */
+export function isHttp1Only(origin: string): boolean {
+  return h1Only.has(origin);
+}
+
+/** Streams at once the live session of `origin` allows (`undefined` before one is established). */
+export function h2StreamLimit(origin: string): number | undefined {
+  const s = sessions.get(origin);
+  const n = s?.session.remoteSettings?.maxConcurrentStreams;
+  if (s === undefined || s.session.destroyed || n === undefined) return undefined;
+  return Math.max(1, Math.min(n, MAX_STREAMS));
+}
+
+function sessionFor(url: URL): Session {
+  const origin = url.origin;
+  const live = sessions.get(origin);
+  if (live !== undefined && !live.session.closed && !live.session.destroyed) return live;
+  // flow-control windows as large as a wave of chunks: with the default 64 KiB, every 64 KiB of
+  // bodies in flight on the session would wait a round trip for a WINDOW_UPDATE
+  const settings = { initialWindowSize: STREAM_WINDOW };
+  const session =
+    url.protocol === "https:"
+      ? h2connect(origin, { settings, createConnection: () => alpnSocket(url) })
+      : h2connect(origin, { settings });
+  session.once("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
+  const s: Session = {
+    session,
+    streams: 0,
+    idle: undefined,
+    ready: new Promise<true | { error: unknown }>((resolve) => {
+      session.once("remoteSettings", () => resolve(true));
+      // requests waiting for the origin's slots may now start, up to the server's stream limit
+      session.on("remoteSettings", () => originSlots(origin).raise(h2StreamLimit(origin) ?? 1));
+      session.once("error", (error: unknown) => resolve({ error }));
+      session.once("close", () => resolve({ error: undefined }));
+    }),
+  };
+  const drop = (): void => {
+    if (sessions.get(origin) === s) sessions.delete(origin);
+  };
+  // each stream reports its own failure; the session's only ends the session
+  session.on("error", drop);
+  session.on("close", drop);
+  session.on("goaway", drop);
+  session.unref();
+  sessions.set(origin, s);
+  return s;
+}
+
+/** A TLS socket offering h2 and http/1.1: when the server picks http/1.1, the origin is HTTP/1.1-only. */
+function alpnSocket(url: URL): TLSSocket {
+  const socket = tlsConnect({ host: url.hostname, port: Number(url.port || 443), servername: url.hostname, ALPNProtocols: ["h2", "http/1.1"] });
+  socket.once("secureConnect", () => {
+    if (socket.alpnProtocol !== "h2") {
+      h1Only.add(url.origin);
+      socket.destroy();
+    }
+  });
+  return socket;
+}
+
+/** One request of the HTTP/2 client (the direct client's, {@link DirectResponse} back). */
+export interface H2Request {
+  readonly method: string;
+  readonly headers: Record<string, string> | undefined;
+  readonly timeout: number;
+  readonly deadline: number;
+  readonly maxBytes: number;
+  readonly signal: AbortSignal;
+  keepBody(status: number): boolean;
+}
+
+/**
+ * Send `req` for `url` as a stream on the origin's session and read the answer. Resolves
+ * `undefined` when the origin turns out not to speak HTTP/2 (the caller sends it over
+ * HTTP/1.1); rejects with a {@link HttpTransportError}, the stream's error or the signal's reason.
+ */
+export async function h2Request(url: URL, req: H2Request): Promise<DirectResponse | undefined> {
+  req.signal.throwIfAborted();
+  const s = sessionFor(url);
+  const ready = await s.ready;
+  if (ready !== true) {
+    if (h1Only.has(url.origin)) return undefined;
+    // a socket that failed (refused, reset, TLS) says nothing about the protocol: reported as is
+    const code = (ready.error as { code?: unknown } | undefined)?.code;
+    if (typeof code === "string" && /^E[A-Z]+$/.test(code)) throw ready.error;
+    if (typeof code === "string" && /^ERR_(TLS|SSL|OSSL)_/.test(code)) throw ready.error;
+    // the server answered, but not in HTTP/2 (an HTTP/1.1 server refusing the h2c preface)
+    h1Only.add(url.origin);
+    return undefined;
+  }
+  req.signal.throwIfAborted();
+  return streamOnce(s, url, req);
+}
+
+function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectResponse> {
+  return new Promise<DirectResponse>((resolve, reject) => {
+    let stream: ClientHttp2Stream;
+    try {
+      stream = s.session.request({ ...req.headers, ":method": req.method, ":path": url.pathname + url.search, "accept-encoding": req.headers?.["accept-encoding"] ?? "identity" }, { endStream: true });
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    if (s.streams++ === 0) {
+      clearTimeout(s.idle);
+      s.session.ref();
+    }
+    let settled = false;
+    let status = 0;
+    let raw: string[] = [];
+    let encoding = "";
+    let keep = false;
+    let body: Uint8Array | undefined;
+    let parts: Buffer[] | undefined;
+    let at = 0;
+    const settle = (e: unknown, res?: DirectResponse): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      unsubscribe();
+      if (--s.streams === 0) {
+        s.session.unref();
+        s.idle = setTimeout(() => s.session.close(), IDLE_MS).unref();
+      }
+      if (res === undefined) {
+        if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        reject(req.signal.aborted ? req.signal.reason : e);
+      } else resolve(res);
+    };
+    const fail = (code: string, message: string, limit?: number): void => settle(new HttpTransportError(code, url.href, message, { limit }));
+    const deadline = req.deadline >= MAX_TIMER ? undefined : setTimeout(() => fail("ZASK_HTTP_DEADLINE", `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, req.deadline), req.deadline);
+    const unsubscribe = onAbortOf(req.signal, () => settle(req.signal.reason));
+    // the gap timeout: no frame of this stream for that long (headers or the next piece of body)
+    stream.setTimeout(Math.min(req.timeout, MAX_TIMER), () => fail("ZASK_HTTP_TIMEOUT", `No answer from ${url.href} for ${req.timeout} ms`, req.timeout));
+    const tooLarge = (bytes: number): void => fail("ZASK_HTTP_TOO_LARGE", `The body from ${url.href} exceeds the limit of ${req.maxBytes} bytes for this request (${bytes} bytes)`, req.maxBytes);
+    stream.on("response", (headers: IncomingHttpHeaders) => {
+      status = Number(headers[":status"]);
+      raw = flatHeaders(headers);
+      encoding = String(headers["content-encoding"] ?? "").trim().toLowerCase();
+      keep = req.method !== "HEAD" && req.keepBody(status);
+      if (!keep) return;
+      const n = Number(headers["content-length"] ?? -1);
+      if (n > req.maxBytes) return tooLarge(n);
+      // every byte is written before the body is used (or it is cut to what came): no zero-fill
+      if (Number.isSafeInteger(n) && n >= 0) body = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+      else parts = [];
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (!keep || settled) return;
+      if (at + chunk.byteLength > req.maxBytes) return tooLarge(at + chunk.byteLength);
+      if (parts !== undefined) parts.push(chunk);
+      else if (body !== undefined) {
+        if (at + chunk.byteLength > body.length) return fail("ZASK_HTTP_PARSE", `Expected a body of ${body.length} bytes (content-length) from ${url.href}, got more`);
+        body.set(chunk, at);
+      }
+      at += chunk.byteLength;
+    });
+    stream.on("end", () => {
+      if (settled) return;
+      let out: Uint8Array | null = null;
+      if (keep) out = parts !== undefined ? concat(parts, at) : at === body!.length ? body! : body!.slice(0, at);
+      settle(undefined, { status, raw, body: out, encoding });
+    });
+    stream.on("error", (e: Error) => settle(e));
+    stream.on("close", () => {
+      if (!settled) fail("ZASK_HTTP_CLOSED", `The HTTP/2 stream for ${url.href} closed before the answer was complete (code ${stream.rstCode})`);
+    });
+  });
+}
+
+/** The header fields of an answer as a flat `[name, value, …]` list (pseudo-headers left out). */
+function flatHeaders(headers: IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.startsWith(":") || v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) out.push(k, x);
+    else out.push(k, String(v));
+  }
+  return out;
+}
