@@ -4,21 +4,35 @@ import * as scheduler from "@zask/scheduler";
 
 test("the public API of @zask/scheduler is exactly this list", () => {
   assert.deepEqual(Object.keys(scheduler).sort(), [
+    "BullmqExecutor",
     "DEFAULT_INLINE_THRESHOLD",
     "DEFAULT_MAX_BYTES",
+    "ExecutorUnavailableError",
     "HttpAccessDeniedError",
     "HttpError",
     "HttpTransportError",
     "IoLane",
+    "NotTransportableError",
     "Profiler",
     "ProgressBar",
     "TaskError",
+    "TaskMemoryError",
+    "WorkerTaskError",
+    "bullmq",
     "close",
     "compute",
     "configurePool",
+    "decodeResult",
+    "decodeTask",
+    "encodeResult",
+    "encodeTask",
+    "isExecutor",
     "loadOp",
+    "remoteSymbol",
     "resolveOpModule",
+    "runTask",
     "sizeOf",
+    "startBullmqWorker",
   ]);
 });
 
