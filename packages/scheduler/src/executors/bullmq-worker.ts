@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
+import { TaskError } from "../errors.js";
 import { workerName, type JobData, type JobFailure, type JobResult } from "./job-wire.js";
 import { runTask, type RunTaskOptions } from "./run-task.js";
 
@@ -69,10 +70,13 @@ export async function startBullmqWorker(options: BullmqWorkerOptions): Promise<B
         return out;
       } catch (e) {
         const attempts = job.attemptsMade + 1;
+        // the local compute's TaskError names the op and step; its cause is what the op threw
+        const inner = e instanceof TaskError ? e.cause : e;
         const failure: JobFailure = {
           w: name,
-          n: e instanceof Error ? e.name : "Error",
-          m: e instanceof Error ? e.message : String(e),
+          ...(e instanceof TaskError ? { o: e.op, st: e.step } : {}),
+          n: inner instanceof Error ? inner.name : "Error",
+          m: inner instanceof Error ? inner.message : String(inner),
           a: attempts,
           final: attempts >= (job.opts.attempts ?? 1),
         };
@@ -85,6 +89,8 @@ export async function startBullmqWorker(options: BullmqWorkerOptions): Promise<B
       concurrency: options.concurrency ?? 8,
       lockDuration: options.lockDuration ?? 30_000,
       stalledInterval: options.stalledInterval ?? 30_000,
+      // an idle wait for jobs of at most a second, so that close() returns promptly
+      drainDelay: 1,
       name,
     },
   );

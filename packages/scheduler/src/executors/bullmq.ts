@@ -156,15 +156,28 @@ export class BullmqExecutor implements Executor {
   }
 
   async #connect(): Promise<Link> {
+    const started = performance.now();
+    // Redis must answer before BullMQ's objects exist: those never give up on a Redis that never came
     const redis = new Redis(this.#url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(50 * times, 500) });
+    redis.on("error", () => undefined);
+    try {
+      await Promise.race([
+        new Promise<void>((resolve) => redis.once("ready", () => resolve())),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("no answer")), this.#timeout).unref()),
+      ]);
+    } catch (cause) {
+      redis.disconnect();
+      this.#link = undefined;
+      throw new ExecutorUnavailableError(safeUrl(this.#url), performance.now() - started, { cause });
+    }
     const eventsRedis = new Redis(this.#url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(50 * times, 500) });
     eventsRedis.on("error", () => undefined);
-    const started = performance.now();
     const link: Link = {
       redis,
       queue: new Queue(this.#queue, { connection: redis }),
       eventsRedis,
-      events: new QueueEvents(this.#queue, { connection: eventsRedis }),
+      // a short block: a lost Redis leaves no long read (and its timer) behind
+      events: new QueueEvents(this.#queue, { connection: eventsRedis, blockingTimeout: 1000 }),
       pending: new Map(),
       batch: [],
       downSince: started,
@@ -174,7 +187,6 @@ export class BullmqExecutor implements Executor {
     link.watchdog.unref();
     redis.on("ready", () => (link.downSince = undefined));
     redis.on("close", () => (link.downSince ??= performance.now()));
-    redis.on("error", () => undefined);
     link.queue.on("error", () => undefined);
     link.events.on("error", () => undefined);
     link.events.on("completed", ({ jobId, returnvalue }) => {
@@ -197,7 +209,7 @@ export class BullmqExecutor implements Executor {
       if (f !== undefined && !f.final) return;
       link.pending.delete(jobId);
       const cause = f === undefined ? new WorkerTaskError("(unknown)", this.#attempts, "Error", failedReason) : new WorkerTaskError(f.w, f.a, f.n, f.m);
-      p.reject(new TaskError(p.key, p.op, cause));
+      p.reject(new TaskError(p.key, f?.o ?? p.op, cause, f?.st ?? p.key));
     });
     try {
       await Promise.race([
@@ -238,7 +250,7 @@ export class BullmqExecutor implements Executor {
     this.#link = undefined;
     if (p === undefined) return;
     const link = await p.catch(() => undefined);
-    if (link === undefined) return;
+    if (link === undefined || link.lost !== undefined) return;
     clearInterval(link.watchdog);
     await Promise.all([link.events.close(), link.queue.close()]).catch(() => undefined);
     link.redis.disconnect();

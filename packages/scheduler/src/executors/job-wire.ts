@@ -20,6 +20,9 @@ export type JobResult = { readonly w: string; readonly v: string } | { readonly 
 /** What a worker's failure reports (the job's failed reason, JSON). */
 export interface JobFailure {
   readonly w: string;
+  /** The op that threw and, in a fused task, its step's key. */
+  readonly o?: string;
+  readonly st?: string;
   /** The error's name and message. */
   readonly n: string;
   readonly m: string;
