@@ -95,7 +95,7 @@ describe("zask worker processes on a real redis-server", { skip }, () => {
     try {
       const adata = await readZarr(`${url}/pbmc-like.dense.c5.zarr`);
       const X = adata.X as LazyArray;
-      const run = X.mean({ axis: 0 }).compute({ scheduler: cluster }) as Promise<{ data: Float32Array }>;
+      const run = X.mean({ axis: 0 }).compute({ scheduler: cluster }) as unknown as Promise<{ data: Float32Array }>;
       // the first worker seen holding an active job is killed while its chunk request waits
       let victim: Spawned | undefined;
       let victimJob = "";
@@ -113,7 +113,7 @@ describe("zask worker processes on a real redis-server", { skip }, () => {
       assert.ok(victim !== undefined, "a worker took a job");
       victim.child.kill("SIGKILL");
       const remote = await run;
-      const local = (await X.mean({ axis: 0 }).compute()) as { data: Float32Array };
+      const local = (await X.mean({ axis: 0 }).compute()) as unknown as { data: Float32Array };
       assert.deepEqual(Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength), Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength));
       // the killed worker never finished that job: another one did
       assert.ok(!victim.lines.some((l) => l.includes(` job ${victimJob} `)));
