@@ -50,7 +50,7 @@ Options:
       --lock-duration MS         A job's lock; a killed worker's job runs again after it. (default: 30000)
       --stalled-interval MS      How often to look for stalled jobs. (default: 30000)
       --http-concurrency N       HTTP requests in flight per origin. (default: 16)
-  -q, --quiet                    Don't log jobs.
+  -q, --quiet                    Don't log each job (the ready and stop lines stay).
   -h, --help                     Show this help.
 `,
 } as const;
@@ -199,6 +199,7 @@ async function workerCommand(args: string[]): Promise<number> {
     stalledInterval: positive("worker", "stalled-interval", values["stalled-interval"]),
     httpConcurrency: positive("worker", "http-concurrency", values["http-concurrency"]),
     log: values.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+    say: (line) => process.stderr.write(`${line}\n`),
   });
   return 0;
 }

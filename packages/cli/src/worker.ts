@@ -8,7 +8,10 @@ export interface WorkerOptions {
   readonly lockDuration: number;
   readonly stalledInterval: number;
   readonly httpConcurrency: number;
+  /** Where each job's line goes (none when quiet). */
   readonly log: ((line: string) => void) | undefined;
+  /** Where the worker's ready and stop lines go. */
+  readonly say: (line: string) => void;
 }
 
 /**
@@ -17,7 +20,7 @@ export interface WorkerOptions {
  *
  * @example
  * ```ts
- * await worker({ connection: "redis://127.0.0.1:6379", queue: "zask", concurrency: 8, lockDuration: 30000, stalledInterval: 30000, httpConcurrency: 16, log: console.error });
+ * await worker({ connection: "redis://127.0.0.1:6379", queue: "zask", concurrency: 8, lockDuration: 30000, stalledInterval: 30000, httpConcurrency: 16, log: console.error, say: console.error });
  * ```
  */
 export async function worker(options: WorkerOptions): Promise<void> {
@@ -30,17 +33,17 @@ export async function worker(options: WorkerOptions): Promise<void> {
     compute: { httpConcurrency: options.httpConcurrency },
     ...(options.log === undefined ? {} : { log: options.log }),
   });
-  options.log?.(`${new Date().toISOString()} ${handle.name} ready on queue ${options.queue} (concurrency ${options.concurrency})`);
+  options.say(`${new Date().toISOString()} ${handle.name} ready on queue ${options.queue} (concurrency ${options.concurrency})`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGTERM", stop);
       process.off("SIGINT", stop);
-      options.log?.(`${new Date().toISOString()} ${handle.name} stopping: finishing current jobs`);
+      options.say(`${new Date().toISOString()} ${handle.name} stopping: finishing current jobs`);
       void handle.close().then(resolve, resolve);
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
   await close();
-  options.log?.(`${new Date().toISOString()} ${handle.name} stopped`);
+  options.say(`${new Date().toISOString()} ${handle.name} stopped`);
 }
