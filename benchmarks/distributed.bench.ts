@@ -93,7 +93,7 @@ say(`Median of ${repeats} runs; workers: \`zask worker --concurrency ${WORKER_CO
   const local: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const t0 = performance.now();
-    await compute(g, ["total"], { inlineThreshold: 0 });
+    await compute(g, ["total"]);
     local.push(performance.now() - t0);
   }
   const queue = `bench-${queues++}`;
@@ -112,7 +112,7 @@ say(`Median of ${repeats} runs; workers: \`zask worker --concurrency ${WORKER_CO
   const perTask = (median(remote) - median(local)) / N;
   say(`## Overhead: ${N} tiny tasks\n`);
   say(`| executor | wall (s) | per task (ms) |\n| --- | --- | --- |`);
-  say(`| local threads (every task on the pool) | ${(median(local) / 1000).toFixed(2)} | ${(median(local) / N).toFixed(3)} |`);
+  say(`| local threads | ${(median(local) / 1000).toFixed(2)} | ${(median(local) / N).toFixed(3)} |`);
   say(`| bullmq, 2 workers | ${(median(remote) / 1000).toFixed(2)} | ${(median(remote) / N).toFixed(3)} |`);
   say(`\nExtra per task: **${perTask.toFixed(3)} ms** (target ≤ 1 ms). Result equal: ${total === expected}.\n`);
 }
