@@ -1,4 +1,5 @@
 import { ZaskError } from "@zask/graph";
+import { registerErrorClass } from "@zask/scheduler";
 
 /** Where an element lives: its path inside the store and, for remote or local stores, its URL. */
 function where(path: string, url: string | undefined): string {
@@ -132,3 +133,10 @@ export class ElementWriteError extends ZaskError {
     this.reason = reason;
   }
 }
+
+// Rebuilt with their class when thrown on a worker thread or another process.
+registerErrorClass("StoreOpenError", StoreOpenError);
+registerErrorClass("NotAnnDataError", NotAnnDataError);
+registerErrorClass("UnsupportedEncodingError", UnsupportedEncodingError);
+registerErrorClass("ElementReadError", ElementReadError);
+registerErrorClass("ElementWriteError", ElementWriteError);

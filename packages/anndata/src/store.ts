@@ -109,15 +109,15 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
   // requests are counted beneath consolidated metadata, which answers most metadata reads from memory
   let zstore: ZarrStore | undefined;
   const beforeStore = { requests: 0 };
-  base = countRequests(base as zarr.AsyncReadable, () => zstore?.counters ?? beforeStore);
-  let store: zarr.Readable = base;
+  const counted = countRequests(base as zarr.AsyncReadable, () => zstore?.counters ?? beforeStore);
+  let store: zarr.Readable = counted;
   let consolidated = false;
   if (options.consolidated !== false) {
     // Watch zarrita read `.zmetadata` (no second request) to learn which metadata documents
     // exist: a node's absent `.zattrs` must not cost a request that is sure to 404.
     let known: Set<string> | undefined;
     let malformed: unknown;
-    const a = base as zarr.AsyncReadable;
+    const a = counted;
     const tap: zarr.AsyncReadable = {
       async get(key, opts) {
         const bytes = await a.get(key, opts);

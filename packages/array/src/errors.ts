@@ -1,4 +1,5 @@
 import { ZaskError } from "@zask/graph";
+import { registerErrorClass } from "@zask/scheduler";
 
 /**
  * A chunk could not be read from its store (an HTTP status not read as missing, access denied, an I/O error).
@@ -16,7 +17,9 @@ export class ChunkFetchError extends ZaskError {
   /** The HTTP status, when there was a response. */
   readonly status: number | undefined;
   constructor(url: string, status: number | undefined, options?: { cause?: unknown }) {
-    super(`Could not read chunk ${url}${status === undefined ? "" : ` (HTTP ${status})`}`, options);
+    // The cause says what went wrong (a refused connection, a body past its limit): keep it in the message.
+    const why = options?.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`Could not read chunk ${url}${status === undefined ? "" : ` (HTTP ${status})`}${why}`, options);
     this.url = url;
     this.status = status;
   }
@@ -99,3 +102,9 @@ export class ChunkDecodeError extends ZaskError {
     this.reason = reason;
   }
 }
+
+// Rebuilt with their class when thrown on a worker thread or another process.
+registerErrorClass("ChunkFetchError", ChunkFetchError);
+registerErrorClass("ZarrArrayError", ZarrArrayError);
+registerErrorClass("ZarrMetadataError", ZarrMetadataError);
+registerErrorClass("ChunkDecodeError", ChunkDecodeError);

@@ -1,4 +1,5 @@
 import { ZaskError } from "@zask/graph";
+import { registerErrorClass } from "./error-transfer.js";
 
 /**
  * A task of a compute failed. Carries the task's key and the op that failed; the original
@@ -158,6 +159,12 @@ function describe(e: unknown): string {
   return String(e);
 }
 
+// Rebuilt with their class when thrown on a worker thread or another process.
+registerErrorClass("TaskError", TaskError);
+registerErrorClass("HttpError", HttpError);
+registerErrorClass("HttpAccessDeniedError", HttpAccessDeniedError);
+registerErrorClass("HttpTransportError", HttpTransportError);
+
 /**
  * A task failed on a distributed worker: which worker, after how many attempts, and the
  * error it reported (its name and message; the worker's stack stays in its log). It is the
@@ -228,31 +235,5 @@ export class NotTransportableError extends ZaskError {
     super(`Task ${key} cannot run on a distributed worker: its arguments hold ${what}, which has no remote form`);
     this.key = key;
     this.what = what;
-  }
-}
-
-/**
- * A graph's largest task would hold more memory than `maxTaskMemory` allows (inputs, output
- * and the op's working set, as the plan projects them): refused before anything runs.
- *
- * @example
- * ```ts
- * if (e instanceof TaskMemoryError) console.error(e.key, e.projected, e.limit);
- * ```
- */
-export class TaskMemoryError extends ZaskError {
-  override name = "TaskMemoryError" as const;
-  /** The task with the largest projection. */
-  readonly key: string;
-  /** Its projected peak memory, bytes. */
-  readonly projected: number;
-  /** The limit it exceeds, bytes. */
-  readonly limit: number;
-
-  constructor(key: string, projected: number, limit: number) {
-    super(`Task ${key} projects ${projected} bytes of peak memory, more than maxTaskMemory ${limit}`);
-    this.key = key;
-    this.projected = projected;
-    this.limit = limit;
   }
 }

@@ -1,3 +1,4 @@
+import { errorFromPlain, type PlainError } from "./error-transfer.js";
 import { substitute, type Fused, type Key, type OpRef, type Task } from "@zask/graph";
 import type { Segment } from "./fused-segments.js";
 import type { OpTable } from "./main-evaluator.js";
@@ -96,20 +97,13 @@ export function onlyLastExported(seg: Segment): boolean {
   return seg.exports.length === 1 && seg.exports[0] === seg.to - 1;
 }
 
-/** The error a worker reported, with the name it had there. */
+/** The error a worker reported, rebuilt with its class, fields and cause (see error-transfer.ts). */
 export function workerError(res: { e: unknown; name: string; message: string }): unknown {
-  const e = res.e;
-  if (e instanceof Error) {
-    if (e.name !== res.name) {
-      try {
-        e.name = res.name;
-      } catch {
-        // a frozen error keeps its name
-      }
-    }
-    return e;
-  }
-  return e;
+  return isPlainError(res.e) ? errorFromPlain(res.e) : res.e;
+}
+
+function isPlainError(e: unknown): e is PlainError {
+  return typeof e === "object" && e !== null && typeof (e as PlainError).name === "string" && typeof (e as PlainError).fields === "object";
 }
 
 const innerRefs: Readonly<Record<string, number>>[] = [];

@@ -108,7 +108,7 @@ export class ValueStore {
     const size = sizeOf(v);
     this.#sizes[i] = size;
     const bytes = this.#bytes;
-    const held = (bytes[0] += size);
+    const held = (bytes[0]! += size);
     if (held > bytes[1]!) bytes[1] = held;
     if (this.#threads && typeof v === "object" && v !== null) this.#countViews(v, 1);
     const { depStart, depList, outputs } = this.#plan;
@@ -161,7 +161,7 @@ export class ValueStore {
   }
 
   #release(d: number): void {
-    this.#bytes[0] -= this.#sizes[d]!;
+    this.#bytes[0]! -= this.#sizes[d]!;
     const v = this.#values[d];
     if (this.#threads && typeof v === "object" && v !== null) this.#countViews(v, -1);
     this.#values[d] = undefined;

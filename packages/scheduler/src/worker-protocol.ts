@@ -41,6 +41,7 @@ export interface WorkerReply {
 /** What a failed request answers: the step that threw (its index in the request) and the error. */
 export interface WorkerFailure {
   readonly i: number;
+  /** The error as plain data (`errorToPlain`): a clone would lose its class and fields. */
   readonly e: unknown;
   readonly name: string;
   readonly message: string;

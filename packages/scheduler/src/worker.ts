@@ -8,6 +8,7 @@ import { forEachView, packForTransfer } from "./transfer.js";
 import { GcBudget } from "./gc.js";
 import { RECYCLE_MAX, RECYCLE_MIN, recycleBuffer } from "./buffers.js";
 import type { OpFunction } from "@zask/graph";
+import { errorToPlain } from "./error-transfer.js";
 import { CANCELLED, FAILED, INNER_REF, OK, requestStarts, type WorkerFailure, type WorkerMessage, type WorkerReply } from "./worker-protocol.js";
 
 const always = (): boolean => true;
@@ -151,9 +152,8 @@ async function runRequest(
       value = fns[f]!(...args);
       if (isThenable(value)) value = await value;
     } catch (e) {
-      const error = e instanceof Error ? e : String(e);
       reply.k[r] = FAILED;
-      reply.v[r] = { i, e: error, name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) } satisfies WorkerFailure;
+      reply.v[r] = { i, e: errorToPlain(e), name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) } satisfies WorkerFailure;
       return;
     }
     // values that stay here (not sent back) are this worker's garbage once the request ends

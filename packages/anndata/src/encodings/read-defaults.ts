@@ -92,6 +92,7 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
   const indexKey = attr(group, "_index", isString, "a string");
   const order = attr(group, "column-order", (x): x is string[] => isStringList(x) || (Array.isArray(x) && x.length === 0), "a list of strings");
   const [indexCol, ...cols] = await Promise.all([indexKey, ...order].map((name) => readColumn(group, name, ctx)));
+  if (indexCol === undefined) throw new ElementReadError(group.path, elemUrl(group), "format", "a dataframe has no index column");
   const indexData = "shape" in indexCol && !(indexCol instanceof Categorical) && !(indexCol instanceof MaskedArray) ? indexCol.data : indexCol;
   // A string index (the usual case) is already what we keep: no copy of thousands of names.
   const index = Array.isArray(indexData) && indexData.every((x) => typeof x === "string") ? (indexData as string[]) : Array.from(indexData as Iterable<unknown>, (x) => String(x));

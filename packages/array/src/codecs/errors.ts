@@ -1,4 +1,5 @@
 import { ZaskError } from "@zask/graph";
+import { registerErrorClass } from "@zask/scheduler";
 
 /**
  * A blosc chunk that cannot be decoded: truncated, corrupt, or of a format version zask does
@@ -21,3 +22,6 @@ export class BloscError extends ZaskError {
     this.reason = reason;
   }
 }
+
+// Rebuilt with their class when thrown on a worker thread or another process.
+registerErrorClass("BloscError", BloscError);
