@@ -4,24 +4,37 @@ import * as scheduler from "@zask/scheduler";
 
 test("the public API of @zask/scheduler is exactly this list", () => {
   assert.deepEqual(Object.keys(scheduler).sort(), [
+    "BullmqExecutor",
     "DEFAULT_INLINE_THRESHOLD",
     "DEFAULT_MAX_BYTES",
+    "ExecutorUnavailableError",
     "HttpAccessDeniedError",
     "HttpError",
     "HttpTransportError",
     "IoLane",
+    "NotTransportableError",
     "Profiler",
     "ProgressBar",
     "TaskError",
+    "WorkerTaskError",
+    "bullmq",
     "close",
     "compute",
     "configurePool",
+    "decodeResult",
+    "decodeTask",
+    "encodeResult",
+    "encodeTask",
     "errorFromPlain",
     "errorToPlain",
+    "isExecutor",
     "loadOp",
     "registerErrorClass",
+    "remoteSymbol",
     "resolveOpModule",
+    "runTask",
     "sizeOf",
+    "startBullmqWorker",
   ]);
 });
 

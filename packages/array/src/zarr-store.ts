@@ -2,7 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tokenSymbol, type Tokenizable } from "@zask/graph";
-import { DEFAULT_MAX_BYTES } from "@zask/scheduler";
+import { DEFAULT_MAX_BYTES, remoteSymbol, type RemoteForm } from "@zask/scheduler";
 import type { AbsolutePath, AsyncReadable, GetOptions, RangeQuery } from "@zarrita/storage";
 import FileSystemStore from "@zarrita/storage/fs";
 import type { ChunkCache } from "./chunk-cache.js";
@@ -124,6 +124,11 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
 
   [tokenSymbol](): string {
     return this.location;
+  }
+
+  /** How a distributed worker opens this store itself (an http or file store; not a wrapped one). */
+  [remoteSymbol](): RemoteForm | undefined {
+    return this.kind === "store" ? undefined : { module: "@zask/array", name: "ZarrStore", args: [this.location], construct: true };
   }
 
   /** The URL or path of `key` (a store path such as `/X/0.0`), for messages. */

@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { demo } from "./demo.js";
 import { formatInspection, inspect } from "./inspect.js";
 import { serve } from "./serve.js";
+import { worker } from "./worker.js";
 
 const COMMANDS = {
   serve: `Usage: zask serve [DIR] [options]
@@ -36,6 +37,22 @@ Options:
       --json  Print the inspection as JSON ({ repr, elements }).
   -h, --help  Show this help.
 `,
+  worker: `Usage: zask worker --redis URL [options]
+
+Run tasks of distributed computes (\`scheduler: bullmq(...)\`) from a BullMQ queue on Redis, on
+this process's I/O lane and worker pool, logging one line per job on stderr. Each worker
+fetches its chunks from the store itself. SIGTERM or SIGINT: finish the current jobs, then exit.
+
+Options:
+      --redis URL                Redis to take jobs from (redis://host:port).
+      --queue NAME               The queue's name. (default: zask)
+      --concurrency N            Jobs run at once. (default: 8)
+      --lock-duration MS         A job's lock; a killed worker's job runs again after it. (default: 30000)
+      --stalled-interval MS      How often to look for stalled jobs. (default: 30000)
+      --http-concurrency N       HTTP requests in flight per origin. (default: 16)
+  -q, --quiet                    Don't log each job (the ready and stop lines stay).
+  -h, --help                     Show this help.
+`,
 } as const;
 
 const USAGE = `Usage: zask <command> [options]
@@ -44,6 +61,7 @@ Commands:
   serve [DIR]     Serve DIR (default: .) over HTTP, logging each request.
   demo            The tutorial end to end over a logging HTTP server.
   inspect TARGET  An AnnData store's repr and each element's encoding, shape, chunks, codec.
+  worker          Run tasks of distributed computes from a BullMQ queue on Redis.
 
 Options:
   -h, --help     Show this help (\`zask <command> --help\` for a command's).
@@ -92,6 +110,8 @@ async function main(argv: string[]): Promise<number> {
       return demoCommand(rest);
     case "inspect":
       return inspectCommand(rest);
+    case "worker":
+      return workerCommand(rest);
     case "-v":
     case "--version":
       process.stdout.write(`${version()}\n`);
@@ -146,6 +166,40 @@ async function serveCommand(args: string[]): Promise<number> {
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+  });
+  return 0;
+}
+
+/** A positive integer option. */
+function positive(command: Command, name: string, value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(command, `Expected \`--${name}\` to be a positive integer, got \`${value}\``);
+  return n;
+}
+
+async function workerCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse("worker", args, {
+    redis: { type: "string" },
+    queue: { type: "string", default: "zask" },
+    concurrency: { type: "string", default: "8" },
+    "lock-duration": { type: "string", default: "30000" },
+    "stalled-interval": { type: "string", default: "30000" },
+    "http-concurrency": { type: "string", default: "16" },
+    quiet: { type: "boolean", short: "q", default: false },
+  });
+  if (values.help === true) return help("worker");
+  if (positionals.length > 0) throw new UsageError("worker", `Expected no arguments, got \`${positionals.join(" ")}\``);
+  if (values.redis === undefined || !/^rediss?:\/\//.test(values.redis))
+    throw new UsageError("worker", `Expected \`--redis\` to be a redis:// URL, got \`${values.redis ?? ""}\``);
+  await worker({
+    connection: values.redis,
+    queue: values.queue,
+    concurrency: positive("worker", "concurrency", values.concurrency),
+    lockDuration: positive("worker", "lock-duration", values["lock-duration"]),
+    stalledInterval: positive("worker", "stalled-interval", values["stalled-interval"]),
+    httpConcurrency: positive("worker", "http-concurrency", values["http-concurrency"]),
+    log: values.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+    say: (line) => process.stderr.write(`${line}\n`),
   });
   return 0;
 }

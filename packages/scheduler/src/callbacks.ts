@@ -10,7 +10,7 @@ export interface StartInfo {
   readonly keys: readonly Key[];
   /** Tasks to run after optimization. */
   readonly tasks: number;
-  readonly scheduler: "threads" | "sync";
+  readonly scheduler: "threads" | "sync" | "distributed";
 }
 
 /** What {@link Callbacks.posttask} receives. */

@@ -2,6 +2,8 @@ import { Fused, Graph, Task, cull, fuse, opName, orderIndexed, order as orderPas
 import type { Callbacks } from "./callbacks.js";
 import { TaskError } from "./errors.js";
 import { Execution, type OpTable } from "./executor.js";
+import { isExecutor, type Executor } from "./executors/executor.js";
+import { RemoteExecution } from "./executors/remote-execution.js";
 import { defaultPoolLane } from "./pool-lane.js";
 import { defaultStaging } from "./staging.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
@@ -26,10 +28,12 @@ export interface ComputeOptions {
   /**
    * `"threads"`: io ops on the main thread's I/O lane, cpu ops on the worker pool (or inline
    * when their inputs are small), inline ops on the main thread. `"sync"`: every task inline,
-   * one at a time, in priority order (debugging, tiny graphs). dask's names.
+   * one at a time, in priority order (debugging, tiny graphs). dask's names. An
+   * {@link Executor} (such as `bullmq(...)`) runs the io and cpu tasks on its workers, the
+   * cheap glue here.
    * @default "threads"
    */
-  readonly scheduler?: "threads" | "sync";
+  readonly scheduler?: "threads" | "sync" | Executor;
   /** HTTP requests in flight per origin through `ctx.fetch`, across the process. @default 16 */
   readonly httpConcurrency?: number;
   /**
@@ -88,8 +92,8 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     throw new TypeError(`Expected \`keys\` to be an array of strings, got \`${String(keys)}\` (${typeof keys})`);
   }
   const scheduler = options.scheduler ?? "threads";
-  if (scheduler !== "threads" && scheduler !== "sync") {
-    throw new RangeError(`Expected \`scheduler\` to be "threads" or "sync", got \`${String(scheduler)}\``);
+  if (scheduler !== "threads" && scheduler !== "sync" && !isExecutor(scheduler)) {
+    throw new RangeError(`Expected \`scheduler\` to be "threads", "sync" or an executor, got \`${String(scheduler)}\``);
   }
   const inlineThreshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
   if (typeof inlineThreshold !== "number" || !(inlineThreshold >= 0)) {
@@ -114,6 +118,18 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     plan = buildPlan(nodes, keys, opt.order !== false ? orderPass(nodes) : undefined);
   }
 
+  const callbacks: Callbacks[] = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? [...(options.callbacks as Callbacks[])] : [options.callbacks as Callbacks];
+  if (options.progress !== false && process.stderr.isTTY === true) callbacks.push(new ProgressBar());
+  if (typeof scheduler === "object") {
+    const local = { ...options, scheduler: "sync" as const, optimize: false, progress: false, callbacks: [], signal };
+    return new RemoteExecution(plan, {
+      executor: scheduler,
+      signal,
+      callbacks,
+      runLocal: async (node, deps) => (await compute(Graph.fromNodes(node.key, [...deps, node]), [node.key], local))[0],
+    }).run();
+  }
+
   const ops = await loadOps(plan.nodes);
   signal?.throwIfAborted();
 
@@ -129,8 +145,6 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     ...(options.http2 === undefined ? {} : { http2: options.http2 }),
     signal: controller.signal,
   });
-  const callbacks: Callbacks[] = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? [...(options.callbacks as Callbacks[])] : [options.callbacks as Callbacks];
-  if (options.progress !== false && process.stderr.isTTY === true) callbacks.push(new ProgressBar());
   const pool = defaultPoolLane();
   const execution = new Execution(plan, {
     scheduler,

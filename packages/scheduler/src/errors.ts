@@ -164,3 +164,76 @@ registerErrorClass("TaskError", TaskError);
 registerErrorClass("HttpError", HttpError);
 registerErrorClass("HttpAccessDeniedError", HttpAccessDeniedError);
 registerErrorClass("HttpTransportError", HttpTransportError);
+
+/**
+ * A task failed on a distributed worker: which worker, after how many attempts, and the
+ * error it reported (its name and message; the worker's stack stays in its log). It is the
+ * `cause` of the compute's {@link TaskError}.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof TaskError && e.cause instanceof WorkerTaskError) console.error(e.cause.worker);
+ * ```
+ */
+export class WorkerTaskError extends ZaskError {
+  override name = "WorkerTaskError" as const;
+  /** The worker's name (`host:pid`) that ran the last attempt. */
+  readonly worker: string;
+  /** Attempts made before the task failed for good. */
+  readonly attempts: number;
+  /** The `name` of the error the op threw on the worker. */
+  readonly errorName: string;
+
+  constructor(worker: string, attempts: number, errorName: string, message: string) {
+    super(`on worker ${worker} after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${errorName}: ${message}`);
+    this.worker = worker;
+    this.attempts = attempts;
+    this.errorName = errorName;
+  }
+}
+
+/**
+ * A distributed executor lost its queue: Redis did not answer (or stayed disconnected) for
+ * longer than the executor's `timeout`. The compute fails instead of waiting for it.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof ExecutorUnavailableError) console.error(`no Redis at ${e.url}`);
+ * ```
+ */
+export class ExecutorUnavailableError extends ZaskError {
+  override name = "ExecutorUnavailableError" as const;
+  /** The Redis URL of the executor (its password, if any, hidden). */
+  readonly url: string;
+  /** How long it stayed unreachable before the compute gave up, ms. */
+  readonly waited: number;
+
+  constructor(url: string, waited: number, options?: { cause?: unknown }) {
+    super(`Redis at ${url} unreachable for ${Math.round(waited)} ms${options?.cause instanceof Error ? `: ${options.cause.message}` : ""}`, options);
+    this.url = url;
+    this.waited = waited;
+  }
+}
+
+/**
+ * A value of a task cannot travel to a distributed worker: a class instance without a remote
+ * form (`remoteSymbol`), or a function. Names the task and what the value was.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof NotTransportableError) console.error(e.key, e.what);
+ * ```
+ */
+export class NotTransportableError extends ZaskError {
+  override name = "NotTransportableError" as const;
+  /** The key of the task whose arguments or value hold it. */
+  readonly key: string;
+  /** What it is (`a ZarrStore of kind store`, `function f`). */
+  readonly what: string;
+
+  constructor(key: string, what: string) {
+    super(`Task ${key} cannot run on a distributed worker: its arguments hold ${what}, which has no remote form`);
+    this.key = key;
+    this.what = what;
+  }
+}

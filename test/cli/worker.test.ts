@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { join, normalize } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Queue } from "bullmq";
+import { readZarr } from "@zask/anndata";
+import type { Array as LazyArray } from "@zask/array";
+import { bullmq, close } from "@zask/scheduler";
+import { redisSkip as skip, startRedis, type RedisServer } from "../helpers/redis-server.ts";
+
+const BIN = new URL("../../packages/cli/bin/zask.js", import.meta.url).pathname;
+const FIXTURES = new URL("../fixtures/anndata/", import.meta.url).pathname;
+
+test("zask worker --help prints its usage", () => {
+  const r = spawnSync(process.execPath, [BIN, "worker", "--help"], { encoding: "utf8" });
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^Usage: zask worker --redis URL/);
+  assert.match(r.stdout, /--concurrency N/);
+});
+
+test("zask worker without a redis:// URL is a usage error", () => {
+  const r = spawnSync(process.execPath, [BIN, "worker", "--redis", "localhost:6379"], { encoding: "utf8" });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /Expected `--redis` to be a redis:\/\/ URL, got `localhost:6379`/);
+});
+
+interface Spawned {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+  exited: Promise<number | null>;
+}
+
+/** Start `zask worker` and wait for its ready line. */
+async function spawnWorker(redis: string, queue: string): Promise<Spawned> {
+  const child = spawn(process.execPath, [BIN, "worker", "--redis", redis, "--queue", queue, "--concurrency", "2", "--lock-duration", "1000", "--stalled-interval", "300"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    let buf = "";
+    child.stderr!.on("data", (b: Buffer) => {
+      buf += b.toString();
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      for (const l of parts) {
+        lines.push(l);
+        if (/ ready on queue /.test(l)) resolve();
+      }
+    });
+    void exited.then((code) => reject(new Error(`worker exited with ${code}: ${lines.join("\n")}`)));
+  });
+  return { child, lines, exited };
+}
+
+describe("zask worker processes on a real redis-server", { skip }, () => {
+  let redis: RedisServer;
+  let server: Server;
+  let url = "";
+  const delayed = new Set<string>();
+  before(async () => {
+    redis = await startRedis();
+    // a static server whose chunk answers take a while, so that a worker can die mid-job
+    server = createServer(async (req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+      const file = join(FIXTURES, normalize(path));
+      if (/\/X\/\d+\.\d+$/.test(path)) {
+        delayed.add(path);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      try {
+        const body = await readFile(file);
+        res.writeHead(200, { "content-length": body.length }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  after(async () => {
+    await close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await redis.stop();
+  });
+
+  test("a compute survives a worker killed mid-job and equals the local result exactly", async () => {
+    const queue = `kill${process.pid}`;
+    const workers = await Promise.all([0, 1, 2].map(() => spawnWorker(redis.url, queue)));
+    const cluster = bullmq({ connection: redis.url, queue });
+    const q = new Queue(queue, { connection: { host: "127.0.0.1", port: redis.port } });
+    try {
+      const adata = await readZarr(`${url}/pbmc-like.dense.c5.zarr`);
+      const X = adata.X as LazyArray;
+      const run = X.mean({ axis: 0 }).compute({ scheduler: cluster }) as unknown as Promise<{ data: Float32Array }>;
+      // the first worker seen holding an active job is killed while its chunk request waits
+      let victim: Spawned | undefined;
+      let victimJob = "";
+      for (let i = 0; i < 400 && victim === undefined; i++) {
+        for (const job of await q.getActive()) {
+          const w = workers.find((s) => job.processedBy?.endsWith(`:${s.child.pid}`));
+          if (w !== undefined) {
+            victim = w;
+            victimJob = job.id ?? "";
+            break;
+          }
+        }
+        if (victim === undefined) await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.ok(victim !== undefined, "a worker took a job");
+      victim.child.kill("SIGKILL");
+      const remote = await run;
+      const local = (await X.mean({ axis: 0 }).compute()) as unknown as { data: Float32Array };
+      assert.deepEqual(Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength), Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength));
+      // the killed worker never finished that job: another one did
+      assert.ok(!victim.lines.some((l) => l.includes(` job ${victimJob} `)));
+      const survivors = workers.filter((w) => w !== victim);
+      assert.ok(survivors.some((w) => w.lines.some((l) => l.includes(` job ${victimJob} `) && / ok [\d.]+ ms /.test(l))));
+      // SIGTERM: each survivor finishes, logs that it stopped, and exits with 0
+      for (const w of survivors) w.child.kill("SIGTERM");
+      for (const w of survivors) {
+        assert.equal(await w.exited, 0);
+        assert.match(w.lines.at(-1)!, / stopped$/);
+      }
+    } finally {
+      for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+      await q.close();
+      await cluster.close();
+    }
+  });
+});

@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Queue } from "bullmq";
+import { Graph, Task, op, ref } from "@zask/graph";
+import { readZarr } from "@zask/anndata";
+import type { Array as LazyArray } from "@zask/array";
+import { ExecutorUnavailableError, TaskError, WorkerTaskError, bullmq, close, compute, startBullmqWorker, type BullmqWorkerHandle } from "@zask/scheduler";
+import { serveFixtures, type FixtureServer } from "../helpers/fixture-server.ts";
+import { freePort, redisSkip as skip, startRedis, type RedisServer } from "../helpers/redis-server.ts";
+
+if (skip) console.log(`# bullmq executor ${skip}`);
+
+const FIXTURES = new URL("../fixtures/anndata/", import.meta.url).pathname;
+const OPS = new URL("./fixtures/ops.js", import.meta.url);
+const fill = op(OPS, "fill");
+const add = op(OPS, "add");
+const boom = op(OPS, "boom");
+
+describe("the bullmq executor on a real redis-server", { skip }, () => {
+  let redis: RedisServer;
+  let server: FixtureServer;
+  const workers: BullmqWorkerHandle[] = [];
+  let queues = 0;
+  const queueName = () => `t${process.pid}-${queues++}`;
+  const startWorker = async (queue: string): Promise<BullmqWorkerHandle> => {
+    const w = await startBullmqWorker({ connection: redis.url, queue, concurrency: 4 });
+    workers.push(w);
+    return w;
+  };
+
+  before(async () => {
+    redis = await startRedis();
+    server = await serveFixtures(FIXTURES);
+  });
+  after(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await close();
+    await server.close();
+    await redis.stop();
+  });
+
+  test("a mean over an HTTP store computed on workers equals the local result exactly", async () => {
+    const queue = queueName();
+    await startWorker(queue);
+    await startWorker(queue);
+    const cluster = bullmq({ connection: redis.url, queue });
+    try {
+      const adata = await readZarr(`${server.url}/pbmc-like.dense.c5.zarr`);
+      const X = adata.X as LazyArray;
+      const requestsBefore = server.requests.length;
+      const remote = (await X.mean({ axis: 0 }).compute({ scheduler: cluster })) as unknown as { data: Float32Array; shape: number[] };
+      // the workers fetched the chunks from the store themselves
+      assert.ok(server.requests.length - requestsBefore >= X.numBlocks.reduce((a, b) => a * b, 1));
+      const local = (await X.mean({ axis: 0 }).compute()) as unknown as { data: Float32Array; shape: number[] };
+      assert.deepEqual(remote.shape, local.shape);
+      assert.deepEqual(Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength), Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength));
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  test("results above resultLimit travel through the scratch directory, which is empty afterwards", async () => {
+    const queue = queueName();
+    await startWorker(queue);
+    const scratch = await mkdtemp(join(tmpdir(), "zask-scratch-"));
+    const cluster = bullmq({ connection: redis.url, queue, resultLimit: 1000, scratch });
+    try {
+      const nodes = [new Task("a", fill, [1000, 1.25]), new Task("b", fill, [10, 2]), new Task("c", add, [ref("a"), ref("a")])];
+      let maxFiles = 0;
+      const [c, b] = await compute(Graph.fromNodes("s", nodes), ["c", "b"], {
+        scheduler: cluster,
+        callbacks: {
+          posttask: () => {
+            void readdir(scratch).then((f) => (maxFiles = Math.max(maxFiles, f.length)));
+          },
+        },
+      });
+      assert.deepEqual(c, new Float64Array(1000).fill(2.5));
+      assert.deepEqual(b, new Float64Array(10).fill(2));
+      assert.ok(maxFiles >= 1, "the large values went to the scratch directory");
+      assert.deepEqual(await readdir(scratch), []);
+    } finally {
+      await cluster.close();
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  test("a task failing on every attempt fails the compute with a TaskError naming key, op and worker", async () => {
+    const queue = queueName();
+    const w = await startWorker(queue);
+    const cluster = bullmq({ connection: redis.url, queue, attempts: 2 });
+    try {
+      const g = Graph.fromNodes("f", [new Task("x", fill, [2, 1]), new Task("bad", boom, [ref("x")])]);
+      await assert.rejects(compute(g, ["bad"], { scheduler: cluster }), (e: unknown) => {
+        assert.ok(e instanceof TaskError);
+        assert.equal(e.key, "bad");
+        assert.match(e.op, /ops\.js#boom$/);
+        assert.ok(e.cause instanceof WorkerTaskError);
+        assert.equal(e.cause.worker, w.name);
+        assert.equal(e.cause.attempts, 2);
+        assert.equal(e.cause.errorName, "RangeError");
+        assert.match(e.message, new RegExp(`worker ${w.name}.*boom on 2`));
+        return true;
+      });
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  test("aborting a compute removes its waiting jobs from the queue", async () => {
+    const queue = queueName();
+    // no worker: every job waits
+    const cluster = bullmq({ connection: redis.url, queue });
+    const q = new Queue(queue, { connection: { host: "127.0.0.1", port: redis.port } });
+    try {
+      const nodes = Array.from({ length: 10 }, (_, i) => new Task(`f${i}`, fill, [2, i]));
+      const controller = new AbortController();
+      const run = compute(Graph.fromNodes("a", nodes), nodes.map((n) => n.key), { scheduler: cluster, signal: controller.signal });
+      for (let i = 0; i < 100 && (await q.getWaitingCount()) < 10; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(await q.getWaitingCount(), 10);
+      controller.abort(new Error("stop"));
+      await assert.rejects(run, /stop/);
+      assert.equal(await q.getWaitingCount(), 0);
+    } finally {
+      await q.close();
+      await cluster.close();
+    }
+  });
+
+  test("Redis going away fails the compute with ExecutorUnavailableError in bounded time", async () => {
+    const own = await startRedis();
+    const cluster = bullmq({ connection: own.url, queue: queueName(), timeout: 300 });
+    try {
+      const nodes = [new Task("f", fill, [2, 1])];
+      const run = compute(Graph.fromNodes("r", nodes), ["f"], { scheduler: cluster });
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = performance.now();
+      await own.stop();
+      await assert.rejects(run, (e: unknown) => e instanceof ExecutorUnavailableError && e.url === own.url);
+      assert.ok(performance.now() - t0 < 2000);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  test("no Redis at the URL fails the compute with ExecutorUnavailableError in bounded time", async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const cluster = bullmq({ connection: url, timeout: 300 });
+    const t0 = performance.now();
+    await assert.rejects(compute(Graph.fromNodes("n", [new Task("f", fill, [2, 1])]), ["f"], { scheduler: cluster }), ExecutorUnavailableError);
+    assert.ok(performance.now() - t0 < 2000);
+    await cluster.close();
+  });
+});
