@@ -4,6 +4,7 @@ import * as scheduler from "@zask/scheduler";
 
 test("the public API of @zask/scheduler is exactly this list", () => {
   assert.deepEqual(Object.keys(scheduler).sort(), [
+    "ByteRangeError",
     "DEFAULT_INLINE_THRESHOLD",
     "DEFAULT_MAX_BYTES",
     "HttpAccessDeniedError",
@@ -12,13 +13,16 @@ test("the public API of @zask/scheduler is exactly this list", () => {
     "IoLane",
     "Profiler",
     "ProgressBar",
+    "ReadPlanner",
     "TaskError",
     "close",
+    "coalesceFor",
     "compute",
     "configurePool",
     "errorFromPlain",
     "errorToPlain",
     "loadOp",
+    "planReads",
     "registerErrorClass",
     "resolveOpModule",
     "sizeOf",
