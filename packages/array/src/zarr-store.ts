@@ -126,6 +126,11 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     return this.location;
   }
 
+  /** Whether the wrapped store reads byte ranges (`getRange`); sharded arrays read whole shards otherwise. */
+  get hasRanges(): boolean {
+    return typeof this.#inner.getRange === "function";
+  }
+
   /** The URL or path of `key` (a store path such as `/X/0.0`), for messages. */
   describe(key: string): string {
     const rel = key.replace(/^\/+/, "");

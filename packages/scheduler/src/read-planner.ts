@@ -19,6 +19,8 @@ export interface ReadPlannerOptions {
   /** Requests in flight per origin (local files: positioned reads in flight). @default 16 */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
+  /** Called after each request with the bytes it got (0 for a missing object), e.g. for a store's counters. */
+  readonly onRequest?: (read: PlannedRead, bytes: number) => void;
 }
 
 /** What a {@link ReadPlanner} has sent. */
@@ -77,6 +79,7 @@ export class ReadPlanner {
   readonly #coalesce: (object: string) => Required<CoalesceOptions>;
   readonly #concurrency: number;
   readonly #signal: AbortSignal | undefined;
+  readonly #onRequest: ((read: PlannedRead, bytes: number) => void) | undefined;
   readonly #queues = new Map<string, PQueue>();
   readonly #groups = new Map<string, Group[]>();
 
@@ -87,6 +90,7 @@ export class ReadPlanner {
     this.#coalesce = coalesceFor(options.coalesce);
     this.#concurrency = c;
     this.#signal = options.signal ?? transport?.signal;
+    this.#onRequest = options.onRequest;
   }
 
   /** The thresholds this planner uses for `object` (fixed at its first use, for the planner's life). */
@@ -202,6 +206,7 @@ export class ReadPlanner {
         this.stats.bytes += body.byteLength;
         originStats(origin).record(performance.now() - t0, body.byteLength);
       }
+      this.#onRequest?.(read, body?.byteLength ?? 0);
       return body;
     }) as Promise<Uint8Array | null>;
   }
