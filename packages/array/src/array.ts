@@ -242,7 +242,10 @@ export class Array {
     return this.graph.layers.get(this.name)?.annotations["shards"] as readonly number[] | undefined;
   }
 
-  /** Write to a zarr v2 store (one task per output chunk), readable by zarr-python. */
+  /**
+   * Write to a zarr store (one task per output chunk): zarr v2 by default, readable by
+   * zarr-python 2; `{ format: 3, shards }` writes zarr v3, sharded (index at the end with crc32c).
+   */
   toZarr(dest: Parameters<typeof toZarrArray>[1], options: ToZarrOptions = {}): Promise<ToZarrResult> {
     return toZarrArray(this, dest, options);
   }

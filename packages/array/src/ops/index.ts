@@ -9,4 +9,5 @@ export { getitem, gather, expandIndex } from "./slicing-kernels.js";
 export type { AxisIndex, GatherPiece } from "./slicing-kernels.js";
 export { assemble, reshapeBlock, transposeBlock, fullBlock, arangeBlock } from "./assemble.js";
 export { encodeChunk, writeChunk } from "./write.js";
+export { encodeShardBlock } from "./write-shard.js";
 export type { CompressorConfig, ChunkSink } from "./write.js";
