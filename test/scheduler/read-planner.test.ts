@@ -30,7 +30,7 @@ const expectBytes = (k: number, offset: number, length: number) => bytesOf(k).su
 describe("ReadPlanner over HTTP", () => {
   test("sends one request for declared ranges of one object whose gaps are under maxGap, and gives each reader its own bytes", async () => {
     server.reset();
-    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 1000 } });
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 1000, maxWaste: Infinity } });
     const want = [range(url(0), 0, 100), range(url(0), 600, 50), range(url(0), 1200, 300)];
     planner.declare(want);
     const got = await Promise.all(want.map((r) => planner.read(r)));
@@ -54,7 +54,7 @@ describe("ReadPlanner over HTTP", () => {
 
   test("reads ranges whose gap costs more than a round trip with separate requests", async () => {
     server.reset();
-    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 1000 } });
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 1000, maxWaste: Infinity } });
     const want = [range(url(2), 0, 10), range(url(2), 5000, 10), range(url(2), 5010, 10)];
     planner.declare(want);
     const got = await Promise.all(want.map((r) => planner.read(r)));
@@ -77,18 +77,21 @@ describe("ReadPlanner over HTTP", () => {
     }
   });
 
-  test("sends a merged request only when one of its ranges is read", async () => {
+  test("sends nothing before a read, then the request read and the next one declared (one request of read-ahead)", async () => {
     server.reset();
     const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 } });
-    planner.declare([range(url(3), 0, 10), range(url(3), 100, 10)]);
+    planner.declare([range(url(3), 0, 10), range(url(3), 100, 10), range(url(3), 200, 10)]);
     assert.equal(server.totals().requests, 0);
     assert.deepEqual(await planner.read(range(url(3), 100, 10)), expectBytes(3, 100, 10));
-    assert.deepEqual(server.log.map((e) => e.range), ["bytes=100-109"]);
+    assert.deepEqual(await planner.read(range(url(3), 0, 10)), expectBytes(3, 0, 10));
+    assert.deepEqual(server.log.map((e) => e.range).sort(), ["bytes=0-9", "bytes=100-109"]);
+    assert.deepEqual(await planner.read(range(url(3), 200, 10)), expectBytes(3, 200, 10));
+    assert.equal(server.totals().requests, 3);
   });
 
   test("serves an undeclared range from a planned request that covers it, or alone", async () => {
     server.reset();
-    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 100 } });
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 100, maxWaste: Infinity } });
     planner.declare([range(url(4), 0, 10), range(url(4), 50, 10)]);
     const [a, inside, b] = await Promise.all([planner.read(range(url(4), 0, 10)), planner.read(range(url(4), 20, 5)), planner.read(range(url(4), 50, 10))]);
     assert.deepEqual(inside, expectBytes(4, 20, 5));
@@ -137,7 +140,7 @@ describe("ReadPlanner over HTTP", () => {
 
 describe("ReadPlanner over local files", () => {
   test("makes the same plan with positioned reads, and reads a missing file as null", async () => {
-    const planner = new ReadPlanner(undefined, { coalesce: { maxGap: 1000 } });
+    const planner = new ReadPlanner(undefined, { coalesce: { maxGap: 1000, maxWaste: Infinity } });
     const file = join(dir, "o", "6");
     const want = [range(file, 10, 10), range(file, 500, 20), range(file, 99_990, 10)];
     planner.declare(want);

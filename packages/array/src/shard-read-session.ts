@@ -18,12 +18,15 @@ export interface ShardReadOptions {
  * compute's {@link ReadPlanner} at once, so that it can dedupe and merge them before any is
  * requested; each task then reads its own range.
  *
- * State: `#byShard` (fixed) lists each shard's inner chunks in the compute; `#declared` the
- * shards already declared; `#planner` is made by the first read (it needs the I/O lane).
+ * State: `#byShard` (fixed) lists each shard's inner chunks in the compute, in block order;
+ * `#declared` the shards already declared; `#planner` is made by the first read (it needs the
+ * I/O lane). When a shard is declared, the next one is read ahead (index, first request).
  */
 export class ShardReadSession {
   readonly reader: ShardedReader;
   readonly #byShard = new Map<string, InnerLocation[]>();
+  /** The shard after each one, in block order. */
+  readonly #next = new Map<string, string>();
   readonly #declared = new Set<string>();
   readonly #options: ShardReadOptions;
   #planner: ReadPlanner | undefined;
@@ -36,6 +39,11 @@ export class ShardReadSession {
       let list = this.#byShard.get(loc.shardKey);
       if (list === undefined) this.#byShard.set(loc.shardKey, (list = []));
       list.push(loc);
+    }
+    let previous: string | undefined;
+    for (const key of this.#byShard.keys()) {
+      if (previous !== undefined) this.#next.set(previous, key);
+      previous = key;
     }
   }
 
@@ -51,8 +59,29 @@ export class ShardReadSession {
     if (!this.#declared.has(loc.shardKey)) {
       this.#declared.add(loc.shardKey);
       this.#planner.declare(rangesOf(index!, this.#byShard.get(loc.shardKey) ?? []));
+      this.#ahead(ctx, loc.shardKey);
     }
     return reader.readRange(this.#planner, loc, range);
+  }
+
+  /**
+   * The tasks of one shard wait on its request holding their I/O slots: the next shard's index
+   * is read now and its first request sent, so that the next shard is on its way meanwhile.
+   */
+  #ahead(ctx: ChunkIoContext, after: string): void {
+    if (this.reader.store.kind === "store") return;
+    const next = this.#next.get(after);
+    if (next === undefined || this.#declared.has(next)) return;
+    const locs = this.#byShard.get(next)!;
+    this.reader.index(ctx, locs[0]!).then(
+      (index) => {
+        if (index === null || this.#declared.has(next) || ctx.signal.aborted) return;
+        this.#declared.add(next);
+        this.#planner!.declare(rangesOf(index, locs));
+        this.#planner!.readAhead();
+      },
+      () => {}, // the shard's own tasks read the index again and report the error
+    );
   }
 }
 

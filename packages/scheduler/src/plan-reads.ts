@@ -11,6 +11,12 @@ export interface CoalesceOptions {
   readonly maxGap?: number;
   /** Never merge into a request longer than this (overlapping ranges excepted). @default 32 MiB */
   readonly maxBytes?: number;
+  /**
+   * Never merge across a gap that would make the bytes between the ranges of one request more
+   * than this fraction of the bytes asked for in it (touching and overlapping ranges excepted).
+   * @default 0.25
+   */
+  readonly maxWaste?: number;
 }
 
 /** A request the planner sends: one contiguous range of one object, serving one or more asked-for ranges. */
@@ -24,12 +30,15 @@ export interface PlannedRead {
 
 /** The default bound of one merged request. */
 export const DEFAULT_MAX_BYTES = 32 * 2 ** 20;
+/** The default bound of the bytes a merged request downloads only to skip them. */
+export const DEFAULT_MAX_WASTE = 0.25;
 
 /**
  * The requests that serve `requests`: identical ranges deduped, and ranges of one object
- * merged, in order of offset, while the gap to the next one is at most `maxGap` bytes and the
- * merged request stays within `maxBytes`; ranges that touch (gap 0) always merge within
- * `maxBytes`, and ranges that overlap always merge. Objects keep the order in which they first
+ * merged, in order of offset, while the gap to the next one is at most `maxGap` bytes, the
+ * merged request stays within `maxBytes`, and its skipped bytes within `maxWaste` of the bytes
+ * asked for; ranges that touch (gap 0) always merge within `maxBytes`, and ranges that overlap
+ * always merge. Objects keep the order in which they first
  * appear. Pure: `plan()` and a compute make the same requests from the same ranges.
  *
  * @example
@@ -49,23 +58,27 @@ export function planReads(requests: Iterable<ByteRangeRequest>, coalesce: (objec
   }
   const out: PlannedRead[] = [];
   for (const [object, ranges] of byObject) {
-    const { maxGap = 0, maxBytes = DEFAULT_MAX_BYTES } = coalesce(object);
+    const { maxGap = 0, maxBytes = DEFAULT_MAX_BYTES, maxWaste = DEFAULT_MAX_WASTE } = coalesce(object);
     const sorted = [...ranges.values()].sort((a, b) => a.offset - b.offset || a.length - b.length);
     let parts = [sorted[0]!];
     let start = sorted[0]!.offset;
     let end = start + sorted[0]!.length;
+    let skipped = 0;
     for (let i = 1; i < sorted.length; i++) {
       const r = sorted[i]!;
       const gap = r.offset - end;
       const merged = Math.max(end, r.offset + r.length) - start;
-      if (gap < 0 || (gap <= maxGap && merged <= maxBytes)) {
+      const waste = skipped + Math.max(gap, 0);
+      if (gap < 0 || (gap <= maxGap && merged <= maxBytes && (gap === 0 || waste <= maxWaste * (merged - waste)))) {
         parts.push(r);
         end = start + merged;
+        skipped = waste;
       } else {
         out.push({ object, offset: start, length: end - start, parts });
         parts = [r];
         start = r.offset;
         end = r.offset + r.length;
+        skipped = 0;
       }
     }
     out.push({ object, offset: start, length: end - start, parts });

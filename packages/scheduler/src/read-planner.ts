@@ -2,7 +2,7 @@ import { open } from "node:fs/promises";
 import PQueue from "p-queue";
 import { ByteRangeError, HttpError } from "./errors.js";
 import { originOf, originStats } from "./origin-stats.js";
-import { planReads, type ByteRangeRequest, type CoalesceOptions, type PlannedRead } from "./plan-reads.js";
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_WASTE, planReads, type ByteRangeRequest, type CoalesceOptions, type PlannedRead } from "./plan-reads.js";
 
 /** How a {@link ReadPlanner} reaches http(s) objects: an io op's `ctx` (the I/O lane) or anything with its `get`. */
 export interface RangeTransport {
@@ -39,7 +39,7 @@ export function coalesceFor(options: CoalesceOptions = {}): (object: string) => 
     const origin = originOf(object);
     let maxGap = options.maxGap ?? gaps.get(origin);
     if (maxGap === undefined) gaps.set(origin, (maxGap = originStats(origin).maxGap()));
-    return { maxGap, maxBytes: options.maxBytes ?? (32 * 2 ** 20) };
+    return { maxGap, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, maxWaste: options.maxWaste ?? DEFAULT_MAX_WASTE };
   };
 }
 
@@ -57,14 +57,16 @@ interface Group {
  * declare the ranges they will read (`declare`, before reading, as many as are known); the
  * planner dedupes identical ranges and merges ranges of one object into one request when the
  * gap between them costs less than a round trip ({@link planReads}, thresholds from
- * {@link coalesceFor}), sends a merged request when the first of its ranges is read, and hands
+ * {@link coalesceFor}), sends a merged request when the first of its ranges is read (and the
+ * next declared one with it), and hands
  * each reader its own bytes. Requests are bounded per origin; http(s) objects are read with
  * `Range` requests through `transport` (the I/O lane, which also retries), local paths with
  * positioned reads. An object that does not exist (404, 403, no file) reads as `null`.
  *
  * State: `#groups` holds, per object, the planned requests that still have declared readers;
  * a group is dropped (and its bytes with it) when its last declared reader has read, or when
- * its request fails.
+ * its request fails. `#unsent` lists the declared groups not yet sent, in declaration order:
+ * sending one also sends the next (one request of read-ahead).
  *
  * @example
  * ```ts
@@ -82,6 +84,8 @@ export class ReadPlanner {
   readonly #onRequest: ((read: PlannedRead, bytes: number) => void) | undefined;
   readonly #queues = new Map<string, PQueue>();
   readonly #groups = new Map<string, Group[]>();
+  /** Declared groups not yet sent, in the order they were declared (for reading ahead). */
+  readonly #unsent: Group[] = [];
 
   constructor(transport?: RangeTransport, options: ReadPlannerOptions = {}) {
     const c = options.concurrency ?? 16;
@@ -133,7 +137,9 @@ export class ReadPlanner {
       }
       let list = this.#groups.get(read.object);
       if (list === undefined) this.#groups.set(read.object, (list = []));
-      list.push({ read, waiting, pending, promise: undefined });
+      const group: Group = { read, waiting, pending, promise: undefined };
+      list.push(group);
+      this.#unsent.push(group);
     }
   }
 
@@ -156,11 +162,13 @@ export class ReadPlanner {
     }
     if (declared) group.waiting.set(id, group.waiting.get(id)! - 1);
     const g = group;
-    g.promise ??= this.#send(g.read).catch((e: unknown) => {
-      this.#drop(g);
-      throw e;
-    });
-    const body = await g.promise;
+    if (g.promise === undefined) {
+      this.#start(g);
+      // the tasks of this request wait on its body holding their I/O slots: the next declared
+      // request is sent now too, so that it is on its way meanwhile
+      this.readAhead();
+    }
+    const body = await g.promise!;
     if (declared && --g.pending === 0) this.#drop(g);
     if (body === null) return null;
     const start = r.offset - g.read.offset;
@@ -169,6 +177,22 @@ export class ReadPlanner {
     // scheduler may move a view that spans its whole buffer to a worker
     if (part.byteLength === body.buffer.byteLength && g.pending > 0) return part.slice();
     return part;
+  }
+
+  /** Send the first declared request not yet sent, if any, before any of its ranges is read. */
+  readAhead(): void {
+    const next = this.#unsent[0];
+    if (next !== undefined) this.#start(next).catch(() => {}); // its readers see the error
+  }
+
+  #start(g: Group): Promise<Uint8Array | null> {
+    const i = this.#unsent.indexOf(g);
+    if (i >= 0) this.#unsent.splice(i, 1);
+    g.promise = this.#send(g.read).catch((e: unknown) => {
+      this.#drop(g);
+      throw e;
+    });
+    return g.promise;
   }
 
   #find(object: string, id: string): Group | undefined {
