@@ -2,7 +2,10 @@
  * `npm run bench`: request counts and times per chunking, zask side by side with the Python
  * peer (dask + zarr + fsspec) on the same stores and the same server process.
  *
- *   npm run bench -- [--repeats 3] [--warmups 3] [--only c5,c25] [--server nginx|zask] [--skip-peer] [--skip-zask] [--memory]
+ *   npm run bench -- [--repeats 3] [--warmups 3] [--only c5,c25,sharded] [--server nginx|zask] [--skip-peer] [--skip-zask] [--skip-sharded] [--memory]
+ *
+ * The sharded zarr v3 rows (benchmarks/lib/sharded.ts: zask against zarrita + withRangeCoalescing)
+ * run after the others and write benchmarks/results/sharded.{json,md}.
  *
  * Writes benchmarks/results/latest.json, latest.md (the table) and latest.svg (the chart).
  * Stores are written once by anndata 0.8 into benchmarks/results/tmp/stores (git-ignored) and
@@ -39,6 +42,7 @@ import type { ChunkingResult, QueryFigures, QueryName, Reader, Results } from ".
 import { median } from "./lib/stats.ts";
 import { ensureStores, sumMatches } from "./lib/stores.ts";
 import type { Expected } from "./lib/stores.ts";
+import { runShardedBench } from "./lib/sharded-run.ts";
 import { ZaskSession } from "./lib/zask-queries.ts";
 
 const RESULTS = new URL("./results/", import.meta.url).pathname;
@@ -54,6 +58,7 @@ const { values: args } = parseArgs({
     "skip-zask": { type: "boolean", default: false },
     memory: { type: "boolean", default: false },
     rtt: { type: "string" },
+    "skip-sharded": { type: "boolean", default: false },
     out: { type: "string", default: RESULTS },
   },
 });
@@ -67,7 +72,8 @@ async function main(signal: AbortSignal): Promise<void> {
   if (args.rtt !== undefined) return latency(signal, repeats);
   const only = args.only?.split(",").filter(Boolean);
   const chosen = chunkings().filter((c) => only === undefined || only.includes(c.name));
-  if (chosen.length === 0) throw new RangeError(`Expected --only to name stores among ${chunkings().map((c) => c.name).join(",")}, got ${args.only}`);
+  const sharded = !args["skip-sharded"] && !args["skip-zask"] && (only === undefined || only.includes("sharded"));
+  if (chosen.length === 0 && !sharded) throw new RangeError(`Expected --only to name stores among ${chunkings().map((c) => c.name).join(",")}, got ${args.only}`);
 
   const machine = machineInfo();
   const machineLine = describeMachine(machine);
@@ -97,6 +103,7 @@ async function main(signal: AbortSignal): Promise<void> {
       results.push(row);
       printRow(row);
     }
+    if (sharded) await runShardedBench(server, STORES, args.out, { repeats, warmups, peer: !args["skip-peer"], signal });
     if (big !== undefined) {
       memory = await measureMemory(`${server.url}big.zarr`, big, { signal });
       console.log(
@@ -137,6 +144,7 @@ async function main(signal: AbortSignal): Promise<void> {
     memory,
     notes,
   };
+  if (results.length === 0) return; // only the sharded rows ran: latest.* keep the last full run
   await mkdir(args.out, { recursive: true });
   await writeAtomic(join(args.out, "latest.json"), `${JSON.stringify(all, null, 1)}\n`);
   await writeAtomic(join(args.out, "latest.md"), renderMarkdown(all));
