@@ -78,8 +78,9 @@ async function main(signal: AbortSignal): Promise<void> {
   const machine = machineInfo();
   const machineLine = describeMachine(machine);
   console.log(`machine: ${machineLine}`);
-  console.log(`writing stores (anndata 0.8) into ${STORES} …`);
-  const expected = await ensureStores(STORES, chosen, { signal });
+  if (chosen.length > 0) console.log(`writing stores (anndata 0.8) into ${STORES} …`);
+  // only the sharded rows: no anndata 0.8 store is needed
+  const expected = chosen.length > 0 ? await ensureStores(STORES, chosen, { signal }) : undefined;
   if (args.memory) console.log(`writing the 2 GiB store for the memory run …`);
   const big = args.memory ? await ensureBigStore(STORES, { signal }) : undefined;
 
@@ -98,7 +99,7 @@ async function main(signal: AbortSignal): Promise<void> {
   try {
     for (const chunking of chosen) {
       const url = `${server.url}${chunking.name}.zarr`;
-      const { row, peer } = await measureChunking(server, chunking, url, { repeats, warmups }, expected, signal);
+      const { row, peer } = await measureChunking(server, chunking, url, { repeats, warmups }, expected!, signal);
       peerInfo ??= peer;
       results.push(row);
       printRow(row);
@@ -131,6 +132,7 @@ async function main(signal: AbortSignal): Promise<void> {
   if (Math.max(machine.load1, loadEnd) > machine.cores / 2) {
     notes.push(`The machine was busy (load ${machine.load1} at the start, ${loadEnd.toFixed(2)} at the end, ${machine.cores} cores): compare zask and dask as ratios within this run, not absolute times.`);
   }
+  if (expected === undefined) return; // only the sharded rows ran: latest.* keep the last full run
   const all: Results = {
     schema: 1,
     date: new Date().toISOString(),
@@ -144,7 +146,6 @@ async function main(signal: AbortSignal): Promise<void> {
     memory,
     notes,
   };
-  if (results.length === 0) return; // only the sharded rows ran: latest.* keep the last full run
   await mkdir(args.out, { recursive: true });
   await writeAtomic(join(args.out, "latest.json"), `${JSON.stringify(all, null, 1)}\n`);
   await writeAtomic(join(args.out, "latest.md"), renderMarkdown(all));

@@ -64,6 +64,11 @@ test("toZarr with shards \"auto\" sizes shards as anndata 0.13 does, and zask re
     assert.deepEqual(y.shards, [25, 20]);
     assert.deepEqual(y.chunks.map((c) => c[0]), [5, 4]);
     assert.deepEqual(Array.from((await y.compute()).data as Float32Array), Array.from(DATA));
+    // rewritten from HTTP as zarr v2: the inner chunks are read through one read plan (2 x 2 shards: an index and one request each)
+    server.reset();
+    await (await fromZarr(`${server.url}/auto.zarr`)).toZarr(join(dir, "back.v2.zarr"), { chunks: [30, 23], progress: false });
+    assert.equal(server.log.filter((e) => e.path.includes("/c/")).length, 8);
+    assert.deepEqual(Array.from((await (await fromZarr(join(dir, "back.v2.zarr"))).compute()).data as Float32Array), Array.from(DATA));
   } finally {
     await server.close();
   }

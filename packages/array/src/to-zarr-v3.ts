@@ -10,6 +10,7 @@ import { itemsize } from "./dtype.js";
 import { ZarrArrayError } from "./errors.js";
 import type { ChunkSink, CompressorConfig } from "./ops/write.js";
 import { rechunkWith } from "./rechunk.js";
+import { withReadSessions } from "./read-sessions.js";
 import type { ToZarrOptions, ToZarrResult, WritableStore } from "./to-zarr.js";
 
 const encodeShardOp = op("@zask/array/ops", "encodeShardBlock", { lane: "cpu" });
@@ -123,6 +124,7 @@ export async function toZarrV3(x: Array, dest: string | URL | WritableStore, opt
   });
   const graph = y.graph.withLayer(encodeLayer, [y.name]).withLayer(storeLayer, [encodeName]);
   const keys = [...storeLayer.keys()];
-  const written = (await run(graph, keys, computeOptions)) as number[];
+  // a sharded source's inner chunks are read through one read plan for the whole write
+  const written = (await run(withReadSessions(graph, keys, { httpConcurrency: computeOptions.httpConcurrency }), keys, computeOptions)) as number[];
   return { chunks: written.length, bytes: written.reduce((a, b) => a + b, 0) };
 }

@@ -10,6 +10,7 @@ import { toZarrV2Dtype } from "./dtype.js";
 import { ZarrArrayError } from "./errors.js";
 import { rechunkWith } from "./rechunk.js";
 import { toZarrV3 } from "./to-zarr-v3.js";
+import { withReadSessions } from "./read-sessions.js";
 import type { ChunkSink, CompressorConfig } from "./ops/write.js";
 
 export type { CompressorConfig } from "./ops/write.js";
@@ -150,6 +151,7 @@ export async function toZarrArray(x: Array, dest: string | URL | WritableStore, 
   });
   const graph = y.graph.withLayer(encodeLayer, [y.name]).withLayer(storeLayer, [encodeName]);
   const keys = [...storeLayer.keys()];
-  const written = (await run(graph, keys, computeOptions)) as number[];
+  // a sharded source's inner chunks are read through one read plan for the whole write
+  const written = (await run(withReadSessions(graph, keys, { httpConcurrency: computeOptions.httpConcurrency }), keys, computeOptions)) as number[];
   return { chunks: written.length, bytes: written.reduce((a, b) => a + b, 0) };
 }
