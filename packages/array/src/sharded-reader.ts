@@ -1,6 +1,6 @@
 import { open } from "node:fs/promises";
 import type { AbsolutePath } from "@zarrita/storage";
-import { ReadPlanner, type CoalesceOptions } from "@zask/scheduler";
+import { HttpAccessDeniedError, ReadPlanner, type CoalesceOptions } from "@zask/scheduler";
 import type { DataType } from "./dtype.js";
 import { itemsize } from "./dtype.js";
 import { ChunkFetchError, ShardIndexError } from "./errors.js";
@@ -99,6 +99,7 @@ export class ShardedReader {
     const counters = this.store.counters;
     return new ReadPlanner(ctx, {
       ...options,
+      missingStatuses: this.store.missingStatuses,
       onRequest: (_read, bytes) => {
         counters.requests++;
         counters.bytes += bytes;
@@ -177,7 +178,8 @@ export class ShardedReader {
       if (io.signal.aborted) throw cause;
       throw new ChunkFetchError(url, (cause as { status?: number }).status, { cause });
     }
-    if (res.status === 404 || res.status === 403) return { bytes: null, shardLength: undefined };
+    if (this.store.missingStatuses.includes(res.status)) return { bytes: null, shardLength: undefined };
+    if (res.status === 401 || res.status === 403) throw new ChunkFetchError(url, res.status, { cause: new HttpAccessDeniedError(url, res.status) });
     if (res.status !== 206 && res.status !== 200) throw new ChunkFetchError(url, res.status);
     const body = new Uint8Array(await res.arrayBuffer());
     counters.bytes += body.byteLength;

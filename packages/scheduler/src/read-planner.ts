@@ -1,13 +1,14 @@
 import { open } from "node:fs/promises";
 import PQueue from "p-queue";
-import { ByteRangeError, HttpError } from "./errors.js";
+import { ByteRangeError, HttpAccessDeniedError, HttpError } from "./errors.js";
+import { DEFAULT_MAX_BYTES as DEFAULT_LANE_MAX_BYTES } from "./io-lane.js";
 import { originOf, originStats } from "./origin-stats.js";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_WASTE, planReads, type ByteRangeRequest, type CoalesceOptions, type PlannedRead } from "./plan-reads.js";
 
 /** How a {@link ReadPlanner} reaches http(s) objects: an io op's `ctx` (the I/O lane) or anything with its `get`. */
 export interface RangeTransport {
   readonly signal?: AbortSignal;
-  get(url: string, options: { headers: Readonly<Record<string, string>> }): Promise<{ readonly status: number; readonly body: Uint8Array | null }>;
+  get(url: string, options: { headers: Readonly<Record<string, string>>; maxBytes?: number }): Promise<{ readonly status: number; readonly body: Uint8Array | null }>;
   /** Declare bytes read from a file as held by nothing else (the I/O lane's `fresh`). */
   fresh?<T extends Uint8Array>(bytes: T): T;
 }
@@ -19,6 +20,11 @@ export interface ReadPlannerOptions {
   /** Requests in flight per origin (local files: positioned reads in flight). @default 16 */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
+  /**
+   * HTTP statuses that mean "no such object" (read as `null`); 401 and 403 are
+   * {@link HttpAccessDeniedError}s unless listed. @default [404, 410]
+   */
+  readonly missingStatuses?: readonly number[];
   /** Called after each request with the bytes it got (0 for a missing object), e.g. for a store's counters. */
   readonly onRequest?: (read: PlannedRead, bytes: number) => void;
 }
@@ -61,7 +67,8 @@ interface Group {
  * next declared one with it), and hands
  * each reader its own bytes. Requests are bounded per origin; http(s) objects are read with
  * `Range` requests through `transport` (the I/O lane, which also retries), local paths with
- * positioned reads. An object that does not exist (404, 403, no file) reads as `null`.
+ * positioned reads. An object that does not exist (404, 410, `missingStatuses`, no file) reads
+ * as `null`.
  *
  * State: `#groups` holds, per object, the planned requests that still have declared readers;
  * a group is dropped (and its bytes with it) when its last declared reader has read, or when
@@ -82,6 +89,7 @@ export class ReadPlanner {
   readonly #concurrency: number;
   readonly #signal: AbortSignal | undefined;
   readonly #onRequest: ((read: PlannedRead, bytes: number) => void) | undefined;
+  readonly #missing: readonly number[];
   readonly #queues = new Map<string, PQueue>();
   readonly #groups = new Map<string, Group[]>();
   /** Declared groups not yet sent, in the order they were declared (for reading ahead). */
@@ -95,6 +103,7 @@ export class ReadPlanner {
     this.#concurrency = c;
     this.#signal = options.signal ?? transport?.signal;
     this.#onRequest = options.onRequest;
+    this.#missing = options.missingStatuses ?? [404, 410];
   }
 
   /** The thresholds this planner uses for `object` (fixed at its first use, for the planner's life). */
@@ -238,8 +247,10 @@ export class ReadPlanner {
   async #get(read: PlannedRead): Promise<Uint8Array | null> {
     const { object, offset, length } = read;
     if (this.#transport === undefined) throw new TypeError(`Expected a transport for ranged reads of ${object}, got none`);
-    const res = await this.#transport.get(object, { headers: { range: `bytes=${offset}-${offset + length - 1}` } });
-    if (res.status === 404 || res.status === 403) return null;
+    // a body may be as long as the range, or the whole object from a server that ignores Range
+    const res = await this.#transport.get(object, { headers: { range: `bytes=${offset}-${offset + length - 1}` }, maxBytes: Math.max(length, DEFAULT_LANE_MAX_BYTES) });
+    if (this.#missing.includes(res.status)) return null;
+    if (res.status === 401 || res.status === 403) throw new HttpAccessDeniedError(object, res.status);
     if ((res.status !== 206 && res.status !== 200) || res.body === null) throw new HttpError(object, res.status);
     const body = res.body;
     if (res.status === 206) {
