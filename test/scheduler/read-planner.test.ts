@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ByteRangeError, IoLane, ReadPlanner } from "@zask/scheduler";
+import { ByteRangeError, HttpAccessDeniedError, IoLane, ReadPlanner } from "@zask/scheduler";
 import { serveRanges, type RangeServer } from "../helpers/range-server.ts";
 
 // objects of known bytes: byte i of object k is (i * 7 + k) & 255
@@ -107,6 +107,20 @@ describe("ReadPlanner over HTTP", () => {
     const want = [range(`${server.url}/o/none`, 0, 10), range(`${server.url}/o/none`, 20, 10)];
     planner.declare(want);
     assert.deepEqual(await Promise.all(want.map((r) => planner.read(r))), [null, null]);
+  });
+
+  test("reads 410 (and listed missingStatuses) as null, and refuses 403 with an HttpAccessDeniedError", async () => {
+    const statuses = createServer((req, res) => res.writeHead(Number(req.url!.slice(1))).end());
+    await new Promise<void>((r) => statuses.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(statuses.address() as { port: number }).port}`;
+    try {
+      assert.equal(await new ReadPlanner(new IoLane()).read(range(`${base}/410`, 0, 4)), null);
+      assert.equal(await new ReadPlanner(new IoLane(), { missingStatuses: [403] }).read(range(`${base}/403`, 0, 4)), null);
+      await assert.rejects(new ReadPlanner(new IoLane()).read(range(`${base}/403`, 0, 4)), (e: unknown) => e instanceof HttpAccessDeniedError && e.status === 403);
+    } finally {
+      statuses.closeAllConnections();
+      statuses.close();
+    }
   });
 
   test("cuts the range out of the whole object when the server ignores Range", async () => {
