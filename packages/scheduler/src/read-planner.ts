@@ -70,10 +70,11 @@ interface Group {
  * positioned reads. An object that does not exist (404, 410, `missingStatuses`, no file) reads
  * as `null`.
  *
- * State: `#groups` holds, per object, the planned requests that still have declared readers;
- * a group is dropped (and its bytes with it) when its last declared reader has read, or when
- * its request fails. `#unsent` lists the declared groups not yet sent, in declaration order:
- * sending one also sends the next (one request of read-ahead).
+ * State: `#groups` holds, per object, the planned requests that still have declared readers,
+ * and `#parts` the group of each declared range; a group is dropped (and its bytes with it)
+ * when its last declared reader has read, or when its request fails. `#unsent` lists the
+ * declared groups in declaration order, those before `#unsentHead` sent: sending one also
+ * sends the next (one request of read-ahead).
  *
  * @example
  * ```ts
@@ -91,9 +92,13 @@ export class ReadPlanner {
   readonly #onRequest: ((read: PlannedRead, bytes: number) => void) | undefined;
   readonly #missing: readonly number[];
   readonly #queues = new Map<string, PQueue>();
-  readonly #groups = new Map<string, Group[]>();
+  readonly #groups = new Map<string, Set<Group>>();
+  /** The live group of each declared range (`object` NUL `offset:length`). */
+  readonly #parts = new Map<string, Group>();
   /** Declared groups not yet sent, in the order they were declared (for reading ahead). */
   readonly #unsent: Group[] = [];
+  /** `#unsent` before this index has been sent. */
+  #unsentHead = 0;
 
   constructor(transport?: RangeTransport, options: ReadPlannerOptions = {}) {
     const c = options.concurrency ?? 16;
@@ -145,9 +150,10 @@ export class ReadPlanner {
         pending += n;
       }
       let list = this.#groups.get(read.object);
-      if (list === undefined) this.#groups.set(read.object, (list = []));
+      if (list === undefined) this.#groups.set(read.object, (list = new Set()));
       const group: Group = { read, waiting, pending, promise: undefined };
-      list.push(group);
+      list.add(group);
+      for (const part of read.parts) this.#parts.set(read.object + "\u0000" + partId(part), group);
       this.#unsent.push(group);
     }
   }
@@ -190,13 +196,16 @@ export class ReadPlanner {
 
   /** Send the first declared request not yet sent, if any, before any of its ranges is read. */
   readAhead(): void {
-    const next = this.#unsent[0];
+    while (this.#unsentHead < this.#unsent.length && this.#unsent[this.#unsentHead]!.promise !== undefined) this.#unsentHead++;
+    const next = this.#unsent[this.#unsentHead];
     if (next !== undefined) this.#start(next).catch(() => {}); // its readers see the error
+    if (this.#unsentHead > 1024 && this.#unsentHead * 2 > this.#unsent.length) {
+      this.#unsent.splice(0, this.#unsentHead);
+      this.#unsentHead = 0;
+    }
   }
 
   #start(g: Group): Promise<Uint8Array | null> {
-    const i = this.#unsent.indexOf(g);
-    if (i >= 0) this.#unsent.splice(i, 1);
     g.promise = this.#send(g.read).catch((e: unknown) => {
       this.#drop(g);
       throw e;
@@ -205,10 +214,7 @@ export class ReadPlanner {
   }
 
   #find(object: string, id: string): Group | undefined {
-    const list = this.#groups.get(object);
-    if (list === undefined) return undefined;
-    for (const g of list) if (g.waiting.has(id)) return g;
-    return undefined;
+    return this.#parts.get(object + "\u0000" + id);
   }
 
   #covering(r: ByteRangeRequest): Group | undefined {
@@ -220,10 +226,12 @@ export class ReadPlanner {
 
   #drop(g: Group): void {
     const list = this.#groups.get(g.read.object);
-    if (list === undefined) return;
-    const i = list.indexOf(g);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.#groups.delete(g.read.object);
+    if (list === undefined || !list.delete(g)) return;
+    if (list.size === 0) this.#groups.delete(g.read.object);
+    for (const part of g.read.parts) {
+      const k = g.read.object + "\u0000" + partId(part);
+      if (this.#parts.get(k) === g) this.#parts.delete(k);
+    }
   }
 
   #send(read: PlannedRead): Promise<Uint8Array | null> {
