@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ShardIndexError, fromZarr, slice } from "@zask/array";
+import { ChunkDecodeError, ShardIndexError, fromZarr, slice } from "@zask/array";
 import { TaskError } from "@zask/scheduler";
 import { serveRanges, type RangeServer } from "../helpers/range-server.ts";
 import { writeShardedStore } from "../helpers/sharded-store.ts";
@@ -186,6 +186,24 @@ describe("a shard with a bad index", () => {
       assert.deepEqual(e.chunk, [0, 1]);
       assert.match(e.message, /entry length 4611686018427387904 is more than an encoded inner chunk can be/);
     });
+  });
+});
+
+test("an inner chunk whose bytes do not decode is a ChunkDecodeError naming the shard's URL and the inner chunk", async () => {
+  const where = join(dir, "garbled.zarr");
+  writeShardedStore(where, { ...spec, chunks: [40, 5] });
+  const file = join(where, "c/0/0");
+  const shard = new Uint8Array(readFileSync(file));
+  const [offset, length] = entry(file, 1);
+  shard.fill(0x55, offset, offset + length); // not gzip any more, same length
+  writeFileSync(file, shard);
+  const x = await fromZarr(`${server.url}/garbled.zarr`);
+  await assert.rejects(x.slice(null, [7]).compute(), (e: unknown) => {
+    assert.ok(e instanceof TaskError);
+    assert.ok(e.cause instanceof ChunkDecodeError, String(e.cause));
+    assert.equal(e.cause.url, `${server.url}/garbled.zarr/c/0/0`);
+    assert.match(e.cause.chunkKey, /^c\/0\/0 \(inner chunk \[0, 1\]\)$/);
+    return true;
   });
 });
 

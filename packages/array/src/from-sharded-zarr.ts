@@ -22,6 +22,8 @@ export interface ShardedSource {
   readonly token: string;
   /** The array's URL or path, for messages. */
   readonly where: string;
+  /** The array's path inside the store (`/X`). */
+  readonly path: string;
   /** Chunks of the lazy Array (the inner chunk shape cut to the array's shape). */
   readonly chunks: (chunkShape: readonly number[]) => Chunks;
 }
@@ -38,7 +40,7 @@ export function fromShardedZarr(src: ShardedSource): Array {
   const layout = shardingLayout(src.metadata, src.where);
   const reader = new ShardedReader(src.store, layout, src.shardKey, src.dtype);
   const chunks = src.chunks(layout.innerShape);
-  const meta: ZarrChunkMeta = { zarrFormat: 3, document: layout.innerDocument, dtype: src.dtype };
+  const meta: ZarrChunkMeta = { zarrFormat: 3, document: layout.innerDocument, dtype: src.dtype, path: src.path };
   const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, src.shape.length);
   const numBlocks = chunks.map((c) => c.length);
   const fetchName = `fetch-shard-${src.token}`;
@@ -56,7 +58,17 @@ export function fromShardedZarr(src: ShardedSource): Array {
     outIndex,
     numBlocks,
     op: decodeChunkOp,
-    args: [blockwiseInput(fetchName, outIndex, numBlocks), meta, blockIndex(), perBlock((index) => index.map((b, k) => chunks[k]![b]!))],
+    args: [
+      blockwiseInput(fetchName, outIndex, numBlocks),
+      meta,
+      blockIndex(),
+      perBlock((index) => index.map((b, k) => chunks[k]![b]!)),
+      // a decode error names the shard and the inner chunk
+      perBlock((index) => {
+        const loc = reader.locate(index);
+        return { key: `${loc.shardKey.split("/").slice(-1 - index.length).join("/")} (inner chunk [${index.join(", ")}])`, url: loc.object };
+      }),
+    ],
     annotations: { shards: [...layout.shardShape] },
   });
   const graph = Graph.fromLayer(fetchLayer).withLayer(decodeLayer, [fetchName]);

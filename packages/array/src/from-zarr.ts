@@ -165,7 +165,7 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
   if (sharded && !shape.some((n) => n === 0)) {
     const token = tokenize(store.location, opened.path, document);
     const cut = (c: readonly number[]) => normalizeChunks(c.map((n, k) => Math.min(n, Math.max(shape[k]!, 1))), shape);
-    return fromShardedZarr({ store, metadata, dtype, shape, shardKey: chunkKey, token, where, chunks: cut });
+    return fromShardedZarr({ store, metadata, dtype, shape, shardKey: chunkKey, token, where, path: opened.path, chunks: cut });
   }
   const chunkBytes = chunkShape.reduce((a, b) => a * b, 1) * Math.max(itemsize(dtype), 1);
   const token = tokenize(store.location, opened.path, document);
