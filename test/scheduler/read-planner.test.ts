@@ -4,7 +4,8 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { ByteRangeError, HttpAccessDeniedError, IoLane, ReadPlanner } from "@zask/scheduler";
+import { ByteRangeError, HttpAccessDeniedError, IoLane, ReadPlanner, coalesceFor } from "@zask/scheduler";
+import { MAX_GAP, MIN_GAP } from "../../packages/scheduler/src/origin-stats.ts";
 import { serveRanges, type RangeServer } from "../helpers/range-server.ts";
 
 // objects of known bytes: byte i of object k is (i * 7 + k) & 255
@@ -150,6 +151,16 @@ describe("ReadPlanner over HTTP", () => {
       liar.close();
     }
   });
+});
+
+test("the gap threshold measured for an origin it read is a power of two within bounds, unless given", async () => {
+  const planner = new ReadPlanner(new IoLane());
+  await planner.read(range(url(8), 0, 100));
+  await planner.read(range(url(8), 0, 200_000 - 100_000));
+  const { maxGap, maxBytes, maxWaste } = coalesceFor()(url(9));
+  assert.ok(maxGap >= MIN_GAP && maxGap <= MAX_GAP && Number.isInteger(Math.log2(maxGap)), String(maxGap));
+  assert.deepEqual([maxBytes, maxWaste], [32 * 2 ** 20, 0.25]);
+  assert.deepEqual(coalesceFor({ maxGap: 7, maxBytes: 9, maxWaste: 0 })(url(9)), { maxGap: 7, maxBytes: 9, maxWaste: 0 });
 });
 
 describe("ReadPlanner over local files", () => {
