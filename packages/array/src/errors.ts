@@ -110,7 +110,7 @@ export class ChunkDecodeError extends ZaskError {
  *
  * @example
  * ```ts
- * try { await x.compute(); } catch (e) { if (e.cause instanceof ShardIndexError) console.log(e.cause.shard, e.cause.chunk); }
+ * try { await x.compute(); } catch (e) { if (e instanceof Error && e.cause instanceof ShardIndexError) console.log(e.cause.shard, e.cause.chunk); }
  * ```
  */
 export class ShardIndexError extends ZaskError {

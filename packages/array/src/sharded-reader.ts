@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import type { AbsolutePath } from "@zarrita/storage";
 import { HttpAccessDeniedError, ReadPlanner, type CoalesceOptions } from "@zask/scheduler";
 import type { DataType } from "./dtype.js";
@@ -96,13 +96,15 @@ export class ShardedReader {
 
   /** A planner for one compute's reads of this array, counting its requests in the store's counters. */
   planner(ctx: ChunkIoContext, options: { coalesce?: CoalesceOptions; concurrency?: number } = {}): ReadPlanner {
-    const counters = this.store.counters;
+    const store = this.store;
     return new ReadPlanner(ctx, {
       ...options,
       missingStatuses: this.store.missingStatuses,
       onRequest: (_read, bytes) => {
-        counters.requests++;
-        counters.bytes += bytes;
+        // the store's counters as they are now (tools replace them)
+        store.counters.requests++;
+        store.counters.reads++;
+        store.counters.bytes += bytes;
       },
     });
   }
@@ -169,8 +171,8 @@ export class ShardedReader {
   async #indexOverHttp(io: IndexIo, url: string): Promise<{ bytes: Uint8Array | null; shardLength: number | undefined }> {
     const size = this.layout.indexSize;
     const range = this.layout.indexLocation === "end" ? `bytes=-${size}` : `bytes=0-${size - 1}`;
-    const counters = this.store.counters;
-    counters.requests++;
+    this.store.counters.requests++;
+    this.store.counters.reads++;
     let res: Response;
     try {
       res = await io.fetch(url, { headers: { range } });
@@ -182,7 +184,7 @@ export class ShardedReader {
     if (res.status === 401 || res.status === 403) throw new ChunkFetchError(url, res.status, { cause: new HttpAccessDeniedError(url, res.status) });
     if (res.status !== 206 && res.status !== 200) throw new ChunkFetchError(url, res.status);
     const body = new Uint8Array(await res.arrayBuffer());
-    counters.bytes += body.byteLength;
+    this.store.counters.bytes += body.byteLength;
     if (res.status === 200) return { bytes: this.#indexOf(body, url), shardLength: body.byteLength };
     const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
     if (m === null) throw new ShardIndexError(url, undefined, `Expected a Content-Range with the shard's length, got ${JSON.stringify(res.headers.get("content-range"))}`);
@@ -204,7 +206,7 @@ export class ShardedReader {
 
   async #indexFromFile(path: string): Promise<{ bytes: Uint8Array | null; shardLength: number | undefined }> {
     const size = this.layout.indexSize;
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(path, "r");
     } catch (cause) {
@@ -223,6 +225,7 @@ export class ShardedReader {
         n += bytesRead;
       }
       this.store.counters.requests++;
+      this.store.counters.reads++;
       this.store.counters.bytes += size;
       return { bytes: out, shardLength: total };
     } finally {

@@ -139,7 +139,8 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
   /** A ranged read of the wrapped store (sharded arrays of other zarrita stores), counted. */
   async getRange(key: AbsolutePath, range: RangeQuery, options?: GetOptions): Promise<Uint8Array | undefined> {
     if (!this.#inner.getRange) throw new TypeError(`Expected a store with ranged reads, got ${this.location}`);
-    this.counters.requests++;
+    this.counters.reads++;
+    if (!this.#requestsBelow) this.counters.requests++;
     const out = await this.#inner.getRange(key, range, options);
     if (out) this.counters.bytes += out.byteLength;
     return out;

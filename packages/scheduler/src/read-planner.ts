@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import PQueue from "p-queue";
 import { ByteRangeError, HttpAccessDeniedError, HttpError } from "./errors.js";
 import { DEFAULT_MAX_BYTES as DEFAULT_LANE_MAX_BYTES } from "./io-lane.js";
@@ -272,7 +272,7 @@ export class ReadPlanner {
 
   async #readFile(read: PlannedRead): Promise<Uint8Array | null> {
     const { object, offset, length } = read;
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(object, "r");
     } catch (cause) {
