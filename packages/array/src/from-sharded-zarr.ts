@@ -1,5 +1,6 @@
 import { Blockwise, Graph, blockIndex, blockwiseInput, op, perBlock } from "@zask/graph";
-import { Array } from "./array.js";
+import type { Array } from "./array.js";
+import { makeArray } from "./array-factory.js";
 import type { Chunks } from "./chunks.js";
 import type { DataType } from "./dtype.js";
 import type { ZarrChunkMeta } from "./ops/zarr.js";
@@ -72,5 +73,5 @@ export function fromShardedZarr(src: ShardedSource): Array {
     annotations: { shards: [...layout.shardShape] },
   });
   const graph = Graph.fromLayer(fetchLayer).withLayer(decodeLayer, [fetchName]);
-  return new Array(graph, decodeName, chunks, src.dtype);
+  return makeArray(graph, decodeName, chunks, src.dtype);
 }
