@@ -2,7 +2,10 @@
  * `npm run bench`: request counts and times per chunking, zask side by side with the Python
  * peer (dask + zarr + fsspec) on the same stores and the same server process.
  *
- *   npm run bench -- [--repeats 3] [--warmups 3] [--only c5,c25] [--server nginx|zask] [--skip-peer] [--skip-zask] [--memory]
+ *   npm run bench -- [--repeats 3] [--warmups 3] [--only c5,c25,sharded] [--server nginx|zask] [--skip-peer] [--skip-zask] [--skip-sharded] [--memory]
+ *
+ * The sharded zarr v3 rows (benchmarks/lib/sharded.ts: zask against zarrita + withRangeCoalescing)
+ * run after the others and write benchmarks/results/sharded.{json,md}.
  *
  * Writes benchmarks/results/latest.json, latest.md (the table) and latest.svg (the chart).
  * Stores are written once by anndata 0.8 into benchmarks/results/tmp/stores (git-ignored) and
@@ -39,6 +42,7 @@ import type { ChunkingResult, QueryFigures, QueryName, Reader, Results } from ".
 import { median } from "./lib/stats.ts";
 import { ensureStores, sumMatches } from "./lib/stores.ts";
 import type { Expected } from "./lib/stores.ts";
+import { runShardedBench } from "./lib/sharded-run.ts";
 import { ZaskSession } from "./lib/zask-queries.ts";
 
 const RESULTS = new URL("./results/", import.meta.url).pathname;
@@ -54,6 +58,7 @@ const { values: args } = parseArgs({
     "skip-zask": { type: "boolean", default: false },
     memory: { type: "boolean", default: false },
     rtt: { type: "string" },
+    "skip-sharded": { type: "boolean", default: false },
     out: { type: "string", default: RESULTS },
   },
 });
@@ -67,13 +72,15 @@ async function main(signal: AbortSignal): Promise<void> {
   if (args.rtt !== undefined) return latency(signal, repeats);
   const only = args.only?.split(",").filter(Boolean);
   const chosen = chunkings().filter((c) => only === undefined || only.includes(c.name));
-  if (chosen.length === 0) throw new RangeError(`Expected --only to name stores among ${chunkings().map((c) => c.name).join(",")}, got ${args.only}`);
+  const sharded = !args["skip-sharded"] && !args["skip-zask"] && (only === undefined || only.includes("sharded"));
+  if (chosen.length === 0 && !sharded) throw new RangeError(`Expected --only to name stores among ${chunkings().map((c) => c.name).join(",")}, got ${args.only}`);
 
   const machine = machineInfo();
   const machineLine = describeMachine(machine);
   console.log(`machine: ${machineLine}`);
-  console.log(`writing stores (anndata 0.8) into ${STORES} …`);
-  const expected = await ensureStores(STORES, chosen, { signal });
+  if (chosen.length > 0) console.log(`writing stores (anndata 0.8) into ${STORES} …`);
+  // only the sharded rows: no anndata 0.8 store is needed
+  const expected = chosen.length > 0 ? await ensureStores(STORES, chosen, { signal }) : undefined;
   if (args.memory) console.log(`writing the 2 GiB store for the memory run …`);
   const big = args.memory ? await ensureBigStore(STORES, { signal }) : undefined;
 
@@ -92,11 +99,12 @@ async function main(signal: AbortSignal): Promise<void> {
   try {
     for (const chunking of chosen) {
       const url = `${server.url}${chunking.name}.zarr`;
-      const { row, peer } = await measureChunking(server, chunking, url, { repeats, warmups }, expected, signal);
+      const { row, peer } = await measureChunking(server, chunking, url, { repeats, warmups }, expected!, signal);
       peerInfo ??= peer;
       results.push(row);
       printRow(row);
     }
+    if (sharded) await runShardedBench(server, STORES, args.out, { repeats, warmups, peer: !args["skip-peer"], signal });
     if (big !== undefined) {
       memory = await measureMemory(`${server.url}big.zarr`, big, { signal });
       console.log(
@@ -124,6 +132,7 @@ async function main(signal: AbortSignal): Promise<void> {
   if (Math.max(machine.load1, loadEnd) > machine.cores / 2) {
     notes.push(`The machine was busy (load ${machine.load1} at the start, ${loadEnd.toFixed(2)} at the end, ${machine.cores} cores): compare zask and dask as ratios within this run, not absolute times.`);
   }
+  if (expected === undefined) return; // only the sharded rows ran: latest.* keep the last full run
   const all: Results = {
     schema: 1,
     date: new Date().toISOString(),

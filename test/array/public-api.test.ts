@@ -7,8 +7,8 @@ test("the public API of @zask/array is exactly this list", () => {
   assert.deepEqual(Object.keys(pkg).sort(), [
     "Array", "BloscError", "ChunkCache", "ChunkDecodeError", "ChunkFetchError",
     "DEFAULT_MISSING_STATUSES",
-    "HttpStore", "Slice", "ZarrArrayError", "ZarrMetadataError", "ZarrStore", "arange", "astype", "blockwise",
-    "concatenate", "countRequests", "decodeVlenUtf8", "elementwise", "encodeVlenUtf8", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize",
+    "HttpStore", "ShardIndexError", "Slice", "ZarrArrayError", "ZarrMetadataError", "ZarrStore", "arange", "astype", "autoShards", "blockwise",
+    "concatenate", "countRequests", "decodeVlenUtf8", "elementwise", "encodeShard", "encodeVlenUtf8", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize",
     "keyUrl", "mapBlocks",
     "normalizeChunks", "ones", "reduction",
     "resolveStorePath", "slice", "stack", "where", "zeros",

@@ -5,6 +5,7 @@ import * as scheduler from "@zask/scheduler";
 test("the public API of @zask/scheduler is exactly this list", () => {
   assert.deepEqual(Object.keys(scheduler).sort(), [
     "BullmqExecutor",
+    "ByteRangeError",
     "DEFAULT_INLINE_THRESHOLD",
     "DEFAULT_MAX_BYTES",
     "ExecutorUnavailableError",
@@ -15,10 +16,12 @@ test("the public API of @zask/scheduler is exactly this list", () => {
     "NotTransportableError",
     "Profiler",
     "ProgressBar",
+    "ReadPlanner",
     "TaskError",
     "WorkerTaskError",
     "bullmq",
     "close",
+    "coalesceFor",
     "compute",
     "configurePool",
     "decodeResult",
@@ -29,6 +32,7 @@ test("the public API of @zask/scheduler is exactly this list", () => {
     "errorToPlain",
     "isExecutor",
     "loadOp",
+    "planReads",
     "registerErrorClass",
     "remoteSymbol",
     "resolveOpModule",

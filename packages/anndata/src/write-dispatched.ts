@@ -197,9 +197,10 @@ async function writeInStore(store: zarr.Mutable, url: string | undefined, localR
  * ```
  */
 export async function writeElem(dest: WriteDestination, key: string, elem: unknown, options: WriteOptions & DatasetOptions = {}): Promise<void> {
-  const { chunks, ...rest } = options;
+  const { chunks, shards, ...rest } = options;
+  const own = { ...(chunks === undefined ? {} : { chunks }), ...(shards === undefined ? {} : { shards }) };
   const cb: WriteCallback | undefined =
-    chunks === undefined ? undefined : (write, store, k, v, o) => write(store, k, v, normalizeKey(k) === normalizeKey(key) ? { ...o, chunks } : o);
+    chunks === undefined && shards === undefined ? undefined : (write, store, k, v, o) => write(store, k, v, normalizeKey(k) === normalizeKey(key) ? { ...o, ...own } : o);
   return writeDispatched(dest, key, elem, cb, rest);
 }
 
@@ -207,6 +208,8 @@ export async function writeElem(dest: WriteDestination, key: string, elem: unkno
 export interface WriteZarrOptions extends WriteOptions {
   /** Chunk shape of a dense X (as anndata's `write_zarr(chunks=)`); other arrays are one chunk. */
   chunks?: readonly (number | null)[];
+  /** Zarr v3 only: shards of a dense X (multiples of `chunks`, or `"auto"`: anndata 0.13's sizing); see {@link DatasetOptions.shards}. */
+  shards?: readonly number[] | "auto";
 }
 
 /**
@@ -222,8 +225,9 @@ export interface WriteZarrOptions extends WriteOptions {
  * ```
  */
 export async function writeZarr(adata: AnnData<unknown>, dest: WriteDestination, options: WriteZarrOptions = {}): Promise<void> {
-  const { chunks, ...rest } = options;
+  const { chunks, shards, ...rest } = options;
+  const own = { ...(chunks === undefined ? {} : { chunks }), ...(shards === undefined ? {} : { shards }) };
   const cb: WriteCallback | undefined =
-    chunks === undefined ? undefined : (write, store, k, v, o, spec) => write(store, k, v, k === "/X" && spec.encodingType === "array" ? { ...o, chunks } : o);
+    chunks === undefined && shards === undefined ? undefined : (write, store, k, v, o, spec) => write(store, k, v, k === "/X" && spec.encodingType === "array" ? { ...o, ...own } : o);
   return writeDispatched(dest, "/", adata, cb, rest);
 }

@@ -3,7 +3,7 @@ import { swapBytes, type ByteOrder } from "./byte-order.js";
 import { compress, normalizeCompressor, v2CompressorMeta, v3CodecMeta, type Compressor } from "./compressor.js";
 import { ElementWriteError } from "./errors.js";
 import type { DataType, NDArray, TypedArray } from "./ndarray.js";
-import { encodeVlenUtf8 } from "@zask/array";
+import { autoShards, encodeShard, encodeVlenUtf8 } from "@zask/array";
 import { guessChunks } from "./guess-chunks.js";
 
 /** Zarr format version of a written store. */
@@ -15,6 +15,13 @@ export interface DatasetOptions {
   chunks?: readonly (number | null)[] | undefined;
   /** Compressor. @default blosc lz4 level 5 with shuffle */
   compressor?: Compressor | null | undefined;
+  /**
+   * Zarr v3 only: shard the array (`sharding_indexed`, index at the end with crc32c, as
+   * zarr-python writes it), each shard holding whole `chunks` — a shape of multiples of the
+   * chunks, or `"auto"` for anndata 0.13's sizing (shards of up to 1 GiB uncompressed).
+   * Ignored for strings and scalars. @default unsharded
+   */
+  shards?: readonly number[] | "auto" | undefined;
 }
 
 const v2Dtype: Record<Exclude<DataType, "string">, string> = {
@@ -31,6 +38,19 @@ const WRITE_CONCURRENCY = 16;
 function encodeJson(x: unknown): Uint8Array {
   // ASCII with \u escapes, as Python's json writes it: zarr 2 reads metadata as ASCII
   return new TextEncoder().encode(asciiJson(JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 4)));
+}
+
+/** Every index of a grid of `counts`, row-major. */
+function* odometer(counts: readonly number[]): Generator<number[]> {
+  const total = counts.reduce((a, b) => a * b, 1);
+  const at = new Array<number>(counts.length).fill(0);
+  for (let n = 0; n < total; n++) {
+    yield [...at];
+    for (let k = counts.length - 1; k >= 0; k--) {
+      if (++at[k]! < counts[k]!) break;
+      at[k] = 0;
+    }
+  }
 }
 
 /** Chunk shape from the options, validated against the array's shape. */
@@ -183,6 +203,8 @@ export class ZarrWriter {
         zarr_format: 2,
       });
       await this.#meta(p + "/.zattrs", attrs);
+    } else if (options.shards !== undefined && !isString && shape.length > 0) {
+      return this.#sharded(p, value, attrs, chunkShape, options.shards, compressor, bigEndian);
     } else {
       const codecs: unknown[] = [isString ? { name: "vlen-utf8" } : { name: "bytes", configuration: { endian: bigEndian ? "big" : "little" } }];
       const c = v3CodecMeta(compressor, isString ? 1 : itemsizes[dtype as Exclude<DataType, "string">]);
@@ -229,6 +251,50 @@ export class ZarrWriter {
         if (++index[a]! < grid[a]!) break;
         index[a] = 0;
       }
+    }
+  }
+
+  /** A sharded zarr v3 array: one object per shard, its inner chunks (all-zero ones left out) then the index. */
+  async #sharded(p: string, value: NDArray, attrs: Record<string, unknown>, inner: readonly number[], shardsOption: readonly number[] | "auto", compressor: Compressor | null, bigEndian: boolean): Promise<void> {
+    const { shape, dtype } = value;
+    const data = value.data as TypedArray;
+    const itemsize = itemsizes[dtype as Exclude<DataType, "string">];
+    const shards = shardsOption === "auto" ? autoShards(shape, inner, itemsize) : [...shardsOption];
+    if (shards.length !== shape.length || shards.some((s, k) => !Number.isInteger(s) || s < 1 || s % inner[k]! !== 0)) {
+      throw new RangeError(`Expected \`shards\` for /${p} to be "auto" or ${shape.length} positive multiples of the chunks [${inner.join(", ")}], got \`${JSON.stringify(shardsOption)}\``);
+    }
+    const codecs: unknown[] = [{ name: "bytes", configuration: { endian: bigEndian ? "big" : "little" } }];
+    const c = v3CodecMeta(compressor, itemsize);
+    if (c) codecs.push(c);
+    await this.#meta(p + "/zarr.json", {
+      zarr_format: 3,
+      node_type: "array",
+      shape: [...shape],
+      data_type: dtype,
+      chunk_grid: { name: "regular", configuration: { chunk_shape: shards } },
+      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+      fill_value: dtype === "bool" ? false : 0,
+      codecs: [{ name: "sharding_indexed", configuration: { chunk_shape: [...inner], codecs, index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }], index_location: "end" } }],
+      attributes: attrs,
+    });
+    const per = shards.map((s, k) => s / inner[k]!);
+    const grid = shape.map((n, k) => Math.ceil(n / shards[k]!));
+    if (grid.some((g) => g === 0)) return;
+    const chunkSize = inner.reduce((a, b) => a * b, 1);
+    const Ctor = data.constructor as { new (n: number): TypedArray };
+    for (const shard of odometer(grid)) {
+      const chunks: (Uint8Array | null)[] = [];
+      for (const local of odometer(per)) {
+        const index = local.map((l, k) => shard[k]! * per[k]! + l);
+        if (index.some((i, k) => i * inner[k]! >= shape[k]!)) {
+          chunks.push(null);
+          continue;
+        }
+        const out = extractChunk(data, shape, inner, index, new Ctor(chunkSize));
+        const raw = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+        chunks.push(raw.every((b) => b === 0) ? null : await compress(compressor, bigEndian ? swapBytes(raw, out.BYTES_PER_ELEMENT) : raw));
+      }
+      await this.#put(`${p}/c/${shard.join("/")}`, encodeShard(chunks));
     }
   }
 

@@ -8,7 +8,7 @@ import type { Selector } from "./selection.js";
 import { sliceArray } from "./slicing.js";
 import { computeArray, persistArray, type ComputeOptions } from "./compute.js";
 import type { ComputedArray } from "./computed-array.js";
-import { planArray, type Plan, type PlanOptions } from "./plan.js";
+import { planArray, planArrayAsync, type Plan, type PlanOptions } from "./plan.js";
 import { reprArray } from "./repr.js";
 import { visualizeArray, type VisualizeOptions } from "./visualize.js";
 import { rechunkArray, type ChunksSpec } from "./rechunk.js";
@@ -223,7 +223,29 @@ export class Array {
     return planArray(this, options);
   }
 
-  /** Write to a zarr v2 store (one task per output chunk), readable by zarr-python. */
+  /**
+   * {@link plan}, exact for sharded arrays too: it first reads the shard indexes the compute
+   * needs that are not cached (one ranged request each, counted in the plan's `requests` and
+   * `indexes.readByPlan`; the compute then finds them cached).
+   *
+   * @example
+   * ```ts
+   * const p = await x.slice(null, [7]).planAsync(); // { requests: 2, readBytes, indexes: { requests: 1, readByPlan: 1, … }, exact: true, … }
+   * ```
+   */
+  planAsync(options: PlanOptions = {}): Promise<Plan> {
+    return planArrayAsync(this, options);
+  }
+
+  /** The shard shape of a sharded zarr v3 array read by `fromZarr` (its `chunks` are the inner chunks); `undefined` otherwise. */
+  get shards(): readonly number[] | undefined {
+    return this.graph.layers.get(this.name)?.annotations["shards"] as readonly number[] | undefined;
+  }
+
+  /**
+   * Write to a zarr store (one task per output chunk): zarr v2 by default, readable by
+   * zarr-python 2; `{ format: 3, shards }` writes zarr v3, sharded (index at the end with crc32c).
+   */
   toZarr(dest: Parameters<typeof toZarrArray>[1], options: ToZarrOptions = {}): Promise<ToZarrResult> {
     return toZarrArray(this, dest, options);
   }

@@ -1,12 +1,18 @@
 import { DataNode, Graph, MaterializedLayer, Task, op, ref } from "@zask/graph";
-import { compute as run } from "@zask/scheduler";
+import { compute as run, type CoalesceOptions } from "@zask/scheduler";
 import type { Array } from "./array.js";
 import { makeArray } from "./array-factory.js";
 import { withRepr, type ComputedArray } from "./computed-array.js";
 import type { NDArray } from "./dtype.js";
+import { withReadSessions } from "./read-sessions.js";
 
-/** Options of `compute()` and `persist()`: the scheduler's (`scheduler`, `httpConcurrency`, `signal`, …). */
-export type ComputeOptions = NonNullable<Parameters<typeof run>[2]>;
+/**
+ * Options of `compute()` and `persist()`: the scheduler's (`scheduler`, `httpConcurrency`,
+ * `signal`, …), and `coalesce`, the read planner's thresholds for ranged reads (sharded arrays):
+ * merge ranges of one object across gaps of at most `maxGap` bytes into requests of at most
+ * `maxBytes` (default: `maxGap` measured per origin as round-trip time × bandwidth, `maxBytes` 32 MiB).
+ */
+export type ComputeOptions = NonNullable<Parameters<typeof run>[2]> & { readonly coalesce?: CoalesceOptions };
 
 const assembleOp = op("@zask/array/ops", "assemble", { lane: "inline" });
 
@@ -20,14 +26,16 @@ export function finalizeGraph(x: Array): { graph: Graph; key: string } {
 /** `x.compute()`: run the graph, assemble the blocks into one C-order array. */
 export async function computeArray(x: Array, options: ComputeOptions): Promise<ComputedArray> {
   const { graph, key } = finalizeGraph(x);
-  const [value] = await run(graph, [key], options);
+  const { coalesce, ...rest } = options;
+  const [value] = await run(withReadSessions(graph, [key], { coalesce, httpConcurrency: rest.httpConcurrency }), [key], rest);
   return withRepr(value as NDArray);
 }
 
 /** `x.persist()`: compute every block, keep them in a graph of data nodes. */
 export async function persistArray(x: Array, options: ComputeOptions): Promise<Array> {
   const keys = x.keys();
-  const values = await run(x.graph, keys, options);
+  const { coalesce, ...rest } = options;
+  const values = await run(withReadSessions(x.graph, keys, { coalesce, httpConcurrency: rest.httpConcurrency }), keys, rest);
   const nodes = keys.map((k, i) => new DataNode(k, values[i]));
   return makeArray(Graph.fromLayer(new MaterializedLayer(x.name, nodes, { persisted: true })), x.name, x.chunks, x.dtype);
 }

@@ -103,8 +103,32 @@ export class ChunkDecodeError extends ZaskError {
   }
 }
 
+/**
+ * A shard's index of a sharded zarr v3 array cannot be trusted: its crc32c does not match, an
+ * entry points outside the shard's data, a length is absurd, or the index is short. Names the
+ * shard's URL or path and, for a bad entry, the inner chunk (its block index in the array).
+ *
+ * @example
+ * ```ts
+ * try { await x.compute(); } catch (e) { if (e instanceof Error && e.cause instanceof ShardIndexError) console.log(e.cause.shard, e.cause.chunk); }
+ * ```
+ */
+export class ShardIndexError extends ZaskError {
+  override name = "ShardIndexError" as const;
+  /** The shard's URL or file path. */
+  readonly shard: string;
+  /** The inner chunk's block index in the array, when one entry is at fault. */
+  readonly chunk: readonly number[] | undefined;
+  constructor(shard: string, chunk: readonly number[] | undefined, message: string, options?: { cause?: unknown }) {
+    super(`Bad shard index of ${shard}${chunk === undefined ? "" : ` (inner chunk [${chunk.join(", ")}])`}: ${message}`, options);
+    this.shard = shard;
+    this.chunk = chunk;
+  }
+}
+
 // Rebuilt with their class when thrown on a worker thread or another process.
 registerErrorClass("ChunkFetchError", ChunkFetchError);
 registerErrorClass("ZarrArrayError", ZarrArrayError);
 registerErrorClass("ZarrMetadataError", ZarrMetadataError);
 registerErrorClass("ChunkDecodeError", ChunkDecodeError);
+registerErrorClass("ShardIndexError", ShardIndexError);

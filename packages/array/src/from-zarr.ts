@@ -12,6 +12,7 @@ import { validateZarrMetadata } from "./zarr-metadata.js";
 import type { ChunkRef, ZarrChunkMeta } from "./ops/zarr.js";
 import type { ZarrLayerInfo } from "./plan.js";
 import { ZarrStore } from "./zarr-store.js";
+import { fromShardedZarr } from "./from-sharded-zarr.js";
 
 const fetchChunkOp = op("@zask/array/ops", "fetchChunk", { lane: "io" });
 const decodeChunkOp = op("@zask/array/ops", "decodeChunk", { lane: "cpu" });
@@ -145,12 +146,9 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
   const metadata = parseDocument(document, { url: where, path: opened.path });
   // before anything is sized from it: the chunk grid below has one entry per block
   validateZarrMetadata(metadata, zarrFormat, { url: where, path: opened.path });
-  // A sharded array's blocks are its shards: one request and one task per shard.
+  // A sharded array's blocks are its inner chunks (from-sharded-zarr.ts).
   const codecs = (metadata["codecs"] ?? []) as { name: string }[];
   const sharded = zarrFormat === 3 && codecs.some((c) => c.name === "sharding_indexed");
-  if (sharded && (codecs.length !== 1 || codecs[0]!.name !== "sharding_indexed")) {
-    throw new ZarrArrayError(where, "sharding must be the only array-to-bytes codec");
-  }
   let dtype;
   try {
     dtype = fromZarrDataType(opened.dtype);
@@ -164,6 +162,11 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
   const chunks = normalizeChunks(chunkShape.map((c, k) => Math.min(c, Math.max(shape[k]!, 1))), shape);
   const prefix = opened.path.replace(/^\/+/, "").replace(/\/?$/, "/").replace(/^\/$/, "");
   const chunkKey = chunkKeyEncoder(metadata, zarrFormat, prefix);
+  if (sharded && !shape.some((n) => n === 0)) {
+    const token = tokenize(store.location, opened.path, document);
+    const cut = (c: readonly number[]) => normalizeChunks(c.map((n, k) => Math.min(n, Math.max(shape[k]!, 1))), shape);
+    return fromShardedZarr({ store, metadata, dtype, shape, shardKey: chunkKey, token, where, path: opened.path, chunks: cut });
+  }
   const chunkBytes = chunkShape.reduce((a, b) => a * b, 1) * Math.max(itemsize(dtype), 1);
   const token = tokenize(store.location, opened.path, document);
   const path = opened.path;

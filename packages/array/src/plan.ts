@@ -1,6 +1,9 @@
 import { Blockwise, cull, fuse, parseKey, type Graph } from "@zask/graph";
+import { IoLane, type CoalesceOptions } from "@zask/scheduler";
 import type { Array } from "./array.js";
 import { finalizeGraph } from "./compute.js";
+import { blocksOf, shardedLayers } from "./read-sessions.js";
+import { planShardedReads, readShardIndexes } from "./shard-read-session.js";
 import { ZarrStore } from "./zarr-store.js";
 
 /** What a `from-zarr` fetch layer tells `plan()`: its store and how to name and size chunks. */
@@ -22,6 +25,17 @@ export interface StorePlan {
   readonly bytes: number;
   /** Chunks a chunk cache will serve. */
   readonly cached: number;
+  /** Bytes the store will send, for sharded arrays (ranged reads, index reads included); `undefined` for whole-chunk reads. */
+  readonly readBytes?: number;
+}
+
+/** The shard index reads of a {@link Plan} (sharded arrays). */
+export interface IndexReads {
+  /** Index requests counted in the plan's `requests` (and their bytes in `readBytes`). */
+  readonly requests: number;
+  readonly bytes: number;
+  /** How many of them `planAsync()` made itself: their indexes are cached now, and the compute will not read them again. */
+  readonly readByPlan: number;
 }
 
 /** What a compute will cost (`x.plan()`). */
@@ -40,6 +54,16 @@ export interface Plan {
    * the least the compute can take.
    */
   readonly roundTrips: number;
+  /** Bytes the stores will send, where known before the compute (sharded arrays); `undefined` otherwise. */
+  readonly readBytes?: number;
+  /** Shard index reads (sharded arrays only). */
+  readonly indexes?: IndexReads;
+  /**
+   * Whether the counts are exact. Only `plan()` of a sharded array whose shard indexes are not
+   * cached is not (it then counts one request per inner chunk, uncompressed); `planAsync()`
+   * reads those indexes and is exact.
+   */
+  readonly exact: boolean;
 }
 
 /** Options of `plan()`. */
@@ -48,6 +72,10 @@ export interface PlanOptions {
   optimize?: boolean;
   /** Requests in flight per origin, as given to `compute()`, for `roundTrips`. @default 16 */
   httpConcurrency?: number;
+  /** The read planner's thresholds, as given to `compute()`. */
+  coalesce?: CoalesceOptions;
+  /** Aborts the index reads of `planAsync()`. */
+  signal?: AbortSignal;
 }
 
 /** The fetch layers of `graph` (their `zarr` annotation). */
@@ -62,7 +90,7 @@ function zarrLayers(graph: Graph): [Blockwise, ZarrLayerInfo][] {
 
 /** The zarr stores a graph reads. */
 export function storesOf(graph: Graph): ZarrStore[] {
-  return [...new Set(zarrLayers(graph).map(([, info]) => info.store))];
+  return [...new Set([...zarrLayers(graph).map(([, info]) => info.store), ...shardedLayers(graph).map(([, reader]) => reader.store)])];
 }
 
 /**
@@ -71,7 +99,31 @@ export function storesOf(graph: Graph): ZarrStore[] {
  */
 export function planArray(x: Array, options: PlanOptions = {}): Plan {
   const { graph, key } = finalizeGraph(x);
+  return planCulled(cull(graph, [key]), key, options, undefined);
+}
+
+/**
+ * `x.planAsync()`: {@link planArray}, after reading the shard indexes the compute needs and
+ * that are not cached (they are metadata; counted in the plan, and the compute does not read
+ * them again): exact for sharded arrays too.
+ */
+export async function planArrayAsync(x: Array, options: PlanOptions = {}): Promise<Plan> {
+  const { graph, key } = finalizeGraph(x);
   const culled = cull(graph, [key]);
+  const layers = shardedLayers(culled);
+  const read = new Map<ZarrStore, { requests: number; bytes: number; read: number }>();
+  if (layers.length > 0) {
+    const lane = new IoLane({ signal: options.signal });
+    for (const [layer, reader] of layers) {
+      const r = await readShardIndexes(reader, blocksOf(layer), lane);
+      const s = read.get(reader.store) ?? { requests: 0, bytes: 0, read: 0 };
+      read.set(reader.store, { requests: s.requests + r.requests, bytes: s.bytes + r.bytes, read: s.read + r.read });
+    }
+  }
+  return planCulled(culled, key, options, read);
+}
+
+function planCulled(culled: Graph, key: string, options: PlanOptions, indexesRead: Map<ZarrStore, { requests: number; bytes: number; read: number }> | undefined): Plan {
   const perStore = new Map<ZarrStore, { requests: number; bytes: number; cached: number }>();
   for (const [layer, info] of zarrLayers(culled)) {
     let s = perStore.get(info.store);
@@ -87,17 +139,44 @@ export function planArray(x: Array, options: PlanOptions = {}): Plan {
       }
     }
   }
+  // sharded arrays: ranged reads planned from their shard indexes
+  let exact = true;
+  let indexes: { requests: number; bytes: number; readByPlan: number } | undefined;
+  const readBytes = new Map<ZarrStore, number>();
+  for (const [layer, reader] of shardedLayers(culled)) {
+    let s = perStore.get(reader.store);
+    if (s === undefined) perStore.set(reader.store, (s = { requests: 0, bytes: 0, cached: 0 }));
+    const blocks = blocksOf(layer);
+    const p = planShardedReads(reader, blocks, options.coalesce);
+    if (p.unknownShards > 0) exact = false;
+    s.requests += p.requests;
+    s.bytes += blocks.length * reader.innerBytes;
+    readBytes.set(reader.store, (readBytes.get(reader.store) ?? 0) + p.bytes);
+    indexes ??= { requests: 0, bytes: 0, readByPlan: 0 };
+    indexes.requests += p.indexRequests;
+    indexes.bytes += p.indexBytes;
+  }
+  for (const [store, r] of indexesRead ?? []) {
+    const s = perStore.get(store)!;
+    s.requests += r.requests;
+    readBytes.set(store, (readBytes.get(store) ?? 0) + r.bytes);
+    indexes!.requests += r.requests;
+    indexes!.bytes += r.bytes;
+    indexes!.readByPlan += r.read;
+  }
   const optimized = options.optimize === false ? culled : fuse(culled, [key]);
   let tasks = 0;
   for (const layer of optimized.layers.values()) tasks += layer.size;
-  const stores = [...perStore].map(([store, s]) => ({ store: store.location, ...s }));
-  return {
+  const stores = [...perStore].map(([store, s]) => (readBytes.has(store) ? { store: store.location, ...s, readBytes: readBytes.get(store)! } : { store: store.location, ...s }));
+  const plan = {
     tasks,
     requests: stores.reduce((a, s) => a + s.requests, 0),
     bytes: stores.reduce((a, s) => a + s.bytes, 0),
     stores,
     roundTrips: roundTripsOf(stores, options.httpConcurrency ?? 16),
+    exact,
   };
+  return indexes === undefined ? plan : { ...plan, readBytes: [...readBytes.values()].reduce((a, b) => a + b, 0), indexes };
 }
 
 /** Waves of requests per origin at `bound` in flight, the most of any origin. */

@@ -9,6 +9,8 @@ import type { ComputeOptions } from "./compute.js";
 import { toZarrV2Dtype } from "./dtype.js";
 import { ZarrArrayError } from "./errors.js";
 import { rechunkWith } from "./rechunk.js";
+import { toZarrV3 } from "./to-zarr-v3.js";
+import { withReadSessions } from "./read-sessions.js";
 import type { ChunkSink, CompressorConfig } from "./ops/write.js";
 
 export type { CompressorConfig } from "./ops/write.js";
@@ -31,6 +33,14 @@ export interface ToZarrOptions extends ComputeOptions {
   overwrite?: boolean;
   /** Attributes (`.zattrs`). @default {} */
   attributes?: Record<string, unknown>;
+  /** Zarr format: 2 (zarr-python 2 and anndata 0.8 read it) or 3. @default 2 */
+  format?: 2 | 3;
+  /**
+   * Zarr v3 only: shard the array (`sharding_indexed`), each shard holding whole `chunks`
+   * (inner chunks) — a shape of multiples of `chunks`, or `"auto"` for anndata 0.13's sizing
+   * (shards of up to 1 GiB uncompressed). @default unsharded
+   */
+  shards?: readonly number[] | "auto";
 }
 
 /** What `toZarr()` did. */
@@ -58,7 +68,10 @@ const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x, null, 4).
  * ```
  */
 export async function toZarrArray(x: Array, dest: string | URL | WritableStore, options: ToZarrOptions = {}): Promise<ToZarrResult> {
-  const { path = "", overwrite = false, attributes = {}, ...computeOptions } = options;
+  if (options.format === 3) return toZarrV3(x, dest, options);
+  if (options.format !== undefined && options.format !== 2) throw new RangeError(`Expected \`format\` to be 2 or 3, got \`${String(options.format)}\``);
+  if (options.shards !== undefined) throw new TypeError("Expected `format: 3` with `shards` (zarr v2 has no sharding)");
+  const { path = "", overwrite = false, attributes = {}, format: _format, shards: _shards, ...computeOptions } = options;
   const compressor = options.compressor === undefined ? ({ id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 } as const) : options.compressor;
   if (compressor !== null && !["blosc", "zlib", "gzip"].includes((compressor as { id: string }).id)) {
     throw new TypeError(`Expected \`compressor\` to be blosc, zlib, gzip or null, got \`${JSON.stringify(compressor)}\``);
@@ -138,6 +151,7 @@ export async function toZarrArray(x: Array, dest: string | URL | WritableStore, 
   });
   const graph = y.graph.withLayer(encodeLayer, [y.name]).withLayer(storeLayer, [encodeName]);
   const keys = [...storeLayer.keys()];
-  const written = (await run(graph, keys, computeOptions)) as number[];
+  // a sharded source's inner chunks are read through one read plan for the whole write
+  const written = (await run(withReadSessions(graph, keys, { httpConcurrency: computeOptions.httpConcurrency }), keys, computeOptions)) as number[];
   return { chunks: written.length, bytes: written.reduce((a, b) => a + b, 0) };
 }

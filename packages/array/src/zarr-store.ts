@@ -131,6 +131,26 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     return this.kind === "store" ? undefined : { module: "@zask/array", name: "ZarrStore", args: [this.location], construct: true };
   }
 
+  /** Whether the wrapped store reads byte ranges (`getRange`); sharded arrays read whole shards otherwise. */
+  get hasRanges(): boolean {
+    return typeof this.#inner.getRange === "function";
+  }
+
+  /** The HTTP statuses that mean "no such key" for this store (its `missingStatuses`). */
+  get missingStatuses(): readonly number[] {
+    return this.#missing;
+  }
+
+  /** A ranged read of the wrapped store (sharded arrays of other zarrita stores), counted. */
+  async getRange(key: AbsolutePath, range: RangeQuery, options?: GetOptions): Promise<Uint8Array | undefined> {
+    if (!this.#inner.getRange) throw new TypeError(`Expected a store with ranged reads, got ${this.location}`);
+    this.counters.reads++;
+    if (!this.#requestsBelow) this.counters.requests++;
+    const out = await this.#inner.getRange(key, range, options);
+    if (out) this.counters.bytes += out.byteLength;
+    return out;
+  }
+
   /** The URL or path of `key` (a store path such as `/X/0.0`), for messages. */
   describe(key: string): string {
     const rel = key.replace(/^\/+/, "");

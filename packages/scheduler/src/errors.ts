@@ -154,6 +154,30 @@ function failureOf(cause: unknown): HttpFailure {
   return "network";
 }
 
+/**
+ * A ranged read got bytes that do not match the range asked for: a response shorter or
+ * longer than the range, or an object that ends before the range does.
+ *
+ * @example
+ * ```ts
+ * try { await planner.read({ object: url, offset: 0, length: 16 }); } catch (e) { if (e instanceof ByteRangeError) console.error(e.object, e.offset, e.length); }
+ * ```
+ */
+export class ByteRangeError extends ZaskError {
+  override name = "ByteRangeError" as const;
+  /** The URL or path read. */
+  readonly object: string;
+  readonly offset: number;
+  readonly length: number;
+
+  constructor(object: string, offset: number, length: number, detail: string, options: { cause?: unknown } = {}) {
+    super(`Reading bytes ${offset}-${offset + length - 1} of ${object}: ${detail}`, options);
+    this.object = object;
+    this.offset = offset;
+    this.length = length;
+  }
+}
+
 function describe(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);

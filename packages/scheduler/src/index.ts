@@ -1,12 +1,16 @@
 /** Public API of @zask/scheduler. */
 export { compute } from "./compute.js";
 export type { ComputeOptions, OptimizeOptions } from "./compute.js";
-export { TaskError, HttpError, HttpAccessDeniedError, HttpTransportError } from "./errors.js";
+export { TaskError, HttpError, HttpAccessDeniedError, HttpTransportError, ByteRangeError } from "./errors.js";
 export type { HttpFailure } from "./errors.js";
 export { errorFromPlain, errorToPlain, registerErrorClass } from "./error-transfer.js";
 export type { PlainError } from "./error-transfer.js";
 export { IoLane } from "./io-lane.js";
 export { DEFAULT_MAX_BYTES } from "./io-lane.js";
+export { ReadPlanner, coalesceFor } from "./read-planner.js";
+export type { RangeTransport, ReadPlannerOptions, ReadPlannerStats } from "./read-planner.js";
+export { planReads } from "./plan-reads.js";
+export type { ByteRangeRequest, CoalesceOptions, PlannedRead } from "./plan-reads.js";
 export type { IoContext, IoGetOptions, IoLaneOptions, IoResponse, IoStats } from "./io-lane.js";
 export { loadOp, resolveOpModule } from "./op-registry.js";
 export { sizeOf } from "./size-of.js";

@@ -172,11 +172,13 @@ export async function writeDefault(writer: ZarrWriter, path: string, value: unkn
     case "string": {
       // A big-endian source keeps its byte order; toZarr writes little endian, so such an array is computed first.
       const lazyOrder = value instanceof LazyArray ? await sourceByteOrder(value) : undefined;
-      if (value instanceof LazyArray && writer.format === 2 && value.dtype !== "string" && value.ndim > 0 && lazyOrder === undefined) {
+      if (value instanceof LazyArray && value.dtype !== "string" && value.ndim > 0 && lazyOrder === undefined) {
         // Stream a lazy array block by block (rechunked to the requested chunks), never whole in memory.
         await writer.flush();
         await value.toZarr(writer.store as unknown as WritableStore, {
           path,
+          format: writer.format,
+          ...(writer.format === 3 && options.shards !== undefined ? { shards: options.shards } : {}),
           chunks: options.chunks === undefined ? undefined : options.chunks.map((c) => (c === null ? -1 : c)),
           compressor: normalizeCompressor(options.compressor),
           attributes: encodingAttrs(spec),

@@ -1,0 +1,299 @@
+import { open, type FileHandle } from "node:fs/promises";
+import PQueue from "p-queue";
+import { ByteRangeError, HttpAccessDeniedError, HttpError } from "./errors.js";
+import { DEFAULT_MAX_BYTES as DEFAULT_LANE_MAX_BYTES } from "./io-lane.js";
+import { originOf, originStats } from "./origin-stats.js";
+import { DEFAULT_MAX_BYTES, DEFAULT_MAX_WASTE, planReads, type ByteRangeRequest, type CoalesceOptions, type PlannedRead } from "./plan-reads.js";
+
+/** How a {@link ReadPlanner} reaches http(s) objects: an io op's `ctx` (the I/O lane) or anything with its `get`. */
+export interface RangeTransport {
+  readonly signal?: AbortSignal;
+  get(url: string, options: { headers: Readonly<Record<string, string>>; maxBytes?: number }): Promise<{ readonly status: number; readonly body: Uint8Array | null }>;
+  /** Declare bytes read from a file as held by nothing else (the I/O lane's `fresh`). */
+  fresh?<T extends Uint8Array>(bytes: T): T;
+}
+
+/** Options of a {@link ReadPlanner}. */
+export interface ReadPlannerOptions {
+  /** Fixed thresholds instead of the measured ones (any field left out is measured or defaulted). */
+  readonly coalesce?: CoalesceOptions;
+  /** Requests in flight per origin (local files: positioned reads in flight). @default 16 */
+  readonly concurrency?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * HTTP statuses that mean "no such object" (read as `null`); 401 and 403 are
+   * {@link HttpAccessDeniedError}s unless listed. @default [404, 410]
+   */
+  readonly missingStatuses?: readonly number[];
+  /** Called after each request with the bytes it got (0 for a missing object), e.g. for a store's counters. */
+  readonly onRequest?: (read: PlannedRead, bytes: number) => void;
+}
+
+/** What a {@link ReadPlanner} has sent. */
+export interface ReadPlannerStats {
+  requests: number;
+  bytes: number;
+}
+
+/**
+ * The coalescing thresholds in force for `object` now: `options`' fields, the rest measured for
+ * its origin. `plan()` and a compute that start from the same measurements plan the same requests.
+ */
+export function coalesceFor(options: CoalesceOptions = {}): (object: string) => Required<CoalesceOptions> {
+  const gaps = new Map<string, number>();
+  return (object) => {
+    const origin = originOf(object);
+    let maxGap = options.maxGap ?? gaps.get(origin);
+    if (maxGap === undefined) gaps.set(origin, (maxGap = originStats(origin).maxGap()));
+    return { maxGap, maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, maxWaste: options.maxWaste ?? DEFAULT_MAX_WASTE };
+  };
+}
+
+interface Group {
+  readonly read: PlannedRead;
+  /** Declared reads not yet begun, per part (`offset:length`). */
+  readonly waiting: Map<string, number>;
+  /** Declared reads not yet handed their bytes. */
+  pending: number;
+  promise: Promise<Uint8Array | null> | undefined;
+}
+
+/**
+ * The read planner of one compute: every ranged read of the compute goes through it. Tasks
+ * declare the ranges they will read (`declare`, before reading, as many as are known); the
+ * planner dedupes identical ranges and merges ranges of one object into one request when the
+ * gap between them costs less than a round trip ({@link planReads}, thresholds from
+ * {@link coalesceFor}), sends a merged request when the first of its ranges is read (and the
+ * next declared one with it), and hands
+ * each reader its own bytes. Requests are bounded per origin; http(s) objects are read with
+ * `Range` requests through `transport` (the I/O lane, which also retries), local paths with
+ * positioned reads. An object that does not exist (404, 410, `missingStatuses`, no file) reads
+ * as `null`.
+ *
+ * State: `#groups` holds, per object, the planned requests that still have declared readers,
+ * and `#parts` the group of each declared range; a group is dropped (and its bytes with it)
+ * when its last declared reader has read, or when its request fails. `#unsent` lists the
+ * declared groups in declaration order, those before `#unsentHead` sent: sending one also
+ * sends the next (one request of read-ahead).
+ *
+ * @example
+ * ```ts
+ * const planner = new ReadPlanner(ctx);
+ * planner.declare([{ object: url, offset: 0, length: 100 }, { object: url, offset: 100, length: 50 }]);
+ * const [a, b] = await Promise.all([planner.read({ object: url, offset: 0, length: 100 }), planner.read({ object: url, offset: 100, length: 50 })]); // one request
+ * ```
+ */
+export class ReadPlanner {
+  readonly stats: ReadPlannerStats = { requests: 0, bytes: 0 };
+  readonly #transport: RangeTransport | undefined;
+  readonly #coalesce: (object: string) => Required<CoalesceOptions>;
+  readonly #concurrency: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onRequest: ((read: PlannedRead, bytes: number) => void) | undefined;
+  readonly #missing: readonly number[];
+  readonly #queues = new Map<string, PQueue>();
+  readonly #groups = new Map<string, Set<Group>>();
+  /** The live group of each declared range (`object` NUL `offset:length`). */
+  readonly #parts = new Map<string, Group>();
+  /** Declared groups not yet sent, in the order they were declared (for reading ahead). */
+  readonly #unsent: Group[] = [];
+  /** `#unsent` before this index has been sent. */
+  #unsentHead = 0;
+
+  constructor(transport?: RangeTransport, options: ReadPlannerOptions = {}) {
+    const c = options.concurrency ?? 16;
+    if (!Number.isInteger(c) || c < 1) throw new RangeError(`Expected \`concurrency\` to be a positive integer, got \`${String(c)}\` (${typeof c})`);
+    this.#transport = transport;
+    this.#coalesce = coalesceFor(options.coalesce);
+    this.#concurrency = c;
+    this.#signal = options.signal ?? transport?.signal;
+    this.#onRequest = options.onRequest;
+    this.#missing = options.missingStatuses ?? [404, 410];
+  }
+
+  /** The thresholds this planner uses for `object` (fixed at its first use, for the planner's life). */
+  coalesce(object: string): Required<CoalesceOptions> {
+    return this.#coalesce(object);
+  }
+
+  /** The requests `requests` would cost if declared now with nothing declared before (for plans). */
+  plan(requests: Iterable<ByteRangeRequest>): PlannedRead[] {
+    return planReads(requests, this.#coalesce);
+  }
+
+  /**
+   * Declare reads to come: each occurrence is one `read` to be served (a range declared twice
+   * is requested once and read twice). A range already planned and not yet read joins its group.
+   */
+  declare(requests: Iterable<ByteRangeRequest>): void {
+    const fresh: ByteRangeRequest[] = [];
+    const counts = new Map<string, number>();
+    for (const r of requests) {
+      const id = partId(r);
+      const group = this.#find(r.object, id);
+      if (group !== undefined) {
+        group.waiting.set(id, group.waiting.get(id)! + 1);
+        group.pending++;
+        continue;
+      }
+      const k = r.object + "\u0000" + id;
+      const n = counts.get(k);
+      if (n === undefined) fresh.push(r);
+      counts.set(k, (n ?? 0) + 1);
+    }
+    for (const read of planReads(fresh, this.#coalesce)) {
+      const waiting = new Map<string, number>();
+      let pending = 0;
+      for (const p of read.parts) {
+        const n = counts.get(read.object + "\u0000" + partId(p))!;
+        waiting.set(partId(p), n);
+        pending += n;
+      }
+      let list = this.#groups.get(read.object);
+      if (list === undefined) this.#groups.set(read.object, (list = new Set()));
+      const group: Group = { read, waiting, pending, promise: undefined };
+      list.add(group);
+      for (const part of read.parts) this.#parts.set(read.object + "\u0000" + partId(part), group);
+      this.#unsent.push(group);
+    }
+  }
+
+  /**
+   * The bytes of one range (`null` when the object does not exist): from its declared group's
+   * request, sent now if it is the group's first read; an undeclared range is read from a
+   * planned request that covers it, or alone.
+   */
+  async read(r: ByteRangeRequest): Promise<Uint8Array | null> {
+    this.#signal?.throwIfAborted();
+    const id = partId(r);
+    let group = this.#find(r.object, id);
+    let declared = group !== undefined && group.waiting.get(id)! > 0;
+    if (group === undefined) group = this.#covering(r);
+    if (group === undefined) {
+      // undeclared and not covered: a group of its own that nothing else reads
+      const [read] = planReads([r], this.#coalesce);
+      group = { read: read!, waiting: new Map([[id, 1]]), pending: 1, promise: undefined };
+      declared = true;
+    }
+    if (declared) group.waiting.set(id, group.waiting.get(id)! - 1);
+    const g = group;
+    if (g.promise === undefined) {
+      this.#start(g);
+      // the tasks of this request wait on its body holding their I/O slots: the next declared
+      // request is sent now too, so that it is on its way meanwhile
+      this.readAhead();
+    }
+    const body = await g.promise!;
+    if (declared && --g.pending === 0) this.#drop(g);
+    if (body === null) return null;
+    const start = r.offset - g.read.offset;
+    const part = body.subarray(start, start + r.length);
+    // a body read by more than one task: every one but the last gets a copy, since the
+    // scheduler may move a view that spans its whole buffer to a worker
+    if (part.byteLength === body.buffer.byteLength && g.pending > 0) return part.slice();
+    return part;
+  }
+
+  /** Send the first declared request not yet sent, if any, before any of its ranges is read. */
+  readAhead(): void {
+    while (this.#unsentHead < this.#unsent.length && this.#unsent[this.#unsentHead]!.promise !== undefined) this.#unsentHead++;
+    const next = this.#unsent[this.#unsentHead];
+    if (next !== undefined) this.#start(next).catch(() => {}); // its readers see the error
+    if (this.#unsentHead > 1024 && this.#unsentHead * 2 > this.#unsent.length) {
+      this.#unsent.splice(0, this.#unsentHead);
+      this.#unsentHead = 0;
+    }
+  }
+
+  #start(g: Group): Promise<Uint8Array | null> {
+    g.promise = this.#send(g.read).catch((e: unknown) => {
+      this.#drop(g);
+      throw e;
+    });
+    return g.promise;
+  }
+
+  #find(object: string, id: string): Group | undefined {
+    return this.#parts.get(object + "\u0000" + id);
+  }
+
+  #covering(r: ByteRangeRequest): Group | undefined {
+    const list = this.#groups.get(r.object);
+    if (list === undefined) return undefined;
+    for (const g of list) if (g.read.offset <= r.offset && r.offset + r.length <= g.read.offset + g.read.length) return g;
+    return undefined;
+  }
+
+  #drop(g: Group): void {
+    const list = this.#groups.get(g.read.object);
+    if (list === undefined || !list.delete(g)) return;
+    if (list.size === 0) this.#groups.delete(g.read.object);
+    for (const part of g.read.parts) {
+      const k = g.read.object + "\u0000" + partId(part);
+      if (this.#parts.get(k) === g) this.#parts.delete(k);
+    }
+  }
+
+  #send(read: PlannedRead): Promise<Uint8Array | null> {
+    const origin = originOf(read.object);
+    let queue = this.#queues.get(origin);
+    if (queue === undefined) this.#queues.set(origin, (queue = new PQueue({ concurrency: this.#concurrency })));
+    return queue.add(async () => {
+      this.#signal?.throwIfAborted();
+      const t0 = performance.now();
+      this.stats.requests++;
+      const body = origin === "file:" ? await this.#readFile(read) : await this.#get(read);
+      if (body !== null) {
+        this.stats.bytes += body.byteLength;
+        originStats(origin).record(performance.now() - t0, body.byteLength);
+      }
+      this.#onRequest?.(read, body?.byteLength ?? 0);
+      return body;
+    }) as Promise<Uint8Array | null>;
+  }
+
+  async #get(read: PlannedRead): Promise<Uint8Array | null> {
+    const { object, offset, length } = read;
+    if (this.#transport === undefined) throw new TypeError(`Expected a transport for ranged reads of ${object}, got none`);
+    // a body may be as long as the range, or the whole object from a server that ignores Range
+    const res = await this.#transport.get(object, { headers: { range: `bytes=${offset}-${offset + length - 1}` }, maxBytes: Math.max(length, DEFAULT_LANE_MAX_BYTES) });
+    if (this.#missing.includes(res.status)) return null;
+    if (res.status === 401 || res.status === 403) throw new HttpAccessDeniedError(object, res.status);
+    if ((res.status !== 206 && res.status !== 200) || res.body === null) throw new HttpError(object, res.status);
+    const body = res.body;
+    if (res.status === 206) {
+      if (body.byteLength !== length) throw new ByteRangeError(object, offset, length, `the server sent ${body.byteLength} bytes`);
+      return body;
+    }
+    // a server that ignores Range sends the whole object
+    if (body.byteLength < offset + length) throw new ByteRangeError(object, offset, length, `the object has only ${body.byteLength} bytes`);
+    return body.subarray(offset, offset + length);
+  }
+
+  async #readFile(read: PlannedRead): Promise<Uint8Array | null> {
+    const { object, offset, length } = read;
+    let handle: FileHandle;
+    try {
+      handle = await open(object, "r");
+    } catch (cause) {
+      if ((cause as { code?: string }).code === "ENOENT") return null;
+      throw new ByteRangeError(object, offset, length, "the file cannot be opened", { cause });
+    }
+    try {
+      const out = new Uint8Array(length);
+      let n = 0;
+      while (n < length) {
+        const { bytesRead } = await handle.read(out, n, length - n, offset + n);
+        if (bytesRead === 0) throw new ByteRangeError(object, offset, length, `the file ends after ${offset + n} bytes`);
+        n += bytesRead;
+      }
+      return this.#transport?.fresh ? this.#transport.fresh(out) : out;
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+function partId(r: { readonly offset: number; readonly length: number }): string {
+  return `${r.offset}:${r.length}`;
+}

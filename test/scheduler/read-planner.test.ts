@@ -1,0 +1,184 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { ByteRangeError, HttpAccessDeniedError, IoLane, ReadPlanner, coalesceFor } from "@zask/scheduler";
+import { MAX_GAP, MIN_GAP } from "../../packages/scheduler/src/origin-stats.ts";
+import { serveRanges, type RangeServer } from "../helpers/range-server.ts";
+
+// objects of known bytes: byte i of object k is (i * 7 + k) & 255
+const dir = mkdtempSync(join(tmpdir(), "zask-read-planner-"));
+const SIZE = 100_000;
+const bytesOf = (k: number): Uint8Array => Uint8Array.from({ length: SIZE }, (_, i) => (i * 7 + k) & 255);
+mkdirSync(join(dir, "o"));
+for (let k = 0; k < 40; k++) writeFileSync(join(dir, "o", String(k)), bytesOf(k));
+
+let server: RangeServer;
+before(async () => {
+  server = await serveRanges(dir);
+});
+after(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const url = (k: number): string => `${server.url}/o/${k}`;
+const range = (object: string, offset: number, length: number) => ({ object, offset, length });
+const expectBytes = (k: number, offset: number, length: number) => bytesOf(k).subarray(offset, offset + length);
+
+describe("ReadPlanner over HTTP", () => {
+  test("sends one request for declared ranges of one object whose gaps are under maxGap, and gives each reader its own bytes", async () => {
+    server.reset();
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 1000, maxWaste: Infinity } });
+    const want = [range(url(0), 0, 100), range(url(0), 600, 50), range(url(0), 1200, 300)];
+    planner.declare(want);
+    const got = await Promise.all(want.map((r) => planner.read(r)));
+    want.forEach((r, i) => assert.deepEqual(got[i], expectBytes(0, r.offset, r.length)));
+    assert.deepEqual(server.totals(), { requests: 1, bytes: 1500 });
+    assert.equal(server.log[0]!.range, "bytes=0-1499");
+    assert.deepEqual(planner.stats, { requests: 1, bytes: 1500 });
+  });
+
+  test("requests a range declared by several readers once, and every reader gets its bytes", async () => {
+    server.reset();
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 } });
+    const r = range(url(1), 5000, 4096);
+    planner.declare([r, r, r]);
+    const got = await Promise.all([planner.read(r), planner.read(r), planner.read(r)]);
+    for (const g of got) assert.deepEqual(g, expectBytes(1, 5000, 4096));
+    // a body read by several tasks is handed out so that moving one to a worker leaves the others intact
+    assert.equal(new Set(got.map((g) => g!.buffer)).size, 3);
+    assert.deepEqual(server.totals(), { requests: 1, bytes: 4096 });
+  });
+
+  test("reads ranges whose gap costs more than a round trip with separate requests", async () => {
+    server.reset();
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 1000, maxWaste: Infinity } });
+    const want = [range(url(2), 0, 10), range(url(2), 5000, 10), range(url(2), 5010, 10)];
+    planner.declare(want);
+    const got = await Promise.all(want.map((r) => planner.read(r)));
+    want.forEach((r, i) => assert.deepEqual(got[i], expectBytes(2, r.offset, r.length)));
+    assert.deepEqual(server.totals(), { requests: 2, bytes: 30 });
+  });
+
+  test("never has more requests in flight to one origin than its bound, as counted by the server", async () => {
+    const slow = await serveRanges(dir, { delay: 15 });
+    try {
+      const planner = new ReadPlanner(new IoLane(), { concurrency: 3 });
+      const want = Array.from({ length: 30 }, (_, k) => range(`${slow.url}/o/${k}`, 10, 20));
+      planner.declare(want);
+      const got = await Promise.all(want.map((r) => planner.read(r)));
+      got.forEach((g, k) => assert.deepEqual(g, expectBytes(k, 10, 20)));
+      assert.equal(slow.totals().requests, 30);
+      assert.equal(slow.maxInFlight, 3);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test("sends nothing before a read, then the request read and the next one declared (one request of read-ahead)", async () => {
+    server.reset();
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 } });
+    planner.declare([range(url(3), 0, 10), range(url(3), 100, 10), range(url(3), 200, 10)]);
+    assert.equal(server.totals().requests, 0);
+    assert.deepEqual(await planner.read(range(url(3), 100, 10)), expectBytes(3, 100, 10));
+    assert.deepEqual(await planner.read(range(url(3), 0, 10)), expectBytes(3, 0, 10));
+    assert.deepEqual(server.log.map((e) => e.range).sort(), ["bytes=0-9", "bytes=100-109"]);
+    assert.deepEqual(await planner.read(range(url(3), 200, 10)), expectBytes(3, 200, 10));
+    assert.equal(server.totals().requests, 3);
+  });
+
+  test("serves an undeclared range from a planned request that covers it, or alone", async () => {
+    server.reset();
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 100, maxWaste: Infinity } });
+    planner.declare([range(url(4), 0, 10), range(url(4), 50, 10)]);
+    const [a, inside, b] = await Promise.all([planner.read(range(url(4), 0, 10)), planner.read(range(url(4), 20, 5)), planner.read(range(url(4), 50, 10))]);
+    assert.deepEqual(inside, expectBytes(4, 20, 5));
+    assert.deepEqual(a, expectBytes(4, 0, 10));
+    assert.deepEqual(b, expectBytes(4, 50, 10));
+    assert.equal(server.totals().requests, 1);
+    assert.deepEqual(await planner.read(range(url(4), 900, 3)), expectBytes(4, 900, 3));
+    assert.equal(server.totals().requests, 2);
+  });
+
+  test("reads a missing object (404) as null for every reader", async () => {
+    const planner = new ReadPlanner(new IoLane());
+    const want = [range(`${server.url}/o/none`, 0, 10), range(`${server.url}/o/none`, 20, 10)];
+    planner.declare(want);
+    assert.deepEqual(await Promise.all(want.map((r) => planner.read(r))), [null, null]);
+  });
+
+  test("reads 410 (and listed missingStatuses) as null, and refuses 403 with an HttpAccessDeniedError", async () => {
+    const statuses = createServer((req, res) => res.writeHead(Number(req.url!.slice(1))).end());
+    await new Promise<void>((r) => statuses.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(statuses.address() as { port: number }).port}`;
+    try {
+      assert.equal(await new ReadPlanner(new IoLane()).read(range(`${base}/410`, 0, 4)), null);
+      assert.equal(await new ReadPlanner(new IoLane(), { missingStatuses: [403] }).read(range(`${base}/403`, 0, 4)), null);
+      await assert.rejects(new ReadPlanner(new IoLane()).read(range(`${base}/403`, 0, 4)), (e: unknown) => e instanceof HttpAccessDeniedError && e.status === 403);
+    } finally {
+      statuses.closeAllConnections();
+      statuses.close();
+    }
+  });
+
+  test("cuts the range out of the whole object when the server ignores Range", async () => {
+    const deaf = await serveRanges(dir, { ignoreRange: true });
+    try {
+      const planner = new ReadPlanner(new IoLane());
+      assert.deepEqual(await planner.read(range(`${deaf.url}/o/5`, 777, 33)), expectBytes(5, 777, 33));
+    } finally {
+      await deaf.close();
+    }
+  });
+
+  test("rejects with a ByteRangeError naming the URL when a 206 answer is shorter than the range", async () => {
+    const liar = createServer((_req, res) => res.writeHead(206, { "content-length": 4 }).end("abcd"));
+    await new Promise<void>((r) => liar.listen(0, "127.0.0.1", r));
+    const where = `http://127.0.0.1:${(liar.address() as { port: number }).port}/x`;
+    try {
+      const planner = new ReadPlanner(new IoLane({ retries: 0 }));
+      await assert.rejects(planner.read(range(where, 0, 10)), (e: unknown) => {
+        assert.ok(e instanceof ByteRangeError);
+        assert.equal(e.object, where);
+        assert.match(e.message, /bytes 0-9 of http.*: the server sent 4 bytes/);
+        return true;
+      });
+    } finally {
+      liar.closeAllConnections();
+      liar.close();
+    }
+  });
+});
+
+test("the gap threshold measured for an origin it read is a power of two within bounds, unless given", async () => {
+  const planner = new ReadPlanner(new IoLane());
+  await planner.read(range(url(8), 0, 100));
+  await planner.read(range(url(8), 0, 200_000 - 100_000));
+  const { maxGap, maxBytes, maxWaste } = coalesceFor()(url(9));
+  assert.ok(maxGap >= MIN_GAP && maxGap <= MAX_GAP && Number.isInteger(Math.log2(maxGap)), String(maxGap));
+  assert.deepEqual([maxBytes, maxWaste], [32 * 2 ** 20, 0.25]);
+  assert.deepEqual(coalesceFor({ maxGap: 7, maxBytes: 9, maxWaste: 0 })(url(9)), { maxGap: 7, maxBytes: 9, maxWaste: 0 });
+});
+
+describe("ReadPlanner over local files", () => {
+  test("makes the same plan with positioned reads, and reads a missing file as null", async () => {
+    const planner = new ReadPlanner(undefined, { coalesce: { maxGap: 1000, maxWaste: Infinity } });
+    const file = join(dir, "o", "6");
+    const want = [range(file, 10, 10), range(file, 500, 20), range(file, 99_990, 10)];
+    planner.declare(want);
+    assert.deepEqual(planner.plan(want).length, 2);
+    const got = await Promise.all(want.map((r) => planner.read(r)));
+    want.forEach((r, i) => assert.deepEqual(got[i], expectBytes(6, r.offset, r.length)));
+    assert.deepEqual(planner.stats, { requests: 2, bytes: 510 + 10 });
+    assert.equal(await planner.read(range(join(dir, "o", "none"), 0, 4)), null);
+  });
+
+  test("rejects with a ByteRangeError when the file ends before the range", async () => {
+    const planner = new ReadPlanner();
+    const file = join(dir, "o", "7");
+    await assert.rejects(planner.read(range(file, SIZE - 5, 10)), (e: unknown) => e instanceof ByteRangeError && e.object === file && /ends after 100000 bytes/.test(e.message));
+  });
+});
