@@ -40,6 +40,8 @@ export interface Plan {
    * the least the compute can take.
    */
   readonly roundTrips: number;
+  /** Bytes of dense blocks made from sparse ones (an op that does not keep zeros at zero). */
+  readonly densifiedBytes: number;
 }
 
 /** Options of `plan()`. */
@@ -87,6 +89,11 @@ export function planArray(x: Array, options: PlanOptions = {}): Plan {
       }
     }
   }
+  let densifiedBytes = 0;
+  for (const layer of culled.layers.values()) {
+    const densify = layer.annotations["densify"] as { bytes: number } | undefined;
+    if (densify !== undefined) densifiedBytes += densify.bytes;
+  }
   const optimized = options.optimize === false ? culled : fuse(culled, [key]);
   let tasks = 0;
   for (const layer of optimized.layers.values()) tasks += layer.size;
@@ -97,6 +104,7 @@ export function planArray(x: Array, options: PlanOptions = {}): Plan {
     bytes: stores.reduce((a, s) => a + s.bytes, 0),
     stores,
     roundTrips: roundTripsOf(stores, options.httpConcurrency ?? 16),
+    densifiedBytes,
   };
 }
 

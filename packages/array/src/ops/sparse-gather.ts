@@ -1,0 +1,93 @@
+// The read of a sparse block: its rows' (CSR) or columns' (CSC) ranges of the 1-D `data` and
+// `indices` arrays, cut out of the decoded chunks they fall in (each chunk read once per compute).
+import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
+import { SparseStructureError } from "../errors.js";
+import type { SparseBlock, SparseFormat } from "./sparse-block.js";
+
+/** Where a block's ranges lie: the first chunk it references and the chunk length of each 1-D array. */
+export interface SparseGatherLayout {
+  readonly format: SparseFormat;
+  /** Major length of the block = `starts.length`; minor length of the matrix. */
+  readonly minor: number;
+  /** Per major position of the block: its first stored value over the whole matrix. */
+  readonly starts: Float64Array;
+  /** Per major position: one past its last stored value. */
+  readonly ends: Float64Array;
+  /** Chunk length of `data` and of `indices`. */
+  readonly dataChunk: number;
+  readonly indicesChunk: number;
+  /** Which chunks are passed (in order), of `data` and of `indices`. */
+  readonly dataChunks: readonly number[];
+  readonly indicesChunks: readonly number[];
+  readonly dtype: DataType;
+  /** The matrix, for errors. */
+  readonly path: string;
+  readonly url: string | undefined;
+}
+
+/** Copy the values at global positions [p0, p1) from consecutive chunks into `out` at `at`. */
+function copyRange(chunks: readonly NDArray[], ids: readonly number[], len: number, p0: number, p1: number, out: TypedArray, at: number, what: string, layout: SparseGatherLayout): void {
+  let p = p0;
+  while (p < p1) {
+    const c = Math.floor(p / len);
+    const chunk = chunks[ids.indexOf(c)];
+    const from = p - c * len;
+    const to = Math.min(p1, (c + 1) * len) - c * len;
+    if (chunk === undefined || chunk.data.length < to) {
+      throw new SparseStructureError(layout.path, layout.url, p, `expected ${what} to hold position ${Math.min(p1, (c + 1) * len) - 1}, as indptr says, but its chunk ${c} ends at ${c * len + (chunk?.data.length ?? 0)}`);
+    }
+    const src = chunk.data as TypedArray;
+    if (src.constructor === out.constructor) (out as Float64Array).set((src as Float64Array).subarray(from, to), at);
+    else {
+      // int64 indices: one beyond int32 becomes -1, which the index check refuses
+      for (let i = from; i < to; i++) {
+        const v = Number(src[i]!);
+        out[at + i - from] = (v >= -(2 ** 31) && v < 2 ** 31 ? v : -1) as never;
+      }
+    }
+    at += to - from;
+    p += to - from;
+  }
+}
+
+/**
+ * inline op: the {@link SparseBlock} of the major positions described by `layout`, from the
+ * decoded `data` and `indices` chunks they span. Checks every stored index against the minor
+ * axis, so no value lands outside the block. Runs on the main thread so a malformed store's
+ * {@link SparseStructureError} keeps its class and fields.
+ */
+export function sparseGather(layout: SparseGatherLayout, dataChunks: readonly NDArray[], indicesChunks: readonly NDArray[]): SparseBlock {
+  const { starts, ends, minor, format } = layout;
+  const major = starts.length;
+  let nnz = 0;
+  for (let a = 0; a < major; a++) nnz += ends[a]! - starts[a]!;
+  const indptr = new Int32Array(major + 1);
+  const indices = new Int32Array(nnz);
+  const data = allocate(layout.dtype, nnz) as TypedArray;
+  let at = 0;
+  for (let a = 0; a < major; a++) {
+    const p0 = starts[a]!;
+    // neighbouring rows are usually contiguous: copy their run at once
+    let b = a;
+    while (b + 1 < major && starts[b + 1] === ends[b]) b++;
+    const q1 = ends[b]!;
+    copyRange(dataChunks, layout.dataChunks, layout.dataChunk, p0, q1, data, at, "data", layout);
+    copyRange(indicesChunks, layout.indicesChunks, layout.indicesChunk, p0, q1, indices, at, "indices", layout);
+    for (let r = a; r <= b; r++) {
+      at += ends[r]! - starts[r]!;
+      indptr[r + 1] = at;
+    }
+    a = b;
+  }
+  for (let p = 0; p < nnz; p++) {
+    const j = indices[p]!;
+    if (!(j >= 0 && j < minor)) {
+      let a = 0;
+      while (indptr[a + 1]! <= p) a++;
+      const global = starts[a]! + p - indptr[a]!;
+      throw new SparseStructureError(layout.path, layout.url, global, `expected indices in [0, ${minor}), got ${j} at position ${global}`);
+    }
+  }
+  const shape: [number, number] = format === "csr" ? [major, minor] : [minor, major];
+  return { format, shape, indptr, indices, data, dtype: layout.dtype };
+}
