@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { SparseArray, SparseMatrix, readZarr } from "@zask/anndata";
+import { SparseArray, SparseMatrix, readZarr, writeDispatched } from "@zask/anndata";
 import { SparseArray as LazySparse, fromTypedArray, slice, type Array as LazyArray } from "@zask/array";
-import { CSR, FIXTURES, expected, rawValues, serve, type FixtureServer } from "./fixtures.ts";
+import { CSR, FIXTURES, expected, rawValues, serve, tempDir, type FixtureServer } from "./fixtures.ts";
+import { pythonJson, skipPython } from "./python.ts";
 
 interface Want {
   shape: number[];
@@ -162,5 +163,49 @@ describe("sparse blocks and reads", () => {
     const m = await open("X", 50);
     assert.ok(m.numBlocks[0]! > 40);
     assert.equal(m.mean({ axis: 0 }).plan().requests, 46);
+  });
+});
+
+describe("writing sparse matrices", () => {
+  it("writeDispatched writes sparse X and layers with the chunks the callback asks for, and anndata 0.8 reads them back equal", { skip: skipPython }, async () => {
+    const adata = await readZarr(CSR);
+    const { dir, cleanup } = await tempDir();
+    try {
+      const out = path.join(dir, "rechunked.zarr");
+      await writeDispatched(out, "/", adata, (write, store, key, elem, options, { encodingType }) => {
+        if (encodingType === "csr_matrix" && key === "/X") options = { ...options, chunks: [500] };
+        if (encodingType === "csc_matrix") options = { ...options, chunks: [1000] };
+        return write(store, key, elem, options);
+      });
+      const code = `
+import json, sys, zarr, anndata, numpy as np
+a = anndata.read_zarr(sys.argv[1])
+g = zarr.open(sys.argv[1], mode="r")
+print(json.dumps({
+  "x": a.X.format, "counts": a.layers["counts"].format,
+  "xchunks": [list(g["X"][p].chunks) for p in ("data", "indices", "indptr")],
+  "cchunks": [list(g["layers/counts"][p].chunks) for p in ("data", "indices", "indptr")],
+  "same": bool((a.X.toarray() == a.layers["counts"].toarray()).all()),
+  "sum": float(a.X.sum(dtype=np.float64)),
+}))`;
+      const r = (await pythonJson(code, out)) as { x: string; counts: string; xchunks: number[][]; cchunks: number[][]; same: boolean; sum: number };
+      assert.equal(r.x, "csr");
+      assert.equal(r.counts, "csc");
+      assert.deepEqual(r.xchunks, [[500], [500], [98]]);
+      assert.deepEqual(r.cchunks, [[1000], [1000], [61]]);
+      assert.ok(r.same);
+      close([r.sum], { shape: [], values: scipy.X["sum.all"]!.values }, "sum");
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("chunks that are not one length for the 1-d parts of a sparse element are refused, naming it", async () => {
+    const adata = await readZarr(CSR);
+    await assert.rejects(
+      writeDispatched(new Map(), "/", adata, (write, store, key, elem, options, { encodingType }) =>
+        write(store, key, elem, encodingType === "csr_matrix" ? { ...options, chunks: [97, 10] } : options)),
+      /Expected `chunks` of sparse element \/X to be one positive length/,
+    );
   });
 });
