@@ -252,7 +252,8 @@ async function measureChunking(
         const order: Reader[] = r % 2 === 0 ? ["dask", "zask"] : ["zask", "dask"];
         for (const reader of order) await runOnce(reader, r);
       }
-      const figuresOf = (reader: Reader, prefix: string): QueryFigures => figures(segments, `${prefix}/${query}`, repeats, runs[reader].ms, runs[reader].sum, expected, query);
+      const sums = chunking.sparse ? expected.sums_csr : expected.sums;
+      const figuresOf = (reader: Reader, prefix: string): QueryFigures => figures(segments, `${prefix}/${query}`, repeats, runs[reader].ms, runs[reader].sum, sums, query);
       const both: Partial<Record<Reader, QueryFigures>> = {};
       if (peer !== undefined) both.dask = figuresOf("dask", "peer");
       if (zask !== undefined) {
@@ -271,7 +272,7 @@ async function measureChunking(
 }
 
 /** One reader's figures for one query from its log segments (`<prefix>/<run>`) and timings. */
-function figures(segments: LogSegment[], prefix: string, repeats: number, runsMs: number[], sum: number | undefined, expected: Expected, query: QueryName): QueryFigures {
+function figures(segments: LogSegment[], prefix: string, repeats: number, runsMs: number[], sum: number | undefined, sums: Expected["sums"], query: QueryName): QueryFigures {
   const requestsPerRun: number[] = [];
   const bytesPerRun: number[] = [];
   for (let run = 0; run < repeats; run++) {
@@ -288,7 +289,7 @@ function figures(segments: LogSegment[], prefix: string, repeats: number, runsMs
     medianMs,
     runsMs,
     sum,
-    sumOk: query === "open" ? undefined : sumMatches(sum, expected.sums[query]),
+    sumOk: query === "open" ? undefined : sumMatches(sum, sums[query]),
   };
 }
 
@@ -297,7 +298,7 @@ function printRow(row: ChunkingResult): void {
     const { dask, zask } = row.queries[query] ?? {};
     const part = (name: string, f: QueryFigures | undefined): string =>
       f === undefined ? `${name} –` : `${name} ${f.requests} req ${f.medianMs.toFixed(1)} ms${f.sumOk === false ? " WRONG" : ""}`;
-    console.log(`[${row.chunks.join(", ")}] ${QUERY_LABELS[query].padEnd(26)} ${part("dask", dask).padEnd(28)} ${part("zask", zask)}`);
+    console.log(`${row.sparse ? "[csr]" : `[${row.chunks.join(", ")}]`} ${QUERY_LABELS[query].padEnd(26)} ${part("dask", dask).padEnd(28)} ${part("zask", zask)}`);
   }
 }
 

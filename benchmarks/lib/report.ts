@@ -57,7 +57,7 @@ export function renderMarkdown(results: Results): string {
       if (dask === undefined && zask === undefined) continue;
       const r = ratio(c, query);
       lines.push(
-        `| [${c.chunks.join(", ")}] | ${QUERY_LABELS[query]} | ${requests(dask)} | ${requests(zask)}${zask?.predictedRequests === undefined ? "" : ` (${zask.predictedRequests})`} | ${mib(dask ?? zask)} | ${ms(dask)} | ${ms(zask)} | ${r === undefined ? "–" : r.toFixed(2)} |`,
+        `| ${c.sparse ? "CSR (data/indices in 8 chunks)" : `[${c.chunks.join(", ")}]`} | ${QUERY_LABELS[query]} | ${requests(dask)} | ${requests(zask)}${zask?.predictedRequests === undefined ? "" : ` (${zask.predictedRequests})`} | ${mib(dask ?? zask)} | ${ms(dask)} | ${ms(zask)} | ${r === undefined ? "–" : r.toFixed(2)} |`,
       );
     }
   }

@@ -23,6 +23,8 @@ export interface Chunking {
   chunks: [number, number];
   /** Genes per chunk when chunked by columns only (full rows); undefined for row-chunked stores. */
   width: number | undefined;
+  /** X is a CSR matrix (`data`/`indices` in 8 chunks each); `chunks` is then its shape. */
+  sparse?: boolean;
 }
 
 /** One reader's figures for one query on one store. */
@@ -72,11 +74,12 @@ export interface Results {
   notes: string[];
 }
 
-/** The benchmark's chunkings: column widths 1 … all genes, and row chunks of 100. */
+/** The benchmark's chunkings: column widths 1 … all genes, row chunks of 100, and a CSR X. */
 export function chunkings(nObs = 2638, nVars = 1838): Chunking[] {
   const widths = [1, 5, 25, 100, 500, nVars];
   return [
     ...widths.map((width) => ({ name: `c${width}`, chunks: [nObs, width] as [number, number], width })),
     { name: "r100", chunks: [100, nVars], width: undefined },
+    { name: "csr", chunks: [nObs, nVars], width: undefined, sparse: true },
   ];
 }

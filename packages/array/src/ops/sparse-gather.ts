@@ -3,6 +3,7 @@
 import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { SparseStructureError } from "../errors.js";
 import type { SparseBlock, SparseFormat } from "./sparse-block.js";
+import { sparseTakeMinor, type MinorMap } from "./sparse-select.js";
 
 /** Where a block's ranges lie: the first chunk it references and the chunk length of each 1-D array. */
 export interface SparseGatherLayout {
@@ -20,6 +21,11 @@ export interface SparseGatherLayout {
   readonly dataChunks: readonly number[];
   readonly indicesChunks: readonly number[];
   readonly dtype: DataType;
+  /**
+   * A minor-axis selection to apply while gathering (columns of CSR): only the selected stored
+   * values are copied, so a one-gene query over a plain read copies one gene.
+   */
+  readonly minorMap?: MinorMap;
   /** The matrix, for errors. */
   readonly path: string;
   readonly url: string | undefined;
@@ -57,6 +63,12 @@ function copyRange(chunks: readonly NDArray[], ids: readonly number[], len: numb
  * {@link SparseStructureError} keeps its class and fields.
  */
 export function sparseGather(layout: SparseGatherLayout, dataChunks: readonly NDArray[], indicesChunks: readonly NDArray[]): SparseBlock {
+  const map = layout.minorMap;
+  if (map !== undefined) {
+    const wide = indicesChunks.some((c) => c.data instanceof BigInt64Array || c.data instanceof BigUint64Array);
+    if (!wide && map.monotonic && map.targets.length === map.length) return gatherPicked(layout, map, dataChunks, indicesChunks);
+    return sparseTakeMinor(sparseGather({ ...layout, minorMap: undefined }, dataChunks, indicesChunks), map);
+  }
   const { starts, ends, minor, format } = layout;
   const major = starts.length;
   let nnz = 0;
@@ -89,5 +101,66 @@ export function sparseGather(layout: SparseGatherLayout, dataChunks: readonly ND
     }
   }
   const shape: [number, number] = format === "csr" ? [major, minor] : [minor, major];
+  return { format, shape, indptr, indices, data, dtype: layout.dtype };
+}
+
+/** Call `run(c, from, to)` for each piece of [p0, p1) inside one chunk `c` of length `len`. */
+function chunkOf(chunks: readonly NDArray[], ids: readonly number[], len: number, p: number, p1: number, what: string, layout: SparseGatherLayout): { src: ArrayLike<number>; base: number; end: number } {
+  const c = Math.floor(p / len);
+  const chunk = chunks[ids.indexOf(c)];
+  const end = Math.min(p1, (c + 1) * len);
+  if (chunk === undefined || chunk.data.length < end - c * len) {
+    throw new SparseStructureError(layout.path, layout.url, p, `expected ${what} to hold position ${end - 1}, as indptr says, but its chunk ${c} ends at ${c * len + (chunk?.data.length ?? 0)}`);
+  }
+  return { src: chunk.data as unknown as ArrayLike<number>, base: c * len, end };
+}
+
+/**
+ * The gather with a minor selection without repeats, in source order: a counting pass over
+ * the indices, then a copy of the selected values only.
+ */
+function gatherPicked(layout: SparseGatherLayout, map: MinorMap, dataChunks: readonly NDArray[], indicesChunks: readonly NDArray[]): SparseBlock {
+  const { starts, ends, minor, format } = layout;
+  const major = starts.length;
+  // position → output position, or -1
+  const pick = new Int32Array(minor).fill(-1);
+  for (let j = 0; j < minor; j++) if (map.offsets[j + 1]! > map.offsets[j]!) pick[j] = map.targets[map.offsets[j]!]!;
+  const indptr = new Int32Array(major + 1);
+  const scan = (fill: ((q: number, j: number, d: ArrayLike<number>, i: number) => void) | undefined): number => {
+    let q = 0;
+    for (let a = 0; a < major; a++) {
+      let p = starts[a]!;
+      const p1 = ends[a]!;
+      while (p < p1) {
+        const ix = chunkOf(indicesChunks, layout.indicesChunks, layout.indicesChunk, p, p1, "indices", layout);
+        const dx = fill === undefined ? undefined : chunkOf(dataChunks, layout.dataChunks, layout.dataChunk, p, p1, "data", layout);
+        const end = dx === undefined ? ix.end : Math.min(ix.end, dx.end);
+        const src = ix.src;
+        for (let k = p - ix.base, n = end - ix.base; k < n; k++) {
+          const j = src[k]!;
+          if (!(j >= 0 && j < minor)) {
+            throw new SparseStructureError(layout.path, layout.url, ix.base + k, `expected indices in [0, ${minor}), got ${j} at position ${ix.base + k}`);
+          }
+          const t = pick[j]!;
+          if (t >= 0) {
+            if (fill !== undefined) fill(q, t, dx!.src, ix.base + k - dx!.base);
+            q++;
+          }
+        }
+        p = end;
+      }
+      indptr[a + 1] = q;
+    }
+    return q;
+  };
+  const nnz = scan(undefined);
+  const indices = new Int32Array(nnz);
+  const data = allocate(layout.dtype, nnz) as TypedArray;
+  const out = data as unknown as number[];
+  scan((q, t, d, i) => {
+    indices[q] = t;
+    out[q] = d[i]!;
+  });
+  const shape: [number, number] = format === "csr" ? [major, map.length] : [map.length, major];
   return { format, shape, indptr, indices, data, dtype: layout.dtype };
 }

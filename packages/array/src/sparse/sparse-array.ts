@@ -97,16 +97,17 @@ export class SparseArray extends LazyArray {
     const majorSel = sels[this.#majorAxis]!;
     const minorSel = sels[1 - this.#majorAxis]!;
     let out: SparseArray = this;
-    if (!majorSel.full) {
-      const origin = this.#origin;
-      if (origin === undefined) return this.todense().slice(...selectors);
-      const major = origin.major === null ? majorSel.positions : majorSel.positions.map((p) => origin.major![p]!);
-      const read = sparseRead(origin.source, major, origin.options);
-      out = this.derive({ ...read, dtype: this.dtype, format: this.format }, { ...origin, major });
-    }
-    if (!minorSel.full) {
+    const origin = this.#origin;
+    if (!majorSel.full && origin === undefined) return this.todense().slice(...selectors);
+    if (origin !== undefined && !(majorSel.full && minorSel.full)) {
+      // a plain read: rebuild its blocks over the selected positions, selecting columns while gathering
+      const major = majorSel.full ? origin.major : origin.major === null ? majorSel.positions : majorSel.positions.map((p) => origin.major![p]!);
+      const map = minorSel.full ? undefined : minorMap(minorSel.positions, this.shape[1 - this.#majorAxis]!);
+      const read = sparseRead(origin.source, major, origin.options, map);
+      out = this.derive({ ...read, dtype: this.dtype, format: this.format }, map === undefined ? { ...origin, major } : undefined);
+    } else if (!minorSel.full) {
       const minor = this.shape[1 - this.#majorAxis]!;
-      out = this.derive(sparseTakeMinorLayer(out.#parts, minorMap(minorSel.positions, minor), minorSel.positions), undefined);
+      out = this.derive(sparseTakeMinorLayer(this.#parts, minorMap(minorSel.positions, minor), minorSel.positions), undefined);
     }
     if (sels.some((s) => s.drop)) {
       return out.todense().reshape(out.shape.filter((_, d) => !sels[d]!.drop));

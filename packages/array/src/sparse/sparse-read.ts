@@ -6,6 +6,7 @@ import type { Array as LazyArray } from "../array.js";
 import type { DataType, TypedArray } from "../dtype.js";
 import type { SparseFormat } from "../ops/sparse-block.js";
 import type { SparseGatherLayout } from "../ops/sparse-gather.js";
+import type { MinorMap } from "../ops/sparse-select.js";
 
 const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
 
@@ -69,7 +70,7 @@ export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: Array
  * const { graph, name, chunks } = sparseRead(source, Int32Array.of(0, 1, 2));
  * ```
  */
-export function sparseRead(source: SparseSource, major: Int32Array | null, options: SparseReadOptions = {}): { graph: Graph; name: string; chunks: number[][] } {
+export function sparseRead(source: SparseSource, major: Int32Array | null, options: SparseReadOptions = {}, minorMap?: MinorMap): { graph: Graph; name: string; chunks: number[][] } {
   const target = options.blockNnz ?? DEFAULT_BLOCK_NNZ;
   if (!(Number.isInteger(target) && target > 0)) throw new RangeError(`Expected \`blockNnz\` to be a positive integer, got \`${String(target)}\``);
   const [rows, cols] = source.shape;
@@ -81,7 +82,7 @@ export function sparseRead(source: SparseSource, major: Int32Array | null, optio
   const { data, indices, indptr } = source;
   const dataLen = data.chunks[0]![0] ?? 1;
   const indicesLen = indices.chunks[0]![0] ?? 1;
-  const name = `sparse-read-${tokenize(data.name, indices.name, positions, target)}`;
+  const name = `sparse-read-${tokenize(data.name, indices.name, positions, target, minorMap?.targets ?? null, minorMap?.offsets ?? null)}`;
   const dtype = data.dtype as DataType;
   const tasks: Task[] = [];
   let at = 0;
@@ -122,12 +123,13 @@ export function sparseRead(source: SparseSource, major: Int32Array | null, optio
     const indicesChunks = needed(indicesLen, i0, i1);
     const layout: SparseGatherLayout = {
       format: source.format, minor, starts, ends, dtype, path: source.path, url: source.url,
-      dataChunk: dataLen, indicesChunk: indicesLen, dataChunks, indicesChunks,
+      dataChunk: dataLen, indicesChunk: indicesLen, dataChunks, indicesChunks, ...(minorMap === undefined ? {} : { minorMap }),
     };
     const index = csr ? [b, 0] : [0, b];
     tasks.push(new Task(blockKey(name, index), gatherOp, [layout, dataChunks.map((c) => ref(data.key([c]))), indicesChunks.map((c) => ref(indices.key([c])))]));
   });
   const graph = Graph.merge(data.graph, indices.graph).withLayer(new MaterializedLayer(name, tasks), [data.name, indices.name]);
-  const chunks = csr ? [sizes, [cols]] : [[rows], sizes];
+  const minorOut = minorMap?.length ?? minor;
+  const chunks = csr ? [sizes, [minorOut]] : [[minorOut], sizes];
   return { graph, name, chunks };
 }
