@@ -1,6 +1,7 @@
 /** The shape of benchmarks/results/latest.json, shared by the runner, the table and the chart. */
 import type { MachineInfo } from "./machine.ts";
 import type { MemoryResult } from "./memory.ts";
+import type { SparseMemoryResult } from "./sparse-memory.ts";
 
 /** The benchmark queries, in the order they run (each needs the store opened first). */
 export const QUERIES = ["open", "one_gene", "genes_n_cells_gt_1000", "rows_0_100", "one_cell", "mean_per_gene"] as const;
@@ -70,6 +71,8 @@ export interface Results {
   chunkings: ChunkingResult[];
   /** The memory benchmark (`--memory`), when it ran. */
   memory?: MemoryResult | undefined;
+  /** The sparse memory benchmark (`--sparse-memory`), when it ran. */
+  sparseMemory?: SparseMemoryResult | undefined;
   /** Anything the reader of the results should know (readers skipped, mismatches). */
   notes: string[];
 }
