@@ -4,8 +4,8 @@
 Usage: /usr/bin/python3 write_big_sparse_store.py OUT.zarr [N_OBS N_VARS PER_ROW CHUNK]
 
 Defaults: X 200,000 x 20,000 with 1,000 stored values per row (5%): 200 million float64 values
-and int32 indices, uncompressed (random values do not compress), 2.4 GB on disk, in 1-d chunks
-of 2**20. anndata 0.8 writes obs/var and the group attributes; data/indices are then filled one
+and int32 indices, uncompressed (random values do not compress), 2.4 GB on disk, in the 1-d
+chunks zarr picks by default (what anndata 0.8 writes: 390,625 values). anndata 0.8 writes obs/var and the group attributes; data/indices are then filled one
 chunk at a time, so the writer never holds more than one chunk. Prints JSON with the shape,
 the bytes on disk and the float64 sum of the per-gene means (the reduction's expected answer).
 """
@@ -16,13 +16,16 @@ import anndata
 import numpy as np
 import pandas as pd
 import zarr
+import zarr.util
 
 
 def main(argv):
     if not argv:
         sys.exit(__doc__)
     out = argv[0]
-    n_obs, n_vars, per_row, chunk = (int(a) for a in (argv[1:5] or (200_000, 20_000, 1_000, 2**20)))
+    n_obs, n_vars, per_row, chunk = (int(a) for a in (argv[1:5] or (200_000, 20_000, 1_000, 0)))
+    nnz = n_obs * per_row
+    chunk = chunk or zarr.util.guess_chunks((nnz,), 8)[0]
     stride = n_vars // per_row
     small = anndata.AnnData(
         X=np.zeros((n_obs, 1), dtype=np.float32),
@@ -35,7 +38,6 @@ def main(argv):
                          object_codec=__import__("numcodecs").VLenUTF8(), overwrite=True)
     X = group.create_group("X")
     X.attrs.update({"encoding-type": "csr_matrix", "encoding-version": "0.1.0", "shape": [n_obs, n_vars]})
-    nnz = n_obs * per_row
     data = X.create_dataset("data", shape=(nnz,), chunks=(chunk,), dtype="<f8", compressor=None)
     indices = X.create_dataset("indices", shape=(nnz,), chunks=(chunk,), dtype="<i4", compressor=None)
     X.create_dataset("indptr", data=np.arange(0, nnz + 1, per_row, dtype=np.int64), chunks=(2**20,))

@@ -29,9 +29,11 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
   const n = (redMajor ? major : 1) * (redMinor ? minor : 1);
   if (!redMajor && !redMinor) throw new RangeError(`Expected a reduction over at least one axis, got \`${JSON.stringify(axes)}\``);
   const { indptr, indices } = block;
-  const v = block.data as unknown as number[];
+  const nnz = indptr[major]!;
+  // one flat loop over the stored values: each value's output slot is its minor index, its
+  // major index, or 0
+  const slot = redMajor && redMinor ? new Int32Array(nnz) : redMajor ? indices : majorOf(indptr, major);
   const big = block.data instanceof BigInt64Array || block.data instanceof BigUint64Array;
-  const slotOf = redMajor && redMinor ? (_a: number, _p: number) => 0 : redMajor ? (_a: number, p: number) => indices[p]! : (a: number) => a;
   const cnt = new Float64Array(len);
   switch (kind) {
     case "fsum":
@@ -39,13 +41,12 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
     case "mean":
     case "var":
     case "std": {
+      const v = (big ? Float64Array.from(block.data as BigInt64Array, Number) : block.data) as unknown as ArrayLike<number>;
       const sum = new Float64Array(len);
-      for (let a = 0; a < major; a++) {
-        for (let p = indptr[a]!; p < indptr[a + 1]!; p++) {
-          const s = slotOf(a, p);
-          sum[s]! += big ? Number(v[p]) : v[p]!;
-          cnt[s]!++;
-        }
+      for (let p = 0; p < nnz; p++) {
+        const k = slot[p]!;
+        sum[k]! += v[p]!;
+        cnt[k]!++;
       }
       if (kind === "isum") {
         const unsigned = kindOf(block.dtype) === "uint";
@@ -58,31 +59,28 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
       if (n > 0) for (let i = 0; i < len; i++) mean[i]! /= n;
       // two passes: stored deviations, then each implicit zero's deviation (0 - mean)²
       const m2 = new Float64Array(len);
-      for (let a = 0; a < major; a++) {
-        for (let p = indptr[a]!; p < indptr[a + 1]!; p++) {
-          const s = slotOf(a, p);
-          const d = (big ? Number(v[p]) : v[p]!) - mean[s]!;
-          m2[s]! += d * d;
-        }
+      for (let p = 0; p < nnz; p++) {
+        const k = slot[p]!;
+        const d = v[p]! - mean[k]!;
+        m2[k]! += d * d;
       }
       for (let i = 0; i < len; i++) m2[i]! += (n - cnt[i]!) * mean[i]! * mean[i]!;
       return { data: mean, shape, dtype: "float64", n, aux: m2 };
     }
     case "min":
     case "max": {
+      const v = block.data as unknown as number[];
       const sign = kind === "max" ? 1 : -1;
       const out = allocate(block.dtype, len) as TypedArray;
       const m = out as unknown as number[];
       out.fill(start(block.dtype, sign) as never);
       const zero = (big ? 0n : 0) as number;
-      for (let a = 0; a < major; a++) {
-        for (let p = indptr[a]!; p < indptr[a + 1]!; p++) {
-          const s = slotOf(a, p);
-          const x = v[p]!;
-          const b = m[s]!;
-          cnt[s]!++;
-          if (b === b && (x !== x || (sign > 0 ? x > b : x < b))) m[s] = x;
-        }
+      for (let p = 0; p < nnz; p++) {
+        const k = slot[p]!;
+        const x = v[p]!;
+        const b = m[k]!;
+        cnt[k]!++;
+        if (b === b && (x !== x || (sign > 0 ? x > b : x < b))) m[k] = x;
       }
       for (let i = 0; i < len; i++) {
         const b = m[i]!;
@@ -93,9 +91,8 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
     case "countNonzero":
     case "any":
     case "all": {
-      for (let a = 0; a < major; a++) {
-        for (let p = indptr[a]!; p < indptr[a + 1]!; p++) if (v[p] != 0) cnt[slotOf(a, p)]!++;
-      }
+      const v = block.data as unknown as number[];
+      for (let p = 0; p < nnz; p++) if (v[p] != 0) cnt[slot[p]!]!++;
       if (kind === "countNonzero") return { data: cnt, shape, dtype: "float64", n };
       const flags = new Uint8Array(len);
       for (let i = 0; i < len; i++) flags[i] = (kind === "any" ? cnt[i]! > 0 : cnt[i] === n) ? 1 : 0;
@@ -103,6 +100,13 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
     }
   }
   throw new RangeError(`Expected a sparse reduction kind, got \`${String(kind)}\``);
+}
+
+/** The major index of every stored value. */
+function majorOf(indptr: Int32Array, major: number): Int32Array {
+  const out = new Int32Array(indptr[major]!);
+  for (let a = 0; a < major; a++) out.fill(a, indptr[a]!, indptr[a + 1]!);
+  return out;
 }
 
 /** The running extreme's first value: below (max) or above (min) every value of `dtype`. */
