@@ -122,16 +122,26 @@ describe("sparse blocks and reads", () => {
   });
   after(() => server.close());
 
-  it("blocks hold about blockNnz stored values each, cut from indptr", async () => {
-    const m = await open("X", 300);
-    const ip = m.indptr as Int32Array;
-    let start = 0;
-    for (const rows of m.chunks[0]!) {
-      const nnz = ip[start + rows]! - ip[start]!;
-      const withoutLast = ip[start + rows - 1]! - ip[start]!;
-      assert.ok(rows === 1 || withoutLast <= 300, `a block of ${rows} rows holds ${nnz}`);
-      assert.ok(start + rows === 97 || nnz > 300 - 60, "a block ends only when the next row would pass the target");
-      start += rows;
+  it("blocks hold about blockNnz stored values each, cut from indptr and at chunk ends", async () => {
+    for (const target of [300, 2 ** 20]) {
+      const m = await open("X", target);
+      const ip = m.indptr as Int32Array;
+      const chunkOf = (p: number): number => Math.floor(p / 128); // data and indices chunks of 128
+      let start = 0;
+      for (const rows of m.chunks[0]!) {
+        const lo = ip[start]!;
+        const hi = ip[start + rows]!;
+        const withoutLast = ip[start + rows - 1]! - lo;
+        assert.ok(rows === 1 || withoutLast <= target, `a block of ${rows} rows holds ${hi - lo}`);
+        // a block lies in one chunk, or is one row straddling two
+        assert.ok(rows === 1 || hi === lo || chunkOf(lo) === chunkOf(hi - 1), `rows ${start}+${rows} span chunks ${chunkOf(lo)}-${chunkOf(hi - 1)}`);
+        const next = start + rows;
+        if (next < 97 && rows > 0 && ip[next + 1]! > ip[next]! && hi > lo) {
+          const stays = chunkOf(ip[next]!) === chunkOf(lo) && chunkOf(ip[next + 1]! - 1) === chunkOf(lo) && ip[next + 1]! - lo <= target;
+          assert.ok(!stays || rows === 1, `block at row ${start} ended although row ${next} fitted`);
+        }
+        start = next;
+      }
     }
   });
 

@@ -57,10 +57,11 @@ function copyRange(chunks: readonly NDArray[], ids: readonly number[], len: numb
 }
 
 /**
- * inline op: the {@link SparseBlock} of the major positions described by `layout`, from the
- * decoded `data` and `indices` chunks they span. Checks every stored index against the minor
- * axis, so no value lands outside the block. Runs on the main thread so a malformed store's
- * {@link SparseStructureError} keeps its class and fields.
+ * cpu op: the {@link SparseBlock} of the major positions described by `layout`, from the
+ * decoded `data` and `indices` chunks they span: views of them when the positions lie inside
+ * one chunk of each, else a copy. Checks every stored index against the minor axis, so no
+ * value lands outside the block (a {@link SparseStructureError}, which reaches the caller of a
+ * compute by its name and message: fields do not cross from worker threads).
  */
 export function sparseGather(layout: SparseGatherLayout, dataChunks: readonly NDArray[], indicesChunks: readonly NDArray[]): SparseBlock {
   const map = layout.minorMap;
@@ -71,6 +72,8 @@ export function sparseGather(layout: SparseGatherLayout, dataChunks: readonly ND
   }
   const { starts, ends, minor, format } = layout;
   const major = starts.length;
+  const view = viewOf(layout, dataChunks, indicesChunks);
+  if (view !== undefined) return view;
   let nnz = 0;
   for (let a = 0; a < major; a++) nnz += ends[a]! - starts[a]!;
   const indptr = new Int32Array(major + 1);
@@ -163,4 +166,32 @@ function gatherPicked(layout: SparseGatherLayout, map: MinorMap, dataChunks: rea
   });
   const shape: [number, number] = format === "csr" ? [major, map.length] : [map.length, major];
   return { format, shape, indptr, indices, data, dtype: layout.dtype };
+}
+
+/**
+ * The block as views of one `data` and one `indices` chunk, when its positions are stored one
+ * after the other inside them (most blocks: they are cut at chunk ends), its indices checked.
+ */
+function viewOf(layout: SparseGatherLayout, dataChunks: readonly NDArray[], indicesChunks: readonly NDArray[]): SparseBlock | undefined {
+  const { starts, ends, minor, format } = layout;
+  const major = starts.length;
+  if (major === 0 || dataChunks.length !== 1 || indicesChunks.length !== 1) return undefined;
+  for (let a = 1; a < major; a++) if (starts[a] !== ends[a - 1]) return undefined;
+  const p0 = starts[0]!;
+  const p1 = ends[major - 1]!;
+  const d = dataChunks[0]!.data as TypedArray;
+  const x = indicesChunks[0]!.data as TypedArray;
+  const dBase = layout.dataChunks[0]! * layout.dataChunk;
+  const xBase = layout.indicesChunks[0]! * layout.indicesChunk;
+  if (!(x instanceof Int32Array) || !(d.constructor === allocate(layout.dtype, 0).constructor)) return undefined;
+  if (p1 - dBase > d.length || p1 - xBase > x.length) return undefined; // the copying path reports it
+  const indices = x.subarray(p0 - xBase, p1 - xBase);
+  for (let p = 0; p < indices.length; p++) {
+    const j = indices[p]!;
+    if (!(j >= 0 && j < minor)) throw new SparseStructureError(layout.path, layout.url, p0 + p, `expected indices in [0, ${minor}), got ${j} at position ${p0 + p}`);
+  }
+  const indptr = new Int32Array(major + 1);
+  for (let a = 0; a < major; a++) indptr[a + 1] = ends[a]! - p0;
+  const shape: [number, number] = format === "csr" ? [major, minor] : [minor, major];
+  return { format, shape, indptr, indices, data: (d as Float64Array).subarray(p0 - dBase, p1 - dBase), dtype: layout.dtype };
 }

@@ -8,7 +8,7 @@ import type { SparseFormat } from "../ops/sparse-block.js";
 import type { SparseGatherLayout } from "../ops/sparse-gather.js";
 import type { MinorMap } from "../ops/sparse-select.js";
 
-const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
+const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
 
 /** A compressed sparse matrix in a store: its checked `indptr`, and lazy 1-D `data` and `indices`. */
 export interface SparseSource {
@@ -39,22 +39,42 @@ export interface SparseReadOptions {
 
 /**
  * Cut `major` (source positions, in output order) into blocks of about `target` stored values
- * each (at least one position per block), from `indptr`.
+ * each (at least one position per block), from `indptr`. With `chunkLens` (of `data` and of
+ * `indices`), a block also ends where the stored values leave the chunks it started in, and a
+ * position whose values straddle two chunks is a block of its own: every other block then
+ * lies inside one chunk of each array and is gathered as views of them, without a copy.
  */
-export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: ArrayLike<number>, target: number): number[] {
+export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: ArrayLike<number>, target: number, chunkLens?: readonly [number, number]): number[] {
   const sizes: number[] = [];
   let size = 0;
   let nnz = 0;
+  let chunk = -1;
   for (let i = 0; i < major.length; i++) {
     const a = major[i]!;
-    const n = Number(indptr[a + 1]) - Number(indptr[a]);
-    if (size > 0 && nnz + n > target) {
+    const s = Number(indptr[a]);
+    const n = Number(indptr[a + 1]) - s;
+    let straddles = false;
+    let here = chunk;
+    if (chunkLens !== undefined && n > 0) {
+      const [d, x] = chunkLens;
+      straddles = Math.floor(s / d) !== Math.floor((s + n - 1) / d) || Math.floor(s / x) !== Math.floor((s + n - 1) / x);
+      here = Math.floor(s / d) * 2 ** 26 + Math.floor(s / x);
+    }
+    if (size > 0 && (nnz + n > target || straddles || (chunk >= 0 && n > 0 && here !== chunk))) {
       sizes.push(size);
       size = 0;
       nnz = 0;
+      chunk = -1;
     }
     size++;
     nnz += n;
+    if (n > 0) chunk = here;
+    if (straddles) {
+      sizes.push(size);
+      size = 0;
+      nnz = 0;
+      chunk = -1;
+    }
   }
   if (size > 0 || sizes.length === 0) sizes.push(size);
   return sizes;
@@ -78,10 +98,10 @@ export function sparseRead(source: SparseSource, major: Int32Array | null, optio
   const majorLen = csr ? rows : cols;
   const minor = csr ? cols : rows;
   const positions = major ?? Int32Array.from({ length: majorLen }, (_, i) => i);
-  const sizes = blockSizesByNnz(source.indptr, positions, target);
   const { data, indices, indptr } = source;
-  const dataLen = data.chunks[0]![0] ?? 1;
-  const indicesLen = indices.chunks[0]![0] ?? 1;
+  const dataLen = data.chunks[0]![0] || 1;
+  const indicesLen = indices.chunks[0]![0] || 1;
+  const sizes = blockSizesByNnz(indptr, positions, target, [dataLen, indicesLen]);
   const name = `sparse-read-${tokenize(data.name, indices.name, positions, target, minorMap?.targets ?? null, minorMap?.offsets ?? null)}`;
   const dtype = data.dtype as DataType;
   const tasks: Task[] = [];
