@@ -68,7 +68,7 @@ export function sparseTakeMinor(block: SparseBlock, map: MinorMap): SparseBlock 
   return { format: block.format, shape, indptr: outPtr, indices: outIdx, data: outData, dtype: block.dtype };
 }
 
-/** Sort one row's entries by index (insertion sort for short rows, else by an index permutation). */
+/** Sort one row's entries by index, values moving with their indices. */
 function sortRow(idx: Int32Array, vals: number[], lo: number, hi: number): void {
   const n = hi - lo;
   const order = Array.from({ length: n }, (_, i) => lo + i).sort((x, y) => idx[x]! - idx[y]!);
