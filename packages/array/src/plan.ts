@@ -91,8 +91,8 @@ export function planArray(x: Array, options: PlanOptions = {}): Plan {
   }
   let densifiedBytes = 0;
   for (const layer of culled.layers.values()) {
-    const densify = layer.annotations["densify"] as { bytes: number } | undefined;
-    if (densify !== undefined) densifiedBytes += densify.bytes;
+    const densify = layer.annotations["densify"] as { bytes(index: readonly number[]): number } | undefined;
+    if (densify !== undefined) for (const k of layer.keys()) densifiedBytes += densify.bytes(parseKey(k).slice(1) as number[]);
   }
   const optimized = options.optimize === false ? culled : fuse(culled, [key]);
   let tasks = 0;

@@ -22,9 +22,9 @@ export interface SparseParts {
   readonly format: SparseFormat;
 }
 
-/** The layer annotation of a layer that turns sparse blocks dense: bytes of the dense blocks. */
+/** The layer annotation of a layer that turns sparse blocks dense: bytes of each dense block. */
 export interface DensifyInfo {
-  readonly bytes: number;
+  bytes(index: readonly number[]): number;
 }
 
 function blockwiseOne(x: SparseParts, name: string, kernel: ReturnType<typeof op>, head: unknown[], tail: unknown[], extra: LazyArray | undefined, annotations: Record<string, unknown> = {}): Graph {
@@ -59,8 +59,8 @@ export function sparseMapLayer(x: SparseParts, name: SparseMapOp, out: DataType,
 /** The dense blocks of `x` (same chunks), annotated with the dense bytes they make. */
 export function sparseToDenseLayer(x: SparseParts): { graph: Graph; name: string } {
   const name = `sparse-todense-${tokenize(x.name)}`;
-  const cells = x.chunks.reduce((n, c) => n * c.reduce((a, b) => a + b, 0), 1);
-  const densify: DensifyInfo = { bytes: cells * itemsize(x.dtype) };
+  const size = itemsize(x.dtype);
+  const densify: DensifyInfo = { bytes: (index) => index.reduce((n, b, d) => n * x.chunks[d]![b]!, size) };
   return { graph: blockwiseOne(x, name, toDenseOp, [], [], undefined, { densify }), name };
 }
 
