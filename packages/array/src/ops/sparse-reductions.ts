@@ -1,8 +1,8 @@
 // Per-block reduction kernels over sparse blocks: partial results shaped as the dense kernels'
-// (ops/reductions.ts), so the same combine and aggregate steps finish the tree.
+// (ops/reduction-kernels.ts), so the same combine and aggregate steps finish the tree.
 import { allocate, type TypedArray } from "../dtype.js";
 import { integerRange, kindOf } from "../promote.js";
-import type { PartialResult, ReduceKind } from "./reductions.js";
+import type { PartialResult, ReduceKind } from "./reduction-kernels.js";
 import { majorMinor, type SparseBlock } from "./sparse-block.js";
 
 /** Sparse kinds: every dense kind but argmin/argmax, which need positions of implicit zeros. */
@@ -92,7 +92,8 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
     case "any":
     case "all": {
       const v = block.data as unknown as number[];
-      for (let p = 0; p < nnz; p++) if (v[p] != 0) cnt[slot[p]!]!++;
+      const zero = (big ? 0n : 0) as number;
+      for (let p = 0; p < nnz; p++) if (v[p] !== zero) cnt[slot[p]!]!++;
       if (kind === "countNonzero") return { data: cnt, shape, dtype: "float64", n };
       const flags = new Uint8Array(len);
       for (let i = 0; i < len; i++) flags[i] = (kind === "any" ? cnt[i]! > 0 : cnt[i] === n) ? 1 : 0;

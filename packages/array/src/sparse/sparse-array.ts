@@ -2,6 +2,7 @@ import { DataNode, Graph, MaterializedLayer } from "@zask/graph";
 import { compute as run } from "@zask/scheduler";
 import { Array as LazyArray } from "../array.js";
 import type { ComputeOptions } from "../compute.js";
+import { withRepr, type ComputedArray } from "../computed-array.js";
 import type { DataType, NDArray } from "../dtype.js";
 import type { Operand } from "../elementwise.js";
 import type { SparseBlock, SparseFormat } from "../ops/sparse-block.js";
@@ -189,10 +190,10 @@ export class SparseArray extends LazyArray {
   override all(options?: ReductionOptions): LazyArray { return this.#reduce("all", options); }
 
   /** The dense answer: blocks stay sparse until one last task writes the dense array. */
-  override async compute(options: ComputeOptions = {}): Promise<NDArray> {
+  override async compute(options: ComputeOptions = {}): Promise<ComputedArray> {
     const { graph, key } = sparseFinal(this.#parts, this.keys(), this.shape as [number, number], true);
     const [value] = await run(graph, [key], options);
-    return value as NDArray;
+    return withRepr(value as NDArray);
   }
 
   /** The answer as one compressed block (`format`, `shape`, `indptr`, `indices`, `data`, `dtype`). */
