@@ -109,7 +109,7 @@ export class ChunkDecodeError extends ZaskError {
  *
  * @example
  * ```ts
- * await X.sum().compute().catch((e) => e.cause?.name === "SparseStructureError" && e.cause.message);
+ * await X.sum().compute().catch((e: { cause?: Error }) => e.cause?.name === "SparseStructureError" && e.cause.message);
  * ```
  */
 export class SparseStructureError extends ZaskError {

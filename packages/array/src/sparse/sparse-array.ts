@@ -38,7 +38,7 @@ const SPARSE_REDUCTIONS = new Set<ReductionKind>(["sum", "mean", "var", "std", "
  * ```ts
  * const X = SparseArray.fromSource(source);           // see sparseRead's SparseSource
  * const g = await X.slice(null, [7]).compute();        // one column, dense
- * const m = await X.slice(slice(0, 100)).computeSparse(); // rows 0-99 as CSR
+ * const m = await (X.slice(slice(0, 100)) as SparseArray).computeSparse(); // rows 0-99 as CSR
  * const mu = await X.mean({ axis: 0 }).compute();     // float64 accumulation, zeros counted
  * ```
  */
