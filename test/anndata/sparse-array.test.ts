@@ -18,7 +18,7 @@ function close(got: ArrayLike<number | bigint>, want: Want, what: string): void 
   assert.equal(got.length, want.values.length, `${what}: length`);
   for (let i = 0; i < got.length; i++) {
     const g = Number(got[i]);
-    const w = want.values[i];
+    const w = want.values[i]!;
     if (w === null) assert.ok(Number.isNaN(g), `${what}[${i}]: expected NaN, got ${g}`);
     else assert.ok(Math.abs(g - w) <= 1e-5 * Math.max(1, Math.abs(w)), `${what}[${i}]: expected ${w}, got ${g}`);
   }
