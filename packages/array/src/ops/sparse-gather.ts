@@ -60,8 +60,8 @@ function copyRange(chunks: readonly NDArray[], ids: readonly number[], len: numb
  * cpu op: the {@link SparseBlock} of the major positions described by `layout`, from the
  * decoded `data` and `indices` chunks they span: views of them when the positions lie inside
  * one chunk of each, else a copy. Checks every stored index against the minor axis, so no
- * value lands outside the block (a {@link SparseStructureError}, which reaches the caller of a
- * compute by its name and message: fields do not cross from worker threads).
+ * value lands outside the block (a {@link SparseStructureError} naming the matrix, its URL and
+ * the position).
  */
 export function sparseGather(layout: SparseGatherLayout, dataChunks: readonly NDArray[], indicesChunks: readonly NDArray[]): SparseBlock {
   const map = layout.minorMap;
