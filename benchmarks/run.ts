@@ -16,7 +16,8 @@
  * time, for dask (default threads and num_workers=16) and zask; writes latency.{json,md}.
  *
  * --memory also writes a 2 GiB store and measures the peak RSS of zask's full reduction over it
- * in a child process.
+ * in a child process. --sparse-memory writes a 2.4 GB CSR store (200,000 × 20,000 at 5%) and
+ * measures zask's full mean over it (peak RSS, time) next to the peer's (read_elem + scipy).
  *
  * The zask side is benchmarks/lib/zask-queries.ts; the peer is benchmarks/peers/dask_http_queries.py
  * in its --serve mode (benchmarks/lib/peer.ts). The two are interleaved, run by run: per store
@@ -32,6 +33,8 @@ import { renderChart } from "./lib/chart.ts";
 import { describeMachine, machineInfo } from "./lib/machine.ts";
 import { latencyFiles, renderLatencyMarkdown, runLatency } from "./lib/latency.ts";
 import { ensureBigStore, measureMemory } from "./lib/memory.ts";
+import { ensureBigSparseStore, measureSparseMemory } from "./lib/sparse-memory.ts";
+import type { SparseMemoryResult } from "./lib/sparse-memory.ts";
 import type { MemoryResult } from "./lib/memory.ts";
 import { startLoggingServer } from "./lib/nginx.ts";
 import type { LogSegment, LoggingServer } from "./lib/nginx.ts";
@@ -59,6 +62,7 @@ const { values: args } = parseArgs({
     memory: { type: "boolean", default: false },
     rtt: { type: "string" },
     "skip-sharded": { type: "boolean", default: false },
+    "sparse-memory": { type: "boolean", default: false },
     out: { type: "string", default: RESULTS },
   },
 });
@@ -83,6 +87,8 @@ async function main(signal: AbortSignal): Promise<void> {
   const expected = chosen.length > 0 ? await ensureStores(STORES, chosen, { signal }) : undefined;
   if (args.memory) console.log(`writing the 2 GiB store for the memory run …`);
   const big = args.memory ? await ensureBigStore(STORES, { signal }) : undefined;
+  if (args["sparse-memory"]) console.log(`writing the 2.4 GB CSR store for the sparse memory run …`);
+  const bigSparse = args["sparse-memory"] ? await ensureBigSparseStore(STORES, { signal }) : undefined;
 
   const server = await startLoggingServer(STORES, { prefer: args.server, signal });
   console.log(`server: ${server.kind} at ${server.url}`);
@@ -95,6 +101,7 @@ async function main(signal: AbortSignal): Promise<void> {
   if (server.kind !== args.server) notes.push(`${args.server} is not installed here; the stores were served by zask serve in its own process.`);
   let peerInfo: Results["peer"];
   let memory: MemoryResult | undefined;
+  let sparseMemory: SparseMemoryResult | undefined;
   const results: ChunkingResult[] = [];
   try {
     for (const chunking of chosen) {
@@ -111,6 +118,14 @@ async function main(signal: AbortSignal): Promise<void> {
         memory.implemented
           ? `memory: peak RSS ${memory.peakRssMiB.toFixed(0)} MiB over ${(big.decoded_bytes / 2 ** 30).toFixed(1)} GiB (limit ${memory.limitMiB.toFixed(0)} MiB)`
           : `memory: zask reduction not implemented yet (child's baseline RSS ${memory.peakRssMiB.toFixed(0)} MiB)`,
+      );
+    }
+    if (bigSparse !== undefined) {
+      sparseMemory = await measureSparseMemory(`${server.url}big-csr.zarr`, bigSparse, { signal, skipPeer: args["skip-peer"] });
+      const { zask, peer } = sparseMemory;
+      console.log(
+        `sparse memory: zask mean per gene over a ${(bigSparse.disk_bytes / 1e9).toFixed(1)} GB CSR X: ${(zask.ms / 1000).toFixed(1)} s, peak RSS ${zask.peakRssMiB.toFixed(0)} MiB${zask.sumOk === false ? " WRONG" : ""}` +
+          (peer === undefined ? "" : `; peer ${(peer.ms / 1000).toFixed(1)} s, peak RSS ${peer.peakRssMiB.toFixed(0)} MiB; zask / peer = ${(zask.ms / peer.ms).toFixed(2)}`),
       );
     }
   } finally {
@@ -144,6 +159,7 @@ async function main(signal: AbortSignal): Promise<void> {
     peer: peerInfo,
     chunkings: results,
     memory,
+    sparseMemory,
     notes,
   };
   await mkdir(args.out, { recursive: true });
@@ -261,7 +277,8 @@ async function measureChunking(
         const order: Reader[] = r % 2 === 0 ? ["dask", "zask"] : ["zask", "dask"];
         for (const reader of order) await runOnce(reader, r);
       }
-      const figuresOf = (reader: Reader, prefix: string): QueryFigures => figures(segments, `${prefix}/${query}`, repeats, runs[reader].ms, runs[reader].sum, expected, query);
+      const sums = chunking.sparse ? expected.sums_csr : expected.sums;
+      const figuresOf = (reader: Reader, prefix: string): QueryFigures => figures(segments, `${prefix}/${query}`, repeats, runs[reader].ms, runs[reader].sum, sums, query);
       const both: Partial<Record<Reader, QueryFigures>> = {};
       if (peer !== undefined) both.dask = figuresOf("dask", "peer");
       if (zask !== undefined) {
@@ -280,7 +297,7 @@ async function measureChunking(
 }
 
 /** One reader's figures for one query from its log segments (`<prefix>/<run>`) and timings. */
-function figures(segments: LogSegment[], prefix: string, repeats: number, runsMs: number[], sum: number | undefined, expected: Expected, query: QueryName): QueryFigures {
+function figures(segments: LogSegment[], prefix: string, repeats: number, runsMs: number[], sum: number | undefined, sums: Expected["sums"], query: QueryName): QueryFigures {
   const requestsPerRun: number[] = [];
   const bytesPerRun: number[] = [];
   for (let run = 0; run < repeats; run++) {
@@ -297,7 +314,7 @@ function figures(segments: LogSegment[], prefix: string, repeats: number, runsMs
     medianMs,
     runsMs,
     sum,
-    sumOk: query === "open" ? undefined : sumMatches(sum, expected.sums[query]),
+    sumOk: query === "open" ? undefined : sumMatches(sum, sums[query]),
   };
 }
 
@@ -306,7 +323,7 @@ function printRow(row: ChunkingResult): void {
     const { dask, zask } = row.queries[query] ?? {};
     const part = (name: string, f: QueryFigures | undefined): string =>
       f === undefined ? `${name} –` : `${name} ${f.requests} req ${f.medianMs.toFixed(1)} ms${f.sumOk === false ? " WRONG" : ""}`;
-    console.log(`[${row.chunks.join(", ")}] ${QUERY_LABELS[query].padEnd(26)} ${part("dask", dask).padEnd(28)} ${part("zask", zask)}`);
+    console.log(`${row.sparse ? "[csr]" : `[${row.chunks.join(", ")}]`} ${QUERY_LABELS[query].padEnd(26)} ${part("dask", dask).padEnd(28)} ${part("zask", zask)}`);
   }
 }
 

@@ -57,7 +57,7 @@ export function renderMarkdown(results: Results): string {
       if (dask === undefined && zask === undefined) continue;
       const r = ratio(c, query);
       lines.push(
-        `| [${c.chunks.join(", ")}] | ${QUERY_LABELS[query]} | ${requests(dask)} | ${requests(zask)}${zask?.predictedRequests === undefined ? "" : ` (${zask.predictedRequests})`} | ${mib(dask ?? zask)} | ${ms(dask)} | ${ms(zask)} | ${r === undefined ? "–" : r.toFixed(2)} |`,
+        `| ${c.sparse ? "CSR (data/indices in 8 chunks)" : `[${c.chunks.join(", ")}]`} | ${QUERY_LABELS[query]} | ${requests(dask)} | ${requests(zask)}${zask?.predictedRequests === undefined ? "" : ` (${zask.predictedRequests})`} | ${mib(dask ?? zask)} | ${ms(dask)} | ${ms(zask)} | ${r === undefined ? "–" : r.toFixed(2)} |`,
       );
     }
   }
@@ -81,6 +81,16 @@ export function renderMarkdown(results: Results): string {
       memory.implemented
         ? `Memory: mean per gene over a ${gib} GiB X (${memory.store.shape.join(" × ")}, chunks [${memory.store.chunks.join(", ")}]): peak RSS ${memory.peakRssMiB.toFixed(0)} MiB (limit ${memory.limitMiB.toFixed(0)} MiB) → ${memory.peakRssMiB <= memory.limitMiB ? "met" : "NOT met"}${memory.sumOk === false ? ", WRONG result" : ""}, ${((memory.ms ?? 0) / 1000).toFixed(1)} s.`
         : `Memory: not measured (the zask reduction is not implemented yet).`,
+    );
+  }
+  const sm = results.sparseMemory;
+  if (sm !== undefined) {
+    const { zask, peer } = sm;
+    lines.push(
+      ``,
+      `Sparse memory: mean per gene over a ${(sm.store.disk_bytes / 1e9).toFixed(1)} GB CSR X (${sm.store.shape.join(" × ")}, ${sm.store.nnz.toLocaleString("en")} stored values, 1-d chunks of ${sm.store.chunk}): ` +
+        `zask ${(zask.ms / 1000).toFixed(1)} s, peak RSS ${zask.peakRssMiB.toFixed(0)} MiB (limit ${sm.limitMiB.toFixed(0)} MiB) → ${zask.peakRssMiB <= sm.limitMiB ? "met" : "NOT met"}${zask.sumOk === false ? ", WRONG result" : ""}` +
+        (peer === undefined ? "." : `; peer (read_elem + scipy) ${(peer.ms / 1000).toFixed(1)} s, peak RSS ${peer.peakRssMiB.toFixed(0)} MiB; zask / peer ${(zask.ms / peer.ms).toFixed(2)} (target ≤ 0.5 → ${zask.ms / peer.ms <= 0.5 ? "met" : "NOT met"}).`),
     );
   }
   if (results.notes.length > 0) lines.push(``, `Notes:`, ``, ...results.notes.map((n) => `- ${n}`));

@@ -1,6 +1,7 @@
 /** The shape of benchmarks/results/latest.json, shared by the runner, the table and the chart. */
 import type { MachineInfo } from "./machine.ts";
 import type { MemoryResult } from "./memory.ts";
+import type { SparseMemoryResult } from "./sparse-memory.ts";
 
 /** The benchmark queries, in the order they run (each needs the store opened first). */
 export const QUERIES = ["open", "one_gene", "genes_n_cells_gt_1000", "rows_0_100", "one_cell", "mean_per_gene"] as const;
@@ -23,6 +24,8 @@ export interface Chunking {
   chunks: [number, number];
   /** Genes per chunk when chunked by columns only (full rows); undefined for row-chunked stores. */
   width: number | undefined;
+  /** X is a CSR matrix (`data`/`indices` in 8 chunks each); `chunks` is then its shape. */
+  sparse?: boolean;
 }
 
 /** One reader's figures for one query on one store. */
@@ -68,15 +71,18 @@ export interface Results {
   chunkings: ChunkingResult[];
   /** The memory benchmark (`--memory`), when it ran. */
   memory?: MemoryResult | undefined;
+  /** The sparse memory benchmark (`--sparse-memory`), when it ran. */
+  sparseMemory?: SparseMemoryResult | undefined;
   /** Anything the reader of the results should know (readers skipped, mismatches). */
   notes: string[];
 }
 
-/** The benchmark's chunkings: column widths 1 … all genes, and row chunks of 100. */
+/** The benchmark's chunkings: column widths 1 … all genes, row chunks of 100, and a CSR X. */
 export function chunkings(nObs = 2638, nVars = 1838): Chunking[] {
   const widths = [1, 5, 25, 100, 500, nVars];
   return [
     ...widths.map((width) => ({ name: `c${width}`, chunks: [nObs, width] as [number, number], width })),
     { name: "r100", chunks: [100, nVars], width: undefined },
+    { name: "csr", chunks: [nObs, nVars], width: undefined, sparse: true },
   ];
 }

@@ -19,6 +19,8 @@ export interface Expected {
   n_cells_above_1000: number[];
   one_cell: number;
   sums: Partial<Record<QueryName, number>>;
+  /** The same sums on the CSR store's X. */
+  sums_csr: Partial<Record<QueryName, number>>;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function ensureStores(dir: string, wanted: Chunking[], options: { s
   if (missing.length > 0 || !existsSync(expectedFile)) {
     const todo = missing.length > 0 ? missing : wanted.slice(0, 1);
     for (const c of todo) await rm(join(dir, `${c.name}.zarr`), { recursive: true, force: true });
-    await promisify(execFile)(PYTHON, [WRITER, dir, ...todo.map((c) => `${c.name}=${c.chunks.join("x")}`)], {
+    await promisify(execFile)(PYTHON, [WRITER, dir, ...todo.map((c) => `${c.name}=${c.sparse ? "csr" : c.chunks.join("x")}`)], {
       signal: options.signal,
       maxBuffer: 1 << 24,
     });

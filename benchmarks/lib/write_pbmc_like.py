@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Write pbmc3k_processed-shaped AnnData zarr stores for the benchmarks, with anndata 0.8.
 
-Usage: /usr/bin/python3 write_pbmc_like.py OUT_DIR NAME=ROWSxCOLS [NAME=ROWSxCOLS ...]
+Usage: /usr/bin/python3 write_pbmc_like.py OUT_DIR NAME=ROWSxCOLS|NAME=csr [...]
 
-Every store holds the same data (fixed seed); only X's chunking differs. X is 2638 x 1838
+Every dense store holds the same data (fixed seed); only X's chunking differs. A `csr` store
+holds X as a CSR matrix instead: the same values where a second fixed-seed draw keeps 10% of
+them (the others zero), `data`/`indices` in 8 chunks each, as scanpy and CELLxGENE store X. X is 2638 x 1838
 float32 (standard normal, like the scaled pbmc3k X), var has `n_cells` with exactly 59 genes
 above 1000 and a gene named C1orf86, obs a categorical `louvain`, plus obsm/varm/uns the
 size of the real dataset's. Metadata is consolidated. OUT_DIR/expected.json records the
@@ -17,6 +19,7 @@ import anndata
 import numpy as np
 import pandas as pd
 import zarr
+from scipy import sparse
 
 N_OBS, N_VARS, N_ABOVE = 2638, 1838, 59
 GENE = "C1orf86"
@@ -52,8 +55,36 @@ def make_adata():
     return adata
 
 
+SPARSE_DENSITY, SPARSE_CHUNKS = 0.1, 8
+
+
+def sparse_x(adata):
+    """X as CSR float32: the dense values kept with probability 0.1 (fixed seed)."""
+    keep = np.random.default_rng(1).random(adata.X.shape) < SPARSE_DENSITY
+    return sparse.csr_matrix(np.where(keep, adata.X, np.float32(0)))
+
+
+def write_sparse(adata, path):
+    """Write adata with a CSR X whose data/indices are in SPARSE_CHUNKS chunks each."""
+    csr = adata.copy()
+    csr.X = sparse_x(adata)
+    csr.write_zarr(path)
+    chunk = -(-csr.X.nnz // SPARSE_CHUNKS)
+    root = zarr.open_group(path, mode="a")
+    for part in ("data", "indices"):
+        values = root["X"][part][:]
+        root["X"].create_dataset(part, data=values, chunks=(chunk,), overwrite=True)
+    zarr.consolidate_metadata(path)
+
+
 def expected(adata):
-    X = adata.X
+    out = expected_of(adata.X, adata)
+    # the same queries on the CSR store's X
+    out["sums_csr"] = expected_of(sparse_x(adata).toarray(), adata)["sums"]
+    return out
+
+
+def expected_of(X, adata):
     mask = adata.var["n_cells"].values > 1000
     gene = np.flatnonzero(adata.var.index == GENE)
     mean = X.mean(axis=0, dtype=np.float64)
@@ -82,8 +113,12 @@ def main(argv):
     written = {}
     for spec in argv[1:]:
         name, shape = spec.split("=")
-        chunks = [int(n) for n in shape.split("x")]
         path = os.path.join(out, f"{name}.zarr")
+        if shape == "csr":
+            write_sparse(adata, path)
+            written[name] = {"path": path, "format": "csr"}
+            continue
+        chunks = [int(n) for n in shape.split("x")]
         adata.write_zarr(path, chunks=chunks)
         zarr.consolidate_metadata(path)
         written[name] = {"path": path, "chunks": chunks}

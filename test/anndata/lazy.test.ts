@@ -79,7 +79,8 @@ describe("lazy sparse arrays", () => {
     assert.ok(X instanceof SparseArray);
     assert.equal(X.format, "csr");
     assert.equal(X.chunks[1]!.length, 1);
-    assert.ok(X.chunks[0]!.length > 1);
+    // 2936 stored values, under the default blockNnz: blocks end only where the 128-value chunks do
+    assert.ok(X.chunks[0]!.length > 1 && X.chunks[0]!.length <= 2 * 23);
     const dense = await X.compute();
     assert.deepEqual(dense.data, await rawValues(expected.counts.file, "float32"));
   });

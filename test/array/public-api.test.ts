@@ -6,8 +6,8 @@ import * as ops from "@zask/array/ops";
 test("the public API of @zask/array is exactly this list", () => {
   assert.deepEqual(Object.keys(pkg).sort(), [
     "Array", "BloscError", "ChunkCache", "ChunkDecodeError", "ChunkFetchError",
-    "DEFAULT_MISSING_STATUSES",
-    "HttpStore", "ShardIndexError", "Slice", "ZarrArrayError", "ZarrMetadataError", "ZarrStore", "arange", "astype", "autoShards", "blockwise",
+    "DEFAULT_BLOCK_NNZ", "DEFAULT_MISSING_STATUSES",
+    "HttpStore", "ShardIndexError", "Slice", "SparseArray", "SparseStructureError", "ZarrArrayError", "ZarrMetadataError", "ZarrStore", "arange", "astype", "autoShards", "blockwise",
     "concatenate", "countRequests", "decodeVlenUtf8", "elementwise", "encodeShard", "encodeVlenUtf8", "fromTypedArray", "fromZarr", "full", "isDataType", "itemsize",
     "keyUrl", "mapBlocks",
     "normalizeChunks", "ones", "reduction",
@@ -16,7 +16,7 @@ test("the public API of @zask/array is exactly this list", () => {
 });
 
 test("the chunk-loading and selection ops are exported for workers", () => {
-  for (const name of ["fetchChunk", "decodeChunk", "getitem", "gather", "assemble", "transposeBlock", "reshapeBlock", "fullBlock", "arangeBlock", "encodeChunk", "writeChunk"]) {
+  for (const name of ["fetchChunk", "decodeChunk", "getitem", "gather", "assemble", "transposeBlock", "reshapeBlock", "fullBlock", "arangeBlock", "encodeChunk", "writeChunk", "sparseGather", "sparseTakeMinor", "sparseMap", "sparseToDense", "sparseConcat", "sparseReduceChunk"]) {
     assert.equal(typeof (ops as Record<string, unknown>)[name], "function", name);
   }
 });

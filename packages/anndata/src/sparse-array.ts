@@ -1,12 +1,10 @@
-import { Array as LazyArray, itemsize as itemsizeOf } from "@zask/array";
-import { Graph, Task, blockKey, tokenize } from "@zask/graph";
+import { SparseArray as LazySparse, fromZarr, type ComputeOptions, type SparseSource } from "@zask/array";
 import * as zarr from "zarrita";
 import { rememberSource } from "./byte-order.js";
-import { elemUrl, openChild, readArrayEager, zaskDtype } from "./elem.js";
+import { elemUrl, openChild, readArrayEager } from "./elem.js";
 import { ElementReadError } from "./errors.js";
-import type { DataType, NDArray, TypedArray } from "./ndarray.js";
-import { toReadError } from "./read-error.js";
-import { indicesProblem, indptrProblem } from "./sparse-checks.js";
+import type { NDArray, TypedArray } from "./ndarray.js";
+import { indptrProblem } from "./sparse-checks.js";
 import { SparseMatrix, type SparseFormat } from "./sparse-matrix.js";
 
 type ZArray = zarr.Array<zarr.DataType, zarr.Readable>;
@@ -14,11 +12,11 @@ type ZArray = zarr.Array<zarr.DataType, zarr.Readable>;
 /** Options of {@link SparseArray.open}. */
 export interface SparseArrayOptions {
   /**
-   * Most bytes one dense block may take; blocks are otherwise cut where the stored `data`
-   * chunks end, so that a block reads about one chunk.
-   * @default 8 MiB
+   * About how many stored values one block holds (blocks are cut along the major axis, from
+   * `indptr`), so a dense region does not make a huge task.
+   * @default 1048576
    */
-  maxBlockBytes?: number;
+  blockNnz?: number;
   signal?: AbortSignal;
 }
 
@@ -28,29 +26,10 @@ function numeric(d: TypedArray | string[], path: string, url: string | undefined
 }
 
 /**
- * Cut the major axis (rows of CSR, columns of CSC) into blocks: a block ends where its stored
- * values fill a `data` chunk, or where its dense form would exceed `maxBlockBytes`.
- */
-function blockSizes(indptr: ArrayLike<number | bigint>, dataChunk: number, maxRows: number): number[] {
-  const n = indptr.length - 1;
-  const sizes: number[] = [];
-  let start = 0;
-  while (start < n) {
-    const base = Number(indptr[start]);
-    let end = start + 1;
-    while (end < n && end - start < maxRows && Number(indptr[end + 1]) - base <= dataChunk) end++;
-    sizes.push(end - start);
-    start = end;
-  }
-  return sizes.length > 0 ? sizes : [0];
-}
-
-/**
- * A lazy sparse matrix (CSR or CSC) read from an AnnData store: a lazy {@link LazyArray} whose
- * blocks are dense row blocks (CSR) or column blocks (CSC). Computing a block reads only the
- * `data`/`indices` chunks its rows (columns) span; `indptr` is read when the array is opened.
- * `compute()` (and every lazy operation) sees the dense matrix; {@link computeSparse} reads it
- * as a {@link SparseMatrix}.
+ * A lazy sparse matrix (CSR or CSC) read from an AnnData store: an `@zask/array` sparse array
+ * whose blocks are compressed row blocks (CSR) or column blocks (CSC). `indptr` is read when
+ * the array is opened; computing reads each `data`/`indices` chunk the blocks span once.
+ * `compute()` gives the dense answer, {@link computeSparse} a {@link SparseMatrix}.
  *
  * @example
  * ```ts
@@ -59,21 +38,14 @@ function blockSizes(indptr: ArrayLike<number | bigint>, dataChunk: number, maxRo
  * const m = await (adata.X as SparseArray).computeSparse();     // { indptr, indices, data, shape }
  * ```
  */
-export class SparseArray extends LazyArray {
-  readonly format: SparseFormat;
-  /** The `indptr` read at open. */
+export class SparseArray extends LazySparse {
+  /** The matrix's whole `indptr`, read at open. */
   readonly indptr: TypedArray;
-  readonly #data: ZArray;
-  readonly #indices: ZArray;
-  /** The group's path and URL, for errors. */
   readonly #where: { path: string; url: string | undefined };
 
-  private constructor(graph: Graph, name: string, chunks: number[][], dtype: DataType, format: SparseFormat, indptr: TypedArray, data: ZArray, indices: ZArray, where: { path: string; url: string | undefined }) {
-    super(graph, name, chunks, dtype);
-    this.format = format;
+  private constructor(base: LazySparse, indptr: TypedArray, where: { path: string; url: string | undefined }) {
+    super({ graph: base.graph, name: base.name, chunks: base.chunks, dtype: base.dtype, format: base.format }, LazySparse.originOf(base));
     this.indptr = indptr;
-    this.#data = data;
-    this.#indices = indices;
     this.#where = where;
   }
 
@@ -97,79 +69,30 @@ export class SparseArray extends LazyArray {
     const indptr = numeric((ip as NDArray).data, indptrElem.path, elemUrl(indptrElem));
     rememberSource(indptr, indptrElem);
     const major = format === "csr" ? rows : cols;
-    const minor = format === "csr" ? cols : rows;
     if (data.shape.length !== 1 || indices.shape.length !== 1 || indices.shape[0] !== data.shape[0]) {
       throw new ElementReadError(elem.path, url, "format", `expected 1-d data and indices of equal length, got shapes [${data.shape.join(", ")}] and [${indices.shape.join(", ")}]`);
+    }
+    if (["string", "v2:object"].includes(data.dtype) || !/int/.test(indices.dtype)) {
+      throw new ElementReadError(elem.path, url, "format", `expected numeric data and integer indices, got ${data.dtype} and ${indices.dtype}`);
     }
     // indptr is read whole here, so it is checked whole: each block then trusts its slice.
     const problem = indptrProblem(indptr as ArrayLike<number | bigint>, major, data.shape[0]!);
     if (problem !== undefined) throw new ElementReadError(elem.path, url, "format", `${problem} (shape [${rows}, ${cols}])`);
-    const dtype = zaskDtype(data.dtype);
-    const itemsize = itemsizeOf(dtype);
-    const maxRows = Math.max(1, Math.floor((options.maxBlockBytes ?? 8 * 2 ** 20) / Math.max(1, minor * itemsize)));
-    const sizes = blockSizes(indptr as ArrayLike<number | bigint>, data.chunks[0] ?? 1, maxRows);
-    const name = `sparse-${format}-${tokenize(url ?? elem.path, elem.path, rows, cols, data.chunks[0] ?? 0)}`;
-    const tasks: Task[] = [];
-    let start = 0;
-    sizes.forEach((size, b) => {
-      const lo = start;
-      const hi = start + size;
-      start = hi;
-      // A plain function: runs on the main thread, where the zarrita store lives.
-      const readBlock = async (): Promise<NDArray> => densify(format, lo, hi, minor, indptr, data, indices, dtype, elem.path, url);
-      const index = format === "csr" ? [b, 0] : [0, b];
-      tasks.push(new Task(blockKey(name, index), readBlock, []));
-    });
-    const chunks = format === "csr" ? [sizes, [cols]] : [[rows], sizes];
-    return new SparseArray(Graph.fromNodes(name, tasks), name, chunks, dtype as DataType, format, indptr, data, indices, { path: elem.path, url });
+    const [dataLazy, indicesLazy] = await Promise.all([fromZarr(data, { signal: options.signal }), fromZarr(indices, { signal: options.signal })]);
+    rememberSource(dataLazy, data);
+    const source: SparseSource = { format, shape: [rows, cols], indptr, data: dataLazy, indices: indicesLazy, path: elem.path, url };
+    const base = LazySparse.fromSource(source, { blockNnz: options.blockNnz });
+    return new SparseArray(base, indptr, { path: elem.path, url });
   }
 
-  /** Read the whole matrix as a {@link SparseMatrix} (`indptr`, `indices`, `data`, `shape`). */
-  async computeSparse(options: { signal?: AbortSignal } = {}): Promise<SparseMatrix> {
-    const d = (await readArrayEager(this.#data, options)) as NDArray;
-    const i = (await readArrayEager(this.#indices, options)) as NDArray;
-    rememberSource(d.data, this.#data);
-    rememberSource(i.data, this.#indices);
+  /** Compute the matrix as a {@link SparseMatrix} (`indptr`, `indices`, `data`, `shape`). */
+  // @ts-expect-error the answer is anndata's SparseMatrix, a richer form of the block
+  override async computeSparse(options: ComputeOptions = {}): Promise<SparseMatrix> {
+    const b = await super.computeSparse(options);
     try {
-      return new SparseMatrix(this.format, [this.shape[0]!, this.shape[1]!], this.indptr, i.data as TypedArray, d.data as TypedArray);
+      return new SparseMatrix(b.format, [b.shape[0], b.shape[1]], b.indptr, b.indices, b.data as TypedArray);
     } catch (cause) {
       throw new ElementReadError(this.#where.path, this.#where.url, "format", (cause as Error).message, { cause });
     }
   }
-}
-
-async function readRange(arr: ZArray, lo: number, hi: number): Promise<TypedArray> {
-  try {
-    const chunk = (await zarr.get(arr, [zarr.slice(lo, hi)])) as { data: unknown };
-    const data = chunk.data;
-    if (data instanceof zarr.BoolArray) return new Uint8Array(data.buffer, data.byteOffset, data.length).slice();
-    return data as TypedArray;
-  } catch (cause) {
-    throw toReadError(cause, arr.path, elemUrl(arr));
-  }
-}
-
-/** The dense block of major positions [lo, hi), from the data/indices chunks they span. */
-async function densify(format: SparseFormat, lo: number, hi: number, minor: number, indptr: TypedArray, data: ZArray, indices: ZArray, dtype: DataType, path: string, url: string | undefined): Promise<NDArray> {
-  const p0 = Number(indptr[lo]);
-  const p1 = Number(indptr[hi]);
-  const n = hi - lo;
-  const Ctor = ({ bool: Uint8Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array, uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, float32: Float32Array, float64: Float64Array } as Record<string, { new (n: number): TypedArray }>)[dtype]!;
-  const out = new Ctor(n * minor);
-  if (p1 > p0) {
-    const [vals, idx] = await Promise.all([readRange(data, p0, p1), readRange(indices, p0, p1)]);
-    if (vals.length !== p1 - p0 || idx.length !== p1 - p0) {
-      throw new ElementReadError(path, url, "format", `expected ${p1 - p0} stored values at [${p0}, ${p1}), got ${vals.length} values and ${idx.length} indices`);
-    }
-    const problem = indicesProblem(idx as ArrayLike<number | bigint>, minor, p0);
-    if (problem !== undefined) throw new ElementReadError(path, url, "format", problem);
-    for (let a = 0; a < n; a++) {
-      for (let p = Number(indptr[lo + a]) - p0; p < Number(indptr[lo + a + 1]) - p0; p++) {
-        const b = Number(idx[p]);
-        // CSR block: rows a, columns b (C order [n, minor]); CSC block: rows b, columns a ([minor, n]).
-        out[format === "csr" ? a * minor + b : b * n + a] = vals[p] as never;
-      }
-    }
-  }
-  return { data: out, shape: format === "csr" ? [n, minor] : [minor, n], dtype };
 }

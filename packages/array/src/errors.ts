@@ -126,9 +126,35 @@ export class ShardIndexError extends ZaskError {
   }
 }
 
+/**
+ * A compressed sparse matrix read from a store is malformed where a block reads it: a stored
+ * index outside the minor axis, or fewer stored values than `indptr` promises.
+ *
+ * @example
+ * ```ts
+ * await X.sum().compute().catch((e: { cause?: Error }) => e.cause?.name === "SparseStructureError" && e.cause.message);
+ * ```
+ */
+export class SparseStructureError extends ZaskError {
+  override name = "SparseStructureError" as const;
+  /** The matrix's path inside its store (`/X`). */
+  readonly path: string;
+  /** The matrix's URL or file path, when known. */
+  readonly url: string | undefined;
+  /** Position of the offending stored value (over the whole `indices`/`data`). */
+  readonly position: number;
+  constructor(path: string, url: string | undefined, position: number, detail: string, options?: { cause?: unknown }) {
+    super(`Malformed sparse matrix ${path}${url === undefined ? "" : ` (${url})`}: ${detail}`, options);
+    this.path = path;
+    this.url = url;
+    this.position = position;
+  }
+}
+
 // Rebuilt with their class when thrown on a worker thread or another process.
 registerErrorClass("ChunkFetchError", ChunkFetchError);
 registerErrorClass("ZarrArrayError", ZarrArrayError);
 registerErrorClass("ZarrMetadataError", ZarrMetadataError);
 registerErrorClass("ChunkDecodeError", ChunkDecodeError);
 registerErrorClass("ShardIndexError", ShardIndexError);
+registerErrorClass("SparseStructureError", SparseStructureError);

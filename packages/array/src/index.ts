@@ -32,9 +32,13 @@ export type { ComputedArray, DataTypeArrays } from "./computed-array.js";
 export type { VisualizeOptions, VisualizeFormat } from "./visualize.js";
 export type { Plan, StorePlan, PlanOptions } from "./plan.js";
 export type { ToZarrOptions, ToZarrResult, CompressorConfig, WritableStore } from "./to-zarr.js";
-export { ChunkDecodeError, ChunkFetchError, ShardIndexError, ZarrArrayError, ZarrMetadataError } from "./errors.js";
+export { ChunkDecodeError, ChunkFetchError, ShardIndexError, SparseStructureError, ZarrArrayError, ZarrMetadataError } from "./errors.js";
 export { encodeShard } from "./shard-encode.js";
 export { autoShards } from "./auto-shards.js";
+export { SparseArray } from "./sparse/sparse-array.js";
+export { DEFAULT_BLOCK_NNZ } from "./sparse/sparse-read.js";
+export type { SparseSource, SparseReadOptions } from "./sparse/sparse-read.js";
+export type { SparseBlock, SparseFormat } from "./ops/sparse-block.js";
 export { BloscError } from "./codecs/errors.js";
 export { encodeVlenUtf8, decodeVlenUtf8 } from "./codecs/vlen-utf8.js";
 // zarrita's types that appear in zask's signatures, so users need not depend on zarrita to name them

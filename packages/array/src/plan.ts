@@ -64,6 +64,8 @@ export interface Plan {
    * reads those indexes and is exact.
    */
   readonly exact: boolean;
+  /** Bytes of dense blocks made from sparse ones (an op that does not keep zeros at zero). */
+  readonly densifiedBytes: number;
 }
 
 /** Options of `plan()`. */
@@ -164,6 +166,11 @@ function planCulled(culled: Graph, key: string, options: PlanOptions, indexesRea
     indexes!.bytes += r.bytes;
     indexes!.readByPlan += r.read;
   }
+  let densifiedBytes = 0;
+  for (const layer of culled.layers.values()) {
+    const densify = layer.annotations["densify"] as { bytes(index: readonly number[]): number } | undefined;
+    if (densify !== undefined) for (const k of layer.keys()) densifiedBytes += densify.bytes(parseKey(k).slice(1) as number[]);
+  }
   const optimized = options.optimize === false ? culled : fuse(culled, [key]);
   let tasks = 0;
   for (const layer of optimized.layers.values()) tasks += layer.size;
@@ -175,6 +182,7 @@ function planCulled(culled: Graph, key: string, options: PlanOptions, indexesRea
     stores,
     roundTrips: roundTripsOf(stores, options.httpConcurrency ?? 16),
     exact,
+    densifiedBytes,
   };
   return indexes === undefined ? plan : { ...plan, readBytes: [...readBytes.values()].reduce((a, b) => a + b, 0), indexes };
 }

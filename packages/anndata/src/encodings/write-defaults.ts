@@ -160,9 +160,15 @@ export async function writeDefault(writer: ZarrWriter, path: string, value: unkn
       await writer.group(path, encodingAttrs(spec, { shape: [...m.shape] }));
       const part = (d: TypedArray): NDArray => ({ data: d, shape: [d.length], dtype: dtypeOf(d) });
       // As anndata does, the parts are datasets of the sparse element, not elements of their own:
-      // no encoding attributes and no callback for them.
+      // no encoding attributes and no callback for them; the element's `chunks` (one length, as
+      // h5py/zarr take for 1-d datasets) apply to each part.
+      const chunks = options.chunks;
+      if (chunks !== undefined && (chunks.length !== 1 || !(chunks[0] === null || (Number.isInteger(chunks[0]) && chunks[0]! > 0)))) {
+        throw new RangeError(`Expected \`chunks\` of sparse element ${path} to be one positive length for its 1-d parts, got \`${JSON.stringify(chunks)}\``);
+      }
       for (const [name, d] of [["data", m.data], ["indices", m.indices], ["indptr", m.indptr]] as const) {
-        await writer.array(child(name), part(d), {}, inherited, await sourceByteOrder(d));
+        const partChunks = chunks === undefined ? {} : { chunks: [chunks[0] === null ? Math.max(d.length, 1) : Math.min(chunks[0]!, Math.max(d.length, 1))] };
+        await writer.array(child(name), part(d), {}, { ...inherited, ...partChunks }, await sourceByteOrder(d));
       }
       return;
     }

@@ -11,3 +11,13 @@ export { assemble, reshapeBlock, transposeBlock, fullBlock, arangeBlock } from "
 export { encodeChunk, writeChunk } from "./write.js";
 export { encodeShardBlock } from "./write-shard.js";
 export type { CompressorConfig, ChunkSink } from "./write.js";
+export { isSparseBlock, sparseToDense, sparseConcat } from "./sparse-block.js";
+export type { SparseBlock, SparseFormat } from "./sparse-block.js";
+export { sparseGather } from "./sparse-gather.js";
+export type { SparseGatherLayout } from "./sparse-gather.js";
+export { sparseTakeMinor, minorMap } from "./sparse-select.js";
+export type { MinorMap } from "./sparse-select.js";
+export { sparseMap } from "./sparse-elementwise.js";
+export type { SparseMapOp } from "./sparse-elementwise.js";
+export { sparseReduceChunk } from "./sparse-reductions.js";
+export type { SparseReduceKind } from "./sparse-reductions.js";

@@ -2,6 +2,8 @@
 // `#reduceAggregate`): a tree reduction passes partial results between them.
 import { allocate, type ArrayData, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { integerRange, kindOf } from "../promote.js";
+import { isSparseBlock, type SparseBlock } from "./sparse-block.js";
+import { sparseReduceChunk, type SparseReduceKind } from "./sparse-reductions.js";
 
 /** What a reduction step computes (the public kinds, with `sum` split by accumulator). */
 export type ReduceKind =
@@ -296,7 +298,9 @@ function keptShape(shape: readonly number[], reduced: ReadonlySet<number>): numb
  * // { data: Float64Array [4, 6], shape: [1, 2], dtype: "float64", n: 2 }
  * ```
  */
-export function reduceChunk(kind: ReduceKind, block: NDArray, axes: readonly number[], placement?: BlockPlacement): PartialResult {
+export function reduceChunk(kind: ReduceKind, block: NDArray | SparseBlock, axes: readonly number[], placement?: BlockPlacement): PartialResult {
+  // a sparse block reduces over its stored values (the sparse builders never ask for argmin/argmax)
+  if (isSparseBlock(block)) return sparseReduceChunk(kind as SparseReduceKind, block, axes);
   const reduced = new Set(axes);
   const shape = keptShape(block.shape, reduced);
   const len = shape.reduce((a, b) => a * b, 1);

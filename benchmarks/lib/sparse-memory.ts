@@ -1,0 +1,87 @@
+/**
+ * The sparse memory benchmark: zask's full mean over a ≥ 2 GB CSR X over HTTP must keep peak
+ * RSS under 400 MB and take at most half the Python peer's time (anndata 0.8 read_elem of the
+ * whole X + scipy's mean, the way a user without a lazy sparse reader does it).
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { PEAK_RSS_LIMIT_MIB } from "./memory.ts";
+import { PYTHON, sumMatches } from "./stores.ts";
+
+const WRITER = new URL("./write_big_sparse_store.py", import.meta.url).pathname;
+const CHILD = new URL("./memory-child.ts", import.meta.url).pathname;
+
+/** What the writer of the big CSR store reports. */
+export interface BigSparseStore {
+  path: string;
+  shape: [number, number];
+  nnz: number;
+  chunk: number;
+  disk_bytes: number;
+  sums: { mean_per_gene: number };
+}
+
+/** What the sparse memory benchmark measured, zask and the peer. */
+export interface SparseMemoryResult {
+  store: Omit<BigSparseStore, "path">;
+  zask: { peakRssMiB: number; ms: number; sumOk: boolean | undefined };
+  peer: { peakRssMiB: number; ms: number; sumOk: boolean | undefined } | undefined;
+  limitMiB: number;
+}
+
+/** Writes `<dir>/big-csr.zarr` unless the same writer already did. */
+export async function ensureBigSparseStore(dir: string, options: { signal?: AbortSignal } = {}): Promise<BigSparseStore> {
+  const path = join(dir, "big-csr.zarr");
+  const info = join(dir, "big-csr.json");
+  const hash = createHash("sha256").update(await readFile(WRITER)).digest("hex");
+  const previous = existsSync(info) ? (JSON.parse(await readFile(info, "utf8")) as BigSparseStore & { writer?: string }) : undefined;
+  if (previous?.writer === hash && existsSync(join(path, ".zmetadata"))) return previous;
+  await rm(path, { recursive: true, force: true });
+  const { stdout } = await promisify(execFile)(PYTHON, [WRITER, path], { signal: options.signal, maxBuffer: 1 << 20 });
+  const store = JSON.parse(stdout) as BigSparseStore;
+  await writeFile(info, JSON.stringify({ ...store, writer: hash }));
+  return store;
+}
+
+// The peer: open the store over HTTP, read X whole with read_elem, mean per gene with scipy.
+const PEER = `
+import json, resource, sys, time
+import numpy as np, zarr
+from anndata.experimental import read_elem
+t0 = time.perf_counter()
+g = zarr.open_consolidated(sys.argv[1], mode="r")
+m = read_elem(g["X"])
+s = float(np.asarray(m.mean(axis=0)).sum())
+ms = (time.perf_counter() - t0) * 1000
+print(json.dumps({"sum": s, "ms": ms, "maxRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+`;
+
+/**
+ * Runs zask's full mean (a child process, so its peak RSS is the figure) and then the peer's
+ * over `storeUrl`.
+ *
+ * @example
+ * ```ts
+ * const r = await measureSparseMemory(`${server.url}big-csr.zarr`, store);
+ * ```
+ */
+export async function measureSparseMemory(storeUrl: string, store: BigSparseStore, options: { signal?: AbortSignal; skipPeer?: boolean } = {}): Promise<SparseMemoryResult> {
+  const run = promisify(execFile);
+  const z = JSON.parse((await run(process.execPath, ["--import", "tsx", CHILD, storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout) as { sum: number; ms: number; maxRssMiB: number };
+  let peer: SparseMemoryResult["peer"];
+  if (options.skipPeer !== true) {
+    const p = JSON.parse((await run(PYTHON, ["-c", PEER, storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout.trim().split("\n").pop()!) as { sum: number; ms: number; maxRssMiB: number };
+    peer = { peakRssMiB: p.maxRssMiB, ms: p.ms, sumOk: sumMatches(p.sum, store.sums.mean_per_gene) };
+  }
+  const { path: _path, writer: _writer, ...rest } = store as BigSparseStore & { writer?: string };
+  return {
+    store: rest,
+    zask: { peakRssMiB: z.maxRssMiB, ms: z.ms, sumOk: sumMatches(z.sum, store.sums.mean_per_gene) },
+    peer,
+    limitMiB: PEAK_RSS_LIMIT_MIB,
+  };
+}

@@ -1,0 +1,85 @@
+// The value a sparse task passes on: one compressed block (scipy's csr_matrix / csc_matrix).
+import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
+
+/** The two compressed sparse formats: rows (CSR) or columns (CSC) are the major axis. */
+export type SparseFormat = "csr" | "csc";
+
+/**
+ * A compressed sparse block, as tasks pass it: for CSR, row `a`'s stored values are
+ * `data[indptr[a]:indptr[a+1]]` at columns `indices[...]` (CSC swaps rows and columns).
+ * Plain typed arrays and strings only, so it moves to a worker without copies.
+ */
+export interface SparseBlock {
+  readonly format: SparseFormat;
+  /** `[rows, cols]` of the block. */
+  readonly shape: readonly [number, number];
+  /** Major length + 1 offsets into `indices`/`data`, from 0. */
+  readonly indptr: Int32Array;
+  readonly indices: Int32Array;
+  readonly data: TypedArray;
+  readonly dtype: DataType;
+}
+
+/** Whether a task value is a {@link SparseBlock} (a dense block is an NDArray without `format`). */
+export function isSparseBlock(x: unknown): x is SparseBlock {
+  return typeof x === "object" && x !== null && ((x as SparseBlock).format === "csr" || (x as SparseBlock).format === "csc") && (x as SparseBlock).indptr instanceof Int32Array;
+}
+
+/** `[major, minor]` lengths of a block. */
+export function majorMinor(b: Pick<SparseBlock, "format" | "shape">): [number, number] {
+  return b.format === "csr" ? [b.shape[0], b.shape[1]] : [b.shape[1], b.shape[0]];
+}
+
+/**
+ * cpu op: the dense C-order block of a sparse one (duplicate entries add up, as scipy's toarray).
+ *
+ * @example
+ * ```ts
+ * sparseToDense({ format: "csr", shape: [1, 3], indptr: Int32Array.of(0, 1), indices: Int32Array.of(2), data: Float32Array.of(5), dtype: "float32" });
+ * // { data: Float32Array [0, 0, 5], shape: [1, 3], dtype: "float32" }
+ * ```
+ */
+export function sparseToDense(block: SparseBlock): NDArray {
+  const [rows, cols] = block.shape;
+  const out = allocate(block.dtype, rows * cols) as TypedArray;
+  const [major] = majorMinor(block);
+  const { indptr, indices, data } = block;
+  const csr = block.format === "csr";
+  const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
+  const o = out as unknown as number[];
+  const d = data as unknown as number[];
+  for (let a = 0; a < major; a++) {
+    for (let p = indptr[a]!; p < indptr[a + 1]!; p++) {
+      const at = csr ? a * cols + indices[p]! : indices[p]! * cols + a;
+      o[at] = big ? ((o[at] as unknown as bigint) + (d[p] as unknown as bigint)) as never : o[at]! + d[p]!;
+    }
+  }
+  if (block.dtype === "bool") for (let i = 0; i < out.length; i++) if (o[i]! > 1) o[i] = 1;
+  return { data: out, shape: [rows, cols], dtype: block.dtype };
+}
+
+/**
+ * inline op: blocks that follow each other along the major axis as one block (the answer of
+ * `computeSparse()`); with `dense`, the dense C-order array instead (the answer of `compute()`).
+ */
+export function sparseConcat(blocks: readonly SparseBlock[], format: SparseFormat, shape: readonly [number, number], dtype: DataType, dense = false): SparseBlock | NDArray {
+  if (dense) return sparseToDense(sparseConcat(blocks, format, shape, dtype) as SparseBlock);
+  if (blocks.length === 1 && blocks[0]!.shape[0] === shape[0] && blocks[0]!.shape[1] === shape[1]) return blocks[0]!;
+  const [major] = majorMinor({ format, shape });
+  const nnz = blocks.reduce((s, b) => s + b.indptr[b.indptr.length - 1]!, 0);
+  const indptr = new Int32Array(major + 1);
+  const indices = new Int32Array(nnz);
+  const data = allocate(dtype, nnz) as TypedArray;
+  let a = 0;
+  let p = 0;
+  for (const b of blocks) {
+    const [m] = majorMinor(b);
+    const n = b.indptr[m]!;
+    for (let i = 1; i <= m; i++) indptr[a + i] = p + b.indptr[i]!;
+    indices.set(b.indices.subarray(0, n), p);
+    (data as Float64Array).set((b.data as Float64Array).subarray(0, n), p);
+    a += m;
+    p += n;
+  }
+  return { format, shape: [shape[0], shape[1]], indptr, indices, data, dtype };
+}

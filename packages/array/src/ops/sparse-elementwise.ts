@@ -1,0 +1,52 @@
+// Elementwise kernels that keep zeros at zero, so they touch only the stored values of a block.
+import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
+import { majorMinor, type SparseBlock } from "./sparse-block.js";
+
+/** The elementwise ops for which f(0) = 0: they map a sparse block to a sparse block. */
+export type SparseMapOp = "mul" | "div" | "log1p" | "expm1" | "sqrt" | "abs" | "pow" | "neg";
+
+const unary: Record<Exclude<SparseMapOp, "mul" | "div" | "pow">, (v: number) => number> = {
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  neg: (v) => -v,
+};
+
+/**
+ * cpu op: `name` over the stored values of `block`, into dtype `out`: a unary op, `pow` or `div` by
+ * the scalar `operand` (> 0, nonzero), or `mul` by the scalar `operand` or by a vector block (`NDArray`)
+ * that runs along `vectorAxis` (0: one value per row of the block, 1: one per column).
+ * Explicit zeros stay stored, as in scipy.
+ *
+ * @example
+ * ```ts
+ * sparseMap("mul", "float32", block, 0.5); // every stored value halved
+ * sparseMap("log1p", "float32", block);
+ * ```
+ */
+export function sparseMap(name: SparseMapOp, out: DataType, block: SparseBlock, operand?: number | NDArray, vectorAxis?: 0 | 1): SparseBlock {
+  const [major] = majorMinor(block);
+  const { indptr, indices } = block;
+  const nnz = indptr[major]!;
+  const src = block.data as unknown as number[];
+  const dst = allocate(out, nnz) as TypedArray;
+  const o = dst as unknown as number[];
+  if (name === "mul" && typeof operand === "object") {
+    const vec = operand.data as unknown as number[];
+    // a vector along the major axis scales whole rows (CSR), along the minor axis each index
+    const byMajor = (vectorAxis === 0) === (block.format === "csr");
+    for (let a = 0; a < major; a++) {
+      for (let p = indptr[a]!; p < indptr[a + 1]!; p++) o[p] = src[p]! * vec[byMajor ? a : indices[p]!]!;
+    }
+  } else if (name === "mul" || name === "div" || name === "pow") {
+    const s = operand as number;
+    if (name === "mul") for (let p = 0; p < nnz; p++) o[p] = src[p]! * s;
+    else if (name === "div") for (let p = 0; p < nnz; p++) o[p] = src[p]! / s;
+    else for (let p = 0; p < nnz; p++) o[p] = src[p]! ** s;
+  } else {
+    const f = unary[name];
+    for (let p = 0; p < nnz; p++) o[p] = f(src[p]!);
+  }
+  return { format: block.format, shape: block.shape, indptr, indices, data: dst, dtype: out };
+}

@@ -1,0 +1,119 @@
+// Per-block reduction kernels over sparse blocks: partial results shaped as the dense kernels'
+// (ops/reduction-kernels.ts), so the same combine and aggregate steps finish the tree.
+import { allocate, type TypedArray } from "../dtype.js";
+import { integerRange, kindOf } from "../promote.js";
+import type { PartialResult, ReduceKind } from "./reduction-kernels.js";
+import { majorMinor, type SparseBlock } from "./sparse-block.js";
+
+/** Sparse kinds: every dense kind but argmin/argmax, which need positions of implicit zeros. */
+export type SparseReduceKind = Exclude<ReduceKind, "argmin" | "argmax">;
+
+/**
+ * The per-block step of a tree reduction over a sparse block, with the block's implicit zeros
+ * counted as scipy/numpy do: in sums and means as zeros, in var as deviations from the mean,
+ * in min/max as a candidate 0 wherever a line has fewer stored values than its length.
+ * Accumulates in float64.
+ *
+ * @example
+ * ```ts
+ * sparseReduceChunk("mean", csrBlock, [0]); // per-column sums over the block's rows, n = rows
+ * ```
+ */
+export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, axes: readonly number[]): PartialResult {
+  const [major, minor] = majorMinor(block);
+  const majorAxis = block.format === "csr" ? 0 : 1;
+  const redMajor = axes.includes(majorAxis);
+  const redMinor = axes.includes(1 - majorAxis);
+  const shape = block.shape.map((s, d) => (axes.includes(d) ? 1 : s));
+  const len = redMajor && redMinor ? 1 : redMajor ? minor : redMinor ? major : major * minor;
+  const n = (redMajor ? major : 1) * (redMinor ? minor : 1);
+  if (!redMajor && !redMinor) throw new RangeError(`Expected a reduction over at least one axis, got \`${JSON.stringify(axes)}\``);
+  const { indptr, indices } = block;
+  const nnz = indptr[major]!;
+  // one flat loop over the stored values: each value's output slot is its minor index, its
+  // major index, or 0
+  const slot = redMajor && redMinor ? new Int32Array(nnz) : redMajor ? indices : majorOf(indptr, major);
+  const big = block.data instanceof BigInt64Array || block.data instanceof BigUint64Array;
+  const cnt = new Float64Array(len);
+  switch (kind) {
+    case "fsum":
+    case "isum":
+    case "mean":
+    case "var":
+    case "std": {
+      const v = (big ? Float64Array.from(block.data as BigInt64Array, Number) : block.data) as unknown as ArrayLike<number>;
+      const sum = new Float64Array(len);
+      for (let p = 0; p < nnz; p++) {
+        const k = slot[p]!;
+        sum[k]! += v[p]!;
+        cnt[k]!++;
+      }
+      if (kind === "isum") {
+        const unsigned = kindOf(block.dtype) === "uint";
+        const out = unsigned ? new BigUint64Array(len) : new BigInt64Array(len);
+        for (let i = 0; i < len; i++) out[i] = BigInt(sum[i]!) as never;
+        return { data: out, shape, dtype: unsigned ? "uint64" : "int64", n };
+      }
+      if (kind !== "var" && kind !== "std") return { data: sum, shape, dtype: "float64", n };
+      const mean = sum;
+      if (n > 0) for (let i = 0; i < len; i++) mean[i]! /= n;
+      // two passes: stored deviations, then each implicit zero's deviation (0 - mean)²
+      const m2 = new Float64Array(len);
+      for (let p = 0; p < nnz; p++) {
+        const k = slot[p]!;
+        const d = v[p]! - mean[k]!;
+        m2[k]! += d * d;
+      }
+      for (let i = 0; i < len; i++) m2[i]! += (n - cnt[i]!) * mean[i]! * mean[i]!;
+      return { data: mean, shape, dtype: "float64", n, aux: m2 };
+    }
+    case "min":
+    case "max": {
+      const v = block.data as unknown as number[];
+      const sign = kind === "max" ? 1 : -1;
+      const out = allocate(block.dtype, len) as TypedArray;
+      const m = out as unknown as number[];
+      out.fill(start(block.dtype, sign) as never);
+      const zero = (big ? 0n : 0) as number;
+      for (let p = 0; p < nnz; p++) {
+        const k = slot[p]!;
+        const x = v[p]!;
+        const b = m[k]!;
+        cnt[k]!++;
+        if (b === b && (x !== x || (sign > 0 ? x > b : x < b))) m[k] = x;
+      }
+      for (let i = 0; i < len; i++) {
+        const b = m[i]!;
+        if (cnt[i]! < n && b === b && (sign > 0 ? zero > b : zero < b)) m[i] = zero;
+      }
+      return { data: out, shape, dtype: block.dtype, n };
+    }
+    case "countNonzero":
+    case "any":
+    case "all": {
+      const v = block.data as unknown as number[];
+      const zero = (big ? 0n : 0) as number;
+      for (let p = 0; p < nnz; p++) if (v[p] !== zero) cnt[slot[p]!]!++;
+      if (kind === "countNonzero") return { data: cnt, shape, dtype: "float64", n };
+      const flags = new Uint8Array(len);
+      for (let i = 0; i < len; i++) flags[i] = (kind === "any" ? cnt[i]! > 0 : cnt[i] === n) ? 1 : 0;
+      return { data: flags, shape, dtype: "bool", n };
+    }
+  }
+  throw new RangeError(`Expected a sparse reduction kind, got \`${String(kind)}\``);
+}
+
+/** The major index of every stored value. */
+function majorOf(indptr: Int32Array, major: number): Int32Array {
+  const out = new Int32Array(indptr[major]!);
+  for (let a = 0; a < major; a++) out.fill(a, indptr[a]!, indptr[a + 1]!);
+  return out;
+}
+
+/** The running extreme's first value: below (max) or above (min) every value of `dtype`. */
+function start(dtype: SparseBlock["dtype"], sign: 1 | -1): number | bigint {
+  if (kindOf(dtype) === "float") return sign > 0 ? -Infinity : Infinity;
+  const [lo, hi] = integerRange(dtype === "bool" ? "uint8" : dtype);
+  const x = sign > 0 ? lo : hi;
+  return dtype.endsWith("64") ? x : Number(x);
+}

@@ -1,0 +1,155 @@
+// Graph builder: the row (CSR) or column (CSC) blocks of a sparse matrix stored as three 1-D
+// zarr arrays. Each block depends on the decoded `data`/`indices` chunks its ranges span, so a
+// chunk shared by neighbouring blocks is one task: fetched and decoded once per compute.
+import { Graph, MaterializedLayer, Task, blockKey, op, ref, tokenize } from "@zask/graph";
+import type { Array as LazyArray } from "../array.js";
+import type { DataType, TypedArray } from "../dtype.js";
+import type { SparseFormat } from "../ops/sparse-block.js";
+import type { SparseGatherLayout } from "../ops/sparse-gather.js";
+import type { MinorMap } from "../ops/sparse-select.js";
+
+const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
+
+/** A compressed sparse matrix in a store: its checked `indptr`, and lazy 1-D `data` and `indices`. */
+export interface SparseSource {
+  readonly format: SparseFormat;
+  readonly shape: readonly [number, number];
+  /** The whole `indptr`, read and checked at open (non-decreasing, from 0 to nnz). */
+  readonly indptr: TypedArray;
+  /** `data` and `indices` as lazy 1-D arrays (`fromZarr`). */
+  readonly data: LazyArray;
+  readonly indices: LazyArray;
+  /** Where the matrix is, for errors. */
+  readonly path: string;
+  readonly url: string | undefined;
+}
+
+/** Default {@link SparseReadOptions.blockNnz}: about 8 MB of float32 values and int32 indices per block. */
+export const DEFAULT_BLOCK_NNZ = 2 ** 20;
+
+/** Options of {@link sparseRead}. */
+export interface SparseReadOptions {
+  /**
+   * About how many stored values a block holds: major positions are added to a block until
+   * their stored values reach this, so a dense region makes more, smaller blocks.
+   * @default 1048576
+   */
+  blockNnz?: number;
+}
+
+/**
+ * Cut `major` (source positions, in output order) into blocks of about `target` stored values
+ * each (at least one position per block), from `indptr`. With `chunkLens` (of `data` and of
+ * `indices`), a block also ends where the stored values leave the chunks it started in, and a
+ * position whose values straddle two chunks is a block of its own: every other block then
+ * lies inside one chunk of each array and is gathered as views of them, without a copy.
+ */
+export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: ArrayLike<number>, target: number, chunkLens?: readonly [number, number]): number[] {
+  const sizes: number[] = [];
+  let size = 0;
+  let nnz = 0;
+  let chunk = -1;
+  for (let i = 0; i < major.length; i++) {
+    const a = major[i]!;
+    const s = Number(indptr[a]);
+    const n = Number(indptr[a + 1]) - s;
+    let straddles = false;
+    let here = chunk;
+    if (chunkLens !== undefined && n > 0) {
+      const [d, x] = chunkLens;
+      straddles = Math.floor(s / d) !== Math.floor((s + n - 1) / d) || Math.floor(s / x) !== Math.floor((s + n - 1) / x);
+      here = Math.floor(s / d) * 2 ** 26 + Math.floor(s / x);
+    }
+    if (size > 0 && (nnz + n > target || straddles || (chunk >= 0 && n > 0 && here !== chunk))) {
+      sizes.push(size);
+      size = 0;
+      nnz = 0;
+      chunk = -1;
+    }
+    size++;
+    nnz += n;
+    if (n > 0) chunk = here;
+    if (straddles) {
+      sizes.push(size);
+      size = 0;
+      nnz = 0;
+      chunk = -1;
+    }
+  }
+  if (size > 0 || sizes.length === 0) sizes.push(size);
+  return sizes;
+}
+
+/**
+ * The graph of the blocks of `source` at major positions `major` (all when null): block b
+ * covers the next run of positions holding about `blockNnz` stored values. Returns the top
+ * layer's name and the chunks along the two axes.
+ *
+ * @example
+ * ```ts
+ * const { graph, name, chunks } = sparseRead(source, Int32Array.of(0, 1, 2));
+ * ```
+ */
+export function sparseRead(source: SparseSource, major: Int32Array | null, options: SparseReadOptions = {}, minorMap?: MinorMap): { graph: Graph; name: string; chunks: number[][] } {
+  const target = options.blockNnz ?? DEFAULT_BLOCK_NNZ;
+  if (!(Number.isInteger(target) && target > 0)) throw new RangeError(`Expected \`blockNnz\` to be a positive integer, got \`${String(target)}\``);
+  const [rows, cols] = source.shape;
+  const csr = source.format === "csr";
+  const majorLen = csr ? rows : cols;
+  const minor = csr ? cols : rows;
+  const positions = major ?? Int32Array.from({ length: majorLen }, (_, i) => i);
+  const { data, indices, indptr } = source;
+  const dataLen = data.chunks[0]![0] || 1;
+  const indicesLen = indices.chunks[0]![0] || 1;
+  const sizes = blockSizesByNnz(indptr, positions, target, [dataLen, indicesLen]);
+  const name = `sparse-read-${tokenize(data.name, indices.name, positions, target, minorMap?.targets ?? null, minorMap?.offsets ?? null)}`;
+  const dtype = data.dtype as DataType;
+  const tasks: Task[] = [];
+  let at = 0;
+  sizes.forEach((size, b) => {
+    const starts = new Float64Array(size);
+    const ends = new Float64Array(size);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < size; i++) {
+      const a = positions[at + i]!;
+      starts[i] = Number(indptr[a]);
+      ends[i] = Number(indptr[a + 1]);
+      if (ends[i]! > starts[i]!) {
+        lo = Math.min(lo, starts[i]!);
+        hi = Math.max(hi, ends[i]!);
+      }
+    }
+    at += size;
+    // the chunks between the block's first and last stored value (a selection in source order
+    // touches little in between; an unordered one may span more, read once all the same)
+    const chunkRange = (len: number): [number, number] => (hi > lo ? [Math.floor(lo / len), Math.floor((hi - 1) / len) + 1] : [0, 0]);
+    const [d0, d1] = chunkRange(dataLen);
+    const [i0, i1] = chunkRange(indicesLen);
+    const needed = (len: number, c0: number, c1: number): number[] => {
+      const out: number[] = [];
+      for (let c = c0; c < c1; c++) {
+        // only chunks some range of the block overlaps
+        for (let i = 0; i < size; i++) {
+          if (ends[i]! > starts[i]! && starts[i]! < (c + 1) * len && ends[i]! > c * len) {
+            out.push(c);
+            break;
+          }
+        }
+      }
+      return out;
+    };
+    const dataChunks = needed(dataLen, d0, d1);
+    const indicesChunks = needed(indicesLen, i0, i1);
+    const layout: SparseGatherLayout = {
+      format: source.format, minor, starts, ends, dtype, path: source.path, url: source.url,
+      dataChunk: dataLen, indicesChunk: indicesLen, dataChunks, indicesChunks, ...(minorMap === undefined ? {} : { minorMap }),
+    };
+    const index = csr ? [b, 0] : [0, b];
+    tasks.push(new Task(blockKey(name, index), gatherOp, [layout, dataChunks.map((c) => ref(data.key([c]))), indicesChunks.map((c) => ref(indices.key([c])))]));
+  });
+  const graph = Graph.merge(data.graph, indices.graph).withLayer(new MaterializedLayer(name, tasks), [data.name, indices.name]);
+  const minorOut = minorMap?.length ?? minor;
+  const chunks = csr ? [sizes, [minorOut]] : [[minorOut], sizes];
+  return { graph, name, chunks };
+}

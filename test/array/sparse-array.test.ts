@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { SparseArray, SparseStructureError, fromTypedArray, slice, type SparseSource } from "@zask/array";
+
+/** A 6 × 5 CSR matrix whose rows straddle the 4-value chunks of data and indices. */
+function source(indicesOverride?: Int32Array): { src: SparseSource; dense: Float64Array } {
+  const rows = [[[0, 1]], [[1, 2], [3, 3], [4, 4]], [], [[0, 5], [2, 6], [3, 7], [4, 8]], [[2, 9]], [[1, 10], [4, 11]]];
+  const indptr = [0];
+  const indices: number[] = [];
+  const data: number[] = [];
+  const dense = new Float64Array(30);
+  rows.forEach((r, a) => {
+    for (const [j, v] of r) {
+      indices.push(j!);
+      data.push(v!);
+      dense[a * 5 + j!] = v!;
+    }
+    indptr.push(indices.length);
+  });
+  const idx = indicesOverride ?? Int32Array.from(indices);
+  return {
+    src: {
+      format: "csr", shape: [6, 5], indptr: Int32Array.from(indptr),
+      data: fromTypedArray(Float64Array.from(data), [data.length], { chunks: [4] }),
+      indices: fromTypedArray(idx, [idx.length], { chunks: [4] }),
+      path: "/X", url: "memory://x",
+    },
+    dense,
+  };
+}
+
+describe("SparseArray", () => {
+  for (const blockNnz of [1, 3, 100]) {
+    it(`blocks of ~${blockNnz} stored values over chunks of 4 give the dense values, sums and selections (threads and sync)`, async () => {
+      const { src, dense } = source();
+      const X = SparseArray.fromSource(src, { blockNnz });
+      for (const scheduler of ["threads", "sync"] as const) {
+        assert.deepEqual((await X.compute({ scheduler })).data, dense);
+        const sums = (await X.sum({ axis: 0 }).compute({ scheduler })).data as Float64Array;
+        assert.deepEqual(Array.from(sums), [0, 1, 2, 3, 4].map((j) => [0, 1, 2, 3, 4, 5].reduce((s, a) => s + dense[a * 5 + j]!, 0)));
+        const part = await X.slice(slice(1, 6, 2), [4, 0]).compute({ scheduler });
+        assert.deepEqual(Array.from(part.data as Float64Array), [4, 0, 8, 5, 11, 0]);
+        const s = await (X.slice([5, 3]) as SparseArray).computeSparse({ scheduler });
+        assert.deepEqual([...s.indptr], [0, 2, 6]);
+        assert.deepEqual([...s.indices], [1, 4, 0, 2, 3, 4]);
+      }
+    });
+  }
+
+  it("a stored index outside the minor axis is a SparseStructureError naming the matrix, the URL and the position", async () => {
+    const { src } = source(Int32Array.of(0, 2, 3, 4, 0, 2, 3, 9, 2, 1, 4));
+    const X = SparseArray.fromSource(src, { blockNnz: 100 });
+    await assert.rejects(X.sum().compute({ scheduler: "sync" }), (e: Error) => {
+      const c = (e as { cause?: unknown }).cause;
+      assert.ok(c instanceof SparseStructureError, String(e));
+      assert.equal(c.path, "/X");
+      assert.equal(c.url, "memory://x");
+      assert.equal(c.position, 7);
+      return true;
+    });
+  });
+
+  it("plan() counts the dense bytes of the blocks an op that does not keep zeros densifies", () => {
+    const { src } = source();
+    const X = SparseArray.fromSource(src, { blockNnz: 3 });
+    assert.equal(X.add(1).plan().densifiedBytes, 6 * 5 * 8);
+    assert.equal(X.add(1).slice(slice(0, 1)).plan().densifiedBytes, X.chunks[0]![0]! * 5 * 8, "only the blocks the selection keeps");
+    assert.equal(X.log1p().plan().densifiedBytes, 0);
+  });
+});
