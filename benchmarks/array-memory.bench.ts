@@ -40,7 +40,11 @@ const peak = process.resourceUsage().maxRSS * 1024; // KiB on Linux: the whole p
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 const m = machineInfo();
 console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}, load ${m.load1}`);
-console.log(`store: X ${X.shape.join(" x ")} ${X.dtype}, chunks ${X.chunks.map((c) => c[0]).join(" x ")}, ${mib(X.nbytes)} MiB decoded, ${plan.requests} chunks (plan), ${plan.tasks} tasks`);
+console.log(
+  `store: X ${X.shape.join(" x ")} ${X.dtype}, chunks ${X.chunks.map((c) => c[0]).join(" x ")}, ${mib(X.nbytes)} MiB decoded, ${plan.requests} chunks (plan), ${plan.tasks} tasks`,
+);
 console.log(`mean per gene (${scheduler}): ${seconds.toFixed(2)} s, ${store.counters.chunkRequests} chunk reads, ${mib(store.counters.bytes)} MiB read`);
 console.log(`sum of means: ${sum.toPrecision(10)} (zarr-python/numpy: ${big.sums.mean_per_gene.toPrecision(10)})`);
-console.log(`peak RSS: ${mib(peak)} MiB (sampled ${mib(sampledPeak)} MiB, at start ${mib(base)} MiB); limit 400 MB = ${mib(400e6)} MiB -> ${peak < 400e6 ? "PASS" : "FAIL"}`);
+console.log(
+  `peak RSS: ${mib(peak)} MiB (sampled ${mib(sampledPeak)} MiB, at start ${mib(base)} MiB); limit 400 MB = ${mib(400e6)} MiB -> ${peak < 400e6 ? "PASS" : "FAIL"}`,
+);

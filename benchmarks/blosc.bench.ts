@@ -79,20 +79,32 @@ async function bench(label: string, rows: number, cols: number, n: number): Prom
   const blocksize = header[8]! | (header[9]! << 8) | (header[10]! << 16) | (header[11]! << 24);
   const out = new Uint8Array(raw);
   const [ours, oursOut, oursJs, theirs] = await timeRuns([
-    () => { for (const c of chunks) decodeBloscSync(c); },
-    () => { for (const c of chunks) decodeBloscSync(c, out); },
-    () => { for (const c of chunks) decodeBloscSync(c, out, { kernels: "js" }); },
-    async () => { for (const c of chunks) await blosc.decode(c); },
+    () => {
+      for (const c of chunks) decodeBloscSync(c);
+    },
+    () => {
+      for (const c of chunks) decodeBloscSync(c, out);
+    },
+    () => {
+      for (const c of chunks) decodeBloscSync(c, out, { kernels: "js" });
+    },
+    async () => {
+      for (const c of chunks) await blosc.decode(c);
+    },
   ]);
   const mbs = (ms: number) => ((raw * n) / 1e6 / (ms / 1e3)).toFixed(0);
   const row = (name: string, t: { cpu: number; wall: number }) =>
-    console.log(`  ${name.padEnd(30)} cpu ${t.cpu.toFixed(1).padStart(7)} ms ${mbs(t.cpu).padStart(6)} MB/s   wall ${t.wall.toFixed(1).padStart(7)} ms ${mbs(t.wall).padStart(6)} MB/s`);
+    console.log(
+      `  ${name.padEnd(30)} cpu ${t.cpu.toFixed(1).padStart(7)} ms ${mbs(t.cpu).padStart(6)} MB/s   wall ${t.wall.toFixed(1).padStart(7)} ms ${mbs(t.wall).padStart(6)} MB/s`,
+    );
   console.log(`${label}: ${n} chunks of ${(raw / 1024).toFixed(0)} KiB (blocksize ${blocksize}, ratio ${((raw * n) / compressed).toFixed(2)})`);
   row("zask decodeBloscSync", ours!);
   row("zask decodeBloscSync(out)", oursOut!);
   row("zask, JS kernels (out)", oursJs!);
   row("numcodecs Blosc.decode (wasm)", theirs!);
-  console.log(`  speed-up (cpu) ${(theirs!.cpu / ours!.cpu).toFixed(1)}x, into caller's output ${(theirs!.cpu / oursOut!.cpu).toFixed(1)}x, SIMD kernels over JS ones ${(oursJs!.cpu / oursOut!.cpu).toFixed(1)}x; (wall) ${(theirs!.wall / ours!.wall).toFixed(1)}x`);
+  console.log(
+    `  speed-up (cpu) ${(theirs!.cpu / ours!.cpu).toFixed(1)}x, into caller's output ${(theirs!.cpu / oursOut!.cpu).toFixed(1)}x, SIMD kernels over JS ones ${(oursJs!.cpu / oursOut!.cpu).toFixed(1)}x; (wall) ${(theirs!.wall / ours!.wall).toFixed(1)}x`,
+  );
 }
 
 console.log(describeMachine());

@@ -33,7 +33,10 @@ const OPS = new URL("../test/scheduler/fixtures/ops.js", import.meta.url);
 const WORKER_CONCURRENCY = 8;
 const RTT_MS = 50;
 
-await ensureStores(STORES, chunkings().filter((c) => c.name === "c5"));
+await ensureStores(
+  STORES,
+  chunkings().filter((c) => c.name === "c5"),
+);
 const redis = await startRedis();
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -59,7 +62,25 @@ interface Worker {
 async function startWorkers(n: number, queue: string): Promise<Worker[]> {
   return Promise.all(
     Array.from({ length: n }, async () => {
-      const child = spawn(process.execPath, [BIN, "worker", "--redis", redis.url, "--queue", queue, "--concurrency", String(WORKER_CONCURRENCY), "--lock-duration", "1000", "--stalled-interval", "300", "--quiet"], { stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          "worker",
+          "--redis",
+          redis.url,
+          "--queue",
+          queue,
+          "--concurrency",
+          String(WORKER_CONCURRENCY),
+          "--lock-duration",
+          "1000",
+          "--stalled-interval",
+          "300",
+          "--quiet",
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
       const exited = new Promise((r) => child.once("exit", r));
       await new Promise<void>((resolve) => child.stderr!.on("data", (b: Buffer) => b.toString().includes(" ready on queue ") && resolve()));
       return { child, exited };
@@ -88,7 +109,13 @@ say(`Median of ${repeats} runs; workers: \`zask worker --concurrency ${WORKER_CO
   const fill = op(OPS, "fill");
   const sum = op(OPS, "sum");
   const nodes = Array.from({ length: N }, (_, i) => new Task(`t${i}`, fill, [1, i]));
-  nodes.push(new Task("total", sum, nodes.map((t) => ref(t.key))));
+  nodes.push(
+    new Task(
+      "total",
+      sum,
+      nodes.map((t) => ref(t.key)),
+    ),
+  );
   const g = Graph.fromNodes("tiny", nodes);
   const local: number[] = [];
   for (let r = 0; r < repeats; r++) {
@@ -123,7 +150,11 @@ say(`Median of ${repeats} runs; workers: \`zask worker --concurrency ${WORKER_CO
   const X = adata.X as LazyArray;
   const chunks = X.numBlocks.reduce((a, b) => a * b, 1);
   const local = (await X.mean({ axis: 0 }).compute()) as unknown as { data: Float32Array };
-  const same = (v: { data: Float32Array }): boolean => Buffer.compare(Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength), Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength)) === 0;
+  const same = (v: { data: Float32Array }): boolean =>
+    Buffer.compare(
+      Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength),
+      Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength),
+    ) === 0;
   const scan = async (n: number, kill: boolean): Promise<{ ms: number; exact: boolean }> => {
     const queue = `bench-${queues++}`;
     const workers = await startWorkers(n, queue);
@@ -150,7 +181,8 @@ say(`Median of ${repeats} runs; workers: \`zask worker --concurrency ${WORKER_CO
   const one = results.get(1)!.ms;
   say(`## Scale-out: full scan of the [2638, 5] store (${chunks} chunks), ${RTT_MS} ms per answer\n`);
   say(`| workers | wall (s) | chunks/s | speed-up | target (0.8 x N) | exact |\n| --- | --- | --- | --- | --- | --- |`);
-  for (const [n, r] of results) say(`| ${n} | ${(r.ms / 1000).toFixed(2)} | ${((chunks / r.ms) * 1000).toFixed(0)} | ${(one / r.ms).toFixed(2)} | ${(0.8 * n).toFixed(1)} | ${r.exact} |`);
+  for (const [n, r] of results)
+    say(`| ${n} | ${(r.ms / 1000).toFixed(2)} | ${((chunks / r.ms) * 1000).toFixed(0)} | ${(one / r.ms).toFixed(2)} | ${(0.8 * n).toFixed(1)} | ${r.exact} |`);
   const free3 = await scan(3, false);
   const fault = await scan(3, true);
   say(`\n## Fault: 3 workers, one killed with SIGKILL 300 ms into the scan (lockDuration 1000 ms)\n`);

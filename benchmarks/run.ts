@@ -77,7 +77,12 @@ async function main(signal: AbortSignal): Promise<void> {
   const only = args.only?.split(",").filter(Boolean);
   const chosen = chunkings().filter((c) => only === undefined || only.includes(c.name));
   const sharded = !args["skip-sharded"] && !args["skip-zask"] && (only === undefined || only.includes("sharded"));
-  if (chosen.length === 0 && !sharded) throw new RangeError(`Expected --only to name stores among ${chunkings().map((c) => c.name).join(",")}, got ${args.only}`);
+  if (chosen.length === 0 && !sharded)
+    throw new RangeError(
+      `Expected --only to name stores among ${chunkings()
+        .map((c) => c.name)
+        .join(",")}, got ${args.only}`,
+    );
 
   const machine = machineInfo();
   const machineLine = describeMachine(machine);
@@ -125,7 +130,9 @@ async function main(signal: AbortSignal): Promise<void> {
       const { zask, peer } = sparseMemory;
       console.log(
         `sparse memory: zask mean per gene over a ${(bigSparse.disk_bytes / 1e9).toFixed(1)} GB CSR X: ${(zask.ms / 1000).toFixed(1)} s, peak RSS ${zask.peakRssMiB.toFixed(0)} MiB${zask.sumOk === false ? " WRONG" : ""}` +
-          (peer === undefined ? "" : `; peer ${(peer.ms / 1000).toFixed(1)} s, peak RSS ${peer.peakRssMiB.toFixed(0)} MiB; zask / peer = ${(zask.ms / peer.ms).toFixed(2)}`),
+          (peer === undefined
+            ? ""
+            : `; peer ${(peer.ms / 1000).toFixed(1)} s, peak RSS ${peer.peakRssMiB.toFixed(0)} MiB; zask / peer = ${(zask.ms / peer.ms).toFixed(2)}`),
       );
     }
   } finally {
@@ -136,7 +143,8 @@ async function main(signal: AbortSignal): Promise<void> {
     for (const query of QUERIES) {
       for (const [reader, f] of Object.entries(c.queries[query] ?? {})) {
         if (f.sumOk === false) notes.push(`${reader} returned a wrong result for ${query} on ${c.name}.`);
-        if (!f.requestsPerRun.every((n) => n === f.requests)) notes.push(`${reader} made ${f.requestsPerRun.join("/")} requests in its runs of ${query} on ${c.name} (marked * in the table).`);
+        if (!f.requestsPerRun.every((n) => n === f.requests))
+          notes.push(`${reader} made ${f.requestsPerRun.join("/")} requests in its runs of ${query} on ${c.name} (marked * in the table).`);
         if (reader === "zask" && f.predictedRequests !== undefined && f.predictedRequests !== f.requests) {
           notes.push(`plan predicted ${f.predictedRequests} requests for ${query} on ${c.name}, the server saw ${f.requests}.`);
         }
@@ -145,7 +153,9 @@ async function main(signal: AbortSignal): Promise<void> {
   }
   const loadEnd = loadavg()[0] ?? 0;
   if (Math.max(machine.load1, loadEnd) > machine.cores / 2) {
-    notes.push(`The machine was busy (load ${machine.load1} at the start, ${loadEnd.toFixed(2)} at the end, ${machine.cores} cores): compare zask and dask as ratios within this run, not absolute times.`);
+    notes.push(
+      `The machine was busy (load ${machine.load1} at the start, ${loadEnd.toFixed(2)} at the end, ${machine.cores} cores): compare zask and dask as ratios within this run, not absolute times.`,
+    );
   }
   if (expected === undefined) return; // only the sharded rows ran: latest.* keep the last full run
   const all: Results = {
@@ -186,7 +196,12 @@ async function latency(signal: AbortSignal, repeats: number): Promise<void> {
   if (rtts.length === 0 || rtts.some((r) => !(r >= 0))) throw new RangeError(`Expected --rtt to list round-trip times in ms, like 0,10,50, got ${args.rtt}`);
   const names = args.only?.split(",").filter(Boolean) ?? ["c5", "c25"];
   const stores = chunkings().filter((c) => names.includes(c.name));
-  if (stores.length === 0) throw new RangeError(`Expected --only to name stores among ${chunkings().map((c) => c.name).join(",")}, got ${args.only}`);
+  if (stores.length === 0)
+    throw new RangeError(
+      `Expected --only to name stores among ${chunkings()
+        .map((c) => c.name)
+        .join(",")}, got ${args.only}`,
+    );
   const machine = machineInfo();
   const machineLine = describeMachine(machine);
   console.log(`machine: ${machineLine}`);
@@ -214,7 +229,10 @@ async function latency(signal: AbortSignal, repeats: number): Promise<void> {
     await server.close();
   }
   const date = new Date().toISOString();
-  const peer = result.peer === undefined ? "–" : `dask ${result.peer.versions["dask"] ?? "?"}, zarr ${result.peer.versions["zarr"] ?? "?"}, fsspec ${result.peer.versions["fsspec"] ?? "?"}`;
+  const peer =
+    result.peer === undefined
+      ? "–"
+      : `dask ${result.peer.versions["dask"] ?? "?"}, zarr ${result.peer.versions["zarr"] ?? "?"}, fsspec ${result.peer.versions["fsspec"] ?? "?"}`;
   const files = latencyFiles(args.out);
   await mkdir(args.out, { recursive: true });
   await writeAtomic(files.json, `${JSON.stringify({ schema: 1, date, machine, machineLine, repeats, rows: result.rows }, null, 1)}\n`);
@@ -278,7 +296,8 @@ async function measureChunking(
         for (const reader of order) await runOnce(reader, r);
       }
       const sums = chunking.sparse ? expected.sums_csr : expected.sums;
-      const figuresOf = (reader: Reader, prefix: string): QueryFigures => figures(segments, `${prefix}/${query}`, repeats, runs[reader].ms, runs[reader].sum, sums, query);
+      const figuresOf = (reader: Reader, prefix: string): QueryFigures =>
+        figures(segments, `${prefix}/${query}`, repeats, runs[reader].ms, runs[reader].sum, sums, query);
       const both: Partial<Record<Reader, QueryFigures>> = {};
       if (peer !== undefined) both.dask = figuresOf("dask", "peer");
       if (zask !== undefined) {
@@ -297,7 +316,15 @@ async function measureChunking(
 }
 
 /** One reader's figures for one query from its log segments (`<prefix>/<run>`) and timings. */
-function figures(segments: LogSegment[], prefix: string, repeats: number, runsMs: number[], sum: number | undefined, sums: Expected["sums"], query: QueryName): QueryFigures {
+function figures(
+  segments: LogSegment[],
+  prefix: string,
+  repeats: number,
+  runsMs: number[],
+  sum: number | undefined,
+  sums: Expected["sums"],
+  query: QueryName,
+): QueryFigures {
   const requestsPerRun: number[] = [];
   const bytesPerRun: number[] = [];
   for (let run = 0; run < repeats; run++) {
@@ -323,7 +350,9 @@ function printRow(row: ChunkingResult): void {
     const { dask, zask } = row.queries[query] ?? {};
     const part = (name: string, f: QueryFigures | undefined): string =>
       f === undefined ? `${name} –` : `${name} ${f.requests} req ${f.medianMs.toFixed(1)} ms${f.sumOk === false ? " WRONG" : ""}`;
-    console.log(`${row.sparse ? "[csr]" : `[${row.chunks.join(", ")}]`} ${QUERY_LABELS[query].padEnd(26)} ${part("dask", dask).padEnd(28)} ${part("zask", zask)}`);
+    console.log(
+      `${row.sparse ? "[csr]" : `[${row.chunks.join(", ")}]`} ${QUERY_LABELS[query].padEnd(26)} ${part("dask", dask).padEnd(28)} ${part("zask", zask)}`,
+    );
   }
 }
 

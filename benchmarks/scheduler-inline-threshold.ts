@@ -34,7 +34,11 @@ async function median(graph: Graph, keys: string[], options: ComputeOptions): Pr
   return runs[Math.floor(runs.length / 2)]!;
 }
 
-console.log(`machine: ${describeMachine()}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}; medians of ${REPEATS}`);
+console.log(
+  `machine: ${describeMachine()}, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}; medians of ${REPEATS}`,
+);
 
 // 1. round trip
 const CHAIN = 200;
@@ -57,7 +61,13 @@ for (let bytes = 1024; bytes <= 1 << 20; bytes *= 4) {
     nodes.push(new Task(`y-${b}`, affine, [ref(`x-${b}`), 2, 1]));
     nodes.push(new Task(`s-${b}`, chunkSum, [ref(`y-${b}`)]));
   }
-  nodes.push(new Task("total", (...xs: number[]) => xs.reduce((a, b) => a + b, 0), Array.from({ length: BLOCKS }, (_, b) => ref(`s-${b}`))));
+  nodes.push(
+    new Task(
+      "total",
+      (...xs: number[]) => xs.reduce((a, b) => a + b, 0),
+      Array.from({ length: BLOCKS }, (_, b) => ref(`s-${b}`)),
+    ),
+  );
   const graph = Graph.fromNodes("blocks", nodes);
   const inline = await median(graph, ["total"], { inlineThreshold: Infinity });
   const pool = await median(graph, ["total"], { inlineThreshold: 0 });
@@ -65,4 +75,6 @@ for (let bytes = 1024; bytes <= 1 << 20; bytes *= 4) {
   console.log(`${String(bytes).padStart(15)} | ${inline.toFixed(1).padStart(9)} | ${pool.toFixed(1).padStart(7)} | ${(pool / inline).toFixed(2).padStart(6)}`);
 }
 await close();
-console.log(`crossover: ${crossover === undefined ? "none up to 1 MiB" : `${crossover / 1024} KiB`} (DEFAULT_INLINE_THRESHOLD is ${DEFAULT_INLINE_THRESHOLD / 1024} KiB)`);
+console.log(
+  `crossover: ${crossover === undefined ? "none up to 1 MiB" : `${crossover / 1024} KiB`} (DEFAULT_INLINE_THRESHOLD is ${DEFAULT_INLINE_THRESHOLD / 1024} KiB)`,
+);

@@ -17,7 +17,10 @@ import { IoLane } from "@zask/scheduler";
 import { describeMachine } from "./lib/machine.ts";
 import { startLoggingServer } from "./lib/nginx.ts";
 
-const own = process.argv[2] === undefined || process.argv[2] === "-" ? await startLoggingServer(new URL("./results/tmp/stores/", import.meta.url).pathname, { prefer: "nginx" }) : undefined;
+const own =
+  process.argv[2] === undefined || process.argv[2] === "-"
+    ? await startLoggingServer(new URL("./results/tmp/stores/", import.meta.url).pathname, { prefer: "nginx" })
+    : undefined;
 const base = own?.url ?? process.argv[2]!;
 const store = process.argv[3] ?? "c5";
 const repeats = Number(process.argv[4] ?? 9);
@@ -41,7 +44,13 @@ async function viaLaneFetch(): Promise<number> {
 const agent = new Agent({ connections: 16 });
 async function viaUndici(): Promise<number> {
   const q = new PQueue({ concurrency: 16 });
-  const all = await Promise.all(urls.map((u) => q.add(async () => new Uint8Array(await (await agent.request({ origin: new URL(u).origin, path: new URL(u).pathname, method: "GET" })).body.arrayBuffer()))));
+  const all = await Promise.all(
+    urls.map((u) =>
+      q.add(
+        async () => new Uint8Array(await (await agent.request({ origin: new URL(u).origin, path: new URL(u).pathname, method: "GET" })).body.arrayBuffer()),
+      ),
+    ),
+  );
   return all.reduce((n, b) => n + b!.byteLength, 0);
 }
 
@@ -51,7 +60,12 @@ async function viaGlobalFetch(): Promise<number> {
   return all.reduce((n, b) => n + b!.byteLength, 0);
 }
 
-const paths = { "lane.get (direct client)": viaGet, "lane.fetch (direct + Response)": viaLaneFetch, "undici.request + p-queue": viaUndici, "global fetch + p-queue": viaGlobalFetch };
+const paths = {
+  "lane.get (direct client)": viaGet,
+  "lane.fetch (direct + Response)": viaLaneFetch,
+  "undici.request + p-queue": viaUndici,
+  "global fetch + p-queue": viaGlobalFetch,
+};
 const times = new Map<string, number[]>(Object.keys(paths).map((k) => [k, []]));
 const cpu = new Map<string, number[]>(Object.keys(paths).map((k) => [k, []]));
 let bytes = 0;
@@ -67,11 +81,15 @@ for (let r = 0; r < repeats + 1; r++) {
   }
 }
 console.log(describeMachine());
-console.log(`${urls.length} chunks of ${store}.zarr/X (${(bytes / urls.length / 1000).toFixed(0)} KB on average) from ${base}, 16 in flight; medians of ${repeats}`);
+console.log(
+  `${urls.length} chunks of ${store}.zarr/X (${(bytes / urls.length / 1000).toFixed(0)} KB on average) from ${base}, 16 in flight; medians of ${repeats}`,
+);
 for (const [name, ts] of times) {
   ts.sort((a, b) => a - b);
   const c = cpu.get(name)!.sort((a, b) => a - b);
-  console.log(`${name.padEnd(34)} ${ts[ts.length >> 1]!.toFixed(1).padStart(7)} ms  (min ${ts[0]!.toFixed(1)}, max ${ts[ts.length - 1]!.toFixed(1)}); CPU ${c[c.length >> 1]!.toFixed(1)} ms`);
+  console.log(
+    `${name.padEnd(34)} ${ts[ts.length >> 1]!.toFixed(1).padStart(7)} ms  (min ${ts[0]!.toFixed(1)}, max ${ts[ts.length - 1]!.toFixed(1)}); CPU ${c[c.length >> 1]!.toFixed(1)} ms`,
+  );
 }
 await agent.close();
 await own?.close();

@@ -35,7 +35,7 @@ const colSums = op(codecOps, "colSums");
 async function workload(chunks: number, cols: number, shared: boolean): Promise<{ graph: Graph; compressed: number; bodies: Uint8Array[] }> {
   // sparse, count-like data (10% non-zero), as in an AnnData X; fixed seed
   let seed = 42;
-  const random = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const random = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const nodes = [];
   const bodies: Uint8Array[] = [];
   let compressed = 0;
@@ -49,7 +49,13 @@ async function workload(chunks: number, cols: number, shared: boolean): Promise<
     nodes.push(new Task(`dec-${c}`, decode, [ref(`raw-${c}`)]));
     nodes.push(new Task(`sum-${c}`, colSums, [ref(`dec-${c}`), ROWS, cols]));
   }
-  nodes.push(new Task("all", (...parts: Float64Array[]) => parts.reduce((s, p) => s + p.reduce((a, b) => a + b, 0), 0), Array.from({ length: chunks }, (_, c) => ref(`sum-${c}`))));
+  nodes.push(
+    new Task(
+      "all",
+      (...parts: Float64Array[]) => parts.reduce((s, p) => s + p.reduce((a, b) => a + b, 0), 0),
+      Array.from({ length: chunks }, (_, c) => ref(`sum-${c}`)),
+    ),
+  );
   return { graph: Graph.fromNodes("pool-bench", nodes), compressed, bodies };
 }
 
@@ -114,7 +120,11 @@ async function run(graph: Graph, options: ComputeOptions): Promise<number> {
   return performance.now() - t0;
 }
 
-console.log(`machine: ${describeMachine()}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+console.log(
+  `machine: ${describeMachine()}, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);
 const ceiling = new Ceiling();
 await ceiling.start();
 for (const [chunks, cols, shared] of [
@@ -127,7 +137,9 @@ for (const [chunks, cols, shared] of [
 ] as const) {
   const { graph, compressed, bodies } = await workload(chunks, cols, shared);
   const where = shared ? "in shared memory" : "in ordinary memory (copied into every message)";
-  console.log(`\nworkload: ${chunks} blosc-lz4 chunks of ${ROWS} x ${cols} float32 (${(compressed / chunks / 1024).toFixed(1)} KiB compressed on average) ${where}, decode + column sums; ${REPEATS} rounds of a block of 3 runs per mode (the first not timed), the blocks interleaved`);
+  console.log(
+    `\nworkload: ${chunks} blosc-lz4 chunks of ${ROWS} x ${cols} float32 (${(compressed / chunks / 1024).toFixed(1)} KiB compressed on average) ${where}, decode + column sums; ${REPEATS} rounds of a block of 3 runs per mode (the first not timed), the blocks interleaved`,
+  );
   // three warm-ups per mode: with the default threshold the first runs the decodes inline and
   // learns they are slow, the second starts the workers (and their wasm), and the JIT tiers up
   for (const [, options] of modes) for (let w = 0; w < 3; w++) await run(graph, options);
@@ -135,7 +147,14 @@ for (const [chunks, cols, shared] of [
   // workers, or the sync run's garbage) and two measured, the blocks in each order of the 3
   // modes in turn, so that a slow phase of the host falls on all of them alike; the speedups
   // are medians of per-round ratios of the blocks' means
-  const orders = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]];
+  const orders = [
+    [0, 1, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [0, 2, 1],
+    [2, 1, 0],
+    [1, 0, 2],
+  ];
   const times: number[][] = modes.map(() => []);
   const rounds: number[][] = [];
   const ceilings: number[] = [];
@@ -161,7 +180,9 @@ for (const [chunks, cols, shared] of [
     console.log(`${label.padEnd(44)}${median(times[m]!).toFixed(1).padStart(8)} ms${speedup}`);
   });
   const machine = median(ceilings);
-  console.log(`${"the machine: a plain loop on 2 workers vs 1".padEnd(44)}${"".padStart(11)}  (${machine.toFixed(2)}x; the default pool reaches ${((100 * median(ratios(1))) / machine).toFixed(0)}% of it)`);
+  console.log(
+    `${"the machine: a plain loop on 2 workers vs 1".padEnd(44)}${"".padStart(11)}  (${machine.toFixed(2)}x; the default pool reaches ${((100 * median(ratios(1))) / machine).toFixed(0)}% of it)`,
+  );
 }
 await ceiling.close();
 await close();

@@ -8,8 +8,7 @@ import { treeSum } from "./scheduler-workload.ts";
 
 const mode = process.argv[2] ?? "sync";
 const runs = Number(process.argv[3] ?? 6);
-const options: ComputeOptions =
-  mode === "sync" ? { scheduler: "sync" } : mode === "pool" ? { inlineThreshold: 0 } : { scheduler: "threads" };
+const options: ComputeOptions = mode === "sync" ? { scheduler: "sync" } : mode === "pool" ? { inlineThreshold: 0 } : { scheduler: "threads" };
 const { graph, key, tasks } = treeSum();
 for (let r = 0; r < runs; r++) {
   const cpu = process.cpuUsage();

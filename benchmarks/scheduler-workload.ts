@@ -37,4 +37,3 @@ export function treeSum(): { graph: Graph; key: Key; tasks: number } {
   }
   return { graph, key: blockKey(level, [0]), tasks: graph.stats().tasks };
 }
-

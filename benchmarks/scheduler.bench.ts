@@ -63,7 +63,9 @@ const t0 = performance.now();
 const built = treeSum();
 const buildMs = performance.now() - t0;
 console.log(`machine: ${describeMachine()}`);
-console.log(`workload: sum of ${BLOCKS.toLocaleString("en")} blocks of ${BLOCK} ones, tree reduction splitEvery ${SPLIT_EVERY}: ${built.tasks.toLocaleString("en")} tasks (graph built in ${buildMs.toFixed(0)} ms, not counted); medians of ${REPEATS} after ${WARMUP} warm-up computes, the modes taking turns`);
+console.log(
+  `workload: sum of ${BLOCKS.toLocaleString("en")} blocks of ${BLOCK} ones, tree reduction splitEvery ${SPLIT_EVERY}: ${built.tasks.toLocaleString("en")} tasks (graph built in ${buildMs.toFixed(0)} ms, not counted); medians of ${REPEATS} after ${WARMUP} warm-up computes, the modes taking turns`,
+);
 const modes: [string, ComputeOptions][] = [
   ["zask sync", { scheduler: "sync" }],
   ["zask threads (tiny cpu ops inline by threshold)", { scheduler: "threads" }],
@@ -81,7 +83,9 @@ const modes: [string, ComputeOptions][] = [
   }
   runs.sort((a, b) => a - b);
   const ms = runs[Math.floor(runs.length / 2)]!;
-  console.log(`${"of which graph passes (cull, fuse, index, order)".padEnd(50)} ${ms.toFixed(1).padStart(8)} ms  ${((ms * 1000) / built.tasks).toFixed(2).padStart(7)} µs/task`);
+  console.log(
+    `${"of which graph passes (cull, fuse, index, order)".padEnd(50)} ${ms.toFixed(1).padStart(8)} ms  ${((ms * 1000) / built.tasks).toFixed(2).padStart(7)} µs/task`,
+  );
 }
 const ours: Record<string, number> = {};
 const medians = await timeModes(modes);

@@ -71,8 +71,7 @@ function panel(series: Series[], widths: number[], title: string, dx: number, dy
   const [xMin, xMax] = [Math.min(...widths, 1), Math.max(...widths, 2)];
   const [yMin, yMax] = ys.length === 0 ? [1, 10] : [10 ** Math.floor(Math.log10(Math.min(...ys))), 10 ** Math.ceil(Math.log10(Math.max(...ys)))];
   const sx = (x: number): number => PANEL.left + ((Math.log10(x) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin) || 1)) * plotW;
-  const sy = (y: number): number =>
-    PANEL.top + plotH - ((Math.log10(y) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin) || 1)) * plotH;
+  const sy = (y: number): number => PANEL.top + plotH - ((Math.log10(y) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin) || 1)) * plotH;
   const out = [`<g transform="translate(${dx},${dy})">`, `<text x="${PANEL.left}" y="${PANEL.top - 10}" font-weight="bold">${escape(title)}</text>`];
   out.push(`<rect x="${PANEL.left}" y="${PANEL.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
   for (let e = Math.log10(yMin); e <= Math.log10(yMax) + 1e-9; e++) {
@@ -104,7 +103,9 @@ function legend(x: number, y: number): string {
       `<line x1="${x}" x2="${x + 22}" y1="${y + i * 18}" y2="${y + i * 18}" stroke="${COLORS[q]}" stroke-width="2"/><text x="${x + 28}" y="${y + i * 18}" dominant-baseline="middle">${escape(QUERY_LABELS[q])}</text>`,
   );
   const base = y + QUERIES.length * 18 + 10;
-  rows.push(`<line x1="${x}" x2="${x + 22}" y1="${base}" y2="${base}" stroke="#333" stroke-width="2"/><text x="${x + 28}" y="${base}" dominant-baseline="middle">zask</text>`);
+  rows.push(
+    `<line x1="${x}" x2="${x + 22}" y1="${base}" y2="${base}" stroke="#333" stroke-width="2"/><text x="${x + 28}" y="${base}" dominant-baseline="middle">zask</text>`,
+  );
   rows.push(
     `<line x1="${x}" x2="${x + 22}" y1="${base + 18}" y2="${base + 18}" stroke="#333" stroke-width="2" stroke-dasharray="5,3"/><text x="${x + 28}" y="${base + 18}" dominant-baseline="middle">dask 2022.12 (Python peer)</text>`,
   );

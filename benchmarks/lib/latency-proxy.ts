@@ -63,8 +63,18 @@ export async function startLatencyProxy(target: Target, rttMs: number, options: 
     const ready = performance.now() + rttMs;
     const meter = new Meter(opened, closed);
     let upstream: Socket | undefined;
-    const up = new DelayLine(() => upstream, rttMs / 2, ready, (d) => meter.fromClient(d));
-    const down = new DelayLine(() => client, rttMs / 2, ready, (d) => meter.fromServer(d));
+    const up = new DelayLine(
+      () => upstream,
+      rttMs / 2,
+      ready,
+      (d) => meter.fromClient(d),
+    );
+    const down = new DelayLine(
+      () => client,
+      rttMs / 2,
+      ready,
+      (d) => meter.fromServer(d),
+    );
     client.on("error", () => {
       client.destroy();
       upstream?.destroy();

@@ -216,7 +216,14 @@ export function renderLatencySummary(rows: readonly LatencyRow[]): string {
     const d = of("dask num_workers=16");
     const requests = z?.requests ?? r.requests;
     out.push(
-      `| ${r.rttMs} | [${r.chunks.join(", ")}] | ${QUERY_LABELS[r.query]} | ${requests} | ${readers.map((name) => { const x = of(name); return x === undefined ? "–" : fmt(x.ms); }).join(" | ")} | ${z?.overFloor === undefined ? "–" : z.overFloor.toFixed(2)} | ${z === undefined || d === undefined ? "–" : (z.ms / d.ms).toFixed(2)} |`,
+      `| ${r.rttMs} | [${r.chunks.join(", ")}] | ${QUERY_LABELS[r.query]} | ${requests} | ${readers
+        .map((name) => {
+          const x = of(name);
+          return x === undefined ? "–" : fmt(x.ms);
+        })
+        .join(
+          " | ",
+        )} | ${z?.overFloor === undefined ? "–" : z.overFloor.toFixed(2)} | ${z === undefined || d === undefined ? "–" : (z.ms / d.ms).toFixed(2)} |`,
     );
   }
   return `${out.join("\n")}\n`;

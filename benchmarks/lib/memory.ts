@@ -43,7 +43,9 @@ export interface MemoryResult {
 export async function ensureBigStore(dir: string, options: { signal?: AbortSignal } = {}): Promise<BigStore> {
   const path = join(dir, "big.zarr");
   const info = join(dir, "big.json");
-  const hash = createHash("sha256").update(await readFile(WRITER)).digest("hex");
+  const hash = createHash("sha256")
+    .update(await readFile(WRITER))
+    .digest("hex");
   const previous = existsSync(info) ? (JSON.parse(await readFile(info, "utf8")) as BigStore & { writer?: string }) : undefined;
   if (previous?.writer === hash && existsSync(join(path, ".zmetadata"))) return previous;
   await rm(path, { recursive: true, force: true });

@@ -74,7 +74,15 @@ export class PeerSession {
   #cleanup: () => void;
   #signal: AbortSignal | undefined;
 
-  private constructor(child: PeerProcess, lines: AsyncIterator<string>, stderr: { text: string }, exited: Promise<void>, info: PeerInfo, cleanup: () => void, signal: AbortSignal | undefined) {
+  private constructor(
+    child: PeerProcess,
+    lines: AsyncIterator<string>,
+    stderr: { text: string },
+    exited: Promise<void>,
+    info: PeerInfo,
+    cleanup: () => void,
+    signal: AbortSignal | undefined,
+  ) {
     this.#child = child;
     this.#signal = signal;
     this.#lines = lines;
@@ -110,7 +118,9 @@ export class PeerSession {
     child.stdin.on("error", () => {});
     const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
     const spawnFailed = new Promise<never>((_, reject) =>
-      child.once("error", (error) => reject(new PeerError(`Could not start the peer ${PYTHON} ${PEER}: ${error.message}`, undefined, stderr.text, { cause: error }))),
+      child.once("error", (error) =>
+        reject(new PeerError(`Could not start the peer ${PYTHON} ${PEER}: ${error.message}`, undefined, stderr.text, { cause: error })),
+      ),
     );
     spawnFailed.catch(() => {});
     // Never leave a python process behind: not on abort, not when this process exits.
@@ -127,9 +137,15 @@ export class PeerSession {
     try {
       const hello = await Promise.race([lines.next(), spawnFailed]);
       signal?.throwIfAborted(); // the abort killed it: report the abort
-      if (hello.done) throw new PeerError(`The peer on ${storeUrl} exited before it was ready (exit code ${child.exitCode}, signal ${child.signalCode})`, undefined, stderr.text);
+      if (hello.done)
+        throw new PeerError(
+          `The peer on ${storeUrl} exited before it was ready (exit code ${child.exitCode}, signal ${child.signalCode})`,
+          undefined,
+          stderr.text,
+        );
       const info = parseLine(hello.value, undefined, stderr.text) as Partial<PeerInfo> & { ready?: boolean };
-      if (info.ready !== true || info.versions === undefined) throw new PeerError(`Expected the peer's hello line, got ${hello.value.slice(0, 200)}`, undefined, stderr.text);
+      if (info.ready !== true || info.versions === undefined)
+        throw new PeerError(`Expected the peer's hello line, got ${hello.value.slice(0, 200)}`, undefined, stderr.text);
       return new PeerSession(child, lines, stderr, exited, info as PeerInfo, cleanup, signal);
     } catch (error) {
       kill();
@@ -204,6 +220,8 @@ function parseLine(line: string, query: QueryName | undefined, stderrTail: strin
   try {
     return JSON.parse(line);
   } catch (error) {
-    throw new PeerError(`Expected a JSON line from the peer${query === undefined ? "" : ` for ${query}`}, got ${line.slice(0, 200)}`, query, stderrTail, { cause: error });
+    throw new PeerError(`Expected a JSON line from the peer${query === undefined ? "" : ` for ${query}`}, got ${line.slice(0, 200)}`, query, stderrTail, {
+      cause: error,
+    });
   }
 }

@@ -90,7 +90,9 @@ export function renderMarkdown(results: Results): string {
       ``,
       `Sparse memory: mean per gene over a ${(sm.store.disk_bytes / 1e9).toFixed(1)} GB CSR X (${sm.store.shape.join(" × ")}, ${sm.store.nnz.toLocaleString("en")} stored values, 1-d chunks of ${sm.store.chunk}): ` +
         `zask ${(zask.ms / 1000).toFixed(1)} s, peak RSS ${zask.peakRssMiB.toFixed(0)} MiB (limit ${sm.limitMiB.toFixed(0)} MiB) → ${zask.peakRssMiB <= sm.limitMiB ? "met" : "NOT met"}${zask.sumOk === false ? ", WRONG result" : ""}` +
-        (peer === undefined ? "." : `; peer (read_elem + scipy) ${(peer.ms / 1000).toFixed(1)} s, peak RSS ${peer.peakRssMiB.toFixed(0)} MiB; zask / peer ${(zask.ms / peer.ms).toFixed(2)} (target ≤ 0.5 → ${zask.ms / peer.ms <= 0.5 ? "met" : "NOT met"}).`),
+        (peer === undefined
+          ? "."
+          : `; peer (read_elem + scipy) ${(peer.ms / 1000).toFixed(1)} s, peak RSS ${peer.peakRssMiB.toFixed(0)} MiB; zask / peer ${(zask.ms / peer.ms).toFixed(2)} (target ≤ 0.5 → ${zask.ms / peer.ms <= 0.5 ? "met" : "NOT met"}).`),
     );
   }
   if (results.notes.length > 0) lines.push(``, `Notes:`, ``, ...results.notes.map((n) => `- ${n}`));

@@ -10,7 +10,7 @@ export type QueryName = (typeof QUERIES)[number];
 /** How each query reads in a table. */
 export const QUERY_LABELS: Readonly<Record<QueryName, string>> = {
   open: "open",
-  one_gene: 'one gene (C1orf86)',
+  one_gene: "one gene (C1orf86)",
   genes_n_cells_gt_1000: "59 genes (n_cells > 1000)",
   rows_0_100: "rows 0:100",
   one_cell: "one cell",

@@ -16,7 +16,10 @@ export async function runShardedBench(
   const rows = await measureSharded(server, stores, genes, options);
   const machine = machineInfo();
   await mkdir(out, { recursive: true });
-  await writeFile(join(out, "sharded.json"), `${JSON.stringify({ schema: 1, date: new Date().toISOString(), machine, server: server.kind, repeats: options.repeats, rows }, null, 1)}\n`);
+  await writeFile(
+    join(out, "sharded.json"),
+    `${JSON.stringify({ schema: 1, date: new Date().toISOString(), machine, server: server.kind, repeats: options.repeats, rows }, null, 1)}\n`,
+  );
   const md = renderShardedMarkdown(rows, describeMachine(machine), server.kind, options.repeats);
   await writeFile(join(out, "sharded.md"), md);
   console.log(md);

@@ -173,11 +173,21 @@ export async function measureSharded(
       const peerRuns = async (): Promise<ShardedFigures> => {
         await mark("peer-start");
         const script = new URL("../peers/zarrita_sharded.ts", import.meta.url).pathname;
-        const { stdout } = await run(process.execPath, ["--import", "tsx", script, url, query, String(warmups), String(repeats), JSON.stringify(genes)], { signal, maxBuffer: 1 << 20 });
+        const { stdout } = await run(process.execPath, ["--import", "tsx", script, url, query, String(warmups), String(repeats), JSON.stringify(genes)], {
+          signal,
+          maxBuffer: 1 << 20,
+        });
         const { runsMs, sums } = JSON.parse(stdout.trim().split("\n").pop()!) as { runsMs: number[]; sums: number[] };
         const segs = await mark("peer-done");
         const perRun = Array.from({ length: repeats }, (_, r) => count(segs.filter((s) => s.label === `peer-run-${r}`)));
-        return { requests: perRun[0]!.requests, bytes: perRun[0]!.bytes, requestsPerRun: perRun.map((c) => c.requests), medianMs: median(runsMs), runsMs, sum: sums[0] ?? NaN };
+        return {
+          requests: perRun[0]!.requests,
+          bytes: perRun[0]!.bytes,
+          requestsPerRun: perRun.map((c) => c.requests),
+          medianMs: median(runsMs),
+          runsMs,
+          sum: sums[0] ?? NaN,
+        };
       };
       let zask: ShardedFigures;
       let zarrita: ShardedFigures | undefined;
@@ -188,7 +198,18 @@ export async function measureSharded(
         zarrita = peer ? await peerRuns() : undefined;
         zask = await zaskRuns();
       }
-      const row: ShardedRow = { store: store.name, shards: [...store.shards], query, minimalBytes: min.bytes, touchedInnerChunks: min.chunks, touchedShards: min.shards, plan, ...(again ? { again } : {}), zask, zarrita };
+      const row: ShardedRow = {
+        store: store.name,
+        shards: [...store.shards],
+        query,
+        minimalBytes: min.bytes,
+        touchedInnerChunks: min.chunks,
+        touchedShards: min.shards,
+        plan,
+        ...(again ? { again } : {}),
+        zask,
+        zarrita,
+      };
       rows.push(row);
       console.log(formatShardedRow(row));
     }
@@ -227,18 +248,28 @@ export function renderShardedMarkdown(rows: readonly ShardedRow[], machineLine: 
   out.push(``, `## Targets`, ``);
   for (const r of rows) {
     const checks: string[] = [];
-    const planOk = r.plan.requests === r.plan.serverRequests && r.plan.bytes === r.plan.serverBytes && r.zask.requests === r.plan.requests && r.zask.bytes === r.plan.bytes;
-    checks.push(`plan = server ${planOk ? "yes" : "NO"} (plan ${r.plan.requests} req ${r.plan.bytes} B; server ${r.plan.serverRequests} req ${r.plan.serverBytes} B; timed runs ${r.zask.requests} req ${r.zask.bytes} B)`);
+    const planOk =
+      r.plan.requests === r.plan.serverRequests && r.plan.bytes === r.plan.serverBytes && r.zask.requests === r.plan.requests && r.zask.bytes === r.plan.bytes;
+    checks.push(
+      `plan = server ${planOk ? "yes" : "NO"} (plan ${r.plan.requests} req ${r.plan.bytes} B; server ${r.plan.serverRequests} req ${r.plan.serverBytes} B; timed runs ${r.zask.requests} req ${r.zask.bytes} B)`,
+    );
     if (r.query === "one_gene") {
       checks.push(`≤ 2 requests: ${r.zask.requests}; bytes ≤ 1.1 × minimal: ${(r.zask.bytes / r.minimalBytes).toFixed(3)}`);
-      if (r.again) checks.push(`again: ${r.again.requests} request(s), plan ${r.again.planRequests}/${r.again.planBytes} B, server ${r.again.requests}/${r.again.bytes} B`);
+      if (r.again)
+        checks.push(
+          `again: ${r.again.requests} request(s), plan ${r.again.planRequests}/${r.again.planBytes} B, server ${r.again.requests}/${r.again.bytes} B`,
+        );
     } else if (r.query === "genes_n_cells_gt_1000") {
-      checks.push(`bytes / minimal ${(r.zask.bytes / r.minimalBytes).toFixed(3)} (≤ 1.25); requests ${r.zask.requests} ≤ ${r.touchedInnerChunks} touched inner chunks + ${r.touchedShards} shards`);
+      checks.push(
+        `bytes / minimal ${(r.zask.bytes / r.minimalBytes).toFixed(3)} (≤ 1.25); requests ${r.zask.requests} ≤ ${r.touchedInnerChunks} touched inner chunks + ${r.touchedShards} shards`,
+      );
     } else {
       checks.push(`requests per shard ${(r.zask.requests / r.touchedShards).toFixed(2)} (≤ 2)`);
     }
-    if (r.zarrita && r.query !== "one_gene") checks.push(`time ${(r.zask.medianMs / r.zarrita.medianMs).toFixed(2)} × zarrita (≤ 0.5), requests ${r.zask.requests} vs ${r.zarrita.requests}`);
-    if (r.zarrita && Math.abs(r.zask.sum - r.zarrita.sum) > 1e-3 * Math.max(1, Math.abs(r.zarrita.sum))) checks.push(`SUMS DIFFER: zask ${r.zask.sum}, zarrita ${r.zarrita.sum}`);
+    if (r.zarrita && r.query !== "one_gene")
+      checks.push(`time ${(r.zask.medianMs / r.zarrita.medianMs).toFixed(2)} × zarrita (≤ 0.5), requests ${r.zask.requests} vs ${r.zarrita.requests}`);
+    if (r.zarrita && Math.abs(r.zask.sum - r.zarrita.sum) > 1e-3 * Math.max(1, Math.abs(r.zarrita.sum)))
+      checks.push(`SUMS DIFFER: zask ${r.zask.sum}, zarrita ${r.zarrita.sum}`);
     out.push(`- [${r.shards.join(", ")}] ${LABELS[r.query]}: ${checks.join("; ")}`);
   }
   return out.join("\n") + "\n";

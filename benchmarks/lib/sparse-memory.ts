@@ -37,7 +37,9 @@ export interface SparseMemoryResult {
 export async function ensureBigSparseStore(dir: string, options: { signal?: AbortSignal } = {}): Promise<BigSparseStore> {
   const path = join(dir, "big-csr.zarr");
   const info = join(dir, "big-csr.json");
-  const hash = createHash("sha256").update(await readFile(WRITER)).digest("hex");
+  const hash = createHash("sha256")
+    .update(await readFile(WRITER))
+    .digest("hex");
   const previous = existsSync(info) ? (JSON.parse(await readFile(info, "utf8")) as BigSparseStore & { writer?: string }) : undefined;
   if (previous?.writer === hash && existsSync(join(path, ".zmetadata"))) return previous;
   await rm(path, { recursive: true, force: true });
@@ -69,12 +71,24 @@ print(json.dumps({"sum": s, "ms": ms, "maxRssMiB": resource.getrusage(resource.R
  * const r = await measureSparseMemory(`${server.url}big-csr.zarr`, store);
  * ```
  */
-export async function measureSparseMemory(storeUrl: string, store: BigSparseStore, options: { signal?: AbortSignal; skipPeer?: boolean } = {}): Promise<SparseMemoryResult> {
+export async function measureSparseMemory(
+  storeUrl: string,
+  store: BigSparseStore,
+  options: { signal?: AbortSignal; skipPeer?: boolean } = {},
+): Promise<SparseMemoryResult> {
   const run = promisify(execFile);
-  const z = JSON.parse((await run(process.execPath, ["--import", "tsx", CHILD, storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout) as { sum: number; ms: number; maxRssMiB: number };
+  const z = JSON.parse((await run(process.execPath, ["--import", "tsx", CHILD, storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout) as {
+    sum: number;
+    ms: number;
+    maxRssMiB: number;
+  };
   let peer: SparseMemoryResult["peer"];
   if (options.skipPeer !== true) {
-    const p = JSON.parse((await run(PYTHON, ["-c", PEER, storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout.trim().split("\n").pop()!) as { sum: number; ms: number; maxRssMiB: number };
+    const p = JSON.parse((await run(PYTHON, ["-c", PEER, storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout.trim().split("\n").pop()!) as {
+      sum: number;
+      ms: number;
+      maxRssMiB: number;
+    };
     peer = { peakRssMiB: p.maxRssMiB, ms: p.ms, sumOk: sumMatches(p.sum, store.sums.mean_per_gene) };
   }
   const { path: _path, writer: _writer, ...rest } = store as BigSparseStore & { writer?: string };

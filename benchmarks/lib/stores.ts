@@ -34,7 +34,9 @@ export interface Expected {
  */
 export async function ensureStores(dir: string, wanted: Chunking[], options: { signal?: AbortSignal } = {}): Promise<Expected> {
   const stamp = join(dir, "writer.sha256");
-  const hash = createHash("sha256").update(await readFile(WRITER)).digest("hex");
+  const hash = createHash("sha256")
+    .update(await readFile(WRITER))
+    .digest("hex");
   const current = (await readFile(stamp, "utf8").catch(() => "")) === hash;
   // Stores from another version of the writer may hold other data: drop them all.
   if (!current) for (const c of chunkings()) await rm(join(dir, `${c.name}.zarr`), { recursive: true, force: true });

@@ -113,7 +113,8 @@ export class ZaskSession {
   }
 
   #opened(query: QueryName): AnnData<LazyArray> {
-    if (this.#adata === undefined) throw new Error(`zask's ${query} on ${this.#url} ran before open: run "open" first, the other queries use the store it opens`);
+    if (this.#adata === undefined)
+      throw new Error(`zask's ${query} on ${this.#url} ran before open: run "open" first, the other queries use the store it opens`);
     return this.#adata;
   }
 }
@@ -124,11 +125,17 @@ function select(adata: AnnData<LazyArray>, query: Exclude<QueryName, "open">, ge
   if (X === undefined) throw new Error("The store has no X");
   switch (query) {
     case "one_gene":
-      return X.slice(null, adata.varNames.map((name) => name === gene));
+      return X.slice(
+        null,
+        adata.varNames.map((name) => name === gene),
+      );
     case "genes_n_cells_gt_1000": {
       const nCells = adata.var.get("n_cells");
       if (!ArrayBuffer.isView(nCells)) throw new TypeError("Expected var.n_cells to be a numeric column");
-      return X.slice(null, Array.from(nCells as ArrayLike<number | bigint>, (n) => Number(n) > 1000));
+      return X.slice(
+        null,
+        Array.from(nCells as ArrayLike<number | bigint>, (n) => Number(n) > 1000),
+      );
     }
     case "rows_0_100":
       return X.slice(slice(0, 100));

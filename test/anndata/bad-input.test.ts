@@ -141,9 +141,7 @@ describe("bad input gives typed errors naming the element", () => {
       assert.match(e.message, /readDispatched/);
       return true;
     });
-    const read = (await readDispatched(store, (read, _name, elem, spec) =>
-      spec.encodingType === "awkward-array" ? "skipped" : read(elem),
-    )) as AnnData;
+    const read = (await readDispatched(store, (read, _name, elem, spec) => (spec.encodingType === "awkward-array" ? "skipped" : read(elem)))) as AnnData;
     assert.equal(read.uns.awk, "skipped");
   });
 });
@@ -176,7 +174,10 @@ describe("HTTP failures give typed errors naming the URL", () => {
   it("an HTTP 500 on .zmetadata is an http error, not a silent fallback", async () => {
     server.fail.add("/pbmc-like.csr.zarr/.zmetadata");
     try {
-      await assert.rejects(readZarr(`${server.url}/pbmc-like.csr.zarr`), (e: unknown) => e instanceof ElementReadError && e.reason === "http" && e.path === "/.zmetadata");
+      await assert.rejects(
+        readZarr(`${server.url}/pbmc-like.csr.zarr`),
+        (e: unknown) => e instanceof ElementReadError && e.reason === "http" && e.path === "/.zmetadata",
+      );
     } finally {
       server.fail.clear();
     }
@@ -185,14 +186,20 @@ describe("HTTP failures give typed errors naming the URL", () => {
   it("an eager readElem of a sparse matrix with a failing data chunk names the part", async () => {
     server.fail.add("/pbmc-like.csr.zarr/X/data/3");
     try {
-      await assert.rejects(readZarr(`${server.url}/pbmc-like.csr.zarr`, { lazy: false }), (e: unknown) => e instanceof ElementReadError && e.path === "/X/data" && e.reason === "http");
+      await assert.rejects(
+        readZarr(`${server.url}/pbmc-like.csr.zarr`, { lazy: false }),
+        (e: unknown) => e instanceof ElementReadError && e.path === "/X/data" && e.reason === "http",
+      );
     } finally {
       server.fail.clear();
     }
   });
 
   it("a missing store over HTTP is a StoreOpenError", async () => {
-    await assert.rejects(readZarr(`${server.url}/nothing-here.zarr`), (e: unknown) => e instanceof StoreOpenError && e.url === `${server.url}/nothing-here.zarr`);
+    await assert.rejects(
+      readZarr(`${server.url}/nothing-here.zarr`),
+      (e: unknown) => e instanceof StoreOpenError && e.url === `${server.url}/nothing-here.zarr`,
+    );
   });
 });
 

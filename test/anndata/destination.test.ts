@@ -126,13 +126,18 @@ describe("write destinations", () => {
     }
   });
 
-  it("a read-only parent directory (EACCES) is an ElementWriteError naming the destination", { skip: process.getuid?.() === 0 ? "root ignores directory permissions" : false }, async () => {
+  it("a read-only parent directory (EACCES) is an ElementWriteError naming the destination", {
+    skip: process.getuid?.() === 0 ? "root ignores directory permissions" : false,
+  }, async () => {
     const t = await tempDir();
     const ro = path.join(t.dir, "ro");
     await mkdir(ro);
     await chmod(ro, 0o555);
     try {
-      await assert.rejects(writeZarr(small(), path.join(ro, "out.zarr")), (e: unknown) => e instanceof ElementWriteError && e.reason === "store" && /EACCES/.test(e.message) && e.url!.endsWith("/ro/out.zarr"));
+      await assert.rejects(
+        writeZarr(small(), path.join(ro, "out.zarr")),
+        (e: unknown) => e instanceof ElementWriteError && e.reason === "store" && /EACCES/.test(e.message) && e.url!.endsWith("/ro/out.zarr"),
+      );
     } finally {
       await chmod(ro, 0o755);
       await t.cleanup();

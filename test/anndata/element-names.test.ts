@@ -30,7 +30,8 @@ const hasPython = (() => {
 async function checkColumns(source: string): Promise<void> {
   const adata = await readZarr(source);
   assert.deepEqual(adata.obs.columns, expected.columns);
-  for (const name of expected.columns) assert.deepEqual(Array.from(adata.obs.get(name) as ArrayLike<number>), expected.values[name], `column ${JSON.stringify(name)}`);
+  for (const name of expected.columns)
+    assert.deepEqual(Array.from(adata.obs.get(name) as ArrayLike<number>), expected.values[name], `column ${JSON.stringify(name)}`);
   assert.deepEqual([...adata.obs.index], expected.obsNames);
   assert.deepEqual([...adata.var.index], expected.varNames);
 }
@@ -51,10 +52,13 @@ describe("element names that URLs and paths mangle", () => {
     server.requests.length = 0;
     await checkColumns(`${server.url}/names.obs-columns.zarr`);
     // the server decodes each request path: these are the exact names, not trimmed or cut at # or ?
-    for (const name of expected.columns) assert.ok(server.requests.includes(`/names.obs-columns.zarr/obs/${name}/0`), `${name}: ${server.requests.join(" | ")}`);
+    for (const name of expected.columns)
+      assert.ok(server.requests.includes(`/names.obs-columns.zarr/obs/${name}/0`), `${name}: ${server.requests.join(" | ")}`);
   });
 
-  it("writeZarr writes each column under its exact name, and Python reads each column's values back", { skip: hasPython ? false : "no /usr/bin/python3 with anndata" }, async () => {
+  it("writeZarr writes each column under its exact name, and Python reads each column's values back", {
+    skip: hasPython ? false : "no /usr/bin/python3 with anndata",
+  }, async () => {
     const adata = await readZarr(STORE, { lazy: false });
     const { dir, cleanup } = await tempDir();
     try {

@@ -62,7 +62,15 @@ describe("edge cases written back by zask, read by Python anndata 0.8", { skip }
     const t = await tempDir();
     try {
       for (const { written } of await roundTrips(t.dir, ["uns-scalars"])) {
-        const want = { f64: ["<f8", "numeric-scalar"], f32: ["<f4", "numeric-scalar"], i8: ["|i1", "numeric-scalar"], u64: ["<u8", "numeric-scalar"], i64: ["<i8", "numeric-scalar"], i32_0d: ["<i4", "array"], flag: ["|b1", "numeric-scalar"] };
+        const want = {
+          f64: ["<f8", "numeric-scalar"],
+          f32: ["<f4", "numeric-scalar"],
+          i8: ["|i1", "numeric-scalar"],
+          u64: ["<u8", "numeric-scalar"],
+          i64: ["<i8", "numeric-scalar"],
+          i32_0d: ["<i4", "array"],
+          flag: ["|b1", "numeric-scalar"],
+        };
         for (const [name, [dtype, encoding]] of Object.entries(want)) {
           assert.equal((await zarray(written, `uns/${name}`)).dtype, dtype, name);
           assert.equal((await zattrs(written, `uns/${name}`))["encoding-type"], encoding, name);

@@ -26,7 +26,12 @@ describe("lazy reading: the tutorial in TypeScript", () => {
     const adata = await readZarr(`${server.url}/pbmc-like.dense.c5.zarr`);
     assert.deepEqual(adata.X!.chunks, [[97], [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]]);
     server.requests.length = 0;
-    const one = await adata.X!.slice(null, adata.varNames.map((g) => g === "C1orf86")).compute();
+    const one = await adata
+      .X!.slice(
+        null,
+        adata.varNames.map((g) => g === "C1orf86"),
+      )
+      .compute();
     assert.deepEqual(one.shape, [97, 1]);
     const X = await rawValues(expected.X.file, "float32");
     assert.deepEqual(one.data, columns(X as Float32Array, 60, [7]));
@@ -34,7 +39,10 @@ describe("lazy reading: the tutorial in TypeScript", () => {
   });
 
   it("selects genes by a var column and reads only the chunks that hold them", async () => {
-    for (const [store, width] of [["pbmc-like.dense.c5.zarr", 5], ["pbmc-like.dense.c25.zarr", 25]] as const) {
+    for (const [store, width] of [
+      ["pbmc-like.dense.c5.zarr", 5],
+      ["pbmc-like.dense.c25.zarr", 25],
+    ] as const) {
       const adata = await readZarr(`${server.url}/${store}`);
       const mask = Array.from(adata.var.get("n_cells") as BigInt64Array, (n) => n > 1000);
       const cols = mask.flatMap((m, i) => (m ? [i] : []));
@@ -191,7 +199,7 @@ describe("zarr v3", () => {
       assert.ok(adata.X instanceof SparseArray);
       assert.deepEqual((await adata.X.compute()).data, await rawValues(expected.counts.file, "float32"));
       assert.deepEqual((await adata.layers.scaled!.compute()).data, await rawValues(expected.X.file, "float32"));
-      assert.deepEqual([...adata.obs.get("louvain") as Iterable<unknown>].slice(0, 4), ["CD4 T cells", "B cells", "Megakaryocytes", null]);
+      assert.deepEqual([...(adata.obs.get("louvain") as Iterable<unknown>)].slice(0, 4), ["CD4 T cells", "B cells", "Megakaryocytes", null]);
     } finally {
       await t.cleanup();
     }

@@ -52,10 +52,23 @@ async function checkOpen(server: FixtureServer, urlPath: string, store: string):
   await readZarr(`${server.url}${urlPath}`);
   const answers = server.answers.map((a) => ({ ...a, path: a.path.slice(urlPath.length) }));
   // zarrita looks for v2 consolidated metadata first: a v3 store answers that one 404.
-  const discovery = format === 2 ? [{ path: "/.zmetadata", status: 200 }] : [{ path: "/.zmetadata", status: 404 }, { path: "/zarr.json", status: 200 }];
-  assert.deepEqual(answers.filter((a) => discovery.some((d) => d.path === a.path)).sort((x, y) => x.path.localeCompare(y.path)), discovery);
+  const discovery =
+    format === 2
+      ? [{ path: "/.zmetadata", status: 200 }]
+      : [
+          { path: "/.zmetadata", status: 404 },
+          { path: "/zarr.json", status: 200 },
+        ];
+  assert.deepEqual(
+    answers.filter((a) => discovery.some((d) => d.path === a.path)).sort((x, y) => x.path.localeCompare(y.path)),
+    discovery,
+  );
   const rest = answers.filter((a) => !discovery.some((d) => d.path === a.path));
-  assert.deepEqual(rest.filter((a) => a.status !== 200), [], "no request but discovery may miss");
+  assert.deepEqual(
+    rest.filter((a) => a.status !== 200),
+    [],
+    "no request but discovery may miss",
+  );
   const paths = rest.map((a) => a.path);
   assert.equal(new Set(paths).size, paths.length, `a key was read twice: ${paths.join(" ")}`);
   for (const p of paths) {
@@ -114,6 +127,9 @@ describe("readZarr over HTTP: the requests of an open", () => {
     written.answers.length = 0;
     const adata = await readZarr(`${written.url}/spaces.zarr`);
     assert.deepEqual(adata.obs.get("cell type é"), ["T", "B é"]);
-    assert.deepEqual(written.answers.filter((a) => a.status !== 200), []);
+    assert.deepEqual(
+      written.answers.filter((a) => a.status !== 200),
+      [],
+    );
   });
 });

@@ -5,7 +5,11 @@ import { ElementReadError, readZarr, type NDArray, type SparseMatrix } from "@za
 import { edge } from "./fixtures.ts";
 
 describe("zero-length elements", () => {
-  for (const [rows, cols] of [[0, 0], [10, 0], [0, 6]] as const) {
+  for (const [rows, cols] of [
+    [0, 0],
+    [10, 0],
+    [0, 6],
+  ] as const) {
     it(`a ${rows} × ${cols} AnnData reads lazily and eagerly with its shape, empty names and an empty uns array`, async () => {
       const lazy = await readZarr(edge(`empty.${rows}x${cols}.zarr`));
       assert.deepEqual([lazy.nObs, lazy.nVars], [rows, cols]);

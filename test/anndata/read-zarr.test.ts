@@ -28,7 +28,11 @@ function checkFrame(df: DataFrame, exp: (typeof expected)["obs"], index: string[
       assert.deepEqual(col, e.values, name);
     } else if (e.kind === "bool") {
       assert.equal(df.dtype(name), "bool", name);
-      assert.deepEqual(Array.from(col as Uint8Array, (v) => v === 1), e.values, name);
+      assert.deepEqual(
+        Array.from(col as Uint8Array, (v) => v === 1),
+        e.values,
+        name,
+      );
     } else {
       assert.equal(df.dtype(name), e.kind, name);
       assert.deepEqual(Array.from(col as Iterable<number | bigint>, Number), e.values, name);
@@ -78,7 +82,7 @@ async function checkEager(adata: AnnData, sparseX: boolean): Promise<void> {
   assert.equal(uns.flag, true);
   assert.deepEqual(uns.neighbors, { params: { n_neighbors: new NumericScalar(10n, "int64"), method: "umap", metric: "euclidean" } });
   assert.deepEqual(uns.louvain_colors.data, (expected.uns.louvain_colors as { values: string[] }).values);
-  assert.deepEqual(Array.from(uns.pca.variance.data), ((expected.uns.pca as any).variance.values as number[]));
+  assert.deepEqual(Array.from(uns.pca.variance.data), (expected.uns.pca as any).variance.values as number[]);
   assert.equal(uns.pca.variance_ratio.dtype, "float32");
   // raw: counts in CSR with its own var
   assert.ok(adata.raw);
@@ -187,7 +191,10 @@ describe("older encodings", () => {
   it("reads groups and arrays without encoding attributes as dicts and arrays", async () => {
     const store = new Map<string, Uint8Array>();
     const { writeZarr } = await import("@zask/anndata");
-    await writeZarr(new AnnData({ obs: new DataFrame({ index: ["a"] }), var: new DataFrame({ index: ["g"] }), uns: { old: { v: Float32Array.of(1, 2) } } }), store);
+    await writeZarr(
+      new AnnData({ obs: new DataFrame({ index: ["a"] }), var: new DataFrame({ index: ["g"] }), uns: { old: { v: Float32Array.of(1, 2) } } }),
+      store,
+    );
     const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
     store.set("/uns/old/.zattrs", enc({}));
     store.set("/uns/old/v/.zattrs", enc({}));

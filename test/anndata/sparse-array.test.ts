@@ -76,15 +76,26 @@ describe("sparse selections and elementwise ops against scipy", () => {
       close(taken.data as Float32Array, scipy[name].take_cols!, "take_cols");
       close((await m.slice(slice(10, 40)).mean({ axis: 0 }).compute()).data as Float32Array, scipy[name].rows_10_40_mean0!, "rows 10:40");
       close((await m.slice([50, 2, 2, 96]).sum({ axis: 1 }).compute()).data as Float32Array, scipy[name].rows_list_sum1!, "rows list");
-      for (const [label, x] of [["log1p_sum0", m.log1p().sum({ axis: 0 })], ["power2_sum0", m.pow(2).sum({ axis: 0 })], ["sqrt_mean1", m.sqrt().mean({ axis: 1 })], ["expm1_max1", (m as SparseArray).expm1().max({ axis: 1 })]] as const) {
+      for (const [label, x] of [
+        ["log1p_sum0", m.log1p().sum({ axis: 0 })],
+        ["power2_sum0", m.pow(2).sum({ axis: 0 })],
+        ["sqrt_mean1", m.sqrt().mean({ axis: 1 })],
+        ["expm1_max1", (m as SparseArray).expm1().max({ axis: 1 })],
+      ] as const) {
         assert.ok(!x.graph.layers.has(`sparse-todense`) && ![...x.graph.layers.keys()].some((k) => k.startsWith("sparse-todense")), `${label} stays sparse`);
         close((await x.compute()).data as Float32Array, scipy[name][label]!, label);
       }
-      const rowvec = fromTypedArray(Float32Array.from({ length: 60 }, (_, i) => (i + 1) / 10), [60]);
+      const rowvec = fromTypedArray(
+        Float32Array.from({ length: 60 }, (_, i) => (i + 1) / 10),
+        [60],
+      );
       const byRow = m.mul(rowvec);
       assert.ok(byRow instanceof LazySparse);
       close((await byRow.compute()).data as Float32Array, scipy[name].mul_rowvec!, "mul rowvec");
-      const colvec = fromTypedArray(Float32Array.from({ length: 97 }, (_, i) => (i + 1) / 7), [97, 1]);
+      const colvec = fromTypedArray(
+        Float32Array.from({ length: 97 }, (_, i) => (i + 1) / 7),
+        [97, 1],
+      );
       close((await m.mul(colvec).sum({ axis: 0 }).compute()).data as Float32Array, scipy[name].mul_colvec_sum0!, "mul colvec");
       close((await m.mul(2.5).var({ axis: 0 }).compute()).data as Float32Array, scipy[name].mul_scalar_var0!, "mul scalar");
     });
@@ -150,7 +161,14 @@ describe("sparse blocks and reads", () => {
     const X = adata.X as SparseArray;
     const queries: [string, () => LazyArray][] = [
       ["mean per gene", () => X.mean({ axis: 0 })],
-      ["59 genes", () => X.slice(null, Array.from({ length: 60 }, (_, i) => i !== 5))],
+      [
+        "59 genes",
+        () =>
+          X.slice(
+            null,
+            Array.from({ length: 60 }, (_, i) => i !== 5),
+          ),
+      ],
       ["one gene", () => X.slice(null, [7])],
       ["rows 0:10", () => X.slice(slice(0, 10))],
     ];
@@ -177,7 +195,9 @@ describe("sparse blocks and reads", () => {
 });
 
 describe("writing sparse matrices", () => {
-  it("writeDispatched writes sparse X and layers with the chunks the callback asks for, and anndata 0.8 reads them back equal", { skip: skipPython }, async () => {
+  it("writeDispatched writes sparse X and layers with the chunks the callback asks for, and anndata 0.8 reads them back equal", {
+    skip: skipPython,
+  }, async () => {
     const adata = await readZarr(CSR);
     const { dir, cleanup } = await tempDir();
     try {
@@ -214,7 +234,8 @@ print(json.dumps({
     const adata = await readZarr(CSR);
     await assert.rejects(
       writeDispatched(new Map(), "/", adata, (write, store, key, elem, options, { encodingType }) =>
-        write(store, key, elem, encodingType === "csr_matrix" ? { ...options, chunks: [97, 10] } : options)),
+        write(store, key, elem, encodingType === "csr_matrix" ? { ...options, chunks: [97, 10] } : options),
+      ),
       /Expected `chunks` of sparse element \/X to be one positive length/,
     );
   });

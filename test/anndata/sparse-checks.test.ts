@@ -16,7 +16,9 @@ function readErrorOf(e: unknown): ElementReadError | SparseStructureError | unde
   return undefined;
 }
 
-const defects = readdirSync(EDGE).filter((f) => f.startsWith("sparse-bad.")).map((f) => f.slice("sparse-bad.".length, -".zarr".length));
+const defects = readdirSync(EDGE)
+  .filter((f) => f.startsWith("sparse-bad."))
+  .map((f) => f.slice("sparse-bad.".length, -".zarr".length));
 
 describe("sparse structure", () => {
   it("the generated stores cover every defect of the format", () => {

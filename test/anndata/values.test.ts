@@ -5,7 +5,10 @@ import { DENSE_C5 } from "./fixtures.ts";
 
 describe("in-memory values", () => {
   it("a DataFrame rejects columns of the wrong length or kind, naming the column", () => {
-    assert.throws(() => new DataFrame({ index: ["a", "b"], columns: { x: new Float32Array(3) } }), /Expected column `x` to have 2 rows \(the index length\), got 3/);
+    assert.throws(
+      () => new DataFrame({ index: ["a", "b"], columns: { x: new Float32Array(3) } }),
+      /Expected column `x` to have 2 rows \(the index length\), got 3/,
+    );
     assert.throws(() => new DataFrame({ index: ["a"], columns: { x: new Set([1]) as never } }), /Expected column `x` to be a typed array/);
     assert.throws(() => new DataFrame({ index: "abc" as never }), /Expected `index` to be an array of strings, got `abc` \(string\)/);
   });

@@ -7,7 +7,13 @@ import { pythonJson, skipPython } from "./python.ts";
 
 const STORE = edge("version-bad.zarr");
 const isVersionError = (e: unknown) =>
-  e instanceof UnsupportedEncodingError && e.path === "/uns/params" && e.encodingType === "dict" && e.encodingVersion === "9.9.9" && e.knownVersions?.[0] === "0.1.0" && /9\.9\.9/.test(e.message) && /uns\/params/.test(e.message);
+  e instanceof UnsupportedEncodingError &&
+  e.path === "/uns/params" &&
+  e.encodingType === "dict" &&
+  e.encodingVersion === "9.9.9" &&
+  e.knownVersions?.[0] === "0.1.0" &&
+  /9\.9\.9/.test(e.message) &&
+  /uns\/params/.test(e.message);
 
 describe("encoding-version", () => {
   it("an element whose encoding-version zask does not know is refused with UnsupportedEncodingError naming it, lazily and eagerly", async () => {

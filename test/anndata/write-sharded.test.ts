@@ -47,14 +47,17 @@ describe("writeZarr with format 3 and shards", () => {
       assert.deepEqual(back.X!.chunks[1]!.slice(0, 2), [5, 5]);
       server.reset();
       const gene = await back.X!.slice(null, [7]).compute();
-      assert.deepEqual(Array.from(gene.data as Float32Array), Array.from({ length: 40 }, (_, i) => (X.data as Float32Array)[i * 63 + 7]!));
+      assert.deepEqual(
+        Array.from(gene.data as Float32Array),
+        Array.from({ length: 40 }, (_, i) => (X.data as Float32Array)[i * 63 + 7]!),
+      );
       assert.equal(server.totals().requests, 2);
     } finally {
       await server.close();
     }
   });
 
-  it("streams a lazy X into shards, and shards \"auto\" follow anndata 0.13's sizing", async () => {
+  it('streams a lazy X into shards, and shards "auto" follow anndata 0.13\'s sizing', async () => {
     const src = join(dir, "c5.s10.zarr");
     const lazy = await readZarr(src);
     const out = join(dir, "auto.zarr");

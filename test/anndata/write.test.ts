@@ -119,7 +119,10 @@ describe("writing", () => {
     const store = new Map<string, Uint8Array>();
     await writeZarr(new AnnData({ ...build(), uns: { big: 2n ** 63n + 5n } }), store);
     assert.deepEqual((await readZarr(store, { lazy: false })).uns.big, new NumericScalar(2n ** 63n + 5n, "uint64"));
-    await assert.rejects(writeZarr(new AnnData({ ...build(), uns: { huge: 2n ** 64n } }), new Map()), (e: unknown) => e instanceof ElementWriteError && e.path === "/uns/huge" && e.reason === "value");
+    await assert.rejects(
+      writeZarr(new AnnData({ ...build(), uns: { huge: 2n ** 64n } }), new Map()),
+      (e: unknown) => e instanceof ElementWriteError && e.path === "/uns/huge" && e.reason === "value",
+    );
   });
 
   it("a big-endian source is written big-endian in zarr v3 too (bytes codec endian big), with the same values", async () => {
@@ -200,7 +203,10 @@ describe("writing", () => {
     try {
       const before = await listing(copy.store);
       const bad = new AnnData({ ...build(), uns: { ok: 1, broken: new Date() } } as never);
-      await assert.rejects(writeZarr(bad, copy.store, { overwrite: true }), (e: unknown) => e instanceof ElementWriteError && e.path === "/uns/broken" && e.reason === "value");
+      await assert.rejects(
+        writeZarr(bad, copy.store, { overwrite: true }),
+        (e: unknown) => e instanceof ElementWriteError && e.path === "/uns/broken" && e.reason === "value",
+      );
       assert.deepEqual(await listing(copy.store), before);
       assert.deepEqual(await readdir(copy.dir), [path.basename(copy.store)]);
     } finally {
@@ -227,7 +233,10 @@ describe("writing", () => {
       const back = await readZarr(copy.store, { lazy: false });
       assert.equal(back.uns.note, "rechunked by zask");
       assert.deepEqual(Object.keys(back.obsm).sort(), ["X_pca", "X_small", "X_umap"]);
-      await assert.rejects(writeElem(copy.store, "/uns/note", "again"), (e: unknown) => e instanceof ElementWriteError && e.reason === "exists" && e.path === "/uns/note");
+      await assert.rejects(
+        writeElem(copy.store, "/uns/note", "again"),
+        (e: unknown) => e instanceof ElementWriteError && e.reason === "exists" && e.path === "/uns/note",
+      );
       await writeElem(copy.store, "/uns/note", "again", { overwrite: true });
       assert.equal((await readZarr(copy.store, { lazy: false })).uns.note, "again");
     } finally {

@@ -14,7 +14,16 @@ import { decodeLz4Block } from "../../packages/array/dist/codecs/lz4-block.js";
 import { registerBloscCodec } from "../../packages/array/dist/codecs/register.js";
 
 const DIR = fileURLToPath(new URL("../fixtures/blosc/", import.meta.url));
-interface Fixture { file: string; cname: string; shuffle: string; typesize: number; blocksize: number; nbytes: number; flags: number; sha256: string }
+interface Fixture {
+  file: string;
+  cname: string;
+  shuffle: string;
+  typesize: number;
+  blocksize: number;
+  nbytes: number;
+  flags: number;
+  sha256: string;
+}
 const manifest = JSON.parse(readFileSync(DIR + "manifest.json", "utf8")) as Fixture[];
 const load = (f: Fixture) => new Uint8Array(readFileSync(DIR + f.file));
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -50,7 +59,7 @@ test("blosclz, lz4, lz4hc and zlib chunks with byte shuffle or none decode witho
   let native = 0;
   for (const f of manifest) {
     const chunk = load(f);
-    const expectNative = f.shuffle !== "bitshuffle" && ["blosclz", "lz4", "lz4hc", "zlib"].includes(f.cname) || (f.flags & 0x2) !== 0;
+    const expectNative = (f.shuffle !== "bitshuffle" && ["blosclz", "lz4", "lz4hc", "zlib"].includes(f.cname)) || (f.flags & 0x2) !== 0;
     assert.equal(isNativeBlosc(readBloscHeader(chunk)), expectNative, f.file);
     const out = decodeBloscSync(chunk);
     if (!expectNative) {
@@ -69,7 +78,10 @@ test("fixtures cover split and unsplit blocks, leftover blocks and every typesiz
   assert.ok(split.length > 20);
   assert.ok(split.some((f) => f.nbytes % f.blocksize !== 0 && f.typesize === 16));
   assert.ok(split.some((f) => f.nbytes % f.blocksize !== 0 && f.typesize === 3));
-  assert.deepEqual([...new Set(manifest.map((f) => f.typesize))].sort((a, b) => a - b), [1, 2, 3, 4, 8, 16]);
+  assert.deepEqual(
+    [...new Set(manifest.map((f) => f.typesize))].sort((a, b) => a - b),
+    [1, 2, 3, 4, 8, 16],
+  );
 });
 
 test("decoding matches numcodecs' Blosc.decode byte for byte on the python fixtures", async () => {
@@ -84,7 +96,13 @@ test("chunks numcodecs encodes in node round-trip for every cname, shuffle and l
   let seed = 1;
   for (const cname of ["blosclz", "lz4", "lz4hc", "zlib", "snappy", "zstd"]) {
     for (const shuffle of [0, 1, 2]) {
-      for (const [size, blocksize] of [[0, 0], [100, 0], [5000, 1024], [70001, 8192], [200003, 0]] as const) {
+      for (const [size, blocksize] of [
+        [0, 0],
+        [100, 0],
+        [5000, 1024],
+        [70001, 8192],
+        [200003, 0],
+      ] as const) {
         for (const compressible of [true, false]) {
           const raw = sample(size, compressible, seed++);
           const enc = await Blosc.fromConfig({ cname, clevel: 5, shuffle, blocksize }).encode(raw);
@@ -114,7 +132,11 @@ test("a truncated chunk throws BloscError with the offset, never a short or zero
   for (const f of natives.slice(0, 40)) {
     const chunk = load(f);
     for (const cut of [0, 7, 15, 16, 20, chunk.length >> 1, chunk.length - 1]) {
-      assert.throws(() => decodeBloscSync(chunk.subarray(0, cut)), (e: unknown) => e instanceof BloscError && e instanceof ZaskError && e.offset <= cut, `${f.file} cut at ${cut}`);
+      assert.throws(
+        () => decodeBloscSync(chunk.subarray(0, cut)),
+        (e: unknown) => e instanceof BloscError && e instanceof ZaskError && e.offset <= cut,
+        `${f.file} cut at ${cut}`,
+      );
     }
   }
 });
@@ -129,12 +151,21 @@ test("corrupt headers, block starts and split sizes throw BloscError", () => {
   };
   const version = good.slice();
   version[0] = 9;
-  assert.throws(() => decodeBloscSync(version), (e: unknown) => e instanceof BloscError && e.offset === 0);
+  assert.throws(
+    () => decodeBloscSync(version),
+    (e: unknown) => e instanceof BloscError && e.offset === 0,
+  );
   assert.throws(() => decodeBloscSync(corrupt(12, good.length + 1)), BloscError); // cbytes past the input
-  assert.throws(() => decodeBloscSync(corrupt(16, 3)), (e: unknown) => e instanceof BloscError && e.offset === 16); // block start in the header
+  assert.throws(
+    () => decodeBloscSync(corrupt(16, 3)),
+    (e: unknown) => e instanceof BloscError && e.offset === 16,
+  ); // block start in the header
   assert.throws(() => decodeBloscSync(corrupt(20, good.length)), BloscError); // block start past the end
   const firstSplit = new DataView(good.buffer, good.byteOffset).getInt32(16, true);
-  assert.throws(() => decodeBloscSync(corrupt(firstSplit, 1 << 30)), (e: unknown) => e instanceof BloscError && e.offset === firstSplit);
+  assert.throws(
+    () => decodeBloscSync(corrupt(firstSplit, 1 << 30)),
+    (e: unknown) => e instanceof BloscError && e.offset === firstSplit,
+  );
   assert.throws(() => decodeBloscSync(corrupt(firstSplit, -5)), BloscError);
   assert.throws(() => decodeBloscSync(corrupt(4, f.nbytes * 2)), BloscError); // nbytes disagrees with the blocks
 });
@@ -202,8 +233,20 @@ test("registering makes zarrita decode zarr v2 blosc arrays with BloscCodec", as
     const Loaded = (await zarr.registry.get(name)!()) as unknown as { fromConfig(c: object, m: object): { decode(b: Uint8Array): Promise<Uint8Array> } };
     await assert.rejects(Loaded.fromConfig({ cname: "lz4" }, { dataType: "uint32", shape: [n] }).decode(load(f).subarray(0, 100)), BloscError);
   }
-  const zarray = { zarr_format: 2, shape: [n], chunks: [n], dtype: "<u4", compressor: { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 }, fill_value: 0, order: "C", filters: null };
-  const files = new Map<string, Uint8Array>([["/.zarray", new TextEncoder().encode(JSON.stringify(zarray))], ["/0", load(f)]]);
+  const zarray = {
+    zarr_format: 2,
+    shape: [n],
+    chunks: [n],
+    dtype: "<u4",
+    compressor: { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 },
+    fill_value: 0,
+    order: "C",
+    filters: null,
+  };
+  const files = new Map<string, Uint8Array>([
+    ["/.zarray", new TextEncoder().encode(JSON.stringify(zarray))],
+    ["/0", load(f)],
+  ]);
   const arr = await zarr.open.v2({ get: (k: string) => Promise.resolve(files.get(k)) }, { kind: "array", attrs: false });
   const chunk = await arr.getChunk([0]);
   const data = chunk.data as Uint32Array;
@@ -215,7 +258,16 @@ test("after registration, the ops' decodeChunk runs BloscCodec: a corrupt chunk 
   const { decodeChunk } = await import("@zask/array/ops");
   const f = manifest.find((m) => m.cname === "lz4" && m.shuffle === "shuffle" && m.typesize === 4 && m.file.includes("normal"))!;
   const n = f.nbytes / 4;
-  const document = JSON.stringify({ zarr_format: 2, shape: [n], chunks: [n], dtype: "<f4", compressor: { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 }, fill_value: 0, order: "C", filters: null });
+  const document = JSON.stringify({
+    zarr_format: 2,
+    shape: [n],
+    chunks: [n],
+    dtype: "<f4",
+    compressor: { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 },
+    fill_value: 0,
+    order: "C",
+    filters: null,
+  });
   const meta = { zarrFormat: 2 as const, document, dtype: "float32" as const };
   const block = await decodeChunk(load(f), meta, [0], [n]);
   const data = block.data as Float32Array;

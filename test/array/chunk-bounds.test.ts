@@ -9,8 +9,14 @@ test("a chunk's bound is its decoded size plus a compressor's worst expansion, f
   b.learn("/X/.zarray", doc({ dtype: "<f4", chunks: [97, 5], compressor: { id: "blosc" }, filters: null }));
   b.learn("/obs/name/.zarray", doc({ dtype: "|O", chunks: [97], filters: [{ id: "vlen-utf8" }] }));
   b.learn("/scaled/.zarray", doc({ dtype: "<f8", chunks: [10], filters: [{ id: "astype", encode_dtype: "<f8" }] }));
-  b.learn("/v3/zarr.json", doc({ node_type: "array", data_type: "int16", chunk_grid: { configuration: { chunk_shape: [4, 4] } }, codecs: [{ name: "bytes" }, { name: "zstd" }] }));
-  b.learn("/s/zarr.json", doc({ node_type: "array", data_type: "string", chunk_grid: { configuration: { chunk_shape: [4] } }, codecs: [{ name: "vlen-utf8" }] }));
+  b.learn(
+    "/v3/zarr.json",
+    doc({ node_type: "array", data_type: "int16", chunk_grid: { configuration: { chunk_shape: [4, 4] } }, codecs: [{ name: "bytes" }, { name: "zstd" }] }),
+  );
+  b.learn(
+    "/s/zarr.json",
+    doc({ node_type: "array", data_type: "string", chunk_grid: { configuration: { chunk_shape: [4] } }, codecs: [{ name: "vlen-utf8" }] }),
+  );
   assert.equal(b.of("X/0.3"), encodedBound(97 * 5 * 4));
   assert.ok(encodedBound(1940) >= 1940 + 16, "at least blosc's overhead");
   assert.equal(b.of("/v3/c/0/1"), encodedBound(4 * 4 * 2));

@@ -60,7 +60,11 @@ function named(e: unknown, names: readonly string[]): Error | undefined {
 
 function assertShapeAgrees(r: NDArray, shape: readonly number[]): void {
   assert.deepEqual(r.shape, [...shape]);
-  assert.equal(r.data.length, shape.reduce((a, b) => a * b, 1), "data length agrees with the shape");
+  assert.equal(
+    r.data.length,
+    shape.reduce((a, b) => a * b, 1),
+    "data length agrees with the shape",
+  );
 }
 
 // Damage to one chunk's bytes: cut it short, add bytes at its end, or flip some of its bytes.
@@ -88,7 +92,13 @@ function apply(bytes: Uint8Array, d: Damage): Uint8Array {
 }
 
 /** Damage chunk `key` of `codec`'s store, read the array from `source(store)`, then repair the chunk. */
-async function readDamaged(codec: Codec, key: string, d: Damage, source: (store: string) => string, options: ComputeOptions): Promise<{ outcome: Outcome; changed: boolean; url: string }> {
+async function readDamaged(
+  codec: Codec,
+  key: string,
+  d: Damage,
+  source: (store: string) => string,
+  options: ComputeOptions,
+): Promise<{ outcome: Outcome; changed: boolean; url: string }> {
   const store = storeOf(codec);
   const file = path.join(dir, store, key);
   const original = new Uint8Array(await readFile(file));
@@ -120,9 +130,15 @@ function checkDamaged(codec: Codec, d: Damage, r: { outcome: Outcome; changed: b
 
 test("random truncations, extensions and byte flips of a chunk (every codec, local) give the true values, same-length values, or a ChunkDecodeError naming the chunk", async () => {
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom(...CODECS), fc.constantFrom("0.0", "2.2"), damage, fc.constantFrom<ComputeOptions>({ scheduler: "sync" }, { inlineThreshold: 0 }), async (codec, key, d, options) => {
-      checkDamaged(codec, d, await readDamaged(codec, key, d, (s) => path.join(dir, s), options));
-    }),
+    fc.asyncProperty(
+      fc.constantFrom(...CODECS),
+      fc.constantFrom("0.0", "2.2"),
+      damage,
+      fc.constantFrom<ComputeOptions>({ scheduler: "sync" }, { inlineThreshold: 0 }),
+      async (codec, key, d, options) => {
+        checkDamaged(codec, d, await readDamaged(codec, key, d, (s) => path.join(dir, s), options));
+      },
+    ),
     { numRuns: 100, seed: 1313 },
   );
 });
@@ -144,7 +160,17 @@ const mutation = fc.record(
     shape: fc.oneof(fc.array(dim, { minLength: 2, maxLength: 2 }), fc.array(dim, { minLength: 0, maxLength: 3 }), fc.constantFrom<unknown>(null, 7, "10,12")),
     chunks: fc.oneof(fc.array(chunkDim, { minLength: 2, maxLength: 2 }), fc.array(chunkDim, { minLength: 0, maxLength: 3 }), fc.constantFrom<unknown>(null, 4)),
     dtype: fc.constantFrom<unknown>("<f4", "<f8", "<i4", "|u1", "|b1", ">f4", "<U3", "|S2", "|O", "<q9", "<c8", 4, null),
-    compressor: fc.constantFrom<unknown>(null, { id: "zlib", level: 1 }, { id: "gzip", level: 1 }, { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1 }, { id: "bz2" }, { id: "lzma" }, { id: "nope" }, "zlib", 7),
+    compressor: fc.constantFrom<unknown>(
+      null,
+      { id: "zlib", level: 1 },
+      { id: "gzip", level: 1 },
+      { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1 },
+      { id: "bz2" },
+      { id: "lzma" },
+      { id: "nope" },
+      "zlib",
+      7,
+    ),
     order: fc.constantFrom<unknown>("C", "F", "Z", null),
     fill_value: fc.constantFrom<unknown>(0, 1.5, "NaN", "Infinity", null, true, "abc", [], {}),
   },
@@ -174,7 +200,9 @@ test("random metadata mutations (shape, chunks, dtype, compressor, order, fill_v
         const outcome = await settle(opened.compute({ scheduler: "sync" }));
         if ("ok" in outcome) {
           assertShapeAgrees(outcome.ok, opened.shape);
-          const onlyFill = Object.keys(m).every((k) => k === "fill_value" || JSON.stringify(m[k as keyof typeof m]) === JSON.stringify(JSON.parse(original)[k]));
+          const onlyFill = Object.keys(m).every(
+            (k) => k === "fill_value" || JSON.stringify(m[k as keyof typeof m]) === JSON.stringify(JSON.parse(original)[k]),
+          );
           if (onlyFill) assert.deepEqual(Array.from(outcome.ok.data as Float32Array), truth(codec));
           return;
         }

@@ -78,7 +78,13 @@ test("a wrong-size chunk read through a chunk cache (bytes, not a file reference
 
 test("a wrong-size chunk from a plain zarrita store is refused, named by the store's location", async () => {
   const root = BAD + "chunk-wide.c4x5.zlib.f4.zarr";
-  const store = { get: (key: AbsolutePath) => readFile(root + key).then((b) => new Uint8Array(b), () => undefined) };
+  const store = {
+    get: (key: AbsolutePath) =>
+      readFile(root + key).then(
+        (b) => new Uint8Array(b),
+        () => undefined,
+      ),
+  };
   const x = await fromZarr(store);
   await assert.rejects(x.compute(), (e: unknown) => {
     const d = findCause(e, isDecodeError);
@@ -92,7 +98,10 @@ test("the selection of other chunks still reads: only the bad chunk is refused",
   const x = await fromZarr(BAD + "chunk-wide.c4x5.blosc-lz4.f4.zarr");
   const r = await x.slice([4, 5, 6, 7, 8, 9]).compute();
   const want = badExpected["dense.c4x5.blosc-lz4.f4.zarr"]!.data.slice(4 * 12);
-  assert.deepEqual(Array.from(r.data as Float32Array), want.map((v) => Math.fround(v)));
+  assert.deepEqual(
+    Array.from(r.data as Float32Array),
+    want.map((v) => Math.fround(v)),
+  );
 });
 
 for (const store of TRUNCATED) {

@@ -51,12 +51,19 @@ test("decodeBloscFile rejects a truncated chunk file and a corrupt block with Bl
   bad.set([0xff, 0xff, 0xff, 0x7f], first);
   const corrupt = join(tmp, "corrupt");
   writeFileSync(corrupt, bad);
-  assert.throws(() => fromFile(corrupt), (e: unknown) => e instanceof BloscError && e.offset === first);
+  assert.throws(
+    () => fromFile(corrupt),
+    (e: unknown) => e instanceof BloscError && e.offset === first,
+  );
 });
 
 test("a local store without a cache hands decodeChunk the chunk file, counted by its size; a missing file is null", async () => {
   const out = join(tmp, "raw.zarr");
-  await fromTypedArray(Float64Array.from({ length: 10 }, (_, i) => i + 0.5), [10], { chunks: 4 }).toZarr(out, { compressor: null });
+  await fromTypedArray(
+    Float64Array.from({ length: 10 }, (_, i) => i + 0.5),
+    [10],
+    { chunks: 4 },
+  ).toZarr(out, { compressor: null });
   const store = new ZarrStore(out);
   const ref = await store.fetchChunk(ioContext, "/0", 32);
   assert.deepEqual(ref, { file: join(out, "0"), size: 32 });
@@ -68,7 +75,11 @@ test("a local store without a cache hands decodeChunk the chunk file, counted by
 
 test("blocks decoded from uncompressed chunk files never share the reused read buffer; a file gone by decode time is the fill value", async () => {
   const out = join(tmp, "raw2.zarr");
-  await fromTypedArray(Float32Array.from({ length: 12 }, (_, i) => i), [12], { chunks: 4 }).toZarr(out, { compressor: null });
+  await fromTypedArray(
+    Float32Array.from({ length: 12 }, (_, i) => i),
+    [12],
+    { chunks: 4 },
+  ).toZarr(out, { compressor: null });
   const meta = { zarrFormat: 2 as const, document: readFileSync(join(out, ".zarray"), "utf8"), dtype: "float32" as const };
   const ref = (k: number) => ({ file: join(out, String(k)), size: 16 });
   const a = await decodeChunk(ref(0), meta, [0], [4]);

@@ -41,7 +41,10 @@ test("fromTypedArray splits values into blocks that compute back to the same val
 
 test("constructors reject bad shapes, chunks and dtypes", () => {
   assert.throws(() => zeros([2, -1]), TypeError);
-  assert.throws(() => zeros([4], { chunks: 0 }), (e: Error) => e instanceof RangeError && /got `0`/.test(e.message));
+  assert.throws(
+    () => zeros([4], { chunks: 0 }),
+    (e: Error) => e instanceof RangeError && /got `0`/.test(e.message),
+  );
   assert.throws(() => zeros([4], { dtype: "float16" as never }), TypeError);
   assert.throws(() => fromTypedArray(new Float32Array(5), [2, 2]), RangeError);
   assert.throws(() => arange(5, { step: 0 }), RangeError);

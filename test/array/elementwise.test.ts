@@ -2,7 +2,17 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
 import { close } from "@zask/scheduler";
-import { astype, elementwise, fromTypedArray, where, type Array as LazyArray, type DataType, type ElementwiseOp, type NDArray, type Operand } from "@zask/array";
+import {
+  astype,
+  elementwise,
+  fromTypedArray,
+  where,
+  type Array as LazyArray,
+  type DataType,
+  type ElementwiseOp,
+  type NDArray,
+  type Operand,
+} from "@zask/array";
 import { checkScalarFits, promoteTypes, resultType } from "../../packages/array/src/promote.ts";
 import { assertMatches, decode, load, scalar, type Encoded, type EncodedScalar } from "../fixtures/array-ops/decode.ts";
 import { sizesFromCuts } from "../helpers/chunk-arbitraries.ts";
@@ -103,10 +113,18 @@ describe("elementwise semantics", () => {
   });
 
   test("a broadcast axis of length 1 keeps one block and is not rechunked", () => {
-    const x = fromTypedArray(new Float64Array(12), [3, 4], { chunks: [[1, 2], [2, 2]] });
+    const x = fromTypedArray(new Float64Array(12), [3, 4], {
+      chunks: [
+        [1, 2],
+        [2, 2],
+      ],
+    });
     const row = fromTypedArray(new Float64Array(4), [1, 4], { chunks: [[1], [3, 1]] });
     const z = elementwise("mul", x, row);
-    assert.deepEqual(z.chunks, [[1, 2], [2, 1, 1]]);
+    assert.deepEqual(z.chunks, [
+      [1, 2],
+      [2, 1, 1],
+    ]);
   });
 
   test("int32 multiplication wraps around like numpy's", async () => {
@@ -188,8 +206,16 @@ describe("elementwise semantics", () => {
   });
 
   test("kernels give the same values on the worker pool as inline", async () => {
-    const x = fromTypedArray(Float64Array.from({ length: 3000 }, (_, i) => i / 7), [30, 100], { chunks: [10, 50] });
-    const y = fromTypedArray(Float32Array.from({ length: 100 }, (_, i) => i), [100], { chunks: [30] });
+    const x = fromTypedArray(
+      Float64Array.from({ length: 3000 }, (_, i) => i / 7),
+      [30, 100],
+      { chunks: [10, 50] },
+    );
+    const y = fromTypedArray(
+      Float32Array.from({ length: 100 }, (_, i) => i),
+      [100],
+      { chunks: [30] },
+    );
     const z = where(elementwise("gt", x, 100), elementwise("log1p", elementwise("mul", x, y)), -1);
     const pooled = await z.compute({ scheduler: "threads", inlineThreshold: 0 });
     const inline = await run(z);
@@ -200,7 +226,11 @@ describe("elementwise semantics", () => {
 /** An operand shape that broadcasts to `shape`: a suffix of it, some axes squeezed to 1. */
 function operandOf(shape: number[]) {
   return fc
-    .record({ drop: fc.integer({ min: 0, max: shape.length - 1 }), ones: fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }), seed: fc.integer() })
+    .record({
+      drop: fc.integer({ min: 0, max: shape.length - 1 }),
+      ones: fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }),
+      seed: fc.integer(),
+    })
     .chain(({ drop, ones, seed }) => {
       const s = shape.slice(drop).map((n, i) => (ones[i + drop] ? 1 : n));
       return fc.record({
@@ -211,42 +241,44 @@ function operandOf(shape: number[]) {
     });
 }
 
-
 describe("broadcasting agrees with a plain loop whatever the chunks", () => {
   test("x * 10 + y over random broadcastable shapes and chunkings", async () => {
     const shapes = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 });
     await fc.assert(
-      fc.asyncProperty(shapes.chain((s) => fc.tuple(fc.constant(s), operandOf(s), operandOf(s))), async ([, a, b]) => {
-        const make = (o: { shape: number[]; cuts: boolean[][]; seed: number }, k: number) => {
-          const n = o.shape.reduce((p, q) => p * q, 1);
-          const data = Float64Array.from({ length: n }, (_, i) => (i * 7 + o.seed + k) % 11);
-          return { data, arr: fromTypedArray(data, o.shape, { chunks: o.shape.map((m, d) => sizesFromCuts(m, o.cuts[d]!)) }) };
-        };
-        const x = make(a, 0);
-        const y = make(b, 1);
-        const r = await run(elementwise("add", elementwise("mul", x.arr, 10), y.arr));
-        // reference: walk the broadcast result and read each operand at its broadcast index
-        const nd = Math.max(a.shape.length, b.shape.length);
-        const outShape = Array.from({ length: nd }, (_, d) => {
-          const da = a.shape[d - (nd - a.shape.length)] ?? 1;
-          const db = b.shape[d - (nd - b.shape.length)] ?? 1;
-          return Math.max(da, db);
-        });
-        assert.deepEqual([...r.shape], outShape);
-        const at = (shape: number[], data: Float64Array, idx: number[]) => {
-          let f = 0;
-          shape.forEach((m, i) => (f = f * m + (m === 1 ? 0 : idx[i + nd - shape.length]!)));
-          return data[f]!;
-        };
-        const idx = new Array<number>(nd).fill(0);
-        for (let i = 0; i < r.data.length; i++) {
-          assert.equal(r.data[i], at(a.shape, x.data, idx) * 10 + at(b.shape, y.data, idx), `element ${i}`);
-          for (let d = nd - 1; d >= 0; d--) {
-            if (++idx[d]! < outShape[d]!) break;
-            idx[d] = 0;
+      fc.asyncProperty(
+        shapes.chain((s) => fc.tuple(fc.constant(s), operandOf(s), operandOf(s))),
+        async ([, a, b]) => {
+          const make = (o: { shape: number[]; cuts: boolean[][]; seed: number }, k: number) => {
+            const n = o.shape.reduce((p, q) => p * q, 1);
+            const data = Float64Array.from({ length: n }, (_, i) => (i * 7 + o.seed + k) % 11);
+            return { data, arr: fromTypedArray(data, o.shape, { chunks: o.shape.map((m, d) => sizesFromCuts(m, o.cuts[d]!)) }) };
+          };
+          const x = make(a, 0);
+          const y = make(b, 1);
+          const r = await run(elementwise("add", elementwise("mul", x.arr, 10), y.arr));
+          // reference: walk the broadcast result and read each operand at its broadcast index
+          const nd = Math.max(a.shape.length, b.shape.length);
+          const outShape = Array.from({ length: nd }, (_, d) => {
+            const da = a.shape[d - (nd - a.shape.length)] ?? 1;
+            const db = b.shape[d - (nd - b.shape.length)] ?? 1;
+            return Math.max(da, db);
+          });
+          assert.deepEqual([...r.shape], outShape);
+          const at = (shape: number[], data: Float64Array, idx: number[]) => {
+            let f = 0;
+            shape.forEach((m, i) => (f = f * m + (m === 1 ? 0 : idx[i + nd - shape.length]!)));
+            return data[f]!;
+          };
+          const idx = new Array<number>(nd).fill(0);
+          for (let i = 0; i < r.data.length; i++) {
+            assert.equal(r.data[i], at(a.shape, x.data, idx) * 10 + at(b.shape, y.data, idx), `element ${i}`);
+            for (let d = nd - 1; d >= 0; d--) {
+              if (++idx[d]! < outShape[d]!) break;
+              idx[d] = 0;
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 60 },
     );
   });

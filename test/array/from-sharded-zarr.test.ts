@@ -20,7 +20,7 @@ writeShardedStore(join(dir, "a.zarr"), { ...spec, chunks: [40, 5] });
 writeShardedStore(join(dir, "start.zarr"), { ...spec, chunks: [40, 5], indexLocation: "start" });
 // inner chunk 3 (columns 15-19) empty, shard 2 (columns 40-46) absent
 writeShardedStore(join(dir, "holes.zarr"), { ...spec, chunks: [40, 5], omitChunk: (c) => c[1] === 3, omitShard: (s) => s[1] === 2 });
-const holes = Float32Array.from(DATA, (v, i) => (i % 47 >= 15 && i % 47 < 20) || i % 47 >= 40 ? 0 : v);
+const holes = Float32Array.from(DATA, (v, i) => ((i % 47 >= 15 && i % 47 < 20) || i % 47 >= 40 ? 0 : v));
 
 let server: RangeServer;
 before(async () => {
@@ -54,10 +54,13 @@ describe("a sharded zarr v3 array over HTTP", () => {
     const one = await x.slice(null, [27]).compute();
     assert.deepEqual(Array.from(one.data as Float32Array), column(27));
     const [offset, length] = entry(join(dir, "a.zarr/c/0/1"), 1); // column 27: shard 1, inner chunk 1
-    assert.deepEqual(server.log.map((e) => [e.path, e.range]), [
-      ["/a.zarr/c/0/1", `bytes=-${INDEX}`],
-      ["/a.zarr/c/0/1", `bytes=${offset}-${offset + length - 1}`],
-    ]);
+    assert.deepEqual(
+      server.log.map((e) => [e.path, e.range]),
+      [
+        ["/a.zarr/c/0/1", `bytes=-${INDEX}`],
+        ["/a.zarr/c/0/1", `bytes=${offset}-${offset + length - 1}`],
+      ],
+    );
     assert.deepEqual(server.totals(), { requests: 2, bytes: INDEX + length });
     server.reset();
     await x.slice(null, [26]).compute();
@@ -79,7 +82,10 @@ describe("a sharded zarr v3 array over HTTP", () => {
     server.reset();
     const r = await x.slice(null, [1, 7, 12, 30]).compute(); // inner chunks 0, 1, 2 (shard 0) and 6 (shard 1)
     const cols = [1, 7, 12, 30];
-    assert.deepEqual(Array.from(r.data as Float32Array), Array.from({ length: 160 }, (_, t) => DATA[Math.floor(t / 4) * 47 + cols[t % 4]!]!));
+    assert.deepEqual(
+      Array.from(r.data as Float32Array),
+      Array.from({ length: 160 }, (_, t) => DATA[Math.floor(t / 4) * 47 + cols[t % 4]!]!),
+    );
     assert.deepEqual(server.totals().requests, 2 + 2);
     server.reset();
     const y = await fromZarr(`${server.url}/a.zarr`);
@@ -120,7 +126,10 @@ describe("a sharded zarr v3 array over HTTP", () => {
     server.reset();
     const r = await x.slice(null, [16, 41]).compute();
     assert.deepEqual(Array.from(r.data as Float32Array), new Array(80).fill(0));
-    assert.deepEqual(server.log.map((e) => [e.path, e.status]).sort(), [["/holes.zarr/c/0/0", 206], ["/holes.zarr/c/0/2", 404]]);
+    assert.deepEqual(server.log.map((e) => [e.path, e.status]).sort(), [
+      ["/holes.zarr/c/0/0", 206],
+      ["/holes.zarr/c/0/2", 404],
+    ]);
     const all = await x.compute();
     assert.deepEqual(Array.from(all.data as Float32Array), Array.from(holes));
   });

@@ -42,16 +42,16 @@ for (const transposed of [false, true]) {
       shape: [7, 5],
       chunkShape: [3, 2],
       dtype: "float64",
-      codecs: [
-        ...(transposed ? [{ name: "transpose", configuration: { order: [1, 0] } }] : []),
-        { name: "bytes", configuration: { endian: "little" } },
-      ],
+      codecs: [...(transposed ? [{ name: "transpose", configuration: { order: [1, 0] } }] : []), { name: "bytes", configuration: { endian: "little" } }],
       fillValue: -1,
     });
     await zarr.set(arr, null, { data: values, shape: [7, 5], stride: [5, 1] });
     const x = await fromZarr(mapStore(store), { path: "v3" });
     assert.equal(x.dtype, "float64");
-    assert.deepEqual(x.chunks, [[3, 3, 1], [2, 2, 1]]);
+    assert.deepEqual(x.chunks, [
+      [3, 3, 1],
+      [2, 2, 1],
+    ]);
     assert.deepEqual(Array.from((await x.compute()).data as Float64Array), Array.from(values));
     assert.ok(store.delete("/v3/c/2/2"));
     const y = await fromZarr(mapStore(store), { path: "v3" });
@@ -91,7 +91,10 @@ test("fromZarr reads a sharded zarr v3 array: one block per inner chunk, missing
   const inner = (r0: number, c0: number) => Int32Array.from({ length: 4 }, (_, t) => value(r0 + (t >> 1), c0 + (t & 1)));
   const bytes = { name: "bytes", configuration: { endian: "little" } };
   const meta = {
-    zarr_format: 3, node_type: "array", shape: [6, 4], data_type: "int32",
+    zarr_format: 3,
+    node_type: "array",
+    shape: [6, 4],
+    data_type: "int32",
     chunk_grid: { name: "regular", configuration: { chunk_shape: [4, 4] } },
     chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
     fill_value: -1,
@@ -105,7 +108,10 @@ test("fromZarr reads a sharded zarr v3 array: one block per inner chunk, missing
   ]);
   const zs = new ZarrStore(mapStore(store));
   const x = await fromZarr(zs, { path: "s" });
-  assert.deepEqual(x.chunks, [[2, 2, 2], [2, 2]]);
+  assert.deepEqual(x.chunks, [
+    [2, 2, 2],
+    [2, 2],
+  ]);
   assert.deepEqual(x.shards, [4, 4]);
   const r = await x.compute();
   const want = Array.from({ length: 24 }, (_, t) => {

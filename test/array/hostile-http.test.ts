@@ -66,7 +66,10 @@ describe("401 and 403 are errors; missing means 404 and 410", () => {
 
   test("a chunk answered 401 is an access-denied error too; 410 is the fill value", async () => {
     const unwritten = (p: string) => !META.test(p) && !existsSync(path.join(FIXTURES, p));
-    for (const [status, fails] of [[401, true], [410, false]] as const) {
+    for (const [status, fails] of [
+      [401, true],
+      [410, false],
+    ] as const) {
       rule = (p) => (unwritten(p) ? { kind: "status", status } : undefined);
       try {
         const x = await fromZarr(`${server.url}/${MISSING}`);
@@ -85,7 +88,10 @@ describe("401 and 403 are errors; missing means 404 and 410", () => {
       const x = await fromZarr(store);
       assert.deepEqual(plain(await x.compute({ retries: 0 })), expected.stores[MISSING]!.data);
       assert.equal(store.counters.missingChunks, 4);
-      assert.throws(() => new ZarrStore(`${server.url}/${MISSING}`, { missingStatuses: [200] }), /Expected `missingStatuses` to be a list of HTTP error statuses/);
+      assert.throws(
+        () => new ZarrStore(`${server.url}/${MISSING}`, { missingStatuses: [200] }),
+        /Expected `missingStatuses` to be a list of HTTP error statuses/,
+      );
     } finally {
       rule = () => undefined;
     }

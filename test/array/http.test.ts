@@ -26,7 +26,20 @@ const chunkRequests = () => log().filter((p) => !/\.z(array|attrs|group|metadata
 const NAME = "dense.c5x4.blosc-lz4.f4.zarr"; // 13 x 11 in 5 x 4 chunks: 3 x 3 blocks
 
 // [selection of expected.json, chunks it touches (counted by hand from 5 x 4 chunks)]
-const cases: [number, number][] = [[0, 9], [1, 6], [2, 9], [3, 9], [4, 3], [5, 1], [6, 9], [7, 9], [8, 3], [9, 0], [10, 0], [11, 2]];
+const cases: [number, number][] = [
+  [0, 9],
+  [1, 6],
+  [2, 9],
+  [3, 9],
+  [4, 3],
+  [5, 1],
+  [6, 9],
+  [7, 9],
+  [8, 3],
+  [9, 0],
+  [10, 0],
+  [11, 2],
+];
 
 for (const [i, k] of cases) {
   const e = expected.stores[NAME]!.selections[i]!;

@@ -31,6 +31,9 @@ test("shares one load among callers that ask while it runs, and keeps no failed 
   };
   assert.deepEqual(await Promise.all([c.load("k", load), c.load("k", load), c.load("k", load)]), [42, 42, 42]);
   assert.equal(loads, 1);
-  await assert.rejects(c.load("bad", () => Promise.reject(new Error("no"))), /no/);
+  await assert.rejects(
+    c.load("bad", () => Promise.reject(new Error("no"))),
+    /no/,
+  );
   assert.equal(await c.load("bad", async () => 7), 7);
 });

@@ -10,44 +10,78 @@ after(() => close());
 
 describe("mapBlocks", () => {
   test("a plain function runs inline on every block, closures included", async () => {
-    const x = fromTypedArray(Float64Array.from({ length: 10 }, (_, i) => i), [10], { chunks: [4] });
+    const x = fromTypedArray(
+      Float64Array.from({ length: 10 }, (_, i) => i),
+      [10],
+      { chunks: [4] },
+    );
     const offset = 100;
     const seen: number[][] = [];
-    const y = mapBlocks((b: NDArray) => {
-      seen.push([...b.shape]);
-      return { data: Float64Array.from(b.data as Float64Array, (v) => v + offset), shape: b.shape, dtype: "float64" };
-    }, [x]);
+    const y = mapBlocks(
+      (b: NDArray) => {
+        seen.push([...b.shape]);
+        return { data: Float64Array.from(b.data as Float64Array, (v) => v + offset), shape: b.shape, dtype: "float64" };
+      },
+      [x],
+    );
     const r = await y.compute({ scheduler: "threads" });
     assert.deepEqual([...r.data], [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
     assert.deepEqual(seen.sort(), [[2], [4], [4]]);
   });
 
   test("an op reference runs on the worker pool", async () => {
-    const x = fromTypedArray(Float64Array.from({ length: 12 }, (_, i) => i), [3, 4], { chunks: [2, 2] });
-    const where = mapBlocks(op(userOps, "threadOf"), [x], { dtype: "float64", chunks: [[1, 1], [1, 1]] });
+    const x = fromTypedArray(
+      Float64Array.from({ length: 12 }, (_, i) => i),
+      [3, 4],
+      { chunks: [2, 2] },
+    );
+    const where = mapBlocks(op(userOps, "threadOf"), [x], {
+      dtype: "float64",
+      chunks: [
+        [1, 1],
+        [1, 1],
+      ],
+    });
     assert.deepEqual([...(await where.compute({ scheduler: "threads", inlineThreshold: 0 })).data], [1, 1, 1, 1]);
     const doubled = await mapBlocks(op(userOps, "double"), [x], { dtype: "float64" }).compute({ scheduler: "threads", inlineThreshold: 0 });
-    assert.deepEqual([...doubled.data], Array.from({ length: 12 }, (_, i) => 2 * i));
+    assert.deepEqual(
+      [...doubled.data],
+      Array.from({ length: 12 }, (_, i) => 2 * i),
+    );
   });
 
   test("several arrays broadcast and are brought to common chunks", async () => {
-    const x = fromTypedArray(Float64Array.from({ length: 6 }, (_, i) => i), [2, 3], { chunks: [1, 2] });
+    const x = fromTypedArray(
+      Float64Array.from({ length: 6 }, (_, i) => i),
+      [2, 3],
+      { chunks: [1, 2] },
+    );
     const row = fromTypedArray(new Float64Array([10, 20, 30]), [3], { chunks: [1] });
     const shapes: string[] = [];
-    const y = mapBlocks((a: NDArray, b: NDArray) => {
-      shapes.push(`${a.shape}|${b.shape}`);
-      const out = new Float64Array(a.data.length);
-      const w = a.shape[1]!;
-      for (let i = 0; i < out.length; i++) out[i] = (a.data as Float64Array)[i]! + (b.data as Float64Array)[i % w]!;
-      return { data: out, shape: a.shape, dtype: "float64" };
-    }, [x, row]);
-    assert.deepEqual(y.chunks, [[1, 1], [1, 1, 1]]);
+    const y = mapBlocks(
+      (a: NDArray, b: NDArray) => {
+        shapes.push(`${a.shape}|${b.shape}`);
+        const out = new Float64Array(a.data.length);
+        const w = a.shape[1]!;
+        for (let i = 0; i < out.length; i++) out[i] = (a.data as Float64Array)[i]! + (b.data as Float64Array)[i % w]!;
+        return { data: out, shape: a.shape, dtype: "float64" };
+      },
+      [x, row],
+    );
+    assert.deepEqual(y.chunks, [
+      [1, 1],
+      [1, 1, 1],
+    ]);
     assert.deepEqual([...(await y.compute({ scheduler: "sync" })).data], [10, 21, 32, 13, 24, 35]);
     assert.ok(shapes.every((s) => s === "1,1|1"));
   });
 
   test("the chunks option declares blocks of another shape", async () => {
-    const x = fromTypedArray(Float64Array.from({ length: 12 }, (_, i) => i), [12], { chunks: [5] });
+    const x = fromTypedArray(
+      Float64Array.from({ length: 12 }, (_, i) => i),
+      [12],
+      { chunks: [5] },
+    );
     const firsts = mapBlocks((b: NDArray) => ({ data: (b.data as Float64Array).slice(0, 1), shape: [1], dtype: "float64" }), [x], { chunks: [[1, 1, 1]] });
     assert.deepEqual([...firsts.shape], [3]);
     assert.deepEqual([...(await firsts.compute({ scheduler: "sync" })).data], [0, 5, 10]);
@@ -79,14 +113,26 @@ describe("blockwise", () => {
     const b = Float64Array.from({ length: 6 * 5 }, (_, i) => (i % 5) * 0.5);
     const x = fromTypedArray(a, [4, 6], { chunks: [2, 3] });
     const y = fromTypedArray(b, [6, 5], { chunks: [2, 2] }); // j chunks differ: unified to [2, 1, 1, 2]
-    const z = blockwise(op(userOps, "matmulBlocks"), "ik", [[x, "ij"], [y, "jk"]], { dtype: "float64" });
-    assert.deepEqual(z.chunks, [[2, 2], [2, 2, 1]]);
+    const z = blockwise(
+      op(userOps, "matmulBlocks"),
+      "ik",
+      [
+        [x, "ij"],
+        [y, "jk"],
+      ],
+      { dtype: "float64" },
+    );
+    assert.deepEqual(z.chunks, [
+      [2, 2],
+      [2, 2, 1],
+    ]);
     const expected: number[] = [];
-    for (let i = 0; i < 4; i++) for (let k = 0; k < 5; k++) {
-      let s = 0;
-      for (let j = 0; j < 6; j++) s += a[i * 6 + j]! * b[j * 5 + k]!;
-      expected.push(s);
-    }
+    for (let i = 0; i < 4; i++)
+      for (let k = 0; k < 5; k++) {
+        let s = 0;
+        for (let j = 0; j < 6; j++) s += a[i * 6 + j]! * b[j * 5 + k]!;
+        expected.push(s);
+      }
     const r = await z.compute({ scheduler: "threads", inlineThreshold: 0 });
     assert.deepEqual([...r.shape], [4, 5]);
     [...r.data].forEach((v, i) => assert.ok(Math.abs(Number(v) - expected[i]!) < 1e-12, `element ${i}`));
@@ -97,7 +143,10 @@ describe("blockwise", () => {
     const z = blockwise(
       (b: NDArray, factor: number) => ({ data: Float64Array.from(b.data as Float64Array, (v) => v * factor), shape: [b.shape[0]!, 1], dtype: "float64" }),
       "ij",
-      [[x, "i"], [10, null]],
+      [
+        [x, "i"],
+        [10, null],
+      ],
       { dtype: "float64", newAxes: { j: 1 } },
     );
     assert.deepEqual(z.chunks, [[2, 1], [1]]);

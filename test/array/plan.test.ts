@@ -12,10 +12,13 @@ test("plan() counts requests and uncompressed bytes per store, and the counters 
   const z = concatenate([x.slice(slice(0, 7)), y.slice([8, 0])]); // chunks 0-2 of a; chunks 2, 0 of b
   assert.deepEqual(z.stores, [a, b]);
   const plan = z.plan();
-  assert.deepEqual(plan.stores.map((s) => [s.store, s.requests, s.bytes]), [
-    [a.location, 3, 18],
-    [b.location, 2, 64],
-  ]);
+  assert.deepEqual(
+    plan.stores.map((s) => [s.store, s.requests, s.bytes]),
+    [
+      [a.location, 3, 18],
+      [b.location, 2, 64],
+    ],
+  );
   assert.equal(plan.requests, 5);
   assert.equal(plan.bytes, 82);
   const r = await z.compute();

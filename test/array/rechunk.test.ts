@@ -6,7 +6,15 @@ import { FIXTURES, expected, plain } from "./helpers.ts";
 test("rechunk regroups blocks without changing values (fixture values from numpy)", async () => {
   const name = "dense.c5x4.blosc-lz4.f4.zarr";
   const x = await fromZarr(FIXTURES + name);
-  for (const spec of [[-1, 3], [2, 2], [[6, 7], [1, 10]], 13] as const) {
+  for (const spec of [
+    [-1, 3],
+    [2, 2],
+    [
+      [6, 7],
+      [1, 10],
+    ],
+    13,
+  ] as const) {
     const y = x.rechunk(spec as never);
     const r = await y.compute();
     assert.deepEqual(plain(r), expected.stores[name]!.data, JSON.stringify(spec));
@@ -27,7 +35,10 @@ test("rechunk, transpose and reshape of any chunked array keep numpy's values (p
       shape: fc.constant(shape),
       a: fc.tuple(...shape.map((n) => fc.integer({ min: 1, max: n }))),
       b: fc.tuple(...shape.map((n) => fc.integer({ min: 1, max: n }))),
-      perm: fc.shuffledSubarray(shape.map((_, k) => k), { minLength: shape.length, maxLength: shape.length }),
+      perm: fc.shuffledSubarray(
+        shape.map((_, k) => k),
+        { minLength: shape.length, maxLength: shape.length },
+      ),
     }),
   );
   await fc.assert(

@@ -75,7 +75,12 @@ describe("tree reduction", () => {
     const x = fromTypedArray(decode(e), e.shape, { chunks: [1] }); // 23 blocks
     const combineLayers = (y: LazyArray) => [...y.graph.layers.keys()].filter((n) => n.includes("-combine-")).length;
     // 23 → 12 → 6 → 3 → 2 partials with splitEvery 2; 23 → 6 → 2 with 4; none with 23
-    const expected = new Map([[2, 4], [3, 2], [4, 2], [23, 0]]);
+    const expected = new Map([
+      [2, 4],
+      [3, 2],
+      [4, 2],
+      [23, 0],
+    ]);
     for (const [splitEvery, layers] of expected) {
       const y = reduction(x, "var", { ddof: 1, splitEvery });
       assert.equal(combineLayers(y), layers, `splitEvery ${splitEvery}`);
@@ -93,10 +98,17 @@ describe("tree reduction", () => {
   });
 
   test("splitEvery per axis (dask's dict form) sets each axis's fan-in, unlisted axes 2", async () => {
-    const x = fromTypedArray(Float64Array.from({ length: 64 }, (_, i) => i), [8, 8], { chunks: [1, 1] });
+    const x = fromTypedArray(
+      Float64Array.from({ length: 64 }, (_, i) => i),
+      [8, 8],
+      { chunks: [1, 1] },
+    );
     const y = reduction(x, "sum", { splitEvery: { 0: 8, [-1]: 4 } });
     const combine = [...y.graph.layers.values()].filter((l) => l.name.includes("-combine-"));
-    assert.deepEqual(combine.map((l) => l.size), [2]); // 8 / 8 × 8 / 4 groups
+    assert.deepEqual(
+      combine.map((l) => l.size),
+      [2],
+    ); // 8 / 8 × 8 / 4 groups
     assert.deepEqual([...(await run(y)).data], [2016]);
     const z = reduction(x, "sum", { axis: 1, splitEvery: { 0: 8 } }); // axis 1 falls back to 2
     assert.equal([...z.graph.layers.keys()].filter((n) => n.includes("-combine-")).length, 2); // 8 → 4 → 2
@@ -176,19 +188,19 @@ describe("tree reduction", () => {
 });
 
 /** An array of any shape up to 3-d, cut into random chunks, with small integer values (exact sums). */
-const chunkedArray = fc
-  .array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 3 })
-  .chain((shape) =>
-    fc.record({
-      shape: fc.constant(shape),
-      cuts: fc.tuple(...shape.map((n) => fc.array(fc.boolean(), { minLength: n - 1, maxLength: n - 1 }))),
-      data: fc.array(fc.integer({ min: -5, max: 5 }), { minLength: shape.reduce((a, b) => a * b, 1), maxLength: shape.reduce((a, b) => a * b, 1) }),
-      axes: fc.subarray(shape.map((_, i) => i), { minLength: 1 }),
-      splitEvery: fc.integer({ min: 2, max: 4 }),
-      keepdims: fc.boolean(),
-    }),
-  );
-
+const chunkedArray = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 3 }).chain((shape) =>
+  fc.record({
+    shape: fc.constant(shape),
+    cuts: fc.tuple(...shape.map((n) => fc.array(fc.boolean(), { minLength: n - 1, maxLength: n - 1 }))),
+    data: fc.array(fc.integer({ min: -5, max: 5 }), { minLength: shape.reduce((a, b) => a * b, 1), maxLength: shape.reduce((a, b) => a * b, 1) }),
+    axes: fc.subarray(
+      shape.map((_, i) => i),
+      { minLength: 1 },
+    ),
+    splitEvery: fc.integer({ min: 2, max: 4 }),
+    keepdims: fc.boolean(),
+  }),
+);
 
 /** A plain loop over every element: the reference the tree reduction must agree with. */
 function naive(data: number[], shape: number[], axes: number[], kind: "sum" | "max" | "argmin"): number[] {
@@ -223,7 +235,8 @@ describe("tree reductions agree with a plain loop whatever the chunks", () => {
           const x = fromTypedArray(Float64Array.from(data), shape, { chunks });
           // argmin takes one axis or all of them (flat index)
           const ax = kind === "argmin" ? (axes.length === 1 ? axes : shape.map((_, i) => i)) : axes;
-          const opts = kind !== "argmin" ? { axis: ax, splitEvery, keepdims } : ax.length > 1 ? { splitEvery, keepdims } : { axis: ax[0]!, splitEvery, keepdims };
+          const opts =
+            kind !== "argmin" ? { axis: ax, splitEvery, keepdims } : ax.length > 1 ? { splitEvery, keepdims } : { axis: ax[0]!, splitEvery, keepdims };
           const r = await run(reduction(x, kind, opts));
           const expected = naive(data, shape, ax, kind);
           assert.deepEqual([...r.data].map(Number), expected);
@@ -239,7 +252,12 @@ describe("tree reductions agree with a plain loop whatever the chunks", () => {
 test("a sum over the leading axis of a wide block equals the row-by-row float64 sum, bit for bit", () => {
   let seed = 7;
   const random = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 1e3;
-  for (const [rows, cols] of [[8, 65], [13, 100], [64, 300], [3, 70]] as const) {
+  for (const [rows, cols] of [
+    [8, 65],
+    [13, 100],
+    [64, 300],
+    [3, 70],
+  ] as const) {
     for (const dtype of ["float32", "float64"] as const) {
       const data = dtype === "float32" ? new Float32Array(rows * cols) : new Float64Array(rows * cols);
       for (let i = 0; i < data.length; i++) data[i] = random();

@@ -20,9 +20,15 @@ test("reshape splitting an axis keeps blocks that line up", async () => {
   assert.deepEqual(a.shape, [6, 4]);
   assert.deepEqual(a.chunks[1], [4]);
   const r = await a.compute();
-  assert.deepEqual(plain(r), Array.from({ length: 24 }, (_, i) => String(i)));
+  assert.deepEqual(
+    plain(r),
+    Array.from({ length: 24 }, (_, i) => String(i)),
+  );
   const flat = await a.reshape([-1]).compute();
-  assert.deepEqual(plain(flat), Array.from({ length: 24 }, (_, i) => String(i)));
+  assert.deepEqual(
+    plain(flat),
+    Array.from({ length: 24 }, (_, i) => String(i)),
+  );
   assert.throws(() => a.reshape([5, 5]), RangeError);
   assert.throws(() => a.reshape([-1, -1]), TypeError);
 });

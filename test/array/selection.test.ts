@@ -19,25 +19,40 @@ function pyRange(start: number | null, stop: number | null, step: number, n: num
   return out;
 }
 
-type Sel = { kind: "all" } | { kind: "int"; i: number } | { kind: "slice"; start: number | null; stop: number | null; step: number } | { kind: "mask"; m: boolean[] } | { kind: "list"; l: number[] };
+type Sel =
+  | { kind: "all" }
+  | { kind: "int"; i: number }
+  | { kind: "slice"; start: number | null; stop: number | null; step: number }
+  | { kind: "mask"; m: boolean[] }
+  | { kind: "list"; l: number[] };
 
 function positions(s: Sel, n: number): number[] {
   switch (s.kind) {
-    case "all": return Array.from({ length: n }, (_, i) => i);
-    case "int": return [s.i < 0 ? s.i + n : s.i];
-    case "slice": return pyRange(s.start, s.stop, s.step, n);
-    case "mask": return s.m.flatMap((b, i) => (b ? [i] : []));
-    case "list": return s.l.map((i) => (i < 0 ? i + n : i));
+    case "all":
+      return Array.from({ length: n }, (_, i) => i);
+    case "int":
+      return [s.i < 0 ? s.i + n : s.i];
+    case "slice":
+      return pyRange(s.start, s.stop, s.step, n);
+    case "mask":
+      return s.m.flatMap((b, i) => (b ? [i] : []));
+    case "list":
+      return s.l.map((i) => (i < 0 ? i + n : i));
   }
 }
 
 function toSelector(s: Sel): Selector {
   switch (s.kind) {
-    case "all": return null;
-    case "int": return s.i;
-    case "slice": return slice(s.start, s.stop, s.step);
-    case "mask": return s.m;
-    case "list": return s.l;
+    case "all":
+      return null;
+    case "int":
+      return s.i;
+    case "slice":
+      return slice(s.start, s.stop, s.step);
+    case "mask":
+      return s.m;
+    case "list":
+      return s.l;
   }
 }
 
@@ -45,24 +60,24 @@ const selFor = (n: number): fc.Arbitrary<Sel> =>
   fc.oneof(
     fc.constant<Sel>({ kind: "all" }),
     fc.integer({ min: -n, max: n - 1 }).map<Sel>((i) => ({ kind: "int", i })),
-    fc.record({
-      start: fc.option(fc.integer({ min: -n - 2, max: n + 2 })),
-      stop: fc.option(fc.integer({ min: -n - 2, max: n + 2 })),
-      step: fc.integer({ min: -4, max: 4 }).filter((s) => s !== 0),
-    }).map<Sel>((r) => ({ kind: "slice", ...r })),
+    fc
+      .record({
+        start: fc.option(fc.integer({ min: -n - 2, max: n + 2 })),
+        stop: fc.option(fc.integer({ min: -n - 2, max: n + 2 })),
+        step: fc.integer({ min: -4, max: 4 }).filter((s) => s !== 0),
+      })
+      .map<Sel>((r) => ({ kind: "slice", ...r })),
     fc.array(fc.boolean(), { minLength: n, maxLength: n }).map<Sel>((m) => ({ kind: "mask", m })),
     fc.array(fc.integer({ min: -n, max: n - 1 }), { maxLength: 2 * n }).map<Sel>((l) => ({ kind: "list", l })),
   );
 
-const caseArb = fc
-  .array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 3 })
-  .chain((shape) =>
-    fc.record({
-      shape: fc.constant(shape),
-      chunks: fc.tuple(...shape.map((n) => fc.integer({ min: 1, max: n }))),
-      sels: fc.tuple(...shape.map((n) => selFor(n))),
-    }),
-  );
+const caseArb = fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 3 }).chain((shape) =>
+  fc.record({
+    shape: fc.constant(shape),
+    chunks: fc.tuple(...shape.map((n) => fc.integer({ min: 1, max: n }))),
+    sels: fc.tuple(...shape.map((n) => selFor(n))),
+  }),
+);
 
 test("any selection of any chunked array equals numpy's orthogonal selection (property)", async () => {
   await fc.assert(

@@ -34,14 +34,22 @@ test("indices out of order gather from several blocks into blocks of the input's
 });
 
 test("integer typed arrays and negative indices select like number[]", async () => {
-  const x = fromTypedArray(Float32Array.from({ length: 12 }, (_, i) => i), [3, 4], { chunks: [2, 3] });
+  const x = fromTypedArray(
+    Float32Array.from({ length: 12 }, (_, i) => i),
+    [3, 4],
+    { chunks: [2, 3] },
+  );
   const r = await x.slice(Int32Array.of(-1, 0), Uint8Array.of(3, 3)).compute();
   assert.deepEqual(r.shape, [2, 2]);
   assert.deepEqual(Array.from(r.data as Float32Array), [11, 11, 3, 3]);
 });
 
 test("integers drop their axes, down to a 0-d result", async () => {
-  const x = fromTypedArray(Int16Array.from({ length: 12 }, (_, i) => i * 2), [3, 4], { chunks: 2 });
+  const x = fromTypedArray(
+    Int16Array.from({ length: 12 }, (_, i) => i * 2),
+    [3, 4],
+    { chunks: 2 },
+  );
   const r = await x.slice(-2, 1).compute({ scheduler: "sync" });
   assert.deepEqual(r.shape, []);
   assert.deepEqual(Array.from(r.data as Int16Array), [10]);
@@ -56,14 +64,38 @@ test("selecting everything returns the same array", () => {
 
 test("bad selectors throw RangeError or TypeError naming the axis", () => {
   const x = fromTypedArray(new Float64Array(12), [3, 4], { chunks: 2 });
-  assert.throws(() => x.slice(3), (e: Error) => e instanceof RangeError && /axis 0/.test(e.message) && /got 3/.test(e.message));
-  assert.throws(() => x.slice(null, -5), (e: Error) => e instanceof RangeError && /axis 1/.test(e.message));
-  assert.throws(() => x.slice(null, [true, false]), (e: Error) => e instanceof RangeError && /axis 1/.test(e.message) && /length 4/.test(e.message));
-  assert.throws(() => x.slice(1.5), (e: Error) => e instanceof TypeError && /axis 0/.test(e.message));
-  assert.throws(() => x.slice(null, [0, 1.5]), (e: Error) => e instanceof TypeError && /axis 1/.test(e.message));
-  assert.throws(() => x.slice(null, [0, 4]), (e: Error) => e instanceof RangeError && /axis 1/.test(e.message));
-  assert.throws(() => x.slice(null, new Float32Array(2) as never), (e: Error) => e instanceof TypeError && /axis 1/.test(e.message));
-  assert.throws(() => x.slice(null, "a" as never), (e: Error) => e instanceof TypeError && /axis 1/.test(e.message));
+  assert.throws(
+    () => x.slice(3),
+    (e: Error) => e instanceof RangeError && /axis 0/.test(e.message) && /got 3/.test(e.message),
+  );
+  assert.throws(
+    () => x.slice(null, -5),
+    (e: Error) => e instanceof RangeError && /axis 1/.test(e.message),
+  );
+  assert.throws(
+    () => x.slice(null, [true, false]),
+    (e: Error) => e instanceof RangeError && /axis 1/.test(e.message) && /length 4/.test(e.message),
+  );
+  assert.throws(
+    () => x.slice(1.5),
+    (e: Error) => e instanceof TypeError && /axis 0/.test(e.message),
+  );
+  assert.throws(
+    () => x.slice(null, [0, 1.5]),
+    (e: Error) => e instanceof TypeError && /axis 1/.test(e.message),
+  );
+  assert.throws(
+    () => x.slice(null, [0, 4]),
+    (e: Error) => e instanceof RangeError && /axis 1/.test(e.message),
+  );
+  assert.throws(
+    () => x.slice(null, new Float32Array(2) as never),
+    (e: Error) => e instanceof TypeError && /axis 1/.test(e.message),
+  );
+  assert.throws(
+    () => x.slice(null, "a" as never),
+    (e: Error) => e instanceof TypeError && /axis 1/.test(e.message),
+  );
   assert.throws(() => x.slice(null, null, null), RangeError);
   assert.throws(() => slice(0, 4, 0), RangeError);
   assert.throws(() => slice(0.5), TypeError);

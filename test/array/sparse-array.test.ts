@@ -4,7 +4,26 @@ import { SparseArray, SparseStructureError, fromTypedArray, slice, type SparseSo
 
 /** A 6 × 5 CSR matrix whose rows straddle the 4-value chunks of data and indices. */
 function source(indicesOverride?: Int32Array): { src: SparseSource; dense: Float64Array } {
-  const rows = [[[0, 1]], [[1, 2], [3, 3], [4, 4]], [], [[0, 5], [2, 6], [3, 7], [4, 8]], [[2, 9]], [[1, 10], [4, 11]]];
+  const rows = [
+    [[0, 1]],
+    [
+      [1, 2],
+      [3, 3],
+      [4, 4],
+    ],
+    [],
+    [
+      [0, 5],
+      [2, 6],
+      [3, 7],
+      [4, 8],
+    ],
+    [[2, 9]],
+    [
+      [1, 10],
+      [4, 11],
+    ],
+  ];
   const indptr = [0];
   const indices: number[] = [];
   const data: number[] = [];
@@ -20,10 +39,13 @@ function source(indicesOverride?: Int32Array): { src: SparseSource; dense: Float
   const idx = indicesOverride ?? Int32Array.from(indices);
   return {
     src: {
-      format: "csr", shape: [6, 5], indptr: Int32Array.from(indptr),
+      format: "csr",
+      shape: [6, 5],
+      indptr: Int32Array.from(indptr),
       data: fromTypedArray(Float64Array.from(data), [data.length], { chunks: [4] }),
       indices: fromTypedArray(idx, [idx.length], { chunks: [4] }),
-      path: "/X", url: "memory://x",
+      path: "/X",
+      url: "memory://x",
     },
     dense,
   };
@@ -37,7 +59,10 @@ describe("SparseArray", () => {
       for (const scheduler of ["threads", "sync"] as const) {
         assert.deepEqual((await X.compute({ scheduler })).data, dense);
         const sums = (await X.sum({ axis: 0 }).compute({ scheduler })).data as Float64Array;
-        assert.deepEqual(Array.from(sums), [0, 1, 2, 3, 4].map((j) => [0, 1, 2, 3, 4, 5].reduce((s, a) => s + dense[a * 5 + j]!, 0)));
+        assert.deepEqual(
+          Array.from(sums),
+          [0, 1, 2, 3, 4].map((j) => [0, 1, 2, 3, 4, 5].reduce((s, a) => s + dense[a * 5 + j]!, 0)),
+        );
         const part = await X.slice(slice(1, 6, 2), [4, 0]).compute({ scheduler });
         assert.deepEqual(Array.from(part.data as Float64Array), [4, 0, 8, 5, 11, 0]);
         const s = await (X.slice([5, 3]) as SparseArray).computeSparse({ scheduler });

@@ -5,7 +5,7 @@ import { reduceAggregate, reduceChunk, sparseReduceChunk, sparseToDense, type Sp
 /** A seeded CSR/CSC block with explicit zeros, negative values and a full line. */
 function block(format: "csr" | "csc", dtype: "float32" | "int32", seed: number): SparseBlock {
   let s = seed;
-  const rand = (): number => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = (): number => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const [rows, cols] = [7, 5];
   const major = format === "csr" ? rows : cols;
   const minor = format === "csr" ? cols : rows;
@@ -41,7 +41,9 @@ describe("sparse reduction kernels", () => {
               const got = reduceAggregate(kind, [sparseReduceChunk(kind, b, axes)], { shape, dtype: out });
               const g = Array.from(got.data as ArrayLike<number | bigint>, Number);
               const w = Array.from(want.data as ArrayLike<number | bigint>, Number);
-              g.forEach((v, i) => assert.ok(Math.abs(v - w[i]!) <= 1e-9 * Math.max(1, Math.abs(w[i]!)), `${kind} over [${axes}] seed ${seed} at ${i}: ${v} vs ${w[i]}`));
+              g.forEach((v, i) =>
+                assert.ok(Math.abs(v - w[i]!) <= 1e-9 * Math.max(1, Math.abs(w[i]!)), `${kind} over [${axes}] seed ${seed} at ${i}: ${v} vs ${w[i]}`),
+              );
             }
           }
         }
@@ -50,7 +52,14 @@ describe("sparse reduction kernels", () => {
   }
 
   it("a stored NaN makes sum, max and min NaN on its line only", () => {
-    const b: SparseBlock = { format: "csr", shape: [2, 3], indptr: Int32Array.of(0, 1, 2), indices: Int32Array.of(1, 0), data: Float32Array.of(Number.NaN, 4), dtype: "float32" };
+    const b: SparseBlock = {
+      format: "csr",
+      shape: [2, 3],
+      indptr: Int32Array.of(0, 1, 2),
+      indices: Int32Array.of(1, 0),
+      data: Float32Array.of(Number.NaN, 4),
+      dtype: "float32",
+    };
     assert.ok(Number.isNaN((sparseReduceChunk("max", b, [1]).data as Float32Array)[0]!));
     assert.equal((sparseReduceChunk("max", b, [1]).data as Float32Array)[1], 4);
     assert.equal((sparseReduceChunk("min", b, [1]).data as Float32Array)[1], 0, "the row's implicit zeros are its minimum");

@@ -3,8 +3,12 @@ import { describe, it } from "node:test";
 import { minorMap, sparseTakeMinor, sparseToDense, type SparseBlock } from "@zask/array/ops";
 
 const csr: SparseBlock = {
-  format: "csr", shape: [3, 4], dtype: "float64",
-  indptr: Int32Array.of(0, 2, 2, 5), indices: Int32Array.of(0, 3, 1, 2, 3), data: Float64Array.of(1, 2, 3, 4, 5),
+  format: "csr",
+  shape: [3, 4],
+  dtype: "float64",
+  indptr: Int32Array.of(0, 2, 2, 5),
+  indices: Int32Array.of(0, 3, 1, 2, 3),
+  data: Float64Array.of(1, 2, 3, 4, 5),
 };
 
 function columns(dense: Float64Array, cols: number, picked: number[]): number[] {
@@ -22,7 +26,11 @@ describe("sparse minor selection", () => {
       assert.deepEqual(Array.from(sparseToDense(out).data as Float64Array), columns(full, 4, picked), String(picked));
       for (let a = 0; a < 3; a++) {
         const row = Array.from(out.indices.subarray(out.indptr[a]!, out.indptr[a + 1]!));
-        assert.deepEqual(row, [...row].sort((x, y) => x - y), `row ${a} of [${picked}] sorted`);
+        assert.deepEqual(
+          row,
+          [...row].sort((x, y) => x - y),
+          `row ${a} of [${picked}] sorted`,
+        );
       }
     }
   });

@@ -52,7 +52,7 @@ test("toZarr leaves inner chunks of zeros and inner chunks outside the array out
   assert.deepEqual(Array.from((await y.compute()).data as Float32Array), Array.from(DATA));
 });
 
-test("toZarr with shards \"auto\" sizes shards as anndata 0.13 does, and zask reads the array back over HTTP by inner chunk", async () => {
+test('toZarr with shards "auto" sizes shards as anndata 0.13 does, and zask reads the array back over HTTP by inner chunk', async () => {
   const where = join(dir, "auto.zarr");
   await x().toZarr(where, { format: 3, chunks: [5, 4], shards: "auto", progress: false });
   const { meta } = await readWithZarrita(where);
@@ -62,7 +62,10 @@ test("toZarr with shards \"auto\" sizes shards as anndata 0.13 does, and zask re
   try {
     const y = await fromZarr(`${server.url}/auto.zarr`);
     assert.deepEqual(y.shards, [25, 20]);
-    assert.deepEqual(y.chunks.map((c) => c[0]), [5, 4]);
+    assert.deepEqual(
+      y.chunks.map((c) => c[0]),
+      [5, 4],
+    );
     assert.deepEqual(Array.from((await y.compute()).data as Float32Array), Array.from(DATA));
     // rewritten from HTTP as zarr v2: the inner chunks are read through one read plan (2 x 2 shards: an index and one request each)
     server.reset();
@@ -83,6 +86,9 @@ test("toZarr with format 3 and no shards writes an unsharded v3 array that zarri
 });
 
 test("toZarr rejects shards that are not multiples of the chunks, and shards without format 3", async () => {
-  await assert.rejects(x().toZarr(join(dir, "bad.zarr"), { format: 3, chunks: [10, 4], shards: [20, 6] }), /Expected `shards` to be "auto" or 2 positive multiples of the chunks \[10, 4\], got `\[20,6\]`/);
+  await assert.rejects(
+    x().toZarr(join(dir, "bad.zarr"), { format: 3, chunks: [10, 4], shards: [20, 6] }),
+    /Expected `shards` to be "auto" or 2 positive multiples of the chunks \[10, 4\], got `\[20,6\]`/,
+  );
   await assert.rejects(x().toZarr(join(dir, "bad2.zarr"), { shards: [20, 8] }), /Expected `format: 3` with `shards`/);
 });

@@ -53,7 +53,10 @@ for (const name of ["dense.c5x4.blosc-lz4.f4.zarr", "dense.c4x3.zlib.F.i8.zarr",
       const nChunks = x.shape.reduce((acc, n, k) => acc * Math.ceil(n / chunks[k]!), 1);
       assert.equal(result.chunks, nChunks);
       const back = await fromZarr(out, { path: "a/x" });
-      assert.deepEqual(back.chunks.map((c) => c[0]), chunks);
+      assert.deepEqual(
+        back.chunks.map((c) => c[0]),
+        chunks,
+      );
       assert.deepEqual(plain(await back.compute()), e.data);
       written.push({ path: join(out, "a/x"), name });
     });

@@ -29,9 +29,18 @@ for (const prefer of ["zask", "nginx"] as const) {
       const [second] = await server.mark("two");
       assert.equal(first?.label, "thirty");
       assert.equal(first?.requests.length, 30);
-      assert.equal(first?.requests.reduce((n, r) => n + r.bytes, 0), 30_000);
+      assert.equal(
+        first?.requests.reduce((n, r) => n + r.bytes, 0),
+        30_000,
+      );
       assert.equal(second?.label, "two");
-      assert.deepEqual(second?.requests.map((r) => [r.path, r.status]), [["/chunk", 206], ["/missing", 404]]);
+      assert.deepEqual(
+        second?.requests.map((r) => [r.path, r.status]),
+        [
+          ["/chunk", 206],
+          ["/missing", 404],
+        ],
+      );
       assert.equal(second?.requests[0]?.bytes, 10);
     } finally {
       await server.close();

@@ -62,7 +62,11 @@ test("zask without a known command prints usage and fails with exit code 2", asy
 });
 
 test("every subcommand answers --help with its own usage and options", async () => {
-  for (const [command, option] of [["serve", "--quiet"], ["demo", "--dir"], ["inspect", "--json"]] as const) {
+  for (const [command, option] of [
+    ["serve", "--quiet"],
+    ["demo", "--dir"],
+    ["inspect", "--json"],
+  ] as const) {
     const { code, stdout } = await run([command, "--help"]);
     assert.equal(code, 0, command);
     assert.match(stdout, new RegExp(`^Usage: zask ${command}`), command);

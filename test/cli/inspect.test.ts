@@ -28,7 +28,13 @@ test("inspect over HTTP lists each element's encoding, shape, dtype, chunks and 
   assert.match(found.repr, /^AnnData object with n_obs × n_vars = 40 × 70/);
   const elements = byPath(found);
   assert.deepEqual(elements.get("/X"), {
-    path: "/X", kind: "array", encoding: "array 0.2.0", shape: [40, 70], dtype: "<f4", chunks: [40, 5], codec: "blosc(lz4, clevel 5, shuffle 1)",
+    path: "/X",
+    kind: "array",
+    encoding: "array 0.2.0",
+    shape: [40, 70],
+    dtype: "<f4",
+    chunks: [40, 5],
+    codec: "blosc(lz4, clevel 5, shuffle 1)",
   });
   assert.equal(elements.get("/")?.encoding, "anndata 0.1.0");
   assert.equal(elements.get("/obs/louvain")?.encoding, "categorical 0.2.0");

@@ -33,6 +33,9 @@ test("measureRequests counts exactly the requests and bytes of each run", async 
 });
 
 test("measureRequests rejects with the function's error and stops listening", async () => {
-  await assert.rejects(measureRequests(server, () => Promise.reject(new Error("boom"))), /boom/);
+  await assert.rejects(
+    measureRequests(server, () => Promise.reject(new Error("boom"))),
+    /boom/,
+  );
   assert.equal(server.server.listenerCount("request"), 1);
 });

@@ -34,9 +34,13 @@ interface Spawned {
 
 /** Start `zask worker` and wait for its ready line. */
 async function spawnWorker(redis: string, queue: string): Promise<Spawned> {
-  const child = spawn(process.execPath, [BIN, "worker", "--redis", redis, "--queue", queue, "--concurrency", "2", "--lock-duration", "1000", "--stalled-interval", "300"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, "worker", "--redis", redis, "--queue", queue, "--concurrency", "2", "--lock-duration", "1000", "--stalled-interval", "300"],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
@@ -114,7 +118,10 @@ describe("zask worker processes on a real redis-server", { skip }, () => {
       victim.child.kill("SIGKILL");
       const remote = await run;
       const local = (await X.mean({ axis: 0 }).compute()) as unknown as { data: Float32Array };
-      assert.deepEqual(Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength), Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength));
+      assert.deepEqual(
+        Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength),
+        Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength),
+      );
       // the killed worker never finished that job: another one did
       assert.ok(!victim.lines.some((l) => l.includes(` job ${victimJob} `)));
       const survivors = workers.filter((w) => w !== victim);

@@ -171,10 +171,7 @@ test("has rejects keys of other shapes and out-of-range blocks", () => {
 });
 
 test("inputs that do not line up with the output are rejected", () => {
-  assert.throws(
-    () => new Blockwise({ name: "m", outIndex: "i", numBlocks: [3], op: add, args: [blockwiseInput("x", "i", [2])] }),
-    RangeError,
-  );
+  assert.throws(() => new Blockwise({ name: "m", outIndex: "i", numBlocks: [3], op: add, args: [blockwiseInput("x", "i", [2])] }), RangeError);
   assert.throws(() => blockwiseInput("x", "ij", [2]), RangeError);
   assert.throws(() => new Blockwise({ name: "m", outIndex: "ii", numBlocks: [3, 3], op: add, args: [] }), RangeError);
   assert.throws(() => new Blockwise({ name: "m", outIndex: "i", numBlocks: [0], op: add, args: [] }), TypeError);

@@ -1,20 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  Blockwise,
-  DataNode,
-  Graph,
-  MaterializedLayer,
-  MissingKeyError,
-  Task,
-  blockKey,
-  blockwiseInput,
-  cull,
-  op,
-  perBlock,
-  ref,
-} from "@zask/graph";
+import { Blockwise, DataNode, Graph, MaterializedLayer, MissingKeyError, Task, blockKey, blockwiseInput, cull, op, perBlock, ref } from "@zask/graph";
 import { ancestors, blockwiseGraph, blockwiseSpec, dagGraph, dagKey, dagSpec } from "./random-graphs.ts";
 
 const f = op("@zask/test/ops", "f");
@@ -30,9 +17,7 @@ test("cull restricts each Blockwise layer of a chain to the blocks the requested
   const g = cull(chain(1000), [blockKey("c", [3]), blockKey("c", [998])]);
   assert.deepEqual([...g.layers.keys()], ["a", "b", "c"]);
   for (const layer of g.layers.values()) assert.equal(layer.size, 2);
-  assert.deepEqual([...g.materialize().keys()].sort(), [
-    '["a",3]', '["a",998]', '["b",3]', '["b",998]', '["c",3]', '["c",998]',
-  ]);
+  assert.deepEqual([...g.materialize().keys()].sort(), ['["a",3]', '["a",998]', '["b",3]', '["b",998]', '["c",3]', '["c",998]']);
 });
 
 test("cull drops the layers nothing requested needs, and the dependencies on them", () => {
@@ -75,7 +60,18 @@ test("cull finds keys read from layers a task did not declare", () => {
   const t = new MaterializedLayer("t", [new Task("t", f, [ref("d1")])]);
   // declared: nothing; the later layer culls first and then asks the data layer again
   const u = new MaterializedLayer("u", [new Task("u", f, [ref("t"), ref("d2")])]);
-  const g = new Graph(new Map<string, MaterializedLayer>([["data", data], ["t", t], ["u", u]]), new Map([["data", new Set<string>()], ["t", new Set<string>()], ["u", new Set(["t"])]]));
+  const g = new Graph(
+    new Map<string, MaterializedLayer>([
+      ["data", data],
+      ["t", t],
+      ["u", u],
+    ]),
+    new Map([
+      ["data", new Set<string>()],
+      ["t", new Set<string>()],
+      ["u", new Set(["t"])],
+    ]),
+  );
   const culled = cull(g, ["u"]);
   assert.deepEqual([...culled.materialize().keys()].sort(), ["d1", "d2", "t", "u"]);
   assert.deepEqual([...culled.dependencies.get("t")!], ["data"]);
@@ -87,13 +83,19 @@ test("cull of a culled Blockwise layer asked for a dropped block reports it miss
 });
 
 test("cull reports a requested key no layer produces", () => {
-  assert.throws(() => cull(chain(3), ["nope"]), (e: unknown) => e instanceof MissingKeyError && e.key === "nope");
+  assert.throws(
+    () => cull(chain(3), ["nope"]),
+    (e: unknown) => e instanceof MissingKeyError && e.key === "nope",
+  );
   assert.throws(() => cull(chain(3), [blockKey("c", [3])]), MissingKeyError);
 });
 
 test("cull reports a dependency no layer produces", () => {
   const g = Graph.fromNodes("t", [new Task("t", f, [ref("ghost")])]);
-  assert.throws(() => cull(g, ["t"]), (e: unknown) => e instanceof MissingKeyError && e.key === "ghost");
+  assert.throws(
+    () => cull(g, ["t"]),
+    (e: unknown) => e instanceof MissingKeyError && e.key === "ghost",
+  );
 });
 
 test("cull keeps exactly the ancestors of the requested keys (random DAGs)", () => {
@@ -102,7 +104,12 @@ test("cull keeps exactly the ancestors of the requested keys (random DAGs)", () 
       const g = dagGraph(spec);
       // or every key that nothing reads: then whole layers are asked for all their keys
       const read = new Set(spec.deps.flat());
-      const keys = sinks ? spec.deps.map((_, i) => i).filter((i) => !read.has(i)).map(dagKey) : picks.map((p) => dagKey(p % spec.deps.length));
+      const keys = sinks
+        ? spec.deps
+            .map((_, i) => i)
+            .filter((i) => !read.has(i))
+            .map(dagKey)
+        : picks.map((p) => dagKey(p % spec.deps.length));
       const all = g.materialize();
       // twice: the second cull of a layer may reuse what the first found
       for (let again = 0; again < 2; again++) {

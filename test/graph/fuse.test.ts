@@ -56,7 +56,11 @@ test("blockwise fusion merges a chain of Blockwise layers into one layer of fuse
   const node = layer.materialize().get(blockKey("sel-1", [1]));
   assert.deepEqual(stepKeys(node), ['["load-1",1]', '["dec-1",1]', '["sel-1",1]']);
   const steps = (node as Fused).steps;
-  assert.deepEqual(steps.map((s) => s.op), [fetchChunk, decodeChunk, select], "each step keeps its own op");
+  assert.deepEqual(
+    steps.map((s) => s.op),
+    [fetchChunk, decodeChunk, select],
+    "each step keeps its own op",
+  );
   assert.deepEqual(steps[1]!.args[0], ref('["load-1",1]'));
   assert.deepEqual(node!.dependencies, []);
 });
@@ -81,7 +85,10 @@ test("a transposed read fuses block (i, j) of the output with block (j, i) of th
   const x = new Blockwise({ name: "x", outIndex: "ij", numBlocks: [2, 3], op: fetchChunk, args: [blockIndex()] });
   const t = new Blockwise({ name: "t", outIndex: "ji", numBlocks: [3, 2], op: decodeChunk, args: [blockwiseInput("x", "ij", [2, 3])] });
   const g = fuseBlockwise(Graph.fromLayer(x).withLayer(t, ["x"]), [blockKey("t", [2, 1])]);
-  const node = g.layers.get("t")!.materialize().get(blockKey("t", [2, 1]));
+  const node = g.layers
+    .get("t")!
+    .materialize()
+    .get(blockKey("t", [2, 1]));
   assert.deepEqual(stepKeys(node), ['["x",1,2]', '["t",2,1]']);
   assert.deepEqual((node as Fused).steps[0]!.args[0], [1, 2]);
 });
@@ -93,16 +100,21 @@ test("blockwise fusion leaves a producer whose keys are requested", () => {
 });
 
 test("blockwise fusion leaves a producer that two layers read", () => {
-  const g = loadDecode(2).withLayer(
-    new Blockwise({ name: "other", outIndex: "i", numBlocks: [2], op: select, args: [blockwiseInput("load-1", "i", [2])] }),
-    ["load-1"],
-  );
+  const g = loadDecode(2).withLayer(new Blockwise({ name: "other", outIndex: "i", numBlocks: [2], op: select, args: [blockwiseInput("load-1", "i", [2])] }), [
+    "load-1",
+  ]);
   assert.deepEqual([...fuseBlockwise(g, [blockKey("dec-1", [0]), blockKey("other", [0])]).layers.keys()], ["load-1", "dec-1", "other"]);
 });
 
 test("blockwise fusion leaves a producer read twice by its consumer", () => {
   const x = new Blockwise({ name: "x", outIndex: "ij", numBlocks: [2, 2], op: fetchChunk, args: [] });
-  const s = new Blockwise({ name: "s", outIndex: "ij", numBlocks: [2, 2], op: select, args: [blockwiseInput("x", "ij", [2, 2]), blockwiseInput("x", "ji", [2, 2])] });
+  const s = new Blockwise({
+    name: "s",
+    outIndex: "ij",
+    numBlocks: [2, 2],
+    op: select,
+    args: [blockwiseInput("x", "ij", [2, 2]), blockwiseInput("x", "ji", [2, 2])],
+  });
   assert.equal(fuseBlockwise(Graph.fromLayer(x).withLayer(s, ["x"]), [blockKey("s", [0, 0])]).layers.size, 2);
 });
 
@@ -140,10 +152,7 @@ test("linear fusion never fuses a requested key into its reader", () => {
 });
 
 test("linear fusion splices the steps of fused Blockwise nodes into a chain", () => {
-  const g = loadDecode(2).withLayer(
-    new MaterializedLayer("mean", [new Task("mean", select, [ref(blockKey("dec-1", [0]))])]),
-    ["dec-1"],
-  );
+  const g = loadDecode(2).withLayer(new MaterializedLayer("mean", [new Task("mean", select, [ref(blockKey("dec-1", [0]))])]), ["dec-1"]);
   const keys = ["mean"];
   const nodes = fuse(cull(g, keys), keys).materialize();
   assert.deepEqual([...nodes.keys()], ["mean"]);
@@ -275,7 +284,11 @@ test("a fused Blockwise node's stepArgs are its steps' arguments, with earlier s
           assert.equal(f.stepArgs(0), undefined, "built steps are what a scheduler reads next");
           args.forEach((a, s) => {
             if (a === undefined) return;
-            assert.deepEqual(substitute(a, ref, (e) => ref(steps[e]!.key)), steps[s]!.args, `step ${s} of ${f.key}`);
+            assert.deepEqual(
+              substitute(a, ref, (e) => ref(steps[e]!.key)),
+              steps[s]!.args,
+              `step ${s} of ${f.key}`,
+            );
             checked++;
             if (a === again[s]) shared++;
           });
@@ -329,5 +342,9 @@ test("culling an already fused graph keeps the same values (random Blockwise gra
 test("a StepRef names a step by a non-negative integer", () => {
   assert.equal(stepRef(2).step, 2);
   assert.equal(stepRef(2), stepRef(2), "shared");
-  for (const bad of [-1, 1.5, Number.NaN]) assert.throws(() => stepRef(bad), (e: unknown) => e instanceof RangeError && e.message.includes(String(bad)));
+  for (const bad of [-1, 1.5, Number.NaN])
+    assert.throws(
+      () => stepRef(bad),
+      (e: unknown) => e instanceof RangeError && e.message.includes(String(bad)),
+    );
 });

@@ -6,7 +6,10 @@ const f = op("m", "f");
 
 test("stats counts tasks of symbolic layers without materializing them", () => {
   const x = new Blockwise({ name: "x", outIndex: "ij", numBlocks: [2000, 184], op: f, args: [] });
-  const g = Graph.fromLayer(x).withLayer(new Blockwise({ name: "y", outIndex: "ij", numBlocks: [2000, 184], op: f, args: [blockwiseInput("x", "ij", [2000, 184])] }), ["x"]);
+  const g = Graph.fromLayer(x).withLayer(
+    new Blockwise({ name: "y", outIndex: "ij", numBlocks: [2000, 184], op: f, args: [blockwiseInput("x", "ij", [2000, 184])] }),
+    ["x"],
+  );
   assert.deepEqual(g.stats(), { tasks: 736_000, layers: 2 });
 });
 
@@ -22,9 +25,29 @@ test("merge unites the layers of several graphs, sharing common ones", () => {
 
 test("layerOrder puts every layer after its dependencies and reports cycles", () => {
   const l = (n: string) => new MaterializedLayer(n, [new DataNode(n, 0)]);
-  const g = new Graph(new Map([["c", l("c")], ["b", l("b")], ["a", l("a")]]), new Map([["c", new Set(["b"])], ["b", new Set(["a"])], ["a", new Set<string>()]]));
+  const g = new Graph(
+    new Map([
+      ["c", l("c")],
+      ["b", l("b")],
+      ["a", l("a")],
+    ]),
+    new Map([
+      ["c", new Set(["b"])],
+      ["b", new Set(["a"])],
+      ["a", new Set<string>()],
+    ]),
+  );
   assert.deepEqual(g.layerOrder(), ["a", "b", "c"]);
-  const cyc = new Graph(new Map([["a", l("a")], ["b", l("b")]]), new Map([["a", new Set(["b"])], ["b", new Set(["a"])]]));
+  const cyc = new Graph(
+    new Map([
+      ["a", l("a")],
+      ["b", l("b")],
+    ]),
+    new Map([
+      ["a", new Set(["b"])],
+      ["b", new Set(["a"])],
+    ]),
+  );
   assert.throws(() => cyc.layerOrder(), CycleError);
 });
 

@@ -35,7 +35,10 @@ function isTopological(nodes: ReadonlyMap<Key, GraphNode>, p: ReadonlyMap<Key, n
 test("order ranks every node 0..n-1", () => {
   const nodes = treeSum(16, 4);
   const p = order(nodes);
-  assert.deepEqual([...p.values()].sort((a, b) => a - b), [...Array(nodes.size).keys()]);
+  assert.deepEqual(
+    [...p.values()].sort((a, b) => a - b),
+    [...Array(nodes.size).keys()],
+  );
   assert.deepEqual(new Set(p.keys()), new Set(nodes.keys()));
 });
 
@@ -101,7 +104,10 @@ test("order reports a cycle with the keys on it", () => {
 });
 
 test("order reports a dependency that is not among the nodes", () => {
-  assert.throws(() => order(nodesOf([new Task("a", f, [ref("ghost")])])), (e: unknown) => e instanceof MissingKeyError && e.key === "ghost" && e.dependent === "a");
+  assert.throws(
+    () => order(nodesOf([new Task("a", f, [ref("ghost")])])),
+    (e: unknown) => e instanceof MissingKeyError && e.key === "ghost" && e.dependent === "a",
+  );
 });
 
 test("order works for nodes made far apart in time and for one node listed under two keys", () => {
@@ -111,7 +117,11 @@ test("order works for nodes made far apart in time and for one node listed under
   const p = order(nodesOf([late, early]));
   assert.ok(p.get("a")! < p.get("b")!);
   const shared = new Task("x", f, []);
-  const twice = new Map<Key, GraphNode>([["x", shared], ["x2", shared], ["y", new Task("y", f, [ref("x2")])]]);
+  const twice = new Map<Key, GraphNode>([
+    ["x", shared],
+    ["x2", shared],
+    ["y", new Task("y", f, [ref("x2")])],
+  ]);
   const q = order(twice);
   assert.ok(q.get("x2")! < q.get("y")!);
   assert.equal(q.size, 3);

@@ -71,18 +71,16 @@ export interface DagSpec {
   readonly kinds: readonly ("task" | "data" | "alias")[];
 }
 
-export const dagSpec: fc.Arbitrary<DagSpec> = fc
-  .integer({ min: 1, max: 30 })
-  .chain((n) =>
-    fc.record({
-      deps: fc.tuple(
-        ...Array.from({ length: n }, (_, i) =>
-          i === 0 ? fc.constant([] as number[]) : fc.uniqueArray(fc.integer({ min: 0, max: i - 1 }), { maxLength: Math.min(i, 4) }),
-        ),
+export const dagSpec: fc.Arbitrary<DagSpec> = fc.integer({ min: 1, max: 30 }).chain((n) =>
+  fc.record({
+    deps: fc.tuple(
+      ...Array.from({ length: n }, (_, i) =>
+        i === 0 ? fc.constant([] as number[]) : fc.uniqueArray(fc.integer({ min: 0, max: i - 1 }), { maxLength: Math.min(i, 4) }),
       ),
-      kinds: fc.tuple(...Array.from({ length: n }, () => fc.constantFrom<"task" | "data" | "alias">("task", "task", "task", "task", "data", "alias"))),
-    }),
-  );
+    ),
+    kinds: fc.tuple(...Array.from({ length: n }, () => fc.constantFrom<"task" | "data" | "alias">("task", "task", "task", "task", "data", "alias"))),
+  }),
+);
 
 export const dagKey = (i: number): Key => `n${i}`;
 
@@ -140,7 +138,10 @@ export interface BlockwiseSpec {
 }
 
 export const blockwiseSpec: fc.Arbitrary<BlockwiseSpec> = fc
-  .record({ grid: fc.oneof(fc.tuple(fc.integer({ min: 1, max: 6 })), fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }))), n: fc.integer({ min: 1, max: 6 }) })
+  .record({
+    grid: fc.oneof(fc.tuple(fc.integer({ min: 1, max: 6 })), fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }))),
+    n: fc.integer({ min: 1, max: 6 }),
+  })
   .chain(({ grid, n }) =>
     fc.record({
       grid: fc.constant(grid as number[]),
@@ -183,14 +184,19 @@ export function blockwiseGraph(spec: BlockwiseSpec, opFor: OpFor = plainOps): { 
   const outSym = grid.length === 1 ? "" : "j";
   const sumBlocks = grid.length === 1 ? [] : [grid[1]!];
   const [sumOp, sumLead] = opFor(7);
-  g = g.withLayer(
-    new Blockwise({ name: "sum-x", outIndex: outSym, numBlocks: sumBlocks, op: sumOp, args: [...sumLead, blockwiseInput(from, sym, grid)] }),
-    [from],
-  );
+  g = g.withLayer(new Blockwise({ name: "sum-x", outIndex: outSym, numBlocks: sumBlocks, op: sumOp, args: [...sumLead, blockwiseInput(from, sym, grid)] }), [
+    from,
+  ]);
   const sumKeys = grid.length === 1 ? [blockKey("sum-x", [])] : Array.from({ length: grid[1]! }, (_, j) => blockKey("sum-x", [j]));
   const [totalOp, totalLead] = opFor(8);
   g = g.withLayer(new MaterializedLayer("total", [new Task("total", totalOp, [...totalLead, sumKeys.map(ref)])]), ["sum-x"]);
   const last = layerName(spec.layers.length - 1);
-  const outputs = ["total", blockKey(last, grid.map(() => 0))];
+  const outputs = [
+    "total",
+    blockKey(
+      last,
+      grid.map(() => 0),
+    ),
+  ];
   return { graph: g, outputs };
 }

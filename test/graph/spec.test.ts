@@ -24,7 +24,10 @@ test("op makes a frozen, cloneable reference with a default cpu lane", () => {
   assert.ok(Object.isFrozen(o));
   assert.ok(isOpRef(o));
   assert.equal(opName(o), "file:///x/ops.js#normalize");
-  assert.equal(opName(function sum() {}), "sum");
+  assert.equal(
+    opName(function sum() {}),
+    "sum",
+  );
   assert.throws(() => op("m", "f", { lane: "gpu" as "io" }), RangeError);
   assert.throws(() => op("m", ""), TypeError);
 });

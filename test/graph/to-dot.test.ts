@@ -9,10 +9,7 @@ function sum(...xs: number[]): number {
 
 test("toDot draws each node once, an edge per dependency, and a cluster per layer", () => {
   const g = Graph.fromLayer(new MaterializedLayer("data", [new DataNode('["x",0]', 1), new Alias("y", '["x",0]')])).withLayer(
-    new MaterializedLayer("work", [
-      new Task("t", sum, [ref("y"), 2]),
-      new Fused("f", [new Task("l", load, []), new Task("f", sum, [ref("l"), ref("t")])]),
-    ]),
+    new MaterializedLayer("work", [new Task("t", sum, [ref("y"), 2]), new Fused("f", [new Task("l", load, []), new Task("f", sum, [ref("l"), ref("t")])])]),
     ["data"],
   );
   const dot = toDot(g);

@@ -85,7 +85,8 @@ export function startHostileServer(root: string, misbehave: (requestPath: string
       return send(404, {}, new Uint8Array(0));
     }
     if (how?.kind === "encode") {
-      const encoded = how.encoding === "gzip" ? gzipSync(body) : how.encoding === "deflate" ? deflateSync(body) : how.encoding === "br" ? brotliCompressSync(body) : body;
+      const encoded =
+        how.encoding === "gzip" ? gzipSync(body) : how.encoding === "deflate" ? deflateSync(body) : how.encoding === "br" ? brotliCompressSync(body) : body;
       return send(200, { "Content-Encoding": how.encoding }, encoded);
     }
     send(200, {}, body);

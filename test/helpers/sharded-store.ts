@@ -45,7 +45,12 @@ export function writeShardedStore(dir: string, spec: ShardedStoreSpec): void {
     codecs: [
       {
         name: "sharding_indexed",
-        configuration: { chunk_shape: chunks, codecs: inner, index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }], index_location: location },
+        configuration: {
+          chunk_shape: chunks,
+          codecs: inner,
+          index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }],
+          index_location: location,
+        },
       },
     ],
     attributes: {},

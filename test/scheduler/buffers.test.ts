@@ -81,7 +81,10 @@ describe("workers recycle the buffers of values that die with a request", () => 
           // returned whole (m-) or viewed whole (w-)
           const a = v as Float64Array;
           assert.equal(a.length, n, key);
-          assert.ok(a.every((x) => x === k), `${key} holds ${k} everywhere`);
+          assert.ok(
+            a.every((x) => x === k),
+            `${key} holds ${k} everywhere`,
+          );
         }
       });
     }
@@ -89,10 +92,21 @@ describe("workers recycle the buffers of values that die with a request", () => 
     // recycled buffers away with them): the workers keep some of their buffers, at most 4 of
     // this size each
     const reduced = nodes.filter((t) => /^[ms]-/.test(t.key) && Number(t.key.slice(2)) % 4 === 0);
-    await compute(Graph.fromNodes("reduced", reduced), reduced.filter((t) => t.key.startsWith("s-")).map((t) => t.key), { inlineThreshold: 0, progress: false });
+    await compute(
+      Graph.fromNodes("reduced", reduced),
+      reduced.filter((t) => t.key.startsWith("s-")).map((t) => t.key),
+      { inlineThreshold: 0, progress: false },
+    );
     const probes = Array.from({ length: 8 }, (_, p) => new Task(`held-${p}`, heldForReuse, [p]));
-    const held = (await compute(Graph.fromNodes("held", probes), probes.map((t) => t.key), { inlineThreshold: 0, progress: false })) as number[];
-    assert.ok(held.some((b) => b >= n * 8), `a worker holds a recycled buffer (${held.join(", ")})`);
+    const held = (await compute(
+      Graph.fromNodes("held", probes),
+      probes.map((t) => t.key),
+      { inlineThreshold: 0, progress: false },
+    )) as number[];
+    assert.ok(
+      held.some((b) => b >= n * 8),
+      `a worker holds a recycled buffer (${held.join(", ")})`,
+    );
     assert.ok(held.every((b) => b <= 4 * n * 8));
   });
 });

@@ -56,7 +56,10 @@ describe("the bullmq executor on a real redis-server", { skip }, () => {
       assert.ok(server.requests.length - requestsBefore >= X.numBlocks.reduce((a, b) => a * b, 1));
       const local = (await X.mean({ axis: 0 }).compute()) as unknown as { data: Float32Array; shape: number[] };
       assert.deepEqual(remote.shape, local.shape);
-      assert.deepEqual(Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength), Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength));
+      assert.deepEqual(
+        Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength),
+        Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength),
+      );
     } finally {
       await cluster.close();
     }
@@ -118,7 +121,11 @@ describe("the bullmq executor on a real redis-server", { skip }, () => {
     try {
       const nodes = Array.from({ length: 10 }, (_, i) => new Task(`f${i}`, fill, [2, i]));
       const controller = new AbortController();
-      const run = compute(Graph.fromNodes("a", nodes), nodes.map((n) => n.key), { scheduler: cluster, signal: controller.signal });
+      const run = compute(
+        Graph.fromNodes("a", nodes),
+        nodes.map((n) => n.key),
+        { scheduler: cluster, signal: controller.signal },
+      );
       for (let i = 0; i < 100 && (await q.getWaitingCount()) < 10; i++) await new Promise((r) => setTimeout(r, 10));
       assert.equal(await q.getWaitingCount(), 10);
       controller.abort(new Error("stop"));

@@ -28,7 +28,10 @@ describe("cancellation", () => {
     });
     try {
       const urls = Array.from({ length: 20 }, (_, i) => `${server.url}/hang/${i}`);
-      const graph = Graph.fromNodes("get", urls.map((u, i) => new Task(`get-${i}`, fetchBytes, [u])));
+      const graph = Graph.fromNodes(
+        "get",
+        urls.map((u, i) => new Task(`get-${i}`, fetchBytes, [u])),
+      );
       const keys = urls.map((_, i) => `get-${i}`);
       const before = timers();
       const ac = new AbortController();
@@ -39,7 +42,11 @@ describe("cancellation", () => {
       await assert.rejects(running, (e) => e === reason);
       await until(() => server.inFlight === 0);
       assert.equal(server.aborted, 4, "the 4 requests in flight were closed by the client");
-      assert.equal([...server.hits.values()].reduce((a, b) => a + b, 0), 4, "queued requests were never sent");
+      assert.equal(
+        [...server.hits.values()].reduce((a, b) => a + b, 0),
+        4,
+        "queued requests were never sent",
+      );
       // undici's own timer tick may outlive the requests by up to a second; ours (the 30 s
       // request timeout, backoff waits) would stay far longer
       const deadline = performance.now() + 2500;
@@ -55,12 +62,19 @@ describe("cancellation", () => {
     const known = new Set<number>();
     for (let tries = 0; tries < 10 && known.size < availableParallelism(); tries++) {
       const warm = Array.from({ length: 8 }, (_, i) => new Task(`w-${i}`, spinThread, [20]));
-      const ids = (await compute(Graph.fromNodes("warm", warm), warm.map((t) => t.key), { inlineThreshold: 0, progress: false })) as number[];
+      const ids = (await compute(
+        Graph.fromNodes("warm", warm),
+        warm.map((t) => t.key),
+        { inlineThreshold: 0, progress: false },
+      )) as number[];
       for (const id of ids) known.add(id);
     }
     const n = 16;
     const started = new Int32Array(new SharedArrayBuffer(4 * (n + 1)));
-    const graph = Graph.fromNodes("spin", Array.from({ length: n }, (_, i) => new Task(`s-${i}`, countedSpin, [60, started])));
+    const graph = Graph.fromNodes(
+      "spin",
+      Array.from({ length: n }, (_, i) => new Task(`s-${i}`, countedSpin, [60, started])),
+    );
     const keys = Array.from({ length: n }, (_, i) => `s-${i}`);
     let done = 0;
     const ac = new AbortController();
@@ -82,7 +96,14 @@ describe("cancellation", () => {
     assert.ok(startedAtAll < n);
     for (const id of started.slice(1, 1 + startedAtAll)) known.add(id);
     // the same workers run the next compute: none was terminated and replaced
-    const again = (await compute(Graph.fromNodes("again", keys.slice(0, 4).map((k) => new Task(k, spinThread, [10]))), keys.slice(0, 4), { inlineThreshold: 0, progress: false })) as number[];
+    const again = (await compute(
+      Graph.fromNodes(
+        "again",
+        keys.slice(0, 4).map((k) => new Task(k, spinThread, [10])),
+      ),
+      keys.slice(0, 4),
+      { inlineThreshold: 0, progress: false },
+    )) as number[];
     for (const id of again) assert.ok(known.has(id), `worker ${id} is one of ${[...known].join(", ")}`);
   });
 

@@ -42,7 +42,10 @@ describe("compute", () => {
     assert.equal(alone.threadId, 0, "nothing could run beside it: no message");
     const two = Graph.fromNodes("x", [new DataNode("d", big), new Task("w1", whereAmI, [ref("d")]), new Task("w2", whereAmI, [ref("d")])]);
     const both = (await compute(two, ["w1", "w2"], { optimize: false, progress: false })) as { threadId: number }[];
-    assert.ok(both.every((r) => r.threadId !== 0), "with two, the big inputs go to the pool");
+    assert.ok(
+      both.every((r) => r.threadId !== 0),
+      "with two, the big inputs go to the pool",
+    );
     const [forced] = (await compute(one, ["w"], { optimize: false, progress: false, inlineThreshold: 0 })) as [{ threadId: number }];
     assert.notEqual(forced.threadId, 0, "an explicit threshold is honoured");
   });
@@ -55,7 +58,10 @@ describe("compute", () => {
 
   test("a cpu op that proves slow inline goes to the pool from then on, however small its inputs", async () => {
     const spinThread = op(ops, "spinThread");
-    const g = Graph.fromNodes("x", Array.from({ length: 6 }, (_, i) => new Task(`s-${i}`, spinThread, [2])));
+    const g = Graph.fromNodes(
+      "x",
+      Array.from({ length: 6 }, (_, i) => new Task(`s-${i}`, spinThread, [2])),
+    );
     const threads = (await compute(g, [...g.materialize().keys()], { progress: false })) as number[];
     assert.equal(threads.filter((t) => t === 0).length, 1, `threads ${threads.join(", ")}: the first run inline, measured, then the pool`);
     const inline = (await compute(g, [...g.materialize().keys()], { inlineThreshold: Infinity, progress: false })) as number[];
@@ -64,10 +70,16 @@ describe("compute", () => {
 
   test("an op sent to the pool by one slow (cold) run comes back inline once the workers measure it cheap", async () => {
     const cold = op(ops, "coldThenFast");
-    const g = Graph.fromNodes("x", Array.from({ length: 300 }, (_, i) => new Task(`c-${i}`, cold, [])));
+    const g = Graph.fromNodes(
+      "x",
+      Array.from({ length: 300 }, (_, i) => new Task(`c-${i}`, cold, [])),
+    );
     const threads = (await compute(g, [...g.materialize().keys()], { progress: false })) as number[];
     const inline = threads.filter((t) => t === 0).length;
-    assert.ok(threads.some((t) => t !== 0), "some ran on the pool");
+    assert.ok(
+      threads.some((t) => t !== 0),
+      "some ran on the pool",
+    );
     assert.ok(inline > 1, `${inline} ran inline: the first, then those still queued once the pool reported them cheap`);
   });
 
@@ -102,7 +114,13 @@ describe("compute", () => {
     let g = Graph.fromLayer(new Blockwise({ name: "f", outIndex: "i", numBlocks: grid, op: fill, args: [10, 1] }));
     g = g.withLayer(new Blockwise({ name: "a", outIndex: "i", numBlocks: grid, op: affine, args: [blockwiseInput("f", "i", grid), 2, 0] }), ["f"]);
     g = g.withLayer(
-      new Blockwise({ name: "s", outIndex: "i", numBlocks: grid, op: sum, args: [blockwiseInput("a", "i", grid), blockwiseInput("f", "i", grid), blockIndex()] }),
+      new Blockwise({
+        name: "s",
+        outIndex: "i",
+        numBlocks: grid,
+        op: sum,
+        args: [blockwiseInput("a", "i", grid), blockwiseInput("f", "i", grid), blockIndex()],
+      }),
       ["a"],
     );
     const keys = [0, 1, 2, 3].map((i) => blockKey("s", [i]));
@@ -177,7 +195,15 @@ describe("compute", () => {
   });
 
   test("a failing inline function rejects with a TaskError in sync mode too", async () => {
-    const g = Graph.fromNodes("x", [new Task("t", function explode() { throw new Error("no"); }, [])]);
+    const g = Graph.fromNodes("x", [
+      new Task(
+        "t",
+        function explode() {
+          throw new Error("no");
+        },
+        [],
+      ),
+    ]);
     await assert.rejects(compute(g, ["t"], { scheduler: "sync" }), (e: unknown) => e instanceof TaskError && e.key === "t" && e.op === "explode");
   });
 
@@ -187,7 +213,11 @@ describe("compute", () => {
   });
 
   test("a cycle is a CycleError, whichever passes run", async () => {
-    const g = Graph.fromNodes("x", [new Task("a", (x: number) => x, [ref("b")]), new Task("b", (x: number) => x, [ref("a")]), new Task("c", (x: number) => x, [ref("a")])]);
+    const g = Graph.fromNodes("x", [
+      new Task("a", (x: number) => x, [ref("b")]),
+      new Task("b", (x: number) => x, [ref("a")]),
+      new Task("c", (x: number) => x, [ref("a")]),
+    ]);
     for (const optimize of [true, false, { order: false }, { cull: false, fuse: false }]) {
       await assert.rejects(compute(g, ["c"], { optimize }), CycleError);
     }

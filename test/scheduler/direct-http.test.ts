@@ -129,7 +129,8 @@ describe("the direct HTTP client", () => {
     const server = await startRawServer((socket, head, n) => {
       const path = head.split(" ")[1];
       if (path === "/cut" && n === 1) socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part");
-      else if (path === "/stall" && server.requests.filter((r) => r.includes("/stall")).length === 1) socket.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
+      else if (path === "/stall" && server.requests.filter((r) => r.includes("/stall")).length === 1)
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
       else if (path === "/garbage") socket.write("SMTP ready\r\n\r\n");
       else socket.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfull");
     });
@@ -172,7 +173,10 @@ describe("the direct HTTP client", () => {
     try {
       const script = `import { IoLane } from "@zask/scheduler"; const r = await new IoLane().get(process.argv[1]); console.log(Buffer.from(r.body).toString());`;
       const t0 = performance.now();
-      const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, `${server.url}/x`], { cwd: new URL("../..", import.meta.url).pathname, timeout: 10_000 });
+      const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, `${server.url}/x`], {
+        cwd: new URL("../..", import.meta.url).pathname,
+        timeout: 10_000,
+      });
       assert.equal(stdout.trim(), "bye");
       assert.ok(performance.now() - t0 < 3000, "it did not wait for the idle connection's timeout");
     } finally {

@@ -55,7 +55,13 @@ function reply(stream: ServerHttp2Stream, headers: Record<string, string | numbe
 
 function graphOf(urls: string[]): { graph: Graph; keys: string[] } {
   const keys = urls.map((_, i) => `get-${i}`);
-  return { graph: Graph.fromNodes("get", urls.map((u, i) => new Task(keys[i]!, getBytes, [u]))), keys };
+  return {
+    graph: Graph.fromNodes(
+      "get",
+      urls.map((u, i) => new Task(keys[i]!, getBytes, [u])),
+    ),
+    keys,
+  };
 }
 
 describe("HTTP/2 (h2c with prior knowledge)", () => {
@@ -65,7 +71,10 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
       const urls = Array.from({ length: 60 }, (_, i) => `${server.url}/c/${i}`);
       const { graph, keys } = graphOf(urls);
       const values = (await compute(graph, keys, { ...fast, httpConcurrency: 4 })) as Uint8Array[];
-      assert.deepEqual(values.map((b) => new TextDecoder().decode(b)), urls.map((u) => `${new URL(u).pathname}\n`));
+      assert.deepEqual(
+        values.map((b) => new TextDecoder().decode(b)),
+        urls.map((u) => `${new URL(u).pathname}\n`),
+      );
       assert.equal(server.sessions, 1, "one connection");
       assert.equal(server.maxInFlight, 12, "streams in flight at once");
     } finally {
@@ -98,7 +107,10 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
     const lane = new IoLane({ http2: true, retries: 0 });
     try {
       for (const path of ["/announced", "/streamed"]) {
-        const e = await lane.get(`${server.url}${path}`, { maxBytes: 1000 }).then(() => undefined, (x: unknown) => x);
+        const e = await lane.get(`${server.url}${path}`, { maxBytes: 1000 }).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
         assert.ok(e instanceof HttpError, String(e));
         assert.equal(e.url, `${server.url}${path}`);
         assert.ok(e.cause instanceof HttpTransportError);
@@ -121,7 +133,10 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
     const lane = new IoLane({ http2: true, retries: 0, deadline: 250, timeout: 1000 });
     try {
       const t0 = performance.now();
-      const e = await lane.get(`${server.url}/slow`).then(() => undefined, (x: unknown) => x);
+      const e = await lane.get(`${server.url}/slow`).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
       assert.ok(e instanceof HttpError && e.cause instanceof HttpTransportError, String(e));
       assert.equal((e.cause as HttpTransportError).code, "ZASK_HTTP_DEADLINE");
       assert.ok(performance.now() - t0 < 1000);

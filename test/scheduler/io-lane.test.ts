@@ -18,7 +18,13 @@ after(() => close());
 
 function fetchGraph(urls: string[]): { graph: Graph; keys: string[] } {
   const keys = urls.map((_, i) => `get-${i}`);
-  return { graph: Graph.fromNodes("get", urls.map((u, i) => new Task(keys[i]!, fetchBytes, [u]))), keys };
+  return {
+    graph: Graph.fromNodes(
+      "get",
+      urls.map((u, i) => new Task(keys[i]!, fetchBytes, [u])),
+    ),
+    keys,
+  };
 }
 
 describe("the I/O lane", () => {
@@ -29,7 +35,10 @@ describe("the I/O lane", () => {
       const values = await compute(graph, keys, { httpConcurrency: 3, ...fast });
       assert.equal(values.length, 40);
       assert.equal(server.maxInFlight, 3);
-      assert.equal([...server.hits.values()].reduce((a, b) => a + b, 0), 40);
+      assert.equal(
+        [...server.hits.values()].reduce((a, b) => a + b, 0),
+        40,
+      );
     } finally {
       await server.close();
     }
@@ -108,7 +117,10 @@ describe("the I/O lane", () => {
     try {
       const { graph, keys } = fetchGraph(["/503", "/429", "/reset"].map((p) => server.url + p));
       const values = (await compute(graph, keys, fast)) as Uint8Array[];
-      assert.deepEqual(values.map((v) => new TextDecoder().decode(v)), ["7\n", "7\n", "7\n"]);
+      assert.deepEqual(
+        values.map((v) => new TextDecoder().decode(v)),
+        ["7\n", "7\n", "7\n"],
+      );
       assert.equal(server.hits.get("/503"), 3);
       assert.equal(server.hits.get("/429"), 2);
       assert.equal(server.hits.get("/reset"), 2);
@@ -143,7 +155,10 @@ describe("the I/O lane", () => {
       assert.deepEqual(await compute(missing.graph, missing.keys, fast), [null]);
       assert.equal(server.hits.get("/missing"), 1);
       const forbidden = fetchGraph([`${server.url}/forbidden`]);
-      await assert.rejects(compute(forbidden.graph, forbidden.keys, fast), (e: unknown) => e instanceof TaskError && /HTTP 403/.test(String((e.cause as Error).message)));
+      await assert.rejects(
+        compute(forbidden.graph, forbidden.keys, fast),
+        (e: unknown) => e instanceof TaskError && /HTTP 403/.test(String((e.cause as Error).message)),
+      );
       assert.equal(server.hits.get("/forbidden"), 1);
     } finally {
       await server.close();
@@ -174,7 +189,10 @@ describe("the I/O lane", () => {
     try {
       const lane = new IoLane({ httpConcurrency: 2, retryDelay: 1 });
       const all = await Promise.all(Array.from({ length: 6 }, (_, i) => lane.get(`${server.url}/x/${i}`)));
-      assert.deepEqual(all.map((r) => [r.status, new TextDecoder().decode(r.body!)]), Array.from({ length: 6 }, (_, i) => [200, `body of /x/${i}`]));
+      assert.deepEqual(
+        all.map((r) => [r.status, new TextDecoder().decode(r.body!)]),
+        Array.from({ length: 6 }, (_, i) => [200, `body of /x/${i}`]),
+      );
       assert.equal(all[0]!.url, `${server.url}/x/0`);
       assert.equal(server.maxInFlight, 2);
       assert.deepEqual(await lane.get(`${server.url}/missing`), { status: 404, url: `${server.url}/missing`, body: null });
@@ -218,11 +236,21 @@ describe("the I/O lane", () => {
     process.on("warning", onWarning);
     try {
       const urls = Array.from({ length: 100 }, (_, i) => `${server.url}/c/${i}`);
-      const graph = Graph.fromNodes("get", urls.map((u, i) => new Task(`get-${i}`, getBytes, [u])));
-      const values = await compute(graph, urls.map((_, i) => `get-${i}`), { signal: new AbortController().signal, ...fast });
+      const graph = Graph.fromNodes(
+        "get",
+        urls.map((u, i) => new Task(`get-${i}`, getBytes, [u])),
+      );
+      const values = await compute(
+        graph,
+        urls.map((_, i) => `get-${i}`),
+        { signal: new AbortController().signal, ...fast },
+      );
       assert.equal(values.length, 100);
       await new Promise((r) => setImmediate(r));
-      assert.deepEqual(warnings.filter((w) => w.name === "MaxListenersExceededWarning").map((w) => w.message), []);
+      assert.deepEqual(
+        warnings.filter((w) => w.name === "MaxListenersExceededWarning").map((w) => w.message),
+        [],
+      );
     } finally {
       process.off("warning", onWarning);
       await server.close();

@@ -35,7 +35,11 @@ test("configurePool sizes the pool and lowers the workers' priority by niceIncre
   const where = blocks.map((b, i) => new Task(`w-${i}`, op(ops, "whereAmI"), [ref(b.key)]));
   const g = Graph.fromNodes("x", [...blocks, ...where]);
   const run = async (): Promise<{ threadId: number; nice: number | null }[]> =>
-    (await compute(g, where.map((w) => w.key), { inlineThreshold: 0, progress: false })) as { threadId: number; nice: number | null }[];
+    (await compute(
+      g,
+      where.map((w) => w.key),
+      { inlineThreshold: 0, progress: false },
+    )) as { threadId: number; nice: number | null }[];
   const mainNice = process.platform === "linux" ? Number(readFileSync("/proc/thread-self/stat", "utf8").split(") ")[1]!.split(" ")[16]) : null;
   try {
     await configurePool({ maxThreads: 1, niceIncrement: 7 });

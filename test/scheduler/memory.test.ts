@@ -83,11 +83,7 @@ describe("memory", () => {
 
   test("a buffer made on the main thread is copied to a worker, never moved (an op may keep it)", async () => {
     const cache = new Float64Array(1000).fill(5);
-    const g = Graph.fromNodes("keep", [
-      new Task("cached", () => cache, []),
-      new Task("b", affine, [ref("cached"), 2, 0]),
-      new Task("out", sum, [ref("b")]),
-    ]);
+    const g = Graph.fromNodes("keep", [new Task("cached", () => cache, []), new Task("b", affine, [ref("cached"), 2, 0]), new Task("out", sum, [ref("b")])]);
     const [out] = await compute(g, ["out"], { inlineThreshold: 0, optimize: false, progress: false });
     assert.equal(out, 10_000);
     assert.equal(cache.length, 1000, "the op's cached array is intact");
@@ -99,14 +95,18 @@ describe("memory", () => {
     const big = new Float64Array((2 * MB) / 8).fill(0.5);
     const ks = Array.from({ length: 16 }, (_, k) => k);
     const shared = Graph.fromNodes("shared", [new DataNode("big", big), ...ks.map((k) => new Task(`s-${k}`, sum, [ref("big"), k]))]);
-    const sums = await compute(shared, ks.map((k) => `s-${k}`), { inlineThreshold: 0, progress: false });
-    assert.deepEqual(sums, ks.map((k) => big.length * 0.5 + k));
+    const sums = await compute(
+      shared,
+      ks.map((k) => `s-${k}`),
+      { inlineThreshold: 0, progress: false },
+    );
+    assert.deepEqual(
+      sums,
+      ks.map((k) => big.length * 0.5 + k),
+    );
     // a 2 MiB intermediate (fill) fused with a step that returns a class instance viewing it:
     // the instance is cloned when the answer is posted, so the buffer must still be there
-    const wrapped = Graph.fromNodes("wrapped", [
-      new Task("made", fill, [(2 * MB) / 8, 7]),
-      new Task("head", op(ops, "wrapHead"), [ref("made"), 3]),
-    ]);
+    const wrapped = Graph.fromNodes("wrapped", [new Task("made", fill, [(2 * MB) / 8, 7]), new Task("head", op(ops, "wrapHead"), [ref("made"), 3])]);
     const [head] = (await compute(wrapped, ["head"], { inlineThreshold: 0, progress: false })) as [{ values: Float64Array }];
     assert.deepEqual([...head.values], [7, 7, 7]);
   });

@@ -117,7 +117,10 @@ describe("ReadPlanner over HTTP", () => {
     try {
       assert.equal(await new ReadPlanner(new IoLane()).read(range(`${base}/410`, 0, 4)), null);
       assert.equal(await new ReadPlanner(new IoLane(), { missingStatuses: [403] }).read(range(`${base}/403`, 0, 4)), null);
-      await assert.rejects(new ReadPlanner(new IoLane()).read(range(`${base}/403`, 0, 4)), (e: unknown) => e instanceof HttpAccessDeniedError && e.status === 403);
+      await assert.rejects(
+        new ReadPlanner(new IoLane()).read(range(`${base}/403`, 0, 4)),
+        (e: unknown) => e instanceof HttpAccessDeniedError && e.status === 403,
+      );
     } finally {
       statuses.closeAllConnections();
       statuses.close();
@@ -179,6 +182,9 @@ describe("ReadPlanner over local files", () => {
   test("rejects with a ByteRangeError when the file ends before the range", async () => {
     const planner = new ReadPlanner();
     const file = join(dir, "o", "7");
-    await assert.rejects(planner.read(range(file, SIZE - 5, 10)), (e: unknown) => e instanceof ByteRangeError && e.object === file && /ends after 100000 bytes/.test(e.message));
+    await assert.rejects(
+      planner.read(range(file, SIZE - 5, 10)),
+      (e: unknown) => e instanceof ByteRangeError && e.object === file && /ends after 100000 bytes/.test(e.message),
+    );
   });
 });

@@ -41,7 +41,13 @@ function inProcess(maxInFlight: number): Executor & { jobs: string[]; peak: numb
 function graph(n: number): { g: Graph; keys: string[] } {
   const nodes = [];
   for (let i = 0; i < n; i++) nodes.push(new Task(`fill-${i}`, fill, [4, i]));
-  nodes.push(new Task("total", add, Array.from({ length: n }, (_, i) => ref(`fill-${i}`))));
+  nodes.push(
+    new Task(
+      "total",
+      add,
+      Array.from({ length: n }, (_, i) => ref(`fill-${i}`)),
+    ),
+  );
   nodes.push(new Task("glue", (x: Float64Array) => x.length, [ref("total")]));
   return { g: Graph.fromNodes("g", nodes), keys: ["total", "glue"] };
 }
@@ -67,7 +73,13 @@ test("an executor never has more tasks in flight than its maxInFlight", async ()
 
 test("ready tasks are submitted in the graph's priority order", async () => {
   // two independent chains; order() runs each chain to its end before starting the next
-  const nodes = [new Task("a0", fill, [2, 1]), new Task("a1", add, [ref("a0")]), new Task("b0", fill, [2, 2]), new Task("b1", add, [ref("b0")]), new Task("sum", add, [ref("a1"), ref("b1")])];
+  const nodes = [
+    new Task("a0", fill, [2, 1]),
+    new Task("a1", add, [ref("a0")]),
+    new Task("b0", fill, [2, 2]),
+    new Task("b1", add, [ref("b0")]),
+    new Task("sum", add, [ref("a1"), ref("b1")]),
+  ];
   const ex = inProcess(1);
   await compute(Graph.fromNodes("p", nodes), ["sum"], { scheduler: ex });
   const a = ex.jobs.indexOf("a0");

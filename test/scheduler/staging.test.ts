@@ -46,7 +46,10 @@ describe("staging: fetched bytes waiting for the pool", () => {
           },
         },
       });
-      assert.deepEqual(values, keys.map(() => 8 * MB));
+      assert.deepEqual(
+        values,
+        keys.map(() => 8 * MB),
+      );
       // 32 MiB of staged bytes (4 chunks) plus one running per worker, and a little slack; the
       // I/O lane alone would let 32 fetches run ahead
       assert.ok(ahead <= 8, `${ahead} chunks fetched ahead of the decodes`);
@@ -94,7 +97,10 @@ describe("staging: fetched bytes waiting for the pool", () => {
         keys.push(`spin-${i}`);
       }
       const values = await compute(Graph.fromNodes("load", nodes), keys, { inlineThreshold: 0, httpConcurrency: 16, progress: false });
-      assert.deepEqual(values, keys.map(() => 50_000));
+      assert.deepEqual(
+        values,
+        keys.map(() => 50_000),
+      );
       assert.equal(firstWave, 16, "requests in flight before the first answer");
       assert.equal(server.maxInFlight, 16);
     } finally {
@@ -110,7 +116,11 @@ describe("staging: fetched bytes waiting for the pool", () => {
       const { graph, keys } = loadAndSpin(server.url, 3, 0);
       const values = await compute(graph, keys, { inlineThreshold: 0, progress: false });
       assert.deepEqual(values, [100_000, 100_000, 100_000]);
-      assert.deepEqual(seen.bodies.map((b) => b.byteLength), [0, 0, 0], "the bodies were transferred (detached here)");
+      assert.deepEqual(
+        seen.bodies.map((b) => b.byteLength),
+        [0, 0, 0],
+        "the bodies were transferred (detached here)",
+      );
     } finally {
       seen.bodies.length = 0;
       await server.close();

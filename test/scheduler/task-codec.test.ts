@@ -21,7 +21,12 @@ test("typed arrays, NaN, -0, bigints and Maps survive a result's round trip bit 
 
 test("a task's refs and its dependencies' values come back as refs and data nodes", async () => {
   const t = new Task("t", fill, [ref("a"), { nested: [ref("b")] }, 2]);
-  const { node, deps } = await decodeTask(encodeTask(t, [["a", new Float64Array([1, 2])], ["b", 7]]));
+  const { node, deps } = await decodeTask(
+    encodeTask(t, [
+      ["a", new Float64Array([1, 2])],
+      ["b", 7],
+    ]),
+  );
   assert.ok(node instanceof Task);
   assert.equal(node.key, "t");
   assert.deepEqual(node.op, { module: "@zask/array/ops", name: "fill", lane: "cpu" });

@@ -32,7 +32,10 @@ export class Categorical<T extends string | number | bigint | boolean = string |
   }
 
   /** Build from values; categories are the distinct non-null values in order of first appearance. */
-  static fromValues<T extends string | number | bigint | boolean>(values: Iterable<T | null | undefined>, options: { categories?: readonly T[]; ordered?: boolean } = {}): Categorical<T> {
+  static fromValues<T extends string | number | bigint | boolean>(
+    values: Iterable<T | null | undefined>,
+    options: { categories?: readonly T[]; ordered?: boolean } = {},
+  ): Categorical<T> {
     const vals = [...values];
     const categories = options.categories ? [...options.categories] : [...new Set(vals.filter((v): v is T => v !== null && v !== undefined))];
     const index = new Map(categories.map((c, i) => [c, i]));

@@ -57,7 +57,9 @@ export class DataFrame {
     }
     for (const [name, col] of this.#columns) {
       if (!(isTypedArray(col) || Array.isArray(col) || col instanceof Categorical || col instanceof MaskedArray)) {
-        throw new TypeError(`Expected column \`${name}\` to be a typed array, string[], Categorical or MaskedArray, got \`${Object.prototype.toString.call(col)}\``);
+        throw new TypeError(
+          `Expected column \`${name}\` to be a typed array, string[], Categorical or MaskedArray, got \`${Object.prototype.toString.call(col)}\``,
+        );
       }
       if (columnLength(col) !== this.index.length) {
         throw new RangeError(`Expected column \`${name}\` to have ${this.index.length} rows (the index length), got ${columnLength(col)}`);

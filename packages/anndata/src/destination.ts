@@ -85,9 +85,11 @@ export async function openDestination(dest: WriteDestination, options: { overwri
     if (existing && !existing.isDirectory()) {
       throw new ElementWriteError("/", url, "exists", "the destination exists and is not a directory");
     }
-    const entries = existing ? await readdir(target).catch((cause: unknown) => {
-      throw fsError(cause, url, "could not list the destination");
-    }) : [];
+    const entries = existing
+      ? await readdir(target).catch((cause: unknown) => {
+          throw fsError(cause, url, "could not list the destination");
+        })
+      : [];
     if (entries.length > 0 && !options.overwrite) {
       throw new ElementWriteError("/", url, "exists", "the destination is not empty; pass `overwrite: true` to replace it");
     }

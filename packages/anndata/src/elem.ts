@@ -72,8 +72,17 @@ export async function openChildIfExists(group: zarr.Group<zarr.Readable>, name: 
 export function zaskDtype(dtype: string): DataType {
   if (isStringDtype(dtype)) return "string";
   switch (dtype) {
-    case "bool": case "int8": case "int16": case "int32": case "int64": case "uint8": case "uint16":
-    case "uint32": case "uint64": case "float32": case "float64":
+    case "bool":
+    case "int8":
+    case "int16":
+    case "int32":
+    case "int64":
+    case "uint8":
+    case "uint16":
+    case "uint32":
+    case "uint64":
+    case "float32":
+    case "float64":
       return dtype;
   }
   throw new TypeError(`Expected a numeric, boolean or string zarr dtype, got \`${dtype}\``);
@@ -93,7 +102,10 @@ export function toZaskData(data: unknown): TypedArray | string[] {
  * array is read through @zask/array's `fromZarr` and computed, so eager and lazy reads share
  * one decode path: the same order handling (C or F) and the same checks of every chunk.
  */
-export async function readArrayEager(arr: zarr.Array<zarr.DataType, zarr.Readable>, options: { signal?: AbortSignal } = {}): Promise<NDArray | number | bigint | boolean | string> {
+export async function readArrayEager(
+  arr: zarr.Array<zarr.DataType, zarr.Readable>,
+  options: { signal?: AbortSignal } = {},
+): Promise<NDArray | number | bigint | boolean | string> {
   const dtype = zaskDtype(arr.dtype);
   if (arr.shape.length > 0) {
     try {
@@ -131,7 +143,9 @@ function eagerReadError(cause: unknown, arr: zarr.Array<zarr.DataType, zarr.Read
     switch (c.name) {
       case "ZarrMetadataError": {
         const codec = c instanceof ZarrMetadataError ? /^unknown codec/.test(c.reason) : /: unknown codec /.test(c.message);
-        return new ElementReadError(arr.path, url, codec ? "codec" : "metadata", `${codec ? "unknown codec" : "malformed element metadata"} (${c.message})`, { cause: c });
+        return new ElementReadError(arr.path, url, codec ? "codec" : "metadata", `${codec ? "unknown codec" : "malformed element metadata"} (${c.message})`, {
+          cause: c,
+        });
       }
       case "ChunkDecodeError":
         return new ElementReadError(arr.path, url, "chunk", `a chunk is truncated or corrupt (${c.message})`, { cause: c });

@@ -35,12 +35,25 @@ export class MaskedArray implements Iterable<number | bigint | boolean | string 
   /** Build from values with `null` for missing. */
   static from(kind: MaskedKind, values: readonly (number | bigint | boolean | string | null | undefined)[]): MaskedArray {
     const mask = Uint8Array.from(values, (v) => (v === null || v === undefined ? 1 : 0));
-    if (kind === "nullable-string-array") return new MaskedArray(kind, values.map((v) => (v == null ? "" : String(v))), mask, "NA");
-    if (kind === "nullable-boolean") return new MaskedArray(kind, Uint8Array.from(values, (v) => (v ? 1 : 0)), mask);
+    if (kind === "nullable-string-array")
+      return new MaskedArray(
+        kind,
+        values.map((v) => (v == null ? "" : String(v))),
+        mask,
+        "NA",
+      );
+    if (kind === "nullable-boolean")
+      return new MaskedArray(
+        kind,
+        Uint8Array.from(values, (v) => (v ? 1 : 0)),
+        mask,
+      );
     const big = values.some((v) => typeof v === "bigint");
     return new MaskedArray(
       kind,
-      big ? BigInt64Array.from(values, (v) => BigInt(v == null ? 0 : (v as number | bigint))) : BigInt64Array.from(values, (v) => BigInt(v == null ? 0 : Math.trunc(Number(v)))),
+      big
+        ? BigInt64Array.from(values, (v) => BigInt(v == null ? 0 : (v as number | bigint)))
+        : BigInt64Array.from(values, (v) => BigInt(v == null ? 0 : Math.trunc(Number(v)))),
       mask,
     );
   }

@@ -4,9 +4,17 @@ import type { DataType, TypedArray } from "@zask/array";
 export type { DataType, NDArray, TypedArray } from "@zask/array";
 
 const ctors: Record<Exclude<DataType, "string">, { new (n: number): TypedArray; BYTES_PER_ELEMENT: number }> = {
-  bool: Uint8Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
-  uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array,
-  float32: Float32Array, float64: Float64Array,
+  bool: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
 };
 
 /** The typed-array constructor of a numeric dtype. */

@@ -25,11 +25,15 @@ export function toReadError(cause: unknown, elemPath: string, url: string | unde
   else if (/Unexpected response status|fetch failed/i.test(message) || (cause instanceof Error && cause.name === "TimeoutError")) reason = "http";
   else if (cause instanceof zarr.CodecPipelineError) reason = "chunk";
   const detail =
-    reason === "missing" ? `${what} not found` :
-    reason === "metadata" ? `malformed ${what} metadata (${message})` :
-    reason === "codec" ? `unknown codec (${message})` :
-    reason === "http" ? `the server answered with an error (${message})` :
-    `a chunk is truncated or corrupt (${message})`;
+    reason === "missing"
+      ? `${what} not found`
+      : reason === "metadata"
+        ? `malformed ${what} metadata (${message})`
+        : reason === "codec"
+          ? `unknown codec (${message})`
+          : reason === "http"
+            ? `the server answered with an error (${message})`
+            : `a chunk is truncated or corrupt (${message})`;
   return new ElementReadError(elemPath, url, reason, detail, { cause });
 }
 

@@ -70,7 +70,12 @@ export class SparseArray extends LazySparse {
     rememberSource(indptr, indptrElem);
     const major = format === "csr" ? rows : cols;
     if (data.shape.length !== 1 || indices.shape.length !== 1 || indices.shape[0] !== data.shape[0]) {
-      throw new ElementReadError(elem.path, url, "format", `expected 1-d data and indices of equal length, got shapes [${data.shape.join(", ")}] and [${indices.shape.join(", ")}]`);
+      throw new ElementReadError(
+        elem.path,
+        url,
+        "format",
+        `expected 1-d data and indices of equal length, got shapes [${data.shape.join(", ")}] and [${indices.shape.join(", ")}]`,
+      );
     }
     if (["string", "v2:object"].includes(data.dtype) || !/int/.test(indices.dtype)) {
       throw new ElementReadError(elem.path, url, "format", `expected numeric data and integer indices, got ${data.dtype} and ${indices.dtype}`);

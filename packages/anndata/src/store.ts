@@ -155,7 +155,13 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     }
     if (malformed !== undefined) {
       const key = "/.zmetadata";
-      throw new ElementReadError(key, url === undefined ? undefined : url + key, "metadata", `malformed consolidated metadata (${(malformed as Error).message})`, { cause: malformed });
+      throw new ElementReadError(
+        key,
+        url === undefined ? undefined : url + key,
+        "metadata",
+        `malformed consolidated metadata (${(malformed as Error).message})`,
+        { cause: malformed },
+      );
     }
     consolidated = typeof wrapped.contents === "function";
     store = wrapped;
@@ -197,9 +203,13 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
     const e = toReadError(cause, "/", url, "root group");
     if (e.reason !== "missing") throw e;
     await diagnoseMissing(store, "/", url);
-    if (await isRootArray(store)) throw new StoreOpenError("Found a zarr array at the root of the store, expected a group (an AnnData store is a group)", url, { cause });
+    if (await isRootArray(store))
+      throw new StoreOpenError("Found a zarr array at the root of the store, expected a group (an AnnData store is a group)", url, { cause });
     const asked = consolidated ? [".zgroup", "zarr.json"] : [".zmetadata", ".zgroup", "zarr.json"];
-    const where = base instanceof HttpStore ? `HTTP 404 (or another missing status) for ${asked.map((k) => base.urlOf(k)).join(", ")}` : `no ${asked.join(", ")} in ${localRoot ?? "the store"}`;
+    const where =
+      base instanceof HttpStore
+        ? `HTTP 404 (or another missing status) for ${asked.map((k) => base.urlOf(k)).join(", ")}`
+        : `no ${asked.join(", ")} in ${localRoot ?? "the store"}`;
     throw new StoreOpenError(`Expected a zarr group at the root of the store, found none: ${where}`, url, { cause });
   }
   return { store: zstore, root, url, consolidated };

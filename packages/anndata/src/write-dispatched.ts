@@ -80,7 +80,13 @@ function dispatcher(writer: ZarrWriter, callback: WriteCallback | undefined): (k
  * });
  * ```
  */
-export async function writeDispatched(dest: WriteDestination, key: string, elem: unknown, callback: WriteCallback | undefined, options: WriteOptions = {}): Promise<void> {
+export async function writeDispatched(
+  dest: WriteDestination,
+  key: string,
+  elem: unknown,
+  callback: WriteCallback | undefined,
+  options: WriteOptions = {},
+): Promise<void> {
   if (callback !== undefined && typeof callback !== "function") {
     throw new TypeError(`Expected \`callback\` to be a function, got \`${String(callback)}\` (${typeof callback})`);
   }
@@ -132,11 +138,21 @@ async function writeInPlace(dest: WriteDestination, key: string, elem: unknown, 
   } catch (cause) {
     // A file system refusal (EACCES, ENOTDIR, EROFS…) names the element and the store.
     if (cause instanceof ZaskError || typeof (cause as NodeJS.ErrnoException)?.code !== "string") throw cause;
-    throw new ElementWriteError(key, url, "store", `the store refused the write (${(cause as NodeJS.ErrnoException).code}: ${(cause as Error).message})`, { cause });
+    throw new ElementWriteError(key, url, "store", `the store refused the write (${(cause as NodeJS.ErrnoException).code}: ${(cause as Error).message})`, {
+      cause,
+    });
   }
 }
 
-async function writeInStore(store: zarr.Mutable, url: string | undefined, localRoot: string | undefined, key: string, elem: unknown, callback: WriteCallback | undefined, options: WriteOptions): Promise<void> {
+async function writeInStore(
+  store: zarr.Mutable,
+  url: string | undefined,
+  localRoot: string | undefined,
+  key: string,
+  elem: unknown,
+  callback: WriteCallback | undefined,
+  options: WriteOptions,
+): Promise<void> {
   const v3Root = await readJson(store, "/zarr.json");
   const format: ZarrFormat = v3Root ? 3 : 2;
   if (!v3Root && (await store.get("/.zgroup")) === undefined) {
@@ -200,7 +216,9 @@ export async function writeElem(dest: WriteDestination, key: string, elem: unkno
   const { chunks, shards, ...rest } = options;
   const own = { ...(chunks === undefined ? {} : { chunks }), ...(shards === undefined ? {} : { shards }) };
   const cb: WriteCallback | undefined =
-    chunks === undefined && shards === undefined ? undefined : (write, store, k, v, o) => write(store, k, v, normalizeKey(k) === normalizeKey(key) ? { ...o, ...own } : o);
+    chunks === undefined && shards === undefined
+      ? undefined
+      : (write, store, k, v, o) => write(store, k, v, normalizeKey(k) === normalizeKey(key) ? { ...o, ...own } : o);
   return writeDispatched(dest, key, elem, cb, rest);
 }
 
@@ -228,6 +246,8 @@ export async function writeZarr(adata: AnnData<unknown>, dest: WriteDestination,
   const { chunks, shards, ...rest } = options;
   const own = { ...(chunks === undefined ? {} : { chunks }), ...(shards === undefined ? {} : { shards }) };
   const cb: WriteCallback | undefined =
-    chunks === undefined && shards === undefined ? undefined : (write, store, k, v, o, spec) => write(store, k, v, k === "/X" && spec.encodingType === "array" ? { ...o, ...own } : o);
+    chunks === undefined && shards === undefined
+      ? undefined
+      : (write, store, k, v, o, spec) => write(store, k, v, k === "/X" && spec.encodingType === "array" ? { ...o, ...own } : o);
   return writeDispatched(dest, "/", adata, cb, rest);
 }

@@ -25,12 +25,31 @@ export interface DatasetOptions {
 }
 
 const v2Dtype: Record<Exclude<DataType, "string">, string> = {
-  bool: "|b1", int8: "|i1", int16: "<i2", int32: "<i4", int64: "<i8", uint8: "|u1",
-  uint16: "<u2", uint32: "<u4", uint64: "<u8", float32: "<f4", float64: "<f8",
+  bool: "|b1",
+  int8: "|i1",
+  int16: "<i2",
+  int32: "<i4",
+  int64: "<i8",
+  uint8: "|u1",
+  uint16: "<u2",
+  uint32: "<u4",
+  uint64: "<u8",
+  float32: "<f4",
+  float64: "<f8",
 };
 
 const itemsizes: Record<Exclude<DataType, "string">, number> = {
-  bool: 1, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, float32: 4, float64: 8,
+  bool: 1,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
+  float32: 4,
+  float64: 8,
 };
 
 const WRITE_CONCURRENCY = 16;
@@ -242,10 +261,7 @@ export class ZarrWriter {
         const raw = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
         bytes = await compress(compressor, bigEndian ? swapBytes(raw, out.BYTES_PER_ELEMENT) : raw);
       }
-      const key =
-        this.format === 2
-          ? `${p}/${shape.length === 0 ? "0" : index.join(".")}`
-          : `${p}/c${index.map((i) => "/" + i).join("")}`;
+      const key = this.format === 2 ? `${p}/${shape.length === 0 ? "0" : index.join(".")}` : `${p}/c${index.map((i) => "/" + i).join("")}`;
       await this.#put(key, bytes);
       for (let a = shape.length - 1; a >= 0; a--) {
         if (++index[a]! < grid[a]!) break;
@@ -255,13 +271,23 @@ export class ZarrWriter {
   }
 
   /** A sharded zarr v3 array: one object per shard, its inner chunks (all-zero ones left out) then the index. */
-  async #sharded(p: string, value: NDArray, attrs: Record<string, unknown>, inner: readonly number[], shardsOption: readonly number[] | "auto", compressor: Compressor | null, bigEndian: boolean): Promise<void> {
+  async #sharded(
+    p: string,
+    value: NDArray,
+    attrs: Record<string, unknown>,
+    inner: readonly number[],
+    shardsOption: readonly number[] | "auto",
+    compressor: Compressor | null,
+    bigEndian: boolean,
+  ): Promise<void> {
     const { shape, dtype } = value;
     const data = value.data as TypedArray;
     const itemsize = itemsizes[dtype as Exclude<DataType, "string">];
     const shards = shardsOption === "auto" ? autoShards(shape, inner, itemsize) : [...shardsOption];
     if (shards.length !== shape.length || shards.some((s, k) => !Number.isInteger(s) || s < 1 || s % inner[k]! !== 0)) {
-      throw new RangeError(`Expected \`shards\` for /${p} to be "auto" or ${shape.length} positive multiples of the chunks [${inner.join(", ")}], got \`${JSON.stringify(shardsOption)}\``);
+      throw new RangeError(
+        `Expected \`shards\` for /${p} to be "auto" or ${shape.length} positive multiples of the chunks [${inner.join(", ")}], got \`${JSON.stringify(shardsOption)}\``,
+      );
     }
     const codecs: unknown[] = [{ name: "bytes", configuration: { endian: bigEndian ? "big" : "little" } }];
     const c = v3CodecMeta(compressor, itemsize);
@@ -274,7 +300,17 @@ export class ZarrWriter {
       chunk_grid: { name: "regular", configuration: { chunk_shape: shards } },
       chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
       fill_value: dtype === "bool" ? false : 0,
-      codecs: [{ name: "sharding_indexed", configuration: { chunk_shape: [...inner], codecs, index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }], index_location: "end" } }],
+      codecs: [
+        {
+          name: "sharding_indexed",
+          configuration: {
+            chunk_shape: [...inner],
+            codecs,
+            index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }],
+            index_location: "end",
+          },
+        },
+      ],
       attributes: attrs,
     });
     const per = shards.map((s, k) => s / inner[k]!);

@@ -113,66 +113,126 @@ export class Array {
   }
 
   /** `this + other` (numpy broadcasting and promotion). */
-  add(other: Operand): Array { return elementwise("add", this, other); }
+  add(other: Operand): Array {
+    return elementwise("add", this, other);
+  }
   /** `this - other`. */
-  sub(other: Operand): Array { return elementwise("sub", this, other); }
+  sub(other: Operand): Array {
+    return elementwise("sub", this, other);
+  }
   /** `this * other`. */
-  mul(other: Operand): Array { return elementwise("mul", this, other); }
+  mul(other: Operand): Array {
+    return elementwise("mul", this, other);
+  }
   /** `this / other` (true division: a float result). */
-  div(other: Operand): Array { return elementwise("div", this, other); }
+  div(other: Operand): Array {
+    return elementwise("div", this, other);
+  }
   /** `this ** other`. */
-  pow(other: Operand): Array { return elementwise("pow", this, other); }
+  pow(other: Operand): Array {
+    return elementwise("pow", this, other);
+  }
   /** `-this`. */
-  neg(): Array { return elementwise("neg", this); }
+  neg(): Array {
+    return elementwise("neg", this);
+  }
   /** `|this|`. */
-  abs(): Array { return elementwise("abs", this); }
+  abs(): Array {
+    return elementwise("abs", this);
+  }
   /** Square root. */
-  sqrt(): Array { return elementwise("sqrt", this); }
+  sqrt(): Array {
+    return elementwise("sqrt", this);
+  }
   /** `e ** this`. */
-  exp(): Array { return elementwise("exp", this); }
+  exp(): Array {
+    return elementwise("exp", this);
+  }
   /** Natural logarithm. */
-  log(): Array { return elementwise("log", this); }
+  log(): Array {
+    return elementwise("log", this);
+  }
   /** `log(1 + this)`, accurate near 0. */
-  log1p(): Array { return elementwise("log1p", this); }
+  log1p(): Array {
+    return elementwise("log1p", this);
+  }
   /** `this > other` (bool). */
-  gt(other: Operand): Array { return elementwise("gt", this, other); }
+  gt(other: Operand): Array {
+    return elementwise("gt", this, other);
+  }
   /** `this < other` (bool). */
-  lt(other: Operand): Array { return elementwise("lt", this, other); }
+  lt(other: Operand): Array {
+    return elementwise("lt", this, other);
+  }
   /** `this >= other` (bool). */
-  ge(other: Operand): Array { return elementwise("ge", this, other); }
+  ge(other: Operand): Array {
+    return elementwise("ge", this, other);
+  }
   /** `this <= other` (bool). */
-  le(other: Operand): Array { return elementwise("le", this, other); }
+  le(other: Operand): Array {
+    return elementwise("le", this, other);
+  }
   /** `this == other` (bool). */
-  eq(other: Operand): Array { return elementwise("eq", this, other); }
+  eq(other: Operand): Array {
+    return elementwise("eq", this, other);
+  }
   /** `this != other` (bool). */
-  ne(other: Operand): Array { return elementwise("ne", this, other); }
+  ne(other: Operand): Array {
+    return elementwise("ne", this, other);
+  }
   /** `this ? x : y` elementwise (this is the condition). */
-  where(x: Operand, y: Operand): Array { return where(this, x, y); }
+  where(x: Operand, y: Operand): Array {
+    return where(this, x, y);
+  }
   /** Cast to `dtype`. */
-  astype(dtype: DataType): Array { return astype(this, dtype); }
+  astype(dtype: DataType): Array {
+    return astype(this, dtype);
+  }
 
   /** Sum over `axis` (all axes when omitted). */
-  sum(options?: ReductionOptions): Array { return reduction(this, "sum", options); }
+  sum(options?: ReductionOptions): Array {
+    return reduction(this, "sum", options);
+  }
   /** Mean (float32 accumulates in float64, as numpy). */
-  mean(options?: ReductionOptions): Array { return reduction(this, "mean", options); }
+  mean(options?: ReductionOptions): Array {
+    return reduction(this, "mean", options);
+  }
   /** Minimum. */
-  min(options?: ReductionOptions): Array { return reduction(this, "min", options); }
+  min(options?: ReductionOptions): Array {
+    return reduction(this, "min", options);
+  }
   /** Maximum. */
-  max(options?: ReductionOptions): Array { return reduction(this, "max", options); }
+  max(options?: ReductionOptions): Array {
+    return reduction(this, "max", options);
+  }
   /** Variance (`ddof` as numpy). */
-  var(options?: ReductionOptions): Array { return reduction(this, "var", options); }
+  var(options?: ReductionOptions): Array {
+    return reduction(this, "var", options);
+  }
   /** Standard deviation. */
-  std(options?: ReductionOptions): Array { return reduction(this, "std", options); }
+  std(options?: ReductionOptions): Array {
+    return reduction(this, "std", options);
+  }
   /** Count of non-zero elements. */
-  countNonzero(options?: ReductionOptions): Array { return reduction(this, "countNonzero", options); }
+  countNonzero(options?: ReductionOptions): Array {
+    return reduction(this, "countNonzero", options);
+  }
   /** Whether any element is truthy. */
-  any(options?: ReductionOptions): Array { return reduction(this, "any", options); }
+  any(options?: ReductionOptions): Array {
+    return reduction(this, "any", options);
+  }
   /** Whether every element is truthy. */
-  all(options?: ReductionOptions): Array { return reduction(this, "all", options); }
+  all(options?: ReductionOptions): Array {
+    return reduction(this, "all", options);
+  }
   /** Index of the minimum. */
-  argmin(options?: ReductionOptions): Array { return reduction(this, "argmin", options); }
+  argmin(options?: ReductionOptions): Array {
+    return reduction(this, "argmin", options);
+  }
   /** Index of the maximum. */
-  argmax(options?: ReductionOptions): Array { return reduction(this, "argmax", options); }
+  argmax(options?: ReductionOptions): Array {
+    return reduction(this, "argmax", options);
+  }
 
   /**
    * The same values in other blocks: a block size per axis (`-1`/`null`: whole axis),

@@ -78,4 +78,3 @@ export function unifyChunks(operands: readonly Chunks[]): { chunks: number[][]; 
   );
   return { chunks, operands: perOperand };
 }
-

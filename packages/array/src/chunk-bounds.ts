@@ -65,7 +65,22 @@ export function isMetadataKey(key: string): boolean {
 
 const METADATA_KEY = /(^|\/)(\.zarray|\.zgroup|\.zattrs|\.zmetadata|zarr\.json)$/;
 
-const V3_ITEMSIZE: Record<string, number> = { bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float16: 2, float32: 4, float64: 8, complex64: 8, complex128: 16 };
+const V3_ITEMSIZE: Record<string, number> = {
+  bool: 1,
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  int64: 8,
+  uint64: 8,
+  float16: 2,
+  float32: 4,
+  float64: 8,
+  complex64: 8,
+  complex128: 16,
+};
 
 /** v3 codecs after which a chunk is at most its decoded size plus a compressor's expansion. */
 const SIZE_KEEPING_CODECS = new Set(["bytes", "transpose", "blosc", "gzip", "zstd", "crc32c"]);

@@ -14,10 +14,7 @@ export type Chunks = readonly (readonly number[])[];
  * normalizeChunks([2, -1], [5, 3]); // [[2, 2, 1], [3]]
  * ```
  */
-export function normalizeChunks(
-  chunks: ChunksSpec,
-  shape: readonly number[],
-): Chunks {
+export function normalizeChunks(chunks: ChunksSpec, shape: readonly number[]): Chunks {
   const spec = typeof chunks === "number" ? shape.map(() => chunks) : chunks;
   if (spec.length !== shape.length) {
     throw new RangeError(`Expected \`chunks\` to have ${shape.length} entries (one per axis), got ${spec.length}`);

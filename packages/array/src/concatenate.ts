@@ -46,14 +46,20 @@ export function concatenate(arrays: readonly Array[], options: JoinOptions = {})
   if (!Number.isInteger(axis) || axis < 0 || axis >= nd) throw new RangeError(`Expected \`axis\` in [${-nd}, ${nd}), got ${axis0}`);
   for (const a of arrays) {
     if (a.ndim !== nd || a.shape.some((n, k) => k !== axis && n !== arrays[0]!.shape[k])) {
-      throw new RangeError(
-        `Expected arrays of shape [${arrays[0]!.shape.map((n, k) => (k === axis ? "*" : n)).join(", ")}], got [${a.shape.join(", ")}]`,
-      );
+      throw new RangeError(`Expected arrays of shape [${arrays[0]!.shape.map((n, k) => (k === axis ? "*" : n)).join(", ")}], got [${a.shape.join(", ")}]`);
     }
   }
   const first = arrays[0]!;
-  const inputs = sameDtype(arrays).map((a) => rechunkWith(a, a.chunks.map((c, k) => (k === axis ? c : first.chunks[k]!))));
-  const name = `concatenate-${tokenize(inputs.map((a) => a.name), axis)}`;
+  const inputs = sameDtype(arrays).map((a) =>
+    rechunkWith(
+      a,
+      a.chunks.map((c, k) => (k === axis ? c : first.chunks[k]!)),
+    ),
+  );
+  const name = `concatenate-${tokenize(
+    inputs.map((a) => a.name),
+    axis,
+  )}`;
   const chunks = first.chunks.map((c, k) => (k === axis ? inputs.flatMap((a) => a.chunks[axis]!) : c));
   const nodes: GraphNode[] = [];
   let offset = 0;
@@ -65,7 +71,10 @@ export function concatenate(arrays: readonly Array[], options: JoinOptions = {})
     }
     offset += a.numBlocks[axis]!;
   }
-  const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(new MaterializedLayer(name, nodes), inputs.map((a) => a.name));
+  const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(
+    new MaterializedLayer(name, nodes),
+    inputs.map((a) => a.name),
+  );
   return makeArray(graph, name, chunks, inputs[0]!.dtype);
 }
 
@@ -90,7 +99,10 @@ export function stack(arrays: readonly Array[], options: JoinOptions = {}): Arra
   }
   const first = arrays[0]!;
   const inputs = sameDtype(arrays).map((a) => rechunkWith(a, first.chunks));
-  const name = `stack-${tokenize(inputs.map((a) => a.name), axis)}`;
+  const name = `stack-${tokenize(
+    inputs.map((a) => a.name),
+    axis,
+  )}`;
   const chunks = [...first.chunks.slice(0, axis), inputs.map(() => 1), ...first.chunks.slice(axis)];
   const nodes: GraphNode[] = [];
   inputs.forEach((a, i) => {
@@ -101,6 +113,9 @@ export function stack(arrays: readonly Array[], options: JoinOptions = {}): Arra
       nodes.push(new Task(blockKey(name, out), reshapeBlockOp, [ref(key), shape]));
     }
   });
-  const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(new MaterializedLayer(name, nodes), inputs.map((a) => a.name));
+  const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(
+    new MaterializedLayer(name, nodes),
+    inputs.map((a) => a.name),
+  );
   return makeArray(graph, name, chunks, inputs[0]!.dtype);
 }

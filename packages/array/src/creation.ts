@@ -51,7 +51,9 @@ const arangeBlockOp = op("@zask/array/ops", "arangeBlock", { lane: "inline" });
  */
 export function full(shape: readonly number[], value: number | bigint | boolean | string, options: CreationOptions = {}): Array {
   checkShape(shape);
-  const dtype = checkDtype(options.dtype ?? (typeof value === "boolean" ? "bool" : typeof value === "bigint" ? "int64" : typeof value === "string" ? "string" : "float64"));
+  const dtype = checkDtype(
+    options.dtype ?? (typeof value === "boolean" ? "bool" : typeof value === "bigint" ? "int64" : typeof value === "string" ? "string" : "float64"),
+  );
   const chunks = resolveChunks(options.chunks, shape, dtype);
   const v = (dtype === "int64" || dtype === "uint64") && typeof value !== "bigint" ? BigInt(value as number) : value;
   const name = `full-${tokenize(shape, String(v), dtype, chunks)}`;
@@ -101,7 +103,11 @@ export function ones(shape: readonly number[], options: CreationOptions = {}): A
 export function arange(stop: number, options: CreationOptions & { start?: number; step?: number } = {}): Array {
   const start = options.start ?? 0;
   const step = options.step ?? 1;
-  for (const [k, v] of [["stop", stop], ["start", start], ["step", step]] as const) {
+  for (const [k, v] of [
+    ["stop", stop],
+    ["start", start],
+    ["step", step],
+  ] as const) {
     if (typeof v !== "number" || !Number.isFinite(v)) throw new TypeError(`Expected \`${k}\` to be a finite number, got \`${String(v)}\` (${typeof v})`);
   }
   if (step === 0) throw new RangeError("Expected `step` to be non-zero, got `0`");
@@ -145,7 +151,10 @@ export function fromTypedArray(data: ArrayData, shape: readonly number[], option
   const idx = new globalThis.Array<number>(nb.length).fill(0);
   for (let t = 0; t < total; t++) {
     const bshape = idx.map((b, k) => chunks[k]![b]!);
-    const out = allocate(dtype, bshape.reduce((a, b) => a * b, 1));
+    const out = allocate(
+      dtype,
+      bshape.reduce((a, b) => a * b, 1),
+    );
     let base = 0;
     for (let k = 0; k < idx.length; k++) base += offsets[k]![idx[k]!]! * strides[k]!;
     copyIndexed(data, strides, [], out, cStrides(bshape), [], bshape, base, 0);
@@ -161,8 +170,16 @@ export function fromTypedArray(data: ArrayData, shape: readonly number[], option
 function dtypeOf(data: ArrayData): DataType {
   if (globalThis.Array.isArray(data)) return "string";
   const names: [Function, DataType][] = [
-    [Float32Array, "float32"], [Float64Array, "float64"], [Int8Array, "int8"], [Int16Array, "int16"], [Int32Array, "int32"],
-    [BigInt64Array, "int64"], [Uint8Array, "uint8"], [Uint16Array, "uint16"], [Uint32Array, "uint32"], [BigUint64Array, "uint64"],
+    [Float32Array, "float32"],
+    [Float64Array, "float64"],
+    [Int8Array, "int8"],
+    [Int16Array, "int16"],
+    [Int32Array, "int32"],
+    [BigInt64Array, "int64"],
+    [Uint8Array, "uint8"],
+    [Uint16Array, "uint16"],
+    [Uint32Array, "uint32"],
+    [BigUint64Array, "uint64"],
   ];
   for (const [ctor, name] of names) if (data instanceof (ctor as never)) return name;
   throw new TypeError(`Expected a typed array or string[], got \`${String(data)}\``);

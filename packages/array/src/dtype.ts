@@ -97,10 +97,14 @@ export function fromZarrDataType(name: string): DataType {
  */
 export function toZarrV2Dtype(dtype: DataType): string {
   switch (dtype) {
-    case "bool": return "|b1";
-    case "int8": return "|i1";
-    case "uint8": return "|u1";
-    case "string": return "|O";
+    case "bool":
+      return "|b1";
+    case "int8":
+      return "|i1";
+    case "uint8":
+      return "|u1";
+    case "string":
+      return "|O";
     default: {
       const kind = dtype.startsWith("float") ? "f" : dtype.startsWith("uint") ? "u" : "i";
       return `<${kind}${itemsize(dtype)}`;

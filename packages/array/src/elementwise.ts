@@ -8,16 +8,29 @@ import { isDataType } from "./dtype.js";
 import { checkScalarFits, floatFor, kindOf, resultType } from "./promote.js";
 
 /** Names of the elementwise operations. */
-export type ElementwiseOp =
-  | "add" | "sub" | "mul" | "div" | "pow" | "neg" | "abs" | "sqrt" | "exp" | "log" | "log1p"
-  | "gt" | "lt" | "ge" | "le" | "eq" | "ne";
+export type ElementwiseOp = "add" | "sub" | "mul" | "div" | "pow" | "neg" | "abs" | "sqrt" | "exp" | "log" | "log1p" | "gt" | "lt" | "ge" | "le" | "eq" | "ne";
 
 /** An operand: a lazy array or a scalar (a bigint acts as a Python int, exact for 64-bit integers). */
 export type Operand = LazyArray | number | bigint | boolean;
 
 const arity: Record<ElementwiseOp, 1 | 2> = {
-  add: 2, sub: 2, mul: 2, div: 2, pow: 2, neg: 1, abs: 1, sqrt: 1, exp: 1, log: 1, log1p: 1,
-  gt: 2, lt: 2, ge: 2, le: 2, eq: 2, ne: 2,
+  add: 2,
+  sub: 2,
+  mul: 2,
+  div: 2,
+  pow: 2,
+  neg: 1,
+  abs: 1,
+  sqrt: 1,
+  exp: 1,
+  log: 1,
+  log1p: 1,
+  gt: 2,
+  lt: 2,
+  ge: 2,
+  le: 2,
+  eq: 2,
+  ne: 2,
 };
 const comparisons = new Set<string>(["gt", "lt", "ge", "le", "eq", "ne"]);
 
@@ -47,7 +60,9 @@ function outputDtype(name: ElementwiseOp, t: DataType): DataType {
     case "sub":
     case "neg":
       if (kind === "bool") {
-        throw new TypeError(`Expected numeric operands for \`${name}\`, got bool (numpy does not ${name === "sub" ? "subtract" : "negate"} booleans; use ne or astype)`);
+        throw new TypeError(
+          `Expected numeric operands for \`${name}\`, got bool (numpy does not ${name === "sub" ? "subtract" : "negate"} booleans; use ne or astype)`,
+        );
       }
       return t;
     case "div":
@@ -90,7 +105,12 @@ function blockwiseOver(opName: string, kernel: typeof elementwiseOp, head: unkno
     const a = inputs[k++]!;
     return blockwiseInput(a.name, outIndex.slice(ndim - a.ndim), a.numBlocks);
   });
-  const name = `${opName}-${tokenize(opName, head, operands.map((o) => (isArray(o) ? o.name : o)), dtype)}`;
+  const name = `${opName}-${tokenize(
+    opName,
+    head,
+    operands.map((o) => (isArray(o) ? o.name : o)),
+    dtype,
+  )}`;
   const layer = new Blockwise({
     name,
     outIndex,
@@ -128,7 +148,10 @@ export function elementwise(name: ElementwiseOp, ...operands: Operand[]): LazyAr
   const arrays = operands.filter((o): o is LazyArray => isArray(o));
   if (arrays.length === 0) throw new TypeError(`Expected at least one Array operand for \`${name}\`, got only scalars`);
   const scalars = operands.filter((o): o is number | bigint | boolean => !isArray(o));
-  const promoted = resultType(arrays.map((a) => a.dtype), scalars);
+  const promoted = resultType(
+    arrays.map((a) => a.dtype),
+    scalars,
+  );
   const out = outputDtype(name, promoted);
   if (comparisons.has(name)) {
     // numpy 2 compares Python ints exactly, even out of the array dtype's range

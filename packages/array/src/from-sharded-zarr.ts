@@ -67,7 +67,13 @@ export function fromShardedZarr(src: ShardedSource): Array {
       // a decode error names the shard and the inner chunk
       perBlock((index) => {
         const loc = reader.locate(index);
-        return { key: `${loc.shardKey.split("/").slice(-1 - index.length).join("/")} (inner chunk [${index.join(", ")}])`, url: loc.object };
+        return {
+          key: `${loc.shardKey
+            .split("/")
+            .slice(-1 - index.length)
+            .join("/")} (inner chunk [${index.join(", ")}])`,
+          url: loc.object,
+        };
       }),
     ],
     annotations: { shards: [...layout.shardShape] },

@@ -156,15 +156,20 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
     throw new ZarrArrayError(where, `unsupported data type ${opened.dtype}`, { cause });
   }
   const shape = [...opened.shape];
-  const chunkShape = sharded
-    ? [...(metadata["chunk_grid"] as { configuration: { chunk_shape: number[] } }).configuration.chunk_shape]
-    : [...opened.chunks];
-  const chunks = normalizeChunks(chunkShape.map((c, k) => Math.min(c, Math.max(shape[k]!, 1))), shape);
+  const chunkShape = sharded ? [...(metadata["chunk_grid"] as { configuration: { chunk_shape: number[] } }).configuration.chunk_shape] : [...opened.chunks];
+  const chunks = normalizeChunks(
+    chunkShape.map((c, k) => Math.min(c, Math.max(shape[k]!, 1))),
+    shape,
+  );
   const prefix = opened.path.replace(/^\/+/, "").replace(/\/?$/, "/").replace(/^\/$/, "");
   const chunkKey = chunkKeyEncoder(metadata, zarrFormat, prefix);
   if (sharded && !shape.some((n) => n === 0)) {
     const token = tokenize(store.location, opened.path, document);
-    const cut = (c: readonly number[]) => normalizeChunks(c.map((n, k) => Math.min(n, Math.max(shape[k]!, 1))), shape);
+    const cut = (c: readonly number[]) =>
+      normalizeChunks(
+        c.map((n, k) => Math.min(n, Math.max(shape[k]!, 1))),
+        shape,
+      );
     return fromShardedZarr({ store, metadata, dtype, shape, shardKey: chunkKey, token, where, path: opened.path, chunks: cut });
   }
   const chunkBytes = chunkShape.reduce((a, b) => a * b, 1) * Math.max(itemsize(dtype), 1);
@@ -175,7 +180,16 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
 
   if (shape.some((n) => n === 0)) {
     // An empty array: zarr has no chunks to read; one empty block.
-    const g = Graph.fromNodes(decodeName, [new Task(blockKey(decodeName, shape.map(() => 0)), gatherOp, [[], shape, shape, dtype])]);
+    const g = Graph.fromNodes(decodeName, [
+      new Task(
+        blockKey(
+          decodeName,
+          shape.map(() => 0),
+        ),
+        gatherOp,
+        [[], shape, shape, dtype],
+      ),
+    ]);
     return new Array(g, decodeName, chunks, dtype);
   }
 

@@ -75,13 +75,24 @@ export function mapBlocks(fn: Op, arrays: readonly LazyArray[], options: MapBloc
   let chunks: number[][] = unified.chunks;
   if (options.chunks !== undefined) {
     const c = options.chunks;
-    if (!Array.isArray(c) || c.length !== ndim || c.some((sizes, d) => !Array.isArray(sizes) || sizes.length !== numBlocks[d] || sizes.some((s) => !Number.isInteger(s) || s < 0))) {
-      throw new RangeError(`Expected \`chunks\` to give ${ndim} axes of non-negative block sizes with [${numBlocks.join(", ")}] blocks, got \`${JSON.stringify(c)}\``);
+    if (
+      !Array.isArray(c) ||
+      c.length !== ndim ||
+      c.some((sizes, d) => !Array.isArray(sizes) || sizes.length !== numBlocks[d] || sizes.some((s) => !Number.isInteger(s) || s < 0))
+    ) {
+      throw new RangeError(
+        `Expected \`chunks\` to give ${ndim} axes of non-negative block sizes with [${numBlocks.join(", ")}] blocks, got \`${JSON.stringify(c)}\``,
+      );
     }
     chunks = c.map((sizes) => [...sizes]);
   }
   const outIndex = symbols(ndim);
-  const name = `${prefix(fn, options.name)}-${tokenize(opToken(fn), inputs.map((a) => a.name), dtype, chunks)}`;
+  const name = `${prefix(fn, options.name)}-${tokenize(
+    opToken(fn),
+    inputs.map((a) => a.name),
+    dtype,
+    chunks,
+  )}`;
   const layer = new Blockwise({
     name,
     outIndex,
@@ -166,9 +177,14 @@ export function blockwise(fn: Op, outIndex: string, pairs: readonly (readonly [u
     if (adjust === undefined) return [...c];
     return c.map((n) => (typeof adjust === "function" ? adjust(n) : adjust));
   });
-  const name = `${prefix(fn, options.name)}-${tokenize(opToken(fn), outIndex, pairs.map(([v, i]) => (isArray(v) ? [v.name, i] : [v, i])), options.dtype, chunks)}`;
+  const name = `${prefix(fn, options.name)}-${tokenize(
+    opToken(fn),
+    outIndex,
+    pairs.map(([v, i]) => (isArray(v) ? [v.name, i] : [v, i])),
+    options.dtype,
+    chunks,
+  )}`;
   const layer = new Blockwise({ name, outIndex, numBlocks: chunks.map((c) => c.length), op: fn, args });
   const graph = Graph.merge(...inputs.map((a) => a.graph)).withLayer(layer, [...new Set(inputs.map((a) => a.name))]);
   return makeArray(graph, name, chunks, options.dtype);
 }
-

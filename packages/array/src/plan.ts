@@ -125,7 +125,12 @@ export async function planArrayAsync(x: Array, options: PlanOptions = {}): Promi
   return planCulled(culled, key, options, read);
 }
 
-function planCulled(culled: Graph, key: string, options: PlanOptions, indexesRead: Map<ZarrStore, { requests: number; bytes: number; read: number }> | undefined): Plan {
+function planCulled(
+  culled: Graph,
+  key: string,
+  options: PlanOptions,
+  indexesRead: Map<ZarrStore, { requests: number; bytes: number; read: number }> | undefined,
+): Plan {
   const perStore = new Map<ZarrStore, { requests: number; bytes: number; cached: number }>();
   for (const [layer, info] of zarrLayers(culled)) {
     let s = perStore.get(info.store);
@@ -174,7 +179,9 @@ function planCulled(culled: Graph, key: string, options: PlanOptions, indexesRea
   const optimized = options.optimize === false ? culled : fuse(culled, [key]);
   let tasks = 0;
   for (const layer of optimized.layers.values()) tasks += layer.size;
-  const stores = [...perStore].map(([store, s]) => (readBytes.has(store) ? { store: store.location, ...s, readBytes: readBytes.get(store)! } : { store: store.location, ...s }));
+  const stores = [...perStore].map(([store, s]) =>
+    readBytes.has(store) ? { store: store.location, ...s, readBytes: readBytes.get(store)! } : { store: store.location, ...s },
+  );
   const plan = {
     tasks,
     requests: stores.reduce((a, s) => a + s.requests, 0),

@@ -46,7 +46,10 @@ export function withReadSessions(graph: Graph, keys: readonly Key[], options: Re
   for (const [layer, reader] of shardedLayers(culled)) {
     const session = new ShardReadSession(reader, blocksOf(layer), { coalesce: options.coalesce, concurrency: options.httpConcurrency });
     const args = layer.args.map((a) => (a === reader ? session : a));
-    const replaced = new Blockwise({ name: layer.name, outIndex: layer.outIndex, numBlocks: layer.numBlocks, op: layer.op, args, annotations: layer.annotations }, layer.linearIndices());
+    const replaced = new Blockwise(
+      { name: layer.name, outIndex: layer.outIndex, numBlocks: layer.numBlocks, op: layer.op, args, annotations: layer.annotations },
+      layer.linearIndices(),
+    );
     layers.set(layer.name, replaced);
   }
   return new Graph(layers, culled.dependencies);

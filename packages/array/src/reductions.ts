@@ -8,8 +8,7 @@ import type { ReduceKind } from "./ops/reduction-kernels.js";
 import { kindOf } from "./promote.js";
 
 /** Names of the reductions. */
-export type ReductionKind =
-  | "sum" | "mean" | "min" | "max" | "var" | "std" | "countNonzero" | "any" | "all" | "argmin" | "argmax";
+export type ReductionKind = "sum" | "mean" | "min" | "max" | "var" | "std" | "countNonzero" | "any" | "all" | "argmin" | "argmax";
 
 /** Options of every reduction method (`x.mean({ axis: 0 })`). */
 export interface ReductionOptions {
@@ -101,7 +100,8 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   const { keepdims = false, splitEvery = 4, ddof = 0 } = options;
   if (typeof ddof !== "number" || !Number.isFinite(ddof)) throw new TypeError(`Expected \`ddof\` to be a number, got \`${String(ddof)}\` (${typeof ddof})`);
   if (options.dtype !== undefined) {
-    if (!isDataType(options.dtype) || options.dtype === "string") throw new TypeError(`Expected \`dtype\` to be a numeric dtype name, got \`${String(options.dtype)}\``);
+    if (!isDataType(options.dtype) || options.dtype === "string")
+      throw new TypeError(`Expected \`dtype\` to be a numeric dtype name, got \`${String(options.dtype)}\``);
     if (!["sum", "mean", "var", "std"].includes(kind)) throw new TypeError(`Expected no \`dtype\` option for ${kind}, got \`${options.dtype}\``);
   }
   const { axes, single } = normalizeAxes(options.axis, x.ndim, kind);
@@ -191,7 +191,8 @@ function splitPerAxis(splitEvery: ReductionOptions["splitEvery"], axes: readonly
   for (const a of axes) out[a] = 2;
   for (const [k, v] of Object.entries(splitEvery)) {
     const a = Number(k);
-    if (!Number.isInteger(a) || a < -ndim || a >= ndim) throw new RangeError(`Expected \`splitEvery\` keys to be axes within [${-ndim}, ${ndim - 1}], got \`${k}\``);
+    if (!Number.isInteger(a) || a < -ndim || a >= ndim)
+      throw new RangeError(`Expected \`splitEvery\` keys to be axes within [${-ndim}, ${ndim - 1}], got \`${k}\``);
     const axis = a < 0 ? a + ndim : a;
     if (axes.includes(axis)) out[axis] = check(v, `\`splitEvery[${k}]\``);
   }
@@ -199,7 +200,13 @@ function splitPerAxis(splitEvery: ReductionOptions["splitEvery"], axes: readonly
 }
 
 /** Keys of the blocks of `name` that block `index` of the next step combines: `split[d]` per reduced axis d (null: all). */
-function groupKeys(name: string, index: readonly number[], numBlocks: readonly number[], reduced: ReadonlySet<number>, split: readonly number[] | null): string[] {
+function groupKeys(
+  name: string,
+  index: readonly number[],
+  numBlocks: readonly number[],
+  reduced: ReadonlySet<number>,
+  split: readonly number[] | null,
+): string[] {
   const ranges = index.map((b, d) => {
     if (!reduced.has(d)) return [b];
     const lo = split === null ? 0 : b * split[d]!;

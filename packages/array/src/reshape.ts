@@ -35,8 +35,15 @@ export function reshapeArray(x: Array, shape: readonly number[]): Array {
   }
   if (target.length === x.ndim && target.every((n, k) => n === x.shape[k])) return x;
   if (x.ndim === 0 || target.length === 0 || size === 0) {
-    const one = rechunkWith(x, x.shape.map((n) => [n]));
-    return blocksReshaped(one, target, target.map((n) => [n]));
+    const one = rechunkWith(
+      x,
+      x.shape.map((n) => [n]),
+    );
+    return blocksReshaped(
+      one,
+      target,
+      target.map((n) => [n]),
+    );
   }
   const R = x.shape.slice(1).reduce((a, b) => a * b, 1);
   const S = target.slice(1).reduce((a, b) => a * b, 1);

@@ -56,7 +56,11 @@ export function slice(start?: number | null, stop?: number | null, step?: number
     stop = start ?? null;
     start = null;
   }
-  for (const [name, v] of [["start", start], ["stop", stop], ["step", step]] as const) {
+  for (const [name, v] of [
+    ["start", start],
+    ["stop", stop],
+    ["step", step],
+  ] as const) {
     if (v !== undefined && v !== null && !Number.isInteger(v)) {
       throw new TypeError(`Expected slice \`${name}\` to be an integer or null, got \`${String(v)}\` (${typeof v})`);
     }

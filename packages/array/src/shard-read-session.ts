@@ -120,7 +120,11 @@ function byShard(reader: ShardedReader, blocks: Iterable<readonly number[]>): Ma
  * Read the indexes of the shards that `blocks` touch and that are not cached yet (they are
  * cached then, so a compute does not read them again): the requests and bytes that took.
  */
-export async function readShardIndexes(reader: ShardedReader, blocks: Iterable<readonly number[]>, io: IndexIo): Promise<{ requests: number; bytes: number; read: number }> {
+export async function readShardIndexes(
+  reader: ShardedReader,
+  blocks: Iterable<readonly number[]>,
+  io: IndexIo,
+): Promise<{ requests: number; bytes: number; read: number }> {
   const counters = reader.store.counters;
   const before = { requests: counters.requests, bytes: counters.bytes };
   const missing = [...byShard(reader, blocks)].filter(([key]) => reader.cachedIndex(key) === undefined);

@@ -121,7 +121,9 @@ export class ShardedReader {
   async readRange(planner: ReadPlanner, loc: InnerLocation, range: { offset: number; length: number }): Promise<Uint8Array | null> {
     if (this.store.kind === "store") {
       const key = ("/" + loc.shardKey) as AbsolutePath;
-      const out = this.store.hasRanges ? await this.store.getRange(key, range) : (await this.store.get(key))?.subarray(range.offset, range.offset + range.length);
+      const out = this.store.hasRanges
+        ? await this.store.getRange(key, range)
+        : (await this.store.get(key))?.subarray(range.offset, range.offset + range.length);
       if (out !== undefined && out.byteLength !== range.length) {
         throw new ChunkFetchError(loc.object, undefined, { cause: new RangeError(`Expected ${range.length} bytes, got ${out.byteLength}`) });
       }
@@ -187,7 +189,8 @@ export class ShardedReader {
     this.store.counters.bytes += body.byteLength;
     if (res.status === 200) return { bytes: this.#indexOf(body, url), shardLength: body.byteLength };
     const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers.get("content-range") ?? "");
-    if (m === null) throw new ShardIndexError(url, undefined, `Expected a Content-Range with the shard's length, got ${JSON.stringify(res.headers.get("content-range"))}`);
+    if (m === null)
+      throw new ShardIndexError(url, undefined, `Expected a Content-Range with the shard's length, got ${JSON.stringify(res.headers.get("content-range"))}`);
     const total = Number(m[3]);
     const start = Number(m[1]);
     const expectStart = this.layout.indexLocation === "end" ? Math.max(0, total - size) : 0;

@@ -49,11 +49,16 @@ export function shardingLayout(metadata: Record<string, unknown>, where: string)
   }
   const inner = (Array.isArray(config["codecs"]) ? config["codecs"] : []) as Codec[];
   if (inner.some((c) => c.name === "sharding_indexed")) throw new ZarrArrayError(where, "nested sharding is not supported");
-  const indexCodecs = (Array.isArray(config["index_codecs"]) ? config["index_codecs"] : [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }]) as Codec[];
+  const indexCodecs = (
+    Array.isArray(config["index_codecs"]) ? config["index_codecs"] : [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }]
+  ) as Codec[];
   const bytesCodec = indexCodecs[0];
   const rest = indexCodecs.slice(1);
   if (bytesCodec?.name !== "bytes" || rest.length > 1 || (rest.length === 1 && rest[0]!.name !== "crc32c")) {
-    throw new ZarrArrayError(where, `unsupported shard index codecs ${JSON.stringify(indexCodecs.map((c) => c.name))} (expected bytes, optionally then crc32c)`);
+    throw new ZarrArrayError(
+      where,
+      `unsupported shard index codecs ${JSON.stringify(indexCodecs.map((c) => c.name))} (expected bytes, optionally then crc32c)`,
+    );
   }
   const endian = bytesCodec.configuration?.["endian"] ?? "little";
   const location = config["index_location"] ?? "end";

@@ -90,11 +90,13 @@ function planAxis(sel: AxisSelection, sizes: readonly number[]): AxisPlan {
       }
       outChunks.push(end - start);
       blocks.push(
-        [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([b, g]) => ({
-          inBlock: b,
-          src: compact(g.src, sizes[b]!),
-          dst: compact(g.dst, end - start),
-        })),
+        [...groups.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([b, g]) => ({
+            inBlock: b,
+            src: compact(g.src, sizes[b]!),
+            dst: compact(g.dst, end - start),
+          })),
       );
     }
   }
@@ -113,7 +115,10 @@ export function sliceArray(x: Array, selectors: readonly Selector[]): Array {
   const sels = x.shape.map((n, axis) => normalizeSelector(selectors[axis] ?? null, axis, n));
   if (sels.every((s) => s.full)) return x;
   const plans = sels.map((s, axis) => planAxis(s, x.chunks[axis]!));
-  const name = `getitem-${tokenize(x.name, sels.map((s) => [s.positions, s.drop]))}`;
+  const name = `getitem-${tokenize(
+    x.name,
+    sels.map((s) => [s.positions, s.drop]),
+  )}`;
   const kept = plans.map((p, axis) => ({ p, axis })).filter(({ p }) => !p.drop);
   const outChunks = kept.map(({ p }) => p.outChunks);
   const nodes: GraphNode[] = [];

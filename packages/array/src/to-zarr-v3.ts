@@ -37,7 +37,16 @@ function v3Codec(c: CompressorConfig | null, typesize: number): Record<string, u
  * unsharded — with its `zarr.json` and a `zarr.json` for each parent group.
  */
 export async function toZarrV3(x: Array, dest: string | URL | WritableStore, options: ToZarrOptions): Promise<ToZarrResult> {
-  const { path = "", overwrite = false, attributes = {}, format: _format, shards: shardsOption, chunks: _chunks, compressor: _compressor, ...computeOptions } = options;
+  const {
+    path = "",
+    overwrite = false,
+    attributes = {},
+    format: _format,
+    shards: shardsOption,
+    chunks: _chunks,
+    compressor: _compressor,
+    ...computeOptions
+  } = options;
   if (x.dtype === "string") throw new TypeError("Expected a numeric or bool array for zarr v3, got `string` (write strings as zarr v2)");
   const compressor = options.compressor === undefined ? ({ id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 } as const) : options.compressor;
   const size = itemsize(x.dtype);
@@ -46,8 +55,14 @@ export async function toZarrV3(x: Array, dest: string | URL | WritableStore, opt
   let shards: number[] | undefined;
   if (shardsOption === "auto") shards = autoShards(x.shape, inner, size, AUTO_SHARD_BYTES);
   else if (shardsOption !== undefined) {
-    if (!globalThis.Array.isArray(shardsOption) || shardsOption.length !== x.ndim || shardsOption.some((s, k) => !Number.isInteger(s) || s < 1 || s % inner[k]! !== 0)) {
-      throw new RangeError(`Expected \`shards\` to be "auto" or ${x.ndim} positive multiples of the chunks [${inner.join(", ")}], got \`${JSON.stringify(shardsOption)}\``);
+    if (
+      !globalThis.Array.isArray(shardsOption) ||
+      shardsOption.length !== x.ndim ||
+      shardsOption.some((s, k) => !Number.isInteger(s) || s < 1 || s % inner[k]! !== 0)
+    ) {
+      throw new RangeError(
+        `Expected \`shards\` to be "auto" or ${x.ndim} positive multiples of the chunks [${inner.join(", ")}], got \`${JSON.stringify(shardsOption)}\``,
+      );
     }
     shards = [...shardsOption];
   }
@@ -61,9 +76,20 @@ export async function toZarrV3(x: Array, dest: string | URL | WritableStore, opt
     chunk_grid: { name: "regular", configuration: { chunk_shape: grid } },
     chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
     fill_value: fill,
-    codecs: shards === undefined
-      ? codecs
-      : [{ name: "sharding_indexed", configuration: { chunk_shape: inner, codecs, index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }], index_location: "end" } }],
+    codecs:
+      shards === undefined
+        ? codecs
+        : [
+            {
+              name: "sharding_indexed",
+              configuration: {
+                chunk_shape: inner,
+                codecs,
+                index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }],
+                index_location: "end",
+              },
+            },
+          ],
     attributes,
     storage_transformers: [],
   };
@@ -78,13 +104,22 @@ export async function toZarrV3(x: Array, dest: string | URL | WritableStore, opt
   }
   if (typeof dest === "string" || dest instanceof URL) {
     const root = dest instanceof URL ? fileURLToPath(dest) : isAbsolute(dest) ? dest : resolvePath(dest);
-    const exists = await readFile(join(root, key("zarr.json")), { signal }).then(() => true, () => false);
+    const exists = await readFile(join(root, key("zarr.json")), { signal }).then(
+      () => true,
+      () => false,
+    );
     if (exists && !overwrite) throw new ZarrArrayError(join(root, prefix), "an array is already there (pass `overwrite: true`)");
     if (exists) await rm(join(root, prefix), { recursive: true, force: true });
     await mkdir(join(root, prefix), { recursive: true });
     for (const g of groups) {
       const file = join(root, g, "zarr.json");
-      if (!(await readFile(file).then(() => true, () => false))) await writeFile(file, group);
+      if (
+        !(await readFile(file).then(
+          () => true,
+          () => false,
+        ))
+      )
+        await writeFile(file, group);
     }
     await writeFile(join(root, key("zarr.json")), enc(zarrJson));
     sink = { kind: "file", root };
@@ -111,9 +146,10 @@ export async function toZarrV3(x: Array, dest: string | URL | WritableStore, opt
     outIndex,
     numBlocks: y.numBlocks,
     op: shards === undefined ? encodeChunkOp : encodeShardOp,
-    args: shards === undefined
-      ? [blockwiseInput(y.name, outIndex, y.numBlocks), inner, fill, compressor]
-      : [blockwiseInput(y.name, outIndex, y.numBlocks), shards, inner, fill, compressor],
+    args:
+      shards === undefined
+        ? [blockwiseInput(y.name, outIndex, y.numBlocks), inner, fill, compressor]
+        : [blockwiseInput(y.name, outIndex, y.numBlocks), shards, inner, fill, compressor],
   });
   const storeLayer = new Blockwise({
     name: storeName,

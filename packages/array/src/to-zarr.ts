@@ -55,7 +55,8 @@ const encodeChunkOp = op("@zask/array/ops", "encodeChunk", { lane: "cpu" });
 const writeChunkOp = op("@zask/array/ops", "writeChunk", { lane: "io" });
 
 // ASCII with \u escapes, as Python's json writes it: zarr 2 reads metadata as ASCII
-const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x, null, 4).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")));
+const enc = (x: unknown) =>
+  new TextEncoder().encode(JSON.stringify(x, null, 4).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")));
 
 /**
  * `x.toZarr(dest)`: write `x` as a zarr v2 array (what zarr-python 2.13 and anndata 0.8
@@ -77,15 +78,21 @@ export async function toZarrArray(x: Array, dest: string | URL | WritableStore, 
     throw new TypeError(`Expected \`compressor\` to be blosc, zlib, gzip or null, got \`${JSON.stringify(compressor)}\``);
   }
   // zarr chunks are regular: one size per axis.
-  const size = options.chunks === undefined
-    ? x.chunks.map((c) => Math.max(1, ...c))
-    : normalizeChunks(options.chunks, x.shape).map((c) => Math.max(1, ...c));
+  const size = options.chunks === undefined ? x.chunks.map((c) => Math.max(1, ...c)) : normalizeChunks(options.chunks, x.shape).map((c) => Math.max(1, ...c));
   const chunks = normalizeChunks(size, x.shape);
   const y = rechunkWith(x, chunks);
   const fill = x.dtype === "string" ? null : x.dtype === "bool" ? false : 0;
   const zarray = {
     chunks: size,
-    compressor: compressor === null ? null : { ...compressor, ...(compressor.id === "blosc" ? { cname: compressor.cname ?? "lz4", clevel: compressor.clevel ?? 5, shuffle: compressor.shuffle ?? 1, blocksize: compressor.blocksize ?? 0 } : { level: compressor.level ?? 1 }) },
+    compressor:
+      compressor === null
+        ? null
+        : {
+            ...compressor,
+            ...(compressor.id === "blosc"
+              ? { cname: compressor.cname ?? "lz4", clevel: compressor.clevel ?? 5, shuffle: compressor.shuffle ?? 1, blocksize: compressor.blocksize ?? 0 }
+              : { level: compressor.level ?? 1 }),
+          },
     dimension_separator: ".",
     dtype: toZarrV2Dtype(x.dtype),
     fill_value: fill,
@@ -104,14 +111,23 @@ export async function toZarrArray(x: Array, dest: string | URL | WritableStore, 
   }
   if (typeof dest === "string" || dest instanceof URL) {
     const root = dest instanceof URL ? fileURLToPath(dest) : isAbsolute(dest) ? dest : resolvePath(dest);
-    const exists = await readFile(join(root, key(".zarray")), { signal }).then(() => true, () => false);
+    const exists = await readFile(join(root, key(".zarray")), { signal }).then(
+      () => true,
+      () => false,
+    );
     if (exists && !overwrite) throw new ZarrArrayError(join(root, prefix), "an array is already there (pass `overwrite: true`)");
     if (exists) await rm(join(root, prefix), { recursive: true, force: true });
     await mkdir(join(root, prefix), { recursive: true });
     const groups = prefix === "" ? [] : prefix.split("/").map((_, i, parts) => parts.slice(0, i).join("/"));
     for (const g of groups) {
       const file = join(root, g, ".zgroup");
-      if (!(await readFile(file).then(() => true, () => false))) await writeFile(file, enc({ zarr_format: 2 }));
+      if (
+        !(await readFile(file).then(
+          () => true,
+          () => false,
+        ))
+      )
+        await writeFile(file, enc({ zarr_format: 2 }));
     }
     await writeFile(join(root, key(".zarray")), enc(zarray));
     await writeFile(join(root, key(".zattrs")), enc(attributes));

@@ -19,8 +19,18 @@ export interface MetadataWhere {
 // zarr v2 dtypes zask reads: bool, integers, floats, vlen strings and fixed-width strings.
 const V2_DTYPE = /^([<>|=])?(b1|[iu][1248]|f[48]|O|[US]\d+)$/;
 const V3_SIZES: Readonly<Record<string, number>> = {
-  bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8,
-  float32: 4, float64: 8, string: 8,
+  bool: 1,
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  int64: 8,
+  uint64: 8,
+  float32: 4,
+  float64: 8,
+  string: 8,
 };
 
 function show(v: unknown): string {
@@ -38,11 +48,7 @@ function show(v: unknown): string {
  * validateZarrMetadata(JSON.parse(doc), 2, { url: "http://h/a.zarr/X", path: "/X" });
  * ```
  */
-export function validateZarrMetadata(
-  metadata: unknown,
-  zarrFormat: 2 | 3,
-  where: MetadataWhere,
-): { shape: number[]; chunkShape: number[] } {
+export function validateZarrMetadata(metadata: unknown, zarrFormat: 2 | 3, where: MetadataWhere): { shape: number[]; chunkShape: number[] } {
   const fail = (field: string, reason: string): never => {
     throw new ZarrMetadataError(where.url, where.path, field, reason);
   };
@@ -66,7 +72,8 @@ export function validateZarrMetadata(
   }
   const field = zarrFormat === 2 ? "chunks" : "chunk_grid";
   if (!Array.isArray(chunkShape)) return fail(field, `expected an array of positive integers, got ${show(chunkShape)}`);
-  if (chunkShape.length !== shape.length) fail(field, `expected ${shape.length} entries (one per axis of shape [${shape.join(", ")}]), got ${chunkShape.length}`);
+  if (chunkShape.length !== shape.length)
+    fail(field, `expected ${shape.length} entries (one per axis of shape [${shape.join(", ")}]), got ${chunkShape.length}`);
   chunkShape.forEach((c, k) => {
     if (typeof c !== "number" || !Number.isSafeInteger(c) || c < 1) fail(field, `expected positive integers, got ${show(c)} on axis ${k}`);
   });
@@ -82,8 +89,10 @@ export function validateZarrMetadata(
     size *= n;
   });
   if (!Number.isSafeInteger(size)) fail("shape", `[${dims.join(", ")}] holds more than 2^53 elements`);
-  if (blocks > MAX_BLOCKS) fail(field, `shape [${dims.join(", ")}] in chunks [${chunks.join(", ")}] makes ${blocks} chunks, more than the ${MAX_BLOCKS} zask indexes`);
-  if (chunkItems * itemsize > MAX_CHUNK_BYTES) fail(field, `a chunk of [${chunks.join(", ")}] holds ${chunkItems * itemsize} bytes, more than ${MAX_CHUNK_BYTES}`);
+  if (blocks > MAX_BLOCKS)
+    fail(field, `shape [${dims.join(", ")}] in chunks [${chunks.join(", ")}] makes ${blocks} chunks, more than the ${MAX_BLOCKS} zask indexes`);
+  if (chunkItems * itemsize > MAX_CHUNK_BYTES)
+    fail(field, `a chunk of [${chunks.join(", ")}] holds ${chunkItems * itemsize} bytes, more than ${MAX_CHUNK_BYTES}`);
   return { shape: [...dims], chunkShape: [...chunks] };
 }
 

@@ -17,7 +17,10 @@ export interface ChunkIoContext {
   readonly signal: AbortSignal;
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
   /** A GET through the lane: the status, and the body's bytes for a 2xx answer (fresh: ours to keep). */
-  get(url: string | URL, options?: { headers?: Readonly<Record<string, string>>; maxBytes?: number }): Promise<{ status: number; url: string; body: Uint8Array | null }>;
+  get(
+    url: string | URL,
+    options?: { headers?: Readonly<Record<string, string>>; maxBytes?: number },
+  ): Promise<{ status: number; url: string; body: Uint8Array | null }>;
   /** Declare bytes the op read itself as held by nothing else (movable to a worker). */
   fresh<T extends Uint8Array>(bytes: T): T;
 }

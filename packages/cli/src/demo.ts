@@ -89,7 +89,13 @@ export async function demo(options: DemoOptions = {}): Promise<DemoRow[]> {
       const above = Array.from(nCells, (n) => Number(n) > 1000);
       const chunks = chunksOf(matrix);
       await query(path, chunks, `one gene (${DEMO_GENE})`, `${name}.slice(null, varNames == "${DEMO_GENE}").compute()`, matrix.slice(null, gene));
-      await query(path, chunks, `n_cells > 1000 (${above.filter(Boolean).length} genes)`, `${name}.slice(null, var.n_cells > 1000).compute()`, matrix.slice(null, above));
+      await query(
+        path,
+        chunks,
+        `n_cells > 1000 (${above.filter(Boolean).length} genes)`,
+        `${name}.slice(null, var.n_cells > 1000).compute()`,
+        matrix.slice(null, above),
+      );
     };
 
     const remote = await open(first);
@@ -173,9 +179,15 @@ function withScaledLayer(adata: AnnData<NDArray | SparseMatrix>): AnnData<NDArra
   });
 }
 
-function printLines(events: readonly { remoteAddress: string; time: Date; method: string; url: string; status: number; bytes: number }[], print: (line: string) => void, max: number): void {
+function printLines(
+  events: readonly { remoteAddress: string; time: Date; method: string; url: string; status: number; bytes: number }[],
+  print: (line: string) => void,
+  max: number,
+): void {
   for (const e of events.slice(0, max)) {
-    print(`    ${formatLogLine({ remoteAddress: e.remoteAddress, time: e.time, requestLine: `${e.method} ${e.url} HTTP/1.1`, status: e.status, bytes: e.bytes })}`);
+    print(
+      `    ${formatLogLine({ remoteAddress: e.remoteAddress, time: e.time, requestLine: `${e.method} ${e.url} HTTP/1.1`, status: e.status, bytes: e.bytes })}`,
+    );
   }
   if (events.length > max) print(`    … ${events.length - max} more`);
 }
@@ -186,4 +198,8 @@ function chunksOf(x: LazyArray | undefined): string {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
-const indent = (text: string): string => text.split("\n").map((l) => `    ${l}`).join("\n");
+const indent = (text: string): string =>
+  text
+    .split("\n")
+    .map((l) => `    ${l}`)
+    .join("\n");

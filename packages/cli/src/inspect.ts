@@ -39,7 +39,8 @@ type Json = Record<string, unknown>;
  * ```
  */
 export async function inspect(source: string, options: { signal?: AbortSignal } = {}): Promise<Inspection> {
-  if (typeof source !== "string" || source === "") throw new TypeError(`Expected \`source\` to be a URL or a path, got \`${String(source)}\` (${typeof source})`);
+  if (typeof source !== "string" || source === "")
+    throw new TypeError(`Expected \`source\` to be a URL or a path, got \`${String(source)}\` (${typeof source})`);
   const { signal } = options;
   const adata = await readZarr(source, { signal });
   const metadata = await consolidatedMetadata(source, signal);
@@ -120,7 +121,9 @@ function describe(nodes: Map<string, Json>): ElementInfo[] {
       continue;
     }
     const v3 = meta["zarr_format"] === 3;
-    const chunks = v3 ? (((meta["chunk_grid"] as Json | undefined)?.["configuration"] as Json | undefined)?.["chunk_shape"] as number[] | undefined) : (meta["chunks"] as number[]);
+    const chunks = v3
+      ? (((meta["chunk_grid"] as Json | undefined)?.["configuration"] as Json | undefined)?.["chunk_shape"] as number[] | undefined)
+      : (meta["chunks"] as number[]);
     out.push({
       path,
       kind: "array",
@@ -150,8 +153,10 @@ function codecName(compressor: Json | null): string {
 
 function codecChain(codecs: unknown): string {
   if (!Array.isArray(codecs)) return "–";
-  return codecs
-    .map((c: Json) => String(c["name"]))
-    .filter((name) => name !== "bytes")
-    .join(" → ") || "none";
+  return (
+    codecs
+      .map((c: Json) => String(c["name"]))
+      .filter((name) => name !== "bytes")
+      .join(" → ") || "none"
+  );
 }

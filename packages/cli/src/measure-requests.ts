@@ -27,11 +27,7 @@ export interface MeasuredRequests<T> {
  * console.log(run.requests, run.bytes, run.ms.toFixed(1)); // 1 1234 3.2
  * ```
  */
-export async function measureRequests<T>(
-  server: FileServer,
-  fn: () => T | Promise<T>,
-  options: { signal?: AbortSignal } = {},
-): Promise<MeasuredRequests<T>> {
+export async function measureRequests<T>(server: FileServer, fn: () => T | Promise<T>, options: { signal?: AbortSignal } = {}): Promise<MeasuredRequests<T>> {
   const { signal } = options;
   signal?.throwIfAborted();
   const events: RequestEvent[] = [];

@@ -35,7 +35,10 @@ const NEIGHBORS = 10;
  */
 export function pbmcLike(options: PbmcLikeOptions = {}): AnnData<NDArray | SparseMatrix> {
   const { nObs = 2638, nVars = 1838, seed = 0 } = options;
-  for (const [name, value, min] of [["nObs", nObs, NEIGHBORS + 1], ["nVars", nVars, GENES_ABOVE_1000]] as const) {
+  for (const [name, value, min] of [
+    ["nObs", nObs, NEIGHBORS + 1],
+    ["nVars", nVars, GENES_ABOVE_1000],
+  ] as const) {
     if (!Number.isInteger(value) || value < min) throw new RangeError(`Expected \`${name}\` to be an integer >= ${min}, got \`${String(value)}\``);
   }
   const rng = new Random(seed);
@@ -103,7 +106,10 @@ function neighbourGraphs(rng: Random, n: number): Record<string, SparseMatrix> {
   const distances = new Float64Array(n * NEIGHBORS);
   const connectivities = new Float32Array(n * NEIGHBORS);
   for (let i = 0; i < n; i++) {
-    const picked = rng.sample(n - 1, NEIGHBORS).map((j) => (j >= i ? j + 1 : j)).sort((a, b) => a - b);
+    const picked = rng
+      .sample(n - 1, NEIGHBORS)
+      .map((j) => (j >= i ? j + 1 : j))
+      .sort((a, b) => a - b);
     picked.forEach((j, k) => {
       const at = i * NEIGHBORS + k;
       indices[at] = j;

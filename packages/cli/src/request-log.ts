@@ -12,13 +12,7 @@ const pad = (n: number): string => String(n).padStart(2, "0");
  * formatLogLine({ remoteAddress: "127.0.0.1", time: new Date(), requestLine: "GET / HTTP/1.1", status: 404, bytes: 0 });
  * ```
  */
-export function formatLogLine(entry: {
-  remoteAddress: string;
-  time: Date;
-  requestLine: string;
-  status: number;
-  bytes: number | undefined;
-}): string {
+export function formatLogLine(entry: { remoteAddress: string; time: Date; requestLine: string; status: number; bytes: number | undefined }): string {
   const t = entry.time;
   const stamp = `${pad(t.getDate())}/${MONTHS[t.getMonth()]}/${t.getFullYear()} ${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
   // eslint-disable-next-line no-control-regex

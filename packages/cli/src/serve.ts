@@ -121,16 +121,19 @@ export async function serve(dir: string, options: ServeOptions = {}): Promise<Fi
     const started = performance.now();
     const sent = { bytes: 0 };
     res.on("close", () => {
-      report({
-        method: req.method ?? "",
-        url: req.url ?? "",
-        status: res.statusCode,
-        bytes: sent.bytes,
-        range: req.headers.range,
-        remoteAddress: req.socket.remoteAddress ?? "-",
-        time: new Date(),
-        durationMs: performance.now() - started,
-      }, req.httpVersion);
+      report(
+        {
+          method: req.method ?? "",
+          url: req.url ?? "",
+          status: res.statusCode,
+          bytes: sent.bytes,
+          range: req.headers.range,
+          remoteAddress: req.socket.remoteAddress ?? "-",
+          time: new Date(),
+          durationMs: performance.now() - started,
+        },
+        req.httpVersion,
+      );
     });
     handle(root, req, res, sent).catch((error: unknown) => {
       if (!res.headersSent) sendStatus(req, res, 500, sent);

@@ -107,9 +107,7 @@ export function checkAlignment(outIndex: string, numBlocks: readonly number[], a
       const outAxis = outIndex.indexOf(s);
       if (outAxis >= 0) {
         if (n !== 1 && n !== numBlocks[outAxis]) {
-          throw new RangeError(
-            `Expected input \`${a.name}\` to have ${numBlocks[outAxis]} or 1 blocks along symbol \`${s}\`, got ${n}`,
-          );
+          throw new RangeError(`Expected input \`${a.name}\` to have ${numBlocks[outAxis]} or 1 blocks along symbol \`${s}\`, got ${n}`);
         }
       } else {
         const prev = sizes.get(s);
@@ -121,7 +119,6 @@ export function checkAlignment(outIndex: string, numBlocks: readonly number[], a
     }
   }
 }
-
 
 export function assertNoMarkers(x: unknown, depth = 0): void {
   if (depth > 0 && (x instanceof BlockwiseInput || x instanceof BlockIndexArg || x instanceof PerBlockArg)) {

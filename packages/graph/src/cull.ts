@@ -137,5 +137,3 @@ export function cull(graph: Graph, keys: Iterable<Key>): Graph {
 function isBlockwiseLike(layer: Layer | undefined): layer is BlockwiseLike {
   return layer instanceof Blockwise || layer instanceof FusedBlockwise;
 }
-
-

@@ -29,11 +29,7 @@ export class MissingKeyError extends ZaskError {
   /** The key of the task that depends on it, when there is one. */
   readonly dependent: string | undefined;
   constructor(key: string, dependent?: string) {
-    super(
-      dependent === undefined
-        ? `Key ${key} is not in the graph`
-        : `Task ${dependent} depends on ${key}, which is not in the graph`,
-    );
+    super(dependent === undefined ? `Key ${key} is not in the graph` : `Task ${dependent} depends on ${key}, which is not in the graph`);
     this.key = key;
     this.dependent = dependent;
   }

@@ -316,7 +316,6 @@ function isEarlierStep(steps: readonly Task[], s: number, key: Key): boolean {
   return false;
 }
 
-
 function keptFlags(layer: Blockwise): Uint8Array {
   const flags = new Uint8Array(layer.linearSize);
   for (const lin of layer.linearIndices()) flags[lin] = 1;

@@ -43,4 +43,3 @@ export class KeyRouter {
     return index;
   }
 }
-

@@ -34,7 +34,11 @@ export interface PlacedKeys {
  * that holds a node twice) gets a map of its keys instead. `names` may be empty (then no lookup
  * by name).
  */
-export function layerPositions(names: readonly string[], maps: readonly (ReadonlyMap<Key, GraphNode> | PlacedKeys)[], nodes: readonly GraphNode[]): (key: Key) => number {
+export function layerPositions(
+  names: readonly string[],
+  maps: readonly (ReadonlyMap<Key, GraphNode> | PlacedKeys)[],
+  nodes: readonly GraphNode[],
+): (key: Key) => number {
   const count = maps.length;
   const start = new Int32Array(count + 1);
   for (let l = 0; l < count; l++) start[l + 1] = start[l]! + maps[l]!.size;

@@ -38,11 +38,7 @@ export interface SimulatePeakOptions {
  * const { peak } = simulatePeak(nodes, order(nodes)); // e.g. 5 for a tree sum of 1000 chunks
  * ```
  */
-export function simulatePeak(
-  nodes: ReadonlyMap<Key, GraphNode>,
-  priorities: ReadonlyMap<Key, number>,
-  options: SimulatePeakOptions = {},
-): PeakSimulation {
+export function simulatePeak(nodes: ReadonlyMap<Key, GraphNode>, priorities: ReadonlyMap<Key, number>, options: SimulatePeakOptions = {}): PeakSimulation {
   const g = indexNodes(nodes);
   const n = g.keys.length;
   const rank = new Float64Array(n);

@@ -102,7 +102,12 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
   const signal = options.signal;
   signal?.throwIfAborted();
 
-  const opt = options.optimize === false ? { cull: false, fuse: false, order: false } : options.optimize === true || options.optimize === undefined ? {} : options.optimize;
+  const opt =
+    options.optimize === false
+      ? { cull: false, fuse: false, order: false }
+      : options.optimize === true || options.optimize === undefined
+        ? {}
+        : options.optimize;
   let g = graph;
   if (opt.cull !== false) g = cull(g, keys);
   if (opt.fuse !== false) g = fuse(g, keys);
@@ -118,7 +123,8 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     plan = buildPlan(nodes, keys, opt.order !== false ? orderPass(nodes) : undefined);
   }
 
-  const callbacks: Callbacks[] = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? [...(options.callbacks as Callbacks[])] : [options.callbacks as Callbacks];
+  const callbacks: Callbacks[] =
+    options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? [...(options.callbacks as Callbacks[])] : [options.callbacks as Callbacks];
   if (options.progress !== false && process.stderr.isTTY === true) callbacks.push(new ProgressBar());
   if (typeof scheduler === "object") {
     const local = { ...options, scheduler: "sync" as const, optimize: false, progress: false, callbacks: [], signal };

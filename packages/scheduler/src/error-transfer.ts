@@ -45,7 +45,8 @@ export function errorToPlain(e: unknown, depth = 0): PlainError {
     if (isPlain(v)) fields[k] = v;
   }
   let cause: PlainError["cause"];
-  if (e.cause !== undefined && depth < MAX_DEPTH) cause = e.cause instanceof Error ? errorToPlain(e.cause, depth + 1) : isPlain(e.cause) ? { value: e.cause } : undefined;
+  if (e.cause !== undefined && depth < MAX_DEPTH)
+    cause = e.cause instanceof Error ? errorToPlain(e.cause, depth + 1) : isPlain(e.cause) ? { value: e.cause } : undefined;
   return { name: e.name, message: e.message, stack: e.stack, fields, cause };
 }
 
@@ -53,7 +54,8 @@ export function errorToPlain(e: unknown, depth = 0): PlainError {
 export function errorFromPlain(p: PlainError): Error {
   const cls = classes.get(p.name);
   const e: Error = cls === undefined ? new Error(p.message) : (Object.create(cls.prototype) as Error);
-  const define = (key: string, value: unknown) => Object.defineProperty(e, key, { value, writable: true, configurable: true, enumerable: key !== "stack" && key !== "message" && key !== "cause" });
+  const define = (key: string, value: unknown) =>
+    Object.defineProperty(e, key, { value, writable: true, configurable: true, enumerable: key !== "stack" && key !== "message" && key !== "cause" });
   define("name", p.name);
   define("message", p.message);
   if (p.stack !== undefined) define("stack", p.stack);

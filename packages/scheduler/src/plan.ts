@@ -149,7 +149,12 @@ export function buildPlan(nodes: ReadonlyMap<Key, GraphNode>, keys: readonly Key
   return finish(keys, index, orderedKeys, orderedNodes, depStart, depList, dependentStart, dependentList, priority);
 }
 
-function dependents(n: number, depStart: Int32Array, depList: Int32Array, dependentCount: Int32Array): { dependentStart: Int32Array; dependentList: Int32Array } {
+function dependents(
+  n: number,
+  depStart: Int32Array,
+  depList: Int32Array,
+  dependentCount: Int32Array,
+): { dependentStart: Int32Array; dependentList: Int32Array } {
   const total = depList.length;
   const dependentStart = new Int32Array(n + 1);
   for (let i = 0, s = 0; i < n; i++) {

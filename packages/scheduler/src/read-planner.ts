@@ -8,7 +8,10 @@ import { DEFAULT_MAX_BYTES, DEFAULT_MAX_WASTE, planReads, type ByteRangeRequest,
 /** How a {@link ReadPlanner} reaches http(s) objects: an io op's `ctx` (the I/O lane) or anything with its `get`. */
 export interface RangeTransport {
   readonly signal?: AbortSignal;
-  get(url: string, options: { headers: Readonly<Record<string, string>>; maxBytes?: number }): Promise<{ readonly status: number; readonly body: Uint8Array | null }>;
+  get(
+    url: string,
+    options: { headers: Readonly<Record<string, string>>; maxBytes?: number },
+  ): Promise<{ readonly status: number; readonly body: Uint8Array | null }>;
   /** Declare bytes read from a file as held by nothing else (the I/O lane's `fresh`). */
   fresh?<T extends Uint8Array>(bytes: T): T;
 }
@@ -256,7 +259,10 @@ export class ReadPlanner {
     const { object, offset, length } = read;
     if (this.#transport === undefined) throw new TypeError(`Expected a transport for ranged reads of ${object}, got none`);
     // a body may be as long as the range, or the whole object from a server that ignores Range
-    const res = await this.#transport.get(object, { headers: { range: `bytes=${offset}-${offset + length - 1}` }, maxBytes: Math.max(length, DEFAULT_LANE_MAX_BYTES) });
+    const res = await this.#transport.get(object, {
+      headers: { range: `bytes=${offset}-${offset + length - 1}` },
+      maxBytes: Math.max(length, DEFAULT_LANE_MAX_BYTES),
+    });
     if (this.#missing.includes(res.status)) return null;
     if (res.status === 401 || res.status === 403) throw new HttpAccessDeniedError(object, res.status);
     if ((res.status !== 206 && res.status !== 200) || res.body === null) throw new HttpError(object, res.status);

@@ -37,12 +37,7 @@ function isShared(b: ArrayBufferLike): boolean {
  * replaced by a compact copy that is moved (cloning it would copy the whole buffer); shared
  * buffers are left alone. Arrays and plain objects are copied only where a view was replaced.
  */
-export function packForTransfer(
-  x: unknown,
-  mayMove: (buffer: ArrayBuffer) => boolean,
-  transfer: Set<ArrayBuffer>,
-  depth = 0,
-): unknown {
+export function packForTransfer(x: unknown, mayMove: (buffer: ArrayBuffer) => boolean, transfer: Set<ArrayBuffer>, depth = 0): unknown {
   if (typeof x !== "object" || x === null) return x;
   if (ArrayBuffer.isView(x)) {
     const buf = x.buffer;

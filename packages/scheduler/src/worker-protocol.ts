@@ -48,10 +48,7 @@ export interface WorkerFailure {
 }
 
 /** One request's answer, as the scheduler reads it from a {@link WorkerReply}. */
-export type WorkerResponse =
-  | { readonly ok: 1; readonly v: unknown; readonly t: number }
-  | ({ readonly ok: 0 } & WorkerFailure)
-  | { readonly ok: 2 };
+export type WorkerResponse = { readonly ok: 1; readonly v: unknown; readonly t: number } | ({ readonly ok: 0 } & WorkerFailure) | { readonly ok: 2 };
 
 /** Request `r` of `reply`. */
 export function responseOf(reply: WorkerReply, r: number): WorkerResponse {

@@ -153,7 +153,12 @@ async function runRequest(
       if (isThenable(value)) value = await value;
     } catch (e) {
       reply.k[r] = FAILED;
-      reply.v[r] = { i, e: errorToPlain(e), name: e instanceof Error ? e.name : "Error", message: e instanceof Error ? e.message : String(e) } satisfies WorkerFailure;
+      reply.v[r] = {
+        i,
+        e: errorToPlain(e),
+        name: e instanceof Error ? e.name : "Error",
+        message: e instanceof Error ? e.message : String(e),
+      } satisfies WorkerFailure;
       return;
     }
     // values that stay here (not sent back) are this worker's garbage once the request ends

@@ -95,7 +95,10 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
   if (indexCol === undefined) throw new ElementReadError(group.path, elemUrl(group), "format", "a dataframe has no index column");
   const indexData = "shape" in indexCol && !(indexCol instanceof Categorical) && !(indexCol instanceof MaskedArray) ? indexCol.data : indexCol;
   // A string index (the usual case) is already what we keep: no copy of thousands of names.
-  const index = Array.isArray(indexData) && indexData.every((x) => typeof x === "string") ? (indexData as string[]) : Array.from(indexData as Iterable<unknown>, (x) => String(x));
+  const index =
+    Array.isArray(indexData) && indexData.every((x) => typeof x === "string")
+      ? (indexData as string[])
+      : Array.from(indexData as Iterable<unknown>, (x) => String(x));
   const columns = new Map<string, Column | NDArray>();
   order.forEach((name, i) => columns.set(name, cols[i]!));
   if (spec.encodingVersion === "0.1.0") {

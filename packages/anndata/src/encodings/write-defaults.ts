@@ -83,9 +83,15 @@ function toNDArray(value: unknown, path: string, url: string | undefined): NDArr
   throw new ElementWriteError(path, url, "value", `cannot write a value of type ${Object.prototype.toString.call(value)} as an array`);
 }
 
-
 /** Write `value` at `path` with the default writer of `spec`; children go through `writeChild`. */
-export async function writeDefault(writer: ZarrWriter, path: string, value: unknown, spec: IOSpec, options: DatasetOptions, writeChild: WriteChild): Promise<void> {
+export async function writeDefault(
+  writer: ZarrWriter,
+  path: string,
+  value: unknown,
+  spec: IOSpec,
+  options: DatasetOptions,
+  writeChild: WriteChild,
+): Promise<void> {
   // `chunks` applies to the element it is given for; children inherit only the compressor.
   const inherited: DatasetOptions = { compressor: options.compressor };
   const child = (name: string) => (path === "/" || path === "" ? "/" : path + "/") + name;
@@ -120,7 +126,7 @@ export async function writeDefault(writer: ZarrWriter, path: string, value: unkn
       const df = value as DataFrame;
       const indexKey = df.indexName ?? "_index";
       if (df.has(indexKey)) throw new ElementWriteError(path, writer.url, "value", `a column may not be named like the index ("${indexKey}")`);
-      await writer.group(path, encodingAttrs(spec, { "_index": indexKey, "column-order": df.columns }));
+      await writer.group(path, encodingAttrs(spec, { _index: indexKey, "column-order": df.columns }));
       await writeChild(child(indexKey), { data: [...df.index], shape: [df.nRows], dtype: "string" }, inherited);
       for (const [name, col] of df.entries()) {
         const dt = df.dtype(name);
@@ -166,7 +172,11 @@ export async function writeDefault(writer: ZarrWriter, path: string, value: unkn
       if (chunks !== undefined && (chunks.length !== 1 || !(chunks[0] === null || (Number.isInteger(chunks[0]) && chunks[0]! > 0)))) {
         throw new RangeError(`Expected \`chunks\` of sparse element ${path} to be one positive length for its 1-d parts, got \`${JSON.stringify(chunks)}\``);
       }
-      for (const [name, d] of [["data", m.data], ["indices", m.indices], ["indptr", m.indptr]] as const) {
+      for (const [name, d] of [
+        ["data", m.data],
+        ["indices", m.indices],
+        ["indptr", m.indptr],
+      ] as const) {
         const partChunks = chunks === undefined ? {} : { chunks: [chunks[0] === null ? Math.max(d.length, 1) : Math.min(chunks[0]!, Math.max(d.length, 1))] };
         await writer.array(child(name), part(d), {}, { ...inherited, ...partChunks }, await sourceByteOrder(d));
       }

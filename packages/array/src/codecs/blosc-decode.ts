@@ -208,7 +208,8 @@ function outputFor(h: BloscHeader, out: Uint8Array | undefined): Uint8Array {
 
 /** A memcpyed chunk is the header and the raw bytes, nothing else. */
 function checkMemcpyed(h: BloscHeader): void {
-  if (h.cbytes !== h.nbytes + HEADER) throw new BloscError(12, `memcpyed chunk of ${h.nbytes} bytes has compressed size ${h.cbytes}, expected ${h.nbytes + HEADER}`);
+  if (h.cbytes !== h.nbytes + HEADER)
+    throw new BloscError(12, `memcpyed chunk of ${h.nbytes} bytes has compressed size ${h.cbytes}, expected ${h.nbytes + HEADER}`);
 }
 
 /**

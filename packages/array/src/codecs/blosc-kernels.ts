@@ -89,7 +89,8 @@ export class WasmKernels implements BloscKernels {
   }
 
   scratch(size: number): { bytes: Uint8Array; at: number } {
-    if (this.#scratch + size + SLACK > this.#output) throw new RangeError(`Expected a scratch region of at most ${this.#output - this.#scratch - SLACK} bytes, got ${size}`);
+    if (this.#scratch + size + SLACK > this.#output)
+      throw new RangeError(`Expected a scratch region of at most ${this.#output - this.#scratch - SLACK} bytes, got ${size}`);
     return { bytes: this.#bytes, at: this.#scratch };
   }
 

@@ -3,8 +3,18 @@
 import { MAX_CHUNK_BYTES } from "../zarr-metadata.js";
 
 const SIZES: Readonly<Record<string, number>> = {
-  bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8,
-  float16: 2, float32: 4, float64: 8,
+  bool: 1,
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  int64: 8,
+  uint64: 8,
+  float16: 2,
+  float32: 4,
+  float64: 8,
 };
 
 /** What zarrita hands a codec's `fromConfig` about the chunk it decodes. */

@@ -9,7 +9,10 @@ import { cStrides, copyIndexed } from "./copy-indexed.js";
 export function assemble(blocks: readonly NDArray[], chunks: readonly (readonly number[])[], dtype: DataType): NDArray {
   const shape = chunks.map((c) => c.reduce((a, b) => a + b, 0));
   if (blocks.length === 1) return { data: blocks[0]!.data, shape, dtype };
-  const out = allocate(dtype, shape.reduce((a, b) => a * b, 1));
+  const out = allocate(
+    dtype,
+    shape.reduce((a, b) => a * b, 1),
+  );
   const strides = cStrides(shape);
   const nd = chunks.length;
   const idx = new globalThis.Array<number>(nd).fill(0);
@@ -38,13 +41,24 @@ export function transposeBlock(block: NDArray, axes: readonly number[]): NDArray
   const inStrides = cStrides(block.shape);
   const shape = axes.map((a) => block.shape[a]!);
   const out = allocate(block.dtype, block.data.length);
-  copyIndexed(block.data, axes.map((a) => inStrides[a]!), [], out, cStrides(shape), [], shape);
+  copyIndexed(
+    block.data,
+    axes.map((a) => inStrides[a]!),
+    [],
+    out,
+    cStrides(shape),
+    [],
+    shape,
+  );
   return { data: out, shape, dtype: block.dtype };
 }
 
 /** cpu op: a block of `shape` filled with `value` (the blocks of `zeros`, `ones`, `full`). */
 export function fullBlock(shape: readonly number[], value: number | bigint | string | boolean, dtype: DataType): NDArray {
-  const data = allocate(dtype, shape.reduce((a, b) => a * b, 1));
+  const data = allocate(
+    dtype,
+    shape.reduce((a, b) => a * b, 1),
+  );
   const v = dtype === "bool" ? (value ? 1 : 0) : value;
   (data as unknown as { fill(v: unknown): void }).fill(v);
   return { data, shape: [...shape], dtype };

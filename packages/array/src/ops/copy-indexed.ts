@@ -70,8 +70,13 @@ export function copyIndexed(
   // Contiguous rows on both sides (assembly, rechunk, decoded edge chunks): copy rows with
   // TypedArray.set, which is a memcpy, instead of element by element.
   const rows =
-    !globalThis.Array.isArray(src) && !globalThis.Array.isArray(dst) && (srcIdx[last] ?? null) === null && (dstIdx[last] ?? null) === null &&
-    srcStrides[last] === 1 && dstStrides[last] === 1 && src.constructor === dst.constructor;
+    !globalThis.Array.isArray(src) &&
+    !globalThis.Array.isArray(dst) &&
+    (srcIdx[last] ?? null) === null &&
+    (dstIdx[last] ?? null) === null &&
+    srcStrides[last] === 1 &&
+    dstStrides[last] === 1 &&
+    src.constructor === dst.constructor;
   for (;;) {
     let sBase = srcBase;
     let dBase = dstBase;

@@ -263,4 +263,3 @@ export function astype(x: NDArray, dtype: DataType): NDArray {
   if (x.dtype === dtype) return x;
   return run("astype", dtype, [x], [x.dtype]);
 }
-

@@ -6,8 +6,7 @@ import { isSparseBlock, type SparseBlock } from "./sparse-block.js";
 import { sparseReduceChunk, type SparseReduceKind } from "./sparse-reductions.js";
 
 /** What a reduction step computes (the public kinds, with `sum` split by accumulator). */
-export type ReduceKind =
-  | "fsum" | "isum" | "mean" | "var" | "std" | "min" | "max" | "argmin" | "argmax" | "countNonzero" | "any" | "all";
+export type ReduceKind = "fsum" | "isum" | "mean" | "var" | "std" | "min" | "max" | "argmin" | "argmax" | "countNonzero" | "any" | "all";
 
 /**
  * A partial result: `data` per output element (the sum, mean, extreme value, …), `n` the
@@ -90,7 +89,13 @@ function numbers(data: ArrayData): Float64Array | Exclude<Numeric, BigInt64Array
 }
 
 const maxAbs: Partial<Record<DataType, number>> = {
-  bool: 1, int8: 128, uint8: 255, int16: 32768, uint16: 65535, int32: 2 ** 31, uint32: 2 ** 32,
+  bool: 1,
+  int8: 128,
+  uint8: 255,
+  int16: 32768,
+  uint16: 65535,
+  int32: 2 ** 31,
+  uint32: 2 ** 32,
 };
 
 /** Exact integer sums: numbers until they could pass 2**53, then flushed into bigints. */

@@ -22,7 +22,12 @@ export interface SparseBlock {
 
 /** Whether a task value is a {@link SparseBlock} (a dense block is an NDArray without `format`). */
 export function isSparseBlock(x: unknown): x is SparseBlock {
-  return typeof x === "object" && x !== null && ((x as SparseBlock).format === "csr" || (x as SparseBlock).format === "csc") && (x as SparseBlock).indptr instanceof Int32Array;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    ((x as SparseBlock).format === "csr" || (x as SparseBlock).format === "csc") &&
+    (x as SparseBlock).indptr instanceof Int32Array
+  );
 }
 
 /** `[major, minor]` lengths of a block. */
@@ -51,7 +56,7 @@ export function sparseToDense(block: SparseBlock): NDArray {
   for (let a = 0; a < major; a++) {
     for (let p = indptr[a]!; p < indptr[a + 1]!; p++) {
       const at = csr ? a * cols + indices[p]! : indices[p]! * cols + a;
-      o[at] = big ? ((o[at] as unknown as bigint) + (d[p] as unknown as bigint)) as never : o[at]! + d[p]!;
+      o[at] = big ? (((o[at] as unknown as bigint) + (d[p] as unknown as bigint)) as never) : o[at]! + d[p]!;
     }
   }
   if (block.dtype === "bool") for (let i = 0; i < out.length; i++) if (o[i]! > 1) o[i] = 1;
@@ -62,7 +67,13 @@ export function sparseToDense(block: SparseBlock): NDArray {
  * inline op: blocks that follow each other along the major axis as one block (the answer of
  * `computeSparse()`); with `dense`, the dense C-order array instead (the answer of `compute()`).
  */
-export function sparseConcat(blocks: readonly SparseBlock[], format: SparseFormat, shape: readonly [number, number], dtype: DataType, dense = false): SparseBlock | NDArray {
+export function sparseConcat(
+  blocks: readonly SparseBlock[],
+  format: SparseFormat,
+  shape: readonly [number, number],
+  dtype: DataType,
+  dense = false,
+): SparseBlock | NDArray {
   if (dense) return sparseToDense(sparseConcat(blocks, format, shape, dtype) as SparseBlock);
   if (blocks.length === 1 && blocks[0]!.shape[0] === shape[0] && blocks[0]!.shape[1] === shape[1]) return blocks[0]!;
   const [major] = majorMinor({ format, shape });

@@ -32,7 +32,17 @@ export interface SparseGatherLayout {
 }
 
 /** Copy the values at global positions [p0, p1) from consecutive chunks into `out` at `at`. */
-function copyRange(chunks: readonly NDArray[], ids: readonly number[], len: number, p0: number, p1: number, out: TypedArray, at: number, what: string, layout: SparseGatherLayout): void {
+function copyRange(
+  chunks: readonly NDArray[],
+  ids: readonly number[],
+  len: number,
+  p0: number,
+  p1: number,
+  out: TypedArray,
+  at: number,
+  what: string,
+  layout: SparseGatherLayout,
+): void {
   let p = p0;
   while (p < p1) {
     const c = Math.floor(p / len);
@@ -40,7 +50,12 @@ function copyRange(chunks: readonly NDArray[], ids: readonly number[], len: numb
     const from = p - c * len;
     const to = Math.min(p1, (c + 1) * len) - c * len;
     if (chunk === undefined || chunk.data.length < to) {
-      throw new SparseStructureError(layout.path, layout.url, p, `expected ${what} to hold position ${Math.min(p1, (c + 1) * len) - 1}, as indptr says, but its chunk ${c} ends at ${c * len + (chunk?.data.length ?? 0)}`);
+      throw new SparseStructureError(
+        layout.path,
+        layout.url,
+        p,
+        `expected ${what} to hold position ${Math.min(p1, (c + 1) * len) - 1}, as indptr says, but its chunk ${c} ends at ${c * len + (chunk?.data.length ?? 0)}`,
+      );
     }
     const src = chunk.data as TypedArray;
     if (src.constructor === out.constructor) (out as Float64Array).set((src as Float64Array).subarray(from, to), at);
@@ -108,12 +123,25 @@ export function sparseGather(layout: SparseGatherLayout, dataChunks: readonly ND
 }
 
 /** Call `run(c, from, to)` for each piece of [p0, p1) inside one chunk `c` of length `len`. */
-function chunkOf(chunks: readonly NDArray[], ids: readonly number[], len: number, p: number, p1: number, what: string, layout: SparseGatherLayout): { src: ArrayLike<number>; base: number; end: number } {
+function chunkOf(
+  chunks: readonly NDArray[],
+  ids: readonly number[],
+  len: number,
+  p: number,
+  p1: number,
+  what: string,
+  layout: SparseGatherLayout,
+): { src: ArrayLike<number>; base: number; end: number } {
   const c = Math.floor(p / len);
   const chunk = chunks[ids.indexOf(c)];
   const end = Math.min(p1, (c + 1) * len);
   if (chunk === undefined || chunk.data.length < end - c * len) {
-    throw new SparseStructureError(layout.path, layout.url, p, `expected ${what} to hold position ${end - 1}, as indptr says, but its chunk ${c} ends at ${c * len + (chunk?.data.length ?? 0)}`);
+    throw new SparseStructureError(
+      layout.path,
+      layout.url,
+      p,
+      `expected ${what} to hold position ${end - 1}, as indptr says, but its chunk ${c} ends at ${c * len + (chunk?.data.length ?? 0)}`,
+    );
   }
   return { src: chunk.data as unknown as ArrayLike<number>, base: c * len, end };
 }
@@ -188,7 +216,8 @@ function viewOf(layout: SparseGatherLayout, dataChunks: readonly NDArray[], indi
   const indices = x.subarray(p0 - xBase, p1 - xBase);
   for (let p = 0; p < indices.length; p++) {
     const j = indices[p]!;
-    if (!(j >= 0 && j < minor)) throw new SparseStructureError(layout.path, layout.url, p0 + p, `expected indices in [0, ${minor}), got ${j} at position ${p0 + p}`);
+    if (!(j >= 0 && j < minor))
+      throw new SparseStructureError(layout.path, layout.url, p0 + p, `expected indices in [0, ${minor}), got ${j} at position ${p0 + p}`);
   }
   const indptr = new Int32Array(major + 1);
   for (let a = 0; a < major; a++) indptr[a + 1] = ends[a]! - p0;

@@ -13,18 +13,28 @@ export type CompressorConfig =
   | { readonly id: "gzip"; readonly level?: number };
 
 /** Where `writeChunk` puts bytes: a local directory, or a zarrita store with `set`. */
-export type ChunkSink = { readonly kind: "file"; readonly root: string } | { readonly kind: "store"; readonly store: { set(key: string, value: Uint8Array): unknown } };
+export type ChunkSink =
+  | { readonly kind: "file"; readonly root: string }
+  | { readonly kind: "store"; readonly store: { set(key: string, value: Uint8Array): unknown } };
 
 /**
  * cpu op: the bytes of one zarr v2 chunk: the block padded to the full `chunkShape` with
  * `fill` (zarr v2 stores edge chunks whole), in C order, little endian (strings: vlen-utf8),
  * then compressed.
  */
-export async function encodeChunk(block: NDArray, chunkShape: readonly number[], fill: number | string | boolean | null, compressor: CompressorConfig | null): Promise<Uint8Array> {
+export async function encodeChunk(
+  block: NDArray,
+  chunkShape: readonly number[],
+  fill: number | string | boolean | null,
+  compressor: CompressorConfig | null,
+): Promise<Uint8Array> {
   const dtype: DataType = block.dtype;
   let data = block.data;
   if (block.shape.some((n, k) => n !== chunkShape[k])) {
-    const padded = allocate(dtype, chunkShape.reduce((a, b) => a * b, 1));
+    const padded = allocate(
+      dtype,
+      chunkShape.reduce((a, b) => a * b, 1),
+    );
     if (fill !== null && fill !== 0 && fill !== "") {
       const v = dtype === "int64" || dtype === "uint64" ? BigInt(fill as number) : dtype === "bool" ? (fill ? 1 : 0) : fill;
       (padded as unknown as { fill(v: unknown): void }).fill(v);

@@ -61,10 +61,10 @@ function open(meta: ZarrChunkMeta): Promise<Opened> {
         return Promise.resolve(key === docKey ? doc : slot.bytes);
       },
     };
-    p = (meta.zarrFormat === 2
-      ? zarr.open.v2(store, { kind: "array", attrs: false })
-      : zarr.open.v3(store, { kind: "array" })
-    ).then((array) => ({ array, slot }));
+    p = (meta.zarrFormat === 2 ? zarr.open.v2(store, { kind: "array", attrs: false }) : zarr.open.v3(store, { kind: "array" })).then((array) => ({
+      array,
+      slot,
+    }));
     opened.set(meta.document, p);
   }
   return p;
@@ -121,11 +121,24 @@ function bloscOnlyOf(meta: ZarrChunkMeta): BloscOnly | null {
   if (b === undefined) {
     b = null;
     if (meta.zarrFormat === 2 && meta.dtype !== "string") {
-      const d = JSON.parse(meta.document) as { chunks?: number[]; compressor?: { id?: string } | null; filters?: unknown[] | null; order?: string; dtype?: unknown };
+      const d = JSON.parse(meta.document) as {
+        chunks?: number[];
+        compressor?: { id?: string } | null;
+        filters?: unknown[] | null;
+        order?: string;
+        dtype?: unknown;
+      };
       const itemsize = typedArrayConstructor(meta.dtype).BYTES_PER_ELEMENT;
       const dt = typeof d.dtype === "string" ? d.dtype : "";
       const endianOk = dt.startsWith("<") || (dt.startsWith("|") && itemsize === 1);
-      if (d.compressor?.id === "blosc" && (d.filters == null || d.filters.length === 0) && d.order === "C" && endianOk && dt.slice(2) === String(itemsize) && Array.isArray(d.chunks)) {
+      if (
+        d.compressor?.id === "blosc" &&
+        (d.filters == null || d.filters.length === 0) &&
+        d.order === "C" &&
+        endianOk &&
+        dt.slice(2) === String(itemsize) &&
+        Array.isArray(d.chunks)
+      ) {
         b = { chunkShape: d.chunks, itemsize };
       }
     }
@@ -270,7 +283,8 @@ function rawBytesOf(meta: ZarrChunkMeta): number | null {
 async function decodeBytes(bytes: Uint8Array | null, meta: ZarrChunkMeta, coords: readonly number[], blockShape: readonly number[]): Promise<NDArray> {
   // zarrita views uncompressed bytes as values, a partial value at the end dropped
   const raw = bytes === null ? null : rawBytesOf(meta);
-  if (raw !== null && bytes !== null && bytes.byteLength !== raw) throw new DecodedSizeError(`an uncompressed chunk of ${bytes.byteLength} bytes, expected ${raw}`);
+  if (raw !== null && bytes !== null && bytes.byteLength !== raw)
+    throw new DecodedSizeError(`an uncompressed chunk of ${bytes.byteLength} bytes, expected ${raw}`);
   const { array, slot } = await open(meta);
   slot.bytes = bytes ?? undefined;
   const pending = array.getChunk(coords as number[]);
@@ -292,13 +306,11 @@ async function decodeShard(bytes: Uint8Array | null, meta: ZarrChunkMeta, coords
   const doc = new TextEncoder().encode(meta.document);
   const store = {
     get(key: string): Promise<Uint8Array | undefined> {
-      return Promise.resolve(key === "/zarr.json" ? doc : bytes ?? undefined);
+      return Promise.resolve(key === "/zarr.json" ? doc : (bytes ?? undefined));
     },
     getRange(_key: string, range: { offset: number; length: number } | { suffixLength: number }): Promise<Uint8Array | undefined> {
       if (bytes === null) return Promise.resolve(undefined);
-      const out = "suffixLength" in range
-        ? bytes.subarray(bytes.length - range.suffixLength)
-        : bytes.subarray(range.offset, range.offset + range.length);
+      const out = "suffixLength" in range ? bytes.subarray(bytes.length - range.suffixLength) : bytes.subarray(range.offset, range.offset + range.length);
       return Promise.resolve(out);
     },
   };

@@ -167,27 +167,55 @@ export class SparseArray extends LazyArray {
     return this.todense().pow(other);
   }
 
-  override abs(): LazyArray { return this.#wide ? this.todense().abs() : this.#map("abs", this.dtype); }
-  override neg(): LazyArray { return this.#wide || this.dtype === "bool" ? this.todense().neg() : this.#map("neg", this.dtype); }
-  override sqrt(): LazyArray { return this.#wide ? this.todense().sqrt() : this.#map("sqrt", floatFor(this.dtype)); }
-  override log1p(): LazyArray { return this.#wide ? this.todense().log1p() : this.#map("log1p", floatFor(this.dtype)); }
+  override abs(): LazyArray {
+    return this.#wide ? this.todense().abs() : this.#map("abs", this.dtype);
+  }
+  override neg(): LazyArray {
+    return this.#wide || this.dtype === "bool" ? this.todense().neg() : this.#map("neg", this.dtype);
+  }
+  override sqrt(): LazyArray {
+    return this.#wide ? this.todense().sqrt() : this.#map("sqrt", floatFor(this.dtype));
+  }
+  override log1p(): LazyArray {
+    return this.#wide ? this.todense().log1p() : this.#map("log1p", floatFor(this.dtype));
+  }
   /** `e ** this - 1` (keeps zeros at zero, so stays sparse). */
-  expm1(): LazyArray { return this.#wide ? this.todense().exp().sub(1) : this.#map("expm1", floatFor(this.dtype)); }
+  expm1(): LazyArray {
+    return this.#wide ? this.todense().exp().sub(1) : this.#map("expm1", floatFor(this.dtype));
+  }
 
   #reduce(kind: ReductionKind, options?: ReductionOptions): LazyArray {
     if (options?.dtype !== undefined || !SPARSE_REDUCTIONS.has(kind)) return reduction(this.todense(), kind, options);
     return reduction(this, kind, options);
   }
 
-  override sum(options?: ReductionOptions): LazyArray { return this.#reduce("sum", options); }
-  override mean(options?: ReductionOptions): LazyArray { return this.#reduce("mean", options); }
-  override var(options?: ReductionOptions): LazyArray { return this.#reduce("var", options); }
-  override std(options?: ReductionOptions): LazyArray { return this.#reduce("std", options); }
-  override min(options?: ReductionOptions): LazyArray { return this.#reduce("min", options); }
-  override max(options?: ReductionOptions): LazyArray { return this.#reduce("max", options); }
-  override countNonzero(options?: ReductionOptions): LazyArray { return this.#reduce("countNonzero", options); }
-  override any(options?: ReductionOptions): LazyArray { return this.#reduce("any", options); }
-  override all(options?: ReductionOptions): LazyArray { return this.#reduce("all", options); }
+  override sum(options?: ReductionOptions): LazyArray {
+    return this.#reduce("sum", options);
+  }
+  override mean(options?: ReductionOptions): LazyArray {
+    return this.#reduce("mean", options);
+  }
+  override var(options?: ReductionOptions): LazyArray {
+    return this.#reduce("var", options);
+  }
+  override std(options?: ReductionOptions): LazyArray {
+    return this.#reduce("std", options);
+  }
+  override min(options?: ReductionOptions): LazyArray {
+    return this.#reduce("min", options);
+  }
+  override max(options?: ReductionOptions): LazyArray {
+    return this.#reduce("max", options);
+  }
+  override countNonzero(options?: ReductionOptions): LazyArray {
+    return this.#reduce("countNonzero", options);
+  }
+  override any(options?: ReductionOptions): LazyArray {
+    return this.#reduce("any", options);
+  }
+  override all(options?: ReductionOptions): LazyArray {
+    return this.#reduce("all", options);
+  }
 
   /** The dense answer: blocks stay sparse until one last task writes the dense array. */
   override async compute(options: ComputeOptions = {}): Promise<ComputedArray> {
@@ -214,7 +242,26 @@ export class SparseArray extends LazyArray {
 }
 
 // Every other operation runs on the dense blocks.
-const dense = ["add", "sub", "exp", "log", "gt", "lt", "ge", "le", "eq", "ne", "where", "astype", "argmin", "argmax", "rechunk", "transpose", "reshape", "toZarr"] as const;
+const dense = [
+  "add",
+  "sub",
+  "exp",
+  "log",
+  "gt",
+  "lt",
+  "ge",
+  "le",
+  "eq",
+  "ne",
+  "where",
+  "astype",
+  "argmin",
+  "argmax",
+  "rechunk",
+  "transpose",
+  "reshape",
+  "toZarr",
+] as const;
 for (const m of dense) {
   Object.defineProperty(SparseArray.prototype, m, {
     value: function (this: SparseArray, ...args: unknown[]) {

@@ -27,7 +27,15 @@ export interface DensifyInfo {
   bytes(index: readonly number[]): number;
 }
 
-function blockwiseOne(x: SparseParts, name: string, kernel: ReturnType<typeof op>, head: unknown[], tail: unknown[], extra: LazyArray | undefined, annotations: Record<string, unknown> = {}): Graph {
+function blockwiseOne(
+  x: SparseParts,
+  name: string,
+  kernel: ReturnType<typeof op>,
+  head: unknown[],
+  tail: unknown[],
+  extra: LazyArray | undefined,
+  annotations: Record<string, unknown> = {},
+): Graph {
   const numBlocks = x.chunks.map((c) => c.length);
   const args: unknown[] = [...head, blockwiseInput(x.name, "ab", numBlocks)];
   if (extra !== undefined) args.push(blockwiseInput(extra.name, "ab", extra.numBlocks));

@@ -90,7 +90,12 @@ export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: Array
  * const { graph, name, chunks } = sparseRead(source, Int32Array.of(0, 1, 2));
  * ```
  */
-export function sparseRead(source: SparseSource, major: Int32Array | null, options: SparseReadOptions = {}, minorMap?: MinorMap): { graph: Graph; name: string; chunks: number[][] } {
+export function sparseRead(
+  source: SparseSource,
+  major: Int32Array | null,
+  options: SparseReadOptions = {},
+  minorMap?: MinorMap,
+): { graph: Graph; name: string; chunks: number[][] } {
   const target = options.blockNnz ?? DEFAULT_BLOCK_NNZ;
   if (!(Number.isInteger(target) && target > 0)) throw new RangeError(`Expected \`blockNnz\` to be a positive integer, got \`${String(target)}\``);
   const [rows, cols] = source.shape;
@@ -142,8 +147,18 @@ export function sparseRead(source: SparseSource, major: Int32Array | null, optio
     const dataChunks = needed(dataLen, d0, d1);
     const indicesChunks = needed(indicesLen, i0, i1);
     const layout: SparseGatherLayout = {
-      format: source.format, minor, starts, ends, dtype, path: source.path, url: source.url,
-      dataChunk: dataLen, indicesChunk: indicesLen, dataChunks, indicesChunks, ...(minorMap === undefined ? {} : { minorMap }),
+      format: source.format,
+      minor,
+      starts,
+      ends,
+      dtype,
+      path: source.path,
+      url: source.url,
+      dataChunk: dataLen,
+      indicesChunk: indicesLen,
+      dataChunks,
+      indicesChunks,
+      ...(minorMap === undefined ? {} : { minorMap }),
     };
     const index = csr ? [b, 0] : [0, b];
     tasks.push(new Task(blockKey(name, index), gatherOp, [layout, dataChunks.map((c) => ref(data.key([c]))), indicesChunks.map((c) => ref(indices.key([c])))]));

@@ -66,7 +66,9 @@ export async function startBullmqWorker(options: BullmqWorkerOptions): Promise<B
         } else {
           out = { w: name, v: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64") };
         }
-        log(`${new Date().toISOString()} ${name} job ${job.id} ${d.k} ${d.o} ok ${(performance.now() - t0).toFixed(1)} ms ${bytes.byteLength} B${"f" in out ? " (scratch)" : ""}`);
+        log(
+          `${new Date().toISOString()} ${name} job ${job.id} ${d.k} ${d.o} ok ${(performance.now() - t0).toFixed(1)} ms ${bytes.byteLength} B${"f" in out ? " (scratch)" : ""}`,
+        );
         return out;
       } catch (e) {
         const attempts = job.attemptsMade + 1;
@@ -80,7 +82,9 @@ export async function startBullmqWorker(options: BullmqWorkerOptions): Promise<B
           a: attempts,
           final: attempts >= (job.opts.attempts ?? 1),
         };
-        log(`${new Date().toISOString()} ${name} job ${job.id} ${d.k} ${d.o} failed ${(performance.now() - t0).toFixed(1)} ms attempt ${attempts}: ${failure.n}: ${failure.m}`);
+        log(
+          `${new Date().toISOString()} ${name} job ${job.id} ${d.k} ${d.o} failed ${(performance.now() - t0).toFixed(1)} ms attempt ${attempts}: ${failure.n}: ${failure.m}`,
+        );
         throw new Error(JSON.stringify(failure));
       }
     },

@@ -130,7 +130,13 @@ export class BullmqExecutor implements Executor {
               reject(e);
             },
           });
-          const data: JobData = { k: job.key, o: job.op, p: Buffer.from(job.payload.buffer, job.payload.byteOffset, job.payload.byteLength).toString("base64"), l: this.#resultLimit, ...(this.#scratch === undefined ? {} : { s: this.#scratch }) };
+          const data: JobData = {
+            k: job.key,
+            o: job.op,
+            p: Buffer.from(job.payload.buffer, job.payload.byteOffset, job.payload.byteLength).toString("base64"),
+            l: this.#resultLimit,
+            ...(this.#scratch === undefined ? {} : { s: this.#scratch }),
+          };
           if (link.batch.length === 0) queueMicrotask(() => this.#flush(link));
           link.batch.push({ name: "task", data, opts: { jobId } });
         }),

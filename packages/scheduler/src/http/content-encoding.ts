@@ -45,9 +45,23 @@ function decodeOne(body: Uint8Array, coding: string, url: string, maxBytes: numb
     }
   } catch (cause) {
     if ((cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
-      throw new HttpTransportError("ZASK_HTTP_TOO_LARGE", url, `The body from ${url} decodes (${coding}) to more than the limit of ${maxBytes} bytes for this request`, { limit: maxBytes, cause });
+      throw new HttpTransportError(
+        "ZASK_HTTP_TOO_LARGE",
+        url,
+        `The body from ${url} decodes (${coding}) to more than the limit of ${maxBytes} bytes for this request`,
+        { limit: maxBytes, cause },
+      );
     }
-    throw new HttpTransportError("ZASK_HTTP_ENCODING", url, `The body from ${url} does not decode as its Content-Encoding ${JSON.stringify(coding)} says (${(cause as Error).message})`, { cause });
+    throw new HttpTransportError(
+      "ZASK_HTTP_ENCODING",
+      url,
+      `The body from ${url} does not decode as its Content-Encoding ${JSON.stringify(coding)} says (${(cause as Error).message})`,
+      { cause },
+    );
   }
-  throw new HttpTransportError("ZASK_HTTP_ENCODING", url, `Unsupported Content-Encoding ${JSON.stringify(coding)} from ${url} (zask decodes gzip, deflate and br)`);
+  throw new HttpTransportError(
+    "ZASK_HTTP_ENCODING",
+    url,
+    `Unsupported Content-Encoding ${JSON.stringify(coding)} from ${url} (zask decodes gzip, deflate and br)`,
+  );
 }

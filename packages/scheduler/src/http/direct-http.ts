@@ -192,7 +192,19 @@ class Connection {
       this.answered = 0;
       this.#timeout = req.timeout;
       this.#maxBytes = req.maxBytes;
-      if (req.deadline < MAX_TIMER) this.#deadline = setTimeout(() => this.#destroy(new HttpTransportError("ZASK_HTTP_DEADLINE", url.href, `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms (${this.answered} bytes in)`, { limit: req.deadline })), req.deadline);
+      if (req.deadline < MAX_TIMER)
+        this.#deadline = setTimeout(
+          () =>
+            this.#destroy(
+              new HttpTransportError(
+                "ZASK_HTTP_DEADLINE",
+                url.href,
+                `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms (${this.answered} bytes in)`,
+                { limit: req.deadline },
+              ),
+            ),
+          req.deadline,
+        );
       this.#socket.ref();
       this.#socket.setTimeout(req.timeout);
       let text = `${req.method} ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n`;
@@ -247,7 +259,8 @@ class Connection {
           break;
         case Phase.Length:
           this.#at += n;
-          if (this.#at > this.#length) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `More than the ${this.#length} bytes of Content-Length from ${this.#url!.href}`);
+          if (this.#at > this.#length)
+            throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `More than the ${this.#length} bytes of Content-Length from ${this.#url!.href}`);
           if (this.#at === this.#length) this.#finish();
           break;
         case Phase.Chunked:
@@ -270,12 +283,18 @@ class Connection {
   #parseHead(): void {
     const end = this.#scratch.subarray(0, this.#used).indexOf(CRLFCRLF);
     if (end < 0) {
-      if (this.#used === MAX_HEAD) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Response headers from ${this.#url!.href} exceed ${MAX_HEAD} bytes`);
+      if (this.#used === MAX_HEAD)
+        throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Response headers from ${this.#url!.href} exceed ${MAX_HEAD} bytes`);
       return;
     }
     const lines = this.#scratch.toString("latin1", 0, end).split("\r\n");
     const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(lines[0]!);
-    if (m === null) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Not an HTTP/1.x status line from ${this.#url!.href}: ${JSON.stringify(lines[0]!.slice(0, 80))}`);
+    if (m === null)
+      throw new HttpTransportError(
+        "ZASK_HTTP_PARSE",
+        this.#url!.href,
+        `Not an HTTP/1.x status line from ${this.#url!.href}: ${JSON.stringify(lines[0]!.slice(0, 80))}`,
+      );
     const status = Number(m[2]);
     const raw: string[] = [];
     let length = -1;
@@ -284,18 +303,21 @@ class Connection {
     for (let k = 1; k < lines.length; k++) {
       const line = lines[k]!;
       const colon = line.indexOf(":");
-      if (colon <= 0 || line[0] === " " || line[0] === "\t") throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Malformed header line from ${this.#url!.href}: ${JSON.stringify(line.slice(0, 80))}`);
+      if (colon <= 0 || line[0] === " " || line[0] === "\t")
+        throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Malformed header line from ${this.#url!.href}: ${JSON.stringify(line.slice(0, 80))}`);
       const name = line.slice(0, colon);
       const value = line.slice(colon + 1).trim();
       raw.push(name, value);
       const lower = name.toLowerCase();
       if (lower === "content-length") {
         const v = /^\d+$/.test(value) ? Number(value) : NaN;
-        if (!Number.isSafeInteger(v) || (length >= 0 && v !== length)) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Invalid Content-Length ${JSON.stringify(value)} from ${this.#url!.href}`);
+        if (!Number.isSafeInteger(v) || (length >= 0 && v !== length))
+          throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Invalid Content-Length ${JSON.stringify(value)} from ${this.#url!.href}`);
         length = v;
       } else if (lower === "transfer-encoding") {
         chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-        if (!chunked) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Unsupported Transfer-Encoding ${JSON.stringify(value)} from ${this.#url!.href}`);
+        if (!chunked)
+          throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Unsupported Transfer-Encoding ${JSON.stringify(value)} from ${this.#url!.href}`);
       } else if (lower === "connection") {
         connection += value.toLowerCase() + ",";
       } else if (lower === "content-encoding") {
@@ -323,7 +345,8 @@ class Connection {
       this.#phase = Phase.Chunked;
       if (rest > 0) this.#parseChunked(after, after + rest);
     } else if (length >= 0) {
-      if (rest > length) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `More than the ${length} bytes of Content-Length from ${this.#url!.href}`);
+      if (rest > length)
+        throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `More than the ${length} bytes of Content-Length from ${this.#url!.href}`);
       this.#phase = Phase.Length;
       this.#length = length;
       this.#checkSize(length);
@@ -354,7 +377,8 @@ class Connection {
           const nl = s.indexOf(10, p);
           const stop = nl < 0 || nl >= to ? to : nl;
           this.#line += s.toString("latin1", p, stop);
-          if (this.#line.length > 4096) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Chunk size or trailer line too long from ${this.#url!.href}`);
+          if (this.#line.length > 4096)
+            throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Chunk size or trailer line too long from ${this.#url!.href}`);
           p = stop;
           if (nl < 0 || nl >= to) break;
           p++;
@@ -365,7 +389,12 @@ class Connection {
             break;
           }
           const size = /^([0-9a-fA-F]{1,12})(?:[ \t]*;.*)?$/.exec(line);
-          if (size === null) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Invalid chunk size line ${JSON.stringify(line.slice(0, 40))} from ${this.#url!.href}`);
+          if (size === null)
+            throw new HttpTransportError(
+              "ZASK_HTTP_PARSE",
+              this.#url!.href,
+              `Invalid chunk size line ${JSON.stringify(line.slice(0, 40))} from ${this.#url!.href}`,
+            );
           this.#chunkLeft = parseInt(size[1]!, 16);
           this.#chunk = this.#chunkLeft === 0 ? Chunk.Trailer : Chunk.Data;
           break;
@@ -389,14 +418,20 @@ class Connection {
         }
       }
     }
-    if (p < to && this.#phase !== Phase.Chunked) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Bytes after the last chunk from ${this.#url!.href}`);
+    if (p < to && this.#phase !== Phase.Chunked)
+      throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Bytes after the last chunk from ${this.#url!.href}`);
   }
 
   /** Throws when a kept body of `bytes` would exceed the request's limit (a dropped body is bounded by the deadline). */
   #checkSize(bytes: number): void {
     if (this.#keep && bytes > this.#maxBytes) {
       const href = this.#url!.href;
-      throw new HttpTransportError("ZASK_HTTP_TOO_LARGE", href, `The body from ${href} exceeds the limit of ${this.#maxBytes} bytes for this request (${bytes} bytes)`, { limit: this.#maxBytes });
+      throw new HttpTransportError(
+        "ZASK_HTTP_TOO_LARGE",
+        href,
+        `The body from ${href} exceeds the limit of ${this.#maxBytes} bytes for this request (${bytes} bytes)`,
+        { limit: this.#maxBytes },
+      );
     }
   }
 
@@ -429,19 +464,41 @@ class Connection {
   #onEnd(): void {
     // a close-delimited body is complete (and #finish closes the connection)
     if (this.#phase === Phase.UntilClose) this.#finish();
-    else if (this.#phase !== Phase.Idle) this.#destroy(new HttpTransportError("ZASK_HTTP_CLOSED", this.#url!.href, `The connection closed before the answer from ${this.#url!.href} was complete (${this.answered} bytes in)`));
+    else if (this.#phase !== Phase.Idle)
+      this.#destroy(
+        new HttpTransportError(
+          "ZASK_HTTP_CLOSED",
+          this.#url!.href,
+          `The connection closed before the answer from ${this.#url!.href} was complete (${this.answered} bytes in)`,
+        ),
+      );
     else this.#destroy(undefined);
   }
 
   #onClose(): void {
     this.closed = true;
     this.#forget();
-    if (this.#settle !== undefined) this.#settle(new HttpTransportError("ZASK_HTTP_CLOSED", this.#url?.href ?? "", `The connection closed before the answer from ${this.#url?.href} was complete (${this.answered} bytes in)`));
+    if (this.#settle !== undefined)
+      this.#settle(
+        new HttpTransportError(
+          "ZASK_HTTP_CLOSED",
+          this.#url?.href ?? "",
+          `The connection closed before the answer from ${this.#url?.href} was complete (${this.answered} bytes in)`,
+        ),
+      );
   }
 
   #onTimeout(): void {
     if (this.#phase === Phase.Idle) this.#destroy(undefined);
-    else this.#destroy(new HttpTransportError("ZASK_HTTP_TIMEOUT", this.#url!.href, `No bytes from ${this.#url!.href} for ${this.#timeout} ms (${this.answered} bytes of the answer in)`, { limit: this.#timeout }));
+    else
+      this.#destroy(
+        new HttpTransportError(
+          "ZASK_HTTP_TIMEOUT",
+          this.#url!.href,
+          `No bytes from ${this.#url!.href} for ${this.#timeout} ms (${this.answered} bytes of the answer in)`,
+          { limit: this.#timeout },
+        ),
+      );
   }
 
   #destroy(e: unknown): void {

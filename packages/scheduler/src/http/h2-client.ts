@@ -58,10 +58,7 @@ function sessionFor(url: URL): Session {
   // flow-control windows as large as a wave of chunks: with the default 64 KiB, every 64 KiB of
   // bodies in flight on the session would wait a round trip for a WINDOW_UPDATE
   const settings = { initialWindowSize: STREAM_WINDOW };
-  const session =
-    url.protocol === "https:"
-      ? h2connect(origin, { settings, createConnection: () => alpnSocket(url) })
-      : h2connect(origin, { settings });
+  const session = url.protocol === "https:" ? h2connect(origin, { settings, createConnection: () => alpnSocket(url) }) : h2connect(origin, { settings });
   session.once("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
   const s: Session = {
     session,
@@ -137,7 +134,10 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
   return new Promise<DirectResponse>((resolve, reject) => {
     let stream: ClientHttp2Stream;
     try {
-      stream = s.session.request({ ...req.headers, ":method": req.method, ":path": url.pathname + url.search, "accept-encoding": req.headers?.["accept-encoding"] ?? "identity" }, { endStream: true });
+      stream = s.session.request(
+        { ...req.headers, ":method": req.method, ":path": url.pathname + url.search, "accept-encoding": req.headers?.["accept-encoding"] ?? "identity" },
+        { endStream: true },
+      );
     } catch (e) {
       reject(e);
       return;
@@ -169,15 +169,24 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
       } else resolve(res);
     };
     const fail = (code: string, message: string, limit?: number): void => settle(new HttpTransportError(code, url.href, message, { limit }));
-    const deadline = req.deadline >= MAX_TIMER ? undefined : setTimeout(() => fail("ZASK_HTTP_DEADLINE", `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, req.deadline), req.deadline);
+    const deadline =
+      req.deadline >= MAX_TIMER
+        ? undefined
+        : setTimeout(
+            () => fail("ZASK_HTTP_DEADLINE", `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, req.deadline),
+            req.deadline,
+          );
     const unsubscribe = onAbortOf(req.signal, () => settle(req.signal.reason));
     // the gap timeout: no frame of this stream for that long (headers or the next piece of body)
     stream.setTimeout(Math.min(req.timeout, MAX_TIMER), () => fail("ZASK_HTTP_TIMEOUT", `No answer from ${url.href} for ${req.timeout} ms`, req.timeout));
-    const tooLarge = (bytes: number): void => fail("ZASK_HTTP_TOO_LARGE", `The body from ${url.href} exceeds the limit of ${req.maxBytes} bytes for this request (${bytes} bytes)`, req.maxBytes);
+    const tooLarge = (bytes: number): void =>
+      fail("ZASK_HTTP_TOO_LARGE", `The body from ${url.href} exceeds the limit of ${req.maxBytes} bytes for this request (${bytes} bytes)`, req.maxBytes);
     stream.on("response", (headers: IncomingHttpHeaders) => {
       status = Number(headers[":status"]);
       raw = flatHeaders(headers);
-      encoding = String(headers["content-encoding"] ?? "").trim().toLowerCase();
+      encoding = String(headers["content-encoding"] ?? "")
+        .trim()
+        .toLowerCase();
       keep = req.method !== "HEAD" && req.keepBody(status);
       if (!keep) return;
       const n = Number(headers["content-length"] ?? -1);
@@ -191,7 +200,8 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
       if (at + chunk.byteLength > req.maxBytes) return tooLarge(at + chunk.byteLength);
       if (parts !== undefined) parts.push(chunk);
       else if (body !== undefined) {
-        if (at + chunk.byteLength > body.length) return fail("ZASK_HTTP_PARSE", `Expected a body of ${body.length} bytes (content-length) from ${url.href}, got more`);
+        if (at + chunk.byteLength > body.length)
+          return fail("ZASK_HTTP_PARSE", `Expected a body of ${body.length} bytes (content-length) from ${url.href}, got more`);
         body.set(chunk, at);
       }
       at += chunk.byteLength;

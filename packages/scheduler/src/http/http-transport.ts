@@ -103,7 +103,15 @@ function keepsBody(status: number, req: TransportRequest): boolean {
 async function directOnce(url: URL, req: TransportRequest, connections: number): Promise<Answer> {
   const res = await directRequest(
     url,
-    { method: req.method as "GET" | "HEAD", headers: req.headers, timeout: req.timeout, deadline: req.deadline, maxBytes: req.maxBytes, signal: req.signal, keepBody: (status) => keepsBody(status, req) },
+    {
+      method: req.method as "GET" | "HEAD",
+      headers: req.headers,
+      timeout: req.timeout,
+      deadline: req.deadline,
+      maxBytes: req.maxBytes,
+      signal: req.signal,
+      keepBody: (status) => keepsBody(status, req),
+    },
     connections,
   );
   if (res.body !== null) received.add(res.body.byteLength);
@@ -113,7 +121,15 @@ async function directOnce(url: URL, req: TransportRequest, connections: number):
 /** One GET or HEAD over HTTP/2; `undefined` when the origin (or the request) is for HTTP/1.1. */
 async function h2Once(url: URL, req: TransportRequest): Promise<Answer | undefined> {
   if ((req.method !== "GET" && req.method !== "HEAD") || req.body !== null || !/^https?:$/.test(url.protocol) || isHttp1Only(url.origin)) return undefined;
-  const res = await h2Request(url, { method: req.method, headers: req.headers, timeout: req.timeout, deadline: req.deadline, maxBytes: req.maxBytes, signal: req.signal, keepBody: (status) => keepsBody(status, req) });
+  const res = await h2Request(url, {
+    method: req.method,
+    headers: req.headers,
+    timeout: req.timeout,
+    deadline: req.deadline,
+    maxBytes: req.maxBytes,
+    signal: req.signal,
+    keepBody: (status) => keepsBody(status, req),
+  });
   if (res === undefined) return undefined;
   if (res.body !== null) received.add(res.body.byteLength);
   return new Answer(res.status, res.raw, res.body, res.encoding);
@@ -132,10 +148,18 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
       abort?.(e);
       settle(e);
     };
-    const deadline = req.deadline >= MAX_TIMER ? undefined : setTimeout(
-      () => fail(new HttpTransportError("ZASK_HTTP_DEADLINE", url.href, `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, { limit: req.deadline })),
-      req.deadline,
-    );
+    const deadline =
+      req.deadline >= MAX_TIMER
+        ? undefined
+        : setTimeout(
+            () =>
+              fail(
+                new HttpTransportError("ZASK_HTTP_DEADLINE", url.href, `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, {
+                  limit: req.deadline,
+                }),
+              ),
+            req.deadline,
+          );
     const settle = (e: unknown, res?: Answer): void => {
       if (settled) return;
       settled = true;
@@ -156,7 +180,12 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
     let parts: Buffer[] | undefined;
     let at = 0;
     const tooLarge = (bytes: number): HttpTransportError =>
-      new HttpTransportError("ZASK_HTTP_TOO_LARGE", url.href, `The body from ${url.href} exceeds the limit of ${req.maxBytes} bytes for this request (${bytes} bytes)`, { limit: req.maxBytes });
+      new HttpTransportError(
+        "ZASK_HTTP_TOO_LARGE",
+        url.href,
+        `The body from ${url.href} exceeds the limit of ${req.maxBytes} bytes for this request (${bytes} bytes)`,
+        { limit: req.maxBytes },
+      );
     const handler = {
       onConnect(abortRequest: (e: Error) => void): void {
         abort = abortRequest;
@@ -303,4 +332,3 @@ function headerRecord(raw: Buffer[] | string[] | null): Record<string, string | 
   }
   return out;
 }
-
