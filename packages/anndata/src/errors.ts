@@ -1,5 +1,6 @@
 import { ZaskError } from "@zask/graph";
-import { registerErrorClass } from "@zask/scheduler";
+// The light entry point: worker threads load these errors without the whole scheduler.
+import { registerErrorClass } from "@zask/scheduler/error-transfer";
 
 /** Where an element lives: its path inside the store and, for remote or local stores, its URL. */
 function where(path: string, url: string | undefined): string {

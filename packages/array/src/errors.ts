@@ -1,5 +1,6 @@
 import { ZaskError } from "@zask/graph";
-import { registerErrorClass } from "@zask/scheduler";
+// The light entry point: worker threads load these errors without the whole scheduler.
+import { registerErrorClass } from "@zask/scheduler/error-transfer";
 
 /**
  * A chunk could not be read from its store (an HTTP status not read as missing, access denied, an I/O error).

@@ -1,5 +1,6 @@
 import { ZaskError } from "@zask/graph";
-import { registerErrorClass } from "@zask/scheduler";
+// The light entry point: worker threads load these errors without the whole scheduler.
+import { registerErrorClass } from "@zask/scheduler/error-transfer";
 
 /**
  * A blosc chunk that cannot be decoded: truncated, corrupt, or of a format version zask does
