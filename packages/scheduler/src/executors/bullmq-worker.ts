@@ -1,8 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Worker, type Job } from "bullmq";
-import { Redis } from "ioredis";
+import type { Job } from "bullmq";
 import { TaskError } from "../errors.js";
 import { workerName, type JobData, type JobFailure, type JobResult } from "./job-wire.js";
 import { runTask, type RunTaskOptions } from "./run-task.js";
@@ -47,6 +46,8 @@ export interface BullmqWorkerHandle {
 export async function startBullmqWorker(options: BullmqWorkerOptions): Promise<BullmqWorkerHandle> {
   const name = workerName(hostname(), process.pid);
   const log = options.log ?? (() => undefined);
+  // loaded on first use: a process that never goes distributed does not pay for BullMQ
+  const [{ Worker }, { Redis }] = await Promise.all([import("bullmq"), import("ioredis")]);
   const redis = new Redis(options.connection, { maxRetriesPerRequest: null });
   redis.on("error", () => undefined);
   let n = 0;

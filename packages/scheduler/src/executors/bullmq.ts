@@ -8,8 +8,8 @@
  * event. Jobs waiting to be added in this tick wait in `batch`, added with one `addBulk`.
  */
 import { randomUUID } from "node:crypto";
-import { Queue, QueueEvents } from "bullmq";
-import { Redis } from "ioredis";
+import type { Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
 import { ExecutorUnavailableError, TaskError, WorkerTaskError } from "../errors.js";
 import type { Executor, ExecutorSession, ScratchRef, TaskJob } from "./executor.js";
 import type { JobData, JobFailure, JobResult } from "./job-wire.js";
@@ -163,6 +163,8 @@ export class BullmqExecutor implements Executor {
 
   async #connect(): Promise<Link> {
     const started = performance.now();
+    // loaded on first use: a process that never goes distributed does not pay for BullMQ
+    const [{ Queue, QueueEvents }, { Redis }] = await Promise.all([import("bullmq"), import("ioredis")]);
     // Redis must answer before BullMQ's objects exist: those never give up on a Redis that never came
     const redis = new Redis(this.#url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(50 * times, 500) });
     redis.on("error", () => undefined);
