@@ -1,3 +1,5 @@
+import { fixedItemsize } from "./dtype.js";
+
 /**
  * The largest encoded size of the chunks of each array of a store, learnt from the array
  * metadata documents (`.zarray`, `zarr.json`) read through it: a fixed itemsize times the chunk's
@@ -31,7 +33,7 @@ export class ChunkBounds {
       const filters = doc["filters"];
       plain = filters == null || (Array.isArray(filters) && filters.length === 0);
     } else if (doc["node_type"] === "array") {
-      itemsize = typeof doc["data_type"] === "string" ? V3_ITEMSIZE[doc["data_type"]] : undefined;
+      itemsize = typeof doc["data_type"] === "string" ? fixedItemsize(doc["data_type"]) : undefined;
       shape = (doc["chunk_grid"] as { configuration?: { chunk_shape?: unknown } } | undefined)?.configuration?.chunk_shape;
       const codecs = Array.isArray(doc["codecs"]) ? (doc["codecs"] as { name?: unknown }[]) : [];
       plain = codecs.every((c) => typeof c.name === "string" && SIZE_KEEPING_CODECS.has(c.name));
@@ -64,23 +66,6 @@ export function isMetadataKey(key: string): boolean {
 }
 
 const METADATA_KEY = /(^|\/)(\.zarray|\.zgroup|\.zattrs|\.zmetadata|zarr\.json)$/;
-
-const V3_ITEMSIZE: Record<string, number> = {
-  bool: 1,
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  int64: 8,
-  uint64: 8,
-  float16: 2,
-  float32: 4,
-  float64: 8,
-  complex64: 8,
-  complex128: 16,
-};
 
 /** v3 codecs after which a chunk is at most its decoded size plus a compressor's expansion. */
 const SIZE_KEEPING_CODECS = new Set(["bytes", "transpose", "blosc", "gzip", "zstd", "crc32c"]);

@@ -55,6 +55,15 @@ export function isDataType(name: unknown): name is DataType {
   return typeof name === "string" && Object.prototype.hasOwnProperty.call(dtypes, name);
 }
 
+// Fixed-size zarr v3 data types zask does not compute on, whose sizes still bound a chunk's bytes.
+const OTHER_V3_ITEMSIZES: Readonly<Record<string, number>> = { float16: 2, complex64: 8, complex128: 16 };
+
+/** Bytes per element of a fixed-size zarr v3 data type (`undefined` for strings and unknown names). */
+export function fixedItemsize(name: string): number | undefined {
+  if (isDataType(name)) return name === "string" ? undefined : dtypes[name].itemsize;
+  return Object.prototype.hasOwnProperty.call(OTHER_V3_ITEMSIZES, name) ? OTHER_V3_ITEMSIZES[name] : undefined;
+}
+
 /** Bytes per element (0 for strings, whose size is not fixed). */
 export function itemsize(dtype: DataType): number {
   return dtypes[dtype].itemsize;

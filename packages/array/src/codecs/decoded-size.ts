@@ -1,21 +1,7 @@
 // What one chunk's bytes decode to, from the chunk's metadata: the bound every decompressor
 // respects, and the exact size a decompressor's output must have.
+import { fixedItemsize } from "../dtype.js";
 import { MAX_CHUNK_BYTES } from "../zarr-metadata.js";
-
-const SIZES: Readonly<Record<string, number>> = {
-  bool: 1,
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  int64: 8,
-  uint64: 8,
-  float16: 2,
-  float32: 4,
-  float64: 8,
-};
 
 /** What zarrita hands a codec's `fromConfig` about the chunk it decodes. */
 export interface CodecChunkMeta {
@@ -26,7 +12,7 @@ export interface CodecChunkMeta {
 
 function itemBytes(dataType: string | undefined): number | undefined {
   if (dataType === undefined) return undefined;
-  const fixed = SIZES[dataType];
+  const fixed = fixedItemsize(dataType);
   if (fixed !== undefined) return fixed;
   const m = /^v2:([US])(\d+)$/.exec(dataType);
   return m === null ? undefined : (m[1] === "U" ? 4 : 1) * Number(m[2]);
