@@ -1,21 +1,15 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { isAbsolute, join, resolve as resolvePath } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Blockwise, blockwiseInput, op, perBlock, tokenize } from "@zask/graph";
-import { compute as run } from "@zask/scheduler";
+import { op, tokenize } from "@zask/graph";
 import type { Array } from "./array.js";
 import { AUTO_SHARD_BYTES, autoShards } from "./auto-shards.js";
 import { normalizeChunks } from "./chunks.js";
 import { itemsize } from "./dtype.js";
-import { ZarrArrayError } from "./errors.js";
-import type { ChunkSink, CompressorConfig } from "./ops/write.js";
+import type { CompressorConfig } from "./ops/write.js";
 import { rechunkWith } from "./rechunk.js";
-import { withReadSessions } from "./read-sessions.js";
-import type { ToZarrOptions, ToZarrResult, WritableStore } from "./to-zarr.js";
+import type { ToZarrOptions, ToZarrResult } from "./to-zarr.js";
+import { openArrayDestination, type WritableStore, writeBlocks } from "./zarr-destination.js";
 
 const encodeShardOp = op("@zask/array/ops", "encodeShardBlock", { lane: "cpu" });
 const encodeChunkOp = op("@zask/array/ops", "encodeChunk", { lane: "cpu" });
-const writeChunkOp = op("@zask/array/ops", "writeChunk", { lane: "io" });
 
 const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x, null, 2));
 
@@ -93,74 +87,21 @@ export async function toZarrV3(x: Array, dest: string | URL | WritableStore, opt
     attributes,
     storage_transformers: [],
   };
-  const prefix = path.replace(/^\/+|\/+$/g, "");
-  const key = (name: string) => (prefix === "" ? name : `${prefix}/${name}`);
-  const groups = prefix === "" ? [] : prefix.split("/").map((_, i, parts) => parts.slice(0, i).join("/"));
-  const group = enc({ zarr_format: 3, node_type: "group", attributes: {} });
-  let sink: ChunkSink;
-  const signal = computeOptions.signal;
-  if ((typeof dest === "string" && /^https?:\/\//i.test(dest)) || (dest instanceof URL && dest.protocol !== "file:")) {
-    throw new TypeError(`Expected \`dest\` to be a local path, a file URL or a writable store, got \`${String(dest)}\` (HTTP stores are read-only)`);
-  }
-  if (typeof dest === "string" || dest instanceof URL) {
-    const root = dest instanceof URL ? fileURLToPath(dest) : isAbsolute(dest) ? dest : resolvePath(dest);
-    const exists = await readFile(join(root, key("zarr.json")), { signal }).then(
-      () => true,
-      () => false,
-    );
-    if (exists && !overwrite) throw new ZarrArrayError(join(root, prefix), "an array is already there (pass `overwrite: true`)");
-    if (exists) await rm(join(root, prefix), { recursive: true, force: true });
-    await mkdir(join(root, prefix), { recursive: true });
-    for (const g of groups) {
-      const file = join(root, g, "zarr.json");
-      if (
-        !(await readFile(file).then(
-          () => true,
-          () => false,
-        ))
-      )
-        await writeFile(file, group);
-    }
-    await writeFile(join(root, key("zarr.json")), enc(zarrJson));
-    sink = { kind: "file", root };
-  } else if (dest !== null && typeof dest === "object" && typeof dest.set === "function") {
-    const exists = (await dest.get("/" + key("zarr.json"))) !== undefined;
-    if (exists && !overwrite) throw new ZarrArrayError(key(""), "an array is already there (pass `overwrite: true`)");
-    for (const g of groups) {
-      const k = "/" + (g === "" ? "zarr.json" : `${g}/zarr.json`);
-      if ((await dest.get(k)) === undefined) await dest.set(k, group);
-    }
-    await dest.set("/" + key("zarr.json"), enc(zarrJson));
-    sink = { kind: "store", store: dest };
-  } else {
-    throw new TypeError(`Expected \`dest\` to be a local path or a writable zarrita store, got \`${String(dest)}\` (${typeof dest})`);
-  }
-
   const y = rechunkWith(x, normalizeChunks(grid, x.shape));
-  const token = tokenize(y.name, zarrJson, sink.kind === "file" ? sink.root : "store", prefix);
-  const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, y.ndim);
-  const encodeName = `encode-zarr3-${token}`;
-  const storeName = `to-zarr3-${token}`;
-  const encodeLayer = new Blockwise({
-    name: encodeName,
-    outIndex,
-    numBlocks: y.numBlocks,
-    op: shards === undefined ? encodeChunkOp : encodeShardOp,
-    args:
-      shards === undefined
-        ? [blockwiseInput(y.name, outIndex, y.numBlocks), inner, fill, compressor]
-        : [blockwiseInput(y.name, outIndex, y.numBlocks), shards, inner, fill, compressor],
-  });
-  const storeLayer = new Blockwise({
-    name: storeName,
-    outIndex,
-    numBlocks: y.numBlocks,
-    op: writeChunkOp,
-    args: [blockwiseInput(encodeName, outIndex, y.numBlocks), sink, perBlock((index) => key(["c", ...index].join("/")))],
-  });
-  const graph = y.graph.withLayer(encodeLayer, [y.name]).withLayer(storeLayer, [encodeName]);
-  const keys = [...storeLayer.keys()];
-  // a sharded source's inner chunks are read through one read plan for the whole write
-  const written = (await run(withReadSessions(graph, keys, { httpConcurrency: computeOptions.httpConcurrency }), keys, computeOptions)) as number[];
-  return { chunks: written.length, bytes: written.reduce((a, b) => a + b, 0) };
+  const destination = await openArrayDestination(
+    dest,
+    path,
+    { marker: "zarr.json", files: [["zarr.json", enc(zarrJson)]], group: ["zarr.json", enc({ zarr_format: 3, node_type: "group", attributes: {} })] },
+    { overwrite, signal: computeOptions.signal },
+  );
+  const token = tokenize(y.name, zarrJson, destination.sink.kind === "file" ? destination.sink.root : "store", destination.prefix);
+  return writeBlocks(
+    y,
+    destination,
+    { encode: `encode-zarr3-${token}`, store: `to-zarr3-${token}` },
+    shards === undefined ? encodeChunkOp : encodeShardOp,
+    shards === undefined ? [inner, fill, compressor] : [shards, inner, fill, compressor],
+    (index) => ["c", ...index].join("/"),
+    computeOptions,
+  );
 }

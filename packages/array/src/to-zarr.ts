@@ -1,25 +1,16 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { isAbsolute, join, resolve as resolvePath } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Blockwise, blockwiseInput, op, perBlock, tokenize } from "@zask/graph";
-import { compute as run } from "@zask/scheduler";
+import { op, tokenize } from "@zask/graph";
 import type { Array } from "./array.js";
 import { normalizeChunks, type ChunksSpec } from "./chunks.js";
 import type { ComputeOptions } from "./compute.js";
 import { toZarrV2Dtype } from "./dtype.js";
-import { ZarrArrayError } from "./errors.js";
 import { rechunkWith } from "./rechunk.js";
 import { toZarrV3 } from "./to-zarr-v3.js";
-import { withReadSessions } from "./read-sessions.js";
-import type { ChunkSink, CompressorConfig } from "./ops/write.js";
+import type { CompressorConfig } from "./ops/write.js";
+import { openArrayDestination, type WritableStore, writeBlocks } from "./zarr-destination.js";
 
 export type { CompressorConfig } from "./ops/write.js";
 
-/** A zarrita store zask can write into (`Map`-like `get`/`set`). */
-export interface WritableStore {
-  get(key: string): unknown;
-  set(key: string, value: Uint8Array): unknown;
-}
+export type { WritableStore } from "./zarr-destination.js";
 
 /** Options of `toZarr()`. */
 export interface ToZarrOptions extends ComputeOptions {
@@ -52,7 +43,6 @@ export interface ToZarrResult {
 }
 
 const encodeChunkOp = op("@zask/array/ops", "encodeChunk", { lane: "cpu" });
-const writeChunkOp = op("@zask/array/ops", "writeChunk", { lane: "io" });
 
 // ASCII with \u escapes, as Python's json writes it: zarr 2 reads metadata as ASCII
 const enc = (x: unknown) =>
@@ -101,73 +91,27 @@ export async function toZarrArray(x: Array, dest: string | URL | WritableStore, 
     shape: [...x.shape],
     zarr_format: 2,
   };
-  const prefix = path.replace(/^\/+|\/+$/g, "");
-  const key = (name: string) => (prefix === "" ? name : `${prefix}/${name}`);
-
-  let sink: ChunkSink;
-  const signal = computeOptions.signal;
-  if ((typeof dest === "string" && /^https?:\/\//i.test(dest)) || (dest instanceof URL && dest.protocol !== "file:")) {
-    throw new TypeError(`Expected \`dest\` to be a local path, a file URL or a writable store, got \`${String(dest)}\` (HTTP stores are read-only)`);
-  }
-  if (typeof dest === "string" || dest instanceof URL) {
-    const root = dest instanceof URL ? fileURLToPath(dest) : isAbsolute(dest) ? dest : resolvePath(dest);
-    const exists = await readFile(join(root, key(".zarray")), { signal }).then(
-      () => true,
-      () => false,
-    );
-    if (exists && !overwrite) throw new ZarrArrayError(join(root, prefix), "an array is already there (pass `overwrite: true`)");
-    if (exists) await rm(join(root, prefix), { recursive: true, force: true });
-    await mkdir(join(root, prefix), { recursive: true });
-    const groups = prefix === "" ? [] : prefix.split("/").map((_, i, parts) => parts.slice(0, i).join("/"));
-    for (const g of groups) {
-      const file = join(root, g, ".zgroup");
-      if (
-        !(await readFile(file).then(
-          () => true,
-          () => false,
-        ))
-      )
-        await writeFile(file, enc({ zarr_format: 2 }));
-    }
-    await writeFile(join(root, key(".zarray")), enc(zarray));
-    await writeFile(join(root, key(".zattrs")), enc(attributes));
-    sink = { kind: "file", root };
-  } else if (dest !== null && typeof dest === "object" && typeof dest.set === "function") {
-    const exists = (await dest.get("/" + key(".zarray"))) !== undefined;
-    if (exists && !overwrite) throw new ZarrArrayError(key(""), "an array is already there (pass `overwrite: true`)");
-    const groups = prefix === "" ? [] : prefix.split("/").map((_, i, parts) => parts.slice(0, i).join("/"));
-    for (const g of groups) {
-      const k = "/" + (g === "" ? ".zgroup" : `${g}/.zgroup`);
-      if ((await dest.get(k)) === undefined) await dest.set(k, enc({ zarr_format: 2 }));
-    }
-    await dest.set("/" + key(".zarray"), enc(zarray));
-    await dest.set("/" + key(".zattrs"), enc(attributes));
-    sink = { kind: "store", store: dest };
-  } else {
-    throw new TypeError(`Expected \`dest\` to be a local path or a writable zarrita store, got \`${String(dest)}\` (${typeof dest})`);
-  }
-
-  const token = tokenize(y.name, zarray, sink.kind === "file" ? sink.root : "store", prefix);
-  const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, y.ndim);
-  const encodeName = `encode-zarr-${token}`;
-  const storeName = `to-zarr-${token}`;
-  const encodeLayer = new Blockwise({
-    name: encodeName,
-    outIndex,
-    numBlocks: y.numBlocks,
-    op: encodeChunkOp,
-    args: [blockwiseInput(y.name, outIndex, y.numBlocks), size, fill, compressor],
-  });
-  const storeLayer = new Blockwise({
-    name: storeName,
-    outIndex,
-    numBlocks: y.numBlocks,
-    op: writeChunkOp,
-    args: [blockwiseInput(encodeName, outIndex, y.numBlocks), sink, perBlock((index) => key(index.length === 0 ? "0" : index.join(".")))],
-  });
-  const graph = y.graph.withLayer(encodeLayer, [y.name]).withLayer(storeLayer, [encodeName]);
-  const keys = [...storeLayer.keys()];
-  // a sharded source's inner chunks are read through one read plan for the whole write
-  const written = (await run(withReadSessions(graph, keys, { httpConcurrency: computeOptions.httpConcurrency }), keys, computeOptions)) as number[];
-  return { chunks: written.length, bytes: written.reduce((a, b) => a + b, 0) };
+  const destination = await openArrayDestination(
+    dest,
+    path,
+    {
+      marker: ".zarray",
+      files: [
+        [".zarray", enc(zarray)],
+        [".zattrs", enc(attributes)],
+      ],
+      group: [".zgroup", enc({ zarr_format: 2 })],
+    },
+    { overwrite, signal: computeOptions.signal },
+  );
+  const token = tokenize(y.name, zarray, destination.sink.kind === "file" ? destination.sink.root : "store", destination.prefix);
+  return writeBlocks(
+    y,
+    destination,
+    { encode: `encode-zarr-${token}`, store: `to-zarr-${token}` },
+    encodeChunkOp,
+    [size, fill, compressor],
+    (index) => (index.length === 0 ? "0" : index.join(".")),
+    computeOptions,
+  );
 }
