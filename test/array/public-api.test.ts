@@ -30,6 +30,7 @@ test("the public API of @zask/array is exactly this list", () => {
     "elementwise",
     "encodeShard",
     "encodeVlenUtf8",
+    "fixedItemsize",
     "fromTypedArray",
     "fromZarr",
     "full",

@@ -1,3 +1,4 @@
+import { fixedItemsize } from "@zask/array";
 import type * as zarr from "zarrita";
 
 /** What a chunk of one array must look like, learnt from the array's metadata. */
@@ -7,21 +8,8 @@ interface ChunkRule {
   readonly rawBytes: number | undefined;
 }
 
-const ITEMSIZE: Record<string, number> = { b1: 1, i1: 1, u1: 1, i2: 2, u2: 2, i4: 4, u4: 4, i8: 8, u8: 8, f2: 2, f4: 4, f8: 8 };
-const V3_ITEMSIZE: Record<string, number> = {
-  bool: 1,
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  int64: 8,
-  uint64: 8,
-  float16: 2,
-  float32: 4,
-  float64: 8,
-};
+// numpy type codes of fixed size name their itemsize: "<f4", "|b1", ">u8"
+const v2Itemsize = (dtype: unknown) => (typeof dtype === "string" ? /^[<>|=]?[biuf]([1248])$/.exec(dtype)?.[1] : undefined);
 
 /** A chunk's bytes contradict its array's metadata (truncated, or not what the codec wrote). */
 export class ChunkIntegrityError extends Error {
@@ -38,13 +26,14 @@ function learn(key: string, bytes: Uint8Array, rules: Map<string, ChunkRule>): v
   const prod = (xs: unknown) => (Array.isArray(xs) ? xs.reduce((a: number, b: number) => a * b, 1) : undefined);
   if (key.endsWith("/.zarray")) {
     const blosc = doc.compressor?.id === "blosc";
-    const size = typeof doc.dtype === "string" ? ITEMSIZE[doc.dtype.slice(1)] : undefined;
+    const code = v2Itemsize(doc.dtype);
+    const size = code === undefined ? undefined : Number(code);
     const raw = doc.compressor == null && !doc.filters && size !== undefined ? prod(doc.chunks)! * size : undefined;
     rules.set(key.slice(0, -"/.zarray".length), { blosc, rawBytes: raw });
   } else if (key.endsWith("/zarr.json") && doc.node_type === "array") {
     const codecs: { name?: string }[] = Array.isArray(doc.codecs) ? doc.codecs : [];
     const names = codecs.map((c) => c.name);
-    const size = V3_ITEMSIZE[doc.data_type];
+    const size = typeof doc.data_type === "string" ? fixedItemsize(doc.data_type) : undefined;
     const onlyBytes = names.length === 1 && names[0] === "bytes";
     const raw = onlyBytes && size !== undefined ? prod(doc.chunk_grid?.configuration?.chunk_shape)! * size : undefined;
     rules.set(key.slice(0, -"/zarr.json".length), { blosc: names.length === 2 && names[1] === "blosc", rawBytes: raw });

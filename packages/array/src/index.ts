@@ -25,7 +25,7 @@ export { mapBlocks, blockwise } from "./map-blocks.js";
 export type { MapBlocksOptions, BlockwiseOptions } from "./map-blocks.js";
 export { normalizeChunks } from "./chunks.js";
 export type { Chunks, ChunksSpec } from "./chunks.js";
-export { isDataType, itemsize } from "./dtype.js";
+export { isDataType, itemsize, fixedItemsize } from "./dtype.js";
 export type { DataType, NDArray, ArrayData, TypedArray } from "./dtype.js";
 export type { ComputeOptions } from "./compute.js";
 export type { ComputedArray, DataTypeArrays } from "./computed-array.js";
