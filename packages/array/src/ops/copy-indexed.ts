@@ -80,9 +80,8 @@ export function copyIndexed(
   const innerD = dof[last]!;
   const innerN = count[last]!;
   const pos = new globalThis.Array<number>(nd).fill(0);
-  const [sv, dv] = bitViews(src, dst);
-  const s = sv as unknown as { [i: number]: unknown };
-  const d = dv as unknown as { [i: number]: unknown };
+  const [s, d] = bitViews(src, dst);
+  const run = runOf(s);
   const contiguous = (srcIdx[last] ?? null) === null && (dstIdx[last] ?? null) === null && srcStrides[last] === 1 && dstStrides[last] === 1;
   // Contiguous rows on both sides (assembly, rechunk, decoded edge chunks): copy rows with
   // TypedArray.set, which is a memcpy, instead of element by element — unless they are so
@@ -96,8 +95,7 @@ export function copyIndexed(
       dBase += dof[k]![pos[k]!]!;
     }
     if (rows) (dst as Float64Array).set((src as Float64Array).subarray(sBase, sBase + innerN), dBase);
-    else if (contiguous) for (let i = 0; i < innerN; i++) d[dBase + i] = s[sBase + i];
-    else for (let i = 0; i < innerN; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!];
+    else run(s, d, sBase, dBase, innerS, innerD, innerN);
     let k = last - 1;
     while (k >= 0) {
       pos[k]!++;
@@ -107,6 +105,31 @@ export function copyIndexed(
     }
     if (k < 0) return;
   }
+}
+
+// One loop per kind of array, each its own function: a loop shared by every dtype would see
+// many kinds of array and access its elements through V8's slow, megamorphic path.
+type Run<T> = (s: T, d: T, sBase: number, dBase: number, si: Float64Array, di: Float64Array, n: number) => void;
+const runI32: Run<Int32Array> = (s, d, sBase, dBase, si, di, n) => {
+  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!]!;
+};
+const runU16: Run<Uint16Array> = (s, d, sBase, dBase, si, di, n) => {
+  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!]!;
+};
+const runU8: Run<Uint8Array> = (s, d, sBase, dBase, si, di, n) => {
+  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!]!;
+};
+const runF64: Run<Float64Array> = (s, d, sBase, dBase, si, di, n) => {
+  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!]!;
+};
+const runAny: Run<{ [i: number]: unknown }> = (s, d, sBase, dBase, si, di, n) => {
+  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!];
+};
+
+function runOf(s: ArrayData): Run<ArrayData> {
+  const run =
+    s instanceof Int32Array ? runI32 : s instanceof Uint16Array ? runU16 : s instanceof Uint8Array ? runU8 : s instanceof Float64Array ? runF64 : runAny;
+  return run as unknown as Run<ArrayData>;
 }
 
 /** Rows shorter than this are copied by a loop rather than by `TypedArray.set`. */
