@@ -102,6 +102,8 @@ export interface SessionMemoryResult {
   dask: SessionMemory;
   /** The peer's `num_workers`. */
   numWorkers: number | undefined;
+  /** The peer again at dask's default threads (one per core), when `numWorkers` was set. */
+  daskDefaultThreads?: SessionMemory | undefined;
 }
 
 /**
@@ -132,19 +134,23 @@ export async function measureSessionMemory(
     firstMs: Record<QueryName, number>;
     sums: Record<QueryName, number>;
   };
-  const workers = numWorkers === undefined ? [] : ["--num-workers", String(numWorkers)];
-  const peer = await run(PYTHON, [PEER, storeUrl, "--repeats", "1", ...workers], { signal, maxBuffer: 1 << 20 });
-  const d = JSON.parse(peer.stdout) as { max_rss_mib: number; queries: Record<QueryName, { median_s: number; sum: number }> };
   const wrong = (sums: Partial<Record<QueryName, number>>): QueryName[] =>
     QUERIES.filter((q) => q !== "open" && sumMatches(sums[q], expected.sums[q]) === false);
-  return {
-    zask: { peakRssMiB: z.maxRssMiB, ms: z.ms, firstMs: z.firstMs, wrong: wrong(z.sums) },
-    dask: {
+  const peer = async (workers: number | undefined): Promise<SessionMemory> => {
+    const flag = workers === undefined ? [] : ["--num-workers", String(workers)];
+    const out = await run(PYTHON, [PEER, storeUrl, "--repeats", "1", ...flag], { signal, maxBuffer: 1 << 20 });
+    const d = JSON.parse(out.stdout) as { max_rss_mib: number; queries: Record<QueryName, { median_s: number; sum: number }> };
+    return {
       peakRssMiB: d.max_rss_mib,
       ms: Object.fromEntries(Object.entries(d.queries).map(([q, f]) => [q, f.median_s * 1000])),
       wrong: wrong(Object.fromEntries(Object.entries(d.queries).map(([q, f]) => [q, f.sum]))),
-    },
+    };
+  };
+  return {
+    zask: { peakRssMiB: z.maxRssMiB, ms: z.ms, firstMs: z.firstMs, wrong: wrong(z.sums) },
+    dask: await peer(numWorkers),
     numWorkers,
+    ...(numWorkers === undefined ? {} : { daskDefaultThreads: await peer(undefined) }),
   };
 }
 
@@ -152,5 +158,6 @@ export async function measureSessionMemory(
 export function describeSessionMemory(result: SessionMemoryResult): string {
   const { zask, dask } = result;
   const wrong = [...zask.wrong.map((q) => `zask ${q}`), ...dask.wrong.map((q) => `dask ${q}`)];
-  return `peak RSS zask ${zask.peakRssMiB.toFixed(0)} MiB, dask (num_workers=${result.numWorkers ?? "cores"}) ${dask.peakRssMiB.toFixed(0)} MiB, zask / dask = ${(zask.peakRssMiB / dask.peakRssMiB).toFixed(2)}${wrong.length > 0 ? `; WRONG: ${wrong.join(", ")}` : ""}`;
+  const d2 = result.daskDefaultThreads;
+  return `peak RSS zask ${zask.peakRssMiB.toFixed(0)} MiB, dask (num_workers=${result.numWorkers ?? "cores"}) ${dask.peakRssMiB.toFixed(0)} MiB, zask / dask = ${(zask.peakRssMiB / dask.peakRssMiB).toFixed(2)}${d2 === undefined ? "" : `; dask at its default threads ${d2.peakRssMiB.toFixed(0)} MiB`}${wrong.length > 0 ? `; WRONG: ${wrong.join(", ")}` : ""}`;
 }

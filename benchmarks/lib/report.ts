@@ -104,7 +104,7 @@ export function renderMarkdown(results: Results): string {
     const r = zask.peakRssMiB / dask.peakRssMiB;
     lines.push(
       ``,
-      `Peak RSS over a session of every query (open, then a warm-up and a timed run of each, each reader in a fresh process): zask ${zask.peakRssMiB.toFixed(0)} MiB, dask (num_workers=${session.numWorkers ?? "cores"}) ${dask.peakRssMiB.toFixed(0)} MiB; zask / dask ${r.toFixed(2)} (target ≤ 1 → ${r <= 1 ? "met" : "NOT met"})${zask.wrong.length + dask.wrong.length > 0 ? `; WRONG results: ${[...zask.wrong, ...dask.wrong].join(", ")}` : ""}.`,
+      `Peak RSS over a session of every query (open, then a warm-up and a timed run of each, each reader in a fresh process): zask ${zask.peakRssMiB.toFixed(0)} MiB, dask (num_workers=${session.numWorkers ?? "cores"}) ${dask.peakRssMiB.toFixed(0)} MiB; zask / dask ${r.toFixed(2)} (target ≤ 1 → ${r <= 1 ? "met" : "NOT met"})${session.daskDefaultThreads === undefined ? "" : `; dask at its default threads (one per core) ${session.daskDefaultThreads.peakRssMiB.toFixed(0)} MiB, zask / that ${(zask.peakRssMiB / session.daskDefaultThreads.peakRssMiB).toFixed(2)}`}${zask.wrong.length + dask.wrong.length > 0 ? `; WRONG results: ${[...zask.wrong, ...dask.wrong].join(", ")}` : ""}.`,
     );
   }
   if (results.notes.length > 0) lines.push(``, `Notes:`, ``, ...results.notes.map((n) => `- ${n}`));
