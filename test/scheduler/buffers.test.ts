@@ -42,12 +42,12 @@ describe("takeBuffer and recycleBuffer", () => {
     assert.equal(takeBuffer(5000 * 100 * 4), chunk);
   });
 
-  test("at most 16 MiB is kept in all", () => {
-    const size = RECYCLE_MAX / 2 - 8; // just under 2 MiB: 8 fit under 16 MiB, 4 per size
+  test("at most 8 MiB is kept in all", () => {
+    const size = 2 ** 20 - 8; // just under 1 MiB: 8 fit under 8 MiB, 4 per size
     const sizes = [size, size - 8, size - 16];
     const kept = sizes.flatMap((s) => Array.from({ length: 4 }, () => takeBuffer(s))).map((b) => recycleBuffer(b));
     assert.equal(kept.filter(Boolean).length, 8);
-    assert.ok(recycledBytes() <= 16 * 2 ** 20);
+    assert.ok(recycledBytes() <= 8 * 2 ** 20);
     for (const s of sizes) for (let k = 0; k < 4; k++) takeBuffer(s);
   });
 });

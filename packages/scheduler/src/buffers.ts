@@ -10,7 +10,7 @@
  * Only buffers that `takeBuffer` gave out are taken back (never an input, a buffer an op keeps
  * in a module, or a WebAssembly memory), of 64 KiB up to 4 MiB (smaller ones are cheap to
  * allocate; bigger ones the worker detaches at once to keep the peak memory down), at most 4 of
- * a size and 16 MiB in all per thread. On the main thread nothing is recycled and `takeBuffer`
+ * a size and 8 MiB in all per thread. On the main thread nothing is recycled and `takeBuffer`
  * allocates.
  */
 
@@ -19,7 +19,7 @@ export const RECYCLE_MIN = 64 * 1024;
 /** Buffers this big or bigger are not kept. */
 export const RECYCLE_MAX = 4 * 2 ** 20;
 const PER_SIZE = 4;
-const HELD_MAX = 16 * 2 ** 20;
+const HELD_MAX = 8 * 2 ** 20;
 
 interface Pool {
   /** Kept buffers by size. */
