@@ -2,7 +2,7 @@
  * `npm run bench`: request counts and times per chunking, zask side by side with the Python
  * peer (dask + zarr + fsspec) on the same stores and the same server process.
  *
- *   npm run bench -- [--repeats 3] [--warmups 3] [--only c5,c25,sharded] [--server nginx|zask] [--skip-peer] [--skip-zask] [--skip-sharded] [--memory]
+ *   npm run bench -- [--repeats 3] [--warmups 3] [--only c5,c25,sharded,big] [--server nginx|zask] [--skip-peer] [--skip-zask] [--skip-sharded] [--memory] [--peer-workers N]
  *
  * The sharded zarr v3 rows (benchmarks/lib/sharded.ts: zask against zarrita + withRangeCoalescing)
  * run after the others and write benchmarks/results/sharded.{json,md}.
@@ -80,6 +80,9 @@ async function main(signal: AbortSignal): Promise<void> {
   const warmups = Number(args.warmups);
   if (!Number.isInteger(warmups) || warmups < 0) throw new RangeError(`Expected --warmups to be a non-negative integer, got ${args.warmups}`);
   if (args.server !== "nginx" && args.server !== "zask") throw new RangeError(`Expected --server nginx|zask, got ${args.server}`);
+  const peerWorkers = args["peer-workers"] === undefined ? undefined : Number(args["peer-workers"]);
+  if (peerWorkers !== undefined && !(Number.isInteger(peerWorkers) && peerWorkers >= 1))
+    throw new RangeError(`Expected --peer-workers to be a positive integer, got ${args["peer-workers"]}`);
   if (args.rtt !== undefined) return latency(signal, repeats);
   const only = args.only?.split(",").filter(Boolean);
   const chosen = [...chunkings(), BIG_CHUNKING].filter((c) => (only === undefined ? c !== BIG_CHUNKING : only.includes(c.name)));
@@ -124,7 +127,7 @@ async function main(signal: AbortSignal): Promise<void> {
       const isBig = chunking === BIG_CHUNKING;
       const url = `${server.url}${isBig ? BIG_STORE : `${chunking.name}.zarr`}`;
       // The big store's peer is the fair one: a dask user raises num_workers for 200 chunks.
-      const numWorkers = args["peer-workers"] !== undefined ? Number(args["peer-workers"]) : isBig ? 16 : undefined;
+      const numWorkers = peerWorkers ?? (isBig ? 16 : undefined);
       const { row, peer } = await measureChunking(server, chunking, url, { repeats, warmups, numWorkers }, (isBig ? bigExpected : expected)!, signal);
       peerInfo ??= peer;
       results.push(row);
@@ -134,7 +137,7 @@ async function main(signal: AbortSignal): Promise<void> {
     if (args.memory && bigExpected !== undefined) {
       const url = `${server.url}${BIG_STORE}`;
       sessionMemory = await measureSessionMemory(url, bigExpected, {
-        numWorkers: args["peer-workers"] !== undefined ? Number(args["peer-workers"]) : 16,
+        numWorkers: peerWorkers ?? 16,
         signal,
       });
       console.log(`session memory on the big store: ${describeSessionMemory(sessionMemory)}`);
