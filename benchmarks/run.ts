@@ -2,7 +2,7 @@
  * `npm run bench`: request counts and times per chunking, zask side by side with the Python
  * peer (dask + zarr + fsspec) on the same stores and the same server process.
  *
- *   npm run bench -- [--repeats 3] [--warmups 3] [--only c5,c25,sharded] [--server nginx|zask] [--skip-peer] [--skip-zask] [--skip-sharded] [--memory]
+ *   npm run bench -- [--repeats 3] [--warmups 3] [--only c5,c25,sharded,big] [--server nginx|zask] [--skip-peer] [--skip-zask] [--skip-sharded] [--memory] [--peer-workers N]
  *
  * The sharded zarr v3 rows (benchmarks/lib/sharded.ts: zask against zarrita + withRangeCoalescing)
  * run after the others and write benchmarks/results/sharded.{json,md}.
@@ -14,6 +14,11 @@
  * --rtt 0,10,50 runs the latency benchmark instead (benchmarks/lib/latency.ts): the stores
  * c5 and c25 (or --only) through a delaying TCP proxy in front of nginx, at each round-trip
  * time, for dask (default threads and num_workers=16) and zask; writes latency.{json,md}.
+ *
+ * --only big reads a 50,000 × 2,000 float32 store in [5000, 100] chunks with a 50,000-row obs
+ * (benchmarks/lib/write_big_store.py --annotated), against dask with num_workers=16 (--peer-workers
+ * sets it), and writes big.{json,md} instead of latest.*; with --memory it also measures both
+ * readers' peak RSS over a session of every query, each in its own process.
  *
  * --memory also writes a 2 GiB store and measures the peak RSS of zask's full reduction over it
  * in a child process. --sparse-memory writes a 2.4 GB CSR store (200,000 × 20,000 at 5%) and
@@ -32,7 +37,8 @@ import { parseArgs } from "node:util";
 import { renderChart } from "./lib/chart.ts";
 import { describeMachine, machineInfo } from "./lib/machine.ts";
 import { latencyFiles, renderLatencyMarkdown, runLatency } from "./lib/latency.ts";
-import { ensureBigStore, measureMemory } from "./lib/memory.ts";
+import { describeSessionMemory, ensureBigStore, measureMemory, measureSessionMemory } from "./lib/memory.ts";
+import type { SessionMemoryResult } from "./lib/memory.ts";
 import { ensureBigSparseStore, measureSparseMemory } from "./lib/sparse-memory.ts";
 import type { SparseMemoryResult } from "./lib/sparse-memory.ts";
 import type { MemoryResult } from "./lib/memory.ts";
@@ -43,7 +49,7 @@ import { pairedRatio, ratio, renderMarkdown, TARGETS } from "./lib/report.ts";
 import { chunkings, QUERIES, QUERY_LABELS } from "./lib/results.ts";
 import type { ChunkingResult, QueryFigures, QueryName, Reader, Results } from "./lib/results.ts";
 import { median } from "./lib/stats.ts";
-import { ensureStores, sumMatches } from "./lib/stores.ts";
+import { BIG_CHUNKING, BIG_STORE, ensureBigAnnotatedStore, ensureStores, sumMatches } from "./lib/stores.ts";
 import type { Expected } from "./lib/stores.ts";
 import { runShardedBench } from "./lib/sharded-run.ts";
 import { ZaskSession } from "./lib/zask-queries.ts";
@@ -63,6 +69,7 @@ const { values: args } = parseArgs({
     rtt: { type: "string" },
     "skip-sharded": { type: "boolean", default: false },
     "sparse-memory": { type: "boolean", default: false },
+    "peer-workers": { type: "string" },
     out: { type: "string", default: RESULTS },
   },
 });
@@ -73,9 +80,13 @@ async function main(signal: AbortSignal): Promise<void> {
   const warmups = Number(args.warmups);
   if (!Number.isInteger(warmups) || warmups < 0) throw new RangeError(`Expected --warmups to be a non-negative integer, got ${args.warmups}`);
   if (args.server !== "nginx" && args.server !== "zask") throw new RangeError(`Expected --server nginx|zask, got ${args.server}`);
+  const peerWorkers = args["peer-workers"] === undefined ? undefined : Number(args["peer-workers"]);
+  if (peerWorkers !== undefined && !(Number.isInteger(peerWorkers) && peerWorkers >= 1))
+    throw new RangeError(`Expected --peer-workers to be a positive integer, got ${args["peer-workers"]}`);
   if (args.rtt !== undefined) return latency(signal, repeats);
   const only = args.only?.split(",").filter(Boolean);
-  const chosen = chunkings().filter((c) => only === undefined || only.includes(c.name));
+  const chosen = [...chunkings(), BIG_CHUNKING].filter((c) => (only === undefined ? c !== BIG_CHUNKING : only.includes(c.name)));
+  const bigOnly = chosen.length === 1 && chosen[0] === BIG_CHUNKING;
   const sharded = !args["skip-sharded"] && !args["skip-zask"] && (only === undefined || only.includes("sharded"));
   if (chosen.length === 0 && !sharded)
     throw new RangeError(
@@ -89,9 +100,11 @@ async function main(signal: AbortSignal): Promise<void> {
   console.log(`machine: ${machineLine}`);
   if (chosen.length > 0) console.log(`writing stores (anndata 0.8) into ${STORES} …`);
   // only the sharded rows: no anndata 0.8 store is needed
-  const expected = chosen.length > 0 ? await ensureStores(STORES, chosen, { signal }) : undefined;
-  if (args.memory) console.log(`writing the 2 GiB store for the memory run …`);
-  const big = args.memory ? await ensureBigStore(STORES, { signal }) : undefined;
+  const small = chosen.filter((c) => c !== BIG_CHUNKING);
+  const expected = bigOnly ? await ensureBigAnnotatedStore(STORES, { signal }) : small.length > 0 ? await ensureStores(STORES, small, { signal }) : undefined;
+  const bigExpected = bigOnly ? expected : chosen.includes(BIG_CHUNKING) ? await ensureBigAnnotatedStore(STORES, { signal }) : undefined;
+  if (args.memory && !bigOnly) console.log(`writing the 2 GiB store for the memory run …`);
+  const big = args.memory && !bigOnly ? await ensureBigStore(STORES, { signal }) : undefined;
   if (args["sparse-memory"]) console.log(`writing the 2.4 GB CSR store for the sparse memory run …`);
   const bigSparse = args["sparse-memory"] ? await ensureBigSparseStore(STORES, { signal }) : undefined;
 
@@ -106,17 +119,29 @@ async function main(signal: AbortSignal): Promise<void> {
   if (server.kind !== args.server) notes.push(`${args.server} is not installed here; the stores were served by zask serve in its own process.`);
   let peerInfo: Results["peer"];
   let memory: MemoryResult | undefined;
+  let sessionMemory: SessionMemoryResult | undefined;
   let sparseMemory: SparseMemoryResult | undefined;
   const results: ChunkingResult[] = [];
   try {
     for (const chunking of chosen) {
-      const url = `${server.url}${chunking.name}.zarr`;
-      const { row, peer } = await measureChunking(server, chunking, url, { repeats, warmups }, expected!, signal);
+      const isBig = chunking === BIG_CHUNKING;
+      const url = `${server.url}${isBig ? BIG_STORE : `${chunking.name}.zarr`}`;
+      // The big store's peer is the fair one: a dask user raises num_workers for 200 chunks.
+      const numWorkers = peerWorkers ?? (isBig ? 16 : undefined);
+      const { row, peer } = await measureChunking(server, chunking, url, { repeats, warmups, numWorkers }, (isBig ? bigExpected : expected)!, signal);
       peerInfo ??= peer;
       results.push(row);
       printRow(row);
     }
     if (sharded) await runShardedBench(server, STORES, args.out, { repeats, warmups, peer: !args["skip-peer"], signal });
+    if (args.memory && bigExpected !== undefined) {
+      const url = `${server.url}${BIG_STORE}`;
+      sessionMemory = await measureSessionMemory(url, bigExpected, {
+        numWorkers: peerWorkers ?? 16,
+        signal,
+      });
+      console.log(`session memory on the big store: ${describeSessionMemory(sessionMemory)}`);
+    }
     if (big !== undefined) {
       memory = await measureMemory(`${server.url}big.zarr`, big, { signal });
       console.log(
@@ -165,17 +190,23 @@ async function main(signal: AbortSignal): Promise<void> {
     machineLine,
     server: server.kind,
     repeats,
-    store: { shape: expected.shape, writer: "anndata 0.8 (benchmarks/lib/write_pbmc_like.py)" },
+    store: {
+      shape: expected.shape,
+      writer: bigOnly ? "anndata 0.8 + zarr 2.13 (benchmarks/lib/write_big_store.py --annotated)" : "anndata 0.8 (benchmarks/lib/write_pbmc_like.py)",
+    },
     peer: peerInfo,
     chunkings: results,
     memory,
     sparseMemory,
+    sessionMemory,
     notes,
   };
   await mkdir(args.out, { recursive: true });
-  await writeAtomic(join(args.out, "latest.json"), `${JSON.stringify(all, null, 1)}\n`);
-  await writeAtomic(join(args.out, "latest.md"), renderMarkdown(all));
-  await writeAtomic(join(args.out, "latest.svg"), renderChart(all));
+  // The big store alone has its own files: latest.* keep the last run over the pbmc-shaped stores.
+  const base = bigOnly ? "big" : "latest";
+  await writeAtomic(join(args.out, `${base}.json`), `${JSON.stringify(all, null, 1)}\n`);
+  await writeAtomic(join(args.out, `${base}.md`), renderMarkdown(all));
+  if (!bigOnly) await writeAtomic(join(args.out, "latest.svg"), renderChart(all));
   for (const target of TARGETS) {
     const chunking = results.find((c) => c.name === target.store);
     const r = ratio(chunking, target.query);
@@ -187,7 +218,7 @@ async function main(signal: AbortSignal): Promise<void> {
     }
   }
   for (const note of notes) console.log(`note: ${note}`);
-  console.log(`wrote ${join(args.out, "latest.{json,md,svg}")}`);
+  console.log(`wrote ${join(args.out, bigOnly ? "big.{json,md}" : "latest.{json,md,svg}")}`);
 }
 
 /** `--rtt`: the latency benchmark (benchmarks/lib/latency.ts). */
@@ -248,7 +279,7 @@ async function measureChunking(
   server: LoggingServer,
   chunking: ReturnType<typeof chunkings>[number],
   url: string,
-  { repeats, warmups }: { repeats: number; warmups: number },
+  { repeats, warmups, numWorkers }: { repeats: number; warmups: number; numWorkers?: number | undefined },
   expected: Expected,
   signal: AbortSignal,
 ): Promise<{ row: ChunkingResult; peer: Results["peer"] }> {
@@ -259,7 +290,7 @@ async function measureChunking(
   };
   // Both readers are started before the first mark, so the peer's start-up (and anything
   // before this store) is never counted in a run.
-  const peer = args["skip-peer"] ? undefined : await PeerSession.start(url, { signal });
+  const peer = args["skip-peer"] ? undefined : await PeerSession.start(url, { signal, ...(numWorkers === undefined ? {} : { numWorkers }) });
   const zask = args["skip-zask"] ? undefined : new ZaskSession(url, { gene: expected.gene, oneCell: expected.one_cell, signal });
   try {
     await mark(`runner/${chunking.name}/start`);
@@ -312,7 +343,8 @@ async function measureChunking(
   } finally {
     await peer?.close();
   }
-  return { row, peer: peer === undefined ? undefined : { versions: peer.info.versions, scheduler: peer.info.scheduler } };
+  const scheduler = peer === undefined ? "" : `${peer.info.scheduler}${numWorkers === undefined ? "" : `, num_workers=${numWorkers}`}`;
+  return { row, peer: peer === undefined ? undefined : { versions: peer.info.versions, scheduler } };
 }
 
 /** One reader's figures for one query from its log segments (`<prefix>/<run>`) and timings. */

@@ -1,6 +1,6 @@
 /** The shape of benchmarks/results/latest.json, shared by the runner, the table and the chart. */
 import type { MachineInfo } from "./machine.ts";
-import type { MemoryResult } from "./memory.ts";
+import type { MemoryResult, SessionMemoryResult } from "./memory.ts";
 import type { SparseMemoryResult } from "./sparse-memory.ts";
 
 /** The benchmark queries, in the order they run (each needs the store opened first). */
@@ -73,6 +73,8 @@ export interface Results {
   memory?: MemoryResult | undefined;
   /** The sparse memory benchmark (`--sparse-memory`), when it ran. */
   sparseMemory?: SparseMemoryResult | undefined;
+  /** Both readers' peak RSS over a session of every query on the big store (`--only big --memory`). */
+  sessionMemory?: SessionMemoryResult | undefined;
   /** Anything the reader of the results should know (readers skipped, mismatches). */
   notes: string[];
 }

@@ -13,7 +13,8 @@ anndata.experimental.read_elem and wraps X with da.from_zarr, which is what the 
 callback does for those elements; the "open" query times all of that.
 
 Prints one JSON object on stdout: for each query its median and runs in seconds and the
-float64 sum of its result (checked against expected.json by the caller). With --mark it sends
+float64 sum of its result (checked against expected.json by the caller), and the process's
+peak RSS (`max_rss_mib`). With --mark it sends
 `GET /__zask_mark__/peer/<query>/<run>` to the server after each timed run, so the caller can
 cut the server's access log into per-query request counts; marks are outside the timings.
 
@@ -29,6 +30,7 @@ other queries use the store it opened. Exits at the end of stdin.
 """
 import argparse
 import json
+import resource
 import statistics
 import sys
 import time
@@ -226,6 +228,8 @@ def main(argv):
         "chunks": [int(c[0]) for c in X.chunks],
         "repeats": args.repeats,
         "queries": results,
+        # the peak RSS of this whole process (KiB on Linux), interpreter and imports included
+        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
 

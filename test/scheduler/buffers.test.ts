@@ -36,8 +36,14 @@ describe("takeBuffer and recycleBuffer", () => {
     for (let k = 0; k < 4; k++) takeBuffer(size);
   });
 
+  test("a decoded chunk of 2 MB (5000 × 100 float32) is kept for the next decode of its size", () => {
+    const chunk = takeBuffer(5000 * 100 * 4);
+    assert.equal(recycleBuffer(chunk), true);
+    assert.equal(takeBuffer(5000 * 100 * 4), chunk);
+  });
+
   test("at most 8 MiB is kept in all", () => {
-    const size = RECYCLE_MAX - 8; // just under 1 MiB: 8 fit under 8 MiB, 4 per size
+    const size = 2 ** 20 - 8; // just under 1 MiB: 8 fit under 8 MiB, 4 per size
     const sizes = [size, size - 8, size - 16];
     const kept = sizes.flatMap((s) => Array.from({ length: 4 }, () => takeBuffer(s))).map((b) => recycleBuffer(b));
     assert.equal(kept.filter(Boolean).length, 8);

@@ -39,6 +39,7 @@ test("the public API of @zask/scheduler is exactly this list", () => {
     "runTask",
     "sizeOf",
     "startBullmqWorker",
+    "warmPool",
   ]);
 });
 

@@ -97,6 +97,9 @@ export function toZaskData(data: unknown): TypedArray | string[] {
   throw new TypeError(`Expected array data, got \`${Object.prototype.toString.call(data)}\``);
 }
 
+/** Eager arrays up to this many decoded bytes are decoded on the main thread. */
+const EAGER_INLINE_BYTES = 16 * 2 ** 20;
+
 /**
  * Read a whole zarr array eagerly (0-d arrays give a scalar). Errors name the element. An n-d
  * array is read through @zask/array's `fromZarr` and computed, so eager and lazy reads share
@@ -115,7 +118,10 @@ export async function readArrayEager(
       if (arr.shape.some((n) => n === 0)) {
         return { data: dtype === "string" ? [] : new (typedArrayOf(dtype))(0), shape: [...arr.shape], dtype };
       }
-      const r = await x.compute({ signal: options.signal });
+      // Small arrays (dataframe columns) decode on this thread: a worker's strings would be
+      // cloned back one by one, and a message costs more than decoding a few chunks.
+      const small = dtype === "string" || x.nbytes <= EAGER_INLINE_BYTES;
+      const r = await x.compute({ signal: options.signal, ...(small ? { inlineThreshold: Infinity } : {}) });
       return { data: r.data, shape: [...arr.shape], dtype };
     } catch (cause) {
       throw eagerReadError(cause, arr);

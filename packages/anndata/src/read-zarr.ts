@@ -1,6 +1,7 @@
 import { readElem, readDispatched, type ReadCallback } from "./read-dispatched.js";
 import { assertAnnData } from "./encodings/read-defaults.js";
 import { fromZarr, type Array as LazyArray } from "@zask/array";
+import { resolveOpModule, warmPool } from "@zask/scheduler";
 import * as zarr from "zarrita";
 import { AnnData, type Matrix } from "./anndata.js";
 import { rememberSource } from "./byte-order.js";
@@ -43,6 +44,9 @@ export async function readZarr(source: StoreSource, options: ReadZarrOptions = {
   const { root } = await openStore(source, options);
   assertAnnData(root);
   const lazy = options.lazy ?? true;
+  // A lazy AnnData is opened to be computed: its worker threads start and import the decoders
+  // beside the obs and var reads (decoded here), not at the first compute.
+  if (lazy) warmPool([[resolveOpModule("@zask/array/ops"), "decodeChunk"]]);
   const callback: ReadCallback = lazy ? lazyCallback : (read, _name, elem) => read(elem);
   return (await readDispatched(root, callback, { signal: options.signal })) as AnnData;
 }

@@ -8,7 +8,7 @@
  * here instead, and an op that allocates its result with {@link takeBuffer} gets one back.
  *
  * Only buffers that `takeBuffer` gave out are taken back (never an input, a buffer an op keeps
- * in a module, or a WebAssembly memory), of 64 KiB up to 1 MiB (smaller ones are cheap to
+ * in a module, or a WebAssembly memory), of 64 KiB up to 4 MiB (smaller ones are cheap to
  * allocate; bigger ones the worker detaches at once to keep the peak memory down), at most 4 of
  * a size and 8 MiB in all per thread. On the main thread nothing is recycled and `takeBuffer`
  * allocates.
@@ -17,7 +17,7 @@
 /** The smallest buffer worth keeping, bytes. */
 export const RECYCLE_MIN = 64 * 1024;
 /** Buffers this big or bigger are not kept. */
-export const RECYCLE_MAX = 2 ** 20;
+export const RECYCLE_MAX = 4 * 2 ** 20;
 const PER_SIZE = 4;
 const HELD_MAX = 8 * 2 ** 20;
 

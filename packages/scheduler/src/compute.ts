@@ -5,6 +5,7 @@ import { Execution, type OpTable } from "./executor.js";
 import { isExecutor, type Executor } from "./executors/executor.js";
 import { RemoteExecution } from "./executors/remote-execution.js";
 import { defaultPoolLane } from "./pool-lane.js";
+import { warmPool } from "./worker-pool.js";
 import { defaultStaging } from "./staging.js";
 import { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 import { IoLane } from "./io-lane.js";
@@ -138,6 +139,10 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
 
   const ops = await loadOps(plan.nodes);
   signal?.throwIfAborted();
+  const poolTasks = poolCandidates(plan.nodes, 2);
+  if (scheduler === "threads" && poolTasks >= 2 && options.inlineThreshold !== Infinity) {
+    warmPool([...ops.urls].filter(([o]) => o.lane === "cpu").map(([o, url]) => [url, o.name] as const));
+  }
 
   const controller = new AbortController();
   const httpConcurrency = options.httpConcurrency ?? 16;
@@ -162,7 +167,7 @@ export async function compute(graph: Graph, keys: readonly Key[], options: Compu
     // By default a compute with at most one task that could use the pool runs it inline:
     // nothing can run beside it, and a message only adds a round trip (the one-gene query of
     // `npm run bench`).
-    inlineThreshold: options.inlineThreshold === undefined && poolCandidates(plan.nodes, 2) < 2 ? Infinity : inlineThreshold,
+    inlineThreshold: options.inlineThreshold === undefined && poolTasks < 2 ? Infinity : inlineThreshold,
     // over HTTP/2 the server's stream limit, not httpConcurrency, bounds the requests
     ioTasks: options.http2 === true ? Math.max(MAX_STREAMS, 2 * httpConcurrency) : Math.max(32, 2 * httpConcurrency),
     pool,

@@ -14,7 +14,7 @@ export type { ByteRangeRequest, CoalesceOptions, PlannedRead } from "./plan-read
 export type { IoContext, IoGetOptions, IoLaneOptions, IoResponse, IoStats } from "./io-lane.js";
 export { loadOp, resolveOpModule } from "./op-registry.js";
 export { sizeOf } from "./size-of.js";
-export { close, configurePool } from "./worker-pool.js";
+export { close, configurePool, warmPool } from "./worker-pool.js";
 export type { PoolOptions } from "./worker-pool.js";
 export { Profiler } from "./profiler.js";
 export type { LaneSummary } from "./profiler.js";

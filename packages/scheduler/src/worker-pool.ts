@@ -38,6 +38,24 @@ export function sharedPool(): Piscina<WorkerMessage, WorkerReply> {
   return pool;
 }
 
+/**
+ * Start the shared pool, if it is not running, with every thread importing `ops` (`[module
+ * URL, export name]` pairs): a compute calls it before its first fetch, so that the threads
+ * start and import while the first chunks are on the wire, not after they arrived. A running
+ * pool is left alone (its threads imported on their first tasks).
+ *
+ * @example
+ * ```ts
+ * warmPool([[new URL("./my-ops.js", import.meta.url).href, "normalize"]]);
+ * ```
+ */
+export function warmPool(ops: readonly (readonly [string, string])[]): void {
+  if (pool !== undefined || ops.length === 0) return;
+  const p = sharedPool();
+  // One per thread: a thread busy warming makes piscina start the next one for the next task.
+  for (let i = 0; i < settings.maxThreads; i++) p.run(ops as never, { name: "warm" }).catch(() => {});
+}
+
 /** Worker threads the shared pool runs (without starting it). */
 export function poolThreads(): number {
   return settings.maxThreads;

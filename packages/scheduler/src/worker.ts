@@ -104,6 +104,15 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
   return move({ [transferableSymbol]: [...transfer], [valueSymbol]: reply } as never);
 }
 
+/**
+ * Piscina's `warm` task ({@link warmPool}): import the ops a compute will send, so its first
+ * tasks find them loaded. An op that fails to load fails again, with its error, in the task
+ * that uses it.
+ */
+export async function warm(ops: readonly (readonly [string, string])[]): Promise<void> {
+  await Promise.all(ops.map(([url, name]) => loadOpByUrl(url, name).catch(() => undefined)));
+}
+
 /** Whether `x` is built of plain objects, arrays, primitives and typed arrays only. */
 function isPlain(x: unknown, depth = 0): boolean {
   if (typeof x !== "object" || x === null || ArrayBuffer.isView(x)) return true;

@@ -4,8 +4,6 @@
 import { registry } from "zarrita";
 import { BloscCodec } from "./blosc-codec.js";
 import { checkedSize } from "./checked-size.js";
-import { Bz2Codec } from "./bz2-codec.js";
-import { LzmaCodec } from "./lzma-codec.js";
 import { useFastVlenUtf8 } from "./vlen-utf8.js";
 
 /**
@@ -33,8 +31,9 @@ export function registerBloscCodec(): void {
  * ```
  */
 export function registerNumcodecsExtras(): void {
-  registry.set("numcodecs.bz2", checkedSize("numcodecs.bz2", () => Bz2Codec as never) as never);
-  registry.set("numcodecs.lzma", checkedSize("numcodecs.lzma", () => LzmaCodec as never) as never);
+  // Imported on first use: few stores use them, and every worker thread imports this module.
+  registry.set("numcodecs.bz2", checkedSize("numcodecs.bz2", async () => (await import("./bz2-codec.js")).Bz2Codec as never) as never);
+  registry.set("numcodecs.lzma", checkedSize("numcodecs.lzma", async () => (await import("./lzma-codec.js")).LzmaCodec as never) as never);
 }
 
 // zarrita's own decompressors, v2 and v3 names (ours above are registered wrapped).

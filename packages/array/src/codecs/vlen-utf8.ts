@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import * as zarr from "zarrita";
 
 /**
@@ -46,6 +47,9 @@ export function decodeVlenUtf8(bytes: Uint8Array): string[] {
   // Fatal, as Python's decode: invalid UTF-8 is an error, never U+FFFD in the data.
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const out = new Array<string>(count);
+  // Length prefixes below 128 are ASCII bytes too: a chunk of short ASCII strings (obs names)
+  // passes this one check, and its items need none of their own.
+  const allAscii = isAscii(bytes.subarray(4));
   let pos = 4;
   for (let i = 0; i < count; i++) {
     if (pos + 4 > bytes.byteLength) throw new RangeError(`VLenUTF8 chunk ends inside item ${i} of ${count}`);
@@ -53,6 +57,11 @@ export function decodeVlenUtf8(bytes: Uint8Array): string[] {
     pos += 4;
     const end = pos + n;
     if (end > bytes.byteLength) throw new RangeError(`VLenUTF8 item ${i} runs past the chunk's end`);
+    if (allAscii) {
+      out[i] = latin1.slice(pos, end);
+      pos = end;
+      continue;
+    }
     let ascii = true;
     for (let j = pos; j < end; j++) {
       if (bytes[j]! >= 0x80) {

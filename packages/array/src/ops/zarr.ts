@@ -338,6 +338,8 @@ function toBlock(chunk: zarr.Chunk<zarr.DataType>, dtype: DataType, blockShape: 
 
 function plain(data: unknown, dtype: DataType): ArrayData {
   if (dtype === "string") {
+    // vlen-utf8 chunks decode to strings already (decodeVlenUtf8): no copy of thousands of them
+    if (globalThis.Array.isArray(data) && data.every((v) => typeof v === "string")) return data as string[];
     return globalThis.Array.from(data as Iterable<unknown>, (v) => (v == null ? "" : String(v)));
   }
   if (data instanceof zarr.BoolArray) return new Uint8Array(data.buffer, data.byteOffset, data.length);
