@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { SparseArray, SparseMatrix, readZarr, writeDispatched } from "@zask/anndata";
 import { SparseArray as LazySparse, fromTypedArray, slice, type Array as LazyArray } from "@zask/array";
 import { CSR, FIXTURES, expected, rawValues, serve, tempDir, type FixtureServer } from "./fixtures.ts";
+import { Profiler } from "@zask/scheduler";
 import { pythonJson, skipPython } from "./python.ts";
 
 interface Want {
@@ -185,6 +186,37 @@ describe("sparse blocks and reads", () => {
     server.requests.length = 0;
     await X.mean({ axis: 0 }).compute();
     assert.equal(server.requests.length, 46);
+  });
+
+  it("a read under smallReadBytes decodes, gathers and reduces on the main thread even when every cpu op may go to the pool", async () => {
+    const zarr = await import("zarrita");
+    const { FileSystemStore } = await import("@zarrita/storage");
+    const group = await zarr.open(zarr.root(new FileSystemStore(CSR)).resolve("X"), { kind: "group" });
+    const lanes = async (m: SparseArray, q: (m: SparseArray) => LazyArray): Promise<{ lanes: Set<string>; data: ArrayLike<number> }> => {
+      const prof = new Profiler();
+      const out = await q(m).compute({ inlineThreshold: 0, callbacks: [prof] });
+      // the decodes, the gathers and the per-block reductions (not the combine steps after them)
+      const reads = prof.tasks.filter((t) => /from-zarr|sparse-read|-chunk-/.test(t.key));
+      assert.ok(reads.length > 0);
+      return { lanes: new Set(reads.map((t) => t.lane)), data: out.data as ArrayLike<number> };
+    };
+    const small = await SparseArray.open(group, { blockNnz: 300 });
+    const large = await SparseArray.open(group, { blockNnz: 300, smallReadBytes: 0 });
+    const queries: [string, (m: SparseArray) => LazyArray][] = [
+      ["mean per gene", (m) => m.mean({ axis: 0 })],
+      ["two genes", (m) => m.slice(null, [3, 7])],
+    ];
+    for (const [label, q] of queries) {
+      const onMain = await lanes(small, q);
+      assert.ok(![...onMain.lanes].some((l) => l.includes("pool")), `${label}: small read ran on ${[...onMain.lanes].join(", ")}`);
+      const onPool = await lanes(large, q);
+      assert.ok(
+        [...onPool.lanes].some((l) => l.includes("pool")),
+        `${label}: smallReadBytes 0 ran on ${[...onPool.lanes].join(", ")}`,
+      );
+      assert.deepEqual(Array.from(onMain.data), Array.from(onPool.data), `${label}: same answer`);
+    }
+    await assert.rejects(SparseArray.open(group, { smallReadBytes: -1 }), RangeError);
   });
 
   it("blocks of a small blockNnz still read each chunk once", async () => {

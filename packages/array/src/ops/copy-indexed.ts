@@ -42,11 +42,22 @@ export function copyIndexed(
     return;
   }
   for (const c of count) if (c === 0) return;
-  // Per-axis element offsets, so the inner loop only adds.
+  const last = nd - 1;
+  // Contiguous rows on both sides (assembly, rechunk, decoded edge chunks): copy rows with
+  // TypedArray.set, which is a memcpy, instead of element by element.
+  const rows =
+    !globalThis.Array.isArray(src) &&
+    !globalThis.Array.isArray(dst) &&
+    (srcIdx[last] ?? null) === null &&
+    (dstIdx[last] ?? null) === null &&
+    srcStrides[last] === 1 &&
+    dstStrides[last] === 1 &&
+    src.constructor === dst.constructor;
+  // Per-axis element offsets, so the inner loop only adds (rows copy the last axis whole).
   const so: Float64Array[] = [];
   const dof: Float64Array[] = [];
   for (let k = 0; k < nd; k++) {
-    const n = count[k]!;
+    const n = rows && k === last ? 0 : count[k]!;
     const a = new Float64Array(n);
     const b = new Float64Array(n);
     const si = srcIdx[k] ?? null;
@@ -60,23 +71,12 @@ export function copyIndexed(
     so.push(a);
     dof.push(b);
   }
-  const last = nd - 1;
   const innerS = so[last]!;
   const innerD = dof[last]!;
   const innerN = count[last]!;
   const pos = new globalThis.Array<number>(nd).fill(0);
   const s = src as unknown as { [i: number]: unknown };
   const d = dst as unknown as { [i: number]: unknown };
-  // Contiguous rows on both sides (assembly, rechunk, decoded edge chunks): copy rows with
-  // TypedArray.set, which is a memcpy, instead of element by element.
-  const rows =
-    !globalThis.Array.isArray(src) &&
-    !globalThis.Array.isArray(dst) &&
-    (srcIdx[last] ?? null) === null &&
-    (dstIdx[last] ?? null) === null &&
-    srcStrides[last] === 1 &&
-    dstStrides[last] === 1 &&
-    src.constructor === dst.constructor;
   for (;;) {
     let sBase = srcBase;
     let dBase = dstBase;
