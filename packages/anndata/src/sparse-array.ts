@@ -21,7 +21,7 @@ export interface SparseArrayOptions {
    * A read whose touched `data` and `indices` chunks decode to at most this many bytes
    * decodes, gathers and reduces them on the main thread, where a few MB cost less than the
    * pool's messages; a larger one uses the worker pool. 0: always the pool.
-   * @default 16777216
+   * @default 8388608
    */
   smallReadBytes?: number;
   signal?: AbortSignal;

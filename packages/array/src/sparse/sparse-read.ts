@@ -13,12 +13,13 @@ const gatherInlineOp = op("@zask/array/ops", "sparseGather", { lane: "inline" })
 const decodeInlineOp = op("@zask/array/ops", "decodeChunk", { lane: "inline" });
 
 /**
- * A read whose touched `data` and `indices` chunks decode to at most this many bytes runs
- * its decodes and gathers on the main thread: a pool message per chunk, and the decoded
- * chunks sent again to the gathers that share them, cost more than the work itself
- * (`npm run bench -- --only csr` measures both ways).
+ * Default {@link SparseReadOptions.smallReadBytes}: a read whose touched `data` and `indices`
+ * chunks decode to at most this many bytes decodes, gathers and reduces them on the main
+ * thread, where a pool message per chunk and the decoded chunks sent again to every gather
+ * that shares them cost more than the work; the bound keeps that stretch of main-thread
+ * decoding to a few milliseconds (`npm run bench -- --only csr` measures the small reads).
  */
-export const SMALL_READ_BYTES = 16 * 2 ** 20;
+export const DEFAULT_SMALL_READ_BYTES = 8 * 2 ** 20;
 
 /** A compressed sparse matrix in a store: its checked `indptr`, and lazy 1-D `data` and `indices`. */
 export interface SparseSource {
@@ -48,7 +49,7 @@ export interface SparseReadOptions {
   /**
    * A read whose touched chunks decode to at most this many bytes decodes and gathers them
    * on the main thread; a larger one on the worker pool. 0: always the pool.
-   * @default 16777216
+   * @default 8388608
    */
   smallReadBytes?: number;
 }
@@ -134,7 +135,7 @@ export function sparseRead(
 ): { graph: Graph; name: string; chunks: number[][] } {
   const target = options.blockNnz ?? DEFAULT_BLOCK_NNZ;
   if (!(Number.isInteger(target) && target > 0)) throw new RangeError(`Expected \`blockNnz\` to be a positive integer, got \`${String(target)}\``);
-  const small = options.smallReadBytes ?? SMALL_READ_BYTES;
+  const small = options.smallReadBytes ?? DEFAULT_SMALL_READ_BYTES;
   if (!(typeof small === "number" && small >= 0)) throw new RangeError(`Expected \`smallReadBytes\` to be a non-negative number, got \`${String(small)}\``);
   const [rows, cols] = source.shape;
   const csr = source.format === "csr";
