@@ -19,9 +19,8 @@ export interface SparseArrayOptions {
   blockNnz?: number;
   /**
    * A read whose touched `data` and `indices` chunks decode to at most this many bytes
-   * decodes them on the main thread, where a few MB cost less than the pool's messages; a
-   * larger one decodes on the worker pool. 0: always the pool. Gathers and the per-block steps
-   * of reductions run on the main thread either way.
+   * decodes, gathers and reduces them on the main thread, where a few MB cost less than the
+   * pool's messages; a larger one uses the worker pool. 0: always the pool.
    * @default 8388608
    */
   smallReadBytes?: number;

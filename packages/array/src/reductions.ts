@@ -127,7 +127,7 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   if (kk === "argmin" || kk === "argmax") {
     args.push(perBlock((index) => ({ offsets: index.map((b, d) => offsets[d]![b]!), shape: [...x.shape], axis: single })));
   }
-  // blocks their layer marks `inlineBlocks` are made on the main thread (a sparse read's gathers), so reduce them there
+  // blocks their layer marks `inlineBlocks` are made on the main thread (a small sparse read's), so reduce them there
   const kernel = x.graph.layers.get(x.name)?.annotations["inlineBlocks"] === true ? chunkInlineOp : chunkOp;
   let graph = x.graph.withLayer(new Blockwise({ name: chunkName, outIndex, numBlocks: x.numBlocks, op: kernel, args }), [x.name]);
   let name = chunkName;

@@ -1,9 +1,7 @@
 // Graph builder: the row (CSR) or column (CSC) blocks of a sparse matrix stored as three 1-D
 // zarr arrays. Each block depends on the decoded `data`/`indices` chunks its ranges span, so a
-// chunk shared by neighbouring blocks is one task: fetched and decoded once per compute. The
-// gathers run on the main thread, where the decoded chunks already are: a gather is views of
-// them or a copy of a few values, and a worker would need copies of whole chunks (a chunk
-// shared by two blocks cannot be moved to either).
+// chunk shared by neighbouring blocks is one task: fetched and decoded once per compute. A
+// small read decodes, gathers and reduces on the main thread (see DEFAULT_SMALL_READ_BYTES).
 import { Blockwise, Graph, MaterializedLayer, Task, blockKey, op, ref, tokenize } from "@zask/graph";
 import type { Array as LazyArray } from "../array.js";
 import { itemsize, type DataType, type TypedArray } from "../dtype.js";
@@ -11,15 +9,18 @@ import type { SparseFormat } from "../ops/sparse-block.js";
 import type { SparseGatherLayout } from "../ops/sparse-gather.js";
 import type { MinorMap } from "../ops/sparse-select.js";
 
-const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
+const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
+const gatherInlineOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
 const decodeInlineOp = op("@zask/array/ops", "decodeChunk", { lane: "inline" });
 
 /**
  * Default {@link SparseReadOptions.smallReadBytes}: a read whose touched `data` and `indices`
- * chunks decode to at most this many bytes decodes them on the main thread too, where a pool
- * message per chunk costs more than its decode; the bound keeps that stretch of main-thread
- * decoding to a few milliseconds, and a larger read decodes on the pool, its fetches bounded
- * by the scheduler's staging (`npm run bench -- --only csr --sparse-memory` measures both).
+ * chunks decode to at most this many bytes decodes, gathers and reduces them on the main
+ * thread, where a pool message per chunk, and the decoded chunks copied again to every gather
+ * that shares them (a chunk shared by two blocks cannot be moved to either), cost more than
+ * the work. The bound keeps that stretch of main-thread work to a few milliseconds; a larger
+ * read runs on the pool, or on a distributed executor's workers (`npm run bench -- --only csr`
+ * measures the small reads).
  */
 export const DEFAULT_SMALL_READ_BYTES = 8 * 2 ** 20;
 
@@ -49,9 +50,8 @@ export interface SparseReadOptions {
    */
   blockNnz?: number;
   /**
-   * A read whose touched chunks decode to at most this many bytes decodes them on the main
-   * thread; a larger one on the worker pool. 0: always the pool. Gathers and the per-block
-   * steps of reductions run on the main thread either way.
+   * A read whose touched chunks decode to at most this many bytes decodes, gathers and
+   * reduces them on the main thread; a larger one on the worker pool. 0: always the pool.
    * @default 8388608
    */
   smallReadBytes?: number;
@@ -214,11 +214,11 @@ export function sparseRead(
   layouts.forEach((layout, b) => {
     const index = csr ? [b, 0] : [0, b];
     const args = [layout, layout.dataChunks.map((c) => ref(data.key([c]))), layout.indicesChunks.map((c) => ref(indices.key([c])))];
-    tasks.push(new Task(blockKey(name, index), gatherOp, args));
+    tasks.push(new Task(blockKey(name, index), decodeHere ? gatherInlineOp : gatherOp, args));
   });
   const sources = decodeHere ? Graph.merge(decodedInline(data), decodedInline(indices)) : Graph.merge(data.graph, indices.graph);
-  // a block is reduced where it was gathered: sending it to a worker would copy its values
-  const graph = sources.withLayer(new MaterializedLayer(name, tasks, { inlineBlocks: true }), [data.name, indices.name]);
+  // a block gathered on the main thread is reduced there: sending it to a worker would copy its values
+  const graph = sources.withLayer(new MaterializedLayer(name, tasks, decodeHere ? { inlineBlocks: true } : {}), [data.name, indices.name]);
   const minorOut = minorMap?.length ?? minor;
   const chunks = csr ? [sizes, [minorOut]] : [[minorOut], sizes];
   return { graph, name, chunks };
