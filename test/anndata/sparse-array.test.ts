@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { SparseArray, SparseMatrix, readZarr, writeDispatched } from "@zask/anndata";
 import { SparseArray as LazySparse, fromTypedArray, slice, type Array as LazyArray } from "@zask/array";
 import { CSR, FIXTURES, expected, rawValues, serve, tempDir, type FixtureServer } from "./fixtures.ts";
+import { Profiler } from "@zask/scheduler";
 import { pythonJson, skipPython } from "./python.ts";
 
 interface Want {
@@ -185,6 +186,42 @@ describe("sparse blocks and reads", () => {
     server.requests.length = 0;
     await X.mean({ axis: 0 }).compute();
     assert.equal(server.requests.length, 46);
+  });
+
+  it("a read under smallReadBytes decodes, gathers and reduces on the main thread even when every cpu op may go to the pool", async () => {
+    const zarr = await import("zarrita");
+    const { FileSystemStore } = await import("@zarrita/storage");
+    const group = await zarr.open(zarr.root(new FileSystemStore(CSR)).resolve("X"), { kind: "group" });
+    // lanes of the decodes, and of the gathers with the per-block reductions (not the combine steps after them)
+    const run = async (m: SparseArray, q: (m: SparseArray) => LazyArray): Promise<{ decodes: string[]; blocks: string[]; data: number[] }> => {
+      const prof = new Profiler();
+      const out = await q(m).compute({ inlineThreshold: 0, callbacks: [prof] });
+      const lanes = (re: RegExp): string[] => [...new Set(prof.tasks.filter((t) => re.test(t.key)).map((t) => t.lane))];
+      return { decodes: lanes(/from-zarr/), blocks: lanes(/^\["sparse-read|-chunk-/), data: Array.from(out.data as ArrayLike<number>) };
+    };
+    const small = await SparseArray.open(group, { blockNnz: 300 });
+    const large = await SparseArray.open(group, { blockNnz: 300, smallReadBytes: 0 });
+    const queries: [string, (m: SparseArray) => LazyArray][] = [
+      ["mean per gene", (m) => m.mean({ axis: 0 })],
+      ["two genes", (m) => m.slice(null, [3, 7])],
+    ];
+    for (const [label, q] of queries) {
+      const a = await run(small, q);
+      const b = await run(large, q);
+      assert.ok(a.decodes.length > 0 && a.blocks.length > 0 && b.blocks.length > 0, label);
+      assert.ok(!a.decodes.some((l) => l.includes("pool")), `${label}: the small read decoded on ${a.decodes.join(", ")}`);
+      assert.deepEqual(a.blocks, ["inline"], `${label}: the small read gathered and reduced on ${a.blocks.join(", ")}`);
+      assert.ok(
+        b.decodes.every((l) => l.includes("pool")),
+        `${label}: smallReadBytes 0 decoded on ${b.decodes.join(", ")}`,
+      );
+      assert.ok(
+        b.blocks.every((l) => l.includes("pool")),
+        `${label}: smallReadBytes 0 gathered and reduced on ${b.blocks.join(", ")}`,
+      );
+      assert.deepEqual(a.data, b.data, `${label}: same answer`);
+    }
+    await assert.rejects(SparseArray.open(group, { smallReadBytes: -1 }), RangeError);
   });
 
   it("blocks of a small blockNnz still read each chunk once", async () => {

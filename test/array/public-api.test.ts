@@ -12,6 +12,7 @@ test("the public API of @zask/array is exactly this list", () => {
     "ChunkFetchError",
     "DEFAULT_BLOCK_NNZ",
     "DEFAULT_MISSING_STATUSES",
+    "DEFAULT_SMALL_READ_BYTES",
     "HttpStore",
     "ShardIndexError",
     "Slice",

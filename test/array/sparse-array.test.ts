@@ -85,6 +85,41 @@ describe("SparseArray", () => {
     });
   });
 
+  it("a column selection over a data chunk shorter than indptr says is a SparseStructureError, whether or not a picked value is missing", async () => {
+    const { src } = source();
+    const short = {
+      ...src,
+      data: fromTypedArray(
+        Float64Array.from({ length: 10 }, (_, i) => i + 1),
+        [10],
+        { chunks: [4] },
+      ),
+    };
+    for (const blockNnz of [3, 100]) {
+      const X = SparseArray.fromSource(short, { blockNnz });
+      for (const cols of [[0], [4], [1, 4]]) {
+        await assert.rejects(X.slice(null, cols).compute(), (e: Error) => {
+          const c = (e as { cause?: unknown }).cause ?? e;
+          assert.ok(c instanceof SparseStructureError, `${blockNnz} [${cols}]: ${String(e)}`);
+          assert.match(c.message, /expected data to hold position 10/);
+          return true;
+        });
+      }
+    }
+  });
+
+  it("column selections of every block size equal the dense columns, picked through chunk ends", async () => {
+    const { src, dense } = source();
+    for (const blockNnz of [1, 2, 5, 100]) {
+      const X = SparseArray.fromSource(src, { blockNnz });
+      for (const cols of [[0], [4], [1, 3], [0, 1, 2, 3, 4], []]) {
+        const got = await X.slice(null, cols).compute();
+        const want = [0, 1, 2, 3, 4, 5].flatMap((a) => cols.map((j) => dense[a * 5 + j]!));
+        assert.deepEqual(Array.from(got.data as Float64Array), want, `blockNnz ${blockNnz} [${cols}]`);
+      }
+    }
+  });
+
   it("plan() counts the dense bytes of the blocks an op that does not keep zeros densifies", () => {
     const { src } = source();
     const X = SparseArray.fromSource(src, { blockNnz: 3 });

@@ -42,4 +42,14 @@ describe("sparse minor selection", () => {
     const dense = sparseToDense(csc).data as Float64Array;
     assert.deepEqual(Array.from(sparseToDense(out).data as Float64Array), [...dense.subarray(9, 12), ...dense.subarray(3, 6)]);
   });
+
+  it("sparseToDense adds up duplicate entries of CSR, CSC and int64 blocks, as scipy's toarray", () => {
+    const block = { shape: [2, 3] as [number, number], indptr: Int32Array.of(0, 3, 4), indices: Int32Array.of(2, 0, 2, 1) };
+    const f = sparseToDense({ ...block, format: "csr", data: Float32Array.of(1, 2, 3, 4), dtype: "float32" });
+    assert.deepEqual(Array.from(f.data as Float32Array), [2, 0, 4, 0, 4, 0]);
+    const c = sparseToDense({ ...block, format: "csc", shape: [3, 2], data: Float64Array.of(1, 2, 3, 4), dtype: "float64" });
+    assert.deepEqual(Array.from(c.data as Float64Array), [2, 0, 0, 4, 4, 0]);
+    const big = sparseToDense({ ...block, format: "csr", data: BigInt64Array.of(1n, 2n, 3n, 4n), dtype: "int64" });
+    assert.deepEqual(Array.from(big.data as BigInt64Array), [2n, 0n, 4n, 0n, 4n, 0n]);
+  });
 });

@@ -17,6 +17,13 @@ export interface SparseArrayOptions {
    * @default 1048576
    */
   blockNnz?: number;
+  /**
+   * A read whose touched `data` and `indices` chunks decode to at most this many bytes
+   * decodes, gathers and reduces them on the main thread, where a few MB cost less than the
+   * pool's messages; a larger one uses the worker pool. 0: always the pool.
+   * @default 8388608
+   */
+  smallReadBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -86,7 +93,10 @@ export class SparseArray extends LazySparse {
     const [dataLazy, indicesLazy] = await Promise.all([fromZarr(data, { signal: options.signal }), fromZarr(indices, { signal: options.signal })]);
     rememberSource(dataLazy, data);
     const source: SparseSource = { format, shape: [rows, cols], indptr, data: dataLazy, indices: indicesLazy, path: elem.path, url };
-    const base = LazySparse.fromSource(source, { blockNnz: options.blockNnz });
+    const base = LazySparse.fromSource(source, {
+      ...(options.blockNnz === undefined ? {} : { blockNnz: options.blockNnz }),
+      ...(options.smallReadBytes === undefined ? {} : { smallReadBytes: options.smallReadBytes }),
+    });
     return new SparseArray(base, indptr, { path: elem.path, url });
   }
 

@@ -36,7 +36,7 @@ export { ChunkDecodeError, ChunkFetchError, ShardIndexError, SparseStructureErro
 export { encodeShard } from "./shard-encode.js";
 export { autoShards } from "./auto-shards.js";
 export { SparseArray } from "./sparse/sparse-array.js";
-export { DEFAULT_BLOCK_NNZ } from "./sparse/sparse-read.js";
+export { DEFAULT_BLOCK_NNZ, DEFAULT_SMALL_READ_BYTES } from "./sparse/sparse-read.js";
 export type { SparseSource, SparseReadOptions } from "./sparse/sparse-read.js";
 export type { SparseBlock, SparseFormat } from "./ops/sparse-block.js";
 export { BloscError } from "./codecs/errors.js";

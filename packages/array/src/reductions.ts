@@ -30,6 +30,7 @@ export interface ReductionOptions {
 
 const kinds = new Set<ReductionKind>(["sum", "mean", "min", "max", "var", "std", "countNonzero", "any", "all", "argmin", "argmax"]);
 const chunkOp = op("@zask/array/ops", "reduceChunk", { lane: "cpu" });
+const chunkInlineOp = op("@zask/array/ops", "reduceChunk", { lane: "inline" });
 const combineOp = op("@zask/array/ops", "reduceCombine", { lane: "cpu" });
 const aggregateOp = op("@zask/array/ops", "reduceAggregate", { lane: "cpu" });
 
@@ -126,7 +127,9 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   if (kk === "argmin" || kk === "argmax") {
     args.push(perBlock((index) => ({ offsets: index.map((b, d) => offsets[d]![b]!), shape: [...x.shape], axis: single })));
   }
-  let graph = x.graph.withLayer(new Blockwise({ name: chunkName, outIndex, numBlocks: x.numBlocks, op: chunkOp, args }), [x.name]);
+  // blocks their layer marks `inlineBlocks` are made on the main thread (a small sparse read's), so reduce them there
+  const kernel = x.graph.layers.get(x.name)?.annotations["inlineBlocks"] === true ? chunkInlineOp : chunkOp;
+  let graph = x.graph.withLayer(new Blockwise({ name: chunkName, outIndex, numBlocks: x.numBlocks, op: kernel, args }), [x.name]);
   let name = chunkName;
   let numBlocks = x.numBlocks;
 

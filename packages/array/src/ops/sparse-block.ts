@@ -53,10 +53,23 @@ export function sparseToDense(block: SparseBlock): NDArray {
   const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
   const o = out as unknown as number[];
   const d = data as unknown as number[];
-  for (let a = 0; a < major; a++) {
-    for (let p = indptr[a]!; p < indptr[a + 1]!; p++) {
-      const at = csr ? a * cols + indices[p]! : indices[p]! * cols + a;
-      o[at] = big ? (((o[at] as unknown as bigint) + (d[p] as unknown as bigint)) as never) : o[at]! + d[p]!;
+  // one loop per case, so the hot one has no per-value branches
+  if (big) {
+    const ob = out as BigInt64Array;
+    const db = data as unknown as BigInt64Array;
+    for (let a = 0; a < major; a++) {
+      for (let p = indptr[a]!; p < indptr[a + 1]!; p++) {
+        const at = csr ? a * cols + indices[p]! : indices[p]! * cols + a;
+        ob[at] = ob[at]! + db[p]!;
+      }
+    }
+  } else if (csr) {
+    for (let a = 0, row = 0; a < major; a++, row += cols) {
+      for (let p = indptr[a]!, end = indptr[a + 1]!; p < end; p++) o[row + indices[p]!]! += d[p]!;
+    }
+  } else {
+    for (let a = 0; a < major; a++) {
+      for (let p = indptr[a]!, end = indptr[a + 1]!; p < end; p++) o[indices[p]! * cols + a]! += d[p]!;
     }
   }
   if (block.dtype === "bool") for (let i = 0; i < out.length; i++) if (o[i]! > 1) o[i] = 1;

@@ -122,76 +122,122 @@ export function sparseGather(layout: SparseGatherLayout, dataChunks: readonly ND
   return { format, shape, indptr, indices, data, dtype: layout.dtype };
 }
 
-/** Call `run(c, from, to)` for each piece of [p0, p1) inside one chunk `c` of length `len`. */
-function chunkOf(
-  chunks: readonly NDArray[],
-  ids: readonly number[],
-  len: number,
-  p: number,
-  p1: number,
-  what: string,
-  layout: SparseGatherLayout,
-): { src: ArrayLike<number>; base: number; end: number } {
-  const c = Math.floor(p / len);
-  const chunk = chunks[ids.indexOf(c)];
-  const end = Math.min(p1, (c + 1) * len);
-  if (chunk === undefined || chunk.data.length < end - c * len) {
-    throw new SparseStructureError(
-      layout.path,
-      layout.url,
-      p,
-      `expected ${what} to hold position ${end - 1}, as indptr says, but its chunk ${c} ends at ${c * len + (chunk?.data.length ?? 0)}`,
-    );
+/**
+ * A cursor over the decoded chunks of one 1-D array: `at(p)` makes `src` the chunk holding
+ * global position `p` and `base`/`end` its bounds, so hot loops look a chunk up only when
+ * they leave the current one.
+ */
+class ChunkCursor {
+  src: ArrayLike<number> = [];
+  base = 0;
+  end = 0;
+  readonly #chunks: readonly NDArray[];
+  readonly #ids: readonly number[];
+  readonly #len: number;
+  readonly #what: string;
+  readonly #layout: SparseGatherLayout;
+
+  constructor(chunks: readonly NDArray[], ids: readonly number[], len: number, what: string, layout: SparseGatherLayout) {
+    this.#chunks = chunks;
+    this.#ids = ids;
+    this.#len = len;
+    this.#what = what;
+    this.#layout = layout;
   }
-  return { src: chunk.data as unknown as ArrayLike<number>, base: c * len, end };
+
+  /** Move to the chunk of `p`, which must hold every position up to `need - 1` of the range [p, need) inside it. */
+  at(p: number, need: number): void {
+    const len = this.#len;
+    const c = Math.floor(p / len);
+    const chunk = this.#chunks[this.#ids.indexOf(c)];
+    const stop = Math.min(need, (c + 1) * len);
+    if (chunk === undefined || chunk.data.length < stop - c * len) {
+      const { path, url } = this.#layout;
+      throw new SparseStructureError(
+        path,
+        url,
+        p,
+        `expected ${this.#what} to hold position ${stop - 1}, as indptr says, but its chunk ${c} ends at ${c * len + (chunk?.data.length ?? 0)}`,
+      );
+    }
+    this.src = chunk.data as unknown as ArrayLike<number>;
+    this.base = c * len;
+    this.end = c * len + Math.min(len, chunk.data.length);
+  }
+}
+
+// position → output position or -1, per selection: built once per thread, shared by its blocks
+const pickTables = new WeakMap<MinorMap, Int32Array>();
+
+function pickTable(map: MinorMap, minor: number): Int32Array {
+  let pick = pickTables.get(map);
+  if (pick === undefined) {
+    pick = new Int32Array(minor).fill(-1);
+    const { offsets, targets } = map;
+    for (let j = 0; j < minor; j++) if (offsets[j + 1]! > offsets[j]!) pick[j] = targets[offsets[j]!]!;
+    pickTables.set(map, pick);
+  }
+  return pick;
 }
 
 /**
  * The gather with a minor selection without repeats, in source order: a counting pass over
- * the indices, then a copy of the selected values only.
+ * the indices through a lookup table, then a copy of the selected values only.
  */
 function gatherPicked(layout: SparseGatherLayout, map: MinorMap, dataChunks: readonly NDArray[], indicesChunks: readonly NDArray[]): SparseBlock {
   const { starts, ends, minor, format } = layout;
   const major = starts.length;
-  // position → output position, or -1
-  const pick = new Int32Array(minor).fill(-1);
-  for (let j = 0; j < minor; j++) if (map.offsets[j + 1]! > map.offsets[j]!) pick[j] = map.targets[map.offsets[j]!]!;
+  const pick = pickTable(map, minor);
+  const ix = new ChunkCursor(indicesChunks, layout.indicesChunks, layout.indicesChunk, "indices", layout);
   const indptr = new Int32Array(major + 1);
-  const scan = (fill: ((q: number, j: number, d: ArrayLike<number>, i: number) => void) | undefined): number => {
-    let q = 0;
-    for (let a = 0; a < major; a++) {
-      let p = starts[a]!;
-      const p1 = ends[a]!;
-      while (p < p1) {
-        const ix = chunkOf(indicesChunks, layout.indicesChunks, layout.indicesChunk, p, p1, "indices", layout);
-        const dx = fill === undefined ? undefined : chunkOf(dataChunks, layout.dataChunks, layout.dataChunk, p, p1, "data", layout);
-        const end = dx === undefined ? ix.end : Math.min(ix.end, dx.end);
-        const src = ix.src;
-        for (let k = p - ix.base, n = end - ix.base; k < n; k++) {
-          const j = src[k]!;
-          if (!(j >= 0 && j < minor)) {
-            throw new SparseStructureError(layout.path, layout.url, ix.base + k, `expected indices in [0, ${minor}), got ${j} at position ${ix.base + k}`);
-          }
-          const t = pick[j]!;
-          if (t >= 0) {
-            if (fill !== undefined) fill(q, t, dx!.src, ix.base + k - dx!.base);
-            q++;
-          }
+  let q = 0;
+  for (let a = 0; a < major; a++) {
+    let p = starts[a]!;
+    const p1 = ends[a]!;
+    while (p < p1) {
+      if (p < ix.base || p >= ix.end) ix.at(p, p1);
+      const src = ix.src;
+      const base = ix.base;
+      const stop = Math.min(p1, ix.end) - base;
+      for (let k = p - base; k < stop; k++) {
+        const j = src[k]!;
+        if (!(j >= 0 && j < minor)) {
+          throw new SparseStructureError(layout.path, layout.url, base + k, `expected indices in [0, ${minor}), got ${j} at position ${base + k}`);
         }
-        p = end;
+        if (pick[j]! >= 0) q++;
       }
-      indptr[a + 1] = q;
+      p = stop + base;
     }
-    return q;
-  };
-  const nnz = scan(undefined);
+    indptr[a + 1] = q;
+  }
+  const nnz = q;
   const indices = new Int32Array(nnz);
   const data = allocate(layout.dtype, nnz) as TypedArray;
   const out = data as unknown as number[];
-  scan((q, t, d, i) => {
-    indices[q] = t;
-    out[q] = d[i]!;
-  });
+  const dx = new ChunkCursor(dataChunks, layout.dataChunks, layout.dataChunk, "data", layout);
+  q = 0;
+  for (let a = 0; a < major; a++) {
+    let p = starts[a]!;
+    const p1 = ends[a]!;
+    while (p < p1) {
+      if (p < ix.base || p >= ix.end) ix.at(p, p1);
+      const src = ix.src;
+      const base = ix.base;
+      const stop = Math.min(p1, ix.end) - base;
+      // `data` must hold the piece too, selected values or not, as indptr says
+      for (let g = p; g < stop + base; g = dx.end) if (g < dx.base || g >= dx.end) dx.at(g, stop + base);
+      for (let k = p - base; k < stop; k++) {
+        const t = pick[src[k]!]!;
+        if (t >= 0) {
+          const g = base + k;
+          if (g < dx.base || g >= dx.end) dx.at(g, p1);
+          indices[q] = t;
+          out[q++] = dx.src[g - dx.base]!;
+        }
+      }
+      p = stop + base;
+    }
+  }
   const shape: [number, number] = format === "csr" ? [major, map.length] : [map.length, major];
   return { format, shape, indptr, indices, data, dtype: layout.dtype };
 }

@@ -1,14 +1,28 @@
 // Graph builder: the row (CSR) or column (CSC) blocks of a sparse matrix stored as three 1-D
 // zarr arrays. Each block depends on the decoded `data`/`indices` chunks its ranges span, so a
-// chunk shared by neighbouring blocks is one task: fetched and decoded once per compute.
-import { Graph, MaterializedLayer, Task, blockKey, op, ref, tokenize } from "@zask/graph";
+// chunk shared by neighbouring blocks is one task: fetched and decoded once per compute. A
+// small read decodes, gathers and reduces on the main thread (see DEFAULT_SMALL_READ_BYTES).
+import { Blockwise, Graph, MaterializedLayer, Task, blockKey, op, ref, tokenize } from "@zask/graph";
 import type { Array as LazyArray } from "../array.js";
-import type { DataType, TypedArray } from "../dtype.js";
+import { itemsize, type DataType, type TypedArray } from "../dtype.js";
 import type { SparseFormat } from "../ops/sparse-block.js";
 import type { SparseGatherLayout } from "../ops/sparse-gather.js";
 import type { MinorMap } from "../ops/sparse-select.js";
 
 const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
+const gatherInlineOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
+const decodeInlineOp = op("@zask/array/ops", "decodeChunk", { lane: "inline" });
+
+/**
+ * Default {@link SparseReadOptions.smallReadBytes}: a read whose touched `data` and `indices`
+ * chunks decode to at most this many bytes decodes, gathers and reduces them on the main
+ * thread, where a pool message per chunk, and the decoded chunks copied again to every gather
+ * that shares them (a chunk shared by two blocks cannot be moved to either), cost more than
+ * the work. The bound keeps that stretch of main-thread work to a few milliseconds; a larger
+ * read runs on the pool, or on a distributed executor's workers (`npm run bench -- --only csr`
+ * measures the small reads).
+ */
+export const DEFAULT_SMALL_READ_BYTES = 8 * 2 ** 20;
 
 /** A compressed sparse matrix in a store: its checked `indptr`, and lazy 1-D `data` and `indices`. */
 export interface SparseSource {
@@ -35,6 +49,12 @@ export interface SparseReadOptions {
    * @default 1048576
    */
   blockNnz?: number;
+  /**
+   * A read whose touched chunks decode to at most this many bytes decodes, gathers and
+   * reduces them on the main thread; a larger one on the worker pool. 0: always the pool.
+   * @default 8388608
+   */
+  smallReadBytes?: number;
 }
 
 /**
@@ -81,6 +101,26 @@ export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: Array
 }
 
 /**
+ * `a`'s graph with its chunks decoded on the main thread, when its top layer is the decode
+ * layer of a zarr read (else unchanged): the same layer with the decode op's inline twin, so
+ * keys, fetches and plans stay the same.
+ */
+function decodedInline(a: LazyArray): Graph {
+  const layer = a.graph.layers.get(a.name);
+  if (!(layer instanceof Blockwise) || typeof layer.op === "function" || layer.op.name !== "decodeChunk" || layer.op.lane !== "cpu") return a.graph;
+  const inline = new Blockwise({
+    name: layer.name,
+    outIndex: layer.outIndex,
+    numBlocks: layer.numBlocks,
+    op: decodeInlineOp,
+    args: layer.args,
+    annotations: layer.annotations,
+  });
+  const layers = new Map(a.graph.layers).set(layer.name, inline);
+  return new Graph(layers, a.graph.dependencies);
+}
+
+/**
  * The graph of the blocks of `source` at major positions `major` (all when null): block b
  * covers the next run of positions holding about `blockNnz` stored values. Returns the top
  * layer's name and the chunks along the two axes.
@@ -98,6 +138,8 @@ export function sparseRead(
 ): { graph: Graph; name: string; chunks: number[][] } {
   const target = options.blockNnz ?? DEFAULT_BLOCK_NNZ;
   if (!(Number.isInteger(target) && target > 0)) throw new RangeError(`Expected \`blockNnz\` to be a positive integer, got \`${String(target)}\``);
+  const small = options.smallReadBytes ?? DEFAULT_SMALL_READ_BYTES;
+  if (!(typeof small === "number" && small >= 0)) throw new RangeError(`Expected \`smallReadBytes\` to be a non-negative number, got \`${String(small)}\``);
   const [rows, cols] = source.shape;
   const csr = source.format === "csr";
   const majorLen = csr ? rows : cols;
@@ -107,11 +149,13 @@ export function sparseRead(
   const dataLen = data.chunks[0]![0] || 1;
   const indicesLen = indices.chunks[0]![0] || 1;
   const sizes = blockSizesByNnz(indptr, positions, target, [dataLen, indicesLen]);
-  const name = `sparse-read-${tokenize(data.name, indices.name, positions, target, minorMap?.targets ?? null, minorMap?.offsets ?? null)}`;
   const dtype = data.dtype as DataType;
   const tasks: Task[] = [];
+  const layouts: SparseGatherLayout[] = [];
+  const touchedData = new Set<number>();
+  const touchedIndices = new Set<number>();
   let at = 0;
-  sizes.forEach((size, b) => {
+  for (const size of sizes) {
     const starts = new Float64Array(size);
     const ends = new Float64Array(size);
     let lo = Infinity;
@@ -160,10 +204,21 @@ export function sparseRead(
       indicesChunks,
       ...(minorMap === undefined ? {} : { minorMap }),
     };
+    layouts.push(layout);
+    for (const c of dataChunks) touchedData.add(c);
+    for (const c of indicesChunks) touchedIndices.add(c);
+  }
+  const decoded = touchedData.size * dataLen * itemsize(dtype) + touchedIndices.size * indicesLen * itemsize(indices.dtype as DataType);
+  const decodeHere = decoded <= small;
+  const name = `sparse-read-${tokenize(data.name, indices.name, positions, target, decodeHere, minorMap?.targets ?? null, minorMap?.offsets ?? null)}`;
+  layouts.forEach((layout, b) => {
     const index = csr ? [b, 0] : [0, b];
-    tasks.push(new Task(blockKey(name, index), gatherOp, [layout, dataChunks.map((c) => ref(data.key([c]))), indicesChunks.map((c) => ref(indices.key([c])))]));
+    const args = [layout, layout.dataChunks.map((c) => ref(data.key([c]))), layout.indicesChunks.map((c) => ref(indices.key([c])))];
+    tasks.push(new Task(blockKey(name, index), decodeHere ? gatherInlineOp : gatherOp, args));
   });
-  const graph = Graph.merge(data.graph, indices.graph).withLayer(new MaterializedLayer(name, tasks), [data.name, indices.name]);
+  const sources = decodeHere ? Graph.merge(decodedInline(data), decodedInline(indices)) : Graph.merge(data.graph, indices.graph);
+  // a block gathered on the main thread is reduced there: sending it to a worker would copy its values
+  const graph = sources.withLayer(new MaterializedLayer(name, tasks, decodeHere ? { inlineBlocks: true } : {}), [data.name, indices.name]);
   const minorOut = minorMap?.length ?? minor;
   const chunks = csr ? [sizes, [minorOut]] : [[minorOut], sizes];
   return { graph, name, chunks };
