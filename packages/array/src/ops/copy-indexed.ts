@@ -11,6 +11,9 @@ export function cStrides(shape: readonly number[]): number[] {
   return out;
 }
 
+/** Rows shorter than this are copied element by element rather than with `TypedArray.set`. */
+const MIN_SET_ROW = 64;
+
 /** Positions `0 … n-1`. */
 export function identity(n: number): Int32Array {
   const out = new Int32Array(n);
@@ -68,8 +71,10 @@ export function copyIndexed(
   const s = src as unknown as { [i: number]: unknown };
   const d = dst as unknown as { [i: number]: unknown };
   // Contiguous rows on both sides (assembly, rechunk, decoded edge chunks): copy rows with
-  // TypedArray.set, which is a memcpy, instead of element by element.
+  // TypedArray.set, which is a memcpy, instead of element by element — unless rows are so
+  // short (a column block's rows) that making a view per row costs more than the loop.
   const rows =
+    innerN >= MIN_SET_ROW &&
     !globalThis.Array.isArray(src) &&
     !globalThis.Array.isArray(dst) &&
     (srcIdx[last] ?? null) === null &&
