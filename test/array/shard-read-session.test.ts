@@ -59,3 +59,15 @@ test("a task's first read sends the indexes of the next 8 shards at once, and re
   assert.deepEqual(Array.from(new Float32Array(bytes!.buffer.slice(bytes!.byteOffset, bytes!.byteOffset + bytes!.byteLength))), [50.5, 51.5, 114.5, 115.5, 178.5, 179.5, 242.5, 243.5]);
   assert.equal(server.log.filter((e) => e.range?.startsWith("bytes=-")).length, 13);
 });
+
+test("a compute asks for the indexes of its first 8 shards while it is prepared, before any task runs, and reads each index once", async () => {
+  const x = await fromZarr(`${server.url}/many.zarr`);
+  server.reset();
+  const before = x.stores[0]!.counters.requests; // the metadata's
+  let atStart = -1;
+  const mean = await x.mean({ axis: 0 }).compute({ callbacks: { start: () => (atStart = x.stores[0]!.counters.requests - before) } });
+  assert.equal(atStart, 8);
+  assert.deepEqual(indexesRead(), Array.from({ length: 16 }, (_, k) => k));
+  const expected = Array.from({ length: 64 }, (_, j) => (j + 0.5 + (64 + j + 0.5) + (128 + j + 0.5) + (192 + j + 0.5)) / 4);
+  assert.deepEqual(Array.from(mean.data as Float64Array), expected);
+});

@@ -27,7 +27,9 @@ const INDEXES_AHEAD = 8;
  * {@link INDEXES_AHEAD} shards after the furthest one a task has read from (`#reached`) are
  * read at once (`#requested`: up to where), each shard declared as its index arrives, so that
  * a compute over many shards does not wait a round trip per index; the planner sends their
- * requests ahead of the tasks within its read-ahead budget.
+ * requests ahead of the tasks within its read-ahead budget. {@link prefetch} asks for the
+ * first ones before any task runs; those that arrive before the first read made the planner
+ * wait in `#early`.
  */
 export class ShardReadSession {
   readonly reader: ShardedReader;
@@ -36,9 +38,11 @@ export class ShardReadSession {
   readonly #order: string[];
   readonly #position = new Map<string, number>();
   readonly #declared = new Set<string>();
-  /** The furthest position a task has read from, and the end of the positions whose index was asked for. */
-  #reached = -1;
+  /** The furthest position a task has read from (-1: prefetched only), and the end of the positions whose index was asked for. */
+  #reached = -2;
   #requested = 0;
+  /** Indexes that arrived before the planner was made, declared when it is. */
+  readonly #early = new Map<string, ShardIndex>();
   readonly #options: ShardReadOptions;
   #planner: ReadPlanner | undefined;
 
@@ -55,6 +59,14 @@ export class ShardReadSession {
     this.#order.forEach((key, k) => this.#position.set(key, k));
   }
 
+  /**
+   * Ask for the indexes of the first {@link INDEXES_AHEAD} shards now, through `io`, before
+   * any task runs: the compute's tasks find them read or on their way.
+   */
+  prefetch(io: IndexIo): void {
+    this.#ahead(io, -1);
+  }
+
   /** Inner chunk `coords`: `null` for the fill value. */
   async read(ctx: ChunkIoContext, coords: readonly number[]): Promise<Uint8Array | null> {
     const reader = this.reader;
@@ -63,7 +75,12 @@ export class ShardReadSession {
     const range = index?.entry(loc.entry);
     reader.countChunk(range === null || range === undefined);
     if (range === null || range === undefined) return null;
-    const planner = (this.#planner ??= reader.planner(ctx, { coalesce: this.#options.coalesce, concurrency: this.#options.concurrency }));
+    let planner = this.#planner;
+    if (planner === undefined) {
+      planner = this.#planner = reader.planner(ctx, { coalesce: this.#options.coalesce, concurrency: this.#options.concurrency });
+      for (const [key, early] of this.#early) this.#declare(key, early);
+      this.#early.clear();
+    }
     this.#declare(loc.shardKey, index!);
     this.#ahead(ctx, this.#position.get(loc.shardKey) ?? -1);
     return reader.readRange(planner, loc, range);
@@ -77,11 +94,12 @@ export class ShardReadSession {
   }
 
   /**
-   * A task has read from the shard at position `at`: the indexes of the next shards are read
-   * now, and each shard is declared as its index arrives and its first requests sent ahead,
-   * so that the next shards are on their way while the tasks of this one wait and run.
+   * A task has read from the shard at position `at` (-1: none yet): the indexes of the next
+   * shards are read now, and each shard is declared as its index arrives and its first
+   * requests sent ahead, so that the next shards are on their way while the tasks of this one
+   * wait and run.
    */
-  #ahead(ctx: ChunkIoContext, at: number): void {
+  #ahead(io: IndexIo, at: number): void {
     if (this.reader.store.kind === "store" || at <= this.#reached) return;
     this.#reached = at;
     const end = Math.min(this.#order.length, at + 1 + INDEXES_AHEAD);
@@ -90,11 +108,15 @@ export class ShardReadSession {
       const key = this.#order[this.#requested]!;
       if (this.#declared.has(key)) continue;
       const locs = this.#byShard.get(key)!;
-      this.reader.index(ctx, locs[0]!).then(
+      this.reader.index(io, locs[0]!).then(
         (index) => {
-          if (index === null || ctx.signal.aborted) return;
+          if (index === null || io.signal.aborted) return;
+          if (this.#planner === undefined) {
+            this.#early.set(key, index);
+            return;
+          }
           this.#declare(key, index);
-          this.#planner!.readAhead();
+          this.#planner.readAhead();
         },
         () => {}, // the shard's own tasks read the index again and report the error
       );
