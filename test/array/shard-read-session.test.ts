@@ -56,7 +56,10 @@ test("a task's first read sends the indexes of the next 8 shards at once, and re
   assert.deepEqual(indexesRead(), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   // every index once, and the values read from them are the inner chunks'
   const bytes = await session.read(lane, [0, 25]); // shard 12, its second inner chunk
-  assert.deepEqual(Array.from(new Float32Array(bytes!.buffer.slice(bytes!.byteOffset, bytes!.byteOffset + bytes!.byteLength))), [50.5, 51.5, 114.5, 115.5, 178.5, 179.5, 242.5, 243.5]);
+  assert.deepEqual(
+    Array.from(new Float32Array(bytes!.buffer.slice(bytes!.byteOffset, bytes!.byteOffset + bytes!.byteLength))),
+    [50.5, 51.5, 114.5, 115.5, 178.5, 179.5, 242.5, 243.5],
+  );
   assert.equal(server.log.filter((e) => e.range?.startsWith("bytes=-")).length, 13);
 });
 
@@ -67,7 +70,10 @@ test("a compute asks for the indexes of its first 8 shards while it is prepared,
   let atStart = -1;
   const mean = await x.mean({ axis: 0 }).compute({ callbacks: { start: () => (atStart = x.stores[0]!.counters.requests - before) } });
   assert.equal(atStart, 8);
-  assert.deepEqual(indexesRead(), Array.from({ length: 16 }, (_, k) => k));
+  assert.deepEqual(
+    indexesRead(),
+    Array.from({ length: 16 }, (_, k) => k),
+  );
   const expected = Array.from({ length: 64 }, (_, j) => (j + 0.5 + (64 + j + 0.5) + (128 + j + 0.5) + (192 + j + 0.5)) / 4);
   assert.deepEqual(Array.from(mean.data as Float64Array), expected);
 });
