@@ -28,6 +28,7 @@ export function shardIndexCache(store: ZarrStore): LruCache<string, ShardIndex |
   return cache;
 }
 
+/** Shards whose strings a reader keeps at most. */
 const MAX_PLACES = 65536;
 
 /** Where an inner chunk is: its shard's store key and object (URL or path), and its entry in the shard's index. */
