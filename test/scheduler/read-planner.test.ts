@@ -112,6 +112,27 @@ describe("ReadPlanner over HTTP", () => {
     assert.equal(planner.stats.requests, 2);
   });
 
+  test("with sharedBodies, reads the ranges of one merged request as views of one SharedArrayBuffer, and a range alone into its own buffer", async () => {
+    server.reset();
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 }, sharedBodies: true });
+    const merged = [range(url(5), 0, 100), range(url(5), 100, 50)];
+    const alone = range(url(5), 500, 20);
+    planner.declare([...merged, alone]);
+    const [a, b, c] = await Promise.all([...merged, alone].map((r) => planner.read(r)));
+    assert.deepEqual(a, expectBytes(5, 0, 100));
+    assert.deepEqual(b, expectBytes(5, 100, 50));
+    assert.deepEqual(c, expectBytes(5, 500, 20));
+    assert.ok(a!.buffer instanceof SharedArrayBuffer);
+    assert.equal(a!.buffer, b!.buffer);
+    assert.ok(c!.buffer instanceof ArrayBuffer);
+    assert.deepEqual(server.totals(), { requests: 2, bytes: 170 });
+    // without it, no body is shared
+    const plain = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 } });
+    plain.declare(merged);
+    const [p] = await Promise.all(merged.map((r) => plain.read(r)));
+    assert.ok(p!.buffer instanceof ArrayBuffer);
+  });
+
   test("serves an undeclared range from a planned request that covers it, or alone", async () => {
     server.reset();
     const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 100, maxWaste: Infinity } });

@@ -31,6 +31,20 @@ export function shardIndexCache(store: ZarrStore): LruCache<string, ShardIndex |
 /** Shards whose strings a reader keeps at most. */
 const MAX_PLACES = 65536;
 
+/** Inner codecs whose decode always writes a new buffer (never a view of its input). */
+const COMPRESSORS = new Set([
+  "blosc",
+  "gzip",
+  "zstd",
+  "numcodecs.zlib",
+  "numcodecs.lz4",
+  "numcodecs.bz2",
+  "numcodecs.lzma",
+  "numcodecs.blosc",
+  "numcodecs.gzip",
+  "numcodecs.zstd",
+]);
+
 /** Where an inner chunk is: its shard's store key and object (URL or path), and its entry in the shard's index. */
 export interface InnerLocation {
   readonly shardKey: string;
@@ -69,12 +83,20 @@ export class ShardedReader {
   readonly #grid: readonly number[];
   /** The shards located so far, by row-major number: every block of a shard shares its strings. */
   readonly #places = new Map<number, ShardPlace>();
+  /**
+   * Whether every inner chunk is decompressed into a new buffer (a compressor among its codecs,
+   * numbers, not strings): then no decoded block views the bytes read, and merged requests may
+   * land in shared memory that workers read without copies.
+   */
+  readonly #decompresses: boolean;
 
   constructor(store: ZarrStore, layout: ShardingLayout, shardKey: (coords: readonly number[]) => string, dtype: DataType, shape: readonly number[]) {
     this.store = store;
     this.layout = layout;
     this.#shardKey = shardKey;
     this.#grid = shape.map((n, k) => Math.max(1, Math.ceil(n / layout.shardShape[k]!)));
+    const codecs = (JSON.parse(layout.innerDocument) as { codecs?: { name?: unknown }[] }).codecs ?? [];
+    this.#decompresses = dtype !== "string" && codecs.some((c) => COMPRESSORS.has(String(c.name)));
     const elements = layout.innerShape.reduce((a, b) => a * b, 1);
     this.innerBytes = elements * Math.max(itemsize(dtype), 1);
     // codecs add at most a few headers to incompressible data; anything far longer is corrupt
@@ -151,6 +173,7 @@ export class ShardedReader {
     const store = this.store;
     return new ReadPlanner(ctx, {
       ...options,
+      sharedBodies: this.#decompresses,
       missingStatuses: this.store.missingStatuses,
       onRequest: (_read, bytes) => {
         // the store's counters as they are now (tools replace them)

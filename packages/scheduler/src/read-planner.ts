@@ -10,7 +10,7 @@ export interface RangeTransport {
   readonly signal?: AbortSignal;
   get(
     url: string,
-    options: { headers: Readonly<Record<string, string>>; maxBytes?: number },
+    options: { headers: Readonly<Record<string, string>>; maxBytes?: number; shared?: boolean },
   ): Promise<{ readonly status: number; readonly body: Uint8Array | null }>;
   /** Declare bytes read from a file as held by nothing else (the I/O lane's `fresh`). */
   fresh?<T extends Uint8Array>(bytes: T): T;
@@ -36,6 +36,14 @@ export interface ReadPlannerOptions {
    * next ranges are on their way while the tasks of the last ones run. @default 33554432 (32 MiB)
    */
   readonly readAheadBytes?: number;
+  /**
+   * Ask the transport for a body in a `SharedArrayBuffer` when a request serves several ranges,
+   * so that each reader's view goes to a worker without being copied out (the scheduler copies
+   * views of part of an unshared buffer). Only for readers that never hand those views on as
+   * results (their bytes are decoded into new buffers): a result would share the whole body.
+   * @default false
+   */
+  readonly sharedBodies?: boolean;
 }
 
 /** What a {@link ReadPlanner} has sent. */
@@ -112,6 +120,7 @@ export class ReadPlanner {
   /** `#unsent` before this index has been sent. */
   #unsentHead = 0;
   readonly #readAheadBytes: number;
+  readonly #shared: boolean;
   /** Bytes of the groups sent ahead and not yet read. */
   #aheadBytes = 0;
 
@@ -127,6 +136,7 @@ export class ReadPlanner {
     const ahead = options.readAheadBytes ?? DEFAULT_MAX_BYTES;
     if (!(ahead >= 0)) throw new RangeError(`Expected \`readAheadBytes\` to be a non-negative number, got \`${String(ahead)}\` (${typeof ahead})`);
     this.#readAheadBytes = ahead;
+    this.#shared = options.sharedBodies === true;
   }
 
   /** The thresholds this planner uses for `object` (fixed at its first use, for the planner's life). */
@@ -295,6 +305,7 @@ export class ReadPlanner {
     const res = await this.#transport.get(object, {
       headers: { range: `bytes=${offset}-${offset + length - 1}` },
       maxBytes: Math.max(length, DEFAULT_LANE_MAX_BYTES),
+      ...(this.#shared && read.parts.length > 1 ? { shared: true } : {}),
     });
     if (this.#missing.includes(res.status)) return null;
     if (res.status === 401 || res.status === 403) throw new HttpAccessDeniedError(object, res.status);
