@@ -78,16 +78,59 @@ describe("ReadPlanner over HTTP", () => {
     }
   });
 
-  test("sends nothing before a read, then the request read and the next one declared (one request of read-ahead)", async () => {
+  test("sends nothing before a read, then the request read and the declared ones after it while their bytes fit readAheadBytes", async () => {
     server.reset();
+    const ranges = [range(url(3), 0, 10), range(url(3), 100, 10), range(url(3), 200, 10), range(url(3), 300, 10)];
     const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 } });
-    planner.declare([range(url(3), 0, 10), range(url(3), 100, 10), range(url(3), 200, 10)]);
+    planner.declare(ranges);
     assert.equal(server.totals().requests, 0);
-    assert.deepEqual(await planner.read(range(url(3), 100, 10)), expectBytes(3, 100, 10));
-    assert.deepEqual(await planner.read(range(url(3), 0, 10)), expectBytes(3, 0, 10));
-    assert.deepEqual(server.log.map((e) => e.range).sort(), ["bytes=0-9", "bytes=100-109"]);
-    assert.deepEqual(await planner.read(range(url(3), 200, 10)), expectBytes(3, 200, 10));
-    assert.equal(server.totals().requests, 3);
+    assert.deepEqual(await planner.read(ranges[1]!), expectBytes(3, 100, 10));
+    // the default budget holds all of them: every declared request is on its way
+    assert.equal(planner.stats.requests, 4);
+    for (const r of [ranges[0]!, ranges[2]!, ranges[3]!]) assert.deepEqual(await planner.read(r), expectBytes(3, r.offset, r.length));
+    assert.equal(server.totals().requests, 4);
+
+    server.reset();
+    const tight = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 }, readAheadBytes: 15 });
+    tight.declare(ranges);
+    assert.deepEqual(await tight.read(ranges[1]!), expectBytes(3, 100, 10));
+    // one request ahead, the first declared not read (10 bytes; a second would pass 15)
+    assert.equal(tight.stats.requests, 2);
+    // reading it frees the budget for the next one
+    assert.deepEqual(await tight.read(ranges[0]!), expectBytes(3, 0, 10));
+    assert.equal(tight.stats.requests, 3);
+    assert.deepEqual(await tight.read(ranges[2]!), expectBytes(3, 200, 10));
+    assert.deepEqual(await tight.read(ranges[3]!), expectBytes(3, 300, 10));
+    assert.deepEqual(server.log.map((e) => e.range).sort(), ["bytes=0-9", "bytes=100-109", "bytes=200-209", "bytes=300-309"]);
+  });
+
+  test("sends one request ahead even when it alone is larger than readAheadBytes", async () => {
+    server.reset();
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 }, readAheadBytes: 0 });
+    planner.declare([range(url(3), 0, 10), range(url(3), 100, 10), range(url(3), 200, 10)]);
+    await planner.read(range(url(3), 0, 10));
+    assert.equal(planner.stats.requests, 2);
+  });
+
+  test("with sharedBodies, reads the ranges of one merged request as views of one SharedArrayBuffer, and a range alone into its own buffer", async () => {
+    server.reset();
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 }, sharedBodies: true });
+    const merged = [range(url(5), 0, 100), range(url(5), 100, 50)];
+    const alone = range(url(5), 500, 20);
+    planner.declare([...merged, alone]);
+    const [a, b, c] = await Promise.all([...merged, alone].map((r) => planner.read(r)));
+    assert.deepEqual(a, expectBytes(5, 0, 100));
+    assert.deepEqual(b, expectBytes(5, 100, 50));
+    assert.deepEqual(c, expectBytes(5, 500, 20));
+    assert.ok(a!.buffer instanceof SharedArrayBuffer);
+    assert.equal(a!.buffer, b!.buffer);
+    assert.ok(c!.buffer instanceof ArrayBuffer);
+    assert.deepEqual(server.totals(), { requests: 2, bytes: 170 });
+    // without it, no body is shared
+    const plain = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 } });
+    plain.declare(merged);
+    const [p] = await Promise.all(merged.map((r) => plain.read(r)));
+    assert.ok(p!.buffer instanceof ArrayBuffer);
   });
 
   test("serves an undeclared range from a planned request that covers it, or alone", async () => {

@@ -1,10 +1,10 @@
 import { DataNode, Graph, MaterializedLayer, Task, op, ref } from "@zask/graph";
-import { compute as run, type CoalesceOptions } from "@zask/scheduler";
+import { IoLane, compute as run, type CoalesceOptions } from "@zask/scheduler";
 import type { Array } from "./array.js";
 import { makeArray } from "./array-factory.js";
 import { withRepr, type ComputedArray } from "./computed-array.js";
 import type { NDArray } from "./dtype.js";
-import { withReadSessions } from "./read-sessions.js";
+import { withReadSessions, type ReadSessionOptions } from "./read-sessions.js";
 
 /**
  * Options of `compute()` and `persist()`: the scheduler's (`scheduler`, `httpConcurrency`,
@@ -23,11 +23,24 @@ export function finalizeGraph(x: Array): { graph: Graph; key: string } {
   return { graph: x.graph.withLayer(new MaterializedLayer(key, [task]), [x.name]), key };
 }
 
+/**
+ * The read sessions' options of a compute: on this machine's lanes (not a distributed
+ * executor's workers), shard indexes are read as the compute starts, through a lane with the
+ * compute's HTTP settings.
+ */
+function sessionOptions(coalesce: CoalesceOptions | undefined, rest: Omit<ComputeOptions, "coalesce">): ReadSessionOptions {
+  const local = rest.scheduler === undefined || typeof rest.scheduler === "string";
+  const { httpConcurrency, http2, retries, retryDelay, timeout, deadline, signal } = rest;
+  // a signal of its own: the lane listens to it, and a caller's signal may serve many computes
+  const lane = () => new IoLane({ httpConcurrency, http2, retries, retryDelay, timeout, deadline, signal: signal && AbortSignal.any([signal]) });
+  return { coalesce, httpConcurrency, prefetch: local ? lane : undefined };
+}
+
 /** `x.compute()`: run the graph, assemble the blocks into one C-order array. */
 export async function computeArray(x: Array, options: ComputeOptions): Promise<ComputedArray> {
   const { graph, key } = finalizeGraph(x);
   const { coalesce, ...rest } = options;
-  const [value] = await run(withReadSessions(graph, [key], { coalesce, httpConcurrency: rest.httpConcurrency }), [key], rest);
+  const [value] = await run(withReadSessions(graph, [key], sessionOptions(coalesce, rest)), [key], rest);
   return withRepr(value as NDArray);
 }
 
@@ -35,7 +48,7 @@ export async function computeArray(x: Array, options: ComputeOptions): Promise<C
 export async function persistArray(x: Array, options: ComputeOptions): Promise<Array> {
   const keys = x.keys();
   const { coalesce, ...rest } = options;
-  const values = await run(withReadSessions(x.graph, keys, { coalesce, httpConcurrency: rest.httpConcurrency }), keys, rest);
+  const values = await run(withReadSessions(x.graph, keys, sessionOptions(coalesce, rest)), keys, rest);
   const nodes = keys.map((k, i) => new DataNode(k, values[i]));
   return makeArray(Graph.fromLayer(new MaterializedLayer(x.name, nodes, { persisted: true })), x.name, x.chunks, x.dtype);
 }

@@ -39,7 +39,7 @@ export const SHARDED = "sharded";
  */
 export function fromShardedZarr(src: ShardedSource): Array {
   const layout = shardingLayout(src.metadata, src.where);
-  const reader = new ShardedReader(src.store, layout, src.shardKey, src.dtype);
+  const reader = new ShardedReader(src.store, layout, src.shardKey, src.dtype, src.shape);
   const chunks = src.chunks(layout.innerShape);
   const meta: ZarrChunkMeta = { zarrFormat: 3, document: layout.innerDocument, dtype: src.dtype, path: src.path };
   const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, src.shape.length);
@@ -65,16 +65,7 @@ export function fromShardedZarr(src: ShardedSource): Array {
       blockIndex(),
       perBlock((index) => index.map((b, k) => chunks[k]![b]!)),
       // a decode error names the shard and the inner chunk
-      perBlock((index) => {
-        const loc = reader.locate(index);
-        return {
-          key: `${loc.shardKey
-            .split("/")
-            .slice(-1 - index.length)
-            .join("/")} (inner chunk [${index.join(", ")}])`,
-          url: loc.object,
-        };
-      }),
+      perBlock((index) => reader.describeInner(index)),
     ],
     annotations: { shards: [...layout.shardShape] },
   });

@@ -2,12 +2,17 @@ import { Blockwise, Graph, cull, type Key, type Layer } from "@zask/graph";
 import type { CoalesceOptions } from "@zask/scheduler";
 import { SHARDED } from "./from-sharded-zarr.js";
 import { ShardReadSession } from "./shard-read-session.js";
-import type { ShardedReader } from "./sharded-reader.js";
+import type { IndexIo, ShardedReader } from "./sharded-reader.js";
 
 /** Options of {@link withReadSessions}. */
 export interface ReadSessionOptions {
   readonly coalesce?: CoalesceOptions | undefined;
   readonly httpConcurrency?: number | undefined;
+  /**
+   * How to read the first shards' indexes at once, while the compute is prepared and before
+   * its I/O lane exists (see {@link ShardReadSession.prefetch}); left out, the tasks read them.
+   */
+  readonly prefetch?: (() => IndexIo) | undefined;
 }
 
 /** Whether `graph` reads a sharded array. */
@@ -43,8 +48,10 @@ export function withReadSessions(graph: Graph, keys: readonly Key[], options: Re
   if (!readsShards(graph)) return graph;
   const culled = cull(graph, keys);
   const layers = new Map<string, Layer>(culled.layers);
+  let io: IndexIo | undefined;
   for (const [layer, reader] of shardedLayers(culled)) {
     const session = new ShardReadSession(reader, blocksOf(layer), { coalesce: options.coalesce, concurrency: options.httpConcurrency });
+    if (options.prefetch !== undefined) session.prefetch((io ??= options.prefetch()));
     const args = layer.args.map((a) => (a === reader ? session : a));
     const replaced = new Blockwise(
       { name: layer.name, outIndex: layer.outIndex, numBlocks: layer.numBlocks, op: layer.op, args, annotations: layer.annotations },

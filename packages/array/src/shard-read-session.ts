@@ -11,23 +11,38 @@ export interface ShardReadOptions {
   readonly concurrency?: number | undefined;
 }
 
+/** Shard indexes read ahead of the last shard a task has read from. */
+const INDEXES_AHEAD = 8;
+
 /**
  * The reads of one sharded array in one compute: which inner chunks the compute's tasks read,
- * grouped by shard. When the first task of a shard runs, the shard's index is read (or taken
- * from the cache), and every range the compute will read from that shard is declared to the
- * compute's {@link ReadPlanner} at once, so that it can dedupe and merge them before any is
- * requested; each task then reads its own range.
+ * grouped by shard. A shard's index is read (or taken from the cache) before its first task
+ * runs, and every range the compute will read from that shard is declared to the compute's
+ * {@link ReadPlanner} at once, so that it can dedupe and merge them before any is requested;
+ * each task then reads its own range.
  *
- * State: `#byShard` (fixed) lists each shard's inner chunks in the compute, in block order;
- * `#declared` the shards already declared; `#planner` is made by the first read (it needs the
- * I/O lane). When a shard is declared, the next one is read ahead (index, first request).
+ * State: `#byShard` (fixed) lists each shard's inner chunks in the compute, in block order, and
+ * `#order` its shards in that order; `#declared` holds the shards already declared; `#planner`
+ * is made by the first read (it needs the I/O lane). The indexes of the next
+ * {@link INDEXES_AHEAD} shards after the furthest one a task has read from (`#reached`) are
+ * read at once (`#requested`: up to where), each shard declared as its index arrives, so that
+ * a compute over many shards does not wait a round trip per index; the planner sends their
+ * requests ahead of the tasks within its read-ahead budget. {@link prefetch} asks for the
+ * first ones before any task runs; those that arrive before the first read made the planner
+ * wait in `#early`.
  */
 export class ShardReadSession {
   readonly reader: ShardedReader;
   readonly #byShard = new Map<string, InnerLocation[]>();
-  /** The shard after each one, in block order. */
-  readonly #next = new Map<string, string>();
+  /** Shard keys in block order, and each one's position there. */
+  readonly #order: string[];
+  readonly #position = new Map<string, number>();
   readonly #declared = new Set<string>();
+  /** The furthest position a task has read from (-1: prefetched only), and the end of the positions whose index was asked for. */
+  #reached = -2;
+  #requested = 0;
+  /** Indexes that arrived before the planner was made, declared when it is. */
+  readonly #early = new Map<string, ShardIndex>();
   readonly #options: ShardReadOptions;
   #planner: ReadPlanner | undefined;
 
@@ -40,11 +55,16 @@ export class ShardReadSession {
       if (list === undefined) this.#byShard.set(loc.shardKey, (list = []));
       list.push(loc);
     }
-    let previous: string | undefined;
-    for (const key of this.#byShard.keys()) {
-      if (previous !== undefined) this.#next.set(previous, key);
-      previous = key;
-    }
+    this.#order = [...this.#byShard.keys()];
+    this.#order.forEach((key, k) => this.#position.set(key, k));
+  }
+
+  /**
+   * Ask for the indexes of the first {@link INDEXES_AHEAD} shards now, through `io`, before
+   * any task runs: the compute's tasks find them read or on their way.
+   */
+  prefetch(io: IndexIo): void {
+    this.#ahead(io, -1);
   }
 
   /** Inner chunk `coords`: `null` for the fill value. */
@@ -55,33 +75,52 @@ export class ShardReadSession {
     const range = index?.entry(loc.entry);
     reader.countChunk(range === null || range === undefined);
     if (range === null || range === undefined) return null;
-    this.#planner ??= reader.planner(ctx, { coalesce: this.#options.coalesce, concurrency: this.#options.concurrency });
-    if (!this.#declared.has(loc.shardKey)) {
-      this.#declared.add(loc.shardKey);
-      this.#planner.declare(rangesOf(index!, this.#byShard.get(loc.shardKey) ?? []));
-      this.#ahead(ctx, loc.shardKey);
+    let planner = this.#planner;
+    if (planner === undefined) {
+      planner = this.#planner = reader.planner(ctx, { coalesce: this.#options.coalesce, concurrency: this.#options.concurrency });
+      for (const [key, early] of this.#early) this.#declare(key, early);
+      this.#early.clear();
     }
-    return reader.readRange(this.#planner, loc, range);
+    this.#declare(loc.shardKey, index!);
+    this.#ahead(ctx, this.#position.get(loc.shardKey) ?? -1);
+    return reader.readRange(planner, loc, range);
+  }
+
+  /** Declare the ranges the compute reads from shard `shardKey` (once). */
+  #declare(shardKey: string, index: ShardIndex): void {
+    if (this.#declared.has(shardKey)) return;
+    this.#declared.add(shardKey);
+    this.#planner!.declare(rangesOf(index, this.#byShard.get(shardKey) ?? []));
   }
 
   /**
-   * The tasks of one shard wait on its request holding their I/O slots: the next shard's index
-   * is read now and its first request sent, so that the next shard is on its way meanwhile.
+   * A task has read from the shard at position `at` (-1: none yet): the indexes of the next
+   * shards are read now, and each shard is declared as its index arrives and its first
+   * requests sent ahead, so that the next shards are on their way while the tasks of this one
+   * wait and run.
    */
-  #ahead(ctx: ChunkIoContext, after: string): void {
-    if (this.reader.store.kind === "store") return;
-    const next = this.#next.get(after);
-    if (next === undefined || this.#declared.has(next)) return;
-    const locs = this.#byShard.get(next)!;
-    this.reader.index(ctx, locs[0]!).then(
-      (index) => {
-        if (index === null || this.#declared.has(next) || ctx.signal.aborted) return;
-        this.#declared.add(next);
-        this.#planner!.declare(rangesOf(index, locs));
-        this.#planner!.readAhead();
-      },
-      () => {}, // the shard's own tasks read the index again and report the error
-    );
+  #ahead(io: IndexIo, at: number): void {
+    if (this.reader.store.kind === "store" || at <= this.#reached) return;
+    this.#reached = at;
+    const end = Math.min(this.#order.length, at + 1 + INDEXES_AHEAD);
+    for (; this.#requested < end; this.#requested++) {
+      if (this.#requested <= at) continue;
+      const key = this.#order[this.#requested]!;
+      if (this.#declared.has(key)) continue;
+      const locs = this.#byShard.get(key)!;
+      this.reader.index(io, locs[0]!).then(
+        (index) => {
+          if (index === null || io.signal.aborted) return;
+          if (this.#planner === undefined) {
+            this.#early.set(key, index);
+            return;
+          }
+          this.#declare(key, index);
+          this.#planner.readAhead();
+        },
+        () => {}, // the shard's own tasks read the index again and report the error
+      );
+    }
   }
 }
 

@@ -28,12 +28,38 @@ export function shardIndexCache(store: ZarrStore): LruCache<string, ShardIndex |
   return cache;
 }
 
+/** Shards whose strings a reader keeps at most. */
+const MAX_PLACES = 65536;
+
+/** Inner codecs whose decode always writes a new buffer (never a view of its input). */
+const COMPRESSORS = new Set([
+  "blosc",
+  "gzip",
+  "zstd",
+  "numcodecs.zlib",
+  "numcodecs.lz4",
+  "numcodecs.bz2",
+  "numcodecs.lzma",
+  "numcodecs.blosc",
+  "numcodecs.gzip",
+  "numcodecs.zstd",
+]);
+
 /** Where an inner chunk is: its shard's store key and object (URL or path), and its entry in the shard's index. */
 export interface InnerLocation {
   readonly shardKey: string;
   readonly object: string;
   readonly shard: readonly number[];
   readonly entry: number;
+}
+
+/** One shard of the array: its coordinates in the shard grid, store key and object. */
+interface ShardPlace {
+  readonly shard: readonly number[];
+  readonly shardKey: string;
+  readonly object: string;
+  /** The shard key's last `ndim + 1` parts (`c/0/1`), for messages. */
+  readonly label: string;
 }
 
 /**
@@ -53,11 +79,24 @@ export class ShardedReader {
   readonly innerBytes: number;
   /** One planner per compute (per I/O lane) for reads made without a session. */
   readonly #planners = new WeakMap<object, ReadPlanner>();
+  /** Shards in the grid along each axis (for a shard's row-major number). */
+  readonly #grid: readonly number[];
+  /** The shards located so far, by row-major number: every block of a shard shares its strings. */
+  readonly #places = new Map<number, ShardPlace>();
+  /**
+   * Whether every inner chunk is decompressed into a new buffer (a compressor among its codecs,
+   * numbers, not strings): then no decoded block views the bytes read, and merged requests may
+   * land in shared memory that workers read without copies.
+   */
+  readonly #decompresses: boolean;
 
-  constructor(store: ZarrStore, layout: ShardingLayout, shardKey: (coords: readonly number[]) => string, dtype: DataType) {
+  constructor(store: ZarrStore, layout: ShardingLayout, shardKey: (coords: readonly number[]) => string, dtype: DataType, shape: readonly number[]) {
     this.store = store;
     this.layout = layout;
     this.#shardKey = shardKey;
+    this.#grid = shape.map((n, k) => Math.max(1, Math.ceil(n / layout.shardShape[k]!)));
+    const codecs = (JSON.parse(layout.innerDocument) as { codecs?: { name?: unknown }[] }).codecs ?? [];
+    this.#decompresses = dtype !== "string" && codecs.some((c) => COMPRESSORS.has(String(c.name)));
     const elements = layout.innerShape.reduce((a, b) => a * b, 1);
     this.innerBytes = elements * Math.max(itemsize(dtype), 1);
     // codecs add at most a few headers to incompressible data; anything far longer is corrupt
@@ -66,9 +105,44 @@ export class ShardedReader {
 
   /** The shard, store key, object and index entry of inner chunk `coords` (its block index). */
   locate(coords: readonly number[]): InnerLocation {
-    const { shard, entry } = locateInner(this.layout, coords);
-    const shardKey = this.#shardKey(shard);
-    return { shardKey, object: this.store.describe(shardKey), shard, entry };
+    const per = this.layout.chunksPerShard;
+    let entry = 0;
+    let number = 0;
+    for (let k = 0; k < coords.length; k++) {
+      const c = coords[k]!;
+      const p = per[k]!;
+      const s = Math.floor(c / p);
+      number = number * this.#grid[k]! + s;
+      entry = entry * p + (c - s * p);
+    }
+    const place = this.#place(number, coords);
+    return { shardKey: place.shardKey, object: place.object, shard: place.shard, entry };
+  }
+
+  /** What a decode error says of inner chunk `coords`: `c/0/1 (inner chunk [0, 7])` and the shard's URL or path. */
+  describeInner(coords: readonly number[]): { key: string; url: string } {
+    const per = this.layout.chunksPerShard;
+    let number = 0;
+    for (let k = 0; k < coords.length; k++) number = number * this.#grid[k]! + Math.floor(coords[k]! / per[k]!);
+    const place = this.#place(number, coords);
+    return { key: `${place.label} (inner chunk [${coords.join(", ")}])`, url: place.object };
+  }
+
+  #place(number: number, coords: readonly number[]): ShardPlace {
+    let place = this.#places.get(number);
+    if (place === undefined) {
+      const { shard } = locateInner(this.layout, coords);
+      const shardKey = this.#shardKey(shard);
+      const label = shardKey
+        .split("/")
+        .slice(-1 - shard.length)
+        .join("/");
+      place = { shard, shardKey, object: this.store.describe(shardKey), label };
+      // a bound on what an array of very many shards keeps (they are cheap to make again)
+      if (this.#places.size >= MAX_PLACES) this.#places.clear();
+      this.#places.set(number, place);
+    }
+    return place;
   }
 
   /** The cached index of a shard: the index, `null` (absent shard), or `undefined` (not cached). */
@@ -99,6 +173,7 @@ export class ShardedReader {
     const store = this.store;
     return new ReadPlanner(ctx, {
       ...options,
+      sharedBodies: this.#decompresses,
       missingStatuses: this.store.missingStatuses,
       onRequest: (_read, bytes) => {
         // the store's counters as they are now (tools replace them)

@@ -25,6 +25,12 @@ export interface IoGetOptions {
   readonly maxBytes?: number;
   /** Aborts this request (the lane's signal aborts it too). */
   readonly signal?: AbortSignal;
+  /**
+   * Read the body into a `SharedArrayBuffer` where the client can (plain-http bodies of a known
+   * length), so that views of parts of it go to worker threads without a copy each.
+   * @default false
+   */
+  readonly shared?: boolean;
 }
 
 /** The lane's default {@link IoLaneOptions.maxBytes}: 64 MiB. */
@@ -194,6 +200,7 @@ export class IoLane implements IoContext {
       signal: options.signal === undefined ? this.signal : AbortSignal.any([this.signal, options.signal]),
       keepErrorBody: false,
       http2: this.#http2,
+      ...(options.shared === true ? { shared: true } : {}),
     };
     const res = await this.#retrying(target, req);
     if (res.body !== null) this.#fresh.add(res.body.buffer);

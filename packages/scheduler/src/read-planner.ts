@@ -10,7 +10,7 @@ export interface RangeTransport {
   readonly signal?: AbortSignal;
   get(
     url: string,
-    options: { headers: Readonly<Record<string, string>>; maxBytes?: number },
+    options: { headers: Readonly<Record<string, string>>; maxBytes?: number; shared?: boolean },
   ): Promise<{ readonly status: number; readonly body: Uint8Array | null }>;
   /** Declare bytes read from a file as held by nothing else (the I/O lane's `fresh`). */
   fresh?<T extends Uint8Array>(bytes: T): T;
@@ -30,6 +30,20 @@ export interface ReadPlannerOptions {
   readonly missingStatuses?: readonly number[];
   /** Called after each request with the bytes it got (0 for a missing object), e.g. for a store's counters. */
   readonly onRequest?: (read: PlannedRead, bytes: number) => void;
+  /**
+   * Declared requests are sent ahead of their first read while the requests sent ahead and not
+   * yet read hold at most this many bytes (at least one is always sent ahead), so that the
+   * next ranges are on their way while the tasks of the last ones run. @default 33554432 (32 MiB)
+   */
+  readonly readAheadBytes?: number;
+  /**
+   * Ask the transport for a body in a `SharedArrayBuffer` when a request serves several ranges,
+   * so that each reader's view goes to a worker without being copied out (the scheduler copies
+   * views of part of an unshared buffer). Only for readers that never hand those views on as
+   * results (their bytes are decoded into new buffers): a result would share the whole body.
+   * @default false
+   */
+  readonly sharedBodies?: boolean;
 }
 
 /** What a {@link ReadPlanner} has sent. */
@@ -59,6 +73,8 @@ interface Group {
   /** Declared reads not yet handed their bytes. */
   pending: number;
   promise: Promise<Uint8Array | null> | undefined;
+  /** Sent ahead of its first read, which has not come yet (its bytes count in `#aheadBytes`). */
+  ahead: boolean;
 }
 
 /**
@@ -76,8 +92,9 @@ interface Group {
  * State: `#groups` holds, per object, the planned requests that still have declared readers,
  * and `#parts` the group of each declared range; a group is dropped (and its bytes with it)
  * when its last declared reader has read, or when its request fails. `#unsent` lists the
- * declared groups in declaration order, those before `#unsentHead` sent: sending one also
- * sends the next (one request of read-ahead).
+ * declared groups in declaration order, those before `#unsentHead` sent: when one is first
+ * read, the next ones are sent ahead while `#aheadBytes`, the bytes of the groups sent ahead
+ * and not yet read, stay within `readAheadBytes` (always one).
  *
  * @example
  * ```ts
@@ -102,6 +119,10 @@ export class ReadPlanner {
   readonly #unsent: Group[] = [];
   /** `#unsent` before this index has been sent. */
   #unsentHead = 0;
+  readonly #readAheadBytes: number;
+  readonly #shared: boolean;
+  /** Bytes of the groups sent ahead and not yet read. */
+  #aheadBytes = 0;
 
   constructor(transport?: RangeTransport, options: ReadPlannerOptions = {}) {
     const c = options.concurrency ?? 16;
@@ -112,6 +133,10 @@ export class ReadPlanner {
     this.#signal = options.signal ?? transport?.signal;
     this.#onRequest = options.onRequest;
     this.#missing = options.missingStatuses ?? [404, 410];
+    const ahead = options.readAheadBytes ?? DEFAULT_MAX_BYTES;
+    if (!(ahead >= 0)) throw new RangeError(`Expected \`readAheadBytes\` to be a non-negative number, got \`${String(ahead)}\` (${typeof ahead})`);
+    this.#readAheadBytes = ahead;
+    this.#shared = options.sharedBodies === true;
   }
 
   /** The thresholds this planner uses for `object` (fixed at its first use, for the planner's life). */
@@ -154,7 +179,7 @@ export class ReadPlanner {
       }
       let list = this.#groups.get(read.object);
       if (list === undefined) this.#groups.set(read.object, (list = new Set()));
-      const group: Group = { read, waiting, pending, promise: undefined };
+      const group: Group = { read, waiting, pending, promise: undefined, ahead: false };
       list.add(group);
       for (const part of read.parts) this.#parts.set(read.object + "\u0000" + partId(part), group);
       this.#unsent.push(group);
@@ -175,15 +200,16 @@ export class ReadPlanner {
     if (group === undefined) {
       // undeclared and not covered: a group of its own that nothing else reads
       const [read] = planReads([r], this.#coalesce);
-      group = { read: read!, waiting: new Map([[id, 1]]), pending: 1, promise: undefined };
+      group = { read: read!, waiting: new Map([[id, 1]]), pending: 1, promise: undefined, ahead: false };
       declared = true;
     }
     if (declared) group.waiting.set(id, group.waiting.get(id)! - 1);
     const g = group;
-    if (g.promise === undefined) {
-      this.#start(g);
+    if (g.promise === undefined || g.ahead) {
+      if (g.promise === undefined) this.#start(g);
+      else this.#claim(g);
       // the tasks of this request wait on its body holding their I/O slots: the next declared
-      // request is sent now too, so that it is on its way meanwhile
+      // requests are sent now too, so that they are on their way meanwhile
       this.readAhead();
     }
     const body = await g.promise!;
@@ -197,11 +223,20 @@ export class ReadPlanner {
     return part;
   }
 
-  /** Send the first declared request not yet sent, if any, before any of its ranges is read. */
+  /**
+   * Send declared requests not yet sent, in the order they were declared, before any of their
+   * ranges is read: the first, and more while the requests sent ahead and not yet read hold at
+   * most `readAheadBytes`.
+   */
   readAhead(): void {
-    while (this.#unsentHead < this.#unsent.length && this.#unsent[this.#unsentHead]!.promise !== undefined) this.#unsentHead++;
-    const next = this.#unsent[this.#unsentHead];
-    if (next !== undefined) this.#start(next).catch(() => {}); // its readers see the error
+    for (;;) {
+      while (this.#unsentHead < this.#unsent.length && this.#unsent[this.#unsentHead]!.promise !== undefined) this.#unsentHead++;
+      const next = this.#unsent[this.#unsentHead];
+      if (next === undefined || (this.#aheadBytes > 0 && this.#aheadBytes + next.read.length > this.#readAheadBytes)) break;
+      next.ahead = true;
+      this.#aheadBytes += next.read.length;
+      this.#start(next).catch(() => {}); // its readers see the error
+    }
     if (this.#unsentHead > 1024 && this.#unsentHead * 2 > this.#unsent.length) {
       this.#unsent.splice(0, this.#unsentHead);
       this.#unsentHead = 0;
@@ -210,10 +245,18 @@ export class ReadPlanner {
 
   #start(g: Group): Promise<Uint8Array | null> {
     g.promise = this.#send(g.read).catch((e: unknown) => {
+      this.#claim(g);
       this.#drop(g);
       throw e;
     });
     return g.promise;
+  }
+
+  /** A group sent ahead is read (or failed): its bytes leave the read-ahead budget. */
+  #claim(g: Group): void {
+    if (!g.ahead) return;
+    g.ahead = false;
+    this.#aheadBytes -= g.read.length;
   }
 
   #find(object: string, id: string): Group | undefined {
@@ -262,6 +305,7 @@ export class ReadPlanner {
     const res = await this.#transport.get(object, {
       headers: { range: `bytes=${offset}-${offset + length - 1}` },
       maxBytes: Math.max(length, DEFAULT_LANE_MAX_BYTES),
+      ...(this.#shared && read.parts.length > 1 ? { shared: true } : {}),
     });
     if (this.#missing.includes(res.status)) return null;
     if (res.status === 401 || res.status === 403) throw new HttpAccessDeniedError(object, res.status);

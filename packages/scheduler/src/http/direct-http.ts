@@ -50,6 +50,8 @@ export interface DirectRequest {
   readonly signal: AbortSignal;
   /** Whether to keep the body of an answer with this status (else it is read and dropped). */
   keepBody(status: number): boolean;
+  /** Read a body of known length into a `SharedArrayBuffer`. @default false */
+  readonly shared?: boolean;
 }
 
 /** Whether `method` and `body` are what the direct client does, for `url`. */
@@ -155,6 +157,7 @@ class Connection {
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #url: URL | undefined;
   #keepBody: (status: number) => boolean = () => true;
+  #shared = false;
   #settle: ((e: unknown, res?: DirectResponse) => void) | undefined;
 
   constructor(url: URL, origin: Origin) {
@@ -187,6 +190,7 @@ class Connection {
       this.#url = url;
       this.#head = req.method === "HEAD";
       this.#keepBody = req.keepBody;
+      this.#shared = req.shared === true;
       this.#reset();
       this.#phase = Phase.Head;
       this.answered = 0;
@@ -351,7 +355,7 @@ class Connection {
       this.#length = length;
       this.#checkSize(length);
       if (this.#keep) {
-        this.#body = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+        this.#body = this.#shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
         this.#body.set(this.#scratch.subarray(after, after + rest));
       }
       this.#at = rest;

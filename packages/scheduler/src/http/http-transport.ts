@@ -31,6 +31,8 @@ export interface TransportRequest {
   readonly keepErrorBody: boolean;
   /** Send GET and HEAD over HTTP/2 (h2c with prior knowledge on http, ALPN on https), else HTTP/1.1. */
   readonly http2?: boolean;
+  /** Read a body of known length into a `SharedArrayBuffer` (the direct client only). */
+  readonly shared?: boolean;
 }
 
 // One keep-alive agent (one connection pool per origin) per concurrency, shared by every
@@ -111,6 +113,7 @@ async function directOnce(url: URL, req: TransportRequest, connections: number):
       maxBytes: req.maxBytes,
       signal: req.signal,
       keepBody: (status) => keepsBody(status, req),
+      shared: req.shared === true,
     },
     connections,
   );
