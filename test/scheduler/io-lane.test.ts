@@ -201,6 +201,37 @@ describe("the I/O lane", () => {
     }
   });
 
+  test("a request aborted while it waits for a slot rejects at once and gives its place in the queue to the next", async () => {
+    const held: (() => void)[] = [];
+    const server = await startServer((_req, res) => held.push(() => res.end("1\n")));
+    try {
+      const lane = new IoLane({ httpConcurrency: 1, retryDelay: 1 });
+      const first = lane.get(`${server.url}/first`);
+      const waiting = new AbortController();
+      const aborted = lane.get(`${server.url}/aborted`, { signal: waiting.signal });
+      const next = lane.get(`${server.url}/next`);
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 2));
+      waiting.abort(new Error("not wanted any more"));
+      // the first request still holds the only slot
+      const outcome = await Promise.race([
+        aborted.then(
+          () => "resolved",
+          (e: Error) => e.message,
+        ),
+        new Promise((r) => setTimeout(() => r("still waiting"), 300)),
+      ]);
+      assert.equal(outcome, "not wanted any more");
+      held.shift()!();
+      await first;
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 2));
+      held.shift()!();
+      assert.equal((await next).status, 200);
+      assert.deepEqual([...server.hits.keys()], ["/first", "/next"]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("follows redirects (at most 5, 303 as a GET) and reads bodies sent without a Content-Length", async () => {
     const server = await startServer((req, res) => {
       const url = new URL(req.url!, "http://x");

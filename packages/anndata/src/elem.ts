@@ -2,7 +2,7 @@ import { ChunkFetchError, ZarrMetadataError, fromZarr } from "@zask/array";
 import * as zarr from "zarrita";
 import { ElementReadError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
-import { isListed, urlOf } from "./store.js";
+import { eagerHttpOf, isListed, urlOf } from "./store.js";
 import { typedArrayOf, type DataType, type NDArray, type TypedArray } from "./ndarray.js";
 
 /** A node of an AnnData store: a zarrita group or array. */
@@ -115,7 +115,8 @@ export async function readArrayEager(
       if (arr.shape.some((n) => n === 0)) {
         return { data: dtype === "string" ? [] : new (typedArrayOf(dtype))(0), shape: [...arr.shape], dtype };
       }
-      const r = await x.compute({ signal: options.signal });
+      // the open's HTTP options (httpConcurrency, http2, retries, …) apply to eager reads too
+      const r = await x.compute({ ...eagerHttpOf(arr.store), signal: options.signal });
       return { data: r.data, shape: [...arr.shape], dtype };
     } catch (cause) {
       throw eagerReadError(cause, arr);

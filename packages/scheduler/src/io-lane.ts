@@ -269,7 +269,7 @@ export class IoLane implements IoContext {
     const signal = req.signal;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
-      const outcome = await this.#slotted(slots, bound, () => this.#attempt(url, req));
+      const outcome = await this.#slotted(slots, bound, signal, () => this.#attempt(url, req));
       if ("response" in outcome) return outcome.response;
       const retryable = "status" in outcome || isTransientError(outcome.error);
       if (!retryable || attempt > this.#retries) {
@@ -285,13 +285,42 @@ export class IoLane implements IoContext {
     }
   }
 
-  /** Run `fn` holding one of the origin's slots; rejected with the abort reason while still waiting. */
-  async #slotted<T>(slots: OriginSlots, bound: SlotBound, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` holding one of the origin's slots. While it waits, the lane's abort (through
+   * `cancel`) and the request's own `signal` reject it at once and free its place in the queue.
+   */
+  async #slotted<T>(slots: OriginSlots, bound: SlotBound, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
     if (!slots.tryAcquire(typeof bound === "number" ? bound : bound())) {
       await new Promise<void>((resolve, reject) => {
-        // the lane's abort rejects waiters through `cancel`; a request's own signal alone does not
-        if (this.signal.aborted) reject(this.signal.reason);
-        else slots.enqueue(this, bound, resolve, reject);
+        if (signal.aborted) {
+          reject(signal.reason);
+          return;
+        }
+        // the lane's own signal is handled by `cancel`, for all of its waiters at once
+        const own = signal !== this.signal;
+        let settled = false;
+        let withdraw: (() => boolean) | undefined;
+        const onAbort = (): void => {
+          if (withdraw?.() === true) reject(signal.reason);
+        };
+        const done = (): void => {
+          settled = true;
+          if (own) signal.removeEventListener("abort", onAbort);
+        };
+        withdraw = slots.enqueue(
+          this,
+          bound,
+          () => {
+            done();
+            resolve();
+          },
+          (e) => {
+            done();
+            reject(e);
+          },
+        );
+        // `enqueue` may have admitted it at once
+        if (own && !settled) signal.addEventListener("abort", onAbort, { once: true });
       });
     }
     try {
