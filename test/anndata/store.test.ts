@@ -151,20 +151,21 @@ describe("the HTTP options of an open apply to its eager reads", () => {
   /** A static server of the fixtures over `http` (HTTP/1.1) or h2c, counting requests in flight and the versions they came in. */
   async function staticServer(kind: "http1" | "h2c") {
     const state = { inFlight: 0, maxInFlight: 0, versions: new Set<string>(), requests: 0 };
-    const handler = async (req: { url?: string; httpVersion: string }, res: { writeHead(s: number): unknown; end(b?: Uint8Array): unknown }) => {
+    const handle = async (url: string | undefined, version: string, send: (status: number, body: Uint8Array | string) => void): Promise<void> => {
       state.requests++;
-      state.versions.add(req.httpVersion);
+      state.versions.add(version);
       state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight);
-      const file = path.join(FIXTURES, decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname));
+      const file = path.join(FIXTURES, decodeURIComponent(new URL(url ?? "/", "http://x").pathname));
       // held a little, so that requests sent together are in flight together
       await new Promise((r) => setTimeout(r, 5));
       const body = await readFile(file).catch(() => undefined);
       state.inFlight--;
-      if (body === undefined) res.writeHead(404);
-      else res.writeHead(200);
-      res.end(body);
+      send(body === undefined ? 404 : 200, body ?? "");
     };
-    const server = kind === "http1" ? createHttpServer(handler) : createH2cServer(handler);
+    const server =
+      kind === "http1"
+        ? createHttpServer((req, res) => void handle(req.url, req.httpVersion, (status, body) => res.writeHead(status).end(body)))
+        : createH2cServer((req, res) => void handle(req.url, req.httpVersion, (status, body) => res.writeHead(status).end(body)));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${STORE}`;
     return {
