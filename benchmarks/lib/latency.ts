@@ -77,8 +77,8 @@ export async function runLatency(options: LatencyOptions): Promise<{ rows: Laten
   let peerInfo: PeerSession["info"] | undefined;
   for (const rttMs of rtts) {
     const proxy = await startLatencyProxyProcess(target, rttMs);
-    // the h2c reader's own proxy: HTTP/2 connections to nginx's h2c port, HTTP/1.1 ones (its
-    // eager reads of obs and var at open, which take no http2 option) to the other
+    // the h2c reader's own proxy, so its counts are its own: HTTP/2 connections go to nginx's
+    // h2c port, anything else to the HTTP/1.1 one
     const h2Proxy = options.h2cTarget === undefined ? undefined : await startLatencyProxyProcess(target, rttMs, { h2cTarget: options.h2cTarget });
     // one proxy's counts per reader: the h2c reader goes through its own
     const proxyOf = (side: Side): LatencyProxy => (side.reader.name.includes("h2c") ? h2Proxy! : proxy);
@@ -181,7 +181,7 @@ export function renderLatencyMarkdown(rows: readonly LatencyRow[], header: { mac
   out.push("");
   out.push(`Machine: ${header.machineLine}. ${header.date}. Peer: ${header.peer}.`);
   out.push(
-    `nginx on loopback behind benchmarks/lib/latency-proxy.ts (each direction delayed by RTT/2, one more RTT per new connection). Medians of ${header.repeats} runs, interleaved; requests, max in flight and connections counted by the proxy for one run. floor = ⌈requests / bound⌉ × RTT; "vs dask16" = time ÷ dask num_workers=16's time.`,
+    `nginx on loopback behind benchmarks/lib/latency-proxy.ts, in a process of its own (each direction delayed by RTT/2, one more RTT per new connection). Medians of ${header.repeats} runs, interleaved; requests, max in flight and connections counted by the proxy for one run. floor = ⌈requests / bound⌉ × RTT; "vs dask16" = time ÷ dask num_workers=16's time.`,
   );
   out.push("");
   out.push(renderLatencySummary(rows));

@@ -70,6 +70,15 @@ export function copyIndexed(
   // by a loop than through a subarray object made per row.
   const rows = (srcIdx[last] ?? null) === null && (dstIdx[last] ?? null) === null && srcStrides[last] === 1 && dstStrides[last] === 1 && innerN >= SET_MIN;
   const same = sameWidthViews(src, dst);
+  if (nd === 2 && same !== undefined && !rows && (srcIdx[0] ?? null) === null && (dstIdx[0] ?? null) === null) {
+    // rows a stride apart on both sides (a column selection, an assembly of narrow blocks)
+    const args = [srcBase, srcStrides[0]!, dstBase, dstStrides[0]!, count[0]!, innerS, innerD, innerN] as const;
+    if (same.w === 2) strided64(same.s as Int32Array, same.d as Int32Array, ...args);
+    else if (same.s instanceof Int32Array) strided32(same.s, same.d as Int32Array, ...args);
+    else if (same.s instanceof Uint16Array) strided16(same.s, same.d as Uint16Array, ...args);
+    else strided8(same.s as Uint8Array, same.d as Uint8Array, ...args);
+    return;
+  }
   let rowCount = 1;
   for (let k = 0; k < last; k++) rowCount *= count[k]!;
   // the start of each row on both sides, a batch of rows at a time, so that one call of a
@@ -160,6 +169,73 @@ function copy64(s: Int32Array, d: Int32Array, sB: Float64Array, dB: Float64Array
   for (let r = 0; r < rows; r++) {
     const sBase = sB[r]!;
     const dBase = dB[r]!;
+    for (let i = 0; i < n; i++) {
+      const a = 2 * (sBase + innerS[i]!);
+      const b = 2 * (dBase + innerD[i]!);
+      d[b] = s[a]!;
+      d[b + 1] = s[a + 1]!;
+    }
+  }
+}
+
+function strided8(
+  s: Uint8Array,
+  d: Uint8Array,
+  sBase: number,
+  sStep: number,
+  dBase: number,
+  dStep: number,
+  rows: number,
+  innerS: Float64Array,
+  innerD: Float64Array,
+  n: number,
+): void {
+  for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
+}
+
+function strided16(
+  s: Uint16Array,
+  d: Uint16Array,
+  sBase: number,
+  sStep: number,
+  dBase: number,
+  dStep: number,
+  rows: number,
+  innerS: Float64Array,
+  innerD: Float64Array,
+  n: number,
+): void {
+  for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
+}
+
+function strided32(
+  s: Int32Array,
+  d: Int32Array,
+  sBase: number,
+  sStep: number,
+  dBase: number,
+  dStep: number,
+  rows: number,
+  innerS: Float64Array,
+  innerD: Float64Array,
+  n: number,
+): void {
+  for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
+}
+
+function strided64(
+  s: Int32Array,
+  d: Int32Array,
+  sBase: number,
+  sStep: number,
+  dBase: number,
+  dStep: number,
+  rows: number,
+  innerS: Float64Array,
+  innerD: Float64Array,
+  n: number,
+): void {
+  for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) {
     for (let i = 0; i < n; i++) {
       const a = 2 * (sBase + innerS[i]!);
       const b = 2 * (dBase + innerD[i]!);
