@@ -42,10 +42,8 @@ export function copyIndexed(
     return;
   }
   for (const c of count) if (c === 0) return;
-  // Per-axis element offsets, so the inner loop only adds.
-  const so: Float64Array[] = [];
-  const dof: Float64Array[] = [];
-  for (let k = 0; k < nd; k++) {
+  // Per-axis element offsets, so the inner loop only adds (the outer axes' only when needed).
+  const offsets = (k: number): [Float64Array, Float64Array] => {
     const n = count[k]!;
     const a = new Float64Array(n);
     const b = new Float64Array(n);
@@ -57,12 +55,10 @@ export function copyIndexed(
       a[i] = (si === null ? i : si[i]!) * ss;
       b[i] = (di === null ? i : di[i]!) * ds;
     }
-    so.push(a);
-    dof.push(b);
-  }
+    return [a, b];
+  };
   const last = nd - 1;
-  const innerS = so[last]!;
-  const innerD = dof[last]!;
+  const [innerS, innerD] = offsets(last);
   const innerN = count[last]!;
   const pos = new globalThis.Array<number>(nd).fill(0);
   // Contiguous rows on both sides (assembly, rechunk, decoded edge chunks): long rows are a
@@ -78,6 +74,13 @@ export function copyIndexed(
     else if (same.s instanceof Uint16Array) strided16(same.s, same.d as Uint16Array, ...args);
     else strided8(same.s as Uint8Array, same.d as Uint8Array, ...args);
     return;
+  }
+  const so: Float64Array[] = [];
+  const dof: Float64Array[] = [];
+  for (let k = 0; k < last; k++) {
+    const [a, b] = offsets(k);
+    so.push(a);
+    dof.push(b);
   }
   let rowCount = 1;
   for (let k = 0; k < last; k++) rowCount *= count[k]!;
