@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
-import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream } from "node:http2";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
+import { createServer as createH2Server, createSecureServer, type Http2Server, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { after, describe, test } from "node:test";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { Graph, Task, op } from "@zask/graph";
 import { HttpError, HttpTransportError, IoLane, close, compute } from "@zask/scheduler";
@@ -174,6 +180,84 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
       assert.equal(server.inFlight, 0, "the streams were reset");
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("HTTP/2 over https (ALPN)", () => {
+  // a self-signed certificate for 127.0.0.1, made by openssl at test time; the client runs in a
+  // child process that trusts it (NODE_EXTRA_CA_CERTS is read when a process starts)
+  const openssl = spawnSync("openssl", ["version"]).status === 0;
+  let dir: string;
+  let key: Buffer;
+  let cert: Buffer;
+  before(async () => {
+    if (!openssl) return;
+    dir = await mkdtemp(join(tmpdir(), "zask-tls-"));
+    const made = spawnSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat([
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ]),
+      { stdio: "ignore" },
+    );
+    assert.equal(made.status, 0, "openssl made a certificate");
+    key = await readFile(join(dir, "key.pem"));
+    cert = await readFile(join(dir, "cert.pem"));
+  });
+  after(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** GET each of `paths` through an IoLane with `http2` in a child process trusting the certificate; the bodies, in order. */
+  async function getInChild(url: string, paths: string[]): Promise<string[]> {
+    const script = `import { IoLane } from "@zask/scheduler";
+      const lane = new IoLane({ http2: true, retries: 0 });
+      const out = await Promise.all(${JSON.stringify(paths)}.map(async (p) => Buffer.from((await lane.get(process.argv[1] + p)).body).toString()));
+      console.log(JSON.stringify(out));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, url], {
+      cwd: new URL("../..", import.meta.url).pathname,
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "cert.pem") },
+      timeout: 20_000,
+    });
+    return JSON.parse(stdout) as string[];
+  }
+
+  test("a server that picks h2 by ALPN gets every request as a stream of one connection", { skip: !openssl && "no openssl" }, async () => {
+    const server = createSecureServer({ key, cert, allowHTTP1: true });
+    let sessions = 0;
+    const versions: string[] = [];
+    server.on("session", () => sessions++);
+    server.on("request", (req, res) => {
+      versions.push(req.httpVersion);
+      res.end(`h${req.httpVersion} ${req.url}`);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      assert.deepEqual(await getInChild(url, ["/a", "/b", "/c"]), ["h2.0 /a", "h2.0 /b", "h2.0 /c"]);
+      assert.deepEqual(versions, ["2.0", "2.0", "2.0"]);
+      assert.equal(sessions, 1);
+    } finally {
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  test("a server that picks http/1.1 by ALPN is sent HTTP/1.1", { skip: !openssl && "no openssl" }, async () => {
+    const server = createHttpsServer({ key, cert }, (req, res) => res.end(`h${req.httpVersion} ${req.url}`));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      assert.deepEqual(await getInChild(url, ["/a", "/b"]), ["h1.1 /a", "h1.1 /b"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });
