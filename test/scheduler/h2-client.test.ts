@@ -230,9 +230,13 @@ describe("HTTP/2 over https (ALPN)", () => {
 
   test("a server that picks h2 by ALPN gets every request as a stream of one connection", { skip: !openssl && "no openssl" }, async () => {
     const server = createSecureServer({ key, cert, allowHTTP1: true });
+    const open = new Set<import("node:http2").ServerHttp2Session>();
     let sessions = 0;
     const versions: string[] = [];
-    server.on("session", () => sessions++);
+    server.on("session", (session) => {
+      sessions++;
+      open.add(session);
+    });
     server.on("request", (req, res) => {
       versions.push(req.httpVersion);
       res.end(`h${req.httpVersion} ${req.url}`);
@@ -244,7 +248,7 @@ describe("HTTP/2 over https (ALPN)", () => {
       assert.deepEqual(versions, ["2.0", "2.0", "2.0"]);
       assert.equal(sessions, 1);
     } finally {
-      server.closeAllConnections?.();
+      for (const session of open) session.destroy();
       await new Promise((r) => server.close(r));
     }
   });
