@@ -13,9 +13,12 @@
  * ```
  */
 import { fork } from "node:child_process";
+import { setPriority } from "node:os";
 import type { LatencyProxy, ProxyCounts, Target } from "./latency-proxy.ts";
 
 const CHILD = new URL("./latency-proxy-child.ts", import.meta.url).pathname;
+/** The proxy's scheduling priority (nice value; lower runs first). */
+const PROXY_PRIORITY = -10;
 
 /** Messages from the child. */
 type FromChild = { type: "ready"; url: string } | { type: "counts"; id: number; counts: ProxyCounts };
@@ -23,6 +26,12 @@ type FromChild = { type: "ready"; url: string } | { type: "counts"; id: number; 
 /** Start the proxy of `startLatencyProxy(target, rttMs, options)` in a child process. */
 export async function startLatencyProxyProcess(target: Target, rttMs: number, options: { h2cTarget?: Target } = {}): Promise<LatencyProxy> {
   const child = fork(CHILD, [JSON.stringify({ target, rttMs, ...options })], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // the network it stands for does not wait for a CPU: ahead of the readers when the OS allows
+  try {
+    setPriority(child.pid!, PROXY_PRIORITY);
+  } catch {
+    // not allowed (an unprivileged user): the proxy runs at the readers' priority
+  }
   const pending = new Map<number, (c: ProxyCounts) => void>();
   let nextId = 0;
   const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`The latency proxy process exited (code ${code})`))));
