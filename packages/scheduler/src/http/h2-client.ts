@@ -1,5 +1,5 @@
 import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
-import { isIP } from "node:net";
+import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { HttpTransportError } from "../errors.js";
 import { originSlots } from "./origin-slots.js";
@@ -81,7 +81,11 @@ function sessionFor(url: URL): Session {
     // flow-control windows as large as a wave of chunks: with the default 64 KiB, every 64 KiB of
     // bodies in flight on the session would wait a round trip for a WINDOW_UPDATE
     const settings = { initialWindowSize: STREAM_WINDOW };
-    const session = socket === undefined ? h2connect(origin, { settings }) : h2connect(origin, { settings, createConnection: () => socket });
+    // frames go out as they are written (WINDOW_UPDATEs, request HEADERS), not held by Nagle's
+    // algorithm until the server acknowledges earlier ones
+    const conn = socket ?? plainSocket(url);
+    conn.setNoDelay(true);
+    const session = h2connect(origin, { settings, createConnection: () => conn });
     s.session = session;
     session.once("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
     // each stream reports its own failure; the session's only ends the session
@@ -104,6 +108,12 @@ function sessionFor(url: URL): Session {
   })();
   sessions.set(origin, s);
   return s;
+}
+
+/** A TCP connection for h2c. */
+function plainSocket(url: URL): Socket {
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  return netConnect({ host, port: Number(url.port || 80) });
 }
 
 /**
