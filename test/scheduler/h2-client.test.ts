@@ -154,6 +154,40 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
     }
   });
 
+  test("a stream silent past the gap timeout fails with a timeout, one whose pieces keep coming does not", async () => {
+    const timers = new Set<NodeJS.Timeout>();
+    const server = await startH2((stream, path) => {
+      stream.respond({ ":status": 200 });
+      if (path === "/silent") return;
+      // a piece every 40 ms, under the 150 ms gap timeout, for 400 ms in all
+      let n = 0;
+      const t = setInterval(() => {
+        if (stream.destroyed) return clearInterval(t);
+        if (++n === 10) {
+          clearInterval(t);
+          stream.end("x");
+        } else stream.write("x");
+      }, 40);
+      timers.add(t);
+    });
+    const lane = new IoLane({ http2: true, retries: 0, timeout: 150, deadline: 5000 });
+    try {
+      const t0 = performance.now();
+      const e = await lane.get(`${server.url}/silent`).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      assert.ok(e instanceof HttpError && e.cause instanceof HttpTransportError, String(e));
+      assert.equal((e.cause as HttpTransportError).code, "ZASK_HTTP_TIMEOUT");
+      const waited = performance.now() - t0;
+      assert.ok(waited >= 140 && waited < 1000, `failed after ${waited.toFixed(0)} ms`);
+      assert.equal(new TextDecoder().decode((await lane.get(`${server.url}/trickle`)).body!), "xxxxxxxxxx");
+    } finally {
+      for (const t of timers) clearInterval(t);
+      await server.close();
+    }
+  });
+
   test("an origin that answers in HTTP/1.1 only is sent HTTP/1.1", async () => {
     const server = await startServer((_req, res) => res.end("h1\n"));
     const lane = new IoLane({ http2: true, retries: 0 });

@@ -197,7 +197,7 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
     const settle = (e: unknown, res?: DirectResponse): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(deadline);
+      clearTimeout(timer);
       unsubscribe();
       if (--s.streams === 0) {
         s.session!.unref();
@@ -209,19 +209,29 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
       } else resolve(res);
     };
     const fail = (code: string, message: string, limit?: number): void => settle(new HttpTransportError(code, url.href, message, { limit }));
-    const deadline =
-      req.deadline >= MAX_TIMER
-        ? undefined
-        : setTimeout(
-            () => fail("ZASK_HTTP_DEADLINE", `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, req.deadline),
-            req.deadline,
-          );
+    // One timer per stream for both the deadline and the gap timeout (no frame of this stream for
+    // that long), re-armed only when it fires early: Node's own stream timeout is moved in its
+    // timer list on every frame, which costs the main thread more than the frame's bytes.
+    const started = performance.now();
+    let last = started;
+    const check = (): void => {
+      const now = performance.now();
+      if (now - started >= req.deadline)
+        fail("ZASK_HTTP_DEADLINE", `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, req.deadline);
+      else if (now - last >= req.timeout) fail("ZASK_HTTP_TIMEOUT", `No answer from ${url.href} for ${req.timeout} ms`, req.timeout);
+      else arm(Math.min(started + req.deadline, last + req.timeout) - now);
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (ms: number): void => {
+      // past Node's longest timer there is no limit to keep
+      if (ms < MAX_TIMER) timer = setTimeout(check, Math.max(1, Math.ceil(ms)));
+    };
+    arm(Math.min(req.deadline, req.timeout));
     const unsubscribe = onAbortOf(req.signal, () => settle(req.signal.reason));
-    // the gap timeout: no frame of this stream for that long (headers or the next piece of body)
-    stream.setTimeout(Math.min(req.timeout, MAX_TIMER), () => fail("ZASK_HTTP_TIMEOUT", `No answer from ${url.href} for ${req.timeout} ms`, req.timeout));
     const tooLarge = (bytes: number): void =>
       fail("ZASK_HTTP_TOO_LARGE", `The body from ${url.href} exceeds the limit of ${req.maxBytes} bytes for this request (${bytes} bytes)`, req.maxBytes);
     stream.on("response", (headers: IncomingHttpHeaders) => {
+      last = performance.now();
       status = Number(headers[":status"]);
       raw = flatHeaders(headers);
       encoding = String(headers["content-encoding"] ?? "")
@@ -236,6 +246,7 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
       else parts = [];
     });
     stream.on("data", (chunk: Buffer) => {
+      last = performance.now();
       if (!keep || settled) return;
       if (at + chunk.byteLength > req.maxBytes) return tooLarge(at + chunk.byteLength);
       if (parts !== undefined) parts.push(chunk);
