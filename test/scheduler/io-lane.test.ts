@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -230,6 +231,15 @@ describe("the I/O lane", () => {
     } finally {
       await server.close();
     }
+  });
+
+  test("lanes made under one long-lived signal add no listener to it, and still abort with it", async () => {
+    const controller = new AbortController();
+    const lanes = Array.from({ length: 20 }, () => new IoLane({ signal: controller.signal }));
+    assert.equal(getEventListeners(controller.signal, "abort").length, 0);
+    controller.abort(new Error("stop"));
+    for (const lane of lanes) assert.equal(lane.signal.aborted, true);
+    await assert.rejects(lanes[0]!.get("http://127.0.0.1:9/x"), /stop/);
   });
 
   test("follows redirects (at most 5, 303 as a GET) and reads bodies sent without a Content-Length", async () => {

@@ -164,18 +164,17 @@ export class IoLane implements IoContext {
       throw new TypeError(`Expected \`http2\` to be a boolean, got \`${String(options.http2)}\` (${typeof options.http2})`);
     }
     this.#http2 = options.http2 ?? false;
-    // our own signal, followed from the caller's with one listener: undici adds one listener
-    // per request in flight to it, at most httpConcurrency per origin, which is expected
-    const own = new AbortController();
-    this.signal = own.signal;
-    setMaxListeners(0, own.signal);
-    const onAbort = (): void => {
-      for (const slots of this.#origins) slots.cancel(this, own.signal.reason);
-    };
-    own.signal.addEventListener("abort", onAbort, { once: true });
+    // our own signal, following the caller's without a listener on it (AbortSignal.any holds
+    // its dependants weakly), so that a long-lived signal given to many lanes (every store a
+    // process opens) does not keep them all; requests in flight add their listeners to ours
     const outer = options.signal;
-    if (outer?.aborted) own.abort(outer.reason);
-    else outer?.addEventListener("abort", () => own.abort(outer.reason), { once: true });
+    const own = outer === undefined ? new AbortController().signal : AbortSignal.any([outer]);
+    this.signal = own;
+    setMaxListeners(0, own);
+    const onAbort = (): void => {
+      for (const slots of this.#origins) slots.cancel(this, own.reason);
+    };
+    own.addEventListener("abort", onAbort, { once: true });
     this.fetch = this.fetch.bind(this);
     this.get = this.get.bind(this);
     this.fresh = this.fresh.bind(this);
