@@ -6,11 +6,14 @@
  * answer leaves it — for HTTP/1.1 (heads and Content-Length framing, as a static server
  * answers) and for HTTP/2 (streams opened by the client, ended by the server).
  *
+ * The benchmark runs it in a process of its own (latency-proxy-process.ts), so that its work
+ * does not take turns with the reader's event loop, as a real network's does not.
+ *
  * @example
  * ```ts
  * const proxy = await startLatencyProxy({ host: "127.0.0.1", port: 8080 }, 50);
  * await fetch(`${proxy.url}c5.zarr/.zmetadata`);
- * console.log(proxy.take()); // { requests: 1, maxInFlight: 1, connections: 1 }
+ * console.log(await proxy.take()); // { requests: 1, maxInFlight: 1, connections: 1 }
  * await proxy.close();
  * ```
  */
@@ -30,7 +33,7 @@ export interface LatencyProxy {
   readonly url: string;
   readonly rttMs: number;
   /** The counts since the last call, and start counting afresh (in-flight requests carry over). */
-  take(): ProxyCounts;
+  take(): Promise<ProxyCounts>;
   close(): Promise<void>;
 }
 
@@ -106,7 +109,7 @@ export async function startLatencyProxy(target: Target, rttMs: number, options: 
   return {
     url: `http://127.0.0.1:${port}/`,
     rttMs,
-    take() {
+    async take() {
       const out = { ...counts };
       counts.requests = 0;
       counts.connections = 0;
@@ -126,7 +129,10 @@ export interface Target {
   port: number;
 }
 
-/** One direction of a connection: each piece written `delay` ms after it came (in order), not before `ready`. */
+/**
+ * One direction of a connection: each piece written `delay` ms after it came (in order), or
+ * after `ready` when it came earlier (bytes written during the TCP handshake leave once it is over).
+ */
 class DelayLine {
   readonly #out: () => Socket | undefined;
   readonly #delay: number;
@@ -143,13 +149,13 @@ class DelayLine {
   }
 
   push(data: Buffer): void {
-    this.#queue.push({ at: Math.max(performance.now() + this.#delay, this.#ready), data });
+    this.#queue.push({ at: Math.max(performance.now(), this.#ready) + this.#delay, data });
     this.#schedule();
   }
 
   /** The sender ended its side: end ours once what came before is delivered. */
   end(): void {
-    this.#queue.push({ at: Math.max(performance.now() + this.#delay, this.#ready), data: null });
+    this.#queue.push({ at: Math.max(performance.now(), this.#ready) + this.#delay, data: null });
     this.#schedule();
   }
 

@@ -13,7 +13,8 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Expected } from "./stores.ts";
-import { startLatencyProxy, type LatencyProxy } from "./latency-proxy.ts";
+import type { LatencyProxy, ProxyCounts } from "./latency-proxy.ts";
+import { startLatencyProxyProcess } from "./latency-proxy-process.ts";
 import { PeerSession } from "./peer.ts";
 import { QUERY_LABELS, type QueryName } from "./results.ts";
 import { median } from "./stats.ts";
@@ -75,10 +76,10 @@ export async function runLatency(options: LatencyOptions): Promise<{ rows: Laten
   const rows: LatencyRow[] = [];
   let peerInfo: PeerSession["info"] | undefined;
   for (const rttMs of rtts) {
-    const proxy = await startLatencyProxy(target, rttMs);
-    // the h2c reader's own proxy: HTTP/2 connections to nginx's h2c port, HTTP/1.1 ones (its
-    // eager reads of obs and var at open, which take no http2 option) to the other
-    const h2Proxy = options.h2cTarget === undefined ? undefined : await startLatencyProxy(target, rttMs, { h2cTarget: options.h2cTarget });
+    const proxy = await startLatencyProxyProcess(target, rttMs);
+    // the h2c reader's own proxy, so its counts are its own: HTTP/2 connections go to nginx's
+    // h2c port, anything else to the HTTP/1.1 one
+    const h2Proxy = options.h2cTarget === undefined ? undefined : await startLatencyProxyProcess(target, rttMs, { h2cTarget: options.h2cTarget });
     // one proxy's counts per reader: the h2c reader goes through its own
     const proxyOf = (side: Side): LatencyProxy => (side.reader.name.includes("h2c") ? h2Proxy! : proxy);
     try {
@@ -91,13 +92,13 @@ export async function runLatency(options: LatencyOptions): Promise<{ rows: Laten
             const runs = new Map<string, { ms: number[]; sum: number | undefined; requests: number; maxInFlight: number; connections: number }>();
             for (const side of sides) {
               await side.run(query); // warm-up: first-call costs, connection pools
-              proxyOf(side).take();
+              await proxyOf(side).take();
               runs.set(side.reader.name, { ms: [], sum: undefined, requests: 0, maxInFlight: 0, connections: 0 });
             }
             for (let r = 0; r < repeats; r++) {
               for (let k = 0; k < sides.length; k++) {
                 const side = sides[(k + r) % sides.length]!;
-                proxyOf(side).take();
+                await proxyOf(side).take();
                 const { ms, sum } = await side.run(query);
                 const counts = await settled(proxyOf(side));
                 const into = runs.get(side.reader.name)!;
@@ -145,7 +146,7 @@ export async function runLatency(options: LatencyOptions): Promise<{ rows: Laten
 }
 
 /** The proxy's counts once the last answer has left it (its delay line may still hold bytes). */
-async function settled(proxy: LatencyProxy): Promise<ReturnType<LatencyProxy["take"]>> {
+async function settled(proxy: LatencyProxy): Promise<ProxyCounts> {
   await new Promise((r) => setTimeout(r, proxy.rttMs / 2 + 5));
   return proxy.take();
 }
@@ -180,7 +181,7 @@ export function renderLatencyMarkdown(rows: readonly LatencyRow[], header: { mac
   out.push("");
   out.push(`Machine: ${header.machineLine}. ${header.date}. Peer: ${header.peer}.`);
   out.push(
-    `nginx on loopback behind benchmarks/lib/latency-proxy.ts (each direction delayed by RTT/2, one more RTT per new connection). Medians of ${header.repeats} runs, interleaved; requests, max in flight and connections counted by the proxy for one run. floor = ⌈requests / bound⌉ × RTT; "vs dask16" = time ÷ dask num_workers=16's time.`,
+    `nginx on loopback behind benchmarks/lib/latency-proxy.ts, in a process of its own (each direction delayed by RTT/2, one more RTT per new connection). Medians of ${header.repeats} runs, interleaved; requests, max in flight and connections counted by the proxy for one run. floor = ⌈requests / bound⌉ × RTT; "vs dask16" = time ÷ dask num_workers=16's time.`,
   );
   out.push("");
   out.push(renderLatencySummary(rows));

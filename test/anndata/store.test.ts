@@ -1,7 +1,10 @@
 // Opening a store over servers that misbehave or are not there: each failure says what it got
 // and where; a store that compresses unasked reads as stored.
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
+import { readFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
+import { createServer as createH2cServer } from "node:http2";
+import { createServer, type AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -140,6 +143,59 @@ describe("HTTP statuses, encodings, limits and deadlines of metadata and eager r
       });
     } finally {
       rule = () => undefined;
+    }
+  });
+});
+
+describe("the HTTP options of an open apply to its eager reads", () => {
+  /** A static server of the fixtures over `http` (HTTP/1.1) or h2c, counting requests in flight and the versions they came in. */
+  async function staticServer(kind: "http1" | "h2c") {
+    const state = { inFlight: 0, maxInFlight: 0, versions: new Set<string>(), requests: 0 };
+    const handle = async (url: string | undefined, version: string, send: (status: number, body: Uint8Array | string) => void): Promise<void> => {
+      state.requests++;
+      state.versions.add(version);
+      state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight);
+      const file = path.join(FIXTURES, decodeURIComponent(new URL(url ?? "/", "http://x").pathname));
+      // held a little, so that requests sent together are in flight together
+      await new Promise((r) => setTimeout(r, 5));
+      const body = await readFile(file).catch(() => undefined);
+      state.inFlight--;
+      send(body === undefined ? 404 : 200, body ?? "");
+    };
+    const server =
+      kind === "http1"
+        ? createHttpServer((req, res) => void handle(req.url, req.httpVersion, (status, body) => res.writeHead(status).end(body)))
+        : createH2cServer((req, res) => void handle(req.url, req.httpVersion, (status, body) => res.writeHead(status).end(body)));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${STORE}`;
+    return {
+      url,
+      state,
+      close: () => new Promise((r) => server.close(r)),
+    };
+  }
+
+  it("reads obs and var with no more requests in flight than `httpConcurrency`", async () => {
+    const s = await staticServer("http1");
+    try {
+      const adata = await readZarr(s.url, { httpConcurrency: 2 });
+      assert.equal(adata.nVars, expected.shape[1]);
+      assert.ok(s.state.requests > 10, `${s.state.requests} requests`);
+      assert.equal(s.state.maxInFlight, 2);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("reads obs and var over HTTP/2 when the open asks for `http2`", async () => {
+    const s = await staticServer("h2c");
+    try {
+      const adata = await readZarr(s.url, { http2: true });
+      assert.equal(adata.nVars, expected.shape[1]);
+      assert.ok(s.state.requests > 10, `${s.state.requests} requests`);
+      assert.deepEqual([...s.state.versions], ["2.0"]);
+    } finally {
+      await s.close();
     }
   });
 });

@@ -1,6 +1,51 @@
+// The n-d copy under every selection and assembly (ops/copy-indexed.ts), through the ops that
+// use it: its loops are specialised by element width, so each width is checked bit for bit.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import { assemble, getitem } from "@zask/array/ops";
+
+describe("selections and assemblies copy every element width exactly", () => {
+  const kinds = [
+    ["int8", Int8Array],
+    ["uint16", Uint16Array],
+    ["float32", Float32Array],
+    ["float64", Float64Array],
+    ["int64", BigInt64Array],
+  ] as const;
+
+  for (const [dtype, C] of kinds) {
+    test(`a column selection and a column assembly of ${dtype} keep each value's bits`, () => {
+      const rows = 7;
+      const cols = 5;
+      const data = new C(rows * cols);
+      const bytes = new Uint8Array(data.buffer);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 37 + 11) & 255;
+      const block = { data, shape: [rows, cols], dtype } as never;
+      const picked = [4, 0, 3];
+      const got = getitem(block, [null, picked], [rows, picked.length]) as unknown as { data: InstanceType<typeof C> };
+      const want = new C(rows * picked.length);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < picked.length; j++) want[r * picked.length + j] = data[r * cols + picked[j]!]!;
+      assert.deepEqual(new Uint8Array(got.data.buffer, got.data.byteOffset, got.data.byteLength), new Uint8Array(want.buffer));
+      // the selected columns next to the block again: narrow and wide pieces of one array
+      const whole = assemble([got as never, block], [[rows], [picked.length, cols]], dtype) as unknown as { data: InstanceType<typeof C> };
+      for (let r = 0; r < rows; r++) {
+        const row = Array.from(whole.data.subarray(r * 8, r * 8 + 8) as ArrayLike<number | bigint>);
+        const expect = [
+          ...Array.from(want.subarray(r * 3, r * 3 + 3) as ArrayLike<number | bigint>),
+          ...Array.from(data.subarray(r * cols, r * cols + cols) as ArrayLike<number | bigint>),
+        ];
+        assert.deepEqual(
+          row.map((v) => (typeof v === "number" && Number.isNaN(v) ? "NaN" : v)),
+          expect.map((v) => (typeof v === "number" && Number.isNaN(v) ? "NaN" : v)),
+        );
+      }
+      assert.deepEqual(
+        new Uint8Array(whole.data.buffer, whole.data.byteOffset + 3 * C.BYTES_PER_ELEMENT, cols * C.BYTES_PER_ELEMENT),
+        new Uint8Array(data.buffer, 0, cols * C.BYTES_PER_ELEMENT),
+      );
+    });
+  }
+});
 
 test("selecting float32 values keeps the bits of NaNs with payloads, signalling ones included", () => {
   const bits = new Uint32Array([0x7fa00001, 0xffc12345, 0x7f800001, 1, 2, 3]);

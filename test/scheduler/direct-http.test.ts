@@ -168,6 +168,24 @@ describe("the direct HTTP client", () => {
     }
   });
 
+  test("closes an idle connection a second before the server's announced Keep-Alive timeout", async () => {
+    let closedAt: number | undefined;
+    const server = await startRawServer((socket) => {
+      socket.once("close", () => (closedAt = performance.now()));
+      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=2\r\n\r\nok");
+    });
+    try {
+      await new IoLane(fast).get(`${server.url}/x`);
+      const t0 = performance.now();
+      while (closedAt === undefined && performance.now() - t0 < 2500) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(closedAt !== undefined, "the client closed the idle connection before the server's timeout");
+      const after = closedAt - t0;
+      assert.ok(after >= 900 && after < 1900, `closed ${after.toFixed(0)} ms after its answer`);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a script whose last request is done exits on its own (idle connections do not keep it alive)", async () => {
     const server = await startServer((_req, res) => res.end("bye"));
     try {

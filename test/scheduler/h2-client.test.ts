@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
-import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream } from "node:http2";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
+import { createServer as createH2Server, createSecureServer, type Http2Server, type ServerHttp2Stream } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { after, describe, test } from "node:test";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { Graph, Task, op } from "@zask/graph";
 import { HttpError, HttpTransportError, IoLane, close, compute } from "@zask/scheduler";
@@ -148,6 +154,40 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
     }
   });
 
+  test("a stream silent past the gap timeout fails with a timeout, one whose pieces keep coming does not", async () => {
+    const timers = new Set<NodeJS.Timeout>();
+    const server = await startH2((stream, path) => {
+      stream.respond({ ":status": 200 });
+      if (path === "/silent") return;
+      // a piece every 40 ms, under the 150 ms gap timeout, for 400 ms in all
+      let n = 0;
+      const t = setInterval(() => {
+        if (stream.destroyed) return clearInterval(t);
+        if (++n === 10) {
+          clearInterval(t);
+          stream.end("x");
+        } else stream.write("x");
+      }, 40);
+      timers.add(t);
+    });
+    const lane = new IoLane({ http2: true, retries: 0, timeout: 150, deadline: 5000 });
+    try {
+      const t0 = performance.now();
+      const e = await lane.get(`${server.url}/silent`).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      assert.ok(e instanceof HttpError && e.cause instanceof HttpTransportError, String(e));
+      assert.equal((e.cause as HttpTransportError).code, "ZASK_HTTP_TIMEOUT");
+      const waited = performance.now() - t0;
+      assert.ok(waited >= 140 && waited < 1000, `failed after ${waited.toFixed(0)} ms`);
+      assert.equal(new TextDecoder().decode((await lane.get(`${server.url}/trickle`)).body!), "xxxxxxxxxx");
+    } finally {
+      for (const t of timers) clearInterval(t);
+      await server.close();
+    }
+  });
+
   test("an origin that answers in HTTP/1.1 only is sent HTTP/1.1", async () => {
     const server = await startServer((_req, res) => res.end("h1\n"));
     const lane = new IoLane({ http2: true, retries: 0 });
@@ -174,6 +214,88 @@ describe("HTTP/2 (h2c with prior knowledge)", () => {
       assert.equal(server.inFlight, 0, "the streams were reset");
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("HTTP/2 over https (ALPN)", () => {
+  // a self-signed certificate for 127.0.0.1, made by openssl at test time; the client runs in a
+  // child process that trusts it (NODE_EXTRA_CA_CERTS is read when a process starts)
+  const openssl = spawnSync("openssl", ["version"]).status === 0;
+  let dir: string;
+  let key: Buffer;
+  let cert: Buffer;
+  before(async () => {
+    if (!openssl) return;
+    dir = await mkdtemp(join(tmpdir(), "zask-tls-"));
+    const made = spawnSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat([
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ]),
+      { stdio: "ignore" },
+    );
+    assert.equal(made.status, 0, "openssl made a certificate");
+    key = await readFile(join(dir, "key.pem"));
+    cert = await readFile(join(dir, "cert.pem"));
+  });
+  after(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** GET each of `paths` through an IoLane with `http2` in a child process trusting the certificate; the bodies, in order. */
+  async function getInChild(url: string, paths: string[]): Promise<string[]> {
+    const script = `import { IoLane } from "@zask/scheduler";
+      const lane = new IoLane({ http2: true, retries: 0 });
+      const out = await Promise.all(${JSON.stringify(paths)}.map(async (p) => Buffer.from((await lane.get(process.argv[1] + p)).body).toString()));
+      console.log(JSON.stringify(out));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, url], {
+      cwd: new URL("../..", import.meta.url).pathname,
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "cert.pem") },
+      timeout: 20_000,
+    });
+    return JSON.parse(stdout) as string[];
+  }
+
+  test("a server that picks h2 by ALPN gets every request as a stream of one connection", { skip: !openssl && "no openssl" }, async () => {
+    const server = createSecureServer({ key, cert, allowHTTP1: true });
+    const open = new Set<import("node:http2").ServerHttp2Session>();
+    let sessions = 0;
+    const versions: string[] = [];
+    server.on("session", (session) => {
+      sessions++;
+      open.add(session);
+    });
+    server.on("request", (req, res) => {
+      versions.push(req.httpVersion);
+      res.end(`h${req.httpVersion} ${req.url}`);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      assert.deepEqual(await getInChild(url, ["/a", "/b", "/c"]), ["h2.0 /a", "h2.0 /b", "h2.0 /c"]);
+      assert.deepEqual(versions, ["2.0", "2.0", "2.0"]);
+      assert.equal(sessions, 1);
+    } finally {
+      for (const session of open) session.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  test("a server that picks http/1.1 by ALPN is sent HTTP/1.1", { skip: !openssl && "no openssl" }, async () => {
+    const server = createHttpsServer({ key, cert }, (req, res) => res.end(`h${req.httpVersion} ${req.url}`));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      assert.deepEqual(await getInChild(url, ["/a", "/b"]), ["h1.1 /a", "h1.1 /b"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });

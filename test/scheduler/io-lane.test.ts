@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -199,6 +200,46 @@ describe("the I/O lane", () => {
     } finally {
       await server.close();
     }
+  });
+
+  test("a request aborted while it waits for a slot rejects at once and gives its place in the queue to the next", async () => {
+    const held: (() => void)[] = [];
+    const server = await startServer((_req, res) => held.push(() => res.end("1\n")));
+    try {
+      const lane = new IoLane({ httpConcurrency: 1, retryDelay: 1 });
+      const first = lane.get(`${server.url}/first`);
+      const waiting = new AbortController();
+      const aborted = lane.get(`${server.url}/aborted`, { signal: waiting.signal });
+      const next = lane.get(`${server.url}/next`);
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 2));
+      waiting.abort(new Error("not wanted any more"));
+      // the first request still holds the only slot
+      const outcome = await Promise.race([
+        aborted.then(
+          () => "resolved",
+          (e: Error) => e.message,
+        ),
+        new Promise((r) => setTimeout(() => r("still waiting"), 300)),
+      ]);
+      assert.equal(outcome, "not wanted any more");
+      held.shift()!();
+      await first;
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 2));
+      held.shift()!();
+      assert.equal((await next).status, 200);
+      assert.deepEqual([...server.hits.keys()], ["/first", "/next"]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("lanes made under one long-lived signal add no listener to it, and still abort with it", async () => {
+    const controller = new AbortController();
+    const lanes = Array.from({ length: 20 }, () => new IoLane({ signal: controller.signal }));
+    assert.equal(getEventListeners(controller.signal, "abort").length, 0);
+    controller.abort(new Error("stop"));
+    for (const lane of lanes) assert.equal(lane.signal.aborted, true);
+    await assert.rejects(lanes[0]!.get("http://127.0.0.1:9/x"), /stop/);
   });
 
   test("follows redirects (at most 5, 303 as a GET) and reads bodies sent without a Content-Length", async () => {

@@ -2,7 +2,7 @@ import { ChunkFetchError, ZarrMetadataError, fromZarr } from "@zask/array";
 import * as zarr from "zarrita";
 import { ElementReadError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
-import { isListed, urlOf } from "./store.js";
+import { eagerHttpOf, isListed, urlOf } from "./store.js";
 import { typedArrayOf, type DataType, type NDArray, type TypedArray } from "./ndarray.js";
 
 /** A node of an AnnData store: a zarrita group or array. */
@@ -121,7 +121,8 @@ export async function readArrayEager(
       // Small arrays (dataframe columns) decode on this thread: a worker's strings would be
       // cloned back one by one, and a message costs more than decoding a few chunks.
       const small = dtype === "string" || x.nbytes <= EAGER_INLINE_BYTES;
-      const r = await x.compute({ signal: options.signal, ...(small ? { inlineThreshold: Infinity } : {}) });
+      // the open's HTTP options (httpConcurrency, http2, retries, …) apply to eager reads too
+      const r = await x.compute({ ...eagerHttpOf(arr.store), signal: options.signal, ...(small ? { inlineThreshold: Infinity } : {}) });
       return { data: r.data, shape: [...arr.shape], dtype };
     } catch (cause) {
       throw eagerReadError(cause, arr);

@@ -45,6 +45,18 @@ interface StoreInfo {
   readonly consolidated: boolean;
   /** The consolidated listing, when there is one: the sorted child names of each group path. */
   readonly contents: ReadonlyMap<string, readonly string[]> | undefined;
+  /** The HTTP options the store was opened with, for the computes of its eager reads. */
+  readonly http: EagerHttpOptions;
+}
+
+/** The HTTP options of an open that its eager reads (computes of whole arrays) follow too. */
+export interface EagerHttpOptions {
+  readonly httpConcurrency?: number;
+  readonly http2?: boolean;
+  readonly retries?: number;
+  readonly retryDelay?: number;
+  readonly timeout?: number;
+  readonly deadline?: number;
 }
 
 const infos = new WeakMap<object, StoreInfo>();
@@ -195,7 +207,7 @@ export async function openStore(source: StoreSource, options: OpenStoreOptions =
   });
   zstore.counters.requests += beforeStore.requests;
   store = zstore;
-  infos.set(store, { url, localRoot, consolidated, contents });
+  infos.set(store, { url, localRoot, consolidated, contents, http: eagerHttpOptions(options) });
   let root: zarr.Group<zarr.Readable>;
   try {
     root = await zarr.open(store, { kind: "group" });
@@ -222,6 +234,20 @@ function httpOptions(options: OpenStoreOptions): HttpStoreOptions {
     if (options[k] !== undefined) out[k] = options[k];
   }
   return out as HttpStoreOptions;
+}
+
+/** The options of `options` that an eager read's compute follows. */
+function eagerHttpOptions(options: OpenStoreOptions): EagerHttpOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of ["httpConcurrency", "http2", "retries", "retryDelay", "timeout", "deadline"] as const) {
+    if (options[k] !== undefined) out[k] = options[k];
+  }
+  return out as EagerHttpOptions;
+}
+
+/** The HTTP options `store` was opened with (none for a store not opened by {@link openStore}). */
+export function eagerHttpOf(store: object): EagerHttpOptions {
+  return infos.get(store)?.http ?? {};
 }
 
 /** Whether the root of `store` is a zarr array (v2 `.zarray`, or a v3 `zarr.json` of an array). */

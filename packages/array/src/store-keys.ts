@@ -44,12 +44,19 @@ const PLAIN_KEY = /^[A-Za-z0-9._\-/]*$/;
  * ```
  */
 export function keyUrl(storeUrl: string | URL, key: string): string {
-  const base = typeof storeUrl === "string" ? new URL(storeUrl) : storeUrl;
-  const prefix = base.origin + base.pathname.replace(/\/*$/, "/");
+  let base = lastBase;
+  if (typeof storeUrl !== "string" || base?.url !== storeUrl) {
+    const u = typeof storeUrl === "string" ? new URL(storeUrl) : storeUrl;
+    base = { url: storeUrl, prefix: u.origin + u.pathname.replace(/\/*$/, "/"), search: u.search };
+    if (typeof storeUrl === "string") lastBase = base;
+  }
   const rel = key.replace(/^\/+/, "");
   const path = PLAIN_KEY.test(rel) ? rel : rel.split("/").map(encodeURIComponent).join("/");
-  return prefix + path + base.search;
+  return base.prefix + path + base.search;
 }
+
+// the last store URL parsed: a compute asks for many keys of one store in a row
+let lastBase: { url: string | URL; prefix: string; search: string } | undefined;
 
 // zarrita resolves every child and metadata key by URL resolution (`new URL(path, "file://…")`
 // then `decodeURIComponent`), which trims trailing spaces, reads `#` and `?` as a fragment and

@@ -170,18 +170,17 @@ export class IoLane implements IoContext {
       throw new TypeError(`Expected \`http2\` to be a boolean, got \`${String(options.http2)}\` (${typeof options.http2})`);
     }
     this.#http2 = options.http2 ?? false;
-    // our own signal, followed from the caller's with one listener: undici adds one listener
-    // per request in flight to it, at most httpConcurrency per origin, which is expected
-    const own = new AbortController();
-    this.signal = own.signal;
-    setMaxListeners(0, own.signal);
-    const onAbort = (): void => {
-      for (const slots of this.#origins) slots.cancel(this, own.signal.reason);
-    };
-    own.signal.addEventListener("abort", onAbort, { once: true });
+    // our own signal, following the caller's without a listener on it (AbortSignal.any holds
+    // its dependants weakly), so that a long-lived signal given to many lanes (every store a
+    // process opens) does not keep them all; requests in flight add their listeners to ours
     const outer = options.signal;
-    if (outer?.aborted) own.abort(outer.reason);
-    else outer?.addEventListener("abort", () => own.abort(outer.reason), { once: true });
+    const own = outer === undefined ? new AbortController().signal : AbortSignal.any([outer]);
+    this.signal = own;
+    setMaxListeners(0, own);
+    const onAbort = (): void => {
+      for (const slots of this.#origins) slots.cancel(this, own.reason);
+    };
+    own.addEventListener("abort", onAbort, { once: true });
     this.fetch = this.fetch.bind(this);
     this.get = this.get.bind(this);
     this.fresh = this.fresh.bind(this);
@@ -276,7 +275,7 @@ export class IoLane implements IoContext {
     const signal = req.signal;
     for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
-      const outcome = await this.#slotted(slots, bound, () => this.#attempt(url, req));
+      const outcome = await this.#slotted(slots, bound, signal, () => this.#attempt(url, req));
       if ("response" in outcome) return outcome.response;
       const retryable = "status" in outcome || isTransientError(outcome.error);
       if (!retryable || attempt > this.#retries) {
@@ -292,13 +291,42 @@ export class IoLane implements IoContext {
     }
   }
 
-  /** Run `fn` holding one of the origin's slots; rejected with the abort reason while still waiting. */
-  async #slotted<T>(slots: OriginSlots, bound: SlotBound, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` holding one of the origin's slots. While it waits, the lane's abort (through
+   * `cancel`) and the request's own `signal` reject it at once and free its place in the queue.
+   */
+  async #slotted<T>(slots: OriginSlots, bound: SlotBound, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
     if (!slots.tryAcquire(typeof bound === "number" ? bound : bound())) {
       await new Promise<void>((resolve, reject) => {
-        // the lane's abort rejects waiters through `cancel`; a request's own signal alone does not
-        if (this.signal.aborted) reject(this.signal.reason);
-        else slots.enqueue(this, bound, resolve, reject);
+        if (signal.aborted) {
+          reject(signal.reason);
+          return;
+        }
+        // the lane's own signal is handled by `cancel`, for all of its waiters at once
+        const own = signal !== this.signal;
+        let settled = false;
+        let withdraw: (() => boolean) | undefined;
+        const onAbort = (): void => {
+          if (withdraw?.() === true) reject(signal.reason);
+        };
+        const done = (): void => {
+          settled = true;
+          if (own) signal.removeEventListener("abort", onAbort);
+        };
+        withdraw = slots.enqueue(
+          this,
+          bound,
+          () => {
+            done();
+            resolve();
+          },
+          (e) => {
+            done();
+            reject(e);
+          },
+        );
+        // `enqueue` may have admitted it at once
+        if (own && !settled) signal.addEventListener("abort", onAbort, { once: true });
       });
     }
     try {

@@ -42,25 +42,8 @@ export function copyIndexed(
     return;
   }
   for (const c of count) if (c === 0) return;
-  // Every element is written once whatever the loop order: when the last axis is short (a
-  // few genes of a chunk), loop over the longest axis innermost instead, so that the per-row
-  // overhead of the outer loops is paid a few times rather than once per row.
-  const axes = Array.from({ length: nd }, (_, k) => k);
-  let longest = nd - 1;
-  for (let k = 0; k < nd; k++) if (count[k]! > count[longest]!) longest = k;
-  if (count[nd - 1]! < SET_MIN && longest !== nd - 1) [axes[longest], axes[nd - 1]] = [nd - 1, longest];
-  if (axes[nd - 1] !== nd - 1) {
-    const p = <T>(xs: readonly T[]): T[] => axes.map((k) => xs[k]!);
-    srcStrides = p(srcStrides);
-    dstStrides = p(dstStrides);
-    srcIdx = axes.map((k) => srcIdx[k] ?? null);
-    dstIdx = axes.map((k) => dstIdx[k] ?? null);
-    count = p(count);
-  }
-  // Per-axis element offsets, so the inner loop only adds.
-  const so: Float64Array[] = [];
-  const dof: Float64Array[] = [];
-  for (let k = 0; k < nd; k++) {
+  // Per-axis element offsets, so the inner loop only adds (the outer axes' only when needed).
+  const offsets = (k: number): [Float64Array, Float64Array] => {
     const n = count[k]!;
     const a = new Float64Array(n);
     const b = new Float64Array(n);
@@ -72,83 +55,214 @@ export function copyIndexed(
       a[i] = (si === null ? i : si[i]!) * ss;
       b[i] = (di === null ? i : di[i]!) * ds;
     }
+    return [a, b];
+  };
+  const last = nd - 1;
+  const [innerS, innerD] = offsets(last);
+  const innerN = count[last]!;
+  const pos = new globalThis.Array<number>(nd).fill(0);
+  // Contiguous rows on both sides (assembly, rechunk, decoded edge chunks): long rows are a
+  // memcpy (TypedArray.set); short ones (a few columns of a fancy selection) are cheaper copied
+  // by a loop than through a subarray object made per row.
+  const rows = (srcIdx[last] ?? null) === null && (dstIdx[last] ?? null) === null && srcStrides[last] === 1 && dstStrides[last] === 1 && innerN >= SET_MIN;
+  const same = sameWidthViews(src, dst);
+  if (nd === 2 && same !== undefined && !rows && (srcIdx[0] ?? null) === null && (dstIdx[0] ?? null) === null) {
+    // rows a stride apart on both sides (a column selection, an assembly of narrow blocks)
+    const args = [srcBase, srcStrides[0]!, dstBase, dstStrides[0]!, count[0]!, innerS, innerD, innerN] as const;
+    if (same.w === 2) strided64(same.s as Int32Array, same.d as Int32Array, ...args);
+    else if (same.s instanceof Int32Array) strided32(same.s, same.d as Int32Array, ...args);
+    else if (same.s instanceof Uint16Array) strided16(same.s, same.d as Uint16Array, ...args);
+    else strided8(same.s as Uint8Array, same.d as Uint8Array, ...args);
+    return;
+  }
+  const so: Float64Array[] = [];
+  const dof: Float64Array[] = [];
+  for (let k = 0; k < last; k++) {
+    const [a, b] = offsets(k);
     so.push(a);
     dof.push(b);
   }
-  const last = nd - 1;
-  const innerS = so[last]!;
-  const innerD = dof[last]!;
-  const innerN = count[last]!;
-  const pos = new globalThis.Array<number>(nd).fill(0);
-  const [s, d] = bitViews(src, dst);
-  const run = runOf(s);
-  const contiguous = (srcIdx[last] ?? null) === null && (dstIdx[last] ?? null) === null && srcStrides[last] === 1 && dstStrides[last] === 1;
-  // Contiguous rows on both sides (assembly, rechunk, decoded edge chunks): copy rows with
-  // TypedArray.set, which is a memcpy, instead of element by element — unless they are so
-  // short (a few genes of a chunk) that a call and a subarray per row cost more than a loop.
-  const rows = contiguous && innerN >= SET_MIN && !globalThis.Array.isArray(src) && !globalThis.Array.isArray(dst) && src.constructor === dst.constructor;
-  for (;;) {
-    let sBase = srcBase;
-    let dBase = dstBase;
-    for (let k = 0; k < last; k++) {
-      sBase += so[k]![pos[k]!]!;
-      dBase += dof[k]![pos[k]!]!;
+  let rowCount = 1;
+  for (let k = 0; k < last; k++) rowCount *= count[k]!;
+  // the start of each row on both sides, a batch of rows at a time, so that one call of a
+  // kernel specialised to the element width copies many rows
+  const batch = Math.min(rowCount, ROW_BATCH);
+  const sB = new Float64Array(batch);
+  const dB = new Float64Array(batch);
+  for (let done = 0; done < rowCount; ) {
+    const n = Math.min(batch, rowCount - done);
+    for (let r = 0; r < n; r++) {
+      let sBase = srcBase;
+      let dBase = dstBase;
+      for (let k = 0; k < last; k++) {
+        sBase += so[k]![pos[k]!]!;
+        dBase += dof[k]![pos[k]!]!;
+      }
+      sB[r] = sBase;
+      dB[r] = dBase;
+      for (let k = last - 1; k >= 0; k--) {
+        if (++pos[k]! < count[k]!) break;
+        pos[k] = 0;
+      }
     }
-    if (rows) (dst as Float64Array).set((src as Float64Array).subarray(sBase, sBase + innerN), dBase);
-    else run(s, d, sBase, dBase, innerS, innerD, innerN);
-    let k = last - 1;
-    while (k >= 0) {
-      pos[k]!++;
-      if (pos[k]! < count[k]!) break;
-      pos[k] = 0;
-      k--;
-    }
-    if (k < 0) return;
+    if (same === undefined) copyAny(src, dst, sB, dB, n, innerS, innerD, innerN);
+    else if (rows) copyRows(same.s, same.d, sB, dB, n, innerN * same.w, same.w);
+    else if (same.w === 2) copy64(same.s as Int32Array, same.d as Int32Array, sB, dB, n, innerS, innerD, innerN);
+    else if (same.s instanceof Int32Array) copy32(same.s, same.d as Int32Array, sB, dB, n, innerS, innerD, innerN);
+    else if (same.s instanceof Uint16Array) copy16(same.s, same.d as Uint16Array, sB, dB, n, innerS, innerD, innerN);
+    else copy8(same.s as Uint8Array, same.d as Uint8Array, sB, dB, n, innerS, innerD, innerN);
+    done += n;
   }
 }
 
-// One loop per kind of array, each its own function: a loop shared by every dtype would see
-// many kinds of array and access its elements through V8's slow, megamorphic path.
-type Run<T> = (s: T, d: T, sBase: number, dBase: number, si: Float64Array, di: Float64Array, n: number) => void;
-const runI32: Run<Int32Array> = (s, d, sBase, dBase, si, di, n) => {
-  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!]!;
-};
-const runU16: Run<Uint16Array> = (s, d, sBase, dBase, si, di, n) => {
-  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!]!;
-};
-const runU8: Run<Uint8Array> = (s, d, sBase, dBase, si, di, n) => {
-  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!]!;
-};
-const runF64: Run<Float64Array> = (s, d, sBase, dBase, si, di, n) => {
-  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!]!;
-};
-const runAny: Run<{ [i: number]: unknown }> = (s, d, sBase, dBase, si, di, n) => {
-  for (let i = 0; i < n; i++) d[dBase + di[i]!] = s[sBase + si[i]!];
-};
+/** Row starts computed at once before a kernel copies the rows. */
+const ROW_BATCH = 4096;
 
-function runOf(s: ArrayData): Run<ArrayData> {
-  const run =
-    s instanceof Int32Array ? runI32 : s instanceof Uint16Array ? runU16 : s instanceof Uint8Array ? runU8 : s instanceof Float64Array ? runF64 : runAny;
-  return run as unknown as Run<ArrayData>;
-}
+type WordView = Uint8Array | Uint16Array | Int32Array;
 
-/** Rows shorter than this are copied by a loop rather than by `TypedArray.set`. */
+/** Rows at least this long are copied with TypedArray.set; shorter ones element by element. */
 const SET_MIN = 16;
 
 /**
- * Integer views of the same bytes when both sides are typed arrays of one element size of 1,
- * 2 or 4 bytes: the copy loops then see three kinds of array whatever the dtypes (fast,
- * monomorphic element access), and floats move as bits, NaN payloads included.
+ * Views of the same bytes as `src` and `dst` with one element type per width (8, 16 and 32
+ * bits; 64-bit elements as two 32-bit words, `w` = 2), so that each copy loop below sees one
+ * element kind whatever the dtype and stays fast; `undefined` for string arrays and for typed
+ * arrays of different kinds (whose values must be converted, not their bits copied).
  */
-function bitViews(src: ArrayData, dst: ArrayData): [ArrayData, ArrayData] {
-  if (globalThis.Array.isArray(src) || globalThis.Array.isArray(dst)) return [src, dst];
-  const size = (src as Uint8Array).BYTES_PER_ELEMENT;
-  if (size !== (dst as Uint8Array).BYTES_PER_ELEMENT) return [src, dst];
-  const View = size === 4 ? Int32Array : size === 2 ? Uint16Array : size === 1 ? Uint8Array : undefined;
-  if (View === undefined) return [src, dst];
-  const view = (a: ArrayData): ArrayData => {
-    const t = a as Uint8Array;
-    return t instanceof View ? t : (new View(t.buffer as ArrayBuffer, t.byteOffset, t.length) as unknown as ArrayData);
-  };
-  return [view(src), view(dst)];
+function sameWidthViews(src: ArrayData, dst: ArrayData): { s: WordView; d: WordView; w: number } | undefined {
+  if (globalThis.Array.isArray(src) || globalThis.Array.isArray(dst) || src.constructor !== dst.constructor) return undefined;
+  const bytes = src.BYTES_PER_ELEMENT;
+  const view = (a: Exclude<ArrayData, string[]>, C: typeof Uint8Array | typeof Uint16Array | typeof Int32Array, n: number): WordView =>
+    new C(a.buffer as ArrayBuffer, a.byteOffset, n);
+  if (bytes === 1) return { s: view(src, Uint8Array, src.length), d: view(dst, Uint8Array, dst.length), w: 1 };
+  if (bytes === 2) return { s: view(src, Uint16Array, src.length), d: view(dst, Uint16Array, dst.length), w: 1 };
+  if (bytes === 4) return { s: view(src, Int32Array, src.length), d: view(dst, Int32Array, dst.length), w: 1 };
+  return { s: view(src, Int32Array, src.length * 2), d: view(dst, Int32Array, dst.length * 2), w: 2 };
+}
+
+function copyRows(s: WordView, d: WordView, sB: Float64Array, dB: Float64Array, rows: number, n: number, w: number): void {
+  for (let r = 0; r < rows; r++) (d as Int32Array).set((s as Int32Array).subarray(sB[r]! * w, sB[r]! * w + n), dB[r]! * w);
+}
+
+function copy8(s: Uint8Array, d: Uint8Array, sB: Float64Array, dB: Float64Array, rows: number, innerS: Float64Array, innerD: Float64Array, n: number): void {
+  for (let r = 0; r < rows; r++) {
+    const sBase = sB[r]!;
+    const dBase = dB[r]!;
+    for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
+  }
+}
+
+function copy16(s: Uint16Array, d: Uint16Array, sB: Float64Array, dB: Float64Array, rows: number, innerS: Float64Array, innerD: Float64Array, n: number): void {
+  for (let r = 0; r < rows; r++) {
+    const sBase = sB[r]!;
+    const dBase = dB[r]!;
+    for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
+  }
+}
+
+function copy32(s: Int32Array, d: Int32Array, sB: Float64Array, dB: Float64Array, rows: number, innerS: Float64Array, innerD: Float64Array, n: number): void {
+  for (let r = 0; r < rows; r++) {
+    const sBase = sB[r]!;
+    const dBase = dB[r]!;
+    for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
+  }
+}
+
+function copy64(s: Int32Array, d: Int32Array, sB: Float64Array, dB: Float64Array, rows: number, innerS: Float64Array, innerD: Float64Array, n: number): void {
+  for (let r = 0; r < rows; r++) {
+    const sBase = sB[r]!;
+    const dBase = dB[r]!;
+    for (let i = 0; i < n; i++) {
+      const a = 2 * (sBase + innerS[i]!);
+      const b = 2 * (dBase + innerD[i]!);
+      d[b] = s[a]!;
+      d[b + 1] = s[a + 1]!;
+    }
+  }
+}
+
+function strided8(
+  s: Uint8Array,
+  d: Uint8Array,
+  sBase: number,
+  sStep: number,
+  dBase: number,
+  dStep: number,
+  rows: number,
+  innerS: Float64Array,
+  innerD: Float64Array,
+  n: number,
+): void {
+  for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
+}
+
+function strided16(
+  s: Uint16Array,
+  d: Uint16Array,
+  sBase: number,
+  sStep: number,
+  dBase: number,
+  dStep: number,
+  rows: number,
+  innerS: Float64Array,
+  innerD: Float64Array,
+  n: number,
+): void {
+  for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
+}
+
+function strided32(
+  s: Int32Array,
+  d: Int32Array,
+  sBase: number,
+  sStep: number,
+  dBase: number,
+  dStep: number,
+  rows: number,
+  innerS: Float64Array,
+  innerD: Float64Array,
+  n: number,
+): void {
+  for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
+}
+
+function strided64(
+  s: Int32Array,
+  d: Int32Array,
+  sBase: number,
+  sStep: number,
+  dBase: number,
+  dStep: number,
+  rows: number,
+  innerS: Float64Array,
+  innerD: Float64Array,
+  n: number,
+): void {
+  for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) {
+    for (let i = 0; i < n; i++) {
+      const a = 2 * (sBase + innerS[i]!);
+      const b = 2 * (dBase + innerD[i]!);
+      d[b] = s[a]!;
+      d[b + 1] = s[a + 1]!;
+    }
+  }
+}
+
+function copyAny(
+  src: ArrayData,
+  dst: ArrayData,
+  sB: Float64Array,
+  dB: Float64Array,
+  rows: number,
+  innerS: Float64Array,
+  innerD: Float64Array,
+  n: number,
+): void {
+  const s = src as unknown as { [i: number]: unknown };
+  const d = dst as unknown as { [i: number]: unknown };
+  for (let r = 0; r < rows; r++) {
+    const sBase = sB[r]!;
+    const dBase = dB[r]!;
+    for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!];
+  }
 }

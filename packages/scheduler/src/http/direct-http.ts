@@ -12,7 +12,7 @@ import { HttpTransportError } from "../errors.js";
  * methods, request bodies) goes through undici (http-transport.ts).
  *
  * What it implements of HTTP/1.1: keep-alive connections pooled per origin (idle ones unref'd
- * and closed after {@link IDLE_MS}), bodies framed by Content-Length, chunked transfer coding or
+ * and closed after the server's `Keep-Alive: timeout`, or {@link IDLE_MS}), bodies framed by Content-Length, chunked transfer coding or
  * the end of the connection, responses without a body (HEAD, 1xx, 204, 304), interim 1xx
  * responses skipped, `Connection: close` and HTTP/1.0 honoured, a timeout for the wait for the
  * headers and between two reads of the body, a deadline for the whole answer, a cap on the
@@ -25,8 +25,16 @@ import { HttpTransportError } from "../errors.js";
 export const MAX_TIMER = 2 ** 31 - 1;
 /** The most header bytes accepted (status line and header fields). */
 const MAX_HEAD = 64 * 1024;
-/** An idle connection is closed after this long, ms: under the keep-alive timeouts of common servers (Node's 5 s), so that a reused connection is rarely one the server is closing. */
-export const IDLE_MS = 4_000;
+/**
+ * An idle connection is closed after this long, ms, unless the server says in `Keep-Alive:
+ * timeout=N` that it closes sooner: a new connection costs a round trip more (its handshake),
+ * and a server that closes an idle one first is seen doing it (or, in the rare race, the
+ * request is sent once more on a fresh connection).
+ */
+export const IDLE_MS = 60_000;
+
+/** Margin under a server's announced keep-alive timeout, ms, so that we close first. */
+const KEEP_ALIVE_MARGIN_MS = 1_000;
 
 /** A response as read: its status, its header fields as a flat `[name, value, …]` list, its body (`null` when not kept). */
 export interface DirectResponse {
@@ -141,6 +149,8 @@ class Connection {
   answered = 0;
   closed = false;
   #keepAlive = true;
+  /** How long this connection may stay idle (the server's `Keep-Alive: timeout`, else {@link IDLE_MS}). */
+  #idleMs = IDLE_MS;
   #status = 0;
   #raw: string[] = [];
   #keep = false;
@@ -324,6 +334,9 @@ class Connection {
           throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `Unsupported Transfer-Encoding ${JSON.stringify(value)} from ${this.#url!.href}`);
       } else if (lower === "connection") {
         connection += value.toLowerCase() + ",";
+      } else if (lower === "keep-alive") {
+        const t = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(value);
+        if (t !== null) this.#idleMs = Math.max(0, Math.min(IDLE_MS, Number(t[1]) * 1000 - KEEP_ALIVE_MARGIN_MS));
       } else if (lower === "content-encoding") {
         this.#encoding += (this.#encoding === "" ? "" : ",") + value.toLowerCase();
       }
@@ -456,11 +469,11 @@ class Connection {
   #release(keepAlive: boolean): void {
     if (this.closed) return;
     const { idle, max } = this.#origin;
-    if (!keepAlive || idle.length >= max) {
+    if (!keepAlive || idle.length >= max || this.#idleMs === 0) {
       this.#destroy(undefined);
       return;
     }
-    this.#socket.setTimeout(IDLE_MS);
+    this.#socket.setTimeout(this.#idleMs);
     this.#socket.unref();
     idle.push(this);
   }

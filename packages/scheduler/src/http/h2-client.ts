@@ -1,4 +1,5 @@
 import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
+import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { HttpTransportError } from "../errors.js";
 import { originSlots } from "./origin-slots.js";
@@ -23,7 +24,8 @@ import { IDLE_MS, MAX_TIMER, concat, onAbortOf, type DirectResponse } from "./di
 export const MAX_STREAMS = 256;
 
 interface Session {
-  readonly session: ClientHttp2Session;
+  /** The session, once there is one (on https, after the TLS handshake chose h2 by ALPN). */
+  session: ClientHttp2Session | undefined;
   /** Settles once the server's SETTINGS arrived (`true`) or with the session's failure before that. */
   readonly ready: Promise<true | { error: unknown }>;
   streams: number;
@@ -45,55 +47,91 @@ export function isHttp1Only(origin: string): boolean {
 
 /** Streams at once the live session of `origin` allows (`undefined` before one is established). */
 export function h2StreamLimit(origin: string): number | undefined {
-  const s = sessions.get(origin);
-  const n = s?.session.remoteSettings?.maxConcurrentStreams;
-  if (s === undefined || s.session.destroyed || n === undefined) return undefined;
+  const session = sessions.get(origin)?.session;
+  const n = session?.remoteSettings?.maxConcurrentStreams;
+  if (session === undefined || session.destroyed || n === undefined) return undefined;
   return Math.max(1, Math.min(n, MAX_STREAMS));
 }
 
 function sessionFor(url: URL): Session {
   const origin = url.origin;
   const live = sessions.get(origin);
-  if (live !== undefined && !live.session.closed && !live.session.destroyed) return live;
-  // flow-control windows as large as a wave of chunks: with the default 64 KiB, every 64 KiB of
-  // bodies in flight on the session would wait a round trip for a WINDOW_UPDATE
-  const settings = { initialWindowSize: STREAM_WINDOW };
-  const session = url.protocol === "https:" ? h2connect(origin, { settings, createConnection: () => alpnSocket(url) }) : h2connect(origin, { settings });
-  session.once("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
-  const s: Session = {
-    session,
-    streams: 0,
-    idle: undefined,
-    ready: new Promise<true | { error: unknown }>((resolve) => {
-      session.once("remoteSettings", () => resolve(true));
-      // requests waiting for the origin's slots may now start, up to the server's stream limit
-      session.on("remoteSettings", () => originSlots(origin).raise(h2StreamLimit(origin) ?? 1));
-      session.once("error", (error: unknown) => resolve({ error }));
-      session.once("close", () => resolve({ error: undefined }));
-    }),
-  };
+  // a session still connecting is live too: its requests wait for it
+  if (live !== undefined && (live.session === undefined || (!live.session.closed && !live.session.destroyed))) return live;
+  const s: Session = { session: undefined, streams: 0, idle: undefined, ready: undefined as never };
   const drop = (): void => {
     if (sessions.get(origin) === s) sessions.delete(origin);
   };
-  // each stream reports its own failure; the session's only ends the session
-  session.on("error", drop);
-  session.on("close", drop);
-  session.on("goaway", drop);
-  session.unref();
+  (s as { ready: Session["ready"] }).ready = (async (): Promise<true | { error: unknown }> => {
+    let socket: TLSSocket | undefined;
+    if (url.protocol === "https:") {
+      try {
+        socket = await alpnSocket(url);
+      } catch (error) {
+        drop();
+        return { error };
+      }
+      if (socket.alpnProtocol !== "h2") {
+        h1Only.add(origin);
+        socket.destroy();
+        drop();
+        return { error: undefined };
+      }
+    }
+    // flow-control windows as large as a wave of chunks: with the default 64 KiB, every 64 KiB of
+    // bodies in flight on the session would wait a round trip for a WINDOW_UPDATE
+    const settings = { initialWindowSize: STREAM_WINDOW };
+    // frames go out as they are written (WINDOW_UPDATEs, request HEADERS), not held by Nagle's
+    // algorithm until the server acknowledges earlier ones
+    const conn = socket ?? plainSocket(url);
+    conn.setNoDelay(true);
+    const session = h2connect(origin, { settings, createConnection: () => conn });
+    s.session = session;
+    session.once("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
+    // each stream reports its own failure; the session's only ends the session
+    session.on("error", drop);
+    session.on("close", drop);
+    session.on("goaway", drop);
+    return new Promise<true | { error: unknown }>((resolve) => {
+      // the connect keeps the process alive (the requests waiting for it hold no other handle);
+      // once it is over, only streams do
+      const settle = (r: true | { error: unknown }): void => {
+        if (s.streams === 0) session.unref();
+        resolve(r);
+      };
+      session.once("remoteSettings", () => settle(true));
+      // requests waiting for the origin's slots may now start, up to the server's stream limit
+      session.on("remoteSettings", () => originSlots(origin).raise(h2StreamLimit(origin) ?? 1));
+      session.once("error", (error: unknown) => settle({ error }));
+      session.once("close", () => settle({ error: undefined }));
+    });
+  })();
   sessions.set(origin, s);
   return s;
 }
 
-/** A TLS socket offering h2 and http/1.1: when the server picks http/1.1, the origin is HTTP/1.1-only. */
-function alpnSocket(url: URL): TLSSocket {
-  const socket = tlsConnect({ host: url.hostname, port: Number(url.port || 443), servername: url.hostname, ALPNProtocols: ["h2", "http/1.1"] });
-  socket.once("secureConnect", () => {
-    if (socket.alpnProtocol !== "h2") {
-      h1Only.add(url.origin);
-      socket.destroy();
-    }
+/** A TCP connection for h2c. */
+function plainSocket(url: URL): Socket {
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  return netConnect({ host, port: Number(url.port || 80) });
+}
+
+/**
+ * A TLS connection offering h2 and http/1.1, once its handshake is over: the caller reads the
+ * protocol the server chose (a session is made on it only for h2, since Node's http2 cannot
+ * take over a socket that another part of the code has already closed).
+ */
+function alpnSocket(url: URL): Promise<TLSSocket> {
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  // SNI names a host, never an address (RFC 6066)
+  const socket = tlsConnect({ host, port: Number(url.port || 443), ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ["h2", "http/1.1"] });
+  return new Promise<TLSSocket>((resolve, reject) => {
+    socket.once("secureConnect", () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
   });
-  return socket;
 }
 
 /** One request of the HTTP/2 client (the direct client's, {@link DirectResponse} back). */
@@ -118,6 +156,8 @@ export async function h2Request(url: URL, req: H2Request): Promise<DirectRespons
   const ready = await s.ready;
   if (ready !== true) {
     if (h1Only.has(url.origin)) return undefined;
+    // on https only ALPN tells the protocol: any other failure is the connection's (a certificate, a reset)
+    if (url.protocol === "https:" && ready.error !== undefined) throw ready.error;
     // a socket that failed (refused, reset, TLS) says nothing about the protocol: reported as is
     const code = (ready.error as { code?: unknown } | undefined)?.code;
     if (typeof code === "string" && /^E[A-Z]+$/.test(code)) throw ready.error;
@@ -134,7 +174,7 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
   return new Promise<DirectResponse>((resolve, reject) => {
     let stream: ClientHttp2Stream;
     try {
-      stream = s.session.request(
+      stream = s.session!.request(
         { ...req.headers, ":method": req.method, ":path": url.pathname + url.search, "accept-encoding": req.headers?.["accept-encoding"] ?? "identity" },
         { endStream: true },
       );
@@ -144,7 +184,7 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
     }
     if (s.streams++ === 0) {
       clearTimeout(s.idle);
-      s.session.ref();
+      s.session!.ref();
     }
     let settled = false;
     let status = 0;
@@ -157,11 +197,11 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
     const settle = (e: unknown, res?: DirectResponse): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(deadline);
+      clearTimeout(timer);
       unsubscribe();
       if (--s.streams === 0) {
-        s.session.unref();
-        s.idle = setTimeout(() => s.session.close(), IDLE_MS).unref();
+        s.session!.unref();
+        s.idle = setTimeout(() => s.session!.close(), IDLE_MS).unref();
       }
       if (res === undefined) {
         if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
@@ -169,19 +209,29 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
       } else resolve(res);
     };
     const fail = (code: string, message: string, limit?: number): void => settle(new HttpTransportError(code, url.href, message, { limit }));
-    const deadline =
-      req.deadline >= MAX_TIMER
-        ? undefined
-        : setTimeout(
-            () => fail("ZASK_HTTP_DEADLINE", `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, req.deadline),
-            req.deadline,
-          );
+    // One timer per stream for both the deadline and the gap timeout (no frame of this stream for
+    // that long), re-armed only when it fires early: Node's own stream timeout is moved in its
+    // timer list on every frame, which costs the main thread more than the frame's bytes.
+    const started = performance.now();
+    let last = started;
+    const check = (): void => {
+      const now = performance.now();
+      if (now - started >= req.deadline)
+        fail("ZASK_HTTP_DEADLINE", `The answer from ${url.href} took longer than its deadline of ${req.deadline} ms`, req.deadline);
+      else if (now - last >= req.timeout) fail("ZASK_HTTP_TIMEOUT", `No answer from ${url.href} for ${req.timeout} ms`, req.timeout);
+      else arm(Math.min(started + req.deadline, last + req.timeout) - now);
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (ms: number): void => {
+      // past Node's longest timer there is no limit to keep
+      if (ms < MAX_TIMER) timer = setTimeout(check, Math.max(1, Math.ceil(ms)));
+    };
+    arm(Math.min(req.deadline, req.timeout));
     const unsubscribe = onAbortOf(req.signal, () => settle(req.signal.reason));
-    // the gap timeout: no frame of this stream for that long (headers or the next piece of body)
-    stream.setTimeout(Math.min(req.timeout, MAX_TIMER), () => fail("ZASK_HTTP_TIMEOUT", `No answer from ${url.href} for ${req.timeout} ms`, req.timeout));
     const tooLarge = (bytes: number): void =>
       fail("ZASK_HTTP_TOO_LARGE", `The body from ${url.href} exceeds the limit of ${req.maxBytes} bytes for this request (${bytes} bytes)`, req.maxBytes);
     stream.on("response", (headers: IncomingHttpHeaders) => {
+      last = performance.now();
       status = Number(headers[":status"]);
       raw = flatHeaders(headers);
       encoding = String(headers["content-encoding"] ?? "")
@@ -196,6 +246,7 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
       else parts = [];
     });
     stream.on("data", (chunk: Buffer) => {
+      last = performance.now();
       if (!keep || settled) return;
       if (at + chunk.byteLength > req.maxBytes) return tooLarge(at + chunk.byteLength);
       if (parts !== undefined) parts.push(chunk);

@@ -3,7 +3,7 @@ import { HttpTransportError } from "../errors.js";
 import { isTransientStatus } from "../retry.js";
 import { GcBudget } from "../gc.js";
 import { decodeContentEncoding } from "./content-encoding.js";
-import { MAX_TIMER, concat, directRequest, isDirect, onAbortOf } from "./direct-http.js";
+import { IDLE_MS, MAX_TIMER, concat, directRequest, isDirect, onAbortOf } from "./direct-http.js";
 import { h2Request, isHttp1Only } from "./h2-client.js";
 
 /** One buffered answer of the transport. */
@@ -45,7 +45,7 @@ const agents = new Map<number, Agent>();
 function agentFor(connections: number): Agent {
   let a = agents.get(connections);
   if (a === undefined) {
-    a = new Agent({ connections, pipelining: 1 });
+    a = new Agent({ connections, pipelining: 1, keepAliveTimeout: IDLE_MS });
     agents.set(connections, a);
   }
   return a;

@@ -48,14 +48,29 @@ export class OriginSlots {
   /**
    * Wait for a slot for a request of `owner` (a lane) that allows `bound` requests in flight to
    * this origin, in its lane's turn: `resolve` is called once the request holds the slot.
+   * Returns `withdraw`, which takes the request out of the queue (its own signal aborted) and
+   * says whether it was still waiting (else it holds a slot, or was rejected, already).
    */
-  enqueue(owner: object, bound: SlotBound, resolve: () => void, reject: (reason: unknown) => void): void {
+  enqueue(owner: object, bound: SlotBound, resolve: () => void, reject: (reason: unknown) => void): () => boolean {
     const n = boundOf(bound);
     if (n > this.#largestBound) this.#largestBound = n;
     let q = this.#owners.get(owner);
     if (q === undefined) this.#owners.set(owner, (q = []));
-    q.push({ bound, resolve, reject });
+    const waiter: Waiter = { bound, resolve, reject };
+    q.push(waiter);
     this.pump();
+    return () => this.#withdraw(owner, waiter);
+  }
+
+  #withdraw(owner: object, waiter: Waiter): boolean {
+    const q = this.#owners.get(owner);
+    const at = q === undefined ? -1 : q.indexOf(waiter);
+    if (at < 0) return false;
+    q!.splice(at, 1);
+    if (q!.length === 0) this.#owners.delete(owner);
+    // the waiter at the head may have been the one the others of its lane queued behind
+    this.pump();
+    return true;
   }
 
   /** Give a slot back; waiting requests take it in their lanes' turn. */
