@@ -222,12 +222,13 @@ registerErrorClass("HttpTransportError", HttpTransportError);
 
 /**
  * A task failed on a distributed worker: which worker, after how many attempts, and the
- * error it reported (its name and message; the worker's stack stays in its log). It is the
- * `cause` of the compute's {@link TaskError}.
+ * error its op threw there, rebuilt here with its class, fields and cause chain as this
+ * error's `cause` (a `ChunkDecodeError` with its chunk key and URL, an {@link HttpError} with
+ * its status). It is the `cause` of the compute's {@link TaskError}.
  *
  * @example
  * ```ts
- * if (e instanceof TaskError && e.cause instanceof WorkerTaskError) console.error(e.cause.worker);
+ * if (e instanceof TaskError && e.cause instanceof WorkerTaskError) console.error(e.cause.worker, e.cause.cause);
  * ```
  */
 export class WorkerTaskError extends ZaskError {
@@ -239,8 +240,8 @@ export class WorkerTaskError extends ZaskError {
   /** The `name` of the error the op threw on the worker. */
   readonly errorName: string;
 
-  constructor(worker: string, attempts: number, errorName: string, message: string) {
-    super(`on worker ${worker} after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${errorName}: ${message}`);
+  constructor(worker: string, attempts: number, errorName: string, message: string, options?: { cause?: unknown }) {
+    super(`on worker ${worker} after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${errorName}: ${message}`, options);
     this.worker = worker;
     this.attempts = attempts;
     this.errorName = errorName;

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Job } from "bullmq";
+import { errorToPlain } from "../error-transfer.js";
 import { TaskError } from "../errors.js";
 import { workerName, type JobData, type JobFailure, type JobResult } from "./job-wire.js";
 import { runTask, type RunTaskOptions } from "./run-task.js";
@@ -78,13 +79,12 @@ export async function startBullmqWorker(options: BullmqWorkerOptions): Promise<B
         const failure: JobFailure = {
           w: name,
           ...(e instanceof TaskError ? { o: e.op, st: e.step } : {}),
-          n: inner instanceof Error ? inner.name : "Error",
-          m: inner instanceof Error ? inner.message : String(inner),
+          e: errorToPlain(inner),
           a: attempts,
           final: attempts >= (job.opts.attempts ?? 1),
         };
         log(
-          `${new Date().toISOString()} ${name} job ${job.id} ${d.k} ${d.o} failed ${(performance.now() - t0).toFixed(1)} ms attempt ${attempts}: ${failure.n}: ${failure.m}`,
+          `${new Date().toISOString()} ${name} job ${job.id} ${d.k} ${d.o} failed ${(performance.now() - t0).toFixed(1)} ms attempt ${attempts}: ${failure.e.name}: ${failure.e.message}`,
         );
         throw new Error(JSON.stringify(failure));
       }

@@ -10,6 +10,7 @@
 import { randomUUID } from "node:crypto";
 import type { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
+import { errorFromPlain } from "../error-transfer.js";
 import { ExecutorUnavailableError, TaskError, WorkerTaskError } from "../errors.js";
 import type { Executor, ExecutorSession, ScratchRef, TaskJob } from "./executor.js";
 import type { JobData, JobFailure, JobResult } from "./job-wire.js";
@@ -216,7 +217,10 @@ export class BullmqExecutor implements Executor {
       }
       if (f !== undefined && !f.final) return;
       link.pending.delete(jobId);
-      const cause = f === undefined ? new WorkerTaskError("(unknown)", this.#attempts, "Error", failedReason) : new WorkerTaskError(f.w, f.a, f.n, f.m);
+      const cause =
+        f === undefined
+          ? new WorkerTaskError("(unknown)", this.#attempts, "Error", failedReason)
+          : new WorkerTaskError(f.w, f.a, f.e.name, f.e.message, { cause: errorFromPlain(f.e) });
       p.reject(new TaskError(p.key, f?.o ?? p.op, cause, f?.st ?? p.key));
     });
     try {
