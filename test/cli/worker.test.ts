@@ -33,10 +33,10 @@ interface Spawned {
 }
 
 /** Start `zask worker` and wait for its ready line. */
-async function spawnWorker(redis: string, queue: string): Promise<Spawned> {
+async function spawnWorker(redis: string, queue: string, lockDuration = 1000): Promise<Spawned> {
   const child = spawn(
     process.execPath,
-    [BIN, "worker", "--redis", redis, "--queue", queue, "--concurrency", "2", "--lock-duration", "1000", "--stalled-interval", "300"],
+    [BIN, "worker", "--redis", redis, "--queue", queue, "--concurrency", "2", "--lock-duration", String(lockDuration), "--stalled-interval", "300"],
     {
       stdio: ["ignore", "ignore", "pipe"],
     },
@@ -57,6 +57,21 @@ async function spawnWorker(redis: string, queue: string): Promise<Spawned> {
     void exited.then((code) => reject(new Error(`worker exited with ${code}: ${lines.join("\n")}`)));
   });
   return { child, lines, exited };
+}
+
+/** Kill, with SIGKILL, the first worker seen holding an active job of `q`; its job's id. */
+async function killBusyWorker(q: Queue, workers: readonly Spawned[]): Promise<{ victim: Spawned; job: string }> {
+  for (let i = 0; i < 400; i++) {
+    for (const job of await q.getActive()) {
+      const w = workers.find((s) => job.processedBy?.endsWith(`:${s.child.pid}`));
+      if (w !== undefined) {
+        w.child.kill("SIGKILL");
+        return { victim: w, job: job.id ?? "" };
+      }
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error("no worker took a job");
 }
 
 describe("zask worker processes on a real redis-server", { skip }, () => {
@@ -94,28 +109,15 @@ describe("zask worker processes on a real redis-server", { skip }, () => {
   test("a compute survives a worker killed mid-job and equals the local result exactly", async () => {
     const queue = `kill${process.pid}`;
     const workers = await Promise.all([0, 1, 2].map(() => spawnWorker(redis.url, queue)));
-    const cluster = bullmq({ connection: redis.url, queue });
+    // no backup copies: BullMQ's stalled-job check alone hands the job on
+    const cluster = bullmq({ connection: redis.url, queue, speculation: false });
     const q = new Queue(queue, { connection: { host: "127.0.0.1", port: redis.port } });
     try {
       const adata = await readZarr(`${url}/pbmc-like.dense.c5.zarr`);
       const X = adata.X as LazyArray;
       const run = X.mean({ axis: 0 }).compute({ scheduler: cluster }) as unknown as Promise<{ data: Float32Array }>;
       // the first worker seen holding an active job is killed while its chunk request waits
-      let victim: Spawned | undefined;
-      let victimJob = "";
-      for (let i = 0; i < 400 && victim === undefined; i++) {
-        for (const job of await q.getActive()) {
-          const w = workers.find((s) => job.processedBy?.endsWith(`:${s.child.pid}`));
-          if (w !== undefined) {
-            victim = w;
-            victimJob = job.id ?? "";
-            break;
-          }
-        }
-        if (victim === undefined) await new Promise((r) => setTimeout(r, 5));
-      }
-      assert.ok(victim !== undefined, "a worker took a job");
-      victim.child.kill("SIGKILL");
+      const { victim, job: victimJob } = await killBusyWorker(q, workers);
       const remote = await run;
       const local = (await X.mean({ axis: 0 }).compute()) as unknown as { data: Float32Array };
       assert.deepEqual(
@@ -134,6 +136,37 @@ describe("zask worker processes on a real redis-server", { skip }, () => {
       }
     } finally {
       for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+      await q.close();
+      await cluster.close();
+    }
+  });
+
+  test("a killed worker's job runs again as a backup copy long before its lock expires", async () => {
+    const queue = `backup${process.pid}`;
+    // locks of 30 s: without a backup copy the killed worker's job would wait that long
+    const workers = await Promise.all([0, 1, 2].map(() => spawnWorker(redis.url, queue, 30_000)));
+    const cluster = bullmq({ connection: redis.url, queue, speculation: { minimum: 200 } });
+    const q = new Queue(queue, { connection: { host: "127.0.0.1", port: redis.port } });
+    try {
+      const adata = await readZarr(`${url}/pbmc-like.dense.c5.zarr`);
+      const X = adata.X as LazyArray;
+      const t0 = performance.now();
+      const run = X.mean({ axis: 0 }).compute({ scheduler: cluster }) as unknown as Promise<{ data: Float32Array }>;
+      const { victim, job } = await killBusyWorker(q, workers);
+      const remote = await run;
+      assert.ok(performance.now() - t0 < 15_000, `finished in ${Math.round(performance.now() - t0)} ms`);
+      const local = (await X.mean({ axis: 0 }).compute()) as unknown as { data: Float32Array };
+      assert.deepEqual(
+        Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength),
+        Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength),
+      );
+      // the copy of the killed worker's job ran on a survivor
+      const survivors = workers.filter((w) => w !== victim);
+      assert.ok(survivors.some((w) => w.lines.some((l) => l.includes(` job ${job}-b `) && / ok [\d.]+ ms /.test(l))));
+    } finally {
+      for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+      await Promise.all(workers.map((w) => w.exited));
+      await q.obliterate({ force: true }).catch(() => undefined);
       await q.close();
       await cluster.close();
     }

@@ -26,6 +26,7 @@ export type { Callbacks, StartInfo, TaskInfo, FinishInfo, TaskLane } from "./cal
 export { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 export { bullmq, BullmqExecutor } from "./executors/bullmq.js";
 export type { BullmqOptions } from "./executors/bullmq.js";
+export type { SpeculationOptions } from "./executors/speculation.js";
 export { startBullmqWorker } from "./executors/bullmq-worker.js";
 export type { BullmqWorkerOptions, BullmqWorkerHandle } from "./executors/bullmq-worker.js";
 export { isExecutor } from "./executors/executor.js";
