@@ -171,4 +171,19 @@ describe("zask worker processes on a real redis-server", { skip }, () => {
       await cluster.close();
     }
   });
+
+  test("a worker whose Redis went away still exits on SIGTERM, in bounded time", async () => {
+    const own = await startRedis();
+    const w = await spawnWorker(own.url, `gone${process.pid}`);
+    try {
+      await own.stop();
+      const t0 = performance.now();
+      w.child.kill("SIGTERM");
+      assert.equal(await w.exited, 0);
+      assert.ok(performance.now() - t0 < 8000, `exited after ${Math.round(performance.now() - t0)} ms`);
+      assert.match(w.lines.at(-1)!, / stopped$/);
+    } finally {
+      if (w.child.exitCode === null) w.child.kill("SIGKILL");
+    }
+  });
 });
