@@ -55,6 +55,8 @@ interface Pending {
   readonly data: JobData;
   /** Copies submitted and not ended. */
   copies: number;
+  /** Whether its one backup copy was submitted. */
+  backedUp: boolean;
   /** Resolved or rejected: later results are dropped. */
   settled: boolean;
   readonly spec: Speculation | undefined;
@@ -153,7 +155,8 @@ export class BullmqExecutor implements Executor {
         : setInterval(() => {
             for (const id of spec.stragglers(performance.now())) {
               const p = link.pending.get(id);
-              if (p === undefined || p.settled || p.copies > 1 || link.lost !== undefined) continue;
+              if (p === undefined || p.settled || p.backedUp || link.lost !== undefined) continue;
+              p.backedUp = true;
               p.copies++;
               const copy = `${id}-b`;
               link.pending.set(copy, p);
@@ -173,7 +176,7 @@ export class BullmqExecutor implements Executor {
             l: this.#resultLimit,
             ...(this.#scratch === undefined ? {} : { s: this.#scratch }),
           };
-          link.pending.set(jobId, { key: job.key, op: job.op, data, copies: 1, settled: false, spec, resolve, reject });
+          link.pending.set(jobId, { key: job.key, op: job.op, data, copies: 1, backedUp: false, settled: false, spec, resolve, reject });
           enqueue(jobId, data);
         }),
       close: async (aborted: boolean) => {
