@@ -7,7 +7,8 @@ import { after, before, describe, test } from "node:test";
 import { Queue } from "bullmq";
 import { readZarr } from "@zask/anndata";
 import type { Array as LazyArray } from "@zask/array";
-import { bullmq, close } from "@zask/scheduler";
+import { Graph, Task, op } from "@zask/graph";
+import { bullmq, close, compute } from "@zask/scheduler";
 import { redisSkip as skip, startRedis, type RedisServer } from "../helpers/redis-server.ts";
 
 const BIN = new URL("../../packages/cli/bin/zask.js", import.meta.url).pathname;
@@ -184,6 +185,39 @@ describe("zask worker processes on a real redis-server", { skip }, () => {
       assert.match(w.lines.at(-1)!, / stopped$/);
     } finally {
       if (w.child.exitCode === null) w.child.kill("SIGKILL");
+    }
+  });
+
+  test("a job whose completed event was trimmed from the event stream runs again instead of hanging", { timeout: 30_000 }, async () => {
+    const queue = `trim${process.pid}`;
+    const w = await spawnWorker(redis.url, queue);
+    const cluster = bullmq({ connection: redis.url, queue, timeout: 300, speculation: false });
+    const q = new Queue(queue, { connection: { host: "127.0.0.1", port: redis.port } });
+    try {
+      const fill = op(new URL("../scheduler/fixtures/ops.js", import.meta.url), "fill");
+      const nodes = Array.from({ length: 6 }, (_, i) => new Task(`f${i}`, fill, [2, i]));
+      const run = compute(
+        Graph.fromNodes("t", nodes),
+        nodes.map((n) => n.key),
+        { scheduler: cluster },
+      );
+      for (let i = 0; i < 400 && (await q.getJobCountByTypes("waiting", "active", "completed")) + (await q.getCompletedCount()) === 0; i++) {
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      // while this process cannot read events, the worker ends the jobs and their events are trimmed
+      const trimmer = spawn("sh", ["-c", `for i in $(seq 60); do redis-cli -p ${redis.port} XTRIM bull:${queue}:events MAXLEN 0 >/dev/null; sleep 0.01; done`]);
+      const trimmed = new Promise((r) => trimmer.once("exit", r));
+      const until = performance.now() + 500;
+      while (performance.now() < until);
+      await trimmed;
+      assert.deepEqual(
+        await run,
+        nodes.map((_, i) => new Float64Array(2).fill(i)),
+      );
+    } finally {
+      w.child.kill("SIGKILL");
+      await q.close();
+      await cluster.close();
     }
   });
 });

@@ -60,6 +60,10 @@ interface Pending {
   /** Resolved or rejected: later results are dropped. */
   settled: boolean;
   readonly spec: Speculation | undefined;
+  /** When an event of its compute's jobs last came (`performance.now()`). */
+  readonly heard: { at: number };
+  /** When its latest job was submitted. */
+  submittedAt: number;
   resolve(v: Uint8Array | ScratchRef): void;
   reject(e: unknown): void;
 }
@@ -164,6 +168,45 @@ export class BullmqExecutor implements Executor {
             }
           }, SPECULATION_TICK);
     backups?.unref();
+    // A job whose completed or failed event never came (the queue's event stream is trimmed, and
+    // a reader far enough behind loses entries) would hold the compute forever: after `timeout` ms
+    // without an event of this compute, a task none of whose jobs is still in the queue (they are
+    // removed as they end) runs again as a new job (tasks are idempotent).
+    const heard = { at: performance.now() };
+    let resubmitted = 0;
+    let checking = false;
+    const lostCheck = setInterval(
+      () => {
+        const now = performance.now();
+        if (checking || link.lost !== undefined || now - heard.at < this.#timeout) return;
+        const tasks = new Map<Pending, string[]>();
+        for (const id of mine) {
+          const p = link.pending.get(id);
+          if (p === undefined || p.settled || now - p.submittedAt < this.#timeout) continue;
+          tasks.set(p, [...(tasks.get(p) ?? []), id]);
+        }
+        if (tasks.size === 0) return;
+        checking = true;
+        heard.at = now;
+        void Promise.all(
+          [...tasks].map(async ([p, ids]) => {
+            const states = await Promise.all(ids.map((id) => link.queue.getJobState(id).catch(() => "error")));
+            if (p.settled || !states.every((st) => st === "unknown")) return;
+            for (const id of ids) {
+              link.pending.delete(id);
+              p.spec?.forget(id);
+            }
+            const again = `${session}-r${resubmitted++}`;
+            p.copies = 1;
+            p.submittedAt = performance.now();
+            link.pending.set(again, p);
+            enqueue(again, p.data);
+          }),
+        ).finally(() => (checking = false));
+      },
+      Math.max(50, Math.min(1000, this.#timeout / 2)),
+    );
+    lostCheck.unref();
     return {
       submit: (job: TaskJob) =>
         new Promise<Uint8Array | ScratchRef>((resolve, reject) => {
@@ -176,11 +219,24 @@ export class BullmqExecutor implements Executor {
             l: this.#resultLimit,
             ...(this.#scratch === undefined ? {} : { s: this.#scratch }),
           };
-          link.pending.set(jobId, { key: job.key, op: job.op, data, copies: 1, backedUp: false, settled: false, spec, resolve, reject });
+          link.pending.set(jobId, {
+            key: job.key,
+            op: job.op,
+            data,
+            copies: 1,
+            backedUp: false,
+            settled: false,
+            spec,
+            heard,
+            submittedAt: performance.now(),
+            resolve,
+            reject,
+          });
           enqueue(jobId, data);
         }),
       close: async (aborted: boolean) => {
         clearInterval(backups);
+        clearInterval(lostCheck);
         const ids = [...mine];
         mine.clear();
         if (aborted || link.lost !== undefined) {
@@ -191,9 +247,10 @@ export class BullmqExecutor implements Executor {
           return;
         }
         // copies that lost the race: those still waiting go; a running one stays known until it
-        // ends, so that a value it leaves in the scratch directory is deleted
+        // ends, so that a value it leaves in the scratch directory is deleted; the compute's
+        // result does not wait for this cleanup
         const left = ids.filter((id) => link.pending.has(id));
-        await Promise.all(
+        void Promise.all(
           left.map(async (id) => {
             if ((await link.queue.remove(id).catch(() => 0)) === 1) link.pending.delete(id);
           }),
@@ -253,14 +310,20 @@ export class BullmqExecutor implements Executor {
     redis.on("close", () => (link.downSince ??= performance.now()));
     link.queue.on("error", () => undefined);
     link.events.on("error", () => undefined);
-    link.events.on("active", ({ jobId }) => link.pending.get(jobId)?.spec?.started(jobId, performance.now()));
+    link.events.on("active", ({ jobId }) => {
+      const p = link.pending.get(jobId);
+      if (p === undefined) return;
+      p.heard.at = performance.now();
+      p.spec?.started(jobId, p.heard.at);
+    });
     link.events.on("stalled", ({ jobId }) => link.pending.get(jobId)?.spec?.requeued(jobId));
     link.events.on("completed", ({ jobId, returnvalue }) => {
       const p = link.pending.get(jobId);
       if (p === undefined) return;
       link.pending.delete(jobId);
       p.copies--;
-      p.spec?.ended(jobId, performance.now());
+      p.heard.at = performance.now();
+      p.spec?.ended(jobId, p.heard.at);
       const r = (typeof returnvalue === "string" ? JSON.parse(returnvalue) : returnvalue) as JobResult;
       if (p.settled) {
         // a losing copy: its value is not wanted
@@ -280,6 +343,7 @@ export class BullmqExecutor implements Executor {
       } catch {
         // BullMQ's own reasons (a job stalled too often) are plain text, and final
       }
+      p.heard.at = performance.now();
       if (f !== undefined && !f.final) {
         // retried: it waits for a worker again
         p.spec?.requeued(jobId);

@@ -62,6 +62,12 @@ export class Speculation {
     this.#runs[this.#n++ % WINDOW] = now - t;
   }
 
+  /** Job `id` is no longer followed (replaced by a new job), without a run time. */
+  forget(id: string): void {
+    this.#waiting.delete(id);
+    this.#startedAt.delete(id);
+  }
+
   /** The running jobs that should get a copy now (none while some job still waits for a worker). */
   stragglers(now: number): string[] {
     if (this.#waiting.size > 0 || this.#runs.length < MIN_RUNS || this.#startedAt.size === 0) return [];
