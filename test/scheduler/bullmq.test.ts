@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Queue } from "bullmq";
 import { Graph, Task, op, ref } from "@zask/graph";
 import { readZarr } from "@zask/anndata";
-import type { Array as LazyArray } from "@zask/array";
+import { ChunkDecodeError, fromZarr, type Array as LazyArray } from "@zask/array";
 import { ExecutorUnavailableError, TaskError, WorkerTaskError, bullmq, close, compute, startBullmqWorker, type BullmqWorkerHandle } from "@zask/scheduler";
 import { serveFixtures, type FixtureServer } from "../helpers/fixture-server.ts";
 import { freePort, redisSkip as skip, startRedis, type RedisServer } from "../helpers/redis-server.ts";
@@ -110,6 +110,38 @@ describe("the bullmq executor on a real redis-server", { skip }, () => {
       });
     } finally {
       await cluster.close();
+    }
+  });
+
+  test("a typed error thrown on a worker reaches the client with its class, fields and cause chain", async () => {
+    const queue = queueName();
+    const w = await startWorker(queue);
+    const dir = await mkdtemp(join(tmpdir(), "zask-corrupt-"));
+    const own = await serveFixtures(dir);
+    const cluster = bullmq({ connection: redis.url, queue, attempts: 1 });
+    try {
+      await cp(new URL("../fixtures/array/dense.c3.gzip.u2.zarr", import.meta.url), join(dir, "a.zarr"), { recursive: true });
+      await writeFile(join(dir, "a.zarr", "2"), "not gzip at all");
+      const x = await fromZarr(`${own.url}/a.zarr`);
+      await assert.rejects(x.compute({ scheduler: cluster }), (e: unknown) => {
+        assert.ok(e instanceof TaskError);
+        assert.match(e.key, /^\["from-zarr-[0-9a-f]+",2\]$/);
+        assert.equal(e.op, "@zask/array/ops#decodeChunk");
+        assert.ok(e.cause instanceof WorkerTaskError);
+        assert.equal(e.cause.worker, w.name);
+        assert.equal(e.cause.errorName, "ChunkDecodeError");
+        const decode = e.cause.cause;
+        assert.ok(decode instanceof ChunkDecodeError, "rebuilt with its class");
+        assert.equal(decode.chunkKey, "2");
+        assert.equal(decode.url, `${own.url}/a.zarr/2`);
+        assert.match(decode.reason, /codecs refused/);
+        assert.ok(decode.cause instanceof Error, "the codec's own error follows");
+        return true;
+      });
+    } finally {
+      await cluster.close();
+      await own.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -18,6 +18,7 @@ import { toZarrArray, type ToZarrOptions, type ToZarrResult } from "./to-zarr.js
 import type { ZarrStore } from "./zarr-store.js";
 import { storesOf } from "./plan.js";
 import { installArrayClass } from "./array-factory.js";
+import { denseBlockBytes, recordBlockBytes } from "./block-bytes.js";
 
 /**
  * A lazy chunked n-d array (dask.array's Array): a task graph whose top layer, named
@@ -47,6 +48,8 @@ export class Array {
     this.chunks = chunks;
     this.dtype = dtype;
     this.shape = chunks.map((c) => c.reduce((a, b) => a + b, 0));
+    // the plan's task memory sizes each block of the top layer from its shape and dtype
+    recordBlockBytes(graph.layers.get(name), denseBlockBytes(chunks, dtype));
   }
 
   /** Number of axes. */

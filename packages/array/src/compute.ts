@@ -1,18 +1,30 @@
 import { DataNode, Graph, MaterializedLayer, Task, op, ref } from "@zask/graph";
-import { IoLane, compute as run, type CoalesceOptions } from "@zask/scheduler";
+import { IoLane, checkTaskMemory, compute as run, type CoalesceOptions } from "@zask/scheduler";
 import type { Array } from "./array.js";
 import { makeArray } from "./array-factory.js";
 import { withRepr, type ComputedArray } from "./computed-array.js";
 import type { NDArray } from "./dtype.js";
 import { withReadSessions, type ReadSessionOptions } from "./read-sessions.js";
+import { graphTaskMemory, wholeBytes } from "./task-memory.js";
 
 /**
  * Options of `compute()` and `persist()`: the scheduler's (`scheduler`, `httpConcurrency`,
  * `signal`, …), and `coalesce`, the read planner's thresholds for ranged reads (sharded arrays):
  * merge ranges of one object across gaps of at most `maxGap` bytes into requests of at most
  * `maxBytes` (default: `maxGap` measured per origin as round-trip time × bandwidth, `maxBytes` 32 MiB).
+ * `maxTaskMemory` (bytes) refuses, before anything runs, a graph whose largest task the plan
+ * projects to need more (`plan().memory`; a `TaskMemoryError` names it), whatever the scheduler.
  */
-export type ComputeOptions = NonNullable<Parameters<typeof run>[2]> & { readonly coalesce?: CoalesceOptions };
+export type ComputeOptions = NonNullable<Parameters<typeof run>[2]> & { readonly coalesce?: CoalesceOptions; readonly maxTaskMemory?: number };
+
+/** Throw a `TaskMemoryError` when a task of computing `keys` would need more than `limit` bytes. */
+function checkMemory(graph: Graph, keys: readonly string[], options: ComputeOptions, final?: ReadonlyMap<string, number | undefined>): void {
+  const limit = options.maxTaskMemory;
+  if (limit === undefined) return;
+  const o = options.optimize;
+  const fused = o !== false && (typeof o !== "object" || o.fuse !== false);
+  checkTaskMemory(graphTaskMemory(graph, keys, fused, final), limit);
+}
 
 const assembleOp = op("@zask/array/ops", "assemble", { lane: "inline" });
 
@@ -39,7 +51,8 @@ function sessionOptions(coalesce: CoalesceOptions | undefined, rest: Omit<Comput
 /** `x.compute()`: run the graph, assemble the blocks into one C-order array. */
 export async function computeArray(x: Array, options: ComputeOptions): Promise<ComputedArray> {
   const { graph, key } = finalizeGraph(x);
-  const { coalesce, ...rest } = options;
+  checkMemory(graph, [key], options, new Map([[key, wholeBytes(x)]]));
+  const { coalesce, maxTaskMemory: _, ...rest } = options;
   const [value] = await run(withReadSessions(graph, [key], sessionOptions(coalesce, rest)), [key], rest);
   return withRepr(value as NDArray);
 }
@@ -47,7 +60,8 @@ export async function computeArray(x: Array, options: ComputeOptions): Promise<C
 /** `x.persist()`: compute every block, keep them in a graph of data nodes. */
 export async function persistArray(x: Array, options: ComputeOptions): Promise<Array> {
   const keys = x.keys();
-  const { coalesce, ...rest } = options;
+  checkMemory(x.graph, keys, options);
+  const { coalesce, maxTaskMemory: _, ...rest } = options;
   const values = await run(withReadSessions(x.graph, keys, sessionOptions(coalesce, rest)), keys, rest);
   const nodes = keys.map((k, i) => new DataNode(k, values[i]));
   return makeArray(Graph.fromLayer(new MaterializedLayer(x.name, nodes, { persisted: true })), x.name, x.chunks, x.dtype);

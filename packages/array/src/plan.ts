@@ -1,9 +1,10 @@
 import { Blockwise, cull, fuse, parseKey, type Graph } from "@zask/graph";
-import { IoLane, type CoalesceOptions } from "@zask/scheduler";
+import { IoLane, projectTaskMemory, type CoalesceOptions, type MemoryPlan, type OutputBytes } from "@zask/scheduler";
 import type { Array } from "./array.js";
 import { finalizeGraph } from "./compute.js";
 import { blocksOf, shardedLayers } from "./read-sessions.js";
 import { planShardedReads, readShardIndexes } from "./shard-read-session.js";
+import { outputBytesOf, wholeBytes } from "./task-memory.js";
 import { ZarrStore } from "./zarr-store.js";
 
 /** What a `from-zarr` fetch layer tells `plan()`: its store and how to name and size chunks. */
@@ -66,6 +67,16 @@ export interface Plan {
   readonly exact: boolean;
   /** Bytes of dense blocks made from sparse ones (an op that does not keep zeros at zero). */
   readonly densifiedBytes: number;
+  /**
+   * Each task's projected peak memory, bytes (`memory.tasks`, by key), and the largest
+   * (`memory.largest`: key, op, bytes), which `compute({ maxTaskMemory })` checks: the values
+   * of the task's inputs, plus every value its fused steps make (a fetched chunk counted at its
+   * uncompressed size, the decoded block, a selection of it), from chunk shapes and dtypes.
+   * Not counted: an op's scratch space beyond the values it returns, the runtime's own overhead,
+   * values whose size no layer states (`memory.unsized`: string arrays, layers made outside the
+   * array builders); sparse blocks are counted as dense, which bounds them.
+   */
+  readonly memory: MemoryPlan;
 }
 
 /** Options of `plan()`. */
@@ -101,7 +112,7 @@ export function storesOf(graph: Graph): ZarrStore[] {
  */
 export function planArray(x: Array, options: PlanOptions = {}): Plan {
   const { graph, key } = finalizeGraph(x);
-  return planCulled(cull(graph, [key]), key, options, undefined);
+  return planCulled(cull(graph, [key]), key, options, undefined, outputBytesOf(graph, new Map([[key, wholeBytes(x)]])));
 }
 
 /**
@@ -122,7 +133,7 @@ export async function planArrayAsync(x: Array, options: PlanOptions = {}): Promi
       read.set(reader.store, { requests: s.requests + r.requests, bytes: s.bytes + r.bytes, read: s.read + r.read });
     }
   }
-  return planCulled(culled, key, options, read);
+  return planCulled(culled, key, options, read, outputBytesOf(graph, new Map([[key, wholeBytes(x)]])));
 }
 
 function planCulled(
@@ -130,6 +141,7 @@ function planCulled(
   key: string,
   options: PlanOptions,
   indexesRead: Map<ZarrStore, { requests: number; bytes: number; read: number }> | undefined,
+  outputBytes: OutputBytes,
 ): Plan {
   const perStore = new Map<ZarrStore, { requests: number; bytes: number; cached: number }>();
   for (const [layer, info] of zarrLayers(culled)) {
@@ -190,6 +202,7 @@ function planCulled(
     roundTrips: roundTripsOf(stores, options.httpConcurrency ?? 16),
     exact,
     densifiedBytes,
+    memory: projectTaskMemory(optimized.materialize(), outputBytes),
   };
   return indexes === undefined ? plan : { ...plan, readBytes: [...readBytes.values()].reduce((a, b) => a + b, 0), indexes };
 }

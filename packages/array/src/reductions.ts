@@ -3,7 +3,8 @@ import type { Array as LazyArray } from "./array.js";
 import { isArray, makeArray } from "./array-factory.js";
 import { blockOffsets } from "./chunks.js";
 import { astype } from "./elementwise.js";
-import { isDataType, type DataType } from "./dtype.js";
+import { isDataType, itemsize, type DataType } from "./dtype.js";
+import { recordBlockBytes } from "./block-bytes.js";
 import type { ReduceKind } from "./ops/reduction-kernels.js";
 import { kindOf } from "./promote.js";
 
@@ -129,7 +130,13 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   }
   // blocks their layer marks `inlineBlocks` are made on the main thread (a small sparse read's), so reduce them there
   const kernel = x.graph.layers.get(x.name)?.annotations["inlineBlocks"] === true ? chunkInlineOp : chunkOp;
-  let graph = x.graph.withLayer(new Blockwise({ name: chunkName, outIndex, numBlocks: x.numBlocks, op: kernel, args }), [x.name]);
+  const chunkLayer = new Blockwise({ name: chunkName, outIndex, numBlocks: x.numBlocks, op: kernel, args });
+  // a partial result has one element per kept position of its block(s), for the plan's task memory
+  const partialBytes = partialItemBytes(kk, x.dtype);
+  const keptChunks = x.chunks.map((c, d) => (reduced.has(d) ? null : c));
+  const partial = (index: readonly number[]): number => keptChunks.reduce((n, c, d) => (c === null ? n : n * c[index[d]!]!), partialBytes);
+  recordBlockBytes(chunkLayer, partial);
+  let graph = x.graph.withLayer(chunkLayer, [x.name]);
   let name = chunkName;
   let numBlocks = x.numBlocks;
 
@@ -142,7 +149,9 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
       const group = groupKeys(name, index, numBlocks, reduced, split);
       nodes.push(new Task(blockKey(stepName, index), combineOp, [kk, group.map(ref)]));
     }
-    graph = graph.withLayer(new MaterializedLayer(stepName, nodes), [name]);
+    const stepLayer = new MaterializedLayer(stepName, nodes);
+    recordBlockBytes(stepLayer, partial);
+    graph = graph.withLayer(stepLayer, [name]);
     name = stepName;
     numBlocks = next;
   }
@@ -164,6 +173,26 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   }
   graph = graph.withLayer(new MaterializedLayer(finalName, nodes), [name]);
   return makeArray(graph, finalName, outChunks, out);
+}
+
+/** Bytes per element of a partial result (`PartialResult`: `data`, and `aux` for var/std/argmin/argmax). */
+function partialItemBytes(kind: ReduceKind, input: DataType): number {
+  switch (kind) {
+    case "var":
+    case "std":
+      return 16;
+    case "min":
+    case "max":
+      return itemsize(input);
+    case "argmin":
+    case "argmax":
+      return itemsize(input) + 8;
+    case "any":
+    case "all":
+      return 1;
+    default:
+      return 8;
+  }
 }
 
 /** Every block index of a grid, in C order. */

@@ -16,7 +16,8 @@ export interface WorkerOptions {
 
 /**
  * `zask worker`: take jobs from the queue until SIGTERM or SIGINT, then finish the current
- * jobs, close the worker pool and return.
+ * jobs, close the worker pool and return; the process exits a second later whatever timers
+ * are left (a lost Redis leaves BullMQ's reconnecting).
  *
  * @example
  * ```ts
@@ -46,4 +47,6 @@ export async function worker(options: WorkerOptions): Promise<void> {
   });
   await close();
   options.say(`${new Date().toISOString()} ${handle.name} stopped`);
+  // BullMQ's timers outlive a Redis that went away: the command is over, so is the process
+  setTimeout(() => process.exit(), 1000).unref();
 }

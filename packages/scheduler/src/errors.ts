@@ -183,20 +183,52 @@ function describe(e: unknown): string {
   return String(e);
 }
 
+/**
+ * A compute refused to start: the plan projects that one of its tasks needs more memory than
+ * `maxTaskMemory` allows (cubed's `allowed_mem`). Names the task, its op, the projected bytes
+ * and the limit; nothing ran. Rechunk to smaller blocks, or raise the limit.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof TaskMemoryError) console.error(`${e.key} (${e.op}) needs ${e.bytes} B > ${e.limit} B`);
+ * ```
+ */
+export class TaskMemoryError extends ZaskError {
+  override name = "TaskMemoryError" as const;
+  /** The key of the task (for a fused task, the fused node's key). */
+  readonly key: string;
+  /** The op of the step that makes the task's largest value. */
+  readonly op: string;
+  /** The task's projected peak memory, bytes. */
+  readonly bytes: number;
+  /** The `maxTaskMemory` it exceeds, bytes. */
+  readonly limit: number;
+
+  constructor(key: string, op: string, bytes: number, limit: number) {
+    super(`Task ${key} (op ${op}) is projected to need ${bytes} bytes, more than maxTaskMemory ${limit} bytes; nothing ran`);
+    this.key = key;
+    this.op = op;
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
 // Rebuilt with their class when thrown on a worker thread or another process.
 registerErrorClass("TaskError", TaskError);
+registerErrorClass("TaskMemoryError", TaskMemoryError);
 registerErrorClass("HttpError", HttpError);
 registerErrorClass("HttpAccessDeniedError", HttpAccessDeniedError);
 registerErrorClass("HttpTransportError", HttpTransportError);
 
 /**
  * A task failed on a distributed worker: which worker, after how many attempts, and the
- * error it reported (its name and message; the worker's stack stays in its log). It is the
- * `cause` of the compute's {@link TaskError}.
+ * error its op threw there, rebuilt here with its class, fields and cause chain as this
+ * error's `cause` (a `ChunkDecodeError` with its chunk key and URL, an {@link HttpError} with
+ * its status). It is the `cause` of the compute's {@link TaskError}.
  *
  * @example
  * ```ts
- * if (e instanceof TaskError && e.cause instanceof WorkerTaskError) console.error(e.cause.worker);
+ * if (e instanceof TaskError && e.cause instanceof WorkerTaskError) console.error(e.cause.worker, e.cause.cause);
  * ```
  */
 export class WorkerTaskError extends ZaskError {
@@ -208,8 +240,8 @@ export class WorkerTaskError extends ZaskError {
   /** The `name` of the error the op threw on the worker. */
   readonly errorName: string;
 
-  constructor(worker: string, attempts: number, errorName: string, message: string) {
-    super(`on worker ${worker} after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${errorName}: ${message}`);
+  constructor(worker: string, attempts: number, errorName: string, message: string, options?: { cause?: unknown }) {
+    super(`on worker ${worker} after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${errorName}: ${message}`, options);
     this.worker = worker;
     this.attempts = attempts;
     this.errorName = errorName;

@@ -1,7 +1,7 @@
 /** Public API of @zask/scheduler. */
 export { compute } from "./compute.js";
 export type { ComputeOptions, OptimizeOptions } from "./compute.js";
-export { TaskError, HttpError, HttpAccessDeniedError, HttpTransportError, ByteRangeError } from "./errors.js";
+export { TaskError, TaskMemoryError, HttpError, HttpAccessDeniedError, HttpTransportError, ByteRangeError } from "./errors.js";
 export type { HttpFailure } from "./errors.js";
 export { errorFromPlain, errorToPlain, registerErrorClass } from "./error-transfer.js";
 export type { PlainError } from "./error-transfer.js";
@@ -14,6 +14,8 @@ export type { ByteRangeRequest, CoalesceOptions, PlannedRead } from "./plan-read
 export type { IoContext, IoGetOptions, IoLaneOptions, IoResponse, IoStats } from "./io-lane.js";
 export { loadOp, resolveOpModule } from "./op-registry.js";
 export { sizeOf } from "./size-of.js";
+export { projectTaskMemory, checkTaskMemory } from "./task-memory.js";
+export type { MemoryPlan, OutputBytes, TaskMemory } from "./task-memory.js";
 export { close, configurePool, warmPool } from "./worker-pool.js";
 export type { PoolOptions } from "./worker-pool.js";
 export { Profiler } from "./profiler.js";
@@ -24,6 +26,7 @@ export type { Callbacks, StartInfo, TaskInfo, FinishInfo, TaskLane } from "./cal
 export { DEFAULT_INLINE_THRESHOLD } from "./inline-threshold.js";
 export { bullmq, BullmqExecutor } from "./executors/bullmq.js";
 export type { BullmqOptions } from "./executors/bullmq.js";
+export type { SpeculationOptions } from "./executors/speculation.js";
 export { startBullmqWorker } from "./executors/bullmq-worker.js";
 export type { BullmqWorkerOptions, BullmqWorkerHandle } from "./executors/bullmq-worker.js";
 export { isExecutor } from "./executors/executor.js";

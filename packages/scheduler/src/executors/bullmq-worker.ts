@@ -2,9 +2,13 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Job } from "bullmq";
+import { errorToPlain } from "../error-transfer.js";
 import { TaskError } from "../errors.js";
 import { workerName, type JobData, type JobFailure, type JobResult } from "./job-wire.js";
 import { runTask, type RunTaskOptions } from "./run-task.js";
+
+/** How long a closing worker waits for a Redis that went away, ms. */
+const CLOSE_GRACE = 2000;
 
 /** Options of {@link startBullmqWorker}. */
 export interface BullmqWorkerOptions {
@@ -51,11 +55,14 @@ export async function startBullmqWorker(options: BullmqWorkerOptions): Promise<B
   const redis = new Redis(options.connection, { maxRetriesPerRequest: null });
   redis.on("error", () => undefined);
   let n = 0;
+  // jobs this process is running (a closing worker waits for them, whatever Redis does)
+  let running = 0;
   const worker = new Worker(
     options.queue ?? "zask",
     async (job: Job<JobData>): Promise<JobResult> => {
       const t0 = performance.now();
       const d = job.data;
+      running++;
       try {
         const bytes = await runTask(Buffer.from(d.p, "base64"), options.compute);
         let out: JobResult;
@@ -78,15 +85,16 @@ export async function startBullmqWorker(options: BullmqWorkerOptions): Promise<B
         const failure: JobFailure = {
           w: name,
           ...(e instanceof TaskError ? { o: e.op, st: e.step } : {}),
-          n: inner instanceof Error ? inner.name : "Error",
-          m: inner instanceof Error ? inner.message : String(inner),
+          e: errorToPlain(inner),
           a: attempts,
           final: attempts >= (job.opts.attempts ?? 1),
         };
         log(
-          `${new Date().toISOString()} ${name} job ${job.id} ${d.k} ${d.o} failed ${(performance.now() - t0).toFixed(1)} ms attempt ${attempts}: ${failure.n}: ${failure.m}`,
+          `${new Date().toISOString()} ${name} job ${job.id} ${d.k} ${d.o} failed ${(performance.now() - t0).toFixed(1)} ms attempt ${attempts}: ${failure.e.name}: ${failure.e.message}`,
         );
         throw new Error(JSON.stringify(failure));
+      } finally {
+        running--;
       }
     },
     {
@@ -104,7 +112,21 @@ export async function startBullmqWorker(options: BullmqWorkerOptions): Promise<B
   return {
     name,
     async close() {
-      await worker.close();
+      // BullMQ's close waits for the running jobs, then for Redis to take its last commands: a
+      // Redis that is gone would hold it forever, so once the jobs are done a lost Redis ends it
+      const closing = worker.close();
+      let poll: NodeJS.Timeout | undefined;
+      const lost = new Promise<void>((resolve) => {
+        let downSince: number | undefined;
+        poll = setInterval(() => {
+          if (redis.status === "ready") downSince = undefined;
+          else if ((downSince ??= performance.now()) + CLOSE_GRACE < performance.now() && running === 0) resolve();
+        }, 100);
+      });
+      const gone = await Promise.race([closing.then(() => false), lost.then(() => true)]);
+      clearInterval(poll);
+      // BullMQ's own connections would keep reconnecting, and the process alive
+      if (gone) await Promise.race([worker.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, CLOSE_GRACE).unref())]);
       redis.disconnect();
     },
   };

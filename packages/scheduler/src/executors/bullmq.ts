@@ -4,15 +4,20 @@
  *
  * State of a {@link BullmqExecutor}: `#link` (the Redis connection, queue and event listener,
  * made at the first compute and kept until `close()` or until Redis is lost) and, per link,
- * `pending`: each submitted job's settlement by job id, until its completed or final failed
- * event. Jobs waiting to be added in this tick wait in `batch`, added with one `addBulk`.
+ * `pending`: each submitted job's task ({@link Pending}: its settlement, its copies) by job id,
+ * until the job's completed or final failed event; a straggler's backup copy (see
+ * {@link Speculation}) maps to the same task, and the first result settles it. Jobs waiting to
+ * be added in this tick wait in `batch`, added with one `addBulk`.
  */
 import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
 import type { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
+import { errorFromPlain } from "../error-transfer.js";
 import { ExecutorUnavailableError, TaskError, WorkerTaskError } from "../errors.js";
 import type { Executor, ExecutorSession, ScratchRef, TaskJob } from "./executor.js";
 import type { JobData, JobFailure, JobResult } from "./job-wire.js";
+import { Speculation, type SpeculationOptions } from "./speculation.js";
 
 /** Options of {@link bullmq}. */
 export interface BullmqOptions {
@@ -30,11 +35,35 @@ export interface BullmqOptions {
   readonly scratch?: string;
   /** How long Redis may stay unreachable before the compute fails, ms. @default 5000 */
   readonly timeout?: number;
+  /**
+   * Backup copies of straggling jobs: once none of a compute's jobs waits for a worker, a job
+   * running longer than `multiplier` × the median run of the compute's jobs (and `minimum` ms)
+   * gets one copy, and the first result wins (tasks are idempotent). A killed worker's jobs then
+   * run again without waiting for their locks to expire. `false` turns it off.
+   * @default { multiplier: 3, minimum: 500 }
+   */
+  readonly speculation?: SpeculationOptions | false;
 }
 
+/** How often a compute looks for stragglers, ms. */
+const SPECULATION_TICK = 50;
+
+/** One task of a compute, shared by its job and, when it straggled, its backup copy. */
 interface Pending {
   readonly key: string;
   readonly op: string;
+  readonly data: JobData;
+  /** Copies submitted and not ended. */
+  copies: number;
+  /** Whether its one backup copy was submitted. */
+  backedUp: boolean;
+  /** Resolved or rejected: later results are dropped. */
+  settled: boolean;
+  readonly spec: Speculation | undefined;
+  /** When an event of its compute's jobs last came (`performance.now()`). */
+  readonly heard: { at: number };
+  /** When its latest job was submitted. */
+  submittedAt: number;
   resolve(v: Uint8Array | ScratchRef): void;
   reject(e: unknown): void;
 }
@@ -86,6 +115,7 @@ export class BullmqExecutor implements Executor {
   readonly #resultLimit: number;
   readonly #scratch: string | undefined;
   readonly #timeout: number;
+  readonly #speculation: SpeculationOptions | undefined;
   #link: Promise<Link> | undefined;
 
   constructor(options: BullmqOptions) {
@@ -101,6 +131,9 @@ export class BullmqExecutor implements Executor {
     this.#scratch = options.scratch;
     this.#timeout = options.timeout ?? 5000;
     if (!(this.#timeout > 0)) throw new RangeError(`Expected \`timeout\` to be a positive number, got \`${String(options.timeout)}\``);
+    this.#speculation = options.speculation === false ? undefined : (options.speculation ?? {});
+    // checked here, not at the first compute
+    if (this.#speculation !== undefined) new Speculation(this.#speculation);
   }
 
   async open(_options: { signal?: AbortSignal | undefined }): Promise<ExecutorSession> {
@@ -109,27 +142,76 @@ export class BullmqExecutor implements Executor {
       this.#link = undefined;
       throw link.lost;
     }
+    // every copy of this compute's jobs, until it settles (or, for a losing copy, until it ends)
     const mine = new Set<string>();
     const session = randomUUID();
+    const spec = this.#speculation === undefined ? undefined : new Speculation(this.#speculation);
     let n = 0;
+    const enqueue = (jobId: string, data: JobData): void => {
+      mine.add(jobId);
+      spec?.submitted(jobId);
+      if (link.batch.length === 0) queueMicrotask(() => this.#flush(link));
+      link.batch.push({ name: "task", data, opts: { jobId } });
+    };
+    const backups =
+      spec === undefined
+        ? undefined
+        : setInterval(() => {
+            for (const id of spec.stragglers(performance.now())) {
+              const p = link.pending.get(id);
+              if (p === undefined || p.settled || p.backedUp || link.lost !== undefined) continue;
+              p.backedUp = true;
+              p.copies++;
+              const copy = `${id}-b`;
+              link.pending.set(copy, p);
+              enqueue(copy, p.data);
+            }
+          }, SPECULATION_TICK);
+    backups?.unref();
+    // A job whose completed or failed event never came (the queue's event stream is trimmed, and
+    // a reader far enough behind loses entries) would hold the compute forever: after `timeout` ms
+    // without an event of this compute, a task none of whose jobs is still in the queue (they are
+    // removed as they end) runs again as a new job (tasks are idempotent).
+    const heard = { at: performance.now() };
+    let resubmitted = 0;
+    let checking = false;
+    const lostCheck = setInterval(
+      () => {
+        const now = performance.now();
+        if (checking || link.lost !== undefined || now - heard.at < this.#timeout) return;
+        const tasks = new Map<Pending, string[]>();
+        for (const id of mine) {
+          const p = link.pending.get(id);
+          if (p === undefined || p.settled || now - p.submittedAt < this.#timeout) continue;
+          tasks.set(p, [...(tasks.get(p) ?? []), id]);
+        }
+        if (tasks.size === 0) return;
+        checking = true;
+        heard.at = now;
+        void Promise.all(
+          [...tasks].map(async ([p, ids]) => {
+            const states = await Promise.all(ids.map((id) => link.queue.getJobState(id).catch(() => "error")));
+            if (p.settled || !states.every((st) => st === "unknown")) return;
+            for (const id of ids) {
+              link.pending.delete(id);
+              p.spec?.forget(id);
+            }
+            const again = `${session}-r${resubmitted++}`;
+            p.copies = 1;
+            p.submittedAt = performance.now();
+            link.pending.set(again, p);
+            enqueue(again, p.data);
+          }),
+        ).finally(() => (checking = false));
+      },
+      Math.max(50, Math.min(1000, this.#timeout / 2)),
+    );
+    lostCheck.unref();
     return {
       submit: (job: TaskJob) =>
         new Promise<Uint8Array | ScratchRef>((resolve, reject) => {
           if (link.lost !== undefined) return reject(link.lost);
           const jobId = `${session}-${n++}`;
-          mine.add(jobId);
-          link.pending.set(jobId, {
-            key: job.key,
-            op: job.op,
-            resolve: (v) => {
-              mine.delete(jobId);
-              resolve(v);
-            },
-            reject: (e) => {
-              mine.delete(jobId);
-              reject(e);
-            },
-          });
           const data: JobData = {
             k: job.key,
             o: job.op,
@@ -137,16 +219,42 @@ export class BullmqExecutor implements Executor {
             l: this.#resultLimit,
             ...(this.#scratch === undefined ? {} : { s: this.#scratch }),
           };
-          if (link.batch.length === 0) queueMicrotask(() => this.#flush(link));
-          link.batch.push({ name: "task", data, opts: { jobId } });
+          link.pending.set(jobId, {
+            key: job.key,
+            op: job.op,
+            data,
+            copies: 1,
+            backedUp: false,
+            settled: false,
+            spec,
+            heard,
+            submittedAt: performance.now(),
+            resolve,
+            reject,
+          });
+          enqueue(jobId, data);
         }),
       close: async (aborted: boolean) => {
+        clearInterval(backups);
+        clearInterval(lostCheck);
         const ids = [...mine];
         mine.clear();
-        for (const id of ids) link.pending.delete(id);
-        if (!aborted || link.lost !== undefined) return;
-        // waiting jobs are removed; an active one is locked by its worker and just finishes
-        await Promise.all(ids.map((id) => link.queue.remove(id).catch(() => 0)));
+        if (aborted || link.lost !== undefined) {
+          for (const id of ids) link.pending.delete(id);
+          if (!aborted || link.lost !== undefined) return;
+          // waiting jobs are removed; an active one is locked by its worker and just finishes
+          await Promise.all(ids.map((id) => link.queue.remove(id).catch(() => 0)));
+          return;
+        }
+        // copies that lost the race: those still waiting go; a running one stays known until it
+        // ends, so that a value it leaves in the scratch directory is deleted; the compute's
+        // result does not wait for this cleanup
+        const left = ids.filter((id) => link.pending.has(id));
+        void Promise.all(
+          left.map(async (id) => {
+            if ((await link.queue.remove(id).catch(() => 0)) === 1) link.pending.delete(id);
+          }),
+        );
       },
     };
   }
@@ -157,7 +265,12 @@ export class BullmqExecutor implements Executor {
     link.queue
       .addBulk(batch.map((b) => ({ name: b.name, data: b.data, opts: { ...b.opts, attempts: this.#attempts, removeOnComplete: true, removeOnFail: true } })))
       .catch((e: unknown) => {
-        for (const b of batch) link.pending.get(b.opts.jobId)?.reject(new ExecutorUnavailableError(safeUrl(this.#url), 0, { cause: e }));
+        for (const b of batch) {
+          const p = link.pending.get(b.opts.jobId);
+          if (p === undefined || p.settled) continue;
+          p.settled = true;
+          p.reject(new ExecutorUnavailableError(safeUrl(this.#url), 0, { cause: e }));
+        }
       });
   }
 
@@ -197,11 +310,27 @@ export class BullmqExecutor implements Executor {
     redis.on("close", () => (link.downSince ??= performance.now()));
     link.queue.on("error", () => undefined);
     link.events.on("error", () => undefined);
+    link.events.on("active", ({ jobId }) => {
+      const p = link.pending.get(jobId);
+      if (p === undefined) return;
+      p.heard.at = performance.now();
+      p.spec?.started(jobId, p.heard.at);
+    });
+    link.events.on("stalled", ({ jobId }) => link.pending.get(jobId)?.spec?.requeued(jobId));
     link.events.on("completed", ({ jobId, returnvalue }) => {
       const p = link.pending.get(jobId);
       if (p === undefined) return;
       link.pending.delete(jobId);
+      p.copies--;
+      p.heard.at = performance.now();
+      p.spec?.ended(jobId, p.heard.at);
       const r = (typeof returnvalue === "string" ? JSON.parse(returnvalue) : returnvalue) as JobResult;
+      if (p.settled) {
+        // a losing copy: its value is not wanted
+        if ("f" in r) void rm(r.f, { force: true }).catch(() => undefined);
+        return;
+      }
+      p.settled = true;
       if ("v" in r) p.resolve(Buffer.from(r.v, "base64"));
       else p.resolve({ scratch: r.f, bytes: r.n });
     });
@@ -214,9 +343,22 @@ export class BullmqExecutor implements Executor {
       } catch {
         // BullMQ's own reasons (a job stalled too often) are plain text, and final
       }
-      if (f !== undefined && !f.final) return;
+      p.heard.at = performance.now();
+      if (f !== undefined && !f.final) {
+        // retried: it waits for a worker again
+        p.spec?.requeued(jobId);
+        return;
+      }
       link.pending.delete(jobId);
-      const cause = f === undefined ? new WorkerTaskError("(unknown)", this.#attempts, "Error", failedReason) : new WorkerTaskError(f.w, f.a, f.n, f.m);
+      p.copies--;
+      p.spec?.ended(jobId, performance.now());
+      // another copy may still succeed
+      if (p.settled || p.copies > 0) return;
+      p.settled = true;
+      const cause =
+        f === undefined
+          ? new WorkerTaskError("(unknown)", this.#attempts, "Error", failedReason)
+          : new WorkerTaskError(f.w, f.a, f.e.name, f.e.message, { cause: errorFromPlain(f.e) });
       p.reject(new TaskError(p.key, f?.o ?? p.op, cause, f?.st ?? p.key));
     });
     try {
@@ -239,7 +381,11 @@ export class BullmqExecutor implements Executor {
     const waited = performance.now() - link.downSince;
     if (waited < this.#timeout) return;
     link.lost = new ExecutorUnavailableError(safeUrl(this.#url), waited);
-    for (const p of link.pending.values()) p.reject(link.lost);
+    for (const p of link.pending.values()) {
+      if (p.settled) continue;
+      p.settled = true;
+      p.reject(link.lost);
+    }
     link.pending.clear();
     this.#teardown(link);
   }

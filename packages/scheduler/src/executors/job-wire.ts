@@ -1,4 +1,5 @@
 // What a BullMQ job carries each way (JSON, as BullMQ stores it; binary payloads in base64).
+import type { PlainError } from "../error-transfer.js";
 
 /** A job's data: one task. */
 export interface JobData {
@@ -23,9 +24,8 @@ export interface JobFailure {
   /** The op that threw and, in a fused task, its step's key. */
   readonly o?: string;
   readonly st?: string;
-  /** The error's name and message. */
-  readonly n: string;
-  readonly m: string;
+  /** What the op threw, as plain data: rebuilt on the client with its class and fields (`errorFromPlain`). */
+  readonly e: PlainError;
   /** Attempts made, this one included; `final` when no attempt is left. */
   readonly a: number;
   readonly final: boolean;
