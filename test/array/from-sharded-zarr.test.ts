@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { ChunkDecodeError, ShardIndexError, fromZarr, slice } from "@zask/array";
 import { TaskError } from "@zask/scheduler";
-import { serveRanges, type RangeServer } from "../helpers/range-server.ts";
+import { serveRangesDuringTests } from "../helpers/range-server.ts";
 import { writeShardedStore } from "../helpers/sharded-store.ts";
 
 // 40 x 47 float32, shards [40, 20] (3 shards, the last one partial), inner chunks [40, 5]:
@@ -22,14 +22,7 @@ writeShardedStore(join(dir, "start.zarr"), { ...spec, chunks: [40, 5], indexLoca
 writeShardedStore(join(dir, "holes.zarr"), { ...spec, chunks: [40, 5], omitChunk: (c) => c[1] === 3, omitShard: (s) => s[1] === 2 });
 const holes = Float32Array.from(DATA, (v, i) => ((i % 47 >= 15 && i % 47 < 20) || i % 47 >= 40 ? 0 : v));
 
-let server: RangeServer;
-before(async () => {
-  server = await serveRanges(dir);
-});
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const server = serveRangesDuringTests(dir);
 
 /** The byte range of inner chunk `e` of shard file `file` (index at the end). */
 function entry(file: string, e: number): [number, number] {

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { fromZarr } from "@zask/array";
 import { IoLane } from "@zask/scheduler";
 import { shardedLayers } from "../../packages/array/src/read-sessions.ts";
 import { ShardReadSession } from "../../packages/array/src/shard-read-session.ts";
 import type { ShardedReader } from "../../packages/array/src/sharded-reader.ts";
-import { serveRanges, type RangeServer } from "../helpers/range-server.ts";
+import { serveRangesDuringTests } from "../helpers/range-server.ts";
 import { gridOf, writeShardedStore } from "../helpers/sharded-store.ts";
 
 // 4 x 64 float32 in 16 shards of [4, 4], inner chunks [4, 2]: 2 inner chunks per shard
@@ -17,14 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), "zask-shard-session-"));
 const DATA = Float32Array.from({ length: 4 * 64 }, (_, i) => i + 0.5);
 writeShardedStore(join(dir, "many.zarr"), { shape: [4, 64], shards: [4, 4], chunks: [4, 2], data: DATA });
 
-let server: RangeServer;
-before(async () => {
-  server = await serveRanges(dir);
-});
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const server = serveRangesDuringTests(dir);
 
 /** The shards whose index the server has sent (suffix ranges), by number. */
 const indexesRead = (): number[] =>

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { fromZarr } from "@zask/array";
 import { IoLane } from "@zask/scheduler";
 import { shardedLayers } from "../../packages/array/src/read-sessions.ts";
 import { ShardReadSession } from "../../packages/array/src/shard-read-session.ts";
 import type { ShardedReader } from "../../packages/array/src/sharded-reader.ts";
-import { serveRanges, type RangeServer } from "../helpers/range-server.ts";
+import { serveRangesDuringTests } from "../helpers/range-server.ts";
 import { gridOf, writeShardedStore } from "../helpers/sharded-store.ts";
 
 // 6 x 40 float32 in 2 shards of [6, 20], inner chunks [6, 5]: gzip-compressed, and raw
@@ -17,14 +17,7 @@ const DATA = Float32Array.from({ length: 6 * 40 }, (_, i) => i * 0.5);
 writeShardedStore(join(dir, "gzip.zarr"), { shape: [6, 40], shards: [6, 20], chunks: [6, 5], data: DATA, codec: "gzip" });
 writeShardedStore(join(dir, "raw.zarr"), { shape: [6, 40], shards: [6, 20], chunks: [6, 5], data: DATA, codec: "bytes" });
 
-let server: RangeServer;
-before(async () => {
-  server = await serveRanges(dir);
-});
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const server = serveRangesDuringTests(dir);
 
 async function twoAdjacent(name: string): Promise<(Uint8Array | null)[]> {
   const x = await fromZarr(`${server.url}/${name}`);

@@ -1,8 +1,10 @@
 // A real static file server for tests that honors Range (`bytes=a-b`, `bytes=a-`, `bytes=-n`)
 // on node:http over a folder, counting requests, body bytes sent and requests in flight.
+import { rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import path from "node:path";
+import { after, before } from "node:test";
 
 /** One request the server answered. */
 export interface RangeLogEntry {
@@ -91,5 +93,41 @@ export async function serveRanges(root: string, options: RangeServerOptions = {}
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+/**
+ * Serve `root` for the tests of the calling file: the server starts before them, and after them
+ * it closes and `root` is removed. The returned server forwards to the one started.
+ */
+export function serveRangesDuringTests(root: string, options: RangeServerOptions = {}): RangeServer {
+  let server: RangeServer | undefined;
+  before(async () => {
+    server = await serveRanges(root, options);
+  });
+  after(async () => {
+    await server?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const started = (): RangeServer => {
+    if (server === undefined) throw new Error("Expected the range server to be started: use it inside a test");
+    return server;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get log() {
+      return started().log;
+    },
+    get inFlight() {
+      return started().inFlight;
+    },
+    get maxInFlight() {
+      return started().maxInFlight;
+    },
+    totals: () => started().totals(),
+    reset: () => started().reset(),
+    close: () => started().close(),
   };
 }
