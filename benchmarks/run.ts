@@ -74,6 +74,11 @@ const { values: args } = parseArgs({
   },
 });
 
+/** `--only` named no store this run knows (`extra`: names it knows besides the chunkings). */
+function unknownStores(only: string | undefined, extra: readonly string[] = []): RangeError {
+  return new RangeError(`Expected --only to name stores among ${[...chunkings().map((c) => c.name), ...extra].join(",")}, got ${only}`);
+}
+
 async function main(signal: AbortSignal): Promise<void> {
   const repeats = Number(args.repeats);
   if (!Number.isInteger(repeats) || repeats < 1) throw new RangeError(`Expected --repeats to be a positive integer, got ${args.repeats}`);
@@ -88,12 +93,7 @@ async function main(signal: AbortSignal): Promise<void> {
   const chosen = [...chunkings(), BIG_CHUNKING].filter((c) => (only === undefined ? c !== BIG_CHUNKING : only.includes(c.name)));
   const bigOnly = chosen.length === 1 && chosen[0] === BIG_CHUNKING;
   const sharded = !args["skip-sharded"] && !args["skip-zask"] && (only === undefined || only.includes("sharded"));
-  if (chosen.length === 0 && !sharded)
-    throw new RangeError(
-      `Expected --only to name stores among ${chunkings()
-        .map((c) => c.name)
-        .join(",")}, got ${args.only}`,
-    );
+  if (chosen.length === 0 && !sharded) throw unknownStores(args.only, ["sharded", BIG_CHUNKING.name]);
 
   const machine = machineInfo();
   const machineLine = describeMachine(machine);
@@ -227,12 +227,7 @@ async function latency(signal: AbortSignal, repeats: number): Promise<void> {
   if (rtts.length === 0 || rtts.some((r) => !(r >= 0))) throw new RangeError(`Expected --rtt to list round-trip times in ms, like 0,10,50, got ${args.rtt}`);
   const names = args.only?.split(",").filter(Boolean) ?? ["c5", "c25"];
   const stores = chunkings().filter((c) => names.includes(c.name));
-  if (stores.length === 0)
-    throw new RangeError(
-      `Expected --only to name stores among ${chunkings()
-        .map((c) => c.name)
-        .join(",")}, got ${args.only}`,
-    );
+  if (stores.length === 0) throw unknownStores(args.only);
   const machine = machineInfo();
   const machineLine = describeMachine(machine);
   console.log(`machine: ${machineLine}`);
