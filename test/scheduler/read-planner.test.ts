@@ -3,8 +3,9 @@ import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, test } from "node:test";
-import { ByteRangeError, HttpAccessDeniedError, IoLane, ReadPlanner, coalesceFor } from "@zask/scheduler";
+import { ByteRangeError, HttpAccessDeniedError, HttpError, IoLane, ReadPlanner, coalesceFor } from "@zask/scheduler";
 import { MAX_GAP, MIN_GAP } from "../../packages/scheduler/src/origin-stats.ts";
 import { serveRanges, serveRangesDuringTests } from "../helpers/range-server.ts";
 
@@ -174,6 +175,72 @@ describe("ReadPlanner over HTTP", () => {
       assert.deepEqual(await planner.read(range(`${deaf.url}/o/5`, 777, 33)), expectBytes(5, 777, 33));
     } finally {
       await deaf.close();
+    }
+  });
+
+  test("with sharedBodies, hands each part of a merged request to its reader as soon as its bytes are in", async () => {
+    // a server that sends the first 50,000 bytes of the range, then the rest only when told
+    const bytes = bytesOf(7);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const ranges: string[] = [];
+    const gated = createServer((req, res) => {
+      ranges.push(String(req.headers.range));
+      const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))!;
+      const body = bytes.subarray(Number(a), Number(b) + 1);
+      res.writeHead(206, { "content-length": body.byteLength, "content-range": `bytes ${a}-${b}/${SIZE}` });
+      res.write(body.subarray(0, 50_000));
+      void released.then(() => res.end(body.subarray(50_000)));
+    });
+    await new Promise<void>((r) => gated.listen(0, "127.0.0.1", r));
+    const where = `http://127.0.0.1:${(gated.address() as { port: number }).port}/o/7`;
+    try {
+      const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: SIZE, maxWaste: Infinity }, sharedBodies: true });
+      const early = range(where, 0, 1000);
+      const late = range(where, 70_000, 20_000);
+      planner.declare([early, late]);
+      let lateDone = false;
+      const lateRead = planner.read(late).then((b) => ((lateDone = true), b));
+      const a = await Promise.race([planner.read(early), sleep(5000, "still waiting for the rest of the body")]);
+      assert.deepEqual(a, bytes.subarray(0, 1000));
+      assert.equal(lateDone, false, "the part past the first 50,000 bytes came before its bytes were sent");
+      release();
+      assert.deepEqual(await lateRead, bytes.subarray(70_000, 90_000));
+      // both parts are views of the one body, which kept its first bytes intact
+      assert.deepEqual(a, bytes.subarray(0, 1000));
+      assert.deepEqual(ranges, ["bytes=0-89999"]);
+    } finally {
+      release();
+      gated.closeAllConnections();
+      gated.close();
+    }
+  });
+
+  test("with sharedBodies, a merged request cut off midway rejects the readers still waiting, naming the URL, after the parts already in", async () => {
+    const bytes = bytesOf(8);
+    const cut = createServer((req, res) => {
+      const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))!;
+      const body = bytes.subarray(Number(a), Number(b) + 1);
+      res.writeHead(206, { "content-length": body.byteLength, "content-range": `bytes ${a}-${b}/${SIZE}` });
+      res.write(body.subarray(0, 50_000), () => setTimeout(() => res.destroy(), 50));
+    });
+    await new Promise<void>((r) => cut.listen(0, "127.0.0.1", r));
+    const where = `http://127.0.0.1:${(cut.address() as { port: number }).port}/o/8`;
+    try {
+      const planner = new ReadPlanner(new IoLane({ retries: 0 }), { coalesce: { maxGap: SIZE, maxWaste: Infinity }, sharedBodies: true });
+      const early = range(where, 100, 1000);
+      const late = range(where, 80_000, 1000);
+      planner.declare([early, late]);
+      const [a, b] = await Promise.allSettled([planner.read(early), planner.read(late)]);
+      assert.equal(a.status, "fulfilled");
+      assert.deepEqual((a as PromiseFulfilledResult<Uint8Array>).value, bytes.subarray(100, 1100));
+      assert.equal(b.status, "rejected");
+      const e = (b as PromiseRejectedResult).reason as Error;
+      assert.ok(e instanceof HttpError, String(e));
+      assert.match(e.message, new RegExp(where.replace(/[.]/g, "\\.")));
+    } finally {
+      cut.closeAllConnections();
+      cut.close();
     }
   });
 

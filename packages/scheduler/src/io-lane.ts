@@ -31,6 +31,13 @@ export interface IoGetOptions {
    * @default false
    */
   readonly shared?: boolean;
+  /**
+   * With `shared`, called as the body of a 2xx answer arrives (plain http, no Content-Encoding),
+   * with the answer's status, its whole body and the bytes in so far: views of those bytes never
+   * change again, so parts of a long body can be used before its end. A retried request calls
+   * it again with its new body.
+   */
+  readonly onBody?: (status: number, body: Uint8Array, received: number) => void;
 }
 
 /** The lane's default {@link IoLaneOptions.maxBytes}: 64 MiB. */
@@ -200,6 +207,7 @@ export class IoLane implements IoContext {
       keepErrorBody: false,
       http2: this.#http2,
       ...(options.shared === true ? { shared: true } : {}),
+      ...(options.shared === true && options.onBody !== undefined ? { onBody: options.onBody } : {}),
     };
     const res = await this.#retrying(target, req);
     if (res.body !== null) this.#fresh.add(res.body.buffer);

@@ -10,7 +10,12 @@ export interface RangeTransport {
   readonly signal?: AbortSignal;
   get(
     url: string,
-    options: { headers: Readonly<Record<string, string>>; maxBytes?: number; shared?: boolean },
+    options: {
+      headers: Readonly<Record<string, string>>;
+      maxBytes?: number;
+      shared?: boolean;
+      onBody?: (status: number, body: Uint8Array, received: number) => void;
+    },
   ): Promise<{ readonly status: number; readonly body: Uint8Array | null }>;
   /** Declare bytes read from a file as held by nothing else (the I/O lane's `fresh`). */
   fresh?<T extends Uint8Array>(bytes: T): T;
@@ -75,6 +80,10 @@ interface Group {
   promise: Promise<Uint8Array | null> | undefined;
   /** Sent ahead of its first read, which has not come yet (its bytes count in `#aheadBytes`). */
   ahead: boolean;
+  /** The body of a shared request as it arrives, and how many of its bytes are in. */
+  arriving?: { body: Uint8Array; received: number };
+  /** Readers waiting for the body's bytes up to `end` (shared requests: parts are handed out as they arrive). */
+  waiters?: { end: number; resolve: (body: Uint8Array) => void }[];
 }
 
 /**
@@ -212,7 +221,7 @@ export class ReadPlanner {
       // requests are sent now too, so that they are on their way meanwhile
       this.readAhead();
     }
-    const body = await g.promise!;
+    const body = await this.#arrived(g, r.offset - g.read.offset + r.length);
     if (declared && --g.pending === 0) this.#drop(g);
     if (body === null) return null;
     const start = r.offset - g.read.offset;
@@ -243,8 +252,42 @@ export class ReadPlanner {
     }
   }
 
+  /**
+   * The body of `g` once its first `end` bytes are in: a request read into shared memory hands
+   * each part out as soon as its bytes have arrived, so that a long merged read is decoded while
+   * it downloads; any other, once it is whole.
+   */
+  #arrived(g: Group, end: number): Promise<Uint8Array | null> {
+    if (!this.#progressive(g.read)) return g.promise!;
+    const a = g.arriving;
+    if (a !== undefined && a.received >= end) return Promise.resolve(a.body);
+    return new Promise<Uint8Array | null>((resolve, reject) => {
+      (g.waiters ??= []).push({ end, resolve });
+      g.promise!.then(resolve, reject);
+    });
+  }
+
+  /** Whether `read` comes in shared memory, handed out as it arrives. */
+  #progressive(read: PlannedRead): boolean {
+    return this.#shared && read.parts.length > 1;
+  }
+
+  /** Bytes of `g`'s body came in: the readers whose parts are whole have them now. */
+  #onBody(g: Group, status: number, body: Uint8Array, received: number): void {
+    if (status !== 206 || body.byteLength !== g.read.length) return;
+    g.arriving = { body, received };
+    const waiters = g.waiters;
+    if (waiters === undefined) return;
+    let k = 0;
+    for (const w of waiters) {
+      if (w.end <= received) w.resolve(body);
+      else waiters[k++] = w;
+    }
+    waiters.length = k;
+  }
+
   #start(g: Group): Promise<Uint8Array | null> {
-    g.promise = this.#send(g.read).catch((e: unknown) => {
+    g.promise = this.#send(g).catch((e: unknown) => {
       this.#claim(g);
       this.#drop(g);
       throw e;
@@ -280,7 +323,8 @@ export class ReadPlanner {
     }
   }
 
-  #send(read: PlannedRead): Promise<Uint8Array | null> {
+  #send(g: Group): Promise<Uint8Array | null> {
+    const read = g.read;
     const origin = originOf(read.object);
     let queue = this.#queues.get(origin);
     if (queue === undefined) this.#queues.set(origin, (queue = new PQueue({ concurrency: this.#concurrency })));
@@ -288,7 +332,7 @@ export class ReadPlanner {
       this.#signal?.throwIfAborted();
       const t0 = performance.now();
       this.stats.requests++;
-      const body = origin === "file:" ? await this.#readFile(read) : await this.#get(read);
+      const body = origin === "file:" ? await this.#readFile(read) : await this.#get(g);
       if (body !== null) {
         this.stats.bytes += body.byteLength;
         originStats(origin).record(performance.now() - t0, body.byteLength);
@@ -298,15 +342,17 @@ export class ReadPlanner {
     }) as Promise<Uint8Array | null>;
   }
 
-  async #get(read: PlannedRead): Promise<Uint8Array | null> {
+  async #get(g: Group): Promise<Uint8Array | null> {
+    const read = g.read;
     const { object, offset, length } = read;
     if (this.#transport === undefined) throw new TypeError(`Expected a transport for ranged reads of ${object}, got none`);
     // a body may be as long as the range, or the whole object from a server that ignores Range
     const res = await this.#transport.get(object, {
       headers: { range: `bytes=${offset}-${offset + length - 1}` },
       maxBytes: Math.max(length, DEFAULT_LANE_MAX_BYTES),
-      ...(this.#shared && read.parts.length > 1 ? { shared: true } : {}),
+      ...(this.#progressive(read) ? { shared: true, onBody: (status: number, body: Uint8Array, received: number) => this.#onBody(g, status, body, received) } : {}),
     });
+    g.waiters = undefined;
     if (this.#missing.includes(res.status)) return null;
     if (res.status === 401 || res.status === 403) throw new HttpAccessDeniedError(object, res.status);
     if ((res.status !== 206 && res.status !== 200) || res.body === null) throw new HttpError(object, res.status);

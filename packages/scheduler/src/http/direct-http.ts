@@ -60,7 +60,15 @@ export interface DirectRequest {
   keepBody(status: number): boolean;
   /** Read a body of known length into a `SharedArrayBuffer`. @default false */
   readonly shared?: boolean;
+  /**
+   * Called as a kept body read into a `SharedArrayBuffer` (`shared`, a known length, no
+   * Content-Encoding) arrives, with the bytes in so far: views of them never change again.
+   */
+  readonly onBody?: BodyProgress;
 }
+
+/** See {@link DirectRequest.onBody}: the answer's status, its whole body buffer, the bytes received. */
+export type BodyProgress = (status: number, body: Uint8Array, received: number) => void;
 
 /** Whether `method` and `body` are what the direct client does, for `url`. */
 export function isDirect(url: URL, method: string, body: unknown): method is "GET" | "HEAD" {
@@ -168,6 +176,8 @@ class Connection {
   #url: URL | undefined;
   #keepBody: (status: number) => boolean = () => true;
   #shared = false;
+  /** Told of the body's bytes as they arrive (see {@link DirectRequest.onBody}). */
+  #onBody: BodyProgress | undefined;
   #settle: ((e: unknown, res?: DirectResponse) => void) | undefined;
 
   constructor(url: URL, origin: Origin) {
@@ -201,6 +211,7 @@ class Connection {
       this.#head = req.method === "HEAD";
       this.#keepBody = req.keepBody;
       this.#shared = req.shared === true;
+      this.#onBody = req.onBody;
       this.#reset();
       this.#phase = Phase.Head;
       this.answered = 0;
@@ -276,6 +287,7 @@ class Connection {
           if (this.#at > this.#length)
             throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `More than the ${this.#length} bytes of Content-Length from ${this.#url!.href}`);
           if (this.#at === this.#length) this.#finish();
+          else this.#progress();
           break;
         case Phase.Chunked:
           this.#parseChunked(0, n);
@@ -370,9 +382,12 @@ class Connection {
       if (this.#keep) {
         this.#body = this.#shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
         this.#body.set(this.#scratch.subarray(after, after + rest));
-      }
+        // only bytes that no later read overwrites may be shown before the end
+        if (!this.#shared || this.#encoding !== "" || status < 200 || status >= 300) this.#onBody = undefined;
+      } else this.#onBody = undefined;
       this.#at = rest;
       if (this.#at === this.#length) this.#finish();
+      else if (rest > 0) this.#progress();
     } else {
       // no framing: the body ends with the connection
       this.#phase = Phase.UntilClose;
@@ -381,6 +396,10 @@ class Connection {
       if (this.#keep && rest > 0) this.#parts.push(copyOf(this.#scratch, after, this.#used));
       this.#at = rest;
     }
+  }
+
+  #progress(): void {
+    this.#onBody?.(this.#status, this.#body!, this.#at);
   }
 
   /** Chunked transfer coding in scratch bytes `[from, to)`: data to the parts, sizes, extensions and trailers parsed and dropped. */
@@ -460,6 +479,7 @@ class Connection {
     this.#settle = undefined;
     const keepAlive = this.#keepAlive;
     this.#phase = Phase.Idle;
+    this.#onBody = undefined;
     this.#reset();
     this.#release(keepAlive);
     settle?.(undefined, res);

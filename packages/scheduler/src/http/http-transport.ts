@@ -3,7 +3,7 @@ import { HttpTransportError } from "../errors.js";
 import { isTransientStatus } from "../retry.js";
 import { GcBudget } from "../gc.js";
 import { decodeContentEncoding } from "./content-encoding.js";
-import { IDLE_MS, MAX_TIMER, concat, directRequest, isDirect, onAbortOf } from "./direct-http.js";
+import { IDLE_MS, MAX_TIMER, concat, directRequest, isDirect, onAbortOf, type BodyProgress } from "./direct-http.js";
 import { h2Request, isHttp1Only } from "./h2-client.js";
 
 /** One buffered answer of the transport. */
@@ -33,6 +33,8 @@ export interface TransportRequest {
   readonly http2?: boolean;
   /** Read a body of known length into a `SharedArrayBuffer` (the direct client only). */
   readonly shared?: boolean;
+  /** Told of a `shared` body's bytes as they arrive (the direct client only; see direct-http.ts). */
+  readonly onBody?: BodyProgress;
 }
 
 // One keep-alive agent (one connection pool per origin) per concurrency, shared by every
@@ -114,6 +116,7 @@ async function directOnce(url: URL, req: TransportRequest, connections: number):
       signal: req.signal,
       keepBody: (status) => keepsBody(status, req),
       shared: req.shared === true,
+      ...(req.onBody === undefined ? {} : { onBody: req.onBody }),
     },
     connections,
   );
