@@ -1,5 +1,7 @@
 /**
  * Child process of the memory benchmarks: prints its result and its peak RSS as JSON on stdout.
+ * The benchmarks run it as plain JavaScript (./memory-child-script.ts transpiles it), so the
+ * peak is zask's and node's, without tsx's loader; by hand, either way:
  *
  *   node --import tsx benchmarks/lib/memory-child.ts STORE_URL
  *     zask's full reduction over the store: `{"sum", "ms", "maxRssMiB"}` (or `{"notImplemented": true}`)

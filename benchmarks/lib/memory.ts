@@ -9,9 +9,9 @@ import { QUERIES } from "./results.ts";
 import type { QueryName } from "./results.ts";
 import { PYTHON, sumMatches } from "./stores.ts";
 import type { Expected } from "./stores.ts";
+import { memoryChildScript } from "./memory-child-script.ts";
 
 const WRITER = new URL("./write_big_store.py", import.meta.url).pathname;
-const CHILD = new URL("./memory-child.ts", import.meta.url).pathname;
 const PEER = new URL("../peers/dask_http_queries.py", import.meta.url).pathname;
 
 /** The peak-RSS limit the memory benchmark checks, in MiB (400 MB). */
@@ -69,7 +69,7 @@ export async function ensureBigStore(dir: string, options: { signal?: AbortSigna
  * ```
  */
 export async function measureMemory(storeUrl: string, store: BigStore, options: { signal?: AbortSignal } = {}): Promise<MemoryResult> {
-  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", CHILD, storeUrl], {
+  const { stdout } = await promisify(execFile)(process.execPath, [await memoryChildScript(), storeUrl], {
     signal: options.signal,
     maxBuffer: 1 << 20,
   });
@@ -124,7 +124,7 @@ export async function measureSessionMemory(
 ): Promise<SessionMemoryResult> {
   const { numWorkers, signal } = options;
   const run = promisify(execFile);
-  const child = await run(process.execPath, ["--import", "tsx", CHILD, storeUrl, "--session", expected.gene, String(expected.one_cell)], {
+  const child = await run(process.execPath, [await memoryChildScript(), storeUrl, "--session", expected.gene, String(expected.one_cell)], {
     signal,
     maxBuffer: 1 << 20,
   });

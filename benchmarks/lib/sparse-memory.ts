@@ -9,11 +9,11 @@ import { existsSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { memoryChildScript } from "./memory-child-script.ts";
 import { PEAK_RSS_LIMIT_MIB } from "./memory.ts";
 import { PYTHON, sumMatches } from "./stores.ts";
 
 const WRITER = new URL("./write_big_sparse_store.py", import.meta.url).pathname;
-const CHILD = new URL("./memory-child.ts", import.meta.url).pathname;
 
 /** What the writer of the big CSR store reports. */
 export interface BigSparseStore {
@@ -77,7 +77,7 @@ export async function measureSparseMemory(
   options: { signal?: AbortSignal; skipPeer?: boolean } = {},
 ): Promise<SparseMemoryResult> {
   const run = promisify(execFile);
-  const z = JSON.parse((await run(process.execPath, ["--import", "tsx", CHILD, storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout) as {
+  const z = JSON.parse((await run(process.execPath, [await memoryChildScript(), storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout) as {
     sum: number;
     ms: number;
     maxRssMiB: number;
