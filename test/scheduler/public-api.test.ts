@@ -36,6 +36,7 @@ test("the public API of @zask/scheduler is exactly this list", () => {
     "loadOp",
     "planReads",
     "projectTaskMemory",
+    "recycleBody",
     "registerErrorClass",
     "remoteSymbol",
     "resolveOpModule",
@@ -49,4 +50,9 @@ test("the public API of @zask/scheduler is exactly this list", () => {
 test("the buffers entry point of @zask/scheduler is exactly this list", async () => {
   const buffers = await import("@zask/scheduler/buffers");
   assert.deepEqual(Object.keys(buffers).sort(), ["RECYCLE_MAX", "RECYCLE_MIN", "recycleBuffer", "recycledBytes", "takeBuffer"]);
+});
+
+test("the body-pool entry point of @zask/scheduler is exactly this list", async () => {
+  const pool = await import("@zask/scheduler/body-pool");
+  assert.deepEqual(Object.keys(pool).sort(), ["MAX_POOLED_BODY", "MIN_POOLED_BODY", "bodyPool", "forgetBody", "pooledSize", "recycleBody", "takeBody"]);
 });

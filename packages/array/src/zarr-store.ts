@@ -19,7 +19,7 @@ export interface ChunkIoContext {
   /** A GET through the lane: the status, and the body's bytes for a 2xx answer (fresh: ours to keep). */
   get(
     url: string | URL,
-    options?: { headers?: Readonly<Record<string, string>>; maxBytes?: number },
+    options?: { headers?: Readonly<Record<string, string>>; maxBytes?: number; pooled?: boolean },
   ): Promise<{ status: number; url: string; body: Uint8Array | null }>;
   /** Declare bytes the op read itself as held by nothing else (movable to a worker). */
   fresh<T extends Uint8Array>(bytes: T): T;
@@ -234,7 +234,9 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     const where = this.describe(key);
     if (this.kind === "http") {
       try {
-        const response = await ctx.get(where, { maxBytes: this.#chunkLimit(key, chunkBytes) });
+        // a body only decodeChunk reads (the cache keeps its own): its buffer may be reused after
+        const pooled = this.cache === undefined;
+        const response = await ctx.get(where, { maxBytes: this.#chunkLimit(key, chunkBytes), ...(pooled ? { pooled } : {}) });
         // zarr has no listing: a chunk that was never written is simply absent (fill value)
         return answerOf(where, response.status, response.body, this.#missing) ?? null;
       } catch (cause) {

@@ -6,6 +6,7 @@ export type { HttpFailure } from "./errors.js";
 export { errorFromPlain, errorToPlain, registerErrorClass } from "./error-transfer.js";
 export type { PlainError } from "./error-transfer.js";
 export { IoLane } from "./io-lane.js";
+export { recycleBody } from "./http/body-pool.js";
 export { DEFAULT_MAX_BYTES } from "./io-lane.js";
 export { ReadPlanner, coalesceFor } from "./read-planner.js";
 export type { RangeTransport, ReadPlannerOptions, ReadPlannerStats } from "./read-planner.js";

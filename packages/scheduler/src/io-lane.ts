@@ -38,6 +38,13 @@ export interface IoGetOptions {
    * it again with its new body.
    */
   readonly onBody?: (status: number, body: Uint8Array, received: number) => void;
+  /**
+   * Read the body into a reused buffer (plain http, a known length): the body is a view of part
+   * of it, for an op that reads the bytes and drops them, and gives them back with
+   * `recycleBody` once nothing reads them (a body never given back is simply collected).
+   * @default false
+   */
+  readonly pooled?: boolean;
 }
 
 /** The lane's default {@link IoLaneOptions.maxBytes}: 64 MiB. */
@@ -208,6 +215,7 @@ export class IoLane implements IoContext {
       http2: this.#http2,
       ...(options.shared === true ? { shared: true } : {}),
       ...(options.shared === true && options.onBody !== undefined ? { onBody: options.onBody } : {}),
+      ...(options.pooled === true ? { pooled: true } : {}),
     };
     const res = await this.#retrying(target, req);
     if (res.body !== null) this.#fresh.add(res.body.buffer);

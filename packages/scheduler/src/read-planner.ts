@@ -350,7 +350,9 @@ export class ReadPlanner {
     const res = await this.#transport.get(object, {
       headers: { range: `bytes=${offset}-${offset + length - 1}` },
       maxBytes: Math.max(length, DEFAULT_LANE_MAX_BYTES),
-      ...(this.#progressive(read) ? { shared: true, onBody: (status: number, body: Uint8Array, received: number) => this.#onBody(g, status, body, received) } : {}),
+      ...(this.#progressive(read)
+        ? { shared: true, onBody: (status: number, body: Uint8Array, received: number) => this.#onBody(g, status, body, received) }
+        : {}),
     });
     g.waiters = undefined;
     if (this.#missing.includes(res.status)) return null;

@@ -1,3 +1,5 @@
+import { bodyPool } from "./http/body-pool.js";
+
 /**
  * Typed arrays inside task values, for moving them between threads. Values are walked the way
  * {@link sizeOf} walks them: typed arrays, arrays and plain objects a few levels deep.
@@ -44,6 +46,12 @@ export function packForTransfer(x: unknown, mayMove: (buffer: ArrayBuffer) => bo
     if (isShared(buf)) return x;
     if (coversBuffer(x)) {
       if (buf.byteLength > 0 && mayMove(buf as ArrayBuffer)) transfer.add(buf as ArrayBuffer);
+      return x;
+    }
+    // a pooled body is the only view of its buffer: the buffer leaves the pool and moves whole
+    if (bodyPool.lent(buf) && mayMove(buf as ArrayBuffer)) {
+      bodyPool.forget(buf);
+      transfer.add(buf as ArrayBuffer);
       return x;
     }
     const copy = compact(x);

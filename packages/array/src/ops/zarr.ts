@@ -10,6 +10,7 @@ import { ChunkDecodeError, ChunkFetchError } from "../errors.js";
 import { cStrides, copyIndexed } from "./copy-indexed.js";
 import { allocate, typedArrayConstructor } from "../dtype.js";
 import { decodeBloscFile } from "../codecs/blosc-decode.js";
+import { forgetBody, recycleBody } from "@zask/scheduler/body-pool";
 
 /** What a worker needs to decode chunks of one zarr array: plain JSON, so it clones to workers. */
 export interface ZarrChunkMeta {
@@ -198,7 +199,14 @@ export async function decodeChunk(
   chunk?: ChunkRef,
 ): Promise<NDArray> {
   try {
-    return await decodeAny(bytes, meta, coords, blockShape);
+    const block = await decodeAny(bytes, meta, coords, blockShape);
+    // the chunk's bytes die here: a pooled body goes back for the next response, unless the
+    // block still views it (uncompressed bytes viewed as values) or zarrita kept views of a shard
+    if (bytes !== null && !isChunkFile(bytes)) {
+      if (meta.sharded === true || (ArrayBuffer.isView(block.data) && block.data.buffer === bytes.buffer)) forgetBody(bytes);
+      else recycleBody(bytes);
+    }
+    return block;
   } catch (cause) {
     if (cause instanceof ChunkFetchError || cause instanceof ChunkDecodeError) throw cause;
     const key = chunk?.key ?? coords.join(".");

@@ -1,5 +1,6 @@
 import { connect, type NetConnectOpts, type Socket } from "node:net";
 import { HttpTransportError } from "../errors.js";
+import { takeBody } from "./body-pool.js";
 
 /**
  * A minimal HTTP/1.1 client for the I/O lane's plain-HTTP GET and HEAD requests that reads each
@@ -65,6 +66,8 @@ export interface DirectRequest {
    * Content-Encoding) arrives, with the bytes in so far: views of them never change again.
    */
   readonly onBody?: BodyProgress;
+  /** Read a body of known length into a pooled buffer (see body-pool.ts), unless `shared`. @default false */
+  readonly pooled?: boolean;
 }
 
 /** See {@link DirectRequest.onBody}: the answer's status, its whole body buffer, the bytes received. */
@@ -178,6 +181,7 @@ class Connection {
   #shared = false;
   /** Told of the body's bytes as they arrive (see {@link DirectRequest.onBody}). */
   #onBody: BodyProgress | undefined;
+  #pooled = false;
   #settle: ((e: unknown, res?: DirectResponse) => void) | undefined;
 
   constructor(url: URL, origin: Origin) {
@@ -212,6 +216,7 @@ class Connection {
       this.#keepBody = req.keepBody;
       this.#shared = req.shared === true;
       this.#onBody = req.onBody;
+      this.#pooled = req.pooled === true;
       this.#reset();
       this.#phase = Phase.Head;
       this.answered = 0;
@@ -380,7 +385,11 @@ class Connection {
       this.#length = length;
       this.#checkSize(length);
       if (this.#keep) {
-        this.#body = this.#shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+        this.#body = this.#shared
+          ? new Uint8Array(new SharedArrayBuffer(length))
+          : this.#pooled
+            ? takeBody(length)
+            : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
         this.#body.set(this.#scratch.subarray(after, after + rest));
         // only bytes that no later read overwrites may be shown before the end
         if (!this.#shared || this.#encoding !== "" || status < 200 || status >= 300) this.#onBody = undefined;

@@ -35,6 +35,8 @@ export interface TransportRequest {
   readonly shared?: boolean;
   /** Told of a `shared` body's bytes as they arrive (the direct client only; see direct-http.ts). */
   readonly onBody?: BodyProgress;
+  /** Read a body of known length into a pooled buffer (the direct client only; see body-pool.ts). */
+  readonly pooled?: boolean;
 }
 
 // One keep-alive agent (one connection pool per origin) per concurrency, shared by every
@@ -117,6 +119,7 @@ async function directOnce(url: URL, req: TransportRequest, connections: number):
       keepBody: (status) => keepsBody(status, req),
       shared: req.shared === true,
       ...(req.onBody === undefined ? {} : { onBody: req.onBody }),
+      ...(req.pooled === true ? { pooled: true } : {}),
     },
     connections,
   );

@@ -1,0 +1,104 @@
+/**
+ * Reused buffers for response bodies that one op reads and drops (a chunk's compressed bytes,
+ * decoded on this thread). A fresh buffer per body costs a page fault per 4 KiB on first touch,
+ * and V8 frees buffers only when it collects them, so the allocator keeps handing out new pages:
+ * on a virtual machine where a fault costs microseconds, that was most of a small read's time.
+ *
+ * Bodies are views of pooled buffers of a few sizes (four per power of two, so at most a
+ * quarter of a buffer is unused). A buffer is lent for one body; {@link recycleBody} gives it
+ * back once nothing reads the body any more, {@link forgetBody} gives it up for good (its
+ * buffer moves to a worker, or a result views it). Each thread has its own pool.
+ */
+
+/** Bodies shorter than this are allocated as usual: their faults cost less than the bookkeeping. */
+export const MIN_POOLED_BODY = 16 * 1024;
+/** Bodies longer than this are allocated as usual. */
+export const MAX_POOLED_BODY = 16 * 2 ** 20;
+/** The most bytes the free buffers of one thread's pool hold. */
+const MAX_FREE_BYTES = 32 * 2 ** 20;
+
+/** The pooled size for a body of `length` bytes: 2^k × 1, 1.25, 1.5 or 1.75, at least `length`. */
+export function pooledSize(length: number): number {
+  let base = MIN_POOLED_BODY;
+  while (base * 2 <= length) base *= 2;
+  for (const f of [1, 1.25, 1.5, 1.75, 2]) if (base * f >= length) return base * f;
+  return base * 2;
+}
+
+class BodyPool {
+  /** Free buffers by size. */
+  readonly #free = new Map<number, ArrayBuffer[]>();
+  #freeBytes = 0;
+  /** Buffers lent for a body and not yet given back or given up. */
+  readonly #lent = new WeakSet<ArrayBuffer>();
+
+  /** A view of `length` bytes of a pooled buffer, lent until {@link give} or {@link forget}. */
+  take(length: number): Uint8Array {
+    const size = pooledSize(length);
+    const list = this.#free.get(size);
+    let buf = list?.pop();
+    if (buf === undefined) buf = new ArrayBuffer(size);
+    else this.#freeBytes -= size;
+    this.#lent.add(buf);
+    return new Uint8Array(buf, 0, length);
+  }
+
+  /** Whether `buffer` is lent for a body by this pool. */
+  lent(buffer: ArrayBufferLike): boolean {
+    return this.#lent.has(buffer as ArrayBuffer);
+  }
+
+  /** `buffer` back, reusable by the next body (ignored unless lent by this pool). */
+  give(buffer: ArrayBufferLike): void {
+    const buf = buffer as ArrayBuffer;
+    if (!this.#lent.delete(buf) || buf.byteLength === 0) return;
+    if (this.#freeBytes + buf.byteLength > MAX_FREE_BYTES) return;
+    let list = this.#free.get(buf.byteLength);
+    if (list === undefined) this.#free.set(buf.byteLength, (list = []));
+    list.push(buf);
+    this.#freeBytes += buf.byteLength;
+  }
+
+  /** `buffer` is no longer the pool's: it is never lent again. */
+  forget(buffer: ArrayBufferLike): void {
+    this.#lent.delete(buffer as ArrayBuffer);
+  }
+
+  /** Bytes held by free buffers (for tests). */
+  get freeBytes(): number {
+    return this.#freeBytes;
+  }
+}
+
+// One pool per thread, even where a module loader gives this module two instances in one
+// thread (tsx may): the transport's takeBody and an op's recycleBody must meet.
+const POOL = Symbol.for("@zask/scheduler/body-pool");
+
+/** This thread's pool. */
+export const bodyPool: BodyPool = ((globalThis as { [POOL]?: BodyPool })[POOL] ??= new BodyPool());
+
+/** A body of `length` bytes for a response: pooled when its size is worth it, else its own buffer. */
+export function takeBody(length: number): Uint8Array {
+  if (length < MIN_POOLED_BODY || length > MAX_POOLED_BODY) return new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+  return bodyPool.take(length);
+}
+
+/**
+ * Give back the buffer of `body` (from a `get` with `pooled`) once nothing reads it: the next
+ * body may overwrite it. A body that is not pooled, or not this thread's, is left alone.
+ *
+ * @example
+ * ```ts
+ * const { body } = await ctx.get(url, { pooled: true });
+ * const values = decode(body); // a new buffer, no view of body
+ * recycleBody(body);
+ * ```
+ */
+export function recycleBody(body: ArrayBufferView): void {
+  bodyPool.give(body.buffer);
+}
+
+/** The pool gives up the buffer of `body` (it moves to another thread, or stays viewed). */
+export function forgetBody(body: ArrayBufferView): void {
+  bodyPool.forget(body.buffer);
+}

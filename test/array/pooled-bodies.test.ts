@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { fromTypedArray, fromZarr } from "@zask/array";
+import { close } from "@zask/scheduler";
+import { bodyPool } from "@zask/scheduler/body-pool";
+import { serveRangesDuringTests } from "../helpers/range-server.ts";
+
+// 40 chunks of 6,000 float32 values (24 KB decoded each), so every chunk body is pooled
+const dir = mkdtempSync(join(tmpdir(), "zask-pooled-bodies-"));
+const N = 240_000;
+const values = Float32Array.from({ length: N }, (_, i) => Math.sin(i) * 1000 + (i % 7));
+await fromTypedArray(values, [N], { chunks: 6000 }).toZarr(join(dir, "blosc.zarr"));
+await fromTypedArray(values, [N], { chunks: 6000 }).toZarr(join(dir, "raw.zarr"), { compressor: null });
+const server = serveRangesDuringTests(dir);
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await close();
+});
+
+test("chunks read over HTTP and decoded on the main thread give their bodies back, and every value is right", async () => {
+  const x = await fromZarr(`${server.url}/blosc.zarr`);
+  for (let run = 0; run < 3; run++) {
+    const free = bodyPool.freeBytes;
+    const got = await x.compute({ inlineThreshold: Infinity });
+    assert.deepEqual(got.data, values, `run ${run}`);
+    if (run > 0) assert.ok(bodyPool.freeBytes >= free, "the bodies taken were given back");
+  }
+  assert.ok(bodyPool.freeBytes > 0, "bodies were given back to the pool");
+  // a reduction over the same chunks after others reused the buffers
+  const sum = (await x.sum().compute({ inlineThreshold: Infinity })).data[0] as number;
+  let expect = 0;
+  for (const v of values) expect += v;
+  assert.ok(Math.abs(sum - expect) <= Math.abs(expect) * 1e-6, `${sum} vs ${expect}`);
+});
+
+test("uncompressed chunks, whose blocks view their bodies, are never given back", async () => {
+  const x = await fromZarr(`${server.url}/raw.zarr`);
+  const first = await x.compute({ inlineThreshold: Infinity });
+  const free = bodyPool.freeBytes;
+  // more reads of the compressed store reuse whatever is free: the raw result must not change
+  await (await fromZarr(`${server.url}/blosc.zarr`)).compute({ inlineThreshold: Infinity });
+  assert.deepEqual(first.data, values);
+  assert.equal(bodyPool.freeBytes >= free, true);
+});
