@@ -45,3 +45,17 @@ test("uncompressed chunks, whose blocks view their bodies, are never given back"
   assert.deepEqual(first.data, values);
   assert.equal(bodyPool.freeBytes >= free, true);
 });
+
+test("bodies decoded on the worker pool come back to the main thread's pool, and every value is right", async () => {
+  const x = await fromZarr(`${server.url}/blosc.zarr`);
+  // a body is taken for every chunk and moved to a worker; the free list holds none of them
+  for (let run = 0; run < 3; run++) {
+    const got = await x.compute({ inlineThreshold: 0 });
+    assert.deepEqual(got.data, values, `run ${run}`);
+  }
+  // on the pool, every body moves to a worker, which sends it back once decoded
+  bodyPool.clear();
+  const got = await x.compute({ inlineThreshold: 0 });
+  assert.deepEqual(got.data, values);
+  assert.ok(bodyPool.freeBytes > 0, "no body came back from the workers");
+});

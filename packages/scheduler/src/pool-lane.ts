@@ -1,6 +1,7 @@
 import { PriorityQueue } from "./priority-queue.js";
 import { poolThreads, sharedPool } from "./worker-pool.js";
 import { MessageWriter, responseOf, type WorkerMessage, type WorkerReply, type WorkerResponse } from "./worker-protocol.js";
+import { bodyPool } from "./http/body-pool.js";
 
 /** One task (or fused segment) waiting for the pool. */
 export interface PoolJob {
@@ -142,6 +143,9 @@ export class PoolLane {
       .then(
         (reply: WorkerReply) => {
           this.#active--;
+          // bodies the workers are done with: reused for the next ones, or detached so that the
+          // next scavenge frees them (a buffer that came from a worker is old-generation garbage)
+          if (reply.b !== undefined) for (const b of reply.b) if (!bodyPool.adopt(b)) structuredClone(b, { transfer: [b] });
           for (let k = 0; k < jobs.length; k++) jobs[k]!.settle(responseOf(reply, k));
         },
         (e: unknown) => {

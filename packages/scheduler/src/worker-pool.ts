@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import type { WorkerMessage, WorkerReply } from "./worker-protocol.js";
+import { bodyPool } from "./http/body-pool.js";
 
 /** Options of the shared worker pool. */
 export interface PoolOptions {
@@ -93,8 +94,9 @@ export async function configurePool(options: PoolOptions): Promise<void> {
 }
 
 /**
- * Shut the shared worker pool down (waiting for running tasks). Not needed for a script to
- * exit; useful in tests and servers. A later compute starts a new pool.
+ * Shut the shared worker pool down (waiting for running tasks) and drop the free response
+ * buffers kept for reuse. Not needed for a script to exit; useful in tests and servers. A
+ * later compute starts a new pool.
  *
  * @example
  * ```ts
@@ -105,6 +107,7 @@ export async function configurePool(options: PoolOptions): Promise<void> {
 export async function close(options: { signal?: AbortSignal } = {}): Promise<void> {
   const p = pool;
   pool = undefined;
+  bodyPool.clear();
   if (p === undefined) return;
   options.signal?.throwIfAborted();
   await p.close({ force: options.signal?.aborted ?? false });

@@ -36,6 +36,8 @@ export interface WorkerReply {
   readonly k: Uint8Array;
   readonly v: unknown[];
   readonly t: Float64Array;
+  /** Input buffers of pooled sizes that the requests are done with, back for the main thread's body pool. */
+  b?: ArrayBuffer[];
 }
 
 /** What a failed request answers: the step that threw (its index in the request) and the error. */

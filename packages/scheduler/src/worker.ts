@@ -7,6 +7,7 @@ import { loadOpByUrl, loadedOpByUrl } from "./op-registry.js";
 import { forEachView, packForTransfer } from "./transfer.js";
 import { GcBudget } from "./gc.js";
 import { RECYCLE_MAX, RECYCLE_MIN, recycleBuffer } from "./buffers.js";
+import { isPooledSize } from "./http/body-pool.js";
 import type { OpFunction } from "@zask/graph";
 import { errorToPlain } from "./error-transfer.js";
 import { CANCELLED, FAILED, INNER_REF, OK, requestStarts, type WorkerFailure, type WorkerMessage, type WorkerReply } from "./worker-protocol.js";
@@ -43,7 +44,7 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
   let mine: Set<ArrayBuffer> | undefined;
   const note = (v: ArrayBufferView): void => {
     garbage.add(v.byteLength);
-    if (isBig(v)) (mine ??= new Set()).add(v.buffer as ArrayBuffer);
+    if (isBig(v) || isPooledSize(v.buffer)) (mine ??= new Set()).add(v.buffer as ArrayBuffer);
   };
   for (let r = 0; r + 2 < starts.length; r += 2) {
     mine = undefined;
@@ -54,6 +55,8 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
   const n = bigInputs.length;
   const reply: WorkerReply = { k: new Uint8Array(n), v: new Array<unknown>(n), t: new Float64Array(n) };
   const transfer = new Set<ArrayBuffer>();
+  // input buffers of the body pool's sizes (response bodies, most likely) go back to it
+  const spare: ArrayBuffer[] = [];
   const o = message.o;
   const fns: OpFunction[] = [];
   for (let j = 0; j < o.length; j += 2) {
@@ -73,18 +76,25 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
     // drop the request's arguments (its inputs are unreachable but for the detaching below)
     for (let p = starts[2 * r + 1]!; p < starts[2 * r + 3]!; p++) a[p] = undefined;
     const big = bigInputs[r];
+    const done: ArrayBuffer[] = [];
     if (big !== undefined) {
       for (const b of big) {
         const left = readers.get(b)! - 1;
         readers.set(b, left);
-        if (left === 0) made.add(b);
+        if (left === 0) done.push(b);
       }
       bigInputs[r] = undefined;
     }
     // a result of plain objects, arrays and typed arrays has been packed (partial views copied,
     // whole ones listed in `transfer`); anything else is cloned when the answer is posted and
     // might view a buffer: then nothing is detached or recycled, and the GC frees what it can
-    const opaque = (made.size > 0 || dead.size > 0) && reply.k[r] === OK && !isPlain(reply.v[r]);
+    const opaque = (made.size > 0 || dead.size > 0 || done.length > 0) && reply.k[r] === OK && !isPlain(reply.v[r]);
+    for (const b of done) {
+      if (!opaque && !transfer.has(b) && isPooledSize(b)) {
+        spare.push(b);
+        transfer.add(b);
+      } else if (b.byteLength >= BIG) made.add(b);
+    }
     if (made.size > 0 && !opaque) {
       for (const b of made) {
         if (!transfer.has(b) && b.byteLength > 0) structuredClone(b, { transfer: [b] });
@@ -99,6 +109,7 @@ export default async function handle(message: WorkerMessage): Promise<unknown> {
     }
     garbage.collectIfDue();
   }
+  if (spare.length > 0) reply.b = spare;
   if (transfer.size === 0) return reply;
   // piscina moves what a "movable" result lists under its transferable symbol
   return move({ [transferableSymbol]: [...transfer], [valueSymbol]: reply } as never);

@@ -15,7 +15,7 @@ export const MIN_POOLED_BODY = 16 * 1024;
 /** Bodies longer than this are allocated as usual. */
 export const MAX_POOLED_BODY = 16 * 2 ** 20;
 /** The most bytes the free buffers of one thread's pool hold. */
-const MAX_FREE_BYTES = 32 * 2 ** 20;
+const MAX_FREE_BYTES = 16 * 2 ** 20;
 
 /** The pooled size for a body of `length` bytes: 2^k × 1, 1.25, 1.5 or 1.75, at least `length`. */
 export function pooledSize(length: number): number {
@@ -59,12 +59,30 @@ class BodyPool {
     this.#freeBytes += buf.byteLength;
   }
 
+  /**
+   * Take in a buffer that was a pooled body before it moved to a worker and back (any buffer of
+   * a pooled size will do): true when kept for the next body.
+   */
+  adopt(buffer: ArrayBuffer): boolean {
+    const n = buffer.byteLength;
+    if (n < MIN_POOLED_BODY || n > pooledSize(MAX_POOLED_BODY) || pooledSize(n) !== n || this.#lent.has(buffer)) return false;
+    this.#lent.add(buffer);
+    this.give(buffer);
+    return this.#free.get(n)?.at(-1) === buffer;
+  }
+
   /** `buffer` is no longer the pool's: it is never lent again. */
   forget(buffer: ArrayBufferLike): void {
     this.#lent.delete(buffer as ArrayBuffer);
   }
 
-  /** Bytes held by free buffers (for tests). */
+  /** Drop every free buffer (lent ones stay lent). */
+  clear(): void {
+    this.#free.clear();
+    this.#freeBytes = 0;
+  }
+
+  /** Bytes held by free buffers. */
   get freeBytes(): number {
     return this.#freeBytes;
   }
@@ -73,6 +91,12 @@ class BodyPool {
 // One pool per thread, even where a module loader gives this module two instances in one
 // thread (tsx may): the transport's takeBody and an op's recycleBody must meet.
 const POOL = Symbol.for("@zask/scheduler/body-pool");
+
+/** Whether a worker should send `buffer` back to the main thread's pool once it is done with it. */
+export function isPooledSize(buffer: ArrayBufferLike): boolean {
+  const n = buffer.byteLength;
+  return !(buffer instanceof SharedArrayBuffer) && n >= MIN_POOLED_BODY && n <= pooledSize(MAX_POOLED_BODY) && pooledSize(n) === n;
+}
 
 /** This thread's pool. */
 export const bodyPool: BodyPool = ((globalThis as { [POOL]?: BodyPool })[POOL] ??= new BodyPool());
