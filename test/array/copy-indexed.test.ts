@@ -78,3 +78,30 @@ test("blocks of a few columns assemble in C order, strings as well as numbers", 
   const strings = numbers.map((b) => ({ data: Array.from(b.data as Float64Array, String), shape: b.shape, dtype: "string" as const }));
   assert.deepEqual(assemble(strings, chunks, "string").data, Array.from(n.data as Float64Array, String));
 });
+
+test("1-d blocks assemble end to end, strings, numbers and int64 alike, and a step selection of one axis keeps order", () => {
+  const sizes = [3, 1, 4];
+  const blocks = <T>(make: (i: number) => T) => {
+    let at = 0;
+    return sizes.map((n) => {
+      const out = Array.from({ length: n }, (_, k) => make(at + k));
+      at += n;
+      return out;
+    });
+  };
+  const want = Array.from({ length: 8 }, (_, i) => i * 3 + 1);
+  const strings = blocks((i) => `s${want[i]}`).map((data) => ({ data, shape: [data.length], dtype: "string" as const }));
+  assert.deepEqual(
+    assemble(strings, [sizes], "string").data,
+    want.map((v) => `s${v}`),
+  );
+  const floats = blocks((i) => want[i]!).map((data) => ({ data: Float32Array.from(data), shape: [data.length], dtype: "float32" as const }));
+  assert.deepEqual([...(assemble(floats, [sizes], "float32").data as Float32Array)], want);
+  const ints = blocks((i) => BigInt(want[i]!) - 2n ** 40n).map((data) => ({ data: BigInt64Array.from(data), shape: [data.length], dtype: "int64" as const }));
+  assert.deepEqual(
+    [...(assemble(ints, [sizes], "int64").data as BigInt64Array)],
+    want.map((v) => BigInt(v) - 2n ** 40n),
+  );
+  const every = { data: Array.from({ length: 10 }, (_, i) => `v${i}`), shape: [10], dtype: "string" as const };
+  assert.deepEqual(getitem(every, [{ start: 1, step: 3, count: 3 }], [3]).data, ["v1", "v4", "v7"]);
+});
