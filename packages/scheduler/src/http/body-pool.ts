@@ -12,8 +12,12 @@
 
 /** Bodies shorter than this are allocated as usual: their faults cost less than the bookkeeping. */
 export const MIN_POOLED_BODY = 16 * 1024;
-/** Bodies longer than this are allocated as usual. */
-export const MAX_POOLED_BODY = 16 * 2 ** 20;
+/**
+ * Bodies longer than this are allocated as usual: chunks of 1.5-2 MB read through the pool and
+ * sent back by the workers made the big-store scans slower, not faster
+ * (benchmarks/results/big-store.md).
+ */
+export const MAX_POOLED_BODY = 2 ** 20;
 /** The most bytes the free buffers of one thread's pool hold. */
 const MAX_FREE_BYTES = 16 * 2 ** 20;
 
@@ -37,7 +41,8 @@ class BodyPool {
     const size = pooledSize(length);
     const list = this.#free.get(size);
     let buf = list?.pop();
-    if (buf === undefined) buf = new ArrayBuffer(size);
+    // not zero-filled: the response writes every byte of the body before anyone reads it
+    if (buf === undefined) buf = Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer;
     else this.#freeBytes -= size;
     this.#lent.add(buf);
     return new Uint8Array(buf, 0, length);
