@@ -54,5 +54,14 @@ test("the buffers entry point of @zask/scheduler is exactly this list", async ()
 
 test("the body-pool entry point of @zask/scheduler is exactly this list", async () => {
   const pool = await import("@zask/scheduler/body-pool");
-  assert.deepEqual(Object.keys(pool).sort(), ["MAX_POOLED_BODY", "MIN_POOLED_BODY", "bodyPool", "forgetBody", "isPooledSize", "pooledSize", "recycleBody", "takeBody"]);
+  assert.deepEqual(Object.keys(pool).sort(), [
+    "MAX_POOLED_BODY",
+    "MIN_POOLED_BODY",
+    "bodyPool",
+    "forgetBody",
+    "isPooledSize",
+    "pooledSize",
+    "recycleBody",
+    "takeBody",
+  ]);
 });
