@@ -9,14 +9,25 @@
  *     every benchmark query, an untimed warm-up then a timed run each, as the peer's batch mode
  *     does: `{"ms": {query: ms}, "firstMs": {query: warm-up ms}, "sums": {query: sum}, "maxRssMiB"}`
  */
+import { readFileSync } from "node:fs";
 import { QUERIES } from "./results.ts";
 import type { QueryName } from "./results.ts";
 import { ZaskSession, zaskFullReduction } from "./zask-queries.ts";
 
 const [url, mode, gene, oneCell] = process.argv.slice(2);
 if (url === undefined) throw new TypeError("Expected a store URL argument, got nothing");
-// maxRSS is in KiB on Linux: the peak of this whole process, node's own baseline included.
-const maxRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
+// The peak RSS of this process, node's baseline and the workers included: on Linux VmHWM, since
+// getrusage's maxRSS keeps the parent's RSS at fork across exec (a child of a 1 GiB bench
+// process reads 1 GiB there, whatever it uses itself); elsewhere maxRSS (KiB).
+const maxRssMiB = (): number => {
+  try {
+    const kib = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (kib !== undefined) return Number(kib) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+};
 if (mode === "--session") {
   if (gene === undefined || !(Number(oneCell) >= 0)) throw new TypeError(`Expected --session GENE ONE_CELL, got ${gene} ${oneCell}`);
   const session = new ZaskSession(url, { gene, oneCell: Number(oneCell) });

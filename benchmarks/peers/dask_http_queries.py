@@ -228,9 +228,22 @@ def main(argv):
         "chunks": [int(c[0]) for c in X.chunks],
         "repeats": args.repeats,
         "queries": results,
-        # the peak RSS of this whole process (KiB on Linux), interpreter and imports included
-        "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # the peak RSS of this whole process, interpreter and imports included
+        "max_rss_mib": peak_rss_mib(),
     }))
+
+
+def peak_rss_mib():
+    """This process's peak RSS, MiB: VmHWM on Linux, since ru_maxrss keeps the parent's RSS at
+    fork across exec (a child of a big bench process reads the parent's size there)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
