@@ -44,3 +44,30 @@ test("the scheduler's own errors are registered; an unknown name comes back as a
   assert.equal(back.name, "NobodyRegisteredThis");
   assert.equal(errorFromPlain(errorToPlain("a string thrown")).message, "a string thrown");
 });
+
+test("every error class the packages export comes back as itself from a worker or another process", async () => {
+  const lost: string[] = [];
+  let checked = 0;
+  for (const pkg of ["@zask/graph", "@zask/scheduler", "@zask/array", "@zask/anndata"]) {
+    for (const [name, value] of Object.entries((await import(pkg)) as Record<string, unknown>)) {
+      if (typeof value !== "function" || !(value.prototype instanceof Error)) continue;
+      // as a worker sends it: the class's instance, by the name it carries
+      const e = Object.create(value.prototype) as Error;
+      Object.assign(e, { name, message: `a ${name}` });
+      const back = errorFromPlain(errorToPlain(e));
+      checked++;
+      if (!(back instanceof (value as new () => Error)) || back.message !== `a ${name}`) lost.push(`${pkg} ${name}`);
+    }
+  }
+  assert.ok(checked >= 20, `only ${checked} error classes found`);
+  assert.deepEqual(lost, []);
+});
+
+test("errors thrown inside a decode keep their class as the cause of the task's error", async () => {
+  const { DecompressedSizeError } = await import("../../packages/array/src/codecs/checked-size.ts");
+  const { ChunkIntegrityError } = await import("../../packages/anndata/src/checked-store.ts");
+  for (const C of [DecompressedSizeError, ChunkIntegrityError]) {
+    const back = errorFromPlain(errorToPlain(new TaskError("k", "op", new C("the chunk is short"))));
+    assert.ok((back as TaskError).cause instanceof C, C.name);
+  }
+});

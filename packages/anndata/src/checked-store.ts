@@ -1,4 +1,5 @@
 import { fixedItemsize } from "@zask/array";
+import { registerErrorClass } from "@zask/scheduler/error-transfer";
 import type * as zarr from "zarrita";
 
 /** What a chunk of one array must look like, learnt from the array's metadata. */
@@ -15,6 +16,9 @@ const v2Itemsize = (dtype: unknown) => (typeof dtype === "string" ? /^[<>|=]?[bi
 export class ChunkIntegrityError extends Error {
   override name = "ChunkIntegrityError";
 }
+
+// a worker that reads through a checked store reports it with its class
+registerErrorClass("ChunkIntegrityError", ChunkIntegrityError);
 
 function learn(key: string, bytes: Uint8Array, rules: Map<string, ChunkRule>): void {
   let doc: Record<string, any>;

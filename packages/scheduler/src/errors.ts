@@ -1,4 +1,4 @@
-import { ZaskError } from "@zask/graph";
+import { CycleError, FusionError, MissingKeyError, ZaskError } from "@zask/graph";
 import { registerErrorClass } from "./error-transfer.js";
 
 /**
@@ -293,3 +293,14 @@ export class NotTransportableError extends ZaskError {
     this.what = what;
   }
 }
+
+// The scheduler's own, and the graph's, which cannot register themselves (the graph package
+// does not depend on this one).
+registerErrorClass("ByteRangeError", ByteRangeError);
+registerErrorClass("WorkerTaskError", WorkerTaskError);
+registerErrorClass("ExecutorUnavailableError", ExecutorUnavailableError);
+registerErrorClass("NotTransportableError", NotTransportableError);
+registerErrorClass("ZaskError", ZaskError);
+registerErrorClass("CycleError", CycleError);
+registerErrorClass("FusionError", FusionError);
+registerErrorClass("MissingKeyError", MissingKeyError);

@@ -1,5 +1,6 @@
 // Wraps zarrita's decompressors so that a chunk decompressing to the wrong number of bytes is
 // an error: zarrita views the bytes as values without comparing their length to the chunk's.
+import { registerErrorClass } from "@zask/scheduler/error-transfer";
 import { exactDecodedBytes, type CodecChunkMeta } from "./decoded-size.js";
 
 interface Codec {
@@ -16,6 +17,9 @@ type Loader = () => CodecClass | Promise<CodecClass>;
 export class DecompressedSizeError extends RangeError {
   override name = "DecompressedSizeError";
 }
+
+// it reaches the caller as the cause of a ChunkDecodeError thrown on a worker
+registerErrorClass("DecompressedSizeError", DecompressedSizeError);
 
 /**
  * The codec class `load` gives, wrapped: each bytes-to-bytes codec it makes checks that
