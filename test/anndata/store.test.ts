@@ -166,12 +166,21 @@ describe("the HTTP options of an open apply to its eager reads", () => {
       kind === "http1"
         ? createHttpServer((req, res) => void handle(req.url, req.httpVersion, (status, body) => res.writeHead(status).end(body)))
         : createH2cServer((req, res) => void handle(req.url, req.httpVersion, (status, body) => res.writeHead(status).end(body)));
+    const sessions = new Set<{ destroy(): void }>();
+    server.on("session", (session: { destroy(): void }) => sessions.add(session));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${STORE}`;
     return {
       url,
       state,
-      close: () => new Promise((r) => server.close(r)),
+      close: () =>
+        new Promise((r) => {
+          server.close(r);
+          // the client keeps its connections and HTTP/2 sessions for reuse: end them rather
+          // than wait for them to idle out
+          if ("closeAllConnections" in server) server.closeAllConnections();
+          for (const session of sessions) session.destroy();
+        }),
     };
   }
 
