@@ -7,6 +7,7 @@ import { ElementReadError, StoreOpenError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
 import { withChunkChecks } from "./checked-store.js";
 import { HttpStore, keyUrl, ZarrStore, countRequests, type HttpStoreOptions } from "@zask/array";
+import type { ComputeOptions } from "@zask/scheduler";
 
 /** Metadata documents of zarr v2 and v3: a consolidated store answers these without asking. */
 const METADATA_KEY = /\/(\.zarray|\.zgroup|\.zattrs|zarr\.json)$/;
@@ -50,14 +51,7 @@ interface StoreInfo {
 }
 
 /** The HTTP options of an open that its eager reads (computes of whole arrays) follow too. */
-export interface EagerHttpOptions {
-  readonly httpConcurrency?: number;
-  readonly http2?: boolean;
-  readonly retries?: number;
-  readonly retryDelay?: number;
-  readonly timeout?: number;
-  readonly deadline?: number;
-}
+export type EagerHttpOptions = Pick<ComputeOptions, "httpConcurrency" | "http2" | "retries" | "retryDelay" | "timeout" | "deadline">;
 
 const infos = new WeakMap<object, StoreInfo>();
 

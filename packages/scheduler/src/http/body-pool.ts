@@ -2,7 +2,7 @@
  * Reused buffers for response bodies that one op reads and drops (a chunk's compressed bytes,
  * decoded on this thread). A fresh buffer per body costs a page fault per 4 KiB on first touch,
  * and V8 frees buffers only when it collects them, so the allocator keeps handing out new pages:
- * on a virtual machine where a fault costs microseconds, that was most of a small read's time.
+ * on a virtual machine, where a fault costs microseconds, faults can outweigh a small read.
  *
  * Bodies are views of pooled buffers of a few sizes (four per power of two, so at most a
  * quarter of a buffer is unused). A buffer is lent for one body; {@link recycleBody} gives it
@@ -13,9 +13,8 @@
 /** Bodies shorter than this are allocated as usual: their faults cost less than the bookkeeping. */
 export const MIN_POOLED_BODY = 16 * 1024;
 /**
- * Bodies longer than this are allocated as usual: chunks of 1.5-2 MB read through the pool and
- * sent back by the workers made the big-store scans slower, not faster
- * (benchmarks/results/big-store.md).
+ * Bodies longer than this are allocated as usual: a compute reads few of them, and pooling them
+ * measured slower on the big-store scans (benchmarks/results/big-store.md).
  */
 export const MAX_POOLED_BODY = 2 ** 20;
 /** The most bytes the free buffers of one thread's pool hold. */
