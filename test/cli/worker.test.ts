@@ -180,7 +180,7 @@ describe("zask worker processes on a real redis-server", { skip }, () => {
       await own.stop();
       const t0 = performance.now();
       w.child.kill("SIGTERM");
-      assert.equal(await w.exited, 0);
+      assert.equal(await w.exited, 0, `signal ${w.child.signalCode}; the worker said:\n${w.lines.join("\n")}`);
       assert.ok(performance.now() - t0 < 8000, `exited after ${Math.round(performance.now() - t0)} ms`);
       assert.match(w.lines.at(-1)!, / stopped$/);
     } finally {
