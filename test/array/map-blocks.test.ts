@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { op } from "@zask/graph";
 import { close } from "@zask/scheduler";
-import { blockwise, fromTypedArray, mapBlocks, type NDArray } from "@zask/array";
+import { BlockShapeError, blockwise, fromTypedArray, mapBlocks, type NDArray } from "@zask/array";
 
 const userOps = new URL("../fixtures/array-ops/ops.mjs", import.meta.url);
 
@@ -156,5 +156,31 @@ describe("blockwise", () => {
   test("an output symbol no input carries is a RangeError", () => {
     const x = fromTypedArray(new Float64Array(3), [3]);
     assert.throws(() => blockwise(op(userOps, "double"), "ij", [[x, "i"]], { dtype: "float64" }), RangeError);
+  });
+});
+
+describe("assembling blocks", () => {
+  test("a block whose shape is not its chunk's is refused with a BlockShapeError naming it", async () => {
+    const x = fromTypedArray(
+      Float64Array.from({ length: 10 }, (_, i) => i),
+      [10],
+      { chunks: [4] },
+    );
+    // the last block (2 values) comes back with 3: nothing may be assembled from it
+    const y = mapBlocks(
+      (b: NDArray) => ({ data: new Float64Array(b.shape[0] === 2 ? 3 : b.shape[0]!), shape: b.shape[0] === 2 ? [3] : b.shape, dtype: "float64" }),
+      [x],
+    );
+    const err = await y.compute().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const cause = err instanceof BlockShapeError ? err : (err as { cause?: unknown } | undefined)?.cause;
+    assert.ok(cause instanceof BlockShapeError, `expected a BlockShapeError, got ${String(err)}`);
+    assert.equal(cause.key, y.key([2]));
+    assert.deepEqual([cause.shape, cause.expected], [[3], [2]]);
+    // a block whose values disagree with its own shape is refused too
+    const z = mapBlocks((b: NDArray) => ({ data: new Float64Array(1), shape: b.shape, dtype: "float64" }), [x]);
+    await assert.rejects(z.compute(), (e: unknown) => (e instanceof BlockShapeError ? e : (e as { cause?: unknown }).cause) instanceof BlockShapeError);
   });
 });

@@ -6,6 +6,7 @@ import * as ops from "@zask/array/ops";
 test("the public API of @zask/array is exactly this list", () => {
   assert.deepEqual(Object.keys(pkg).sort(), [
     "Array",
+    "BlockShapeError",
     "BloscError",
     "ChunkCache",
     "ChunkDecodeError",

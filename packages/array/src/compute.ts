@@ -31,7 +31,8 @@ const assembleOp = op("@zask/array/ops", "assemble", { lane: "inline" });
 /** The graph of `x` plus one task that assembles its blocks, and that task's key. */
 export function finalizeGraph(x: Array): { graph: Graph; key: string } {
   const key = `finalize-${x.name}`;
-  const task = new Task(key, assembleOp, [x.keys().map(ref), x.chunks.map((c) => [...c]), x.dtype]);
+  const keys = x.keys();
+  const task = new Task(key, assembleOp, [keys.map(ref), x.chunks.map((c) => [...c]), x.dtype, keys]);
   return { graph: x.graph.withLayer(new MaterializedLayer(key, [task]), [x.name]), key };
 }
 

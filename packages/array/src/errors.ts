@@ -152,6 +152,32 @@ export class SparseStructureError extends ZaskError {
   }
 }
 
+/**
+ * A block computed for an array has another shape than the array's chunks give it (a
+ * `mapBlocks` function that returned the wrong shape, a store that decoded wrongly): the array
+ * is not assembled, so no result disagrees with its shape.
+ *
+ * @example
+ * ```ts
+ * await y.compute().catch((e) => e.name === "BlockShapeError" && [e.key, e.shape, e.expected]);
+ * ```
+ */
+export class BlockShapeError extends ZaskError {
+  override name = "BlockShapeError" as const;
+  /** The block's task key. */
+  readonly key: string;
+  /** The shape the block has. */
+  readonly shape: readonly number[];
+  /** The shape the array's chunks give it. */
+  readonly expected: readonly number[];
+  constructor(key: string, shape: readonly number[], expected: readonly number[], options?: { cause?: unknown }) {
+    super(`Block ${key} has shape [${shape.join(", ")}], expected [${expected.join(", ")}] from the array's chunks`, options);
+    this.key = key;
+    this.shape = [...shape];
+    this.expected = [...expected];
+  }
+}
+
 // Rebuilt with their class when thrown on a worker thread or another process.
 registerErrorClass("ChunkFetchError", ChunkFetchError);
 registerErrorClass("ZarrArrayError", ZarrArrayError);
@@ -159,3 +185,4 @@ registerErrorClass("ZarrMetadataError", ZarrMetadataError);
 registerErrorClass("ChunkDecodeError", ChunkDecodeError);
 registerErrorClass("ShardIndexError", ShardIndexError);
 registerErrorClass("SparseStructureError", SparseStructureError);
+registerErrorClass("BlockShapeError", BlockShapeError);

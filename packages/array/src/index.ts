@@ -32,7 +32,7 @@ export type { ComputedArray, DataTypeArrays } from "./computed-array.js";
 export type { VisualizeOptions, VisualizeFormat } from "./visualize.js";
 export type { Plan, StorePlan, PlanOptions } from "./plan.js";
 export type { ToZarrOptions, ToZarrResult, CompressorConfig, WritableStore } from "./to-zarr.js";
-export { ChunkDecodeError, ChunkFetchError, ShardIndexError, SparseStructureError, ZarrArrayError, ZarrMetadataError } from "./errors.js";
+export { BlockShapeError, ChunkDecodeError, ChunkFetchError, ShardIndexError, SparseStructureError, ZarrArrayError, ZarrMetadataError } from "./errors.js";
 export { encodeShard } from "./shard-encode.js";
 export { autoShards } from "./auto-shards.js";
 export { SparseArray } from "./sparse/sparse-array.js";

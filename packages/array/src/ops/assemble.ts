@@ -1,34 +1,17 @@
 // Block-level glue: assembling blocks into one array, reshaping and transposing blocks.
+import { BlockAssembler } from "../block-assembler.js";
 import { allocate, type DataType, type NDArray } from "../dtype.js";
 import { cStrides, copyIndexed } from "./copy-indexed.js";
 
 /**
  * inline op: the whole array from its blocks (`blocks` in row-major block order, `chunks`
- * the per-axis block sizes), in C order. A single block is returned as it is.
+ * the per-axis block sizes, `keys` their task keys for errors), in C order. A single block is
+ * returned as it is.
  */
-export function assemble(blocks: readonly NDArray[], chunks: readonly (readonly number[])[], dtype: DataType): NDArray {
-  const shape = chunks.map((c) => c.reduce((a, b) => a + b, 0));
-  if (blocks.length === 1) return { data: blocks[0]!.data, shape, dtype };
-  const out = allocate(
-    dtype,
-    shape.reduce((a, b) => a * b, 1),
-  );
-  const strides = cStrides(shape);
-  const nd = chunks.length;
-  const idx = new globalThis.Array<number>(nd).fill(0);
-  const offsets = new globalThis.Array<number>(nd).fill(0);
-  for (const block of blocks) {
-    let base = 0;
-    for (let k = 0; k < nd; k++) base += offsets[k]! * strides[k]!;
-    copyIndexed(block.data, cStrides(block.shape), [], out, strides, [], block.shape, 0, base);
-    for (let k = nd - 1; k >= 0; k--) {
-      offsets[k]! += chunks[k]![idx[k]!]!;
-      if (++idx[k]! < chunks[k]!.length) break;
-      idx[k] = 0;
-      offsets[k] = 0;
-    }
-  }
-  return { data: out, shape, dtype };
+export function assemble(blocks: readonly NDArray[], chunks: readonly (readonly number[])[], dtype: DataType, keys?: readonly string[]): NDArray {
+  const a = new BlockAssembler(chunks, dtype);
+  for (let i = 0; i < blocks.length; i++) a.place(i, keys?.[i] ?? `block ${i}`, blocks[i]!);
+  return a.result();
 }
 
 /** inline op: the same values with another shape (C order is unchanged, so nothing is copied). */
