@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, test } from "node:test";
-import { ByteRangeError, HttpAccessDeniedError, HttpError, IoLane, ReadPlanner, coalesceFor } from "@zask/scheduler";
+import { ByteRangeError, HttpAccessDeniedError, HttpError, IoLane, recycleBody, ReadPlanner, coalesceFor } from "@zask/scheduler";
+import { bodyPool } from "@zask/scheduler/body-pool";
 import { MAX_GAP, MIN_GAP } from "../../packages/scheduler/src/origin-stats.ts";
 import { serveRanges, serveRangesDuringTests } from "../helpers/range-server.ts";
 
@@ -176,6 +177,24 @@ describe("ReadPlanner over HTTP", () => {
     } finally {
       await deaf.close();
     }
+  });
+
+  test("with sharedBodies, a range alone comes in a pooled buffer, and a range read twice gives the first reader a copy", async () => {
+    server.reset();
+    const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: 0 }, sharedBodies: true });
+    const r = range(url(6), 1000, 40_000);
+    planner.declare([r, r]);
+    const first = await planner.read(r);
+    const last = await planner.read(r);
+    assert.deepEqual(server.totals(), { requests: 1, bytes: 40_000 });
+    assert.ok(bodyPool.lent(last!.buffer), "the last reader's bytes are the pooled body");
+    assert.equal(bodyPool.lent(first!.buffer), false, "the first reader has its own copy");
+    // the last reader decodes and gives the body back; the next body overwrites it
+    recycleBody(last!);
+    const other = await planner.read(range(url(7), 0, 40_000));
+    assert.equal(other!.buffer, last!.buffer);
+    assert.deepEqual(first, expectBytes(6, 1000, 40_000));
+    assert.deepEqual(other, expectBytes(7, 0, 40_000));
   });
 
   test("with sharedBodies, hands each part of a merged request to its reader as soon as its bytes are in", async () => {

@@ -4,6 +4,7 @@ import { ByteRangeError, HttpAccessDeniedError, HttpError } from "./errors.js";
 import { DEFAULT_MAX_BYTES as DEFAULT_LANE_MAX_BYTES } from "./io-lane.js";
 import { originOf, originStats } from "./origin-stats.js";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_WASTE, planReads, type ByteRangeRequest, type CoalesceOptions, type PlannedRead } from "./plan-reads.js";
+import { bodyPool } from "./http/body-pool.js";
 
 /** How a {@link ReadPlanner} reaches http(s) objects: an io op's `ctx` (the I/O lane) or anything with its `get`. */
 export interface RangeTransport {
@@ -14,6 +15,7 @@ export interface RangeTransport {
       headers: Readonly<Record<string, string>>;
       maxBytes?: number;
       shared?: boolean;
+      pooled?: boolean;
       onBody?: (status: number, body: Uint8Array, received: number) => void;
     },
   ): Promise<{ readonly status: number; readonly body: Uint8Array | null }>;
@@ -44,8 +46,9 @@ export interface ReadPlannerOptions {
   /**
    * Ask the transport for a body in a `SharedArrayBuffer` when a request serves several ranges,
    * so that each reader's view goes to a worker without being copied out (the scheduler copies
-   * views of part of an unshared buffer). Only for readers that never hand those views on as
-   * results (their bytes are decoded into new buffers): a result would share the whole body.
+   * views of part of an unshared buffer), and for a pooled body (`IoGetOptions.pooled`) when it
+   * serves one. Only for readers that never hand those views on as results (their bytes are
+   * decoded into new buffers, and a pooled one given back): a result would share the body.
    * @default false
    */
   readonly sharedBodies?: boolean;
@@ -227,8 +230,9 @@ export class ReadPlanner {
     const start = r.offset - g.read.offset;
     const part = body.subarray(start, start + r.length);
     // a body read by more than one task: every one but the last gets a copy, since the
-    // scheduler may move a view that spans its whole buffer to a worker
-    if (part.byteLength === body.buffer.byteLength && g.pending > 0) return part.slice();
+    // scheduler may move a view that spans its whole buffer to a worker, and a reader gives a
+    // pooled body back once it has decoded it
+    if (g.pending > 0 && (part.byteLength === body.buffer.byteLength || bodyPool.lent(body.buffer))) return part.slice();
     return part;
   }
 
@@ -352,7 +356,9 @@ export class ReadPlanner {
       maxBytes: Math.max(length, DEFAULT_LANE_MAX_BYTES),
       ...(this.#progressive(read)
         ? { shared: true, onBody: (status: number, body: Uint8Array, received: number) => this.#onBody(g, status, body, received) }
-        : {}),
+        : this.#shared
+          ? { pooled: true }
+          : {}),
     });
     g.waiters = undefined;
     if (this.#missing.includes(res.status)) return null;
