@@ -20,3 +20,12 @@ test("a truncated vlen-utf8 chunk is a RangeError, not a short list", () => {
   assert.throws(() => decodeVlenUtf8(bytes.subarray(0, bytes.length - 1)), RangeError);
   assert.throws(() => decodeVlenUtf8(bytes.subarray(0, 2)), RangeError);
 });
+
+test("vlen-utf8 decoding of chunks far longer than one latin1 window, with items across window edges", () => {
+  // lengths 0-40 in a repeating pattern put item boundaries at every offset of a 32 KiB window
+  const ascii = Array.from({ length: 30_000 }, (_, i) => `CELL${i}-`.padEnd(i % 41, "x").slice(0, i % 41));
+  ascii[12_345] = "y".repeat(100_000); // one item longer than a window
+  assert.deepEqual(decodeVlenUtf8(encodeVlenUtf8(ascii)), ascii);
+  const mixed = ascii.map((s, i) => (i % 997 === 0 ? `${s}é日` : s));
+  assert.deepEqual(decodeVlenUtf8(encodeVlenUtf8(mixed)), mixed);
+});

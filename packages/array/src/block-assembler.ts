@@ -79,7 +79,8 @@ export class BlockAssembler {
         base += this.#starts[k]![rest % n]! * this.#strides[k]!;
         rest = Math.floor(rest / n);
       }
-      copyIndexed(block.data, cStrides(shape), [], this.#out, this.#strides, [], shape, 0, base);
+      if (this.#spansTrailingAxes(shape)) copyRun(block.data, this.#out, base);
+      else copyIndexed(block.data, cStrides(shape), [], this.#out, this.#strides, [], shape, 0, base);
     }
     this.#placed[index] = 1;
     this.#count++;
@@ -92,6 +93,12 @@ export class BlockAssembler {
     return { data, shape: [...this.shape], dtype: this.#dtype };
   }
 
+  /** Whether a block of `shape` holds whole rows of every axis after the first: its values are one run of the result. */
+  #spansTrailingAxes(shape: readonly number[]): boolean {
+    for (let k = 1; k < shape.length; k++) if (shape[k] !== this.shape[k]) return false;
+    return true;
+  }
+
   #blockShape(index: number): number[] {
     const out = new globalThis.Array<number>(this.#chunks.length);
     let rest = index;
@@ -102,4 +109,15 @@ export class BlockAssembler {
     }
     return out;
   }
+}
+
+/** `src` copied into `dst` from position `at` on: one memcpy for typed arrays of one kind. */
+function copyRun(src: NDArray["data"], dst: NDArray["data"], at: number): void {
+  if (ArrayBuffer.isView(src) && ArrayBuffer.isView(dst) && Object.getPrototypeOf(src) === Object.getPrototypeOf(dst)) {
+    (dst as Float64Array).set(src as Float64Array, at);
+    return;
+  }
+  const s = src as ArrayLike<unknown>;
+  const d = dst as unknown as unknown[];
+  for (let i = 0; i < s.length; i++) d[at + i] = s[i];
 }

@@ -30,9 +30,10 @@ export function encodeVlenUtf8(values: readonly string[]): Uint8Array {
  * Decode numcodecs' VLenUTF8 layout (see {@link encodeVlenUtf8}) into strings. zarrita's own
  * decoder copies every string's bytes into a fresh ArrayBuffer and calls TextDecoder on each
  * (a call into C++ per string: ~8 ms for the 4,500 index strings of a pbmc3k open, most of the
- * open's CPU). Here the whole chunk is read once as latin1 (one byte, one char), and ASCII
- * strings — nearly all obs/var names — are slices of it; only others go through TextDecoder.
- * It also honours the view's byteOffset, which zarrita's decoder ignores.
+ * open's CPU). Here the chunk is read as latin1 (one byte, one char) a window of
+ * {@link LATIN1_WINDOW} bytes at a time, and ASCII strings — nearly all obs/var names — are
+ * slices of it; only others go through TextDecoder. It also honours the view's byteOffset,
+ * which zarrita's decoder ignores.
  *
  * @example
  * ```ts
@@ -43,7 +44,19 @@ export function decodeVlenUtf8(bytes: Uint8Array): string[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 4) throw new RangeError(`Expected a VLenUTF8 chunk of at least 4 bytes, got ${bytes.byteLength}`);
   const count = view.getUint32(0, true);
-  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let window = "";
+  let windowStart = 0;
+  let windowEnd = 0;
+  /** Bytes `[from, to)` as latin1, sliced from the current window (the next one when they leave it). */
+  const latin1 = (from: number, to: number): string => {
+    if (to > windowEnd) {
+      windowStart = from;
+      windowEnd = Math.min(bytes.byteLength, Math.max(to, from + LATIN1_WINDOW));
+      window = buf.toString("latin1", windowStart, windowEnd);
+    }
+    return window.slice(from - windowStart, to - windowStart);
+  };
   // Fatal, as Python's decode: invalid UTF-8 is an error, never U+FFFD in the data.
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const out = new Array<string>(count);
@@ -58,7 +71,7 @@ export function decodeVlenUtf8(bytes: Uint8Array): string[] {
     const end = pos + n;
     if (end > bytes.byteLength) throw new RangeError(`VLenUTF8 item ${i} runs past the chunk's end`);
     if (allAscii) {
-      out[i] = latin1.slice(pos, end);
+      out[i] = latin1(pos, end);
       pos = end;
       continue;
     }
@@ -70,7 +83,7 @@ export function decodeVlenUtf8(bytes: Uint8Array): string[] {
       }
     }
     try {
-      out[i] = ascii ? latin1.slice(pos, end) : decoder.decode(bytes.subarray(pos, end));
+      out[i] = ascii ? latin1(pos, end) : decoder.decode(bytes.subarray(pos, end));
     } catch (cause) {
       throw new RangeError(`VLenUTF8 item ${i} is not valid UTF-8`, { cause });
     }
@@ -78,6 +91,12 @@ export function decodeVlenUtf8(bytes: Uint8Array): string[] {
   }
   return out;
 }
+
+/**
+ * Bytes of a chunk read as one latin1 string at a time: small enough for V8's young generation
+ * (a string over 128 KiB goes to freshly mapped pages), large enough for one call per many items.
+ */
+const LATIN1_WINDOW = 32 * 1024;
 
 /** zarrita's codec interface for {@link decodeVlenUtf8} (decode only, as zarrita's). */
 class FastVlenUtf8 {
