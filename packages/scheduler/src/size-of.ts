@@ -23,7 +23,10 @@ function size(x: unknown, depth: number): number {
   if (depth >= MAX_DEPTH) return 0;
   let n = 0;
   if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) n += size(x[i], depth + 1);
+    for (let i = 0; i < x.length; i++) {
+      const e: unknown = x[i];
+      if (typeof e === "object" && e !== null) n += size(e, depth + 1);
+    }
     return n;
   }
   const proto = Object.getPrototypeOf(x);

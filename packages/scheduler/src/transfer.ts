@@ -16,7 +16,11 @@ export function forEachView(x: unknown, f: (v: ArrayBufferView) => void, depth =
   }
   if (depth >= MAX_DEPTH) return;
   if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) forEachView(x[i], f, depth + 1);
+    // only objects can hold views: a long array of strings or numbers costs no call per item
+    for (let i = 0; i < x.length; i++) {
+      const e: unknown = x[i];
+      if (typeof e === "object" && e !== null) forEachView(e, f, depth + 1);
+    }
     return;
   }
   const proto = Object.getPrototypeOf(x);
