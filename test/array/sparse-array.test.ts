@@ -128,3 +128,45 @@ describe("SparseArray", () => {
     assert.equal(X.log1p().plan().densifiedBytes, 0);
   });
 });
+
+describe("SparseArray column selections over many stored values", () => {
+  it("a column selection that keeps thousands of values across chunks equals the dense selection", async () => {
+    // 400 × 300, about a third stored, in data/indices chunks of 9973 values: rows straddle
+    // chunks, and each block keeps thousands of values (more than the gather's first buffer)
+    const m = 400;
+    const n = 300;
+    const dense = new Float64Array(m * n);
+    const indptr = [0];
+    const indices: number[] = [];
+    const data: number[] = [];
+    for (let a = 0; a < m; a++) {
+      for (let j = 0; j < n; j++) {
+        if ((a * 7 + j * 13) % 3 !== 0) continue;
+        const v = a * 1000 + j + 0.5;
+        indices.push(j);
+        data.push(v);
+        dense[a * n + j] = v;
+      }
+      indptr.push(indices.length);
+    }
+    const X = SparseArray.fromSource(
+      {
+        format: "csr",
+        shape: [m, n],
+        indptr: Int32Array.from(indptr),
+        data: fromTypedArray(Float64Array.from(data), [data.length], { chunks: [9973] }),
+        indices: fromTypedArray(Int32Array.from(indices), [indices.length], { chunks: [9973] }),
+        path: "/X",
+        url: "memory://x",
+      },
+      { blockNnz: 20_000 },
+    );
+    const cols = Array.from({ length: 150 }, (_, k) => 2 * k + 1);
+    for (const scheduler of ["threads", "sync"] as const) {
+      const got = await X.slice(null, cols).compute({ scheduler });
+      const want = new Float64Array(m * cols.length);
+      for (let a = 0; a < m; a++) cols.forEach((j, k) => (want[a * cols.length + k] = dense[a * n + j]!));
+      assert.deepEqual(got.data, want, scheduler);
+    }
+  });
+});

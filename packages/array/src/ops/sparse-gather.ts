@@ -181,41 +181,20 @@ function pickTable(map: MinorMap, minor: number): Int32Array {
 }
 
 /**
- * The gather with a minor selection without repeats, in source order: a counting pass over
- * the indices through a lookup table, then a copy of the selected values only.
+ * The gather with a minor selection without repeats, in source order: one pass over the
+ * indices through a lookup table notes the stored position and new index of each selected
+ * value (in buffers grown as they fill), then only those values are copied.
  */
 function gatherPicked(layout: SparseGatherLayout, map: MinorMap, dataChunks: readonly NDArray[], indicesChunks: readonly NDArray[]): SparseBlock {
   const { starts, ends, minor, format } = layout;
   const major = starts.length;
   const pick = pickTable(map, minor);
   const ix = new ChunkCursor(indicesChunks, layout.indicesChunks, layout.indicesChunk, "indices", layout);
-  const indptr = new Int32Array(major + 1);
-  let q = 0;
-  for (let a = 0; a < major; a++) {
-    let p = starts[a]!;
-    const p1 = ends[a]!;
-    while (p < p1) {
-      if (p < ix.base || p >= ix.end) ix.at(p, p1);
-      const src = ix.src;
-      const base = ix.base;
-      const stop = Math.min(p1, ix.end) - base;
-      for (let k = p - base; k < stop; k++) {
-        const j = src[k]!;
-        if (!(j >= 0 && j < minor)) {
-          throw new SparseStructureError(layout.path, layout.url, base + k, `expected indices in [0, ${minor}), got ${j} at position ${base + k}`);
-        }
-        if (pick[j]! >= 0) q++;
-      }
-      p = stop + base;
-    }
-    indptr[a + 1] = q;
-  }
-  const nnz = q;
-  const indices = new Int32Array(nnz);
-  const data = allocate(layout.dtype, nnz) as TypedArray;
-  const out = data as unknown as number[];
   const dx = new ChunkCursor(dataChunks, layout.dataChunks, layout.dataChunk, "data", layout);
-  q = 0;
+  const indptr = new Int32Array(major + 1);
+  let at = new Float64Array(1024);
+  let to = new Int32Array(1024);
+  let q = 0;
   for (let a = 0; a < major; a++) {
     let p = starts[a]!;
     const p1 = ends[a]!;
@@ -227,16 +206,34 @@ function gatherPicked(layout: SparseGatherLayout, map: MinorMap, dataChunks: rea
       // `data` must hold the piece too, selected values or not, as indptr says
       for (let g = p; g < stop + base; g = dx.end) if (g < dx.base || g >= dx.end) dx.at(g, stop + base);
       for (let k = p - base; k < stop; k++) {
-        const t = pick[src[k]!]!;
-        if (t >= 0) {
-          const g = base + k;
-          if (g < dx.base || g >= dx.end) dx.at(g, p1);
-          indices[q] = t;
-          out[q++] = dx.src[g - dx.base]!;
+        const j = src[k]!;
+        if (!(j >= 0 && j < minor)) {
+          throw new SparseStructureError(layout.path, layout.url, base + k, `expected indices in [0, ${minor}), got ${j} at position ${base + k}`);
         }
+        const t = pick[j]!;
+        if (t < 0) continue;
+        if (q === to.length) {
+          const grownAt = new Float64Array(2 * q);
+          grownAt.set(at);
+          at = grownAt;
+          const grownTo = new Int32Array(2 * q);
+          grownTo.set(to);
+          to = grownTo;
+        }
+        at[q] = base + k;
+        to[q++] = t;
       }
       p = stop + base;
     }
+    indptr[a + 1] = q;
+  }
+  const indices = to.slice(0, q);
+  const data = allocate(layout.dtype, q) as TypedArray;
+  const out = data as unknown as number[];
+  for (let i = 0; i < q; i++) {
+    const g = at[i]!;
+    if (g < dx.base || g >= dx.end) dx.at(g, g + 1);
+    out[i] = dx.src[g - dx.base]!;
   }
   const shape: [number, number] = format === "csr" ? [major, map.length] : [map.length, major];
   return { format, shape, indptr, indices, data, dtype: layout.dtype };
