@@ -5,11 +5,15 @@
  * (benchmarks/peers/zarrita_sharded.ts, its own process) on the same server, requests and
  * bytes counted in the server's log.
  *
- * Per store and query, for each reader: untimed warm-ups, then (zask) one untimed run of
- * `planAsync()` then `compute()` on a fresh array (nothing cached) to check that the plan
- * equals what the server saw, and for one gene the same query again on that array (indexes
- * cached); then timed runs, each on a freshly opened array (no index cached). The two readers run in
- * blocks per query (zask first on even queries), not interleaved run by run.
+ * Per store and query, zask first checks its plan in the bench's process (after untimed
+ * warm-ups, one untimed run of `planAsync()` then `compute()` on a fresh array, nothing cached,
+ * whose requests must equal what the server saw; for one gene the same query again on that
+ * array, indexes cached). Then each reader's timed runs go in a fresh process of its own
+ * (benchmarks/lib/zask-sharded-child.ts, benchmarks/peers/zarrita_sharded.ts): untimed
+ * warm-ups, then timed runs, each on a freshly opened array (no index cached). Both start cold
+ * for every query: code the JIT compiled for an earlier query would favour the reader whose
+ * process ran it. The two readers run in blocks per query (zask first on even queries), not
+ * interleaved run by run.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -107,12 +111,6 @@ function queryOf(x: ZaskArray, query: ShardedQuery, genes: readonly number[]): Z
   return x.mean({ axis: 0 });
 }
 
-function sumOf(r: NDArray): number {
-  let s = 0;
-  for (const v of r.data as Float32Array | Float64Array) s += v;
-  return s;
-}
-
 const count = (segs: LogSegment[]) => {
   const reqs = segs.flatMap((s) => s.requests).filter((r) => !r.path.endsWith("zarr.json") && !r.path.endsWith(".zarray") && !r.path.endsWith(".zmetadata"));
   return { requests: reqs.length, bytes: reqs.reduce((a, r) => a + r.bytes, 0) };
@@ -152,23 +150,29 @@ export async function measureSharded(
           again = { ...s2, planRequests: p2.requests, planBytes: p2.readBytes ?? 0 };
         }
       };
+      // the plan check runs here, after warm-ups (the read planner's measurements of the server
+      // have settled); the timed runs in a fresh process of their own, as zarrita's
       const zaskRuns = async (): Promise<ShardedFigures> => {
         for (let w = 0; w < warmups; w++) await queryOf(await fromZarr(url), query, genes).compute({ progress: false });
         await mark("zask-warm");
         await planCheck();
-        const runsMs: number[] = [];
-        const perRun: { requests: number; bytes: number }[] = [];
-        let sum = 0;
-        for (let r = 0; r < repeats; r++) {
-          const y = queryOf(await fromZarr(url), query, genes);
-          await mark(`zask-open-${r}`);
-          const t0 = performance.now();
-          const out = await y.compute({ progress: false });
-          runsMs.push(performance.now() - t0);
-          perRun.push(count(await mark(`zask-run-${r}`)));
-          sum = sumOf(out);
-        }
-        return { requests: perRun[0]!.requests, bytes: perRun[0]!.bytes, requestsPerRun: perRun.map((c) => c.requests), medianMs: median(runsMs), runsMs, sum };
+        await mark("zask-start");
+        const script = new URL("./zask-sharded-child.ts", import.meta.url).pathname;
+        const { stdout } = await run(process.execPath, ["--import", "tsx", script, url, query, String(warmups), String(repeats), JSON.stringify(genes)], {
+          signal,
+          maxBuffer: 1 << 20,
+        });
+        const { runsMs, sums } = JSON.parse(stdout.trim().split("\n").pop()!) as { runsMs: number[]; sums: number[] };
+        const segs = await mark("zask-done");
+        const perRun = Array.from({ length: repeats }, (_, r) => count(segs.filter((s) => s.label === `zask-run-${r}`)));
+        return {
+          requests: perRun[0]!.requests,
+          bytes: perRun[0]!.bytes,
+          requestsPerRun: perRun.map((c) => c.requests),
+          medianMs: median(runsMs),
+          runsMs,
+          sum: sums[0] ?? NaN,
+        };
       };
       const peerRuns = async (): Promise<ShardedFigures> => {
         await mark("peer-start");

@@ -6,9 +6,9 @@
  *
  * QUERY is one_gene, genes_n_cells_gt_1000 or mean_per_gene; MASK_JSON the column indices of the
  * 59-gene query. Each run opens the array afresh (a new store: no index cached), untimed, then
- * times the query; after the warm-ups and after each timed run it sends a marker request
- * (`/__zask_mark__/peer-warm`, `/__zask_mark__/peer-run-R`) so the server's log tells the runs
- * apart. Prints one JSON line: { runsMs, sums }.
+ * times the query; after the warm-ups, after each open and after each timed run it sends a
+ * marker request (`/__zask_mark__/peer-warm`, `peer-open-R`, `peer-run-R`) so the server's log
+ * tells the runs apart. Prints one JSON line: { runsMs, sums }.
  */
 import * as zarr from "zarrita";
 
@@ -54,6 +54,7 @@ const runsMs: number[] = [];
 const sums: number[] = [];
 for (let r = 0; r < Number(repeatsArg); r++) {
   const arr = await open();
+  await mark(`peer-open-${r}`);
   const t0 = performance.now();
   sums.push(await run(arr));
   runsMs.push(performance.now() - t0);
