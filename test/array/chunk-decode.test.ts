@@ -130,3 +130,16 @@ test("decodeChunk given bytes of another chunk's size throws instead of returnin
   // bytes that are not a whole number of values
   await assert.rejects(decodeChunk(new Uint8Array(15), meta, [0], [4], { key: "0", url: "u" }), ChunkDecodeError);
 });
+
+test("decodeChunk never returns a block that views a shared body, whose buffer later reads reuse", async () => {
+  const document = JSON.stringify({ zarr_format: 2, shape: [8], chunks: [4], dtype: "<i4", compressor: null, fill_value: 0, order: "C", filters: null });
+  const meta = { zarrFormat: 2 as const, document, dtype: "int32" as const, path: "/a" };
+  // an uncompressed chunk at offset 8 of a shared body: its values could be a view of the body
+  const body = new Uint8Array(new SharedArrayBuffer(32));
+  body.set(new Uint8Array(new Int32Array([1, 2, 3, 4]).buffer), 8);
+  const block = await decodeChunk(body.subarray(8, 24), meta, [1], [4]);
+  assert.deepEqual(Array.from(block.data as Int32Array), [1, 2, 3, 4]);
+  assert.ok(!((block.data as Int32Array).buffer instanceof SharedArrayBuffer), "the block has its own memory");
+  body.fill(9);
+  assert.deepEqual(Array.from(block.data as Int32Array), [1, 2, 3, 4]);
+});

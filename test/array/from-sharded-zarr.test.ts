@@ -7,6 +7,7 @@ import { ChunkDecodeError, ShardIndexError, fromZarr, slice } from "@zask/array"
 import { TaskError } from "@zask/scheduler";
 import { serveRangesDuringTests } from "../helpers/range-server.ts";
 import { writeShardedStore } from "../helpers/sharded-store.ts";
+import { sharedBodyPool } from "../../packages/scheduler/src/http/shared-body-pool.ts";
 
 // 40 x 47 float32, shards [40, 20] (3 shards, the last one partial), inner chunks [40, 5]:
 // 4 inner chunks per shard, 10 blocks along axis 1, gzip inner codec; index at the end.
@@ -86,6 +87,26 @@ describe("a sharded zarr v3 array over HTTP", () => {
     const perShard = new Map<string, number>();
     for (const e of server.log) if (e.path.includes("/c/")) perShard.set(e.path, (perShard.get(e.path) ?? 0) + 1);
     assert.deepEqual([...perShard.values()], [2, 2, 2]);
+  });
+
+  test("computes that reuse the shared bodies of earlier ones read their own values, and persisted blocks stay intact", async () => {
+    const x = await fromZarr(`${server.url}/a.zarr`);
+    const persisted = await x.slice(null, slice(0, 20)).persist();
+    const cols = [0, 1, 2, 3, 6, 7, 8, 25, 26, 27, 28, 40, 41, 45];
+    const picked = Array.from({ length: 40 * cols.length }, (_, t) => DATA[Math.floor(t / cols.length) * 47 + cols[t % cols.length]!]!);
+    const before = sharedBodyPool.reused;
+    for (let round = 0; round < 3; round++) {
+      const all = await (await fromZarr(`${server.url}/a.zarr`)).compute();
+      assert.deepEqual(Array.from(all.data as Float32Array), Array.from(DATA), `round ${round}`);
+      const some = await (await fromZarr(`${server.url}/a.zarr`)).slice(null, cols).compute();
+      assert.deepEqual(Array.from(some.data as Float32Array), picked, `round ${round}`);
+    }
+    assert.ok(sharedBodyPool.reused > before, "later computes read into bodies earlier ones gave back");
+    const again = await persisted.compute();
+    assert.deepEqual(
+      Array.from(again.data as Float32Array),
+      Array.from({ length: 40 * 20 }, (_, t) => DATA[Math.floor(t / 20) * 47 + (t % 20)]!),
+    );
   });
 
   test("planAsync() reads the indexes it needs and predicts the requests and bytes the server sees; plan() is exact once they are cached", async () => {

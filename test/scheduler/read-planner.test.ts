@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import { ByteRangeError, HttpAccessDeniedError, HttpError, IoLane, recycleBody, ReadPlanner, coalesceFor } from "@zask/scheduler";
 import { bodyPool } from "@zask/scheduler/body-pool";
 import { MAX_GAP, MIN_GAP } from "../../packages/scheduler/src/origin-stats.ts";
+import { sharedBodyPool } from "../../packages/scheduler/src/http/shared-body-pool.ts";
 import { serveRanges, serveRangesDuringTests } from "../helpers/range-server.ts";
 
 // objects of known bytes: byte i of object k is (i * 7 + k) & 255
@@ -230,6 +231,60 @@ describe("ReadPlanner over HTTP", () => {
       assert.deepEqual(ranges, ["bytes=0-89999"]);
     } finally {
       release();
+      gated.closeAllConnections();
+      gated.close();
+    }
+  });
+
+  test("with sharedBodies, release() gives finished merged bodies back, and the next planner's merged read fills the same buffer with its own bytes", async () => {
+    server.reset();
+    const merged = (k: number) => [range(url(k), 2000, 3000), range(url(k), 9000, 4000)];
+    const first = new ReadPlanner(new IoLane(), { coalesce: { maxGap: SIZE, maxWaste: Infinity }, sharedBodies: true });
+    first.declare(merged(11));
+    const [a, b] = await Promise.all(merged(11).map((r) => first.read(r)));
+    assert.ok(a!.buffer instanceof SharedArrayBuffer && a!.buffer === b!.buffer);
+    assert.deepEqual([a, b], [expectBytes(11, 2000, 3000), expectBytes(11, 9000, 4000)]);
+    const before = sharedBodyPool.freeBytes;
+    first.release();
+    assert.ok(sharedBodyPool.freeBytes > before, "the finished body went back to the pool");
+    first.release(); // a second release gives nothing back twice
+    const second = new ReadPlanner(new IoLane(), { coalesce: { maxGap: SIZE, maxWaste: Infinity }, sharedBodies: true });
+    second.declare(merged(12));
+    const [c, d] = await Promise.all(merged(12).map((r) => second.read(r)));
+    assert.equal(c!.buffer, a!.buffer, "the merged read reused the buffer given back");
+    assert.deepEqual([c, d], [expectBytes(12, 2000, 3000), expectBytes(12, 9000, 4000)]);
+    assert.deepEqual(server.totals(), { requests: 2, bytes: 2 * 11_000 });
+  });
+
+  test("with sharedBodies, release() keeps the body of a request still arriving", async () => {
+    // a server that sends the first 50,000 bytes of the range, then the rest only when told
+    const bytes = bytesOf(13);
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => (finish = r));
+    const gated = createServer((req, res) => {
+      const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))!;
+      const body = bytes.subarray(Number(a), Number(b) + 1);
+      res.writeHead(206, { "content-length": body.byteLength, "content-range": `bytes ${a}-${b}/${SIZE}` });
+      res.write(body.subarray(0, 50_000));
+      void finished.then(() => res.end(body.subarray(50_000)));
+    });
+    await new Promise<void>((r) => gated.listen(0, "127.0.0.1", r));
+    const where = `http://127.0.0.1:${(gated.address() as { port: number }).port}/o/13`;
+    try {
+      const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: SIZE, maxWaste: Infinity }, sharedBodies: true });
+      const early = range(where, 0, 1000);
+      const late = range(where, 70_000, 20_000);
+      planner.declare([early, late]);
+      const lateRead = planner.read(late);
+      const a = await planner.read(early);
+      const before = sharedBodyPool.freeBytes;
+      planner.release();
+      assert.equal(sharedBodyPool.freeBytes, before, "a body still arriving is not given back");
+      finish();
+      assert.deepEqual(await lateRead, bytes.subarray(70_000, 90_000));
+      assert.deepEqual(a, bytes.subarray(0, 1000));
+    } finally {
+      finish();
       gated.closeAllConnections();
       gated.close();
     }

@@ -4,7 +4,7 @@ import type { Array } from "./array.js";
 import { makeArray } from "./array-factory.js";
 import { withRepr, type ComputedArray } from "./computed-array.js";
 import type { NDArray } from "./dtype.js";
-import { withReadSessions, type ReadSessionOptions } from "./read-sessions.js";
+import { releaseReadSessions, withReadSessions, type ReadSessionOptions } from "./read-sessions.js";
 import { graphTaskMemory, wholeBytes } from "./task-memory.js";
 
 /**
@@ -54,7 +54,9 @@ export async function computeArray(x: Array, options: ComputeOptions): Promise<C
   const { graph, key } = finalizeGraph(x);
   checkMemory(graph, [key], options, new Map([[key, wholeBytes(x)]]));
   const { coalesce, maxTaskMemory: _, ...rest } = options;
-  const [value] = await run(withReadSessions(graph, [key], sessionOptions(coalesce, rest)), [key], rest);
+  const sessions = withReadSessions(graph, [key], sessionOptions(coalesce, rest));
+  const [value] = await run(sessions, [key], rest);
+  releaseReadSessions(sessions);
   return withRepr(value as NDArray);
 }
 
@@ -63,7 +65,9 @@ export async function persistArray(x: Array, options: ComputeOptions): Promise<A
   const keys = x.keys();
   checkMemory(x.graph, keys, options);
   const { coalesce, maxTaskMemory: _, ...rest } = options;
-  const values = await run(withReadSessions(x.graph, keys, sessionOptions(coalesce, rest)), keys, rest);
+  const sessions = withReadSessions(x.graph, keys, sessionOptions(coalesce, rest));
+  const values = await run(sessions, keys, rest);
+  releaseReadSessions(sessions);
   const nodes = keys.map((k, i) => new DataNode(k, values[i]));
   return makeArray(Graph.fromLayer(new MaterializedLayer(x.name, nodes, { persisted: true })), x.name, x.chunks, x.dtype);
 }

@@ -155,11 +155,12 @@ export class SparseStructureError extends ZaskError {
 /**
  * A block computed for an array has another shape than the array's chunks give it (a
  * `mapBlocks` function that returned the wrong shape, a store that decoded wrongly): the array
- * is not assembled, so no result disagrees with its shape.
+ * is not assembled, so no result disagrees with its shape. The scheduler wraps it in its
+ * `TaskError` (with the assembling task's key) as the `cause`.
  *
  * @example
  * ```ts
- * await y.compute().catch((e) => e.name === "BlockShapeError" && [e.key, e.shape, e.expected]);
+ * try { await x.compute(); } catch (e) { if (e instanceof Error && e.cause instanceof BlockShapeError) console.log(e.cause.key, e.cause.expected); }
  * ```
  */
 export class BlockShapeError extends ZaskError {

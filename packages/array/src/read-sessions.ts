@@ -61,3 +61,12 @@ export function withReadSessions(graph: Graph, keys: readonly Key[], options: Re
   }
   return new Graph(layers, culled.dependencies);
 }
+
+/**
+ * A compute of `graph` (made by {@link withReadSessions}) has succeeded: its sessions give
+ * their planners' shared bodies back. Only after success: a failed compute may leave a worker
+ * still reading its part.
+ */
+export function releaseReadSessions(graph: Graph): void {
+  for (const [layer] of shardedLayers(graph)) for (const a of layer.args) if (a instanceof ShardReadSession) a.release();
+}

@@ -86,6 +86,14 @@ export class ShardReadSession {
     return reader.readRange(planner, loc, range);
   }
 
+  /**
+   * The compute that read through this session has succeeded: its planner's shared bodies go
+   * back for later reads to fill ({@link ReadPlanner.release}).
+   */
+  release(): void {
+    this.#planner?.release();
+  }
+
   /** Declare the ranges the compute reads from shard `shardKey` (once). */
   #declare(shardKey: string, index: ShardIndex): void {
     if (this.#declared.has(shardKey)) return;

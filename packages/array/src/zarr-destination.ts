@@ -7,7 +7,7 @@ import type { Array } from "./array.js";
 import type { ComputeOptions } from "./compute.js";
 import { ZarrArrayError } from "./errors.js";
 import type { ChunkSink } from "./ops/write.js";
-import { withReadSessions } from "./read-sessions.js";
+import { releaseReadSessions, withReadSessions } from "./read-sessions.js";
 
 /** A zarrita store zask can write into (`Map`-like `get`/`set`). */
 export interface WritableStore {
@@ -118,6 +118,8 @@ export async function writeBlocks(
   const graph = y.graph.withLayer(encodeLayer, [y.name]).withLayer(storeLayer, [names.encode]);
   const keys = [...storeLayer.keys()];
   // a sharded source's inner chunks are read through one read plan for the whole write
-  const written = (await run(withReadSessions(graph, keys, { httpConcurrency: computeOptions.httpConcurrency }), keys, computeOptions)) as number[];
+  const sessions = withReadSessions(graph, keys, { httpConcurrency: computeOptions.httpConcurrency });
+  const written = (await run(sessions, keys, computeOptions)) as number[];
+  releaseReadSessions(sessions);
   return { chunks: written.length, bytes: written.reduce((a, b) => a + b, 0) };
 }

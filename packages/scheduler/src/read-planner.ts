@@ -2,6 +2,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import PQueue from "p-queue";
 import { ByteRangeError, HttpAccessDeniedError, HttpError } from "./errors.js";
 import { DEFAULT_MAX_BYTES as DEFAULT_LANE_MAX_BYTES } from "./io-lane.js";
+import { sharedBodyPool } from "./http/shared-body-pool.js";
 import { originOf, originStats } from "./origin-stats.js";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_WASTE, planReads, type ByteRangeRequest, type CoalesceOptions, type PlannedRead } from "./plan-reads.js";
 import { bodyPool } from "./http/body-pool.js";
@@ -135,6 +136,8 @@ export class ReadPlanner {
   readonly #shared: boolean;
   /** Bytes of the groups sent ahead and not yet read. */
   #aheadBytes = 0;
+  /** The shared bodies of requests that have finished, for {@link release}. */
+  readonly #sharedBuffers = new Set<SharedArrayBuffer>();
 
   constructor(transport?: RangeTransport, options: ReadPlannerOptions = {}) {
     const c = options.concurrency ?? 16;
@@ -234,6 +237,18 @@ export class ReadPlanner {
     // pooled body back once it has decoded it
     if (g.pending > 0 && (part.byteLength === body.buffer.byteLength || bodyPool.lent(body.buffer))) return part.slice();
     return part;
+  }
+
+  /**
+   * Give the shared bodies of this planner's finished requests back to the shared body pool,
+   * for later requests to fill. Call it only once no reader uses their bytes any more (the
+   * compute that read through this planner has succeeded: its tasks decoded their parts into
+   * new memory); a request still in flight keeps its body. A planner not released leaves its
+   * bodies to the GC.
+   */
+  release(): void {
+    for (const b of this.#sharedBuffers) sharedBodyPool.give(b);
+    this.#sharedBuffers.clear();
   }
 
   /**
@@ -361,6 +376,7 @@ export class ReadPlanner {
           : {}),
     });
     g.waiters = undefined;
+    if (res.body !== null && res.body.buffer instanceof SharedArrayBuffer) this.#sharedBuffers.add(res.body.buffer);
     if (this.#missing.includes(res.status)) return null;
     if (res.status === 401 || res.status === 403) throw new HttpAccessDeniedError(object, res.status);
     if ((res.status !== 206 && res.status !== 200) || res.body === null) throw new HttpError(object, res.status);

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import type { WorkerMessage, WorkerReply } from "./worker-protocol.js";
 import { bodyPool } from "./http/body-pool.js";
+import { sharedBodyPool } from "./http/shared-body-pool.js";
 
 /** Options of the shared worker pool. */
 export interface PoolOptions {
@@ -108,6 +109,7 @@ export async function close(options: { signal?: AbortSignal } = {}): Promise<voi
   const p = pool;
   pool = undefined;
   bodyPool.clear();
+  sharedBodyPool.clear();
   if (p === undefined) return;
   options.signal?.throwIfAborted();
   await p.close({ force: options.signal?.aborted ?? false });

@@ -199,7 +199,12 @@ export async function decodeChunk(
   chunk?: ChunkRef,
 ): Promise<NDArray> {
   try {
-    const block = await decodeAny(bytes, meta, coords, blockShape);
+    let block = await decodeAny(bytes, meta, coords, blockShape);
+    // a part of a shared body (a merged ranged read) is reused by later reads once the compute
+    // is over: a block never views one, whatever its codecs
+    if (bytes !== null && !isChunkFile(bytes) && bytes.buffer instanceof SharedArrayBuffer && viewsBuffer(block, bytes.buffer)) {
+      block = { ...block, data: (block.data as Uint8Array).slice() as unknown as typeof block.data };
+    }
     // the chunk's bytes die here: a pooled body goes back for the next response, unless the
     // block still views it (uncompressed bytes viewed as values) or zarrita kept views of a shard
     if (bytes !== null && !isChunkFile(bytes)) {
@@ -352,4 +357,9 @@ function plain(data: unknown, dtype: DataType): ArrayData {
   }
   if (data instanceof zarr.BoolArray) return new Uint8Array(data.buffer, data.byteOffset, data.length);
   return data as ArrayData;
+}
+
+/** Whether `block`'s values are a view of `buffer`. */
+function viewsBuffer(block: NDArray, buffer: ArrayBufferLike): boolean {
+  return ArrayBuffer.isView(block.data) && block.data.buffer === buffer;
 }

@@ -1,6 +1,7 @@
 import { connect, type NetConnectOpts, type Socket } from "node:net";
 import { HttpTransportError } from "../errors.js";
 import { takeBody } from "./body-pool.js";
+import { takeSharedBody } from "./shared-body-pool.js";
 
 /**
  * A minimal HTTP/1.1 client for the I/O lane's plain-HTTP GET and HEAD requests that reads each
@@ -385,11 +386,7 @@ class Connection {
       this.#length = length;
       this.#checkSize(length);
       if (this.#keep) {
-        this.#body = this.#shared
-          ? new Uint8Array(new SharedArrayBuffer(length))
-          : this.#pooled
-            ? takeBody(length)
-            : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+        this.#body = this.#shared ? takeSharedBody(length) : this.#pooled ? takeBody(length) : new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
         this.#body.set(this.#scratch.subarray(after, after + rest));
         // only bytes that no later read overwrites may be shown before the end
         if (!this.#shared || this.#encoding !== "" || status < 200 || status >= 300) this.#onBody = undefined;
