@@ -20,7 +20,7 @@ export async function runShardedBench(
     join(out, "sharded.json"),
     `${JSON.stringify({ schema: 1, date: new Date().toISOString(), machine, server: server.kind, repeats: options.repeats, rows }, null, 1)}\n`,
   );
-  const md = renderShardedMarkdown(rows, describeMachine(machine), server.kind, options.repeats);
+  const md = renderShardedMarkdown(rows, describeMachine(machine), server.kind, options.repeats, options.warmups);
   await writeFile(join(out, "sharded.md"), md);
   console.log(md);
   console.log(`wrote ${join(out, "sharded.{json,md}")}`);

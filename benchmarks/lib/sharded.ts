@@ -234,11 +234,11 @@ function formatShardedRow(r: ShardedRow): string {
 }
 
 /** The sharded rows as a markdown table, with the issue's targets checked. */
-export function renderShardedMarkdown(rows: readonly ShardedRow[], machineLine: string, server: string, repeats: number): string {
+export function renderShardedMarkdown(rows: readonly ShardedRow[], machineLine: string, server: string, repeats: number, warmups: number): string {
   const out = [
-    `# Sharded zarr v3 reads (issue 15)`,
+    `# Sharded zarr v3 reads`,
     ``,
-    `Machine: ${machineLine}. Server: ${server} on loopback. Medians of ${repeats} runs, each on a freshly opened array (no shard index cached). Store: pbmc-shaped X, 2638 × 1838 float32 (pbmcLike, standard normal), zarr v3 written by zask, inner chunks [2638, 5], blosc-lz4.`,
+    `Machine: ${machineLine}. Server: ${server} on loopback. Medians of ${repeats} runs, each on a freshly opened array (no shard index cached); each reader's runs of a query in a fresh process of its own, after ${warmups} untimed warm-ups. Store: pbmc-shaped X, 2638 × 1838 float32 (pbmcLike, standard normal), zarr v3 written by zask, inner chunks [2638, 5], blosc-lz4.`,
     ``,
     `| shards | query | requests zask (plan) / zarrita | bytes zask (plan) / zarrita | bytes / minimal | zask ms | zarrita ms | zask / zarrita |`,
     `| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |`,
