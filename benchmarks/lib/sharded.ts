@@ -150,49 +150,37 @@ export async function measureSharded(
           again = { ...s2, planRequests: p2.requests, planBytes: p2.readBytes ?? 0 };
         }
       };
+      /**
+       * One reader's timed runs in a fresh process (`script`, which marks `${label}-run-R` after
+       * each run): times from its output, requests and bytes from the server's log.
+       */
+      const childRuns = async (script: string, label: string): Promise<ShardedFigures> => {
+        await mark(`${label}-start`);
+        const { stdout } = await run(process.execPath, ["--import", "tsx", script, url, query, String(warmups), String(repeats), JSON.stringify(genes)], {
+          signal,
+          maxBuffer: 1 << 20,
+        });
+        const { runsMs, sums } = JSON.parse(stdout.trim().split("\n").pop()!) as { runsMs: number[]; sums: number[] };
+        const segs = await mark(`${label}-done`);
+        const perRun = Array.from({ length: repeats }, (_, r) => count(segs.filter((s) => s.label === `${label}-run-${r}`)));
+        return {
+          requests: perRun[0]!.requests,
+          bytes: perRun[0]!.bytes,
+          requestsPerRun: perRun.map((c) => c.requests),
+          medianMs: median(runsMs),
+          runsMs,
+          sum: sums[0] ?? NaN,
+        };
+      };
       // the plan check runs here, after warm-ups (the read planner's measurements of the server
       // have settled); the timed runs in a fresh process of their own, as zarrita's
       const zaskRuns = async (): Promise<ShardedFigures> => {
         for (let w = 0; w < warmups; w++) await queryOf(await fromZarr(url), query, genes).compute({ progress: false });
         await mark("zask-warm");
         await planCheck();
-        await mark("zask-start");
-        const script = new URL("./zask-sharded-child.ts", import.meta.url).pathname;
-        const { stdout } = await run(process.execPath, ["--import", "tsx", script, url, query, String(warmups), String(repeats), JSON.stringify(genes)], {
-          signal,
-          maxBuffer: 1 << 20,
-        });
-        const { runsMs, sums } = JSON.parse(stdout.trim().split("\n").pop()!) as { runsMs: number[]; sums: number[] };
-        const segs = await mark("zask-done");
-        const perRun = Array.from({ length: repeats }, (_, r) => count(segs.filter((s) => s.label === `zask-run-${r}`)));
-        return {
-          requests: perRun[0]!.requests,
-          bytes: perRun[0]!.bytes,
-          requestsPerRun: perRun.map((c) => c.requests),
-          medianMs: median(runsMs),
-          runsMs,
-          sum: sums[0] ?? NaN,
-        };
+        return childRuns(new URL("./zask-sharded-child.ts", import.meta.url).pathname, "zask");
       };
-      const peerRuns = async (): Promise<ShardedFigures> => {
-        await mark("peer-start");
-        const script = new URL("../peers/zarrita_sharded.ts", import.meta.url).pathname;
-        const { stdout } = await run(process.execPath, ["--import", "tsx", script, url, query, String(warmups), String(repeats), JSON.stringify(genes)], {
-          signal,
-          maxBuffer: 1 << 20,
-        });
-        const { runsMs, sums } = JSON.parse(stdout.trim().split("\n").pop()!) as { runsMs: number[]; sums: number[] };
-        const segs = await mark("peer-done");
-        const perRun = Array.from({ length: repeats }, (_, r) => count(segs.filter((s) => s.label === `peer-run-${r}`)));
-        return {
-          requests: perRun[0]!.requests,
-          bytes: perRun[0]!.bytes,
-          requestsPerRun: perRun.map((c) => c.requests),
-          medianMs: median(runsMs),
-          runsMs,
-          sum: sums[0] ?? NaN,
-        };
-      };
+      const peerRuns = (): Promise<ShardedFigures> => childRuns(new URL("../peers/zarrita_sharded.ts", import.meta.url).pathname, "peer");
       let zask: ShardedFigures;
       let zarrita: ShardedFigures | undefined;
       if (qi++ % 2 === 0) {
