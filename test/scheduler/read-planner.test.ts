@@ -24,6 +24,36 @@ const url = (k: number): string => `${server.url}/o/${k}`;
 const range = (object: string, offset: number, length: number) => ({ object, offset, length });
 const expectBytes = (k: number, offset: number, length: number) => bytesOf(k).subarray(offset, offset + length);
 
+/**
+ * A server of object `k` that answers a range with its first 50,000 bytes, then the rest only
+ * once `finish()` is called; `ranges` lists the Range headers it saw.
+ */
+async function gatedServer(k: number): Promise<{ url: string; ranges: string[]; finish: () => void; close: () => void }> {
+  const bytes = bytesOf(k);
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const ranges: string[] = [];
+  const gated = createServer((req, res) => {
+    ranges.push(String(req.headers.range));
+    const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))!;
+    const body = bytes.subarray(Number(a), Number(b) + 1);
+    res.writeHead(206, { "content-length": body.byteLength, "content-range": `bytes ${a}-${b}/${SIZE}` });
+    res.write(body.subarray(0, 50_000));
+    void finished.then(() => res.end(body.subarray(50_000)));
+  });
+  await new Promise<void>((r) => gated.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(gated.address() as { port: number }).port}/o/${k}`,
+    ranges,
+    finish,
+    close: () => {
+      finish();
+      gated.closeAllConnections();
+      gated.close();
+    },
+  };
+}
+
 describe("ReadPlanner over HTTP", () => {
   test("sends one request for declared ranges of one object whose gaps are under maxGap, and gives each reader its own bytes", async () => {
     server.reset();
@@ -199,21 +229,9 @@ describe("ReadPlanner over HTTP", () => {
   });
 
   test("with sharedBodies, hands each part of a merged request to its reader as soon as its bytes are in", async () => {
-    // a server that sends the first 50,000 bytes of the range, then the rest only when told
     const bytes = bytesOf(7);
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const ranges: string[] = [];
-    const gated = createServer((req, res) => {
-      ranges.push(String(req.headers.range));
-      const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))!;
-      const body = bytes.subarray(Number(a), Number(b) + 1);
-      res.writeHead(206, { "content-length": body.byteLength, "content-range": `bytes ${a}-${b}/${SIZE}` });
-      res.write(body.subarray(0, 50_000));
-      void released.then(() => res.end(body.subarray(50_000)));
-    });
-    await new Promise<void>((r) => gated.listen(0, "127.0.0.1", r));
-    const where = `http://127.0.0.1:${(gated.address() as { port: number }).port}/o/7`;
+    const gated = await gatedServer(7);
+    const { ranges, url: where } = gated;
     try {
       const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: SIZE, maxWaste: Infinity }, sharedBodies: true });
       const early = range(where, 0, 1000);
@@ -224,14 +242,12 @@ describe("ReadPlanner over HTTP", () => {
       const a = await Promise.race([planner.read(early), sleep(5000, "still waiting for the rest of the body")]);
       assert.deepEqual(a, bytes.subarray(0, 1000));
       assert.equal(lateDone, false, "the part past the first 50,000 bytes came before its bytes were sent");
-      release();
+      gated.finish();
       assert.deepEqual(await lateRead, bytes.subarray(70_000, 90_000));
       // both parts are views of the one body, which kept its first bytes intact
       assert.deepEqual(a, bytes.subarray(0, 1000));
       assert.deepEqual(ranges, ["bytes=0-89999"]);
     } finally {
-      release();
-      gated.closeAllConnections();
       gated.close();
     }
   });
@@ -257,19 +273,9 @@ describe("ReadPlanner over HTTP", () => {
   });
 
   test("with sharedBodies, release() keeps the body of a request still arriving", async () => {
-    // a server that sends the first 50,000 bytes of the range, then the rest only when told
     const bytes = bytesOf(13);
-    let finish!: () => void;
-    const finished = new Promise<void>((r) => (finish = r));
-    const gated = createServer((req, res) => {
-      const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))!;
-      const body = bytes.subarray(Number(a), Number(b) + 1);
-      res.writeHead(206, { "content-length": body.byteLength, "content-range": `bytes ${a}-${b}/${SIZE}` });
-      res.write(body.subarray(0, 50_000));
-      void finished.then(() => res.end(body.subarray(50_000)));
-    });
-    await new Promise<void>((r) => gated.listen(0, "127.0.0.1", r));
-    const where = `http://127.0.0.1:${(gated.address() as { port: number }).port}/o/13`;
+    const gated = await gatedServer(13);
+    const where = gated.url;
     try {
       const planner = new ReadPlanner(new IoLane(), { coalesce: { maxGap: SIZE, maxWaste: Infinity }, sharedBodies: true });
       const early = range(where, 0, 1000);
@@ -280,12 +286,10 @@ describe("ReadPlanner over HTTP", () => {
       const before = sharedBodyPool.freeBytes;
       planner.release();
       assert.equal(sharedBodyPool.freeBytes, before, "a body still arriving is not given back");
-      finish();
+      gated.finish();
       assert.deepEqual(await lateRead, bytes.subarray(70_000, 90_000));
       assert.deepEqual(a, bytes.subarray(0, 1000));
     } finally {
-      finish();
-      gated.closeAllConnections();
       gated.close();
     }
   });
