@@ -293,12 +293,17 @@ export class BullmqExecutor implements Executor {
     }
     const eventsRedis = new Redis(this.#url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(50 * times, 500) });
     eventsRedis.on("error", () => undefined);
+    const queue = new Queue(this.#queue, { connection: redis });
+    // The event reader starts from the stream's last event as it is now, not from whatever is
+    // last when its first read goes out: the jobs submitted meanwhile would lose their events
+    // (a job whose `active` never came stays "waiting", and no straggler gets a backup copy).
+    const last = (await redis.xrevrange(queue.keys.events!, "+", "-", "COUNT", 1).catch(() => []))[0]?.[0] ?? "0-0";
     const link: Link = {
       redis,
-      queue: new Queue(this.#queue, { connection: redis }),
+      queue,
       eventsRedis,
       // a short block: a lost Redis leaves no long read (and its timer) behind
-      events: new QueueEvents(this.#queue, { connection: eventsRedis, blockingTimeout: 1000 }),
+      events: new QueueEvents(this.#queue, { connection: eventsRedis, blockingTimeout: 1000, lastEventId: last }),
       pending: new Map(),
       batch: [],
       downSince: started,
