@@ -3,11 +3,9 @@ import { BlockShapeError } from "./errors.js";
 import { cStrides, copyIndexed } from "./ops/copy-indexed.js";
 
 /**
- * One C-order array put together from an array's blocks, placed in any order as they come
- * (`chunks` the per-axis block sizes, blocks numbered in row-major block order). A compute
- * places each block as it completes, so the copy overlaps the reads of the others instead of
- * running after the last one. A block whose shape is not its chunk's is refused with a
- * {@link BlockShapeError}.
+ * One C-order array put together from an array's blocks (`chunks` the per-axis block sizes,
+ * blocks numbered in row-major block order, placed in any order). A block whose shape is not
+ * its chunk's is refused with a {@link BlockShapeError}.
  *
  * @example
  * ```ts
@@ -45,16 +43,6 @@ export class BlockAssembler {
       return s;
     });
     this.#placed = new Uint8Array(chunks.reduce((a, c) => a * c.length, 1));
-  }
-
-  /** Blocks in all. */
-  get blocks(): number {
-    return this.#placed.length;
-  }
-
-  /** Whether block `index` (row-major) is in. */
-  has(index: number): boolean {
-    return this.#placed[index] === 1;
   }
 
   /** Copy `block` (block `index` in row-major block order, task `key`) into place; a block placed twice is ignored. */

@@ -5,10 +5,9 @@ import type { OpRef } from "@zask/graph";
  * of its inputs: a decode of a small compressed chunk is small in bytes but may not be in work.
  * Below it the op stays on the main thread: a task on the pool costs the main thread its
  * message and its answer, and waits for a worker that, at a lower priority, runs after the
- * server, the main thread and V8's compiler threads on a busy machine. Decoding and selecting
- * an inner chunk of 52 KB (about 0.05 ms) on the main thread made the sharded 59-gene query
- * about a quarter faster than on the pool, and the scans no slower (`npm run bench -- --only
- * sharded`). A compute with a single cpu task still runs it inline (compute.ts).
+ * server, the main thread and V8's compiler threads on a busy machine; decoding and selecting a
+ * small inner chunk is cheaper here than that (`npm run bench -- --only sharded` measures it).
+ * A compute with a single cpu task still runs it inline (compute.ts).
  */
 export const SLOW_OP_MS = 0.5;
 

@@ -1,6 +1,6 @@
 /**
- * Reused `SharedArrayBuffer`s for the bodies of merged ranged reads (a {@link ReadPlanner} with
- * `sharedBodies`), whose parts go to workers as views of shared memory. A shard's merged read
+ * Reused `SharedArrayBuffer`s for the bodies of merged ranged reads (a `ReadPlanner` with
+ * `sharedBodies`, read-planner.ts), whose parts go to workers as views of shared memory. A shard's merged read
  * is megabytes; a fresh buffer for each costs a page fault per 4 KiB as the socket fills it, on
  * the main thread, which is the one a scan waits on.
  *
@@ -9,8 +9,6 @@
  * once, when the compute that read through it has succeeded (every reader has decoded its
  * part into new memory by then). A body not given back is left to the GC. Buffers come in the
  * body pool's sizes; the free ones hold at most {@link MAX_FREE_SHARED_BYTES}.
- *
- * [ReadPlanner]: ../read-planner.ts
  */
 import { pooledSize } from "./body-pool.js";
 
