@@ -105,3 +105,17 @@ test("1-d blocks assemble end to end, strings, numbers and int64 alike, and a st
   const every = { data: Array.from({ length: 10 }, (_, i) => `v${i}`), shape: [10], dtype: "string" as const };
   assert.deepEqual(getitem(every, [{ start: 1, step: 3, count: 3 }], [3]).data, ["v1", "v4", "v7"]);
 });
+
+test("a wide selection of columns (copied row by row) and a narrow one (column by column) agree with element-wise picking", () => {
+  const rows = 33;
+  const cols = 48;
+  for (const C of [Uint8Array, Float64Array] as const) {
+    const data = C.from({ length: rows * cols }, (_, i) => (i * 7919) % 251);
+    for (const picked of [Array.from({ length: 20 }, (_, j) => 47 - 2 * j), [5, 44]]) {
+      const dtype = C === Uint8Array ? "uint8" : "float64";
+      const r = getitem({ data, shape: [rows, cols], dtype } as never, [null, picked], [rows, picked.length]) as unknown as { data: InstanceType<typeof C> };
+      const want = C.from({ length: rows * picked.length }, (_, i) => data[Math.floor(i / picked.length) * cols + picked[i % picked.length]!]!);
+      assert.deepEqual(r.data, want, `${dtype}, ${picked.length} columns`);
+    }
+  }
+});

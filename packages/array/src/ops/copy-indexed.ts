@@ -120,6 +120,12 @@ const ROW_BATCH = 4096;
 
 type WordView = Uint8Array | Uint16Array | Int32Array;
 
+/**
+ * Strided copies of at most this many columns go column by column: a loop over the rows with
+ * fixed steps beats one that restarts a short inner loop on every row.
+ */
+const COLUMN_MAJOR_MAX = 16;
+
 /** Rows at least this long are copied with TypedArray.set; shorter ones element by element. */
 const SET_MIN = 16;
 
@@ -193,6 +199,14 @@ function strided8(
   innerD: Float64Array,
   n: number,
 ): void {
+  if (n <= COLUMN_MAJOR_MAX) {
+    for (let i = 0; i < n; i++) {
+      let so = sBase + innerS[i]!;
+      let dof = dBase + innerD[i]!;
+      for (let r = 0; r < rows; r++, so += sStep, dof += dStep) d[dof] = s[so]!;
+    }
+    return;
+  }
   for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
 }
 
@@ -208,6 +222,14 @@ function strided16(
   innerD: Float64Array,
   n: number,
 ): void {
+  if (n <= COLUMN_MAJOR_MAX) {
+    for (let i = 0; i < n; i++) {
+      let so = sBase + innerS[i]!;
+      let dof = dBase + innerD[i]!;
+      for (let r = 0; r < rows; r++, so += sStep, dof += dStep) d[dof] = s[so]!;
+    }
+    return;
+  }
   for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
 }
 
@@ -223,6 +245,14 @@ function strided32(
   innerD: Float64Array,
   n: number,
 ): void {
+  if (n <= COLUMN_MAJOR_MAX) {
+    for (let i = 0; i < n; i++) {
+      let so = sBase + innerS[i]!;
+      let dof = dBase + innerD[i]!;
+      for (let r = 0; r < rows; r++, so += sStep, dof += dStep) d[dof] = s[so]!;
+    }
+    return;
+  }
   for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) for (let i = 0; i < n; i++) d[dBase + innerD[i]!] = s[sBase + innerS[i]!]!;
 }
 
@@ -238,6 +268,17 @@ function strided64(
   innerD: Float64Array,
   n: number,
 ): void {
+  if (n <= COLUMN_MAJOR_MAX) {
+    for (let i = 0; i < n; i++) {
+      let a = 2 * (sBase + innerS[i]!);
+      let b = 2 * (dBase + innerD[i]!);
+      for (let r = 0; r < rows; r++, a += 2 * sStep, b += 2 * dStep) {
+        d[b] = s[a]!;
+        d[b + 1] = s[a + 1]!;
+      }
+    }
+    return;
+  }
   for (let r = 0; r < rows; r++, sBase += sStep, dBase += dStep) {
     for (let i = 0; i < n; i++) {
       const a = 2 * (sBase + innerS[i]!);
