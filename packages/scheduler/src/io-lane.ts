@@ -171,6 +171,14 @@ export class IoLane implements IoContext {
   #declaredSum = 0;
   #declaredCount = 0;
   #onDeclared: (() => void) | undefined;
+  /**
+   * Requests of this lane under way, and the abort listener they share, on {@link signal}
+   * only while there are any: Node keeps a signal made by `AbortSignal.any` (and all its
+   * listener holds: this lane, its compute) for as long as it has a listener and has not
+   * aborted, so a listener left on it would keep every lane ever made.
+   */
+  #active = 0;
+  readonly #cancelQueued: () => void;
 
   constructor(options: IoLaneOptions = {}) {
     this.#concurrency = positiveInteger("httpConcurrency", options.httpConcurrency ?? 16);
@@ -191,10 +199,9 @@ export class IoLane implements IoContext {
     const own = outer === undefined ? new AbortController().signal : AbortSignal.any([outer]);
     this.signal = own;
     setMaxListeners(0, own);
-    const onAbort = (): void => {
+    this.#cancelQueued = () => {
       for (const slots of this.#origins) slots.cancel(this, own.reason);
     };
-    own.addEventListener("abort", onAbort, { once: true });
     this.fetch = this.fetch.bind(this);
     this.get = this.get.bind(this);
     this.fresh = this.fresh.bind(this);
@@ -289,21 +296,26 @@ export class IoLane implements IoContext {
     const concurrency = this.#concurrency;
     const bound: SlotBound = this.#http2 ? () => h2StreamLimit(url.origin) ?? concurrency : concurrency;
     const signal = req.signal;
-    for (let attempt = 1; ; attempt++) {
-      signal.throwIfAborted();
-      const outcome = await this.#slotted(slots, bound, signal, () => this.#attempt(url, req));
-      if ("response" in outcome) return outcome.response;
-      const retryable = "status" in outcome || isTransientError(outcome.error);
-      if (!retryable || attempt > this.#retries) {
-        if ("status" in outcome) throw new HttpError(href, outcome.status, { attempts: attempt });
-        throw new HttpError(href, undefined, { cause: outcome.error, attempts: attempt });
+    if (this.#active++ === 0) this.signal.addEventListener("abort", this.#cancelQueued, { once: true });
+    try {
+      for (let attempt = 1; ; attempt++) {
+        signal.throwIfAborted();
+        const outcome = await this.#slotted(slots, bound, signal, () => this.#attempt(url, req));
+        if ("response" in outcome) return outcome.response;
+        const retryable = "status" in outcome || isTransientError(outcome.error);
+        if (!retryable || attempt > this.#retries) {
+          if ("status" in outcome) throw new HttpError(href, outcome.status, { attempts: attempt });
+          throw new HttpError(href, undefined, { cause: outcome.error, attempts: attempt });
+        }
+        this.stats.retries++;
+        let wait = backoffDelay(attempt, this.#retryDelay, this.#maxRetryDelay);
+        if ("status" in outcome && outcome.retryAfter !== undefined) {
+          wait = Math.max(wait, Math.min(outcome.retryAfter, this.#maxRetryDelay));
+        }
+        await abortableSleep(wait, signal);
       }
-      this.stats.retries++;
-      let wait = backoffDelay(attempt, this.#retryDelay, this.#maxRetryDelay);
-      if ("status" in outcome && outcome.retryAfter !== undefined) {
-        wait = Math.max(wait, Math.min(outcome.retryAfter, this.#maxRetryDelay));
-      }
-      await abortableSleep(wait, signal);
+    } finally {
+      if (--this.#active === 0) this.signal.removeEventListener("abort", this.#cancelQueued);
     }
   }
 

@@ -562,18 +562,26 @@ class Connection {
 
 // One abort listener per signal (a compute's), shared by its requests: EventTarget's
 // add/removeEventListener per request cost more than the rest of the request's bookkeeping.
-const aborters = new WeakMap<AbortSignal, Set<() => void>>();
+// It is removed when the last request unsubscribes: Node keeps a signal of `AbortSignal.any`
+// that has a listener, and everything the listener reaches, until the signal aborts.
+const aborters = new WeakMap<AbortSignal, { fns: Set<() => void>; listener: () => void }>();
 
 /** Call `fn` when `signal` aborts; returns the unsubscribe. */
 export function onAbortOf(signal: AbortSignal, fn: () => void): () => void {
-  let set = aborters.get(signal);
-  if (set === undefined) {
-    const fns = (set = new Set());
-    aborters.set(signal, fns);
-    signal.addEventListener("abort", () => fns.forEach((f) => f()), { once: true });
+  let entry = aborters.get(signal);
+  if (entry === undefined) {
+    const fns = new Set<() => void>();
+    entry = { fns, listener: () => fns.forEach((f) => f()) };
+    aborters.set(signal, entry);
+    signal.addEventListener("abort", entry.listener, { once: true });
   }
-  set.add(fn);
-  return () => set.delete(fn);
+  const { fns, listener } = entry;
+  fns.add(fn);
+  return () => {
+    if (!fns.delete(fn) || fns.size > 0) return;
+    signal.removeEventListener("abort", listener);
+    if (aborters.get(signal)?.fns === fns) aborters.delete(signal);
+  };
 }
 
 /** A copy of bytes `[from, to)` of the scratch buffer (Buffer's own `slice` would be a view of it). */
