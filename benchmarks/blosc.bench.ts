@@ -2,7 +2,10 @@
  * Blosc decode benchmark: zask's decoder (packages/array/src/codecs, its lz4 and unshuffle loops in
  * WebAssembly SIMD, and with the JS build of those loops) against numcodecs' wasm Blosc.decode, on the chunks of an AnnData X as anndata writes them: random normal
  * float32, blosc lz4 + byte shuffle, clevel 5 (numcodecs' default Blosc), encoded by
- * /usr/bin/python3 numcodecs. Two chunkings: 370 chunks of 2638x5 and 74 chunks of 2638x25.
+ * /usr/bin/python3 numcodecs. Two chunkings: 370 chunks of 2638x5 and 74 chunks of 2638x25;
+ * and the int32 column indices of a CSR X (sorted per row, 10% of 1838 columns) in the 8
+ * chunks of 60,583 that anndata writes for the pbmc-shaped X, whose zero byte planes decode as
+ * long overlapping lz4 matches.
  * Prints MB/s of decoded output (median of repeats) for: ours into a new array, ours into a
  * caller-provided output, numcodecs; checks the outputs are byte-identical first.
  *
@@ -19,18 +22,23 @@ const REPEATS = Number(process.argv[2] ?? 9);
 const PY = `
 import sys, struct, numpy as np
 from numcodecs import Blosc
-rows, cols, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rows, cols, n, kind = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 rng = np.random.default_rng(0)
 codec = Blosc(cname="lz4", clevel=5, shuffle=Blosc.SHUFFLE)
 out = sys.stdout.buffer
 for _ in range(n):
-    enc = codec.encode(rng.standard_normal((rows, cols)).astype("<f4"))
+    if kind == "normal":
+        values = rng.standard_normal((rows, cols)).astype("<f4")
+    else:
+        # a CSR X's column indices: per row, a sorted 10% of 1838 columns, rows * cols of them
+        values = np.concatenate([np.sort(rng.choice(1838, 184, replace=False)) for _ in range(rows * cols // 184 + 1)])[: rows * cols].astype("<i4")
+    enc = codec.encode(values)
     out.write(struct.pack("<I", len(enc)))
     out.write(enc)
 `;
 
-function pythonChunks(rows: number, cols: number, n: number): Uint8Array[] {
-  const buf = execFileSync("/usr/bin/python3", ["-c", PY, String(rows), String(cols), String(n)], { maxBuffer: 1 << 30 });
+function pythonChunks(rows: number, cols: number, n: number, kind: "normal" | "csr-indices"): Uint8Array[] {
+  const buf = execFileSync("/usr/bin/python3", ["-c", PY, String(rows), String(cols), String(n), kind], { maxBuffer: 1 << 30 });
   const chunks: Uint8Array[] = [];
   for (let at = 0; at < buf.length; ) {
     const len = buf.readUInt32LE(at);
@@ -63,8 +71,8 @@ async function timeRuns(fns: readonly (() => Promise<void> | void)[]): Promise<{
   return fns.map((_, i) => ({ cpu: median(cpu[i]!), wall: median(wall[i]!) }));
 }
 
-async function bench(label: string, rows: number, cols: number, n: number): Promise<void> {
-  const chunks = pythonChunks(rows, cols, n);
+async function bench(label: string, rows: number, cols: number, n: number, kind: "normal" | "csr-indices" = "normal"): Promise<void> {
+  const chunks = pythonChunks(rows, cols, n, kind);
   const raw = rows * cols * 4;
   const compressed = chunks.reduce((s, c) => s + c.length, 0);
   const blosc = Blosc.fromConfig({ cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 });
@@ -111,3 +119,4 @@ console.log(describeMachine());
 console.log(`median of ${REPEATS} interleaved repeats`);
 await bench("2638x5 float32", 2638, 5, 370);
 await bench("2638x25 float32", 2638, 25, 74);
+await bench("60583 int32 CSR column indices", 60583, 1, 8, "csr-indices");

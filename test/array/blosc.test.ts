@@ -11,6 +11,7 @@ import { decodeBloscSync, isNativeBlosc, readBloscHeader } from "../../packages/
 // Built modules throughout: the ops decodeChunk loads is dist, and its BloscError must be this one.
 import { BloscError } from "@zask/array";
 import { decodeLz4Block } from "../../packages/array/dist/codecs/lz4-block.js";
+import { wasmKernels } from "../../packages/array/dist/codecs/blosc-kernels.js";
 import { registerBloscCodec } from "../../packages/array/dist/codecs/register.js";
 
 const DIR = fileURLToPath(new URL("../fixtures/blosc/", import.meta.url));
@@ -278,4 +279,46 @@ test("after registration, the ops' decodeChunk runs BloscCodec: a corrupt chunk 
     while (c instanceof Error && !(c instanceof BloscError)) c = c.cause;
     return c instanceof BloscError;
   });
+});
+
+test("the WebAssembly lz4 kernel repeats overlapping matches of every offset and length as the JS one does", () => {
+  const kernels = wasmKernels();
+  assert.ok(kernels !== null, "this runtime has WebAssembly SIMD");
+  const lengthBytes = (n: number): number[] => {
+    const out: number[] = [];
+    for (; n >= 255; n -= 255) out.push(255);
+    out.push(n);
+    return out;
+  };
+  for (let off = 1; off <= 20; off++) {
+    for (const len of [4, 5, 15, 16, 17, 19, 31, 32, 33, 47, 100, 1000]) {
+      // `off` literals, a match of `len` at offset `off`, then three literals to end the block
+      const literals = Array.from({ length: off }, (_, i) => (i * 37 + 1) & 255);
+      const lit = Math.min(off, 15);
+      const ml = Math.min(len - 4, 15);
+      const src = Uint8Array.from([
+        (lit << 4) | ml,
+        ...(lit === 15 ? lengthBytes(off - 15) : []),
+        ...literals,
+        off & 255,
+        off >> 8,
+        ...(ml === 15 ? lengthBytes(len - 4 - 15) : []),
+        0x30,
+        0xa0,
+        0xa1,
+        0xa2,
+      ]);
+      const size = off + len + 3;
+      const want = new Uint8Array(size);
+      for (let i = 0; i < off + len; i++) want[i] = literals[i % off]!;
+      want.set([0xa0, 0xa1, 0xa2], off + len);
+      const js = new Uint8Array(size);
+      assert.equal(decodeLz4Block(src, 0, src.length, js, 0, size), size);
+      assert.deepEqual(js, want, `JS, offset ${off}, length ${len}`);
+      const mem = kernels.prepare(src.length, size, 1);
+      mem.bytes.set(src, mem.input);
+      assert.equal(kernels.lz4(mem.bytes, mem.input, mem.input + src.length, mem.bytes, mem.output, mem.output + size), mem.output + size);
+      assert.deepEqual(mem.bytes.slice(mem.output, mem.output + size), want, `wasm, offset ${off}, length ${len}`);
+    }
+  }
 });

@@ -67,9 +67,17 @@ int32_t lz4_decode(const u8 *src, u32 start, u32 end, u8 *dst, u32 dstart, u32 d
     if (off >= 16) {
       // non-overlapping 16-byte steps; the last one may run into the slack
       for (u32 k = 0; k < ml; k += 16) copy16(d + k, r + k);
+    } else if (off == 1) {
+      // a run of one byte (the zero planes of small integers): 16-byte stores of it
+      v128_t b = wasm_i8x16_splat(r[0]);
+      for (u32 k = 0; k < ml; k += 16) wasm_v128_store(d + k, b);
     } else {
-      // overlapping: the pattern repeats every `off` bytes, so copy in order
-      for (u32 k = 0; k < ml; k++) d[k] = r[k];
+      // overlapping: the pattern repeats every `off` bytes. Its first 16 bytes in order (into
+      // the slack when the match is shorter), then 16-byte copies `step` bytes apart, `step`
+      // a multiple of `off` of at most 16, so each copy reads the 16 bytes the last one wrote
+      for (u32 k = 0; k < 16; k++) d[k] = r[k];
+      u32 step = 16 - 16 % off;
+      for (u32 k = step; k < ml; k += step) copy16(d + k, d + k - step);
     }
   }
 }
