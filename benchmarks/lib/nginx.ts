@@ -219,9 +219,19 @@ http {
   keepalive_requests 100000;
   server {
     listen 127.0.0.1:${port};
+    root ${root};
+    location / {
+      add_header Access-Control-Allow-Origin * always;
+    }
+  }
+  server {
     # h2c with prior knowledge (a plain listen with http2 speaks only HTTP/2)
     listen 127.0.0.1:${h2cPort} http2;
     root ${root};
+    # Over HTTP/2, nginx turns TCP_NODELAY off around each sendfile and leaves it off, so the
+    # last small frame of an answer waits for a delayed ACK (about 40 ms). Real HTTP/2 is over
+    # TLS, where nginx cannot use sendfile: without it, h2c is served as h2 would be.
+    sendfile off;
     location / {
       add_header Access-Control-Allow-Origin * always;
     }
