@@ -23,27 +23,29 @@ after(() => server.close());
 const NAME = "dense.c5x4.blosc-lz4.f4.zarr";
 
 /** Run one compute over HTTP with `options`, and return weak references to what it was given. */
-async function computeOnce(options: { signal?: AbortSignal }): Promise<WeakRef<object>[]> {
+async function computeOnce(options: { signal?: AbortSignal; scheduler: "sync" | "threads" }): Promise<WeakRef<object>[]> {
   const callbacks = { onTaskFinish() {} };
   const x = await fromZarr(`${server.url}/${NAME}`);
-  const out = await x.slice(null, [0, 3, 7]).compute({ ...options, callbacks, progress: false, scheduler: "sync" } as never);
+  const out = await x.slice(null, [0, 3, 7]).compute({ ...options, callbacks, progress: false } as never);
   assert.equal(out.shape.join(), "13,3");
   return [new WeakRef(callbacks), new WeakRef(x)];
 }
 
-for (const [label, signal] of [
-  ["without a signal", undefined],
-  ["with the caller's signal, which outlives it", new AbortController().signal],
-] as const) {
-  test(`a compute ${label} is garbage once it has returned`, async () => {
-    const refs: WeakRef<object>[] = [];
-    for (let i = 0; i < 3; i++) refs.push(...(await computeOnce(signal === undefined ? {} : { signal })));
-    // let the sockets' and timers' callbacks of the last requests run, then collect
-    for (let i = 0; i < 5; i++) await tick();
-    gc();
-    await tick();
-    gc();
-    const kept = refs.filter((r) => r.deref() !== undefined).length;
-    assert.equal(kept, 0, `${kept} of ${refs.length} objects of finished computes are still reachable`);
-  });
+for (const scheduler of ["sync", "threads"] as const) {
+  for (const [label, signal] of [
+    ["without a signal", undefined],
+    ["with the caller's signal, which outlives it", new AbortController().signal],
+  ] as const) {
+    test(`a compute on the ${scheduler} scheduler ${label} is garbage once it has returned`, async () => {
+      const refs: WeakRef<object>[] = [];
+      for (let i = 0; i < 3; i++) refs.push(...(await computeOnce(signal === undefined ? { scheduler } : { scheduler, signal })));
+      // let the sockets' and timers' callbacks of the last requests run, then collect
+      for (let i = 0; i < 5; i++) await tick();
+      gc();
+      await tick();
+      gc();
+      const kept = refs.filter((r) => r.deref() !== undefined).length;
+      assert.equal(kept, 0, `${kept} of ${refs.length} objects of finished computes are still reachable`);
+    });
+  }
 }
