@@ -14,6 +14,10 @@ const N = 240_000;
 const values = Float32Array.from({ length: N }, (_, i) => Math.sin(i) * 1000 + (i % 7));
 await fromTypedArray(values, [N], { chunks: 6000 }).toZarr(join(dir, "blosc.zarr"));
 await fromTypedArray(values, [N], { chunks: 6000 }).toZarr(join(dir, "raw.zarr"), { compressor: null });
+// the same values less 1,000: a last chunk cut short, whose block is the start of its values
+const EDGE = N - 1000;
+await fromTypedArray(values.subarray(0, EDGE), [EDGE], { chunks: 6000 }).toZarr(join(dir, "raw-edge.zarr"), { compressor: null });
+await fromTypedArray(values.subarray(0, EDGE), [EDGE], { chunks: 6000 }).toZarr(join(dir, "blosc-edge.zarr"));
 const server = serveRangesDuringTests(dir);
 after(async () => {
   rmSync(dir, { recursive: true, force: true });
@@ -44,6 +48,17 @@ test("uncompressed chunks, whose blocks view their bodies, are never given back"
   await (await fromZarr(`${server.url}/blosc.zarr`)).compute({ inlineThreshold: Infinity });
   assert.deepEqual(first.data, values);
   assert.equal(bodyPool.freeBytes >= free, true);
+});
+
+test("persisted edge blocks, which view the start of their chunk's values, keep them while later reads reuse buffers", async () => {
+  for (const name of ["raw-edge.zarr", "blosc-edge.zarr"]) {
+    const kept = await (await fromZarr(`${server.url}/${name}`)).persist({ inlineThreshold: Infinity });
+    // reads of other stores take whatever bodies and buffers are free
+    for (let run = 0; run < 2; run++) await (await fromZarr(`${server.url}/blosc.zarr`)).compute({ inlineThreshold: Infinity });
+    const got = await kept.compute({ inlineThreshold: Infinity });
+    assert.equal(got.data.length, EDGE, name);
+    assert.deepEqual(got.data, values.subarray(0, EDGE), name);
+  }
 });
 
 test("bodies decoded on the worker pool come back to the main thread's pool, and every value is right", async () => {

@@ -339,14 +339,27 @@ function toBlock(chunk: zarr.Chunk<zarr.DataType>, dtype: DataType, blockShape: 
   const shape = chunk.shape;
   const stride = chunk.stride;
   const c = cStrides(shape);
+  const cOrder = stride.every((s, k) => s === c[k]);
   const same = shape.length === blockShape.length && shape.every((n, k) => n === blockShape[k]);
-  if (!same || stride.some((s, k) => s !== c[k])) {
+  if (cOrder && !same && leadingCut(shape, blockShape)) {
+    // an edge chunk cut along its first axis only: the block is the start of its values, so a
+    // view of them, not a copy into fresh memory
+    const n = blockShape.reduce((a, b) => a * b, 1);
+    data = globalThis.Array.isArray(data) ? data.slice(0, n) : ((data as Exclude<ArrayData, string[]>).subarray(0, n) as ArrayData);
+  } else if (!same || !cOrder) {
     const n = blockShape.reduce((a, b) => a * b, 1);
     const out = allocate(dtype, n);
     copyIndexed(data, stride, [], out, cStrides(blockShape), [], blockShape);
     data = out;
   }
   return { data, shape: [...blockShape], dtype };
+}
+
+/** Whether `block` is `shape` with only its first axis shortened. */
+function leadingCut(shape: readonly number[], block: readonly number[]): boolean {
+  if (shape.length !== block.length || shape.length === 0 || block[0]! > shape[0]!) return false;
+  for (let k = 1; k < shape.length; k++) if (block[k] !== shape[k]) return false;
+  return true;
 }
 
 function plain(data: unknown, dtype: DataType): ArrayData {
