@@ -3,7 +3,7 @@
 // not aborted, with everything the listener reaches, so a listener left on one kept every
 // compute a process ever ran (its tasks, its callbacks) for good.
 import assert from "node:assert/strict";
-import { setImmediate as tick } from "node:timers/promises";
+import { setTimeout as sleep, setImmediate as tick } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { after, before, test } from "node:test";
@@ -39,7 +39,9 @@ for (const scheduler of ["sync", "threads"] as const) {
     test(`a compute on the ${scheduler} scheduler ${label} is garbage once it has returned`, async () => {
       const refs: WeakRef<object>[] = [];
       for (let i = 0; i < 3; i++) refs.push(...(await computeOnce(signal === undefined ? { scheduler } : { scheduler, signal })));
-      // let the sockets' and timers' callbacks of the last requests run, then collect
+      // let the sockets' and timers' callbacks of the last requests run, then collect: what a
+      // finished compute leaks stays reachable for good, so waiting longer cannot hide it
+      await sleep(20);
       for (let i = 0; i < 5; i++) await tick();
       gc();
       await tick();
