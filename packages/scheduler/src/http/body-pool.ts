@@ -10,6 +10,8 @@
  * buffer moves to a worker, or a result views it). Each thread has its own pool.
  */
 
+import { FreeBuffers } from "./free-buffers.js";
+
 /** Bodies shorter than this are allocated as usual: their faults cost less than the bookkeeping. */
 export const MIN_POOLED_BODY = 16 * 1024;
 /**
@@ -29,20 +31,15 @@ export function pooledSize(length: number): number {
 }
 
 class BodyPool {
-  /** Free buffers by size. */
-  readonly #free = new Map<number, ArrayBuffer[]>();
-  #freeBytes = 0;
+  readonly #free = new FreeBuffers<ArrayBuffer>(MAX_FREE_BYTES);
   /** Buffers lent for a body and not yet given back or given up. */
   readonly #lent = new WeakSet<ArrayBuffer>();
 
   /** A view of `length` bytes of a pooled buffer, lent until {@link give} or {@link forget}. */
   take(length: number): Uint8Array {
     const size = pooledSize(length);
-    const list = this.#free.get(size);
-    let buf = list?.pop();
     // not zero-filled: the response writes every byte of the body before anyone reads it
-    if (buf === undefined) buf = Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer;
-    else this.#freeBytes -= size;
+    const buf = this.#free.take(size) ?? (Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer);
     this.#lent.add(buf);
     return new Uint8Array(buf, 0, length);
   }
@@ -56,11 +53,7 @@ class BodyPool {
   give(buffer: ArrayBufferLike): void {
     const buf = buffer as ArrayBuffer;
     if (!this.#lent.delete(buf) || buf.byteLength === 0) return;
-    if (this.#freeBytes + buf.byteLength > MAX_FREE_BYTES) return;
-    let list = this.#free.get(buf.byteLength);
-    if (list === undefined) this.#free.set(buf.byteLength, (list = []));
-    list.push(buf);
-    this.#freeBytes += buf.byteLength;
+    this.#free.put(buf);
   }
 
   /**
@@ -72,7 +65,7 @@ class BodyPool {
     if (n < MIN_POOLED_BODY || n > pooledSize(MAX_POOLED_BODY) || pooledSize(n) !== n || this.#lent.has(buffer)) return false;
     this.#lent.add(buffer);
     this.give(buffer);
-    return this.#free.get(n)?.at(-1) === buffer;
+    return this.#free.isNext(buffer);
   }
 
   /** `buffer` is no longer the pool's: it is never lent again. */
@@ -83,12 +76,11 @@ class BodyPool {
   /** Drop every free buffer (lent ones stay lent). */
   clear(): void {
     this.#free.clear();
-    this.#freeBytes = 0;
   }
 
   /** Bytes held by free buffers. */
   get freeBytes(): number {
-    return this.#freeBytes;
+    return this.#free.bytes;
   }
 }
 

@@ -11,14 +11,13 @@
  * body pool's sizes; the free ones hold at most {@link MAX_FREE_SHARED_BYTES}.
  */
 import { pooledSize } from "./body-pool.js";
+import { FreeBuffers } from "./free-buffers.js";
 
 /** The most bytes the free shared buffers hold (a few shards' merged reads). */
 export const MAX_FREE_SHARED_BYTES = 64 * 2 ** 20;
 
 class SharedBodyPool {
-  /** Free buffers by size. */
-  readonly #free = new Map<number, SharedArrayBuffer[]>();
-  #freeBytes = 0;
+  readonly #free = new FreeBuffers<SharedArrayBuffer>(MAX_FREE_SHARED_BYTES);
   /** Buffers this pool made, so that only those come back. */
   readonly #made = new WeakSet<SharedArrayBuffer>();
   /** Buffers handed out and not given back since. */
@@ -29,12 +28,11 @@ class SharedBodyPool {
   /** A view of `length` bytes of a shared buffer, fresh or given back earlier; not zero-filled. */
   take(length: number): Uint8Array {
     const size = pooledSize(length);
-    let buf = this.#free.get(size)?.pop();
+    let buf = this.#free.take(size);
     if (buf === undefined) {
       buf = new SharedArrayBuffer(size);
       this.#made.add(buf);
     } else {
-      this.#freeBytes -= size;
       this.reused++;
     }
     this.#out.add(buf);
@@ -44,22 +42,17 @@ class SharedBodyPool {
   /** Take `buffer` back for a later {@link take}: nothing may read or write it any more. */
   give(buffer: SharedArrayBuffer): void {
     if (!this.#made.has(buffer) || !this.#out.delete(buffer)) return;
-    if (this.#freeBytes + buffer.byteLength > MAX_FREE_SHARED_BYTES) return;
-    let list = this.#free.get(buffer.byteLength);
-    if (list === undefined) this.#free.set(buffer.byteLength, (list = []));
-    list.push(buffer);
-    this.#freeBytes += buffer.byteLength;
+    this.#free.put(buffer);
   }
 
   /** Drop the free buffers (`close()`). */
   clear(): void {
     this.#free.clear();
-    this.#freeBytes = 0;
   }
 
   /** Bytes of the free buffers. */
   get freeBytes(): number {
-    return this.#freeBytes;
+    return this.#free.bytes;
   }
 }
 
