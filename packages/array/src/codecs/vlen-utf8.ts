@@ -29,11 +29,10 @@ export function encodeVlenUtf8(values: readonly string[]): Uint8Array {
 /**
  * Decode numcodecs' VLenUTF8 layout (see {@link encodeVlenUtf8}) into strings. zarrita's own
  * decoder copies every string's bytes into a fresh ArrayBuffer and calls TextDecoder on each
- * (a call into C++ per string: ~8 ms for the 4,500 index strings of a pbmc3k open, most of the
- * open's CPU). Here the chunk is read as latin1 (one byte, one char) a window of
- * {@link LATIN1_WINDOW} bytes at a time, and ASCII strings — nearly all obs/var names — are
- * slices of it; only others go through TextDecoder. It also honours the view's byteOffset,
- * which zarrita's decoder ignores.
+ * (a call into C++ per string, most of an open's CPU). Here the chunk is read as latin1 (one
+ * byte, one char) a window of {@link LATIN1_WINDOW} bytes at a time, and ASCII strings — nearly
+ * all obs/var names — are slices of it; only others go through TextDecoder. It also honours the
+ * view's byteOffset, which zarrita's decoder ignores.
  *
  * @example
  * ```ts
