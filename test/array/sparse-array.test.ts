@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { SparseArray, SparseStructureError, fromTypedArray, slice, type SparseSource } from "@zask/array";
 
 /** A 6 × 5 CSR matrix whose rows straddle the 4-value chunks of data and indices. */
-function source(indicesOverride?: Int32Array): { src: SparseSource; dense: Float64Array } {
+function source(indicesOverride?: Int32Array | Int16Array | Uint32Array): { src: SparseSource; dense: Float64Array } {
   const rows = [
     [[0, 1]],
     [
@@ -117,6 +117,42 @@ describe("SparseArray", () => {
         const want = [0, 1, 2, 3, 4, 5].flatMap((a) => cols.map((j) => dense[a * 5 + j]!));
         assert.deepEqual(Array.from(got.data as Float64Array), want, `blockNnz ${blockNnz} [${cols}]`);
       }
+    }
+  });
+
+  it("a column selection checks every stored index, whatever its integer type, and names the first one outside the minor axis", async () => {
+    for (const [what, bad] of [
+      ["int32 9", Int32Array.of(0, 2, 3, 4, 0, 2, 3, 9, 2, 1, 4)],
+      ["int32 -1", Int32Array.of(0, 2, 3, 4, 0, 2, 3, -1, 2, 1, 4)],
+      ["int16 5", Int16Array.of(0, 2, 3, 4, 0, 2, 3, 5, 2, 1, 4)],
+      ["uint32 2^32-1", Uint32Array.of(0, 2, 3, 4, 0, 2, 3, 2 ** 32 - 1, 2, 1, 4)],
+    ] as const) {
+      for (const blockNnz of [1, 100]) {
+        const X = SparseArray.fromSource(source(bad).src, { blockNnz });
+        // column 0 is not stored at position 7: the check must not depend on what is picked
+        await assert.rejects(X.slice(null, [0]).compute({ scheduler: "sync" }), (e: Error) => {
+          const c = (e as { cause?: unknown }).cause ?? e;
+          assert.ok(c instanceof SparseStructureError, `${what}, blockNnz ${blockNnz}: ${String(e)}`);
+          assert.equal(c.position, 7, what);
+          return true;
+        });
+      }
+    }
+  });
+
+  it("column selections over int16 and uint32 indices equal the dense columns", async () => {
+    const { src: int32, dense } = source();
+    const stored = Array.from((await int32.indices.compute()).data as Int32Array);
+    for (const idx of [Int16Array.from(stored), Uint32Array.from(stored)]) {
+      const { src, dense: want } = source(idx);
+      assert.deepEqual(want, dense);
+      const X = SparseArray.fromSource(src, { blockNnz: 3 });
+      const got = await X.slice(null, [1, 4]).compute();
+      assert.deepEqual(
+        Array.from(got.data as Float64Array),
+        [0, 1, 2, 3, 4, 5].flatMap((a) => [1, 4].map((j) => dense[a * 5 + j]!)),
+        idx.constructor.name,
+      );
     }
   });
 
