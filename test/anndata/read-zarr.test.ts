@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, it, before, after } from "node:test";
 import FileSystemStore from "@zarrita/storage/fs";
+import { PackedStrings } from "@zask/array";
 import { AnnData, Categorical, DataFrame, MaskedArray, NumericScalar, SparseMatrix, readZarr, type NDArray } from "@zask/anndata";
 import { CSR, DENSE_C5, DENSE_C25, FIXTURES, copyFixture, expected, rawValues, serve, type FixtureServer } from "./fixtures.ts";
 
@@ -94,6 +95,21 @@ async function checkEager(adata: AnnData, sparseX: boolean): Promise<void> {
 describe("readZarr (eager) over the reference fixtures", () => {
   it("reads every part of a dense store written by anndata 0.8 equal to the expected values", async () => {
     await checkEager(await readZarr(DENSE_C5, { lazy: false }), false);
+  });
+
+  it("keeps the obs and var names packed until they are read, then makes them once", async (t) => {
+    const toArray = t.mock.method(PackedStrings.prototype, "toArray");
+    const adata = await readZarr(DENSE_C5);
+    const atOpen = toArray.mock.callCount();
+    assert.equal(adata.obs.nRows, expected.obsNames.length);
+    assert.equal(adata.var.nRows, expected.varNames.length);
+    assert.deepEqual(adata.shape, expected.shape);
+    assert.equal(toArray.mock.callCount(), atOpen, "counting rows makes no name");
+    assert.deepEqual(adata.obsNames, expected.obsNames);
+    assert.deepEqual(adata.varNames, expected.varNames);
+    assert.equal(toArray.mock.callCount(), atOpen + 2, "each index is made when first read");
+    assert.equal(adata.obsNames, adata.obs.index, "and kept");
+    assert.equal(toArray.mock.callCount(), atOpen + 2);
   });
 
   it("reads the same values whatever the chunking of X", async () => {

@@ -15,6 +15,7 @@ test("the public API of @zask/array is exactly this list", () => {
     "DEFAULT_MISSING_STATUSES",
     "DEFAULT_SMALL_READ_BYTES",
     "HttpStore",
+    "PackedStrings",
     "ShardIndexError",
     "Slice",
     "SparseArray",
@@ -42,6 +43,7 @@ test("the public API of @zask/array is exactly this list", () => {
     "mapBlocks",
     "normalizeChunks",
     "ones",
+    "readPackedStrings",
     "reduction",
     "resolveStorePath",
     "slice",
@@ -55,6 +57,7 @@ test("the chunk-loading and selection ops are exported for workers", () => {
   for (const name of [
     "fetchChunk",
     "decodeChunk",
+    "decodeStringsPacked",
     "getitem",
     "gather",
     "assemble",

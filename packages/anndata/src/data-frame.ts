@@ -1,3 +1,4 @@
+import { PackedStrings } from "@zask/array";
 import { Categorical, isTypedArray } from "./categorical.js";
 import { MaskedArray } from "./masked-array.js";
 import { dtypeOf, type DataType, type NDArray, type TypedArray } from "./ndarray.js";
@@ -7,8 +8,11 @@ export type Column = TypedArray | string[] | Categorical | MaskedArray;
 
 /** How a DataFrame is built. */
 export interface DataFrameInit {
-  /** Row labels. */
-  index: readonly string[];
+  /**
+   * Row labels: strings, or {@link PackedStrings} (what `readZarr` gives), made into strings
+   * when `index` is first read.
+   */
+  index: readonly string[] | PackedStrings;
   /**
    * Columns by name, in order; each as long as the index. A 1-d `{data, shape, dtype}` keeps
    * its dtype (so a `bool` column stays boolean on disk, where a bare Uint8Array is `uint8`).
@@ -33,16 +37,16 @@ function columnLength(c: Column): number {
  * ```
  */
 export class DataFrame {
-  readonly index: readonly string[];
   readonly indexName: string | undefined;
+  #index: readonly string[] | PackedStrings;
   readonly #columns: Map<string, Column>;
   readonly #dtypes = new Map<string, DataType>();
 
   constructor(init: DataFrameInit) {
-    if (!Array.isArray(init?.index)) {
+    if (!(Array.isArray(init?.index) || init?.index instanceof PackedStrings)) {
       throw new TypeError(`Expected \`index\` to be an array of strings, got \`${String(init?.index)}\` (${typeof init?.index})`);
     }
-    this.index = init.index;
+    this.#index = init.index;
     this.indexName = init.indexName;
     this.#columns = new Map();
     const given = init.columns instanceof Map ? [...init.columns] : Object.entries(init.columns ?? {});
@@ -61,8 +65,8 @@ export class DataFrame {
           `Expected column \`${name}\` to be a typed array, string[], Categorical or MaskedArray, got \`${Object.prototype.toString.call(col)}\``,
         );
       }
-      if (columnLength(col) !== this.index.length) {
-        throw new RangeError(`Expected column \`${name}\` to have ${this.index.length} rows (the index length), got ${columnLength(col)}`);
+      if (columnLength(col) !== this.nRows) {
+        throw new RangeError(`Expected column \`${name}\` to have ${this.nRows} rows (the index length), got ${columnLength(col)}`);
       }
     }
   }
@@ -72,9 +76,16 @@ export class DataFrame {
     return [...this.#columns.keys()];
   }
 
-  /** Number of rows. */
+  /** Row labels (an index read packed is made into strings now, once). */
+  get index(): readonly string[] {
+    const i = this.#index;
+    if (i instanceof PackedStrings) return (this.#index = i.toArray());
+    return i;
+  }
+
+  /** Number of rows (without making a packed index's strings). */
   get nRows(): number {
-    return this.index.length;
+    return this.#index.length;
   }
 
   /** Whether the frame has column `name`. */
@@ -111,7 +122,7 @@ export class DataFrame {
       columns.set(k, dt === undefined ? v : { data: v as TypedArray, shape: [v.length], dtype: dt });
     }
     columns.set(name, column);
-    return new DataFrame({ index: this.index, columns, indexName: this.indexName });
+    return new DataFrame({ index: this.#index, columns, indexName: this.indexName });
   }
 
   /** `[name, column]` pairs in order. */

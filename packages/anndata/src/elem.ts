@@ -1,4 +1,4 @@
-import { ChunkFetchError, ZarrMetadataError, fromZarr } from "@zask/array";
+import { ChunkFetchError, ZarrMetadataError, fromZarr, readPackedStrings, type PackedStrings } from "@zask/array";
 import * as zarr from "zarrita";
 import { ElementReadError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
@@ -97,6 +97,32 @@ export function toZaskData(data: unknown): TypedArray | string[] {
   throw new TypeError(`Expected array data, got \`${Object.prototype.toString.call(data)}\``);
 }
 
+const PACKED = Symbol("packed strings");
+
+/**
+ * A 1-d string array read and checked, whose `data` makes its strings on first use: a reader
+ * that never looks at them (a dataframe index kept as {@link PackedStrings}) never pays for
+ * them.
+ */
+function stringsOf(packed: PackedStrings): NDArray {
+  const v = {
+    // made on first use, then a plain value like any array's
+    get data(): string[] {
+      const data = packed.toArray();
+      Object.defineProperty(v, "data", { value: data, enumerable: true, writable: true, configurable: true });
+      return data;
+    },
+    shape: [packed.length],
+    dtype: "string",
+  };
+  return Object.defineProperty(v, PACKED, { value: packed }) as unknown as NDArray;
+}
+
+/** The strings of an array {@link readArrayEager} read, still packed if nothing has asked for them. */
+export function packedStringsOf(v: unknown): PackedStrings | undefined {
+  return typeof v === "object" && v !== null && PACKED in v ? (v as { [PACKED]: PackedStrings })[PACKED] : undefined;
+}
+
 /** Eager arrays up to this many decoded bytes are decoded on the main thread. */
 const EAGER_INLINE_BYTES = 16 * 2 ** 20;
 
@@ -122,7 +148,10 @@ export async function readArrayEager(
       // cloned back one by one, and a message costs more than decoding a few chunks.
       const small = dtype === "string" || x.nbytes <= EAGER_INLINE_BYTES;
       // the open's HTTP options (httpConcurrency, http2, retries, …) apply to eager reads too
-      const r = await x.compute({ ...eagerHttpOf(arr.store), signal: options.signal, ...(small ? { inlineThreshold: Infinity } : {}) });
+      const computeOptions = { ...eagerHttpOf(arr.store), signal: options.signal, ...(small ? { inlineThreshold: Infinity } : {}) };
+      const packed = await readPackedStrings(x, computeOptions);
+      if (packed !== undefined) return stringsOf(packed);
+      const r = await x.compute(computeOptions);
       return { data: r.data, shape: [...arr.shape], dtype };
     } catch (cause) {
       throw eagerReadError(cause, arr);

@@ -1,6 +1,7 @@
 import { allocate, type DataType, type NDArray } from "./dtype.js";
 import { BlockShapeError } from "./errors.js";
 import { cStrides, copyIndexed } from "./ops/copy-indexed.js";
+import { PackedStrings } from "./packed-strings.js";
 
 /**
  * One C-order array put together from an array's blocks (`chunks` the per-axis block sizes,
@@ -27,6 +28,8 @@ export class BlockAssembler {
   #out: NDArray["data"] | undefined;
   /** A single block, returned as it is. */
   #only: NDArray | undefined;
+  /** 1-d blocks of {@link PackedStrings} (`decodeStringsPacked`), joined when all are in. */
+  #packed: PackedStrings[] | undefined;
 
   constructor(chunks: readonly (readonly number[])[], dtype: DataType) {
     this.#chunks = chunks;
@@ -55,6 +58,9 @@ export class BlockAssembler {
     if (!ok) throw new BlockShapeError(key, shape, expected);
     if (this.#placed.length === 1) {
       this.#only = block;
+    } else if ((block.data as unknown) instanceof PackedStrings) {
+      if (this.#chunks.length !== 1) throw new RangeError(`Expected packed strings in 1-d blocks, got block ${key} of shape [${shape.join(", ")}]`);
+      (this.#packed ??= [])[index] = block.data as unknown as PackedStrings;
     } else {
       this.#out ??= allocate(
         this.#dtype,
@@ -77,6 +83,10 @@ export class BlockAssembler {
   /** The whole array; every block must be in. */
   result(): NDArray {
     if (this.#count !== this.#placed.length) throw new RangeError(`Expected all ${this.#placed.length} blocks to be placed, got ${this.#count}`);
+    if (this.#packed !== undefined) {
+      if (this.#out !== undefined) throw new RangeError("Expected every block as packed strings, got some as values");
+      return { data: PackedStrings.concat(this.#packed) as unknown as NDArray["data"], shape: [...this.shape], dtype: this.#dtype };
+    }
     const data = this.#only !== undefined ? this.#only.data : (this.#out ?? allocate(this.#dtype, 0));
     return { data, shape: [...this.shape], dtype: this.#dtype };
   }

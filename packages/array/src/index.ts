@@ -41,6 +41,8 @@ export type { SparseSource, SparseReadOptions } from "./sparse/sparse-read.js";
 export type { SparseBlock, SparseFormat } from "./ops/sparse-block.js";
 export { BloscError } from "./codecs/errors.js";
 export { encodeVlenUtf8, decodeVlenUtf8 } from "./codecs/vlen-utf8.js";
+export { PackedStrings } from "./packed-strings.js";
+export { readPackedStrings } from "./read-packed-strings.js";
 // zarrita's types that appear in zask's signatures, so users need not depend on zarrita to name them
 export type { AbsolutePath, AsyncReadable, GetOptions, RangeQuery } from "@zarrita/storage";
 export type { Array as ZarrArray, DataType as ZarrDataType, Group as ZarrGroup, Readable as ZarrReadable } from "zarrita";

@@ -2,7 +2,8 @@ import * as zarr from "zarrita";
 import { AnnData, type Raw } from "../anndata.js";
 import { Categorical, type CategoricalCodes } from "../categorical.js";
 import { DataFrame, type Column } from "../data-frame.js";
-import { elemUrl, ioSpecOf, openChild, openChildIfExists, readArrayEager, zaskDtype, type Elem, type IOSpec } from "../elem.js";
+import { PackedStrings } from "@zask/array";
+import { elemUrl, ioSpecOf, openChild, openChildIfExists, packedStringsOf, readArrayEager, zaskDtype, type Elem, type IOSpec } from "../elem.js";
 import { ElementReadError, NotAnnDataError, UnsupportedEncodingError } from "../errors.js";
 import { MaskedArray, type MaskedKind } from "../masked-array.js";
 import { typedArrayOfOne, type DataType, type NDArray, type TypedArray } from "../ndarray.js";
@@ -93,11 +94,13 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
   const order = attr(group, "column-order", (x): x is string[] => isStringList(x) || (Array.isArray(x) && x.length === 0), "a list of strings");
   const [indexCol, ...cols] = await Promise.all([indexKey, ...order].map((name) => readColumn(group, name, ctx)));
   if (indexCol === undefined) throw new ElementReadError(group.path, elemUrl(group), "format", "a dataframe has no index column");
-  const indexData = "shape" in indexCol && !(indexCol instanceof Categorical) && !(indexCol instanceof MaskedArray) ? indexCol.data : indexCol;
-  // A string index (the usual case) is already what we keep: no copy of thousands of names.
+  // A string index (the usual case) is kept as read, packed until its names are asked for.
+  const packed = packedStringsOf(indexCol);
+  const indexData =
+    packed !== undefined ? packed : "shape" in indexCol && !(indexCol instanceof Categorical) && !(indexCol instanceof MaskedArray) ? indexCol.data : indexCol;
   const index =
-    Array.isArray(indexData) && indexData.every((x) => typeof x === "string")
-      ? (indexData as string[])
+    indexData instanceof PackedStrings || (Array.isArray(indexData) && indexData.every((x) => typeof x === "string"))
+      ? (indexData as string[] | PackedStrings)
       : Array.from(indexData as Iterable<unknown>, (x) => String(x));
   const columns = new Map<string, Column | NDArray>();
   order.forEach((name, i) => columns.set(name, cols[i]!));

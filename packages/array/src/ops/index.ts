@@ -1,7 +1,7 @@
 // Built-in ops of @zask/array, importable by worker threads as `@zask/array/ops`.
 export * from "./elementwise-kernels.js";
 export * from "./reduction-kernels.js";
-export { fetchChunk, decodeChunk } from "./zarr.js";
+export { fetchChunk, decodeChunk, decodeStringsPacked } from "./zarr.js";
 export type { ZarrChunkMeta, ChunkRef } from "./zarr.js";
 export { fetchInnerChunk } from "./sharded.js";
 export type { InnerChunkSource } from "./sharded.js";

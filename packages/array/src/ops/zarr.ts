@@ -10,6 +10,7 @@ import { ChunkDecodeError, ChunkFetchError } from "../errors.js";
 import { cStrides, copyIndexed } from "./copy-indexed.js";
 import { allocate, typedArrayConstructor } from "../dtype.js";
 import { decodeBloscFile } from "../codecs/blosc-decode.js";
+import { PackedStrings } from "../packed-strings.js";
 import { forgetBody, recycleBody } from "@zask/scheduler/body-pool";
 
 /** What a worker needs to decode chunks of one zarr array: plain JSON, so it clones to workers. */
@@ -46,13 +47,26 @@ interface Opened {
   slot: { bytes: Uint8Array | undefined };
 }
 
-// One zarrita Array (hence one codec pipeline) per metadata document, per thread.
+// One zarrita Array (hence one codec pipeline) per metadata document and string mode, per thread.
 const opened = new Map<string, Promise<Opened>>();
 
-function open(meta: ZarrChunkMeta): Promise<Opened> {
-  let p = opened.get(meta.document);
+/** The codec that reads vlen-utf8 chunks into {@link PackedStrings} (registered with zarrita by useFastVlenUtf8). */
+const PACKED_VLEN = "zask.packed-vlen-utf8";
+
+/** `document` with its vlen-utf8 codec swapped for the one that packs the strings. */
+function packedDocument(meta: ZarrChunkMeta): string {
+  const d = JSON.parse(meta.document) as { filters?: { id?: string }[] | null; codecs?: { name?: string }[] };
+  const swapped = (name: string | undefined): boolean => name === "vlen-utf8" || name === "numcodecs.vlen-utf8";
+  if (meta.zarrFormat === 2) d.filters = d.filters?.map((f) => (swapped(f.id) ? { ...f, id: PACKED_VLEN } : f)) ?? d.filters;
+  else d.codecs = d.codecs?.map((c) => (swapped(c.name) ? { ...c, name: PACKED_VLEN } : c));
+  return JSON.stringify(d);
+}
+
+function open(meta: ZarrChunkMeta, packed = false): Promise<Opened> {
+  const key = packed ? `packed\n${meta.document}` : meta.document;
+  let p = opened.get(key);
   if (p === undefined) {
-    const doc = new TextEncoder().encode(meta.document);
+    const doc = new TextEncoder().encode(packed ? packedDocument(meta) : meta.document);
     const docKey = meta.zarrFormat === 2 ? "/.zarray" : "/zarr.json";
     const slot: Opened["slot"] = { bytes: undefined };
     // A store that holds just the metadata and the chunk being decoded: zarrita reads the
@@ -66,7 +80,7 @@ function open(meta: ZarrChunkMeta): Promise<Opened> {
       array,
       slot,
     }));
-    opened.set(meta.document, p);
+    opened.set(key, p);
   }
   return p;
 }
@@ -191,7 +205,33 @@ function isChunkFile(x: Uint8Array | ChunkFile | null): x is ChunkFile {
  * naming `chunk` (its URL or path): this is the one place every store kind and every codec
  * chain decodes, on the worker pool or inline.
  */
-export async function decodeChunk(
+export function decodeChunk(
+  bytes: Uint8Array | ChunkFile | null,
+  meta: ZarrChunkMeta,
+  coords: readonly number[],
+  blockShape: readonly number[],
+  chunk?: ChunkRef,
+): Promise<NDArray> {
+  return decodeChunkAs(false, bytes, meta, coords, blockShape, chunk);
+}
+
+/**
+ * inline op: {@link decodeChunk} of a string array whose block keeps its strings as
+ * {@link PackedStrings} in `data` (vlen-utf8 chunks are checked, no string made), for
+ * `readPackedStrings`, whose graph alone carries such blocks.
+ */
+export function decodeStringsPacked(
+  bytes: Uint8Array | ChunkFile | null,
+  meta: ZarrChunkMeta,
+  coords: readonly number[],
+  blockShape: readonly number[],
+  chunk?: ChunkRef,
+): Promise<NDArray> {
+  return decodeChunkAs(true, bytes, meta, coords, blockShape, chunk);
+}
+
+async function decodeChunkAs(
+  packed: boolean,
   bytes: Uint8Array | ChunkFile | null,
   meta: ZarrChunkMeta,
   coords: readonly number[],
@@ -199,7 +239,11 @@ export async function decodeChunk(
   chunk?: ChunkRef,
 ): Promise<NDArray> {
   try {
-    let block = await decodeAny(bytes, meta, coords, blockShape);
+    let block = await decodeAny(bytes, meta, coords, blockShape, packed);
+    if (packed && !(block.data instanceof PackedStrings)) {
+      // a shard, or strings stored another way than vlen-utf8: decoded as strings, then packed
+      block = { ...block, data: PackedStrings.of(block.data as string[]) as unknown as ArrayData };
+    }
     // a part of a shared body (a merged ranged read) is reused by later reads once the compute
     // is over: a block never views one, whatever its codecs
     if (bytes !== null && !isChunkFile(bytes) && bytes.buffer instanceof SharedArrayBuffer && viewsBuffer(block, bytes.buffer)) {
@@ -236,6 +280,7 @@ async function decodeAny(
   meta: ZarrChunkMeta,
   coords: readonly number[],
   blockShape: readonly number[],
+  packed: boolean,
 ): Promise<NDArray> {
   if (isChunkFile(bytes)) {
     // shards are read whole into their own buffer: zarrita keeps views of shard bytes
@@ -246,7 +291,7 @@ async function decodeAny(
     readBuffer = undefined;
     const read = readChunkFile(bytes, own);
     try {
-      const block = await decodeBytes(read, meta, coords, blockShape);
+      const block = await decodeBytes(read, meta, coords, blockShape, packed);
       const data = block.data;
       // no bytes-to-bytes codec: the block may still view the read buffer
       if (read !== null && ArrayBuffer.isView(data) && data.buffer === read.buffer) {
@@ -262,7 +307,7 @@ async function decodeAny(
     }
   }
   if (meta.sharded) return decodeShard(bytes, meta, coords, blockShape);
-  return decodeBytes(bytes, meta, coords, blockShape);
+  return decodeBytes(bytes, meta, coords, blockShape, packed);
 }
 
 // Per metadata document: the byte length of a stored chunk when the chunk is stored
@@ -293,12 +338,18 @@ function rawBytesOf(meta: ZarrChunkMeta): number | null {
   return n;
 }
 
-async function decodeBytes(bytes: Uint8Array | null, meta: ZarrChunkMeta, coords: readonly number[], blockShape: readonly number[]): Promise<NDArray> {
+async function decodeBytes(
+  bytes: Uint8Array | null,
+  meta: ZarrChunkMeta,
+  coords: readonly number[],
+  blockShape: readonly number[],
+  packed: boolean,
+): Promise<NDArray> {
   // zarrita views uncompressed bytes as values, a partial value at the end dropped
   const raw = bytes === null ? null : rawBytesOf(meta);
   if (raw !== null && bytes !== null && bytes.byteLength !== raw)
     throw new DecodedSizeError(`an uncompressed chunk of ${bytes.byteLength} bytes, expected ${raw}`);
-  const { array, slot } = await open(meta);
+  const { array, slot } = await open(meta, packed);
   slot.bytes = bytes ?? undefined;
   const pending = array.getChunk(coords as number[]);
   slot.bytes = undefined;
@@ -345,7 +396,8 @@ function toBlock(chunk: zarr.Chunk<zarr.DataType>, dtype: DataType, blockShape: 
     // an edge chunk cut along its first axis only: the block is the start of its values, so a
     // view of them, not a copy into fresh memory
     const n = blockShape.reduce((a, b) => a * b, 1);
-    data = globalThis.Array.isArray(data) ? data.slice(0, n) : ((data as Exclude<ArrayData, string[]>).subarray(0, n) as ArrayData);
+    if (globalThis.Array.isArray(data) || (data as unknown) instanceof PackedStrings) data = (data as string[]).slice(0, n);
+    else data = (data as Exclude<ArrayData, string[]>).subarray(0, n) as ArrayData;
   } else if (!same || !cOrder) {
     const n = blockShape.reduce((a, b) => a * b, 1);
     const out = allocate(dtype, n);
@@ -363,6 +415,8 @@ function leadingCut(shape: readonly number[], block: readonly number[]): boolean
 }
 
 function plain(data: unknown, dtype: DataType): ArrayData {
+  // only decodeStringsPacked's blocks hold these; they travel as the block's data
+  if (data instanceof PackedStrings) return data as unknown as ArrayData;
   if (dtype === "string") {
     // vlen-utf8 chunks decode to strings already (decodeVlenUtf8): no copy of thousands of them
     if (globalThis.Array.isArray(data) && data.every((v) => typeof v === "string")) return data as string[];
