@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { fromTypedArray, fromZarr } from "@zask/array";
+import { encodeVlenUtf8, fromTypedArray, fromZarr, readPackedStrings } from "@zask/array";
 import { close } from "@zask/scheduler";
 import { bodyPool } from "@zask/scheduler/body-pool";
 import { serveRangesDuringTests } from "../helpers/range-server.ts";
@@ -73,4 +73,27 @@ test("bodies decoded on the worker pool come back to the main thread's pool, and
   const got = await x.compute({ inlineThreshold: 0 });
   assert.deepEqual(got.data, values);
   assert.ok(bodyPool.freeBytes > 0, "no body came back from the workers");
+});
+
+test("strings read packed from uncompressed vlen-utf8 chunks keep their bodies while later reads reuse buffers", async () => {
+  // 40 chunks of 2,000 names (about 28 KB each), stored without a compressor
+  const names = Array.from({ length: 80_000 }, (_, i) => `CELL-${String(i).padStart(8, "0")}`);
+  const store = join(dir, "names.zarr");
+  mkdirSync(store);
+  const meta = {
+    zarr_format: 2,
+    shape: [names.length],
+    chunks: [2000],
+    dtype: "|O",
+    compressor: null,
+    fill_value: 0,
+    filters: [{ id: "vlen-utf8" }],
+    order: "C",
+  };
+  writeFileSync(join(store, ".zarray"), JSON.stringify(meta));
+  for (let c = 0; c < 40; c++) writeFileSync(join(store, String(c)), encodeVlenUtf8(names.slice(c * 2000, (c + 1) * 2000)));
+  const packed = await readPackedStrings(await fromZarr(`${server.url}/names.zarr`), { inlineThreshold: Infinity });
+  assert.equal(packed?.length, names.length);
+  for (let run = 0; run < 2; run++) await (await fromZarr(`${server.url}/blosc.zarr`)).compute({ inlineThreshold: Infinity });
+  assert.deepEqual(packed?.toArray(), names);
 });

@@ -38,7 +38,7 @@ export function encodeVlenUtf8(values: readonly string[]): Uint8Array {
  * ```
  */
 export function decodeVlenUtf8(bytes: Uint8Array): string[] {
-  return PackedStrings.fromVlenUtf8(bytes).toArray();
+  return PackedStrings.fromVlenUtf8(bytes, { copy: false }).toArray();
 }
 
 /** zarrita's codec interface for vlen-utf8 (decode only, as zarrita's): strings ({@link decodeVlenUtf8}), or with `pack` {@link PackedStrings}. */
@@ -58,7 +58,7 @@ function vlenCodec(pack: boolean) {
       throw new Error("vlen-utf8 chunks are encoded with encodeVlenUtf8 by the writers, not through zarrita");
     }
     decode(bytes: Uint8Array): { data: string[] | PackedStrings; shape: number[]; stride: number[] } {
-      return { data: pack ? PackedStrings.fromVlenUtf8(bytes) : decodeVlenUtf8(bytes), shape: this.#shape, stride: this.#stride };
+      return { data: pack ? PackedStrings.fromVlenUtf8(bytes, { copy: false }) : decodeVlenUtf8(bytes), shape: this.#shape, stride: this.#stride };
     }
   };
 }

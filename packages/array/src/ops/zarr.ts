@@ -247,12 +247,12 @@ async function decodeChunkAs(
     // a part of a shared body (a merged ranged read) is reused by later reads once the compute
     // is over: a block never views one, whatever its codecs
     if (bytes !== null && !isChunkFile(bytes) && bytes.buffer instanceof SharedArrayBuffer && viewsBuffer(block, bytes.buffer)) {
-      block = { ...block, data: (block.data as Uint8Array).slice() as unknown as typeof block.data };
+      block = { ...block, data: ownCopy(block.data) };
     }
     // the chunk's bytes die here: a pooled body goes back for the next response, unless the
     // block still views it (uncompressed bytes viewed as values) or zarrita kept views of a shard
     if (bytes !== null && !isChunkFile(bytes)) {
-      if (meta.sharded === true || (ArrayBuffer.isView(block.data) && block.data.buffer === bytes.buffer)) forgetBody(bytes);
+      if (meta.sharded === true || viewsBuffer(block, bytes.buffer)) forgetBody(bytes);
       else recycleBody(bytes);
     }
     return block;
@@ -294,8 +294,8 @@ async function decodeAny(
       const block = await decodeBytes(read, meta, coords, blockShape, packed);
       const data = block.data;
       // no bytes-to-bytes codec: the block may still view the read buffer
-      if (read !== null && ArrayBuffer.isView(data) && data.buffer === read.buffer) {
-        return { ...block, data: (data as Uint8Array).slice() as unknown as ArrayData };
+      if (read !== null && viewsBuffer(block, read.buffer)) {
+        return { ...block, data: ownCopy(data) };
       }
       return block;
     } finally {
@@ -428,5 +428,14 @@ function plain(data: unknown, dtype: DataType): ArrayData {
 
 /** Whether `block`'s values are a view of `buffer`. */
 function viewsBuffer(block: NDArray, buffer: ArrayBufferLike): boolean {
-  return ArrayBuffer.isView(block.data) && block.data.buffer === buffer;
+  const data: unknown = block.data;
+  if (data instanceof PackedStrings) return data.views(buffer);
+  return ArrayBuffer.isView(data) && data.buffer === buffer;
+}
+
+/** A block's values over memory of their own. */
+function ownCopy(data: ArrayData): ArrayData {
+  const d: unknown = data;
+  if (d instanceof PackedStrings) return d.copy() as unknown as ArrayData;
+  return (data as Uint8Array).slice() as unknown as ArrayData;
 }
