@@ -197,6 +197,9 @@ function isChunkFile(x: Uint8Array | ChunkFile | null): x is ChunkFile {
   return x !== null && !ArrayBuffer.isView(x);
 }
 
+/** A decode op's arguments: the chunk's bytes, its array's metadata, its coordinates, its block's shape, and where it is. */
+type DecodeArgs = [bytes: Uint8Array | ChunkFile | null, meta: ZarrChunkMeta, coords: readonly number[], blockShape: readonly number[], chunk?: ChunkRef];
+
 /**
  * cpu op: decode chunk `coords` from `bytes` (`null`: the fill value; a {@link ChunkFile}: read
  * it here) with zarrita's codec pipeline, and return the block (the chunk cut to the array's
@@ -205,14 +208,8 @@ function isChunkFile(x: Uint8Array | ChunkFile | null): x is ChunkFile {
  * naming `chunk` (its URL or path): this is the one place every store kind and every codec
  * chain decodes, on the worker pool or inline.
  */
-export function decodeChunk(
-  bytes: Uint8Array | ChunkFile | null,
-  meta: ZarrChunkMeta,
-  coords: readonly number[],
-  blockShape: readonly number[],
-  chunk?: ChunkRef,
-): Promise<NDArray> {
-  return decodeChunkAs(false, bytes, meta, coords, blockShape, chunk);
+export function decodeChunk(...args: DecodeArgs): Promise<NDArray> {
+  return decodeChunkAs(false, ...args);
 }
 
 /**
@@ -220,24 +217,11 @@ export function decodeChunk(
  * {@link PackedStrings} in `data` (vlen-utf8 chunks are checked, no string made), for
  * `readPackedStrings`, whose graph alone carries such blocks.
  */
-export function decodeStringsPacked(
-  bytes: Uint8Array | ChunkFile | null,
-  meta: ZarrChunkMeta,
-  coords: readonly number[],
-  blockShape: readonly number[],
-  chunk?: ChunkRef,
-): Promise<NDArray> {
-  return decodeChunkAs(true, bytes, meta, coords, blockShape, chunk);
+export function decodeStringsPacked(...args: DecodeArgs): Promise<NDArray> {
+  return decodeChunkAs(true, ...args);
 }
 
-async function decodeChunkAs(
-  packed: boolean,
-  bytes: Uint8Array | ChunkFile | null,
-  meta: ZarrChunkMeta,
-  coords: readonly number[],
-  blockShape: readonly number[],
-  chunk?: ChunkRef,
-): Promise<NDArray> {
+async function decodeChunkAs(packed: boolean, ...[bytes, meta, coords, blockShape, chunk]: DecodeArgs): Promise<NDArray> {
   try {
     let block = await decodeAny(bytes, meta, coords, blockShape, packed);
     if (packed && !(block.data instanceof PackedStrings)) {
