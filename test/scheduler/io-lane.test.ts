@@ -45,6 +45,30 @@ describe("the I/O lane", () => {
     }
   });
 
+  test("sends an origin whose answers close their connections at most 4 requests at once, and its full bound again once it keeps them", async () => {
+    let keep = false;
+    const server = await startServer((_req, res) => {
+      if (!keep) res.setHeader("Connection", "close");
+      setTimeout(() => res.end("1\n"), 10);
+    });
+    try {
+      // the first answer tells that the origin closes its connections
+      await compute(fetchGraph([`${server.url}/first`]).graph, ["get-0"], { httpConcurrency: 16, ...fast });
+      server.maxInFlight = 0;
+      const closing = fetchGraph(Array.from({ length: 40 }, (_, i) => `${server.url}/close/${i}`));
+      assert.equal((await compute(closing.graph, closing.keys, { httpConcurrency: 16, ...fast })).length, 40);
+      assert.equal(server.maxInFlight, 4, "the bound for origins that close their connections");
+      keep = true;
+      await compute(fetchGraph([`${server.url}/kept`]).graph, ["get-0"], { httpConcurrency: 16, ...fast });
+      server.maxInFlight = 0;
+      const kept = fetchGraph(Array.from({ length: 40 }, (_, i) => `${server.url}/keep/${i}`));
+      assert.equal((await compute(kept.graph, kept.keys, { httpConcurrency: 16, ...fast })).length, 40);
+      assert.equal(server.maxInFlight, 16);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("bounds the requests to an origin across concurrent computes, not per compute", async () => {
     const server = await startServer((_req, res) => setTimeout(() => res.end("1\n"), 10));
     try {

@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { HttpError } from "./errors.js";
 import { request, type BufferedResponse, type TransportRequest } from "./http/http-transport.js";
+import { directBound } from "./http/direct-http.js";
 import { h2StreamLimit } from "./http/h2-client.js";
 import { originSlots, type OriginSlots, type SlotBound } from "./http/origin-slots.js";
 import { abortableSleep, backoffDelay, isTransientError, isTransientStatus } from "./retry.js";
@@ -292,9 +293,15 @@ export class IoLane implements IoContext {
     const href = url.href;
     const slots = originSlots(url.origin);
     this.#origins.add(slots);
-    // over HTTP/2, the session's stream limit once it is known (it may connect while we wait)
+    // over HTTP/2, the session's stream limit once it is known (it may connect while we wait);
+    // over HTTP/1.1, fewer while the origin closes its connections after each answer
     const concurrency = this.#concurrency;
-    const bound: SlotBound = this.#http2 ? () => h2StreamLimit(url.origin) ?? concurrency : concurrency;
+    const origin = url.origin;
+    const bound: SlotBound = this.#http2
+      ? () => h2StreamLimit(origin) ?? concurrency
+      : url.protocol === "http:"
+        ? () => directBound(origin, concurrency)
+        : concurrency;
     const signal = req.signal;
     if (this.#active++ === 0) this.signal.addEventListener("abort", this.#cancelQueued, { once: true });
     try {

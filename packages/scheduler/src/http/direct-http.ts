@@ -81,10 +81,27 @@ export function isDirect(url: URL, method: string, body: unknown): method is "GE
 
 interface Origin {
   readonly idle: Connection[];
-  readonly max: number;
+  max: number;
+  /** Its last answer closed the connection (HTTP/1.0, `Connection: close`): each request connects anew. */
+  closes: boolean;
 }
 
 const origins = new Map<string, Origin>();
+
+/**
+ * Requests in flight to an origin whose answers close their connections. Each such request is a
+ * new connection, and a simple server's listen backlog is small (Python's `http.server`: 5):
+ * more connections at once than it holds have their SYNs dropped and sent again a second later.
+ */
+export const CLOSING_ORIGIN_BOUND = 4;
+
+/**
+ * The requests to allow in flight to `origin` (an `http:` URL's origin) under a bound of
+ * `bound`: at most {@link CLOSING_ORIGIN_BOUND} while its last answer closed its connection.
+ */
+export function directBound(origin: string, bound: number): number {
+  return origins.get(origin)?.closes === true ? Math.min(bound, CLOSING_ORIGIN_BOUND) : bound;
+}
 
 /**
  * Send `req` for `url` (http:, GET or HEAD) on a pooled connection to its origin and read the
@@ -98,9 +115,11 @@ export async function directRequest(url: URL, req: DirectRequest, connections: n
   checkHeaders(url, req.headers);
   let origin = origins.get(url.origin);
   // the largest bound any lane asked for: lanes with other bounds must not close each other's idle connections
-  if (origin === undefined || origin.max < connections) {
-    origin = { idle: origin?.idle ?? [], max: connections };
+  if (origin === undefined) {
+    origin = { idle: [], max: connections, closes: false };
     origins.set(url.origin, origin);
+  } else if (origin.max < connections) {
+    origin.max = connections;
   }
   for (;;) {
     let conn = origin.idle.pop();
@@ -371,6 +390,7 @@ class Connection {
     this.#status = status;
     this.#raw = raw;
     this.#keepAlive = m[1] === "1" ? !/(?:^|,)\s*close\s*,/.test(connection) : /(?:^|,)\s*keep-alive\s*,/.test(connection);
+    this.#origin.closes = !this.#keepAlive;
     this.#keep = this.#keepBody(status);
     if (this.#head || status === 204 || status === 304) {
       if (rest > 0) throw new HttpTransportError("ZASK_HTTP_PARSE", this.#url!.href, `A body after a ${status} answer without one from ${this.#url!.href}`);
