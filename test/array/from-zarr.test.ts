@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fromZarr, ZarrStore } from "@zask/array";
+import { computeArrays, fromZarr, ZarrStore } from "@zask/array";
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
 import { FIXTURES, expected, mapStore, plain } from "./helpers.ts";
@@ -138,4 +138,19 @@ test("every valid store of test/fixtures/bad-stores (each codec, C and Fortran o
     const want = e.dtype === "float32" ? e.data.map((v) => Math.fround(v)) : e.data;
     assert.deepEqual(Array.from(r.data as Float32Array | Float64Array), want, name);
   }
+});
+
+test("computeArrays computes several arrays in one run: chunks they share are read once, each result as its own compute gives it", async () => {
+  const name = "dense.c5x4.blosc-lz4.f4.zarr";
+  const store = new ZarrStore(FIXTURES + name);
+  const x = await fromZarr(store);
+  const sum = x.sum({ axis: 0 });
+  const plus = x.add(1);
+  const [a, b, c] = await computeArrays([sum, plus, x]);
+  const chunks = x.chunks.reduce((n, c) => n * c.length, 1);
+  assert.equal(store.counters.chunkRequests, chunks, "each chunk once for the three");
+  assert.deepEqual(plain(a!), plain(await sum.compute()));
+  assert.deepEqual(plain(b!), plain(await plus.compute()));
+  assert.deepEqual(plain(c!), expected.stores[name]!.data);
+  assert.deepEqual(await computeArrays([]), []);
 });

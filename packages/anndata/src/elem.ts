@@ -1,4 +1,5 @@
-import { ChunkFetchError, ZarrMetadataError, fromZarr, readPackedStrings, type PackedStrings } from "@zask/array";
+import { ChunkFetchError, ZarrMetadataError, asPackedStrings, fromZarr, packedStringsArray, type PackedStrings } from "@zask/array";
+import { computeEager } from "./eager-batch.js";
 import * as zarr from "zarrita";
 import { ElementReadError } from "./errors.js";
 import { diagnoseMissing, toReadError } from "./read-error.js";
@@ -149,9 +150,10 @@ export async function readArrayEager(
       const small = dtype === "string" || x.nbytes <= EAGER_INLINE_BYTES;
       // the open's HTTP options (httpConcurrency, http2, retries, …) apply to eager reads too
       const computeOptions = { ...eagerHttpOf(arr.store), signal: options.signal, ...(small ? { inlineThreshold: Infinity } : {}) };
-      const packed = await readPackedStrings(x, computeOptions);
-      if (packed !== undefined) return stringsOf(packed);
-      const r = await x.compute(computeOptions);
+      // computed with the other eager reads of this turn (eager-batch.ts); strings kept packed
+      const packed = packedStringsArray(x);
+      if (packed !== undefined) return stringsOf(asPackedStrings((await computeEager(packed, computeOptions)).data));
+      const r = await computeEager(x, computeOptions);
       return { data: r.data, shape: [...arr.shape], dtype };
     } catch (cause) {
       throw eagerReadError(cause, arr);

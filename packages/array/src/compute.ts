@@ -51,13 +51,30 @@ function sessionOptions(coalesce: CoalesceOptions | undefined, rest: Omit<Comput
 
 /** `x.compute()`: run the graph, assemble the blocks into one C-order array. */
 export async function computeArray(x: Array, options: ComputeOptions): Promise<ComputedArray> {
-  const { graph, key } = finalizeGraph(x);
-  checkMemory(graph, [key], options, new Map([[key, wholeBytes(x)]]));
+  const [value] = await computeArrays([x], options);
+  return value!;
+}
+
+/**
+ * Compute several arrays at once, as dask's `dask.compute(a, b, …)`: one run of their merged
+ * graphs, so a task they share runs once and all their requests share one I/O lane and its
+ * waves. Each comes back as its own `compute()` would give it.
+ *
+ * @example
+ * ```ts
+ * const [means, counts] = await computeArrays([x.mean({ axis: 0 }), x.countNonzero({ axis: 0 })]);
+ * ```
+ */
+export async function computeArrays(arrays: readonly Array[], options: ComputeOptions = {}): Promise<ComputedArray[]> {
+  const finals = arrays.map(finalizeGraph);
+  const graph = finals.length === 1 ? finals[0]!.graph : Graph.merge(...finals.map((f) => f.graph));
+  const keys = finals.map((f) => f.key);
+  checkMemory(graph, keys, options, new Map(finals.map((f, i) => [f.key, wholeBytes(arrays[i]!)])));
   const { coalesce, maxTaskMemory: _, ...rest } = options;
-  const sessions = withReadSessions(graph, [key], sessionOptions(coalesce, rest));
-  const [value] = await run(sessions, [key], rest);
+  const sessions = withReadSessions(graph, keys, sessionOptions(coalesce, rest));
+  const values = await run(sessions, keys, rest);
   releaseReadSessions(sessions);
-  return withRepr(value as NDArray);
+  return values.map((v) => withRepr(v as NDArray));
 }
 
 /** `x.persist()`: compute every block, keep them in a graph of data nodes. */

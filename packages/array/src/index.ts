@@ -27,6 +27,7 @@ export { normalizeChunks } from "./chunks.js";
 export type { Chunks, ChunksSpec } from "./chunks.js";
 export { isDataType, itemsize, fixedItemsize } from "./dtype.js";
 export type { DataType, NDArray, ArrayData, TypedArray } from "./dtype.js";
+export { computeArrays } from "./compute.js";
 export type { ComputeOptions } from "./compute.js";
 export type { ComputedArray, DataTypeArrays } from "./computed-array.js";
 export type { VisualizeOptions, VisualizeFormat } from "./visualize.js";
@@ -42,7 +43,7 @@ export type { SparseBlock, SparseFormat } from "./ops/sparse-block.js";
 export { BloscError } from "./codecs/errors.js";
 export { encodeVlenUtf8, decodeVlenUtf8 } from "./codecs/vlen-utf8.js";
 export { PackedStrings } from "./packed-strings.js";
-export { readPackedStrings } from "./read-packed-strings.js";
+export { asPackedStrings, packedStringsArray, readPackedStrings } from "./read-packed-strings.js";
 // zarrita's types that appear in zask's signatures, so users need not depend on zarrita to name them
 export type { AbsolutePath, AsyncReadable, GetOptions, RangeQuery } from "@zarrita/storage";
 export type { Array as ZarrArray, DataType as ZarrDataType, Group as ZarrGroup, Readable as ZarrReadable } from "zarrita";

@@ -2,11 +2,46 @@
 // plan, errors, HTTP options), with the decode op swapped for the one that keeps the strings
 // packed, so that none is made until they are asked for.
 import { Blockwise, Graph, op } from "@zask/graph";
-import type { ComputeOptions } from "./compute.js";
 import { Array } from "./array.js";
+import type { ComputeOptions } from "./compute.js";
 import { PackedStrings } from "./packed-strings.js";
 
 const decodePackedOp = op("@zask/array/ops", "decodeStringsPacked", { lane: "inline" });
+
+/**
+ * The array whose `compute()` gives the values of `x`, a 1-d string array straight from
+ * {@link fromZarr}, as {@link PackedStrings} in `data` (each chunk decoded on the main thread);
+ * `undefined` when `x` is not such an array. Its top layer has a name of its own, so that it
+ * can be computed beside `x` (`computeArrays`).
+ */
+export function packedStringsArray(x: Array): Array | undefined {
+  if (x.dtype !== "string" || x.ndim !== 1) return undefined;
+  const layer = x.graph.layers.get(x.name);
+  if (!(layer instanceof Blockwise) || typeof layer.op === "function" || layer.op.name !== "decodeChunk") return undefined;
+  const name = `packed-${layer.name}`;
+  const packed = new Blockwise({
+    name,
+    outIndex: layer.outIndex,
+    numBlocks: layer.numBlocks,
+    op: decodePackedOp,
+    args: layer.args,
+    annotations: layer.annotations,
+  });
+  const layers = new Map(x.graph.layers);
+  layers.delete(layer.name);
+  const dependencies = new Map(x.graph.dependencies);
+  dependencies.set(name, dependencies.get(layer.name) ?? new Set());
+  dependencies.delete(layer.name);
+  return new Array(new Graph(layers.set(name, packed), dependencies), name, x.chunks, "string");
+}
+
+/** The strings computed by an array of {@link packedStringsArray}. */
+export function asPackedStrings(data: unknown): PackedStrings {
+  if (data instanceof PackedStrings) return data;
+  // an empty array has no block to decode: its assembly is an empty list
+  if (globalThis.Array.isArray(data) && data.length === 0) return PackedStrings.of([]);
+  throw new TypeError(`Expected packed strings, got ${Object.prototype.toString.call(data)}`);
+}
 
 /**
  * The values of `x`, a 1-d string array straight from {@link fromZarr}, as {@link PackedStrings}:
@@ -22,18 +57,7 @@ const decodePackedOp = op("@zask/array/ops", "decodeStringsPacked", { lane: "inl
 export async function readPackedStrings(x: Array, options: ComputeOptions = {}): Promise<PackedStrings | undefined> {
   if (x.dtype !== "string" || x.ndim !== 1) return undefined;
   if (x.shape[0] === 0) return PackedStrings.of([]);
-  const layer = x.graph.layers.get(x.name);
-  if (!(layer instanceof Blockwise) || typeof layer.op === "function" || layer.op.name !== "decodeChunk") return undefined;
-  const packed = new Blockwise({
-    name: layer.name,
-    outIndex: layer.outIndex,
-    numBlocks: layer.numBlocks,
-    op: decodePackedOp,
-    args: layer.args,
-    annotations: layer.annotations,
-  });
-  const graph = new Graph(new Map(x.graph.layers).set(layer.name, packed), x.graph.dependencies);
-  const { data } = await new Array(graph, x.name, x.chunks, "string").compute(options);
-  if (!((data as unknown) instanceof PackedStrings)) throw new TypeError(`Expected ${x.name} to compute to packed strings`);
-  return data as unknown as PackedStrings;
+  const packed = packedStringsArray(x);
+  if (packed === undefined) return undefined;
+  return asPackedStrings((await packed.compute(options)).data);
 }
