@@ -1,9 +1,8 @@
 // Eager reads started together are computed together. The columns an open reads (obs, var, their
-// categoricals) reach readArrayEager within one turn of the event loop; computed one by one,
-// each built its own plan and lane before its request went out, so the last request left
-// milliseconds after the first. One compute for all of them sends every request in its first
-// wave. A failed batch is computed again one array at a time, so that each read gets its own
-// value or error, named after its own element.
+// categoricals) reach readArrayEager within one turn of the event loop; one compute for all of
+// them builds one plan and sends every request in its first wave, where a compute each would
+// build its own plan and lane before its request went out. A failed batch is computed again one
+// array at a time, so that each read gets its own value or error, named after its own element.
 import { computeArrays, type Array as LazyArray, type ComputeOptions, type ComputedArray } from "@zask/array";
 
 interface Pending {
