@@ -10,8 +10,8 @@
  * Only buffers that `takeBuffer` gave out are taken back (never an input, a buffer an op keeps
  * in a module, or a WebAssembly memory), of 64 KiB up to 4 MiB (smaller ones are cheap to
  * allocate; bigger ones the worker detaches at once to keep the peak memory down), at most 4 of
- * a size and 8 MiB in all per thread. On the main thread nothing is recycled and `takeBuffer`
- * allocates.
+ * a size and 8 MiB in all per thread. On the main thread, a fused node run inline gives back
+ * the buffers of its inner values in the same way (fused-runner.ts).
  */
 
 /** The smallest buffer worth keeping, bytes. */

@@ -1,4 +1,4 @@
-import { opName, type Fused } from "@zask/graph";
+import { opName, type Fused, type Key } from "@zask/graph";
 import type { DispatchPolicy } from "./dispatch-policy.js";
 import { TaskError } from "./errors.js";
 import type { Segment } from "./fused-segments.js";
@@ -10,6 +10,8 @@ import { onlyLastExported, workerError, type PoolRequests } from "./pool-request
 import { sizeOf } from "./size-of.js";
 import type { Staging, StagingTicket } from "./staging.js";
 import { StepValues } from "./step-values.js";
+import { RECYCLE_MIN, recycleBuffer } from "./buffers.js";
+import { viewedBuffers } from "./transfer.js";
 import type { ValueStore } from "./value-store.js";
 import type { WorkerResponse } from "./worker-protocol.js";
 
@@ -50,6 +52,7 @@ export class FusedRunner {
     const { policy, evaluator, ioGate, staging, done } = this.#p;
     const local = new StepValues();
     const lanes: string[] = [];
+    let inlineCpu = false;
     // held from before a fetch whose bytes go to a cpu step until they are handed to a worker
     let ticket: StagingTicket | undefined;
     try {
@@ -79,7 +82,10 @@ export class FusedRunner {
           const start = performance.now();
           const p = evaluator.evalSteps(i, node, node.steps, seg.from, seg.to, local);
           if (isThenable(p)) await p;
-          if (seg.lane === "cpu") opCosts.record(seg.id, performance.now() - start);
+          if (seg.lane === "cpu") {
+            opCosts.record(seg.id, performance.now() - start);
+            inlineCpu = true;
+          }
           lanes.push("inline");
         }
         if (ticket !== undefined) {
@@ -91,7 +97,29 @@ export class FusedRunner {
       if (ticket !== undefined) staging.leave(ticket);
     }
     if (done()) return undefined;
-    return { value: local.get(node.steps[node.steps.length - 1]!.key), lanes: lanes.join("+") };
+    const last = node.steps[node.steps.length - 1]!.key;
+    const value = local.get(last);
+    if (inlineCpu) this.#recycleSteps(node, local, last, value);
+    return { value, lanes: lanes.join("+") };
+  }
+
+  /**
+   * Give the buffers of the node's inner step values back to `takeBuffer` (buffers.ts): a
+   * decoded chunk that the step after it copied from dies here, and the next decode of its size
+   * reuses its pages instead of faulting fresh ones in. Kept: any buffer the node's value or one
+   * of its inputs views, and everything when one of those is an object the walk cannot see into.
+   */
+  #recycleSteps(node: Fused, local: StepValues, last: Key, value: unknown): void {
+    const keep = viewedBuffers(value);
+    if (keep === undefined) return;
+    const { store } = this.#p;
+    for (const d of node.dependencies) if (viewedBuffers(store.lookup(d), keep) === undefined) return;
+    local.forEachExcept(last, (v) => {
+      if (typeof v !== "object" || v === null) return;
+      const bufs = viewedBuffers(v);
+      if (bufs === undefined) return;
+      for (const b of bufs) if (b.byteLength >= RECYCLE_MIN && !keep.has(b) && b instanceof ArrayBuffer) recycleBuffer(b);
+    });
   }
 
   /**

@@ -27,6 +27,12 @@ export class StepValues {
     }
   }
 
+  /** Calls `f` on each value but the one of `except`. */
+  forEachExcept(except: Key, f: (value: unknown) => void): void {
+    const keys = this.#keys;
+    for (let j = 0; j < keys.length; j++) if (keys[j] !== except) f(this.#values[j]);
+  }
+
   #find(key: Key): number {
     const keys = this.#keys;
     for (let j = keys.length - 1; j >= 0; j--) if (keys[j] === key) return j;

@@ -28,6 +28,31 @@ export function forEachView(x: unknown, f: (v: ArrayBufferView) => void, depth =
   for (const k in x) forEachView((x as Record<string, unknown>)[k], f, depth + 1);
 }
 
+/**
+ * The buffers the views inside `x` view, walked as {@link forEachView} walks (no deeper: a value
+ * nested deeper counts as unknown); `undefined` when `x` holds an object this walk cannot see
+ * into (a class instance), which might view any buffer.
+ */
+export function viewedBuffers(x: unknown, into = new Set<ArrayBufferLike>(), depth = 0): Set<ArrayBufferLike> | undefined {
+  if (typeof x !== "object" || x === null) return into;
+  if (ArrayBuffer.isView(x)) {
+    into.add(x.buffer);
+    return into;
+  }
+  if (depth >= MAX_DEPTH) return undefined;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const e: unknown = x[i];
+      if (typeof e === "object" && e !== null && viewedBuffers(e, into, depth + 1) === undefined) return undefined;
+    }
+    return into;
+  }
+  const proto = Object.getPrototypeOf(x);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  for (const k in x) if (viewedBuffers((x as Record<string, unknown>)[k], into, depth + 1) === undefined) return undefined;
+  return into;
+}
+
 /** Whether a view spans its whole buffer, so that moving the buffer moves exactly its bytes. */
 export function coversBuffer(v: ArrayBufferView): boolean {
   return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength;
