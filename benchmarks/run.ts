@@ -13,7 +13,8 @@
  *
  * --rtt 0,10,50 runs the latency benchmark instead (benchmarks/lib/latency.ts): the stores
  * c5 and c25 (or --only) through a delaying TCP proxy in front of nginx, at each round-trip
- * time, for dask (default threads and num_workers=16) and zask; writes latency.{json,md}.
+ * time, for dask (default threads and num_workers=16) and zask, after --warmups untimed runs of
+ * each per query; writes latency.{json,md}.
  *
  * --only big reads a 50,000 × 2,000 float32 store in [5000, 100] chunks with a 50,000-row obs
  * (benchmarks/lib/write_big_store.py --annotated), against dask with num_workers=16 (--peer-workers
@@ -88,7 +89,7 @@ async function main(signal: AbortSignal): Promise<void> {
   const peerWorkers = args["peer-workers"] === undefined ? undefined : Number(args["peer-workers"]);
   if (peerWorkers !== undefined && !(Number.isInteger(peerWorkers) && peerWorkers >= 1))
     throw new RangeError(`Expected --peer-workers to be a positive integer, got ${args["peer-workers"]}`);
-  if (args.rtt !== undefined) return latency(signal, repeats);
+  if (args.rtt !== undefined) return latency(signal, repeats, warmups);
   const only = args.only?.split(",").filter(Boolean);
   const chosen = [...chunkings(), BIG_CHUNKING].filter((c) => (only === undefined ? c !== BIG_CHUNKING : only.includes(c.name)));
   const bigOnly = chosen.length === 1 && chosen[0] === BIG_CHUNKING;
@@ -222,7 +223,7 @@ async function main(signal: AbortSignal): Promise<void> {
 }
 
 /** `--rtt`: the latency benchmark (benchmarks/lib/latency.ts). */
-async function latency(signal: AbortSignal, repeats: number): Promise<void> {
+async function latency(signal: AbortSignal, repeats: number, warmups: number): Promise<void> {
   const rtts = args.rtt!.split(",").map(Number);
   if (rtts.length === 0 || rtts.some((r) => !(r >= 0))) throw new RangeError(`Expected --rtt to list round-trip times in ms, like 0,10,50, got ${args.rtt}`);
   const names = args.only?.split(",").filter(Boolean) ?? ["c5", "c25"];
@@ -245,6 +246,7 @@ async function latency(signal: AbortSignal, repeats: number): Promise<void> {
       ...(h2c === undefined ? {} : { h2cTarget: { host: h2c.hostname, port: Number(h2c.port) } }),
       expected,
       repeats,
+      warmups,
       signal,
       onRow: (r) =>
         console.log(
@@ -261,8 +263,8 @@ async function latency(signal: AbortSignal, repeats: number): Promise<void> {
       : `dask ${result.peer.versions["dask"] ?? "?"}, zarr ${result.peer.versions["zarr"] ?? "?"}, fsspec ${result.peer.versions["fsspec"] ?? "?"}`;
   const files = latencyFiles(args.out);
   await mkdir(args.out, { recursive: true });
-  await writeAtomic(files.json, `${JSON.stringify({ schema: 1, date, machine, machineLine, repeats, rows: result.rows }, null, 1)}\n`);
-  await writeAtomic(files.md, renderLatencyMarkdown(result.rows, { machineLine, date, peer, repeats }));
+  await writeAtomic(files.json, `${JSON.stringify({ schema: 1, date, machine, machineLine, repeats, warmups, rows: result.rows }, null, 1)}\n`);
+  await writeAtomic(files.md, renderLatencyMarkdown(result.rows, { machineLine, date, peer, repeats, warmups }));
   console.log(`wrote ${files.md}`);
 }
 

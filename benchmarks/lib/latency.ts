@@ -7,8 +7,8 @@
  * proxy, for the last run), and time ÷ floor, where floor = ⌈requests / in-flight bound⌉ × RTT
  * is the least any reader with that bound can take.
  *
- * Runs are interleaved as in the loopback benchmark (run.ts): per query, one untimed warm-up of
- * each reader, then run r of every reader in turn, the order rotated by r.
+ * Runs are interleaved as in the loopback benchmark (run.ts): per query, `warmups` untimed runs
+ * (at least one) of each reader, then run r of every reader in turn, the order rotated by r.
  */
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -59,6 +59,8 @@ export interface LatencyOptions {
   h2cTarget?: { host: string; port: number };
   expected: Expected;
   repeats: number;
+  /** Untimed runs of each reader before the timed ones, per query. */
+  warmups: number;
   signal: AbortSignal;
   /** Called with each row as it is measured. */
   onRow?: (row: LatencyRow) => void;
@@ -72,7 +74,7 @@ interface Side {
 
 /** Measure every store, query and reader at every RTT. */
 export async function runLatency(options: LatencyOptions): Promise<{ rows: LatencyRow[]; peer: PeerSession["info"] | undefined }> {
-  const { rtts, stores, target, expected, repeats, signal } = options;
+  const { rtts, stores, target, expected, repeats, warmups, signal } = options;
   const rows: LatencyRow[] = [];
   let peerInfo: PeerSession["info"] | undefined;
   for (const rttMs of rtts) {
@@ -91,7 +93,9 @@ export async function runLatency(options: LatencyOptions): Promise<{ rows: Laten
           for (const query of LATENCY_QUERIES) {
             const runs = new Map<string, { ms: number[]; sum: number | undefined; requests: number; maxInFlight: number; connections: number }>();
             for (const side of sides) {
-              await side.run(query); // warm-up: first-call costs, connection pools
+              // warm-ups: first-call costs, connection pools, and V8 still optimizing zask's
+              // code path over a process's first runs of a query
+              for (let w = 0; w < Math.max(1, warmups); w++) await side.run(query);
               await proxyOf(side).take();
               runs.set(side.reader.name, { ms: [], sum: undefined, requests: 0, maxInFlight: 0, connections: 0 });
             }
@@ -175,13 +179,16 @@ async function startSides(url: string, h2cUrl: string | undefined, expected: Exp
 }
 
 /** The latency table as Markdown. */
-export function renderLatencyMarkdown(rows: readonly LatencyRow[], header: { machineLine: string; date: string; peer: string; repeats: number }): string {
+export function renderLatencyMarkdown(
+  rows: readonly LatencyRow[],
+  header: { machineLine: string; date: string; peer: string; repeats: number; warmups: number },
+): string {
   const out: string[] = [];
   out.push("# Benchmark: latency (queries through a delaying proxy)");
   out.push("");
   out.push(`Machine: ${header.machineLine}. ${header.date}. Peer: ${header.peer}.`);
   out.push(
-    `nginx on loopback behind benchmarks/lib/latency-proxy.ts, in a process of its own (each direction delayed by RTT/2, one more RTT per new connection). Medians of ${header.repeats} runs, interleaved; requests, max in flight and connections counted by the proxy for one run. floor = ⌈requests / bound⌉ × RTT; "vs dask16" = time ÷ dask num_workers=16's time.`,
+    `nginx on loopback behind benchmarks/lib/latency-proxy.ts, in a process of its own (each direction delayed by RTT/2, one more RTT per new connection). Per query, ${header.warmups} untimed warm-up run(s) of each reader, then medians of ${header.repeats} runs, interleaved; requests, max in flight and connections counted by the proxy for one run. floor = ⌈requests / bound⌉ × RTT; "vs dask16" = time ÷ dask num_workers=16's time.`,
   );
   out.push("");
   out.push(renderLatencySummary(rows));
