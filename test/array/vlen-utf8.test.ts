@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeVlenUtf8, encodeVlenUtf8 } from "@zask/array";
+import { PackedStrings, decodeVlenUtf8, encodeVlenUtf8 } from "@zask/array";
 
 test("vlen-utf8 encodes numcodecs' layout: count, then length-prefixed UTF-8 items", () => {
   assert.deepEqual([...encodeVlenUtf8(["a", "é"])], [2, 0, 0, 0, 1, 0, 0, 0, 97, 2, 0, 0, 0, 195, 169]);
@@ -28,4 +28,14 @@ test("vlen-utf8 decoding of chunks far longer than one latin1 window, with items
   assert.deepEqual(decodeVlenUtf8(encodeVlenUtf8(ascii)), ascii);
   const mixed = ascii.map((s, i) => (i % 997 === 0 ? `${s}é日` : s));
   assert.deepEqual(decodeVlenUtf8(encodeVlenUtf8(mixed)), mixed);
+});
+
+test("a leading U+FEFF is part of the string, as Python's bytes.decode('utf-8') keeps it", () => {
+  // a name starting with a byte-order mark is data: dropping it would make two names equal
+  const values = ["\uFEFFCELL1", "CELL1", "\uFEFF", "a\uFEFFb"];
+  assert.deepEqual(decodeVlenUtf8(encodeVlenUtf8(values)), values);
+  const packed = PackedStrings.fromVlenUtf8(encodeVlenUtf8(values));
+  assert.deepEqual(packed.toArray(), values);
+  assert.equal(packed.get(0), "\uFEFFCELL1");
+  assert.equal(packed.get(2).length, 1);
 });
