@@ -16,6 +16,25 @@ const wrapHead = op(ops, "wrapHead");
 
 after(() => close());
 
+/**
+ * The value of chain `key` (`<kind>-<k>`) over n values of k: `s-` their sum, `h-` the first 4,
+ * `w-` the whole chunk, or with `wrapped` the first 4 inside a class; `m-` the whole chunk.
+ */
+function assertChainValue(key: string, v: unknown, n: number, { wrapped = false } = {}): void {
+  const k = Number(key.slice(2));
+  if (key.startsWith("s-")) assert.equal(v, n * k, key);
+  else if (key.startsWith("h-")) assert.deepEqual([...(v as Float64Array)], [k, k, k, k], key);
+  else if (key.startsWith("w-") && wrapped) assert.deepEqual([...(v as { values: Float64Array }).values], [k, k, k, k], key);
+  else {
+    const a = v as Float64Array;
+    assert.equal(a.length, n, key);
+    assert.ok(
+      a.every((x) => x === k),
+      `${key} holds ${k} everywhere`,
+    );
+  }
+}
+
 describe("takeBuffer and recycleBuffer", () => {
   test("a buffer comes back to the next take of its size, once, and only if takeBuffer gave it out", () => {
     const size = RECYCLE_MIN + 8;
@@ -82,21 +101,8 @@ describe("workers recycle the buffers of values that die with a request", () => 
     }
     for (let round = 0; round < 2; round++) {
       const values = await compute(Graph.fromNodes(`recycle-${round}`, nodes), keys, { inlineThreshold: 0, progress: false });
-      keys.forEach((key, j) => {
-        const k = Number(key.slice(2));
-        const v = values[j];
-        if (key.startsWith("s-")) assert.equal(v, n * k, key);
-        else if (key.startsWith("h-")) assert.deepEqual([...(v as Float64Array)], [k, k, k, k], key);
-        else {
-          // returned whole (m-) or viewed whole (w-)
-          const a = v as Float64Array;
-          assert.equal(a.length, n, key);
-          assert.ok(
-            a.every((x) => x === k),
-            `${key} holds ${k} everywhere`,
-          );
-        }
-      });
+      // returned whole (m-) or viewed whole (w-): n values of k
+      keys.forEach((key, j) => assertChainValue(key, values[j], n));
     }
     // a compute whose chunks all die on the workers (the ones returned whole above took
     // recycled buffers away with them): the workers keep some of their buffers, at most 4 of
@@ -159,21 +165,7 @@ describe("the main thread recycles the buffers of a fused node's inner values", 
       // checked after every round ran: a buffer handed out again while a result viewed it
       // would now hold a later chunk's values
       for (const values of results) {
-        keys.forEach((key, j) => {
-          const k = Number(key.slice(2));
-          const v = values[j];
-          if (key.startsWith("s-")) assert.equal(v, n * k, key);
-          else if (key.startsWith("h-")) assert.deepEqual([...(v as Float64Array)], [k, k, k, k], key);
-          else if (key.startsWith("w-")) assert.deepEqual([...(v as { values: Float64Array }).values], [k, k, k, k], key);
-          else {
-            const a = v as Float64Array;
-            assert.equal(a.length, n, key);
-            assert.ok(
-              a.every((x) => x === k),
-              `${key} holds ${k} everywhere`,
-            );
-          }
-        });
+        keys.forEach((key, j) => assertChainValue(key, values[j], n, { wrapped: true }));
       }
     } finally {
       await server.close();
