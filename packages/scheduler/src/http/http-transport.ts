@@ -1,4 +1,4 @@
-import { Agent } from "undici";
+import type { Agent } from "undici";
 import { HttpTransportError } from "../errors.js";
 import { isTransientStatus } from "../retry.js";
 import { GcBudget } from "../gc.js";
@@ -45,11 +45,16 @@ export interface TransportRequest {
 // handler that writes the body straight into one buffer, because `Agent.request`'s stream per
 // answer costs the main thread much more CPU (benchmarks/scheduler-io.bench.ts).
 const agents = new Map<number, Agent>();
+// undici is imported on its first request (https, or what the direct client does not send):
+// importing it takes tens of ms of a process's start that plain-http reads never need
+let undici: Promise<typeof import("undici")> | undefined;
 
-function agentFor(connections: number): Agent {
+async function agentFor(connections: number): Promise<Agent> {
   let a = agents.get(connections);
   if (a === undefined) {
-    a = new Agent({ connections, pipelining: 1, keepAliveTimeout: IDLE_MS });
+    const { Agent } = await (undici ??= import("undici"));
+    // another request may have made it while this one waited for the import
+    a = agents.get(connections) ?? new Agent({ connections, pipelining: 1, keepAliveTimeout: IDLE_MS });
     agents.set(connections, a);
   }
   return a;
@@ -144,7 +149,8 @@ async function h2Once(url: URL, req: TransportRequest): Promise<Answer | undefin
   return new Answer(res.status, res.raw, res.body, res.encoding);
 }
 
-function dispatchOnce(url: URL, req: TransportRequest, connections: number): Promise<Answer> {
+async function dispatchOnce(url: URL, req: TransportRequest, connections: number): Promise<Answer> {
+  const agent = await agentFor(connections);
   return new Promise<Answer>((resolve, reject) => {
     const { signal } = req;
     let settled = false;
@@ -251,7 +257,7 @@ function dispatchOnce(url: URL, req: TransportRequest, connections: number): Pro
       },
     };
     try {
-      agentFor(connections).dispatch(
+      agent.dispatch(
         {
           origin: url.origin,
           path: url.pathname + url.search,
