@@ -123,3 +123,30 @@ test("zask inspect --json prints the repr and the elements as JSON", async () =>
   assert.match(parsed.repr, /AnnData object/);
   assert.ok(parsed.elements.some((e) => e.path === "/"));
 });
+
+test("zask --help and usage errors load no package beyond the CLI; inspect loads the reader", async () => {
+  // each command imports its module when it runs (bin.ts), so a help costs no array package
+  const dir = await mkdtemp(join(tmpdir(), "zask-trace-"));
+  const trace = new URL("./fixtures/trace-imports.mjs", import.meta.url).href;
+  const loaded = async (args: string[], name: string): Promise<string[]> => {
+    const file = join(dir, name);
+    await writeFile(file, "");
+    const child = spawn(process.execPath, ["--import", trace, bin, ...args], { stdio: "ignore", env: { ...process.env, ZASK_TRACE_IMPORTS: file } });
+    await new Promise((resolve) => child.once("exit", resolve));
+    return (await readFile(file, "utf8")).split("\n").filter((u) => /\/packages\/(anndata|array|scheduler|graph)\//.test(u));
+  };
+  try {
+    assert.deepEqual(await loaded(["--help"], "help"), []);
+    assert.deepEqual(await loaded(["inspect", "--frob", "x"], "usage"), []);
+    const store = fileURLToPath(new URL("../fixtures/anndata/", import.meta.url));
+    const name = (await readdir(store)).find((f) => f.endsWith(".zarr"));
+    assert.ok(name !== undefined);
+    const inspected = await loaded(["inspect", join(store, name)], "inspect");
+    assert.ok(
+      inspected.some((u) => u.includes("/packages/anndata/")),
+      "the trace sees the reader when a command needs it",
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,10 +1,9 @@
 // The `zask` command line: thin dispatch over the packages (bin/zask.js loads this built file).
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { demo } from "./demo.js";
-import { formatInspection, inspect } from "./inspect.js";
-import { serve } from "./serve.js";
-import { worker } from "./worker.js";
+
+// Each command imports its module when it runs: `--help`, `serve` and the usage errors never
+// load the array packages, and `worker` alone loads the executor.
 
 const COMMANDS = {
   serve: `Usage: zask serve [DIR] [options]
@@ -131,6 +130,7 @@ async function inspectCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse("inspect", args, { json: { type: "boolean" } });
   if (values.help === true) return help("inspect");
   if (positionals.length !== 1) throw new UsageError("inspect", `Expected one URL or path, got ${positionals.length}`);
+  const { formatInspection, inspect } = await import("./inspect.js");
   const found = await inspect(positionals[0]!);
   process.stdout.write(values.json === true ? `${JSON.stringify(found, null, 2)}\n` : `${formatInspection(found)}\n`);
   return 0;
@@ -142,6 +142,7 @@ async function demoCommand(args: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError("demo", `Expected no arguments, got \`${positionals.join(" ")}\``);
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
+  const { demo } = await import("./demo.js");
   await demo({ dir: values.dir, port: port("demo", values.port), signal: controller.signal });
   return 0;
 }
@@ -156,6 +157,7 @@ async function serveCommand(args: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError("serve", `Expected at most one directory, got ${positionals.length}`);
   const dir = positionals[0] ?? process.cwd();
   const controller = new AbortController();
+  const { serve } = await import("./serve.js");
   const server = await serve(dir, { port: port("serve", values.port), host: values.host, log: !values.quiet, signal: controller.signal });
   // Same banner as python3 -m http.server, so scripts (and the bench harness) can read the port.
   process.stderr.write(`Serving HTTP on ${server.address.host} port ${server.address.port} (${server.url}) from ${server.root} ...\n`);
@@ -191,6 +193,7 @@ async function workerCommand(args: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError("worker", `Expected no arguments, got \`${positionals.join(" ")}\``);
   if (values.redis === undefined || !/^rediss?:\/\//.test(values.redis))
     throw new UsageError("worker", `Expected \`--redis\` to be a redis:// URL, got \`${values.redis ?? ""}\``);
+  const { worker } = await import("./worker.js");
   await worker({
     connection: values.redis,
     queue: values.queue,
