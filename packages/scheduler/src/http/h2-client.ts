@@ -1,9 +1,13 @@
-import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from "node:http2";
 import { connect as netConnect, isIP, type Socket } from "node:net";
-import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import type { TLSSocket } from "node:tls";
 import { HttpTransportError } from "../errors.js";
 import { originSlots } from "./origin-slots.js";
 import { IDLE_MS, MAX_TIMER, concat, onAbortOf, type DirectResponse } from "./direct-http.js";
+
+// node:http2 (and node:tls with it) is imported with the first session: loading them takes a
+// process about 20 ms at start that HTTP/1.1 reads never need
+let http2: typeof import("node:http2") | undefined;
 
 /**
  * HTTP/2 for the I/O lane (Node's `node:http2`): one session per origin, every request a stream
@@ -64,6 +68,8 @@ function sessionFor(url: URL): Session {
   };
   (s as { ready: Session["ready"] }).ready = (async (): Promise<true | { error: unknown }> => {
     let socket: TLSSocket | undefined;
+    http2 ??= await import("node:http2");
+    const h2 = http2;
     if (url.protocol === "https:") {
       try {
         socket = await alpnSocket(url);
@@ -85,7 +91,7 @@ function sessionFor(url: URL): Session {
     // algorithm until the server acknowledges earlier ones
     const conn = socket ?? plainSocket(url);
     conn.setNoDelay(true);
-    const session = h2connect(origin, { settings, createConnection: () => conn });
+    const session = h2.connect(origin, { settings, createConnection: () => conn });
     s.session = session;
     session.once("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
     // each stream reports its own failure; the session's only ends the session
@@ -121,7 +127,8 @@ function plainSocket(url: URL): Socket {
  * protocol the server chose (a session is made on it only for h2, since Node's http2 cannot
  * take over a socket that another part of the code has already closed).
  */
-function alpnSocket(url: URL): Promise<TLSSocket> {
+async function alpnSocket(url: URL): Promise<TLSSocket> {
+  const { connect: tlsConnect } = await import("node:tls");
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   // SNI names a host, never an address (RFC 6066)
   const socket = tlsConnect({ host, port: Number(url.port || 443), ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ["h2", "http/1.1"] });
@@ -204,7 +211,7 @@ function streamOnce(s: Session, url: URL, req: H2Request): Promise<DirectRespons
         s.idle = setTimeout(() => s.session!.close(), IDLE_MS).unref();
       }
       if (res === undefined) {
-        if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        if (!stream.closed) stream.close(http2!.constants.NGHTTP2_CANCEL);
         reject(req.signal.aborted ? req.signal.reason : e);
       } else resolve(res);
     };
