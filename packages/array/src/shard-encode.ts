@@ -1,4 +1,4 @@
-import { crc32c } from "@aws-crypto/crc32c";
+import { crc32c } from "./crc32c.js";
 
 /**
  * One shard of a sharded zarr v3 array (`sharding_indexed` with index codecs `bytes`

@@ -1,4 +1,4 @@
-import { crc32c } from "@aws-crypto/crc32c";
+import { crc32c } from "./crc32c.js";
 import { ShardIndexError } from "./errors.js";
 import type { ShardingLayout } from "./sharding-layout.js";
 

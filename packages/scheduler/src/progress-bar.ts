@@ -1,4 +1,5 @@
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
+import type cliProgress from "cli-progress";
 import type { Callbacks, StartInfo } from "./callbacks.js";
 
 /** Options of a {@link ProgressBar}. */
@@ -62,7 +63,9 @@ export class ProgressBar implements Callbacks {
 
   #show(): void {
     this.#timer = undefined;
-    this.#bar = new cliProgress.SingleBar(
+    // loaded with the first bar shown: most processes never show one
+    const bars = createRequire(import.meta.url)("cli-progress") as typeof cliProgress;
+    this.#bar = new bars.SingleBar(
       {
         stream: this.#stream,
         format: "[{bar}] {percentage}% | {value}/{total} tasks | {duration_formatted}",
@@ -71,7 +74,7 @@ export class ProgressBar implements Callbacks {
         notTTYSchedule: 1000,
         etaBuffer: 50,
       },
-      cliProgress.Presets.shades_classic,
+      bars.Presets.shades_classic,
     );
     this.#bar.start(this.#total, this.#done);
   }

@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { WorkerMessage, WorkerReply } from "./worker-protocol.js";
 import { bodyPool } from "./http/body-pool.js";
 import { sharedBodyPool } from "./http/shared-body-pool.js";
@@ -29,14 +30,19 @@ let settings: Required<PoolOptions> = { maxThreads: availableParallelism(), idle
  * unref'd by piscina, so the pool never keeps a script alive after its last compute.
  */
 export function sharedPool(): Piscina<WorkerMessage, WorkerReply> {
-  pool ??= new Piscina<WorkerMessage, WorkerReply>({
-    filename: new URL("./worker.js", import.meta.url).href,
-    maxThreads: settings.maxThreads,
-    minThreads: Math.min(1, settings.maxThreads),
-    idleTimeout: settings.idleTimeout,
-    niceIncrement: settings.niceIncrement,
-    name: "default",
-  });
+  if (pool === undefined) {
+    // loaded with the first pool: a process that never sends a task to a worker (an open, a
+    // plan) does not pay its import at start
+    const { Piscina: Pool } = createRequire(import.meta.url)("piscina") as typeof import("piscina");
+    pool = new Pool<WorkerMessage, WorkerReply>({
+      filename: new URL("./worker.js", import.meta.url).href,
+      maxThreads: settings.maxThreads,
+      minThreads: Math.min(1, settings.maxThreads),
+      idleTimeout: settings.idleTimeout,
+      niceIncrement: settings.niceIncrement,
+      name: "default",
+    });
+  }
   return pool;
 }
 
