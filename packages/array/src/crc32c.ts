@@ -1,5 +1,5 @@
 // crc32c (@aws-crypto/crc32c), loaded on the first checksum: only sharded stores need one, and
-// importing it at load would cost every process a few ms at start.
+// importing it at load would slow the start of every process.
 import { createRequire } from "node:module";
 
 let impl: ((data: Uint8Array) => number) | undefined;

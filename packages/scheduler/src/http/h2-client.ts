@@ -5,8 +5,8 @@ import { HttpTransportError } from "../errors.js";
 import { originSlots } from "./origin-slots.js";
 import { IDLE_MS, MAX_TIMER, concat, onAbortOf, type DirectResponse } from "./direct-http.js";
 
-// node:http2 (and node:tls with it) is imported with the first session: loading them takes a
-// process about 20 ms at start that HTTP/1.1 reads never need
+// node:http2 (and node:tls with it) is imported with the first session: loading them slows the
+// start of every process, and HTTP/1.1 reads never need them
 let http2: typeof import("node:http2") | undefined;
 
 /**

@@ -46,7 +46,7 @@ export interface TransportRequest {
 // answer costs the main thread much more CPU (benchmarks/scheduler-io.bench.ts).
 const agents = new Map<number, Agent>();
 // undici is imported on its first request (https, or what the direct client does not send):
-// importing it takes tens of ms of a process's start that plain-http reads never need
+// importing it slows the start of every process, and plain-http reads never need it
 let undici: Promise<typeof import("undici")> | undefined;
 
 async function agentFor(connections: number): Promise<Agent> {
