@@ -160,6 +160,13 @@ async function main(signal: AbortSignal): Promise<void> {
             ? ""
             : `; peer ${(peer.ms / 1000).toFixed(1)} s, peak RSS ${peer.peakRssMiB.toFixed(0)} MiB; zask / peer = ${(zask.ms / peer.ms).toFixed(2)}`),
       );
+      const c = sparseMemory.columns;
+      console.log(
+        `sparse columns: every ${c.step}th gene: zask ${(c.zask.ms / 1000).toFixed(1)} s, peak RSS ${c.zask.peakRssMiB.toFixed(0)} MiB${c.zask.sumOk === false ? " WRONG" : ""}` +
+          (c.peer === undefined
+            ? ""
+            : `; peer ${(c.peer.ms / 1000).toFixed(1)} s, peak RSS ${c.peer.peakRssMiB.toFixed(0)} MiB; zask / peer = ${(c.zask.ms / c.peer.ms).toFixed(2)}`),
+      );
     }
   } finally {
     await server.close();

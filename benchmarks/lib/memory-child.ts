@@ -5,6 +5,8 @@
  *
  *   node --import tsx benchmarks/lib/memory-child.ts STORE_URL
  *     zask's full reduction over the store: `{"sum", "ms", "maxRssMiB"}` (or `{"notImplemented": true}`)
+ *   node --import tsx benchmarks/lib/memory-child.ts STORE_URL --columns STEP
+ *     every STEP-th column of X computed dense: `{"sum", "ms", "maxRssMiB"}`
  *   node --import tsx benchmarks/lib/memory-child.ts STORE_URL --session GENE ONE_CELL
  *     every benchmark query, an untimed warm-up then a timed run each, as the peer's batch mode
  *     does: `{"ms": {query: ms}, "firstMs": {query: warm-up ms}, "sums": {query: sum}, "maxRssMiB"}`
@@ -12,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { QUERIES } from "./results.ts";
 import type { QueryName } from "./results.ts";
-import { ZaskSession, zaskFullReduction } from "./zask-queries.ts";
+import { ZaskSession, zaskColumnSelection, zaskFullReduction } from "./zask-queries.ts";
 
 const [url, mode, gene, oneCell] = process.argv.slice(2);
 if (url === undefined) throw new TypeError("Expected a store URL argument, got nothing");
@@ -42,6 +44,14 @@ if (mode === "--session") {
   }
   process.stdout.write(`${JSON.stringify({ ms, firstMs, sums, maxRssMiB: maxRssMiB() })}\n`);
   // the worker pool keeps the process alive otherwise
+  process.exit(0);
+} else if (mode === "--columns") {
+  const step = Number(gene);
+  if (!(Number.isInteger(step) && step > 0)) throw new TypeError(`Expected --columns STEP, a positive integer, got ${gene}`);
+  const t0 = performance.now();
+  const sum = await zaskColumnSelection(url, step);
+  const ms = performance.now() - t0;
+  process.stdout.write(`${JSON.stringify({ sum, ms, maxRssMiB: maxRssMiB() })}\n`);
   process.exit(0);
 } else {
   const t0 = performance.now();

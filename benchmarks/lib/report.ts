@@ -97,6 +97,16 @@ export function renderMarkdown(results: Results): string {
           ? "."
           : `; peer (read_elem + scipy) ${(peer.ms / 1000).toFixed(1)} s, peak RSS ${peer.peakRssMiB.toFixed(0)} MiB; zask / peer ${(zask.ms / peer.ms).toFixed(2)} (target ≤ 0.5 → ${zask.ms / peer.ms <= 0.5 ? "met" : "NOT met"}).`),
     );
+    const c = sm.columns;
+    if (c !== undefined) {
+      lines.push(
+        ``,
+        `Sparse column selection: every ${c.step}th gene of the same X, computed dense: zask ${(c.zask.ms / 1000).toFixed(1)} s, peak RSS ${c.zask.peakRssMiB.toFixed(0)} MiB${c.zask.sumOk === false ? ", WRONG result" : ""}` +
+          (c.peer === undefined
+            ? "."
+            : `; peer (read_elem + scipy \`X[:, ::${c.step}]\`) ${(c.peer.ms / 1000).toFixed(1)} s, peak RSS ${c.peer.peakRssMiB.toFixed(0)} MiB; zask / peer ${(c.zask.ms / c.peer.ms).toFixed(2)}${c.zask.sumOk === true ? ", sums equal" : ""}.`),
+      );
+    }
   }
   const session = results.sessionMemory;
   if (session !== undefined) {

@@ -1,7 +1,9 @@
 /**
  * The sparse memory benchmark: zask's full mean over a ≥ 2 GB CSR X over HTTP must keep peak
  * RSS under 400 MB and take at most half the Python peer's time (anndata 0.8 read_elem of the
- * whole X + scipy's mean, the way a user without a lazy sparse reader does it).
+ * whole X + scipy's mean, the way a user without a lazy sparse reader does it). It also times
+ * a column selection over the same X (every 400th gene, computed dense) against the peer's
+ * read_elem + `X[:, ::400].toarray()`, both answers' sums compared.
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -25,13 +27,25 @@ export interface BigSparseStore {
   sums: { mean_per_gene: number };
 }
 
+/** One reader's run: its time, peak RSS, and whether its answer's sum is right (undefined: nothing to check it against). */
+export interface SparseRun {
+  peakRssMiB: number;
+  ms: number;
+  sumOk: boolean | undefined;
+}
+
 /** What the sparse memory benchmark measured, zask and the peer. */
 export interface SparseMemoryResult {
   store: Omit<BigSparseStore, "path">;
-  zask: { peakRssMiB: number; ms: number; sumOk: boolean | undefined };
-  peer: { peakRssMiB: number; ms: number; sumOk: boolean | undefined } | undefined;
+  zask: SparseRun;
+  peer: SparseRun | undefined;
+  /** Every {@link COLUMN_STEP}-th column computed dense; the sums are checked against each other's. */
+  columns: { step: number; zask: SparseRun; peer: SparseRun | undefined };
   limitMiB: number;
 }
+
+/** The column selection's step: 50 of the store's 20,000 genes. */
+export const COLUMN_STEP = 400;
 
 /** Writes `<dir>/big-csr.zarr` unless the same writer already did. */
 export async function ensureBigSparseStore(dir: string, options: { signal?: AbortSignal } = {}): Promise<BigSparseStore> {
@@ -65,9 +79,31 @@ rss = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSA
 print(json.dumps({"sum": s, "ms": ms, "maxRssMiB": rss}))
 `;
 
+// The peer's column selection: X read whole with read_elem, every STEP-th column made dense.
+const PEER_COLUMNS = `
+import json, resource, sys, time
+import numpy as np, zarr
+from anndata.experimental import read_elem
+t0 = time.perf_counter()
+g = zarr.open_consolidated(sys.argv[1], mode="r")
+m = read_elem(g["X"])
+s = float(m[:, ::int(sys.argv[2])].toarray().sum())
+ms = (time.perf_counter() - t0) * 1000
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+rss = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"sum": s, "ms": ms, "maxRssMiB": rss}))
+`;
+
+/** What a child (zask's or the peer's) prints. */
+interface Measured {
+  sum: number;
+  ms: number;
+  maxRssMiB: number;
+}
+
 /**
  * Runs zask's full mean (a child process, so its peak RSS is the figure) and then the peer's
- * over `storeUrl`.
+ * over `storeUrl`, then both readers' column selection.
  *
  * @example
  * ```ts
@@ -80,25 +116,34 @@ export async function measureSparseMemory(
   options: { signal?: AbortSignal; skipPeer?: boolean } = {},
 ): Promise<SparseMemoryResult> {
   const run = promisify(execFile);
-  const z = JSON.parse((await run(process.execPath, [await memoryChildScript(), storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout) as {
-    sum: number;
-    ms: number;
-    maxRssMiB: number;
-  };
+  const z = JSON.parse((await run(process.execPath, [await memoryChildScript(), storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout) as Measured;
   let peer: SparseMemoryResult["peer"];
   if (options.skipPeer !== true) {
-    const p = JSON.parse((await run(PYTHON, ["-c", PEER, storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout.trim().split("\n").pop()!) as {
-      sum: number;
-      ms: number;
-      maxRssMiB: number;
-    };
+    const p = JSON.parse(
+      (await run(PYTHON, ["-c", PEER, storeUrl], { signal: options.signal, maxBuffer: 1 << 20 })).stdout.trim().split("\n").pop()!,
+    ) as Measured;
     peer = { peakRssMiB: p.maxRssMiB, ms: p.ms, sumOk: sumMatches(p.sum, store.sums.mean_per_gene) };
+  }
+  const script = await memoryChildScript();
+  const zc = JSON.parse(
+    (await run(process.execPath, [script, storeUrl, "--columns", String(COLUMN_STEP)], { signal: options.signal, maxBuffer: 1 << 20 })).stdout,
+  ) as Measured;
+  let pc: Measured | undefined;
+  if (options.skipPeer !== true) {
+    pc = JSON.parse(
+      (await run(PYTHON, ["-c", PEER_COLUMNS, storeUrl, String(COLUMN_STEP)], { signal: options.signal, maxBuffer: 1 << 20 })).stdout.trim().split("\n").pop()!,
+    ) as Measured;
   }
   const { path: _path, writer: _writer, ...rest } = store as BigSparseStore & { writer?: string };
   return {
     store: rest,
     zask: { peakRssMiB: z.maxRssMiB, ms: z.ms, sumOk: sumMatches(z.sum, store.sums.mean_per_gene) },
     peer,
+    columns: {
+      step: COLUMN_STEP,
+      zask: { peakRssMiB: zc.maxRssMiB, ms: zc.ms, sumOk: pc === undefined ? undefined : sumMatches(zc.sum, pc.sum) },
+      peer: pc === undefined ? undefined : { peakRssMiB: pc.maxRssMiB, ms: pc.ms, sumOk: undefined },
+    },
     limitMiB: PEAK_RSS_LIMIT_MIB,
   };
 }

@@ -170,3 +170,23 @@ export async function zaskFullReduction(storeUrl: string, options: { signal?: Ab
   const means = await reduction(adata.X, "mean", { axis: 0 }).compute({ signal });
   return sumOf(means.data);
 }
+
+/**
+ * zask's every `step`-th column of X (`X[:, ::step]`) computed dense from `storeUrl`: the sum of
+ * the answer (the sparse memory benchmark's column selection).
+ *
+ * @example
+ * ```ts
+ * const sum = await zaskColumnSelection(`${server.url}big-csr.zarr`, 400);
+ * ```
+ */
+export async function zaskColumnSelection(storeUrl: string, step: number, options: { signal?: AbortSignal } = {}): Promise<number> {
+  const { signal } = options;
+  const adata = await readZarr(storeUrl, { signal });
+  if (adata.X === undefined) throw new Error(`${storeUrl} has no X`);
+  const picked = await adata.X.slice(
+    null,
+    Array.from({ length: adata.nVars }, (_, j) => j % step === 0),
+  ).compute({ signal });
+  return sumOf(picked.data);
+}

@@ -26,8 +26,8 @@ function close(got: ArrayLike<number | bigint>, want: Want, what: string): void 
 }
 
 const names = ["X", "counts"] as const;
-const open = async (name: (typeof names)[number], blockNnz?: number): Promise<SparseArray> => {
-  if (blockNnz === undefined) {
+const open = async (name: (typeof names)[number], blockNnz?: number, smallReadBytes?: number): Promise<SparseArray> => {
+  if (blockNnz === undefined && smallReadBytes === undefined) {
     const adata = await readZarr(CSR);
     return (name === "X" ? adata.X : adata.layers.counts) as SparseArray;
   }
@@ -35,7 +35,7 @@ const open = async (name: (typeof names)[number], blockNnz?: number): Promise<Sp
   const { FileSystemStore } = await import("@zarrita/storage");
   const root = zarr.root(new FileSystemStore(CSR));
   const group = await zarr.open(root.resolve(name === "X" ? "X" : "layers/counts"), { kind: "group" });
-  return SparseArray.open(group, { blockNnz });
+  return SparseArray.open(group, { ...(blockNnz === undefined ? {} : { blockNnz }), ...(smallReadBytes === undefined ? {} : { smallReadBytes }) });
 };
 
 describe("sparse reductions against scipy", () => {
@@ -127,6 +127,73 @@ describe("sparse selections and elementwise ops against scipy", () => {
   });
 });
 
+describe("column selections read a chunk pair per task on the pool", () => {
+  /** Python's dense X (float32, 97 × 60), columns `cols` of rows `rows`, in that order. */
+  const denseX = async (rows: readonly number[], cols: readonly number[]): Promise<number[]> => {
+    const all = await rawValues(expected.counts.file, "float32");
+    return rows.flatMap((a) => cols.map((j) => all[a * 60 + j]!));
+  };
+  const allRows = Array.from({ length: 97 }, (_, a) => a);
+
+  for (const blockNnz of [40, 300, 2 ** 20]) {
+    it(`X (blocks of ~${blockNnz} stored values): column selections, with and without row selections, equal Python's dense X`, async () => {
+      const m = await open("X", blockNnz, 0);
+      for (const cols of [[7], [0, 1, 2, 59], Array.from({ length: 59 }, (_, j) => (j < 5 ? j : j + 1))]) {
+        const x = m.slice(null, cols);
+        // the pick tasks, not decoded chunks, feed the blocks
+        assert.ok(
+          [...x.graph.layers.keys()].some((k) => k.startsWith("sparse-pick-")),
+          `[${cols.length} columns] picks`,
+        );
+        assert.deepEqual(Array.from((await x.compute()).data as Float32Array), await denseX(allRows, cols), `${cols.length} columns`);
+      }
+      const rows = [90, 3, 3, 41, 0, 96];
+      const cols = [2, 10, 33];
+      const picked = await m.slice(rows, cols).compute();
+      assert.deepEqual(Array.from(picked.data as Float32Array), await denseX(rows, cols), "rows out of order and repeated");
+      const part = await m.slice(slice(20, 60), cols).compute();
+      assert.deepEqual(Array.from(part.data as Float32Array), await denseX(allRows.slice(20, 60), cols), "rows 20:60");
+      const inline = await (await open("X", blockNnz)).slice(rows, cols).compute();
+      assert.deepEqual(picked.data, inline.data, "the same answer as the main-thread read");
+    });
+  }
+
+  it("a column selection of CSC (rows of the matrix) equals Python's dense layer", async () => {
+    const m = await open("counts", 300, 0);
+    const x = m.slice([0, 4, 80]);
+    assert.ok([...x.graph.layers.keys()].some((k) => k.startsWith("sparse-pick-")));
+    assert.deepEqual(
+      Array.from((await x.compute()).data as Float32Array),
+      await denseX(
+        [0, 4, 80],
+        Array.from({ length: 60 }, (_, j) => j),
+      ),
+    );
+  });
+
+  it("requests each data and indices chunk once, as plan() counts", async () => {
+    const server = await serve(FIXTURES);
+    try {
+      const zarr = await import("zarrita");
+      const { HttpStore } = await import("@zask/array");
+      const group = await zarr.open(zarr.root(new HttpStore(`${server.url}/pbmc-like.csr.zarr`)).resolve("X"), { kind: "group" });
+      const m = await SparseArray.open(group, { blockNnz: 40, smallReadBytes: 0 });
+      for (const cols of [[7], Array.from({ length: 59 }, (_, j) => j + 1)]) {
+        server.requests.length = 0;
+        const x = m.slice(null, cols);
+        const plan = x.plan();
+        await x.compute();
+        const parts = server.requests.filter((r) => /\/X\/(data|indices)\//.test(r));
+        assert.equal(new Set(parts).size, parts.length, `a chunk requested twice: ${parts.join(" ")}`);
+        assert.equal(parts.length, 46, "all of X: 23 + 23 chunks");
+        assert.equal(plan.requests, parts.length, "plan() counts what the server saw");
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("sparse blocks and reads", () => {
   let server: FixtureServer;
   before(async () => {
@@ -192,12 +259,13 @@ describe("sparse blocks and reads", () => {
     const zarr = await import("zarrita");
     const { FileSystemStore } = await import("@zarrita/storage");
     const group = await zarr.open(zarr.root(new FileSystemStore(CSR)).resolve("X"), { kind: "group" });
-    // lanes of the decodes, and of the gathers with the per-block reductions (not the combine steps after them)
+    // lanes of the decodes (a column selection decodes inside its chunk pair's pick), and of the
+    // gathers with the per-block reductions (not the combine steps after them)
     const run = async (m: SparseArray, q: (m: SparseArray) => LazyArray): Promise<{ decodes: string[]; blocks: string[]; data: number[] }> => {
       const prof = new Profiler();
       const out = await q(m).compute({ inlineThreshold: 0, callbacks: [prof] });
       const lanes = (re: RegExp): string[] => [...new Set(prof.tasks.filter((t) => re.test(t.key)).map((t) => t.lane))];
-      return { decodes: lanes(/from-zarr/), blocks: lanes(/^\["sparse-read|-chunk-/), data: Array.from(out.data as ArrayLike<number>) };
+      return { decodes: lanes(/from-zarr|sparse-pick/), blocks: lanes(/^\["sparse-read|-chunk-/), data: Array.from(out.data as ArrayLike<number>) };
     };
     const small = await SparseArray.open(group, { blockNnz: 300 });
     const large = await SparseArray.open(group, { blockNnz: 300, smallReadBytes: 0 });

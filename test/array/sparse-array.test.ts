@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { SparseArray, SparseStructureError, fromTypedArray, slice, type SparseSource } from "@zask/array";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { SparseArray, SparseStructureError, fromTypedArray, fromZarr, slice, type SparseSource } from "@zask/array";
+import { cull, fuse } from "@zask/graph";
 
 /** A 6 × 5 CSR matrix whose rows straddle the 4-value chunks of data and indices. */
 function source(indicesOverride?: Int32Array | Int16Array | Uint32Array): { src: SparseSource; dense: Float64Array } {
@@ -203,6 +207,107 @@ describe("SparseArray column selections over many stored values", () => {
       const want = new Float64Array(m * cols.length);
       for (let a = 0; a < m; a++) cols.forEach((j, k) => (want[a * cols.length + k] = dense[a * n + j]!));
       assert.deepEqual(got.data, want, scheduler);
+    }
+  });
+});
+
+describe("SparseArray column selections through zarr chunks on the pool", () => {
+  /** The 6 × 5 matrix of {@link source} with `data` and `indices` written as zarr arrays in chunks of 4 and read back lazily. */
+  async function zarrSource(
+    dir: string,
+    indices?: Int32Array | Int16Array | Uint32Array | BigInt64Array,
+    data?: Float64Array,
+  ): Promise<{ src: SparseSource; dense: Float64Array }> {
+    const { src, dense } = source();
+    const d = data ?? ((await src.data.compute()).data as Float64Array);
+    const x = indices ?? ((await src.indices.compute()).data as Int32Array);
+    const root = await mkdtemp(join(dir, "csr-"));
+    await fromTypedArray(d, [d.length], { chunks: [4] }).toZarr(join(root, "data"));
+    await fromTypedArray(x, [x.length], { chunks: [4] }).toZarr(join(root, "indices"));
+    return { src: { ...src, data: await fromZarr(join(root, "data")), indices: await fromZarr(join(root, "indices")), url: root }, dense };
+  }
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "zask-sparse-pick-"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it("column selections of every block size, and with rows in any order, equal the dense columns", async () => {
+    const { src, dense } = await zarrSource(dir);
+    for (const blockNnz of [1, 3, 100]) {
+      const X = SparseArray.fromSource(src, { blockNnz, smallReadBytes: 0 });
+      for (const cols of [[0], [4], [1, 3], [0, 1, 2, 3, 4], []]) {
+        const x = X.slice(null, cols);
+        assert.ok(
+          [...x.graph.layers.keys()].some((k) => k.startsWith("sparse-pick-")),
+          "read by chunk-pair picks",
+        );
+        const want = [0, 1, 2, 3, 4, 5].flatMap((a) => cols.map((j) => dense[a * 5 + j]!));
+        assert.deepEqual(Array.from((await x.compute()).data as Float64Array), want, `blockNnz ${blockNnz} [${cols}]`);
+      }
+      // each pick fuses with its two fetches, so the pool's staging bounds the fetched bytes waiting for it
+      const picked = X.slice(null, [1, 3]);
+      assert.ok([...picked.graph.layers.keys()].some((k) => k.startsWith("fetch-zarr-")));
+      const fused = fuse(cull(picked.graph, picked.keys()), picked.keys());
+      assert.ok(![...fused.layers.keys()].some((k) => k.startsWith("fetch-zarr-")), `fetches left unfused: ${[...fused.layers.keys()].join(", ")}`);
+      const rows = [5, 1, 1, 3, 2];
+      const got = await X.slice(rows, [1, 4]).compute();
+      assert.deepEqual(
+        Array.from(got.data as Float64Array),
+        rows.flatMap((a) => [1, 4].map((j) => dense[a * 5 + j]!)),
+        `blockNnz ${blockNnz} rows [${rows}]`,
+      );
+      const s = await (X.slice([5, 3], [0, 2, 4]) as SparseArray).computeSparse();
+      assert.deepEqual([...s.indptr], [0, 1, 4]);
+      assert.deepEqual([...s.indices], [2, 0, 1, 2]);
+      assert.deepEqual([...s.data], [11, 5, 6, 8]);
+    }
+  });
+
+  it("every stored index a picked chunk range holds is checked, whatever its integer type, and the first bad one named", async () => {
+    for (const [what, bad] of [
+      ["int32 9", Int32Array.of(0, 2, 3, 4, 0, 2, 3, 9, 2, 1, 4)],
+      ["int32 -1", Int32Array.of(0, 2, 3, 4, 0, 2, 3, -1, 2, 1, 4)],
+      ["int16 5", Int16Array.of(0, 2, 3, 4, 0, 2, 3, 5, 2, 1, 4)],
+      ["uint32 2^32-1", Uint32Array.of(0, 2, 3, 4, 0, 2, 3, 2 ** 32 - 1, 2, 1, 4)],
+      ["int64 2^40", BigInt64Array.of(0n, 2n, 3n, 4n, 0n, 2n, 3n, 2n ** 40n, 2n, 1n, 4n)],
+    ] as const) {
+      const { src } = await zarrSource(dir, bad);
+      for (const blockNnz of [1, 100]) {
+        const X = SparseArray.fromSource(src, { blockNnz, smallReadBytes: 0 });
+        // column 0 is not stored at position 7: the check must not depend on what is picked
+        await assert.rejects(X.slice(null, [0]).compute(), (e: Error) => {
+          const c = (e as { cause?: unknown }).cause ?? e;
+          assert.ok(c instanceof SparseStructureError, `${what}, blockNnz ${blockNnz}: ${String(e)}`);
+          assert.equal(c.position, 7, what);
+          assert.equal(c.url, src.url, what);
+          return true;
+        });
+      }
+    }
+  });
+
+  it("a data array shorter than indptr says is a SparseStructureError naming the position", async () => {
+    const { src } = await zarrSource(
+      dir,
+      undefined,
+      Float64Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    for (const blockNnz of [3, 100]) {
+      const X = SparseArray.fromSource(src, { blockNnz, smallReadBytes: 0 });
+      for (const cols of [[0], [4], [1, 4]]) {
+        const x = X.slice(null, cols);
+        assert.ok(
+          [...x.graph.layers.keys()].some((k) => k.startsWith("sparse-pick-")),
+          "read by chunk-pair picks",
+        );
+        await assert.rejects(x.compute(), (e: Error) => {
+          const c = (e as { cause?: unknown }).cause ?? e;
+          assert.ok(c instanceof SparseStructureError, `${blockNnz} [${cols}]: ${String(e)}`);
+          assert.match(c.message, /expected data to hold position 10/);
+          return true;
+        });
+      }
     }
   });
 });

@@ -2,7 +2,7 @@
 export * from "./elementwise-kernels.js";
 export * from "./reduction-kernels.js";
 export { fetchChunk, decodeChunk, decodeStringsPacked } from "./zarr.js";
-export type { ZarrChunkMeta, ChunkRef } from "./zarr.js";
+export type { ZarrChunkMeta, ChunkRef, DecodeArgs } from "./zarr.js";
 export { fetchInnerChunk } from "./sharded.js";
 export type { InnerChunkSource } from "./sharded.js";
 export { getitem, gather, expandIndex } from "./slicing-kernels.js";
@@ -15,6 +15,8 @@ export { isSparseBlock, sparseToDense, sparseConcat } from "./sparse-block.js";
 export type { SparseBlock, SparseFormat } from "./sparse-block.js";
 export { sparseGather } from "./sparse-gather.js";
 export type { SparseGatherLayout } from "./sparse-gather.js";
+export { sparsePickChunk, sparseGatherPicked } from "./sparse-pick.js";
+export type { SparsePickLayout, SparsePicked, SparsePickedBlockLayout } from "./sparse-pick.js";
 export { sparseTakeMinor, minorMap } from "./sparse-select.js";
 export type { MinorMap } from "./sparse-select.js";
 export { sparseMap } from "./sparse-elementwise.js";

@@ -47,33 +47,43 @@ export function majorMinor(b: Pick<SparseBlock, "format" | "shape">): [number, n
 export function sparseToDense(block: SparseBlock): NDArray {
   const [rows, cols] = block.shape;
   const out = allocate(block.dtype, rows * cols) as TypedArray;
+  scatterInto(out, cols, block, 0);
+  if (block.dtype === "bool") clampBool(out);
+  return { data: out, shape: [rows, cols], dtype: block.dtype };
+}
+
+/** Add `block`'s stored values into the dense C-order `out` (`cols` wide), its major positions from `offset` on. */
+function scatterInto(out: TypedArray, cols: number, block: SparseBlock, offset: number): void {
   const [major] = majorMinor(block);
   const { indptr, indices, data } = block;
   const csr = block.format === "csr";
-  const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
   const o = out as unknown as number[];
   const d = data as unknown as number[];
   // one loop per case, so the hot one has no per-value branches
-  if (big) {
+  if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
     const ob = out as BigInt64Array;
     const db = data as unknown as BigInt64Array;
     for (let a = 0; a < major; a++) {
       for (let p = indptr[a]!; p < indptr[a + 1]!; p++) {
-        const at = csr ? a * cols + indices[p]! : indices[p]! * cols + a;
+        const at = csr ? (offset + a) * cols + indices[p]! : indices[p]! * cols + offset + a;
         ob[at] = ob[at]! + db[p]!;
       }
     }
   } else if (csr) {
-    for (let a = 0, row = 0; a < major; a++, row += cols) {
+    for (let a = 0, row = offset * cols; a < major; a++, row += cols) {
       for (let p = indptr[a]!, end = indptr[a + 1]!; p < end; p++) o[row + indices[p]!]! += d[p]!;
     }
   } else {
     for (let a = 0; a < major; a++) {
-      for (let p = indptr[a]!, end = indptr[a + 1]!; p < end; p++) o[indices[p]! * cols + a]! += d[p]!;
+      const col = offset + a;
+      for (let p = indptr[a]!, end = indptr[a + 1]!; p < end; p++) o[indices[p]! * cols + col]! += d[p]!;
     }
   }
-  if (block.dtype === "bool") for (let i = 0; i < out.length; i++) if (o[i]! > 1) o[i] = 1;
-  return { data: out, shape: [rows, cols], dtype: block.dtype };
+}
+
+function clampBool(out: TypedArray): void {
+  const o = out as unknown as number[];
+  for (let i = 0; i < out.length; i++) if (o[i]! > 1) o[i] = 1;
 }
 
 /**
@@ -87,7 +97,17 @@ export function sparseConcat(
   dtype: DataType,
   dense = false,
 ): SparseBlock | NDArray {
-  if (dense) return sparseToDense(sparseConcat(blocks, format, shape, dtype) as SparseBlock);
+  if (dense) {
+    // each block lands in the dense answer directly, without a concatenated copy first
+    const out = allocate(dtype, shape[0] * shape[1]) as TypedArray;
+    let offset = 0;
+    for (const b of blocks) {
+      scatterInto(out, shape[1], b, offset);
+      offset += majorMinor(b)[0];
+    }
+    if (dtype === "bool") clampBool(out);
+    return { data: out, shape: [shape[0], shape[1]], dtype };
+  }
   if (blocks.length === 1 && blocks[0]!.shape[0] === shape[0] && blocks[0]!.shape[1] === shape[1]) return blocks[0]!;
   const [major] = majorMinor({ format, shape });
   const nnz = blocks.reduce((s, b) => s + b.indptr[b.indptr.length - 1]!, 0);

@@ -3,7 +3,7 @@
 import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { SparseStructureError } from "../errors.js";
 import type { SparseBlock, SparseFormat } from "./sparse-block.js";
-import { sparseTakeMinor, type MinorMap } from "./sparse-select.js";
+import { pickTable, sparseTakeMinor, type MinorMap } from "./sparse-select.js";
 
 /** Where a block's ranges lie: the first chunk it references and the chunk length of each 1-D array. */
 export interface SparseGatherLayout {
@@ -164,20 +164,6 @@ class ChunkCursor {
     this.base = c * len;
     this.end = c * len + Math.min(len, chunk.data.length);
   }
-}
-
-// position → output position or -1, per selection: built once per thread, shared by its blocks
-const pickTables = new WeakMap<MinorMap, Int32Array>();
-
-function pickTable(map: MinorMap, minor: number): Int32Array {
-  let pick = pickTables.get(map);
-  if (pick === undefined) {
-    pick = new Int32Array(minor).fill(-1);
-    const { offsets, targets } = map;
-    for (let j = 0; j < minor; j++) if (offsets[j + 1]! > offsets[j]!) pick[j] = targets[offsets[j]!]!;
-    pickTables.set(map, pick);
-  }
-  return pick;
 }
 
 /**

@@ -31,6 +31,21 @@ export function minorMap(picked: ArrayLike<number>, minor: number): MinorMap {
   return { offsets: counts, targets, length: picked.length, monotonic };
 }
 
+// position → output position or -1, per selection: built once per thread, shared by its blocks
+const pickTables = new WeakMap<MinorMap, Int32Array>();
+
+/** `map` as a table over the minor axis: each position's output position, or -1 when not selected. */
+export function pickTable(map: MinorMap, minor: number): Int32Array {
+  let pick = pickTables.get(map);
+  if (pick === undefined) {
+    pick = new Int32Array(minor).fill(-1);
+    const { offsets, targets } = map;
+    for (let j = 0; j < minor; j++) if (offsets[j + 1]! > offsets[j]!) pick[j] = targets[offsets[j]!]!;
+    pickTables.set(map, pick);
+  }
+  return pick;
+}
+
 /**
  * cpu op: the block restricted to the minor positions of `map`, renumbered (scipy's
  * `X[:, cols]` on CSR). Only the stored values of selected positions are copied.

@@ -198,7 +198,13 @@ function isChunkFile(x: Uint8Array | ChunkFile | null): x is ChunkFile {
 }
 
 /** A decode op's arguments: the chunk's bytes, its array's metadata, its coordinates, its block's shape, and where it is. */
-type DecodeArgs = [bytes: Uint8Array | ChunkFile | null, meta: ZarrChunkMeta, coords: readonly number[], blockShape: readonly number[], chunk?: ChunkRef];
+export type DecodeArgs = [
+  bytes: Uint8Array | ChunkFile | null,
+  meta: ZarrChunkMeta,
+  coords: readonly number[],
+  blockShape: readonly number[],
+  chunk?: ChunkRef,
+];
 
 /**
  * cpu op: decode chunk `coords` from `bytes` (`null`: the fill value; a {@link ChunkFile}: read

@@ -1,17 +1,21 @@
 // Graph builder: the row (CSR) or column (CSC) blocks of a sparse matrix stored as three 1-D
 // zarr arrays. Each block depends on the decoded `data`/`indices` chunks its ranges span, so a
 // chunk shared by neighbouring blocks is one task: fetched and decoded once per compute. A
-// small read decodes, gathers and reduces on the main thread (see DEFAULT_SMALL_READ_BYTES).
-import { Blockwise, Graph, MaterializedLayer, Task, blockKey, op, ref, tokenize } from "@zask/graph";
+// small read decodes, gathers and reduces on the main thread (see DEFAULT_SMALL_READ_BYTES); a
+// larger one with a minor selection picks each chunk pair's selected values in one pool task.
+import { Blockwise, Graph, MaterializedLayer, Task, blockKey, blockwiseInput, op, perBlock, ref, tokenize } from "@zask/graph";
 import type { Array as LazyArray } from "../array.js";
 import { itemsize, type DataType, type TypedArray } from "../dtype.js";
 import type { SparseFormat } from "../ops/sparse-block.js";
 import type { SparseGatherLayout } from "../ops/sparse-gather.js";
+import type { SparsePickLayout, SparsePickedBlockLayout } from "../ops/sparse-pick.js";
 import type { MinorMap } from "../ops/sparse-select.js";
 
 const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
 const gatherInlineOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
 const decodeInlineOp = op("@zask/array/ops", "decodeChunk", { lane: "inline" });
+const pickOp = op("@zask/array/ops", "sparsePickChunk", { lane: "cpu" });
+const gatherPickedOp = op("@zask/array/ops", "sparseGatherPicked", { lane: "cpu" });
 
 /**
  * Default {@link SparseReadOptions.smallReadBytes}: a read whose touched `data` and `indices`
@@ -98,6 +102,92 @@ export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: Array
   }
   if (size > 0 || sizes.length === 0) sizes.push(size);
   return sizes;
+}
+
+/** `a`'s top layer when it is the decode layer of a plain zarr read (one fetch per chunk), else undefined. */
+function decodeLayerOf(a: LazyArray): Blockwise | undefined {
+  const layer = a.graph.layers.get(a.name);
+  if (!(layer instanceof Blockwise) || typeof layer.op === "function" || layer.op.name !== "decodeChunk") return undefined;
+  return layer;
+}
+
+/** The name of the fetch layer under `a`'s decode layer. */
+function fetchLayerOf(a: LazyArray): string {
+  return [...(a.graph.dependencies.get(a.name) ?? [])][0]!;
+}
+
+/** `a`'s graph without its top (decode) layer: what the chunk fetches need. */
+function withoutTop(a: LazyArray): Graph {
+  const layers = new Map(a.graph.layers);
+  layers.delete(a.name);
+  const dependencies = new Map(a.graph.dependencies);
+  dependencies.delete(a.name);
+  return new Graph(layers, dependencies);
+}
+
+/**
+ * The graph of a read with a minor selection (columns of CSR) when `data` and `indices` are
+ * plain zarr reads chunked alike: one task per touched chunk pair fetches and decodes both
+ * chunks and keeps only the selected stored values ({@link SparsePickLayout}), and each block
+ * is cut from those short lists. A decoded chunk then lives only inside its task: it is
+ * neither shared by the blocks that straddle it nor sent between threads. The pick layer is
+ * Blockwise over the chunks, so each pick fuses with its two fetches into one node, whose
+ * fetched bytes the scheduler stages for the pool like a dense read's.
+ */
+function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[], minorMap: MinorMap, name: string): Graph {
+  const { data, indices } = source;
+  const len = layouts[0]?.dataChunk ?? 1;
+  // per chunk: the stored positions some block reads, so rows outside the selection are not checked
+  const ranges = new Map<number, [number, number]>();
+  for (const layout of layouts) {
+    const { starts, ends } = layout;
+    for (let i = 0; i < starts.length; i++) {
+      const s = starts[i]!;
+      const e = ends[i]!;
+      if (!(e > s)) continue;
+      for (let c = Math.floor(s / len); c * len < e; c++) {
+        const lo = Math.max(s, c * len);
+        const hi = Math.min(e, (c + 1) * len);
+        const r = ranges.get(c);
+        if (r === undefined) ranges.set(c, [lo, hi]);
+        else {
+          r[0] = Math.min(r[0], lo);
+          r[1] = Math.max(r[1], hi);
+        }
+      }
+    }
+  }
+  const dataLayer = decodeLayerOf(data)!;
+  const indicesLayer = decodeLayerOf(indices)!;
+  const numBlocks = [data.chunks[0]!.length];
+  const minor = layouts[0]?.minor ?? 0;
+  const dtype = data.dtype as DataType;
+  const pickName = name.replace(/^sparse-read-/, "sparse-pick-");
+  const pickLayer = new Blockwise({
+    name: pickName,
+    outIndex: "a",
+    numBlocks,
+    op: pickOp,
+    args: [
+      perBlock(([c]): SparsePickLayout => {
+        const [p0, p1] = ranges.get(c!) ?? [c! * len, c! * len];
+        return { chunk: c!, chunkLen: len, p0, p1, minor, minorMap, dtype, path: source.path, url: source.url };
+      }),
+      blockwiseInput(fetchLayerOf(data), "a", numBlocks),
+      blockwiseInput(fetchLayerOf(indices), "a", numBlocks),
+      // the decode op's other arguments for the chunk: metadata, coordinates, shape, where it is
+      perBlock(([c]) => dataLayer.task([c!]).args.slice(1)),
+      perBlock(([c]) => indicesLayer.task([c!]).args.slice(1)),
+    ],
+  });
+  const blocks = layouts.map((layout, b) => {
+    const block: SparsePickedBlockLayout = { format: layout.format, starts: layout.starts, ends: layout.ends, minor: minorMap.length, dtype: layout.dtype };
+    const index = layout.format === "csr" ? [b, 0] : [0, b];
+    return new Task(blockKey(name, index), gatherPickedOp, [block, layout.dataChunks.map((c) => ref(blockKey(pickName, [c])))]);
+  });
+  return Graph.merge(withoutTop(data), withoutTop(indices))
+    .withLayer(pickLayer, [fetchLayerOf(data), fetchLayerOf(indices)])
+    .withLayer(new MaterializedLayer(name, blocks), [pickName]);
 }
 
 /**
@@ -211,6 +301,20 @@ export function sparseRead(
   const decoded = touchedData.size * dataLen * itemsize(dtype) + touchedIndices.size * indicesLen * itemsize(indices.dtype as DataType);
   const decodeHere = decoded <= small;
   const name = `sparse-read-${tokenize(data.name, indices.name, positions, target, decodeHere, minorMap?.targets ?? null, minorMap?.offsets ?? null)}`;
+  const minorOut = minorMap?.length ?? minor;
+  const chunks = csr ? [sizes, [minorOut]] : [[minorOut], sizes];
+  const picking =
+    !decodeHere &&
+    minorMap !== undefined &&
+    minorMap.monotonic &&
+    minorMap.targets.length === minorMap.length &&
+    dataLen === indicesLen &&
+    data.chunks[0]!.length === indices.chunks[0]!.length &&
+    decodeLayerOf(data) !== undefined &&
+    decodeLayerOf(indices) !== undefined &&
+    data.graph.dependencies.get(data.name)?.size === 1 &&
+    indices.graph.dependencies.get(indices.name)?.size === 1;
+  if (picking) return { graph: pickedRead(source, layouts, minorMap, name), name, chunks };
   layouts.forEach((layout, b) => {
     const index = csr ? [b, 0] : [0, b];
     const args = [layout, layout.dataChunks.map((c) => ref(data.key([c]))), layout.indicesChunks.map((c) => ref(indices.key([c])))];
@@ -219,7 +323,5 @@ export function sparseRead(
   const sources = decodeHere ? Graph.merge(decodedInline(data), decodedInline(indices)) : Graph.merge(data.graph, indices.graph);
   // a block gathered on the main thread is reduced there: sending it to a worker would copy its values
   const graph = sources.withLayer(new MaterializedLayer(name, tasks, decodeHere ? { inlineBlocks: true } : {}), [data.name, indices.name]);
-  const minorOut = minorMap?.length ?? minor;
-  const chunks = csr ? [sizes, [minorOut]] : [[minorOut], sizes];
   return { graph, name, chunks };
 }
