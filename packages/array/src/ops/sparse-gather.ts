@@ -188,10 +188,11 @@ function gatherPicked(layout: SparseGatherLayout, map: MinorMap, dataChunks: rea
       if (p < ix.base || p >= ix.end) ix.at(p, p1);
       const src = ix.src;
       const base = ix.base;
-      const stop = Math.min(p1, ix.end) - base;
+      // offsets inside a chunk are small integers: kept as such, the loop indexes without float checks
+      const stop = (Math.min(p1, ix.end) - base) | 0;
       // `data` must hold the piece too, selected values or not, as indptr says
       for (let g = p; g < stop + base; g = dx.end) if (g < dx.base || g >= dx.end) dx.at(g, stop + base);
-      for (let k = p - base; k < stop; k++) {
+      for (let k = (p - base) | 0; k < stop; k++) {
         const j = src[k]!;
         if (!(j >= 0 && j < minor)) {
           throw new SparseStructureError(layout.path, layout.url, base + k, `expected indices in [0, ${minor}), got ${j} at position ${base + k}`);

@@ -127,7 +127,10 @@ export async function sparsePickChunk(
   const ix: ArrayLike<number> = wide ? Float64Array.from((raw as unknown as BigInt64Array).subarray(p0 - base, p1 - base), (v) => Number(v)) : raw;
   const off = wide ? p0 : base;
   const pick = pickTable(minorMap, minor);
-  const q = ix instanceof Int32Array ? pickInt32(ix, pick, p0 - off, p1 - off, layout, off) : pickAny(ix, pick, p0 - off, p1 - off, layout, off);
+  // offsets inside a chunk are small integers: kept as such, the loops index without float checks
+  const from = (p0 - off) | 0;
+  const to = (p1 - off) | 0;
+  const q = ix instanceof Int32Array ? pickInt32(ix, pick, from, to, layout, off) : pickAny(ix, pick, from, to, layout, off);
   const positions = new Float64Array(q);
   for (let i = 0; i < q; i++) positions[i] = off + scratchPos[i]!;
   const indices = scratchIdx.slice(0, q);
@@ -135,7 +138,7 @@ export async function sparsePickChunk(
   const src = chunkValues(dBlock, layout, "data");
   const data = allocate(layout.dtype, q) as TypedArray;
   const out = data as unknown as number[];
-  for (let i = 0; i < q; i++) out[i] = src[positions[i]! - base]!;
+  for (let i = 0; i < q; i++) out[i] = src[(positions[i]! - base) | 0]!;
   recycleBuffer((ixBlock.data as TypedArray).buffer as ArrayBuffer);
   recycleBuffer((dBlock.data as TypedArray).buffer as ArrayBuffer);
   return { positions, indices, data };
