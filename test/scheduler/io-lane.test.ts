@@ -69,6 +69,24 @@ describe("the I/O lane", () => {
     }
   });
 
+  test("keeps the bound for origins that close their connections when http2 falls back to HTTP/1.1", async () => {
+    // a Node http server speaks no h2c: the HTTP/2 attempt falls back to HTTP/1.1
+    const server = await startServer((_req, res) => {
+      res.setHeader("Connection", "close");
+      setTimeout(() => res.end("1\n"), 10);
+    });
+    try {
+      const opts = { httpConcurrency: 16, http2: true, ...fast };
+      await compute(fetchGraph([`${server.url}/first`]).graph, ["get-0"], opts);
+      server.maxInFlight = 0;
+      const closing = fetchGraph(Array.from({ length: 40 }, (_, i) => `${server.url}/close/${i}`));
+      assert.equal((await compute(closing.graph, closing.keys, opts)).length, 40);
+      assert.equal(server.maxInFlight, 4, "the bound for origins that close their connections");
+    } finally {
+      await server.close();
+    }
+  });
+
   test("bounds the requests to an origin across concurrent computes, not per compute", async () => {
     const server = await startServer((_req, res) => setTimeout(() => res.end("1\n"), 10));
     try {

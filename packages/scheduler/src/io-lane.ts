@@ -294,12 +294,14 @@ export class IoLane implements IoContext {
     const slots = originSlots(url.origin);
     this.#origins.add(slots);
     // over HTTP/2, the session's stream limit once it is known (it may connect while we wait);
-    // over HTTP/1.1, fewer while the origin closes its connections after each answer
+    // over plain-http HTTP/1.1 (also where HTTP/2 fell back to it), fewer while the origin
+    // closes its connections after each answer
     const concurrency = this.#concurrency;
     const origin = url.origin;
+    const plain = url.protocol === "http:";
     const bound: SlotBound = this.#http2
-      ? () => h2StreamLimit(origin) ?? concurrency
-      : url.protocol === "http:"
+      ? () => h2StreamLimit(origin) ?? (plain ? directBound(origin, concurrency) : concurrency)
+      : plain
         ? () => directBound(origin, concurrency)
         : concurrency;
     const signal = req.signal;
