@@ -23,6 +23,14 @@ test("eager reads started in one turn share one compute: a chunk two of them rea
   assert.equal(later.counters.chunkRequests, 3 * chunks);
 });
 
+test("eager reads whose options hold objects (callbacks) are not merged: each compute runs with its own", async () => {
+  const x = await fromZarr(GOOD);
+  const seen = { a: 0, b: 0 };
+  const counting = (k: "a" | "b") => ({ start: () => void seen[k]++ });
+  await Promise.all([computeEager(x, { callbacks: [counting("a")] }), computeEager(x.sum(), { callbacks: [counting("b")] })]);
+  assert.deepEqual(seen, { a: 1, b: 1 });
+});
+
 test("in a batch that fails, each read gets its own value or its own error", async () => {
   const good = await fromZarr(GOOD);
   const bad = await fromZarr(TRUNCATED);

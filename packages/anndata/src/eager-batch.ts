@@ -17,7 +17,7 @@ interface Batch {
 }
 
 // per signal (or none), per the rest of the options as JSON: only reads with the same options share a compute
-let batches = new Map<AbortSignal | undefined, Map<string, Batch>>();
+let batches = new Map<AbortSignal | undefined, Map<string | symbol, Batch>>();
 let scheduled = false;
 
 /**
@@ -33,7 +33,10 @@ export function computeEager(x: LazyArray, options: ComputeOptions): Promise<Com
   const { signal, ...rest } = options;
   let bySignal = batches.get(signal);
   if (bySignal === undefined) batches.set(signal, (bySignal = new Map()));
-  const key = JSON.stringify(rest);
+  // options of plain values batch by value; one holding an object (callbacks, an executor) is
+  // a batch of its own, since its JSON would not tell two of them apart
+  const plain = Object.values(rest).every((v) => v === null || (typeof v !== "object" && typeof v !== "function"));
+  const key = plain ? JSON.stringify(rest) : Symbol("options");
   let batch = bySignal.get(key);
   if (batch === undefined) bySignal.set(key, (batch = { options, pending: [] }));
   const p = new Promise<ComputedArray>((resolve, reject) => batch.pending.push({ array: x, resolve, reject }));
