@@ -55,6 +55,14 @@ function source(indicesOverride?: Int32Array | Int16Array | Uint32Array): { src:
   };
 }
 
+/** The indices of {@link source} with position 7 outside the 5 columns, in several integer types. */
+const BAD_INDICES = [
+  ["int32 9", Int32Array.of(0, 2, 3, 4, 0, 2, 3, 9, 2, 1, 4)],
+  ["int32 -1", Int32Array.of(0, 2, 3, 4, 0, 2, 3, -1, 2, 1, 4)],
+  ["int16 5", Int16Array.of(0, 2, 3, 4, 0, 2, 3, 5, 2, 1, 4)],
+  ["uint32 2^32-1", Uint32Array.of(0, 2, 3, 4, 0, 2, 3, 2 ** 32 - 1, 2, 1, 4)],
+] as const;
+
 describe("SparseArray", () => {
   for (const blockNnz of [1, 3, 100]) {
     it(`blocks of ~${blockNnz} stored values over chunks of 4 give the dense values, sums and selections (threads and sync)`, async () => {
@@ -125,12 +133,7 @@ describe("SparseArray", () => {
   });
 
   it("a column selection checks every stored index, whatever its integer type, and names the first one outside the minor axis", async () => {
-    for (const [what, bad] of [
-      ["int32 9", Int32Array.of(0, 2, 3, 4, 0, 2, 3, 9, 2, 1, 4)],
-      ["int32 -1", Int32Array.of(0, 2, 3, 4, 0, 2, 3, -1, 2, 1, 4)],
-      ["int16 5", Int16Array.of(0, 2, 3, 4, 0, 2, 3, 5, 2, 1, 4)],
-      ["uint32 2^32-1", Uint32Array.of(0, 2, 3, 4, 0, 2, 3, 2 ** 32 - 1, 2, 1, 4)],
-    ] as const) {
+    for (const [what, bad] of BAD_INDICES) {
       for (const blockNnz of [1, 100]) {
         const X = SparseArray.fromSource(source(bad).src, { blockNnz });
         // column 0 is not stored at position 7: the check must not depend on what is picked
@@ -265,13 +268,7 @@ describe("SparseArray column selections through zarr chunks on the pool", () => 
   });
 
   it("every stored index a picked chunk range holds is checked, whatever its integer type, and the first bad one named", async () => {
-    for (const [what, bad] of [
-      ["int32 9", Int32Array.of(0, 2, 3, 4, 0, 2, 3, 9, 2, 1, 4)],
-      ["int32 -1", Int32Array.of(0, 2, 3, 4, 0, 2, 3, -1, 2, 1, 4)],
-      ["int16 5", Int16Array.of(0, 2, 3, 4, 0, 2, 3, 5, 2, 1, 4)],
-      ["uint32 2^32-1", Uint32Array.of(0, 2, 3, 4, 0, 2, 3, 2 ** 32 - 1, 2, 1, 4)],
-      ["int64 2^40", BigInt64Array.of(0n, 2n, 3n, 4n, 0n, 2n, 3n, 2n ** 40n, 2n, 1n, 4n)],
-    ] as const) {
+    for (const [what, bad] of [...BAD_INDICES, ["int64 2^40", BigInt64Array.of(0n, 2n, 3n, 4n, 0n, 2n, 3n, 2n ** 40n, 2n, 1n, 4n)] as const]) {
       const { src } = await zarrSource(dir, bad);
       for (const blockNnz of [1, 100]) {
         const X = SparseArray.fromSource(src, { blockNnz, smallReadBytes: 0 });

@@ -69,8 +69,12 @@ function badIndex(layout: SparsePickLayout, at: number, j: number): SparseStruct
   return new SparseStructureError(layout.path, layout.url, at, `expected indices in [0, ${layout.minor}), got ${j} at position ${at}`);
 }
 
-/** One pass over `ix[from, to)`: the selected ones' positions and new indices into the scratch arrays; returns how many. */
-function pickInt32(ix: Int32Array, pick: Int32Array, from: number, to: number, layout: SparsePickLayout, off: number): number {
+/**
+ * One pass over `ix[from, to)`: the selected ones' positions and new indices into the scratch
+ * arrays; returns how many. Called with Int32Array indices (nearly every store), so the loop
+ * stays monomorphic; other integer types come converted to a Float64Array.
+ */
+function pickInto(ix: Int32Array | Float64Array, pick: Int32Array, from: number, to: number, layout: SparsePickLayout, off: number): number {
   scratchFor(to - from);
   const pos = scratchPos;
   const idx = scratchIdx;
@@ -83,23 +87,6 @@ function pickInt32(ix: Int32Array, pick: Int32Array, from: number, to: number, l
     if (t >= 0) {
       pos[q] = k;
       idx[q++] = t;
-    }
-  }
-  return q;
-}
-
-/** {@link pickInt32} over indices of another type (their values as numbers). */
-function pickAny(ix: ArrayLike<number>, pick: Int32Array, from: number, to: number, layout: SparsePickLayout, off: number): number {
-  scratchFor(to - from);
-  const minor = layout.minor;
-  let q = 0;
-  for (let k = from; k < to; k++) {
-    const j = ix[k]!;
-    if (!(j >= 0 && j < minor)) throw badIndex(layout, off + k, j);
-    const t = pick[j]!;
-    if (t >= 0) {
-      scratchPos[q] = k;
-      scratchIdx[q++] = t;
     }
   }
   return q;
@@ -122,15 +109,13 @@ export async function sparsePickChunk(
   const base = chunk * chunkLen;
   const ixBlock = await decodeChunk(indicesBytes, ...indicesDecode);
   const raw = chunkValues(ixBlock, layout, "indices");
-  const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array;
-  // int64 indices: one beyond int32 becomes -1, which the check below refuses
-  const ix: ArrayLike<number> = wide ? Float64Array.from((raw as unknown as BigInt64Array).subarray(p0 - base, p1 - base), (v) => Number(v)) : raw;
-  const off = wide ? p0 : base;
+  // other integer types as float64 numbers (int64 ones beyond 2^53 rounded, still out of range)
+  const ix =
+    raw instanceof Int32Array ? raw : Float64Array.from((raw as unknown as Int16Array).subarray(p0 - base, p1 - base) as ArrayLike<number>, (v) => Number(v));
+  const off = raw instanceof Int32Array ? base : p0;
   const pick = pickTable(minorMap, minor);
-  // offsets inside a chunk are small integers: kept as such, the loops index without float checks
-  const from = (p0 - off) | 0;
-  const to = (p1 - off) | 0;
-  const q = ix instanceof Int32Array ? pickInt32(ix, pick, from, to, layout, off) : pickAny(ix, pick, from, to, layout, off);
+  // offsets inside a chunk are small integers: kept as such, the loop indexes without float checks
+  const q = pickInto(ix, pick, (p0 - off) | 0, (p1 - off) | 0, layout, off);
   const positions = new Float64Array(q);
   for (let i = 0; i < q; i++) positions[i] = off + scratchPos[i]!;
   const indices = scratchIdx.slice(0, q);
