@@ -104,7 +104,7 @@ export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: Array
   return sizes;
 }
 
-/** `a`'s top layer when it is the decode layer of a plain zarr read (one fetch per chunk), else undefined. */
+/** `a`'s top layer when it is the decode layer of a zarr read (one fetch per chunk, or per inner chunk of a shard), else undefined. */
 function decodeLayerOf(a: LazyArray): Blockwise | undefined {
   const layer = a.graph.layers.get(a.name);
   if (!(layer instanceof Blockwise) || typeof layer.op === "function" || layer.op.name !== "decodeChunk") return undefined;
@@ -127,8 +127,8 @@ function withoutTop(a: LazyArray): Graph {
 
 /**
  * The graph of a read with a minor selection (columns of CSR) when `data` and `indices` are
- * plain zarr reads chunked alike: one task per touched chunk pair fetches and decodes both
- * chunks and keeps only the selected stored values ({@link SparsePickLayout}), and each block
+ * zarr reads (sharded or not) chunked alike: one task per touched chunk pair fetches and
+ * decodes both chunks and keeps only the selected stored values ({@link SparsePickLayout}), and each block
  * is cut from those short lists. A decoded chunk then lives only inside its task: it is
  * neither shared by the blocks that straddle it nor sent between threads. The pick layer is
  * Blockwise over the chunks, so each pick fuses with its two fetches into one node, whose
