@@ -322,3 +322,45 @@ test("the WebAssembly lz4 kernel repeats overlapping matches of every offset and
     }
   }
 });
+
+test("decodeBloscRange gives the bytes of any range that a whole decode gives, decoding only the blocks that hold it", async () => {
+  const { decodeBloscRange } = await import("../../packages/array/dist/codecs/blosc-decode.js");
+  const rand = prng(17);
+  let ranged = 0;
+  for (const f of manifest) {
+    const chunk = load(f);
+    const h = readBloscHeader(chunk);
+    if (!isNativeBlosc(h)) {
+      assert.equal(decodeBloscRange(chunk, 0, 1), null, f.file);
+      continue;
+    }
+    const whole = decodeBloscSync(chunk)!;
+    const n = whole.length;
+    const cuts: [number, number][] = [
+      [0, n],
+      [0, 0],
+      [n, n],
+      [0, 1],
+      [n - 1, n],
+      [h.blocksize - 1, h.blocksize + 1],
+    ];
+    for (let i = 0; i < 6; i++) {
+      const a = Math.floor(rand() * (n + 1));
+      const b = Math.floor(rand() * (n + 1));
+      cuts.push([Math.min(a, b), Math.max(a, b)]);
+    }
+    for (const kernels of ["auto", "js"] as const) {
+      for (const [from, to] of cuts) {
+        if (!(to <= n && from >= 0)) continue;
+        const part = decodeBloscRange(chunk, from, to, { kernels })!;
+        assert.deepEqual(part.bytes.subarray(part.offset, part.offset + to - from), whole.subarray(from, to), `${f.file} [${from}, ${to}) ${kernels}`);
+        // only the blocks that hold the range
+        const blocks = to > from ? Math.floor((to - 1) / h.blocksize) - Math.floor(from / h.blocksize) + 1 : 0;
+        if (!(h.flags & 2)) assert.ok(part.bytes.length <= blocks * h.blocksize, `${f.file} [${from}, ${to}): ${part.bytes.length} bytes decoded`);
+        ranged++;
+      }
+    }
+    assert.throws(() => decodeBloscRange(chunk, 0, n + 1), BloscError, f.file);
+  }
+  assert.ok(ranged > 100, `${ranged} ranges checked`);
+});

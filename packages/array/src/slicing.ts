@@ -4,8 +4,10 @@ import { makeArray } from "./array-factory.js";
 import { blockOffsets } from "./chunks.js";
 import type { AxisIndex } from "./ops/slicing-kernels.js";
 import { normalizeSelector, type AxisSelection, type Selector } from "./selection.js";
+import { zarrRead } from "./zarr-layers.js";
 
 const getitemOp = op("@zask/array/ops", "getitem");
+const getitemRowsOp = op("@zask/array/ops", "getitemRows");
 const gatherOp = op("@zask/array/ops", "gather");
 
 /** One input block's part of one output block, along one axis. */
@@ -103,6 +105,25 @@ function planAxis(sel: AxisSelection, sizes: readonly number[]): AxisPlan {
   return { outChunks, blocks, drop: sel.drop };
 }
 
+/** The rows [r0, r1) of a block of `rows` that `index` reads, or `undefined` when it reads them all. */
+function rowsRead(index: AxisIndex, rows: number): readonly [number, number] | undefined {
+  if (index === null) return undefined;
+  let lo: number;
+  let hi: number;
+  if (globalThis.Array.isArray(index)) {
+    if (index.length === 0) return undefined;
+    lo = Math.min(...index);
+    hi = Math.max(...index) + 1;
+  } else {
+    const { start, step, count } = index as { start: number; step: number; count: number };
+    if (count === 0) return undefined;
+    const end = start + step * (count - 1);
+    lo = Math.min(start, end);
+    hi = Math.max(start, end) + 1;
+  }
+  return hi - lo < rows ? [lo, hi] : undefined;
+}
+
 /**
  * `x[selectors]` with orthogonal (dask/zarr) semantics, as a new layer over `x`: each
  * output block selects from the input blocks it touches, so untouched blocks are never
@@ -122,6 +143,10 @@ export function sliceArray(x: Array, selectors: readonly Selector[]): Array {
   const kept = plans.map((p, axis) => ({ p, axis })).filter(({ p }) => !p.drop);
   const outChunks = kept.map(({ p }) => p.outChunks);
   const nodes: GraphNode[] = [];
+  // over a zarr read, a block that keeps some of a chunk's rows decodes only what holds them
+  const read = x.dtype === "string" || x.ndim === 0 ? undefined : zarrRead(x);
+  let readsFetches = false;
+  let readsBlocks = false;
   const counts = plans.map((p) => p.blocks.length);
   const total = counts.reduce((a, b) => a * b, 1);
   const idx = new globalThis.Array<number>(plans.length).fill(0);
@@ -133,9 +158,18 @@ export function sliceArray(x: Array, selectors: readonly Selector[]): Array {
     const perAxis = plans.map((p, k) => p.blocks[idx[k]!]!);
     const nPieces = perAxis.reduce((a, ps) => a * ps.length, 1);
     if (nPieces === 1 && perAxis.every((ps) => ps[0]!.dst === null)) {
-      const inKey = x.key(perAxis.map((ps) => ps[0]!.inBlock));
-      nodes.push(new Task(key, getitemOp, [ref(inKey), perAxis.map((ps) => ps[0]!.src), outShape]));
+      const inIndex = perAxis.map((ps) => ps[0]!.inBlock);
+      const src = perAxis.map((ps) => ps[0]!.src);
+      const rows = read === undefined ? undefined : rowsRead(src[0]!, x.chunks[0]![inIndex[0]!]!);
+      if (read !== undefined && rows !== undefined) {
+        nodes.push(new Task(key, getitemRowsOp, [...read.decode.task(inIndex).args, rows, src, outShape]));
+        readsFetches = true;
+      } else {
+        nodes.push(new Task(key, getitemOp, [ref(x.key(inIndex)), src, outShape]));
+        readsBlocks = true;
+      }
     } else {
+      readsBlocks = true;
       const pieces: unknown[] = [];
       const choice = new globalThis.Array<number>(plans.length).fill(0);
       for (let q = 0; q < nPieces; q++) {
@@ -153,6 +187,7 @@ export function sliceArray(x: Array, selectors: readonly Selector[]): Array {
       idx[k] = 0;
     }
   }
-  const graph = x.graph.withLayer(new MaterializedLayer(name, nodes), [x.name]);
+  const deps = [...(readsBlocks || !readsFetches ? [x.name] : []), ...(readsFetches && read !== undefined ? [read.fetch] : [])];
+  const graph = x.graph.withLayer(new MaterializedLayer(name, nodes), deps);
   return makeArray(graph, name, outChunks, x.dtype);
 }

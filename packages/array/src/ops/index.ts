@@ -6,6 +6,7 @@ export type { ZarrChunkMeta, ChunkRef, DecodeArgs } from "./zarr.js";
 export { fetchInnerChunk } from "./sharded.js";
 export type { InnerChunkSource } from "./sharded.js";
 export { getitem, gather, expandIndex } from "./slicing-kernels.js";
+export { getitemRows } from "./partial-decode.js";
 export type { AxisIndex, GatherPiece } from "./slicing-kernels.js";
 export { assemble, reshapeBlock, transposeBlock, fullBlock, arangeBlock } from "./assemble.js";
 export { encodeChunk, writeChunk } from "./write.js";

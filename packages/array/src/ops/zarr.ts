@@ -122,7 +122,7 @@ function readChunkFile(ref: ChunkFile, into: Uint8Array | undefined): Uint8Array
   }
 }
 
-interface BloscOnly {
+export interface BloscOnly {
   readonly chunkShape: readonly number[];
   readonly itemsize: number;
 }
@@ -131,7 +131,7 @@ interface BloscOnly {
 // little-endian or single-byte dtype), so that decodeBloscFile can decode them from the file.
 const bloscOnly = new Map<string, BloscOnly | null>();
 
-function bloscOnlyOf(meta: ZarrChunkMeta): BloscOnly | null {
+export function bloscOnlyOf(meta: ZarrChunkMeta): BloscOnly | null {
   let b = bloscOnly.get(meta.document);
   if (b === undefined) {
     b = null;

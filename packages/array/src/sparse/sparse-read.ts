@@ -10,6 +10,7 @@ import type { SparseFormat } from "../ops/sparse-block.js";
 import type { SparseGatherLayout } from "../ops/sparse-gather.js";
 import type { SparsePickLayout, SparsePickedBlockLayout } from "../ops/sparse-pick.js";
 import type { MinorMap } from "../ops/sparse-select.js";
+import { zarrRead } from "../zarr-layers.js";
 
 const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
 const gatherInlineOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
@@ -104,18 +105,6 @@ export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: Array
   return sizes;
 }
 
-/** `a`'s top layer when it is the decode layer of a zarr read (one fetch per chunk, or per inner chunk of a shard), else undefined. */
-function decodeLayerOf(a: LazyArray): Blockwise | undefined {
-  const layer = a.graph.layers.get(a.name);
-  if (!(layer instanceof Blockwise) || typeof layer.op === "function" || layer.op.name !== "decodeChunk") return undefined;
-  return layer;
-}
-
-/** The name of the fetch layer under `a`'s decode layer. */
-function fetchLayerOf(a: LazyArray): string {
-  return [...(a.graph.dependencies.get(a.name) ?? [])][0]!;
-}
-
 /** `a`'s graph without its top (decode) layer: what the chunk fetches need. */
 function withoutTop(a: LazyArray): Graph {
   const layers = new Map(a.graph.layers);
@@ -157,8 +146,8 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
       }
     }
   }
-  const dataLayer = decodeLayerOf(data)!;
-  const indicesLayer = decodeLayerOf(indices)!;
+  const dataRead = zarrRead(data)!;
+  const indicesRead = zarrRead(indices)!;
   const numBlocks = [data.chunks[0]!.length];
   const minor = layouts[0]?.minor ?? 0;
   const dtype = data.dtype as DataType;
@@ -173,11 +162,11 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
         const [p0, p1] = ranges.get(c!) ?? [c! * len, c! * len];
         return { chunk: c!, chunkLen: len, p0, p1, minor, minorMap, dtype, path: source.path, url: source.url };
       }),
-      blockwiseInput(fetchLayerOf(data), "a", numBlocks),
-      blockwiseInput(fetchLayerOf(indices), "a", numBlocks),
+      blockwiseInput(dataRead.fetch, "a", numBlocks),
+      blockwiseInput(indicesRead.fetch, "a", numBlocks),
       // the decode op's other arguments for the chunk: metadata, coordinates, shape, where it is
-      perBlock(([c]) => dataLayer.task([c!]).args.slice(1)),
-      perBlock(([c]) => indicesLayer.task([c!]).args.slice(1)),
+      perBlock(([c]) => dataRead.decode.task([c!]).args.slice(1)),
+      perBlock(([c]) => indicesRead.decode.task([c!]).args.slice(1)),
     ],
   });
   const blocks = layouts.map((layout, b) => {
@@ -186,7 +175,7 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
     return new Task(blockKey(name, index), gatherPickedOp, [block, layout.dataChunks.map((c) => ref(blockKey(pickName, [c])))]);
   });
   return Graph.merge(withoutTop(data), withoutTop(indices))
-    .withLayer(pickLayer, [fetchLayerOf(data), fetchLayerOf(indices)])
+    .withLayer(pickLayer, [dataRead.fetch, indicesRead.fetch])
     .withLayer(new MaterializedLayer(name, blocks), [pickName]);
 }
 
@@ -310,10 +299,8 @@ export function sparseRead(
     minorMap.targets.length === minorMap.length &&
     dataLen === indicesLen &&
     data.chunks[0]!.length === indices.chunks[0]!.length &&
-    decodeLayerOf(data) !== undefined &&
-    decodeLayerOf(indices) !== undefined &&
-    data.graph.dependencies.get(data.name)?.size === 1 &&
-    indices.graph.dependencies.get(indices.name)?.size === 1;
+    zarrRead(data) !== undefined &&
+    zarrRead(indices) !== undefined;
   if (picking) return { graph: pickedRead(source, layouts, minorMap, name), name, chunks };
   layouts.forEach((layout, b) => {
     const index = csr ? [b, 0] : [0, b];
