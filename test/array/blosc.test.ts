@@ -364,3 +364,29 @@ test("decodeBloscRange gives the bytes of any range that a whole decode gives, d
   }
   assert.ok(ranged > 100, `${ranged} ranges checked`);
 });
+
+test("random corruptions of the header and block starts make decodeBloscRange throw BloscError or return the range's bytes", async () => {
+  const { decodeBloscRange } = await import("../../packages/array/dist/codecs/blosc-decode.js");
+  const rand = prng(23);
+  const natives = manifest.filter((f) => isNativeBlosc(readBloscHeader(load(f))));
+  let thrown = 0;
+  for (let i = 0; i < 600; i++) {
+    const f = natives[Math.floor(rand() * natives.length)]!;
+    const c = load(f);
+    const nblocks = Math.ceil(f.nbytes / readBloscHeader(c).blocksize);
+    // the bytes a range decode reads first: the header and the block starts
+    const head = Math.min(c.length, 16 + 4 * nblocks);
+    for (let k = 0; k < 2; k++) c[Math.floor(rand() * head)] = (rand() * 256) | 0;
+    const a = Math.floor(rand() * (f.nbytes + 1));
+    const b = Math.floor(rand() * (f.nbytes + 1));
+    const [from, to] = [Math.min(a, b), Math.max(a, b)];
+    try {
+      const part = decodeBloscRange(c, from, to, { maxBytes: f.nbytes });
+      if (part !== null) assert.ok(part.offset + (to - from) <= part.bytes.length, `${f.file} [${from}, ${to})`);
+    } catch (e) {
+      if (!(e instanceof BloscError)) throw e;
+      thrown++;
+    }
+  }
+  assert.ok(thrown > 0);
+});

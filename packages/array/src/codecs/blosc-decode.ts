@@ -68,6 +68,8 @@ export function readBloscHeader(src: Uint8Array, length: number = src.length): B
   if (cbytes < HEADER) throw new BloscError(12, `compressed size ${cbytes} is smaller than the header`);
   if (typesize === 0) throw new BloscError(3, "typesize is 0");
   if (nbytes > 0 && blocksize === 0) throw new BloscError(8, "blocksize is 0");
+  // blosc never makes a block larger than the chunk (compute_blocksize cuts it to nbytes)
+  if (nbytes > 0 && blocksize > nbytes) throw new BloscError(8, `blocksize ${blocksize} exceeds the chunk's ${nbytes} bytes`);
   if (nbytes > 0x7fffffff) throw new BloscError(4, `uncompressed size ${nbytes} exceeds blosc's 2 GiB limit`);
   const code = flags >>> 5;
   return { version, versionlz: src[1]!, flags, typesize, nbytes, blocksize, cbytes, compressor: COMPRESSORS[code] ?? `unknown-${code}` };

@@ -4,7 +4,6 @@
 import { recycleBuffer } from "@zask/scheduler/buffers";
 import { recycleBody } from "@zask/scheduler/body-pool";
 import { decodeBloscRange, readBloscHeader } from "../codecs/blosc-decode.js";
-import { BloscError } from "../codecs/errors.js";
 import { typedArrayConstructor, type DataType, type NDArray } from "../dtype.js";
 import { ChunkDecodeError } from "../errors.js";
 import { getitem, type AxisIndex } from "./slicing-kernels.js";
@@ -40,11 +39,10 @@ export async function getitemRows(
       if (bytes.length >= 16 && readBloscHeader(bytes).nbytes === chunkBytes)
         part = decodeBloscRange(bytes, r0 * rowBytes, r1 * rowBytes, { maxBytes: chunkBytes });
     } catch (cause) {
-      if (!(cause instanceof BloscError)) throw cause;
-      const url = chunk?.url ?? chunk?.key ?? coords.join(".");
-      throw new ChunkDecodeError(url, meta.path ?? "/", chunk?.key ?? coords.join("."), `the codecs refused its bytes (BloscError: ${cause.message})`, {
-        cause,
-      });
+      // whatever the bytes made the decoder throw, the error names the chunk
+      const key = chunk?.key ?? coords.join(".");
+      const what = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+      throw new ChunkDecodeError(chunk?.url ?? key, meta.path ?? "/", key, `the codecs refused its bytes (${what})`, { cause });
     }
     if (part !== null) {
       // the body is decoded: it goes back for the next response
