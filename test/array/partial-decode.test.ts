@@ -89,4 +89,19 @@ describe("row selections of blosc chunks over HTTP", () => {
       await writeFile(file, whole);
     }
   });
+
+  it("a list of 140,000 rows inside one chunk is read (no argument-count limit on the row range)", async () => {
+    const n = 300_000;
+    await fromTypedArray(
+      Float32Array.from({ length: n }, (_, i) => i),
+      [n],
+      { chunks: [n] },
+    ).toZarr(join(dir, "long.zarr"));
+    const x = await fromZarr(`${server.url}/long.zarr`);
+    const rows = Array.from({ length: 140_000 }, (_, i) => 2 * i + 1);
+    const got = (await x.slice(rows).compute()).data as Float32Array;
+    assert.equal(got.length, rows.length);
+    assert.equal(got[0], 1);
+    assert.equal(got[139_999], 279_999);
+  });
 });

@@ -111,9 +111,15 @@ function rowsRead(index: AxisIndex, rows: number): readonly [number, number] | u
   let lo: number;
   let hi: number;
   if (globalThis.Array.isArray(index)) {
-    if (index.length === 0) return undefined;
-    lo = Math.min(...index);
-    hi = Math.max(...index) + 1;
+    const list = index as readonly number[];
+    if (list.length === 0) return undefined;
+    // a loop, not Math.min(...list): a block's list can be longer than a call takes arguments
+    lo = Infinity;
+    hi = -Infinity;
+    for (const p of list) {
+      if (p < lo) lo = p;
+      if (p + 1 > hi) hi = p + 1;
+    }
   } else {
     const { start, step, count } = index as { start: number; step: number; count: number };
     if (count === 0) return undefined;
