@@ -16,7 +16,7 @@ interface Batch {
   readonly pending: Pending[];
 }
 
-// per signal (or none), per the rest of the options as JSON: only reads with the same options share a compute
+// per signal (or none), per the rest of the options: only reads with the same options share a compute
 let batches = new Map<AbortSignal | undefined, Map<string | symbol, Batch>>();
 let scheduled = false;
 

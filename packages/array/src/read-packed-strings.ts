@@ -5,6 +5,7 @@ import { Blockwise, Graph, op } from "@zask/graph";
 import { Array } from "./array.js";
 import type { ComputeOptions } from "./compute.js";
 import { PackedStrings } from "./packed-strings.js";
+import { zarrRead } from "./zarr-layers.js";
 
 const decodePackedOp = op("@zask/array/ops", "decodeStringsPacked", { lane: "inline" });
 
@@ -16,8 +17,8 @@ const decodePackedOp = op("@zask/array/ops", "decodeStringsPacked", { lane: "inl
  */
 export function packedStringsArray(x: Array): Array | undefined {
   if (x.dtype !== "string" || x.ndim !== 1) return undefined;
-  const layer = x.graph.layers.get(x.name);
-  if (!(layer instanceof Blockwise) || typeof layer.op === "function" || layer.op.name !== "decodeChunk") return undefined;
+  const layer = zarrRead(x)?.decode;
+  if (layer === undefined) return undefined;
   const name = `packed-${layer.name}`;
   const packed = new Blockwise({
     name,

@@ -190,7 +190,8 @@ function blockEnds(starts: Int32Array, cbytes: number): Int32Array {
 function decodeBlockInto(h: BloscHeader, b: number, src: Uint8Array, ip: number, end: number, base: number, out: Uint8Array, only?: null, shift = 0): void {
   const wasm = only !== null && h.flags >>> 5 === 1 ? wasmKernels() : null;
   if (wasm === null) {
-    decodeBlock(h, b, src, ip, end, base, out, -shift, jsKernels);
+    // 0 - shift, not -shift: a -0 would make the block's output offsets doubles
+    decodeBlock(h, b, src, ip, end, base, out, 0 - shift, jsKernels);
     return;
   }
   const bsize = Math.min(h.blocksize, h.nbytes - b * h.blocksize);
