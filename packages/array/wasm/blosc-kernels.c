@@ -1,11 +1,12 @@
 // The two hot loops of blosc decoding, for WebAssembly with SIMD: LZ4 block decompression and
-// byte unshuffle. The chunk layout, splits and every bounds check of the format stay in
+// byte unshuffle; and the scan that picks a sparse chunk's selected stored values where the
+// decode left them (src/ops/sparse-pick.ts). The chunk layout, splits and every bounds check of the format stay in
 // TypeScript (src/codecs/blosc-decode.ts); these kernels work on regions of their own linear
 // memory that the caller has sized, and never read or write outside the ranges they are given.
 //
 // Build: packages/array/wasm/build.sh (clang --target=wasm32 -msimd128), which regenerates
 // src/codecs/blosc-kernels-wasm.ts. Written by hand because no maintained package offers
-// these two kernels without copying through a foreign heap (numcodecs' embind copies input
+// these kernels without copying through a foreign heap (numcodecs' embind copies input
 // byte by byte; see src/codecs/blosc-decode.ts).
 #include <stdint.h>
 #include <wasm_simd128.h>
@@ -134,4 +135,46 @@ void unshuffle(const u8 *src, u32 stride, u8 *dst, u32 n, u32 typesize) {
   for (; i < n; i++) {
     for (u32 j = 0; j < typesize; j++) dst[i * typesize + j] = src[j * stride + i];
   }
+}
+
+/** The table scan of pick_i32 over ix[k0, n), continuing from q selected. */
+static int32_t pick_table(const int32_t *ix, u32 k0, u32 n, const int32_t *table, u32 minor, int32_t *pos, int32_t *tgt, u32 q) {
+  for (u32 k = k0; k < n; k++) {
+    u32 j = (u32)ix[k];
+    if (j >= minor) return -1 - (int32_t)k;
+    int32_t t = table[j];
+    pos[q] = (int32_t)k;
+    tgt[q] = t;
+    q += t >= 0;
+  }
+  return (int32_t)q;
+}
+
+/**
+ * One pass over the int32 indices ix[0, n) of a decoded sparse chunk: each whose entry in
+ * `table` (one per minor position, -1 where unselected) is selected gets its position k written
+ * to pos[q] and the entry to tgt[q]. pos and tgt have room for n + 1 entries (the write is
+ * unconditional, the count is not). Returns q, or -1 - k for the first index outside [0, minor).
+ * With `nfew` (1 to 4) selected minor positions c0..c3, four indices at a time are compared
+ * with them and the bound, and only a group that matches goes through the table.
+ */
+__attribute__((export_name("pick_i32")))
+int32_t pick_i32(const int32_t *ix, u32 n, const int32_t *table, u32 minor, int32_t *pos, int32_t *tgt, u32 nfew, int32_t c0, int32_t c1,
+                 int32_t c2, int32_t c3) {
+  u32 q = 0, k = 0;
+  if (nfew >= 1 && nfew <= 4) {
+    const v128_t bound = wasm_i32x4_splat((int32_t)minor);
+    const v128_t s0 = wasm_i32x4_splat(c0), s1 = wasm_i32x4_splat(nfew > 1 ? c1 : c0);
+    const v128_t s2 = wasm_i32x4_splat(nfew > 2 ? c2 : c0), s3 = wasm_i32x4_splat(nfew > 3 ? c3 : c0);
+    for (; k + 4 <= n; k += 4) {
+      v128_t v = wasm_v128_load(ix + k);
+      v128_t hit = wasm_v128_or(wasm_u32x4_ge(v, bound), wasm_v128_or(wasm_v128_or(wasm_i32x4_eq(v, s0), wasm_i32x4_eq(v, s1)),
+                                                                   wasm_v128_or(wasm_i32x4_eq(v, s2), wasm_i32x4_eq(v, s3))));
+      if (!wasm_v128_any_true(hit)) continue;
+      int32_t r = pick_table(ix, k, k + 4, table, minor, pos, tgt, q);
+      if (r < 0) return r;
+      q = (u32)r;
+    }
+  }
+  return pick_table(ix, k, n, table, minor, pos, tgt, q);
 }

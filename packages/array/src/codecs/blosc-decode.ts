@@ -8,7 +8,7 @@ import { takeBuffer } from "@zask/scheduler/buffers";
 import { BloscError } from "./errors.js";
 import { Lz4Fault } from "./lz4-block.js";
 import { decodeBloscLz } from "./blosclz.js";
-import { jsKernels, wasmKernels, type BloscKernels } from "./blosc-kernels.js";
+import { jsKernels, wasmKernels, type BloscKernels, type WasmKernels } from "./blosc-kernels.js";
 
 const HEADER = 16;
 const DOSHUFFLE = 0x1;
@@ -237,6 +237,105 @@ export function decodeBloscRange(src: Uint8Array, from: number, to: number, opti
   const wasm = options.kernels === "js" ? null : undefined;
   for (let b = b0; b <= b1; b++) decodeBlockInto(h, b, src, starts[b]!, ends[b]!, 0, bytes, wasm, shift);
   return { bytes, offset: from - shift };
+}
+
+/**
+ * The most bytes {@link decodeBloscInWasm} lays out in a thread's WebAssembly memory, which
+ * never shrinks: larger chunks decode into buffers of their own.
+ */
+export const MAX_WASM_DECODE_BYTES = 64 * 2 ** 20;
+
+/** Chunks decoded into this thread's WebAssembly memory by {@link decodeBloscInWasm}. */
+export interface WasmDecoded {
+  readonly kernels: WasmKernels;
+  /** The memory's bytes: valid until the next decode on this thread. */
+  readonly bytes: Uint8Array;
+  /** Where each chunk's decoded bytes begin (16-byte aligned). */
+  readonly at: readonly number[];
+  /** Where each extra region begins (16-byte aligned). */
+  readonly extraAt: readonly number[];
+}
+
+/**
+ * Decode whole blosc chunks into this thread's WebAssembly memory, a region each, and reserve
+ * `extra` more regions (their sizes in bytes) after them, so that a kernel consumes the
+ * decoded values where they lie: nothing is allocated, and nothing copied out. `maxBytes[i]`
+ * is the most chunk i may decode to. Returns `null`, having decoded nothing, where the wasm
+ * kernels are missing, a chunk needs numcodecs, or the regions would pass
+ * {@link MAX_WASM_DECODE_BYTES}. A bad chunk throws what `onError(i, cause)` makes of the
+ * BloscError or Lz4Fault its decode threw.
+ *
+ * @example
+ * ```ts
+ * const d = decodeBloscInWasm([indicesChunk], [4 * n], [4 * n], (i, e) => e as Error);
+ * if (d !== null) new Int32Array(d.bytes.buffer, d.at[0], n); // the decoded indices
+ * ```
+ */
+export function decodeBloscInWasm(
+  srcs: readonly Uint8Array[],
+  maxBytes: readonly number[],
+  extra: readonly number[],
+  onError: (chunk: number, cause: unknown) => Error,
+): WasmDecoded | null {
+  const wasm = wasmKernels();
+  if (wasm === null) return null;
+  const hs: BloscHeader[] = [];
+  const tables: ({ starts: Int32Array; ends: Int32Array } | null)[] = [];
+  let input = 0;
+  let block = 0;
+  let typesize = 1;
+  let total = 0;
+  for (let i = 0; i < srcs.length; i++) {
+    try {
+      const h = readBloscHeader(srcs[i]!);
+      checkBloscSize(h, maxBytes[i]);
+      if (!isNativeBlosc(h)) return null;
+      hs.push(h);
+      total += h.nbytes;
+      if (h.nbytes === 0 || h.flags & MEMCPYED) {
+        if (h.flags & MEMCPYED) checkMemcpyed(h);
+        tables.push(null);
+        continue;
+      }
+      const nblocks = Math.ceil(h.nbytes / h.blocksize);
+      const starts = blockStarts(srcs[i]!, HEADER, nblocks, h.cbytes);
+      const ends = blockEnds(starts, h.cbytes);
+      for (let b = 0; b < nblocks; b++) input = Math.max(input, ends[b]! - starts[b]!);
+      block = Math.max(block, h.blocksize);
+      typesize = Math.max(typesize, h.typesize);
+      tables.push({ starts, ends });
+    } catch (cause) {
+      throw onError(i, cause);
+    }
+  }
+  for (const size of extra) total += size;
+  if (total + input + block > MAX_WASM_DECODE_BYTES) return null;
+  const { bytes, at } = wasm.regions(input, block, typesize, [...hs.map((h) => h.nbytes), ...extra]);
+  for (let i = 0; i < srcs.length; i++) {
+    const h = hs[i]!;
+    const src = srcs[i]!;
+    const out = at[i]!;
+    try {
+      if (h.flags & MEMCPYED) bytes.set(src.subarray(HEADER, HEADER + h.nbytes), out);
+      const table = tables[i];
+      if (table === null || table === undefined) continue;
+      const lz4 = h.flags >>> 5 === 1;
+      for (let b = 0; b < table.starts.length; b++) {
+        const ip = table.starts[b]!;
+        const end = table.ends[b]!;
+        if (!lz4) {
+          decodeBlock(h, b, src, ip, end, 0, bytes, out, jsKernels);
+          continue;
+        }
+        // the wasm kernels read only their memory: the block's bytes are copied in
+        bytes.set(src.subarray(ip, end), wasm.input);
+        decodeBlock(h, b, bytes, wasm.input, wasm.input + (end - ip), ip - wasm.input, bytes, out, wasm);
+      }
+    } catch (cause) {
+      throw onError(i, cause);
+    }
+  }
+  return { kernels: wasm, bytes, at: at.slice(0, srcs.length), extraAt: at.slice(srcs.length) };
 }
 
 /** The caller's output checked against the chunk's size, or a new one. */

@@ -2,7 +2,9 @@
 // (lz4-block.ts, unshuffle.ts) and WebAssembly with SIMD (../../wasm/blosc-kernels.c, embedded
 // by blosc-kernels-wasm.ts). The wasm kernels only read and write their own linear memory, so a
 // block is copied in, decoded there and copied out: two memcpys, against lz4 and unshuffle
-// loops 2-4x faster than the JS ones (benchmarks/blosc.bench.ts).
+// loops 2-4x faster than the JS ones (benchmarks/blosc.bench.ts). A caller that consumes the
+// decoded bytes with a kernel too (the sparse pick) decodes whole chunks into regions of the
+// memory and skips the copy out (`regions`, `pickI32`).
 import { BLOSC_KERNELS_WASM } from "./blosc-kernels-wasm.js";
 import { decodeLz4Block, Lz4Fault } from "./lz4-block.js";
 import { unshuffleBlock } from "./unshuffle.js";
@@ -50,6 +52,7 @@ interface WasmExports {
   lz4_decode(src: number, start: number, end: number, dst: number, dStart: number, dEnd: number): number;
   unshuffle(src: number, stride: number, dst: number, n: number, typesize: number): void;
   fault_offset(): number;
+  pick_i32(ix: number, n: number, table: number, minor: number, pos: number, tgt: number, nfew: number, c0: number, c1: number, c2: number, c3: number): number;
 }
 
 /**
@@ -86,6 +89,48 @@ export class WasmKernels implements BloscKernels {
       this.#bytes = new Uint8Array(this.#memory.buffer);
     }
     return { bytes: this.#bytes, input: this.#input, output: this.#output };
+  }
+
+  /**
+   * Lay the block regions out for blocks of up to `inputSize` compressed and `blockSize`
+   * decoded bytes, then `sizes` regions after them (16-byte aligned, each with slack for the
+   * kernels' over-writes) that whole chunks decode into; returns the memory's bytes and the
+   * regions' offsets. What earlier layouts held is overwritten.
+   */
+  regions(inputSize: number, blockSize: number, typesize: number, sizes: readonly number[]): { bytes: Uint8Array; at: number[] } {
+    const align = (n: number): number => (n + 15) & ~15;
+    this.#input = BASE;
+    this.#scratch = align(this.#input + inputSize + SLACK);
+    // no block output region: blocks decode straight into their chunk's region
+    this.#output = align(this.#scratch + blockSize + 4 * typesize + SLACK);
+    const at: number[] = [];
+    let end = this.#output;
+    for (const size of sizes) {
+      at.push(end);
+      end = align(end + size + SLACK);
+    }
+    if (end > this.#memory.buffer.byteLength) {
+      this.#memory.grow(Math.ceil((end - this.#memory.buffer.byteLength) / 65536));
+      this.#bytes = new Uint8Array(this.#memory.buffer);
+    }
+    return { bytes: this.#bytes, at };
+  }
+
+  /** Where the block area's compressed input goes (after {@link regions} or {@link prepare}). */
+  get input(): number {
+    return this.#input;
+  }
+
+  /**
+   * The selected entries of `n` int32 indices at byte offset `ix` of this memory, by `table`
+   * (`minor` int32 entries at `table`, -1 where unselected): their positions and table entries
+   * go to `pos` and `tgt` (room for n + 1 each). Returns how many, or -1 - k for the first
+   * index k outside [0, minor). `few`: the selected minor positions when there are at most
+   * four (the kernel then compares four indices at a time with them instead of looking each up).
+   */
+  pickI32(ix: number, n: number, table: number, minor: number, pos: number, tgt: number, few: readonly number[] = []): number {
+    const k = few.length >= 1 && few.length <= 4 ? few.length : 0;
+    return this.#exports.pick_i32(ix, n, table, minor, pos, tgt, k, few[0] ?? 0, few[1] ?? 0, few[2] ?? 0, few[3] ?? 0);
   }
 
   scratch(size: number): { bytes: Uint8Array; at: number } {

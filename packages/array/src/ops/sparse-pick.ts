@@ -2,12 +2,14 @@
 // `data`/`indices` chunk pair is decoded, filtered to the selected stored values and dropped in
 // one task, so a selection that keeps few values never holds a decoded chunk past its task, nor
 // sends one between threads; the blocks are then cut from the small picked lists.
+import { recycleBody } from "@zask/scheduler/body-pool";
 import { recycleBuffer } from "@zask/scheduler/buffers";
-import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
-import { SparseStructureError } from "../errors.js";
+import { decodeBloscInWasm } from "../codecs/blosc-decode.js";
+import { allocate, typedArrayConstructor, type DataType, type NDArray, type TypedArray } from "../dtype.js";
+import { ChunkDecodeError, SparseStructureError } from "../errors.js";
 import type { SparseBlock, SparseFormat } from "./sparse-block.js";
 import { pickTable, type MinorMap } from "./sparse-select.js";
-import { decodeChunk, type DecodeArgs } from "./zarr.js";
+import { bloscOnlyOf, decodeChunk, type DecodeArgs } from "./zarr.js";
 
 /** Which stored values of one chunk pair to pick from. */
 export interface SparsePickLayout {
@@ -92,6 +94,102 @@ function pickInto(ix: Int32Array | Float64Array, pick: Int32Array, from: number,
   return q;
 }
 
+/** A {@link SparseStructureError} when the chunk, cut to its array's bounds (`length`), ends before `p1`. */
+function checkHolds(layout: SparsePickLayout, length: number, what: string): void {
+  const { chunk, chunkLen, p1, path, url } = layout;
+  const base = chunk * chunkLen;
+  if (length < p1 - base) {
+    throw new SparseStructureError(
+      path,
+      url,
+      p1 - 1,
+      `expected ${what} to hold position ${p1 - 1}, as indptr says, but its chunk ${chunk} ends at ${base + length}`,
+    );
+  }
+}
+
+/**
+ * The pick of a chunk pair whose chunks are plain blosc (zarr v2, no filters) with int32
+ * indices: both decode into this thread's WebAssembly memory and the pick kernel scans the
+ * indices there, so no decoded chunk is allocated in JS or copied out, and only the picked
+ * values are. `undefined` when this path does not apply (other codecs or dtypes, a missing
+ * chunk, no WebAssembly SIMD): the chunks are then decoded as any other.
+ */
+function pickInWasm(
+  layout: SparsePickLayout,
+  dataBytes: DecodeArgs[0],
+  indicesBytes: DecodeArgs[0],
+  dataDecode: DecodeTail,
+  indicesDecode: DecodeTail,
+): SparsePicked | undefined {
+  if (!(dataBytes instanceof Uint8Array && indicesBytes instanceof Uint8Array)) return undefined;
+  const [dMeta, dCoords, dShape, dRef] = dataDecode;
+  const [xMeta, xCoords, xShape, xRef] = indicesDecode;
+  const dPlan = bloscOnlyOf(dMeta);
+  const xPlan = bloscOnlyOf(xMeta);
+  const { chunk, chunkLen, p0, p1, minor, minorMap, dtype } = layout;
+  if (dPlan === null || xPlan === null || xMeta.dtype !== "int32" || dMeta.dtype !== dtype || dtype === "string") return undefined;
+  if (dPlan.chunkShape[0] !== chunkLen || xPlan.chunkShape[0] !== chunkLen) return undefined;
+  checkHolds(layout, xShape[0]!, "indices");
+  checkHolds(layout, dShape[0]!, "data");
+  const n = Math.max(0, p1 - p0);
+  const refs = [xRef, dRef] as const;
+  const metas = [xMeta, dMeta] as const;
+  const coords = [xCoords, dCoords] as const;
+  const decoded = decodeBloscInWasm([indicesBytes, dataBytes], [4 * chunkLen, dPlan.itemsize * chunkLen], [4 * minor, 4 * (n + 1), 4 * (n + 1)], (i, cause) => {
+    const key = refs[i]?.key ?? coords[i]!.join(".");
+    const what = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    return new ChunkDecodeError(refs[i]?.url ?? key, metas[i]!.path ?? "/", key, `the codecs refused its bytes (${what})`, { cause });
+  });
+  if (decoded === null) return undefined;
+  const { kernels, bytes, at, extraAt } = decoded;
+  for (const [i, b] of [indicesBytes, dataBytes].entries()) {
+    // a chunk that decodes to fewer values than the array's chunk holds is refused as decodeChunk does
+    const want = (i === 0 ? 4 : dPlan.itemsize) * chunkLen;
+    const got = readDecodedSize(b);
+    if (got !== want) {
+      const key = refs[i]?.key ?? coords[i]!.join(".");
+      throw new ChunkDecodeError(refs[i]?.url ?? key, metas[i]!.path ?? "/", key, `decoded to ${got} bytes, expected ${want}`);
+    }
+  }
+  // both bodies are decoded: they go back for the next responses
+  recycleBody(indicesBytes);
+  recycleBody(dataBytes);
+  const buffer = bytes.buffer as ArrayBuffer;
+  const [tableAt, posAt, tgtAt] = extraAt as [number, number, number];
+  const table = pickTable(minorMap, minor);
+  new Int32Array(buffer, tableAt, minor).set(table);
+  const base = chunk * chunkLen;
+  const from = p0 - base;
+  const q = kernels.pickI32(at[0]! + 4 * from, n, tableAt, minor, posAt, tgtAt, fewOf(minorMap, table));
+  if (q < 0) {
+    const k = -1 - q;
+    throw badIndex(layout, p0 + k, new Int32Array(buffer, at[0]!, chunkLen)[from + k]!);
+  }
+  const pos = new Int32Array(buffer, posAt, q);
+  const positions = new Float64Array(q);
+  for (let i = 0; i < q; i++) positions[i] = p0 + pos[i]!;
+  const indices = new Int32Array(buffer, tgtAt, q).slice();
+  const src = new (typedArrayConstructor(dtype))(buffer, at[1]!, chunkLen) as unknown as number[];
+  const data = allocate(dtype, q) as TypedArray;
+  const out = data as unknown as number[];
+  for (let i = 0; i < q; i++) out[i] = src[from + pos[i]!]!;
+  return { positions, indices, data };
+}
+
+/** The selected source positions of `map` when there are at most four, else none. */
+function fewOf(map: MinorMap, table: Int32Array): number[] {
+  if (map.targets.length > 4) return [];
+  const few: number[] = [];
+  for (let j = 0; j < table.length && few.length <= 4; j++) if (table[j]! >= 0) few.push(j);
+  return few.length <= 4 ? few : [];
+}
+
+/** The decoded size a blosc chunk's header states (its bytes 4-7). */
+function readDecodedSize(chunk: Uint8Array): number {
+  return (chunk[4]! | (chunk[5]! << 8) | (chunk[6]! << 16) | (chunk[7]! << 24)) >>> 0;
+}
+
 /**
  * cpu op: decode `data` and `indices` chunk `layout.chunk` (the decode op's arguments) and keep
  * the stored values in [p0, p1) whose index the selection picks, renumbered. Every index in the
@@ -105,6 +203,8 @@ export async function sparsePickChunk(
   dataDecode: DecodeTail,
   indicesDecode: DecodeTail,
 ): Promise<SparsePicked> {
+  const fast = pickInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
+  if (fast !== undefined) return fast;
   const { chunk, chunkLen, p0, p1, minor, minorMap } = layout;
   const base = chunk * chunkLen;
   const ixBlock = await decodeChunk(indicesBytes, ...indicesDecode);

@@ -1,8 +1,9 @@
 // Graph builder: the row (CSR) or column (CSC) blocks of a sparse matrix stored as three 1-D
 // zarr arrays. Each block depends on the decoded `data`/`indices` chunks its ranges span, so a
 // chunk shared by neighbouring blocks is one task: fetched and decoded once per compute. A
-// small read decodes, gathers and reduces on the main thread (see DEFAULT_SMALL_READ_BYTES); a
-// larger one with a minor selection picks each chunk pair's selected values in one pool task.
+// small read decodes, gathers and reduces on the main thread (see DEFAULT_SMALL_READ_BYTES). A
+// minor selection picks each chunk pair's selected values in one task: on the pool for a
+// larger read, on the main thread for a small one whose chunks the WebAssembly pick takes.
 import { Blockwise, Graph, MaterializedLayer, Task, blockKey, blockwiseInput, op, perBlock, ref, tokenize } from "@zask/graph";
 import type { Array as LazyArray } from "../array.js";
 import { itemsize, type DataType, type TypedArray } from "../dtype.js";
@@ -10,13 +11,17 @@ import type { SparseFormat } from "../ops/sparse-block.js";
 import type { SparseGatherLayout } from "../ops/sparse-gather.js";
 import type { SparsePickLayout, SparsePickedBlockLayout } from "../ops/sparse-pick.js";
 import type { MinorMap } from "../ops/sparse-select.js";
+import { wasmKernels } from "../codecs/blosc-kernels.js";
+import { bloscOnlyOf, type ZarrChunkMeta } from "../ops/zarr.js";
 import { zarrRead } from "../zarr-layers.js";
 
 const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
 const gatherInlineOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
 const decodeInlineOp = op("@zask/array/ops", "decodeChunk", { lane: "inline" });
 const pickOp = op("@zask/array/ops", "sparsePickChunk", { lane: "cpu" });
+const pickInlineOp = op("@zask/array/ops", "sparsePickChunk", { lane: "inline" });
 const gatherPickedOp = op("@zask/array/ops", "sparseGatherPicked", { lane: "cpu" });
+const gatherPickedInlineOp = op("@zask/array/ops", "sparseGatherPicked", { lane: "inline" });
 
 /**
  * Default {@link SparseReadOptions.smallReadBytes}: a read whose touched `data` and `indices`
@@ -123,7 +128,7 @@ function withoutTop(a: LazyArray): Graph {
  * Blockwise over the chunks, so each pick fuses with its two fetches into one node, whose
  * fetched bytes the scheduler stages for the pool like a dense read's.
  */
-function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[], minorMap: MinorMap, name: string): Graph {
+function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[], minorMap: MinorMap, name: string, inline: boolean): Graph {
   const { data, indices } = source;
   const len = layouts[0]?.dataChunk ?? 1;
   // per chunk: the stored positions some block reads, so rows outside the selection are not checked
@@ -156,7 +161,7 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
     name: pickName,
     outIndex: "a",
     numBlocks,
-    op: pickOp,
+    op: inline ? pickInlineOp : pickOp,
     args: [
       perBlock(([c]): SparsePickLayout => {
         const [p0, p1] = ranges.get(c!) ?? [c! * len, c! * len];
@@ -172,11 +177,24 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
   const blocks = layouts.map((layout, b) => {
     const block: SparsePickedBlockLayout = { format: layout.format, starts: layout.starts, ends: layout.ends, minor: minorMap.length, dtype: layout.dtype };
     const index = layout.format === "csr" ? [b, 0] : [0, b];
-    return new Task(blockKey(name, index), gatherPickedOp, [block, layout.dataChunks.map((c) => ref(blockKey(pickName, [c])))]);
+    return new Task(blockKey(name, index), inline ? gatherPickedInlineOp : gatherPickedOp, [block, layout.dataChunks.map((c) => ref(blockKey(pickName, [c])))]);
   });
   return Graph.merge(withoutTop(data), withoutTop(indices))
     .withLayer(pickLayer, [dataRead.fetch, indicesRead.fetch])
-    .withLayer(new MaterializedLayer(name, blocks), [pickName]);
+    .withLayer(new MaterializedLayer(name, blocks, inline ? { inlineBlocks: true } : {}), [pickName]);
+}
+
+/**
+ * Whether a small read's chunk pairs would be picked by the WebAssembly pick kernel
+ * (sparsePickChunk's fast path): plain blosc chunks (zarr v2), int32 indices, and WebAssembly
+ * SIMD on this thread. Then picking beats decoding the chunks and gathering from them; other
+ * chunks would decode whole in the pick task, a copy more than the gather's.
+ */
+function pickableInWasm(data: LazyArray, indices: LazyArray): boolean {
+  const metaOf = (a: LazyArray): ZarrChunkMeta | undefined => zarrRead(a)?.decode.task([0]).args[1] as ZarrChunkMeta | undefined;
+  const d = metaOf(data);
+  const x = metaOf(indices);
+  return d !== undefined && x !== undefined && x.dtype === "int32" && bloscOnlyOf(d) !== null && bloscOnlyOf(x) !== null && wasmKernels() !== null;
 }
 
 /**
@@ -293,7 +311,7 @@ export function sparseRead(
   const minorOut = minorMap?.length ?? minor;
   const chunks = csr ? [sizes, [minorOut]] : [[minorOut], sizes];
   const picking =
-    !decodeHere &&
+    (!decodeHere || pickableInWasm(data, indices)) &&
     minorMap !== undefined &&
     minorMap.monotonic &&
     minorMap.targets.length === minorMap.length &&
@@ -301,7 +319,7 @@ export function sparseRead(
     data.chunks[0]!.length === indices.chunks[0]!.length &&
     zarrRead(data) !== undefined &&
     zarrRead(indices) !== undefined;
-  if (picking) return { graph: pickedRead(source, layouts, minorMap, name), name, chunks };
+  if (picking) return { graph: pickedRead(source, layouts, minorMap, name, decodeHere), name, chunks };
   layouts.forEach((layout, b) => {
     const index = csr ? [b, 0] : [0, b];
     const args = [layout, layout.dataChunks.map((c) => ref(data.key([c]))), layout.indicesChunks.map((c) => ref(indices.key([c])))];

@@ -1,0 +1,247 @@
+// The pick of a sparse chunk pair decoded in WebAssembly memory (sparsePickChunk's fast path):
+// against a plain JS pick of the same values, on chunks numcodecs encodes here with every codec
+// the path takes and one it leaves to numcodecs (zstd), and on bad chunks and indices.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import Blosc from "numcodecs/blosc";
+// Built modules throughout: the ops throw the error classes of dist.
+import { ChunkDecodeError, SparseStructureError } from "@zask/array";
+import { minorMap, sparsePickChunk, type SparsePickLayout } from "@zask/array/ops";
+import { decodeBloscInWasm, decodeBloscSync, MAX_WASM_DECODE_BYTES } from "../../packages/array/dist/codecs/blosc-decode.js";
+import { wasmKernels } from "../../packages/array/dist/codecs/blosc-kernels.js";
+
+// A small seeded PRNG so that data and defects are the same on every run.
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MINOR = 300;
+const LEN = 5000;
+const TOTAL = 3 * LEN - 700; // the last chunk is an edge chunk
+
+/** Stored indices of rows of ~10% density (sorted within a row) and their values. */
+function matrix(seed: number): { indices: Int32Array; data: Float32Array } {
+  const rand = prng(seed);
+  const indices = new Int32Array(TOTAL);
+  let k = 0;
+  while (k < TOTAL) for (let j = 0; j < MINOR && k < TOTAL; j++) if (rand() < 0.1) indices[k++] = j;
+  const data = Float32Array.from({ length: TOTAL }, () => Math.round(rand() * 1000) / 8);
+  return { indices, data };
+}
+
+type Compressor = { cname: string; clevel: number; shuffle: number };
+
+function meta(dtype: "int32" | "float32", c: Compressor, path: string) {
+  const document = JSON.stringify({
+    chunks: [LEN],
+    compressor: { id: "blosc", blocksize: 0, ...c },
+    dtype: dtype === "int32" ? "<i4" : "<f4",
+    fill_value: 0,
+    filters: null,
+    order: "C",
+    shape: [TOTAL],
+    zarr_format: 2,
+  });
+  return { zarrFormat: 2 as const, document, dtype, path };
+}
+
+/** Chunk `c` of `values`, zero-padded to the chunk length as zarr v2 stores an edge chunk, encoded. */
+async function encoded(values: Int32Array | Float32Array, c: number, compressor: Compressor): Promise<Uint8Array> {
+  const chunk = new (values.constructor as Int32ArrayConstructor)(LEN);
+  chunk.set(values.subarray(c * LEN, Math.min(TOTAL, (c + 1) * LEN)));
+  return Blosc.fromConfig({ blocksize: 0, ...compressor }).encode(new Uint8Array(chunk.buffer));
+}
+
+function layout(c: number, p0: number, p1: number, picked: number[]): SparsePickLayout {
+  return { chunk: c, chunkLen: LEN, p0, p1, minor: MINOR, minorMap: minorMap(picked, MINOR), dtype: "float32", path: "/X", url: "http://h/s.zarr/X" };
+}
+
+async function pick(
+  values: { indices: Int32Array; data: Float32Array },
+  c: number,
+  range: [number, number],
+  picked: number[],
+  compressor: Compressor,
+  bytes?: { data?: Uint8Array; indices?: Uint8Array },
+) {
+  const shape = [Math.min(LEN, TOTAL - c * LEN)];
+  const dBytes = bytes?.data ?? (await encoded(values.data, c, compressor));
+  const xBytes = bytes?.indices ?? (await encoded(values.indices, c, compressor));
+  return sparsePickChunk(
+    layout(c, range[0], range[1], picked),
+    dBytes,
+    xBytes,
+    [meta("float32", compressor, "/X/data"), [c], shape, { key: String(c), url: `http://h/s.zarr/X/data/${c}` }],
+    [meta("int32", compressor, "/X/indices"), [c], shape, { key: String(c), url: `http://h/s.zarr/X/indices/${c}` }],
+  );
+}
+
+/** The pick in plain JS: the stored values in [p0, p1) whose index is selected, renumbered. */
+function reference(values: { indices: Int32Array; data: Float32Array }, [p0, p1]: [number, number], picked: number[]) {
+  const positions: number[] = [];
+  const indices: number[] = [];
+  const data: number[] = [];
+  for (let p = p0; p < p1; p++) {
+    const t = picked.indexOf(values.indices[p]!);
+    if (t < 0) continue;
+    positions.push(p);
+    indices.push(t);
+    data.push(values.data[p]!);
+  }
+  return { positions, indices, data };
+}
+
+const CODECS: Compressor[] = [
+  { cname: "lz4", clevel: 5, shuffle: 1 },
+  { cname: "lz4", clevel: 5, shuffle: 0 },
+  { cname: "lz4hc", clevel: 5, shuffle: 1 },
+  { cname: "blosclz", clevel: 5, shuffle: 1 },
+  { cname: "zlib", clevel: 5, shuffle: 1 },
+  { cname: "lz4", clevel: 0, shuffle: 1 }, // memcpyed
+  { cname: "zstd", clevel: 5, shuffle: 1 }, // left to numcodecs: the decodeChunk path
+];
+
+test("picks equal a plain JS pick for every codec, selection size and range, edge chunk included", async () => {
+  assert.ok(wasmKernels() !== null, "this Node has WebAssembly SIMD: the fast path is what runs");
+  const values = matrix(1);
+  const selections = [[7], [0, 299], [3, 5, 8], [10, 20, 30, 40], [1, 2, 3, 4, 5], Array.from({ length: 120 }, (_, j) => 2 * j + 1)];
+  for (const compressor of CODECS) {
+    for (const c of [0, 2]) {
+      const base = c * LEN;
+      const end = Math.min(TOTAL, base + LEN);
+      for (const range of [
+        [base, end],
+        [base + 17, end - 33],
+        [base + 4, base + 4],
+      ] as [number, number][]) {
+        for (const picked of selections) {
+          const got = await pick(values, c, range, picked, compressor);
+          const want = reference(values, range, picked);
+          const what = `${JSON.stringify(compressor)} chunk ${c} [${range}] ${picked.length} picked`;
+          assert.deepEqual(Array.from(got.positions), want.positions, what);
+          assert.deepEqual(Array.from(got.indices), want.indices, what);
+          assert.deepEqual(Array.from(got.data as Float32Array), want.data, what);
+          assert.ok(got.data instanceof Float32Array, what);
+        }
+      }
+    }
+  }
+});
+
+test("an index outside the minor axis is a SparseStructureError at its position, wherever it lies in a group of four", async () => {
+  const values = matrix(2);
+  for (const compressor of [CODECS[0]!, CODECS[6]!]) {
+    for (const at of [LEN + 100, LEN + 101, LEN + 102, LEN + 103, 2 * LEN - 1]) {
+      for (const bad of [MINOR, -1, 2 ** 31 - 1]) {
+        const broken = { indices: values.indices.slice(), data: values.data };
+        broken.indices[at] = bad;
+        for (const picked of [[7], [1, 2, 3, 4, 5, 6]]) {
+          await assert.rejects(pick(broken, 1, [LEN, 2 * LEN], picked, compressor), (e: unknown) => {
+            assert.ok(e instanceof SparseStructureError, String(e));
+            assert.equal(e.position, at);
+            assert.match(e.message, new RegExp(`expected indices in \\[0, ${MINOR}\\), got ${bad} at position ${at}`));
+            return true;
+          });
+        }
+        // outside the range the blocks read, it is not looked at
+        const inside = await pick(broken, 1, [LEN, at], [7], compressor);
+        assert.deepEqual(Array.from(inside.positions), reference(broken, [LEN, at], [7]).positions);
+      }
+    }
+  }
+});
+
+test("a truncated or short chunk is a ChunkDecodeError naming it, a range past the array's end a SparseStructureError", async () => {
+  const values = matrix(3);
+  const lz4 = CODECS[0]!;
+  const data = await encoded(values.data, 1, lz4);
+  await assert.rejects(pick(values, 1, [LEN, 2 * LEN], [7], lz4, { data: data.subarray(0, data.length - 9) }), (e: unknown) => {
+    assert.ok(e instanceof ChunkDecodeError, String(e));
+    assert.equal(e.chunkKey, "1");
+    assert.equal(e.url, "http://h/s.zarr/X/data/1");
+    assert.equal(e.path, "/X/data");
+    return true;
+  });
+  const short = await Blosc.fromConfig({ blocksize: 0, ...lz4 }).encode(new Uint8Array(values.indices.slice(LEN, 2 * LEN - 10).buffer));
+  await assert.rejects(pick(values, 1, [LEN, 2 * LEN], [7], lz4, { indices: short }), (e: unknown) => {
+    assert.ok(e instanceof ChunkDecodeError, String(e));
+    assert.equal(e.url, "http://h/s.zarr/X/indices/1");
+    assert.match(e.reason, /decoded to 19960 bytes, expected 20000/);
+    return true;
+  });
+  // indptr says the last chunk holds more values than the array has
+  await assert.rejects(pick(values, 2, [2 * LEN, TOTAL + 5], [7], lz4), (e: unknown) => {
+    assert.ok(e instanceof SparseStructureError, String(e));
+    assert.match(e.message, /expected indices to hold position 14304, as indptr says, but its chunk 2 ends at 14300/);
+    return true;
+  });
+});
+
+test("decodeBloscInWasm lays chunks and extra regions out apart, and declines what it cannot hold", async () => {
+  const values = matrix(4);
+  const a = await encoded(values.indices, 0, CODECS[0]!);
+  const b = await encoded(values.data, 1, CODECS[3]!);
+  const d = decodeBloscInWasm([a, b], [4 * LEN, 4 * LEN], [100, 4 * LEN], (_i, e) => e as Error);
+  assert.ok(d !== null);
+  const [ra, rb] = d.at as [number, number];
+  const [e0, e1] = d.extraAt as [number, number];
+  assert.ok(ra + 4 * LEN <= rb && rb + 4 * LEN <= e0 && e0 + 100 <= e1, `regions ${[ra, rb, e0, e1]}`);
+  // writing the extra regions leaves the decoded chunks as a whole decode gives them
+  d.bytes.fill(0xee, e0, e0 + 100);
+  d.bytes.fill(0xee, e1, e1 + 4 * LEN);
+  assert.deepEqual(d.bytes.slice(ra, ra + 4 * LEN), decodeBloscSync(a));
+  assert.deepEqual(d.bytes.slice(rb, rb + 4 * LEN), decodeBloscSync(b));
+  assert.equal(
+    decodeBloscInWasm([a], [4 * LEN], [MAX_WASM_DECODE_BYTES], (_i, e) => e as Error),
+    null,
+    "over the bound",
+  );
+  const zstd = await encoded(values.data, 0, CODECS[6]!);
+  assert.equal(
+    decodeBloscInWasm([a, zstd], [4 * LEN, 4 * LEN], [], (_i, e) => e as Error),
+    null,
+    "zstd is numcodecs' to decode",
+  );
+  const marker = new Error("chunk 1 refused");
+  assert.throws(
+    () => decodeBloscInWasm([a, b.subarray(0, 40)], [4 * LEN, 4 * LEN], [], (i) => (i === 1 ? marker : new Error(`chunk ${i}`))),
+    (e: unknown) => e === marker,
+  );
+  assert.throws(() => decodeBloscInWasm([a], [4 * LEN - 4], [], (_i, e) => e as Error), /exceeds the chunk's 19996 bytes/);
+});
+
+test("the pick kernel agrees with a plain loop on random indices and selections, bad indices included", () => {
+  const k = wasmKernels()!;
+  const rand = prng(5);
+  for (let round = 0; round < 300; round++) {
+    const n = Math.floor(rand() * 70);
+    const minor = 1 + Math.floor(rand() * 40);
+    const ix = Int32Array.from({ length: n }, () => Math.floor(rand() * minor));
+    if (rand() < 0.3 && n > 0) ix[Math.floor(rand() * n)] = rand() < 0.5 ? minor + Math.floor(rand() * 3) : -1 - Math.floor(rand() * 3);
+    const chosen = Array.from({ length: minor }, (_, j) => j).filter(() => rand() < (rand() < 0.5 ? 0.08 : 0.5));
+    const table = new Int32Array(minor).fill(-1);
+    chosen.forEach((j, t) => (table[j] = t));
+    const { bytes, at } = k.regions(16, 16, 4, [4 * n, 4 * minor, 4 * (n + 1), 4 * (n + 1)]);
+    new Int32Array(bytes.buffer, at[0], n).set(ix);
+    new Int32Array(bytes.buffer, at[1], minor).set(table);
+    const q = k.pickI32(at[0]!, n, at[1]!, minor, at[2]!, at[3]!, chosen.length <= 4 ? chosen : []);
+    const bad = ix.findIndex((j) => j < 0 || j >= minor);
+    if (bad >= 0) {
+      assert.equal(q, -1 - bad, `round ${round}`);
+      continue;
+    }
+    const want = [...ix.keys()].filter((p) => table[ix[p]!]! >= 0);
+    assert.equal(q, want.length, `round ${round}`);
+    assert.deepEqual(Array.from(new Int32Array(bytes.buffer, at[2], q)), want, `round ${round}`);
+    assert.deepEqual(
+      Array.from(new Int32Array(bytes.buffer, at[3], q)),
+      want.map((p) => table[ix[p]!]),
+      `round ${round}`,
+    );
+  }
+});
