@@ -30,6 +30,9 @@ describe("zero-length elements", () => {
     const lazy = await readZarr(edge("empty.csr-no-nnz.zarr"));
     const dense = await lazy.X!.compute();
     assert.deepEqual([dense.shape, Array.from(dense.data as Float32Array)], [[5, 4], new Array(20).fill(0)]);
+    // a column selection (a pick over no chunk pairs)
+    const cols = await lazy.X!.slice(null, [0, 3]).compute();
+    assert.deepEqual([cols.shape, Array.from(cols.data as Float32Array)], [[5, 2], new Array(10).fill(0)]);
     const eager = await readZarr(edge("empty.csr-no-nnz.zarr"), { lazy: false });
     const m = eager.X as SparseMatrix;
     assert.deepEqual([m.format, m.shape, m.nnz, Array.from(m.indptr as Int32Array)], ["csr", [5, 4], 0, [0, 0, 0, 0, 0, 0]]);
