@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { describe, it } from "node:test";
-import { ElementReadError, readZarr, SparseArray, SparseMatrix } from "@zask/anndata";
+import { ElementReadError, readZarr, type SparseArray, SparseMatrix } from "@zask/anndata";
 import { SparseStructureError } from "@zask/array";
 import { EDGE, edge } from "./fixtures.ts";
 
