@@ -13,6 +13,7 @@ import { BloscError } from "@zask/array";
 import { decodeLz4Block } from "../../packages/array/dist/codecs/lz4-block.js";
 import { wasmKernels } from "../../packages/array/dist/codecs/blosc-kernels.js";
 import { registerBloscCodec } from "../../packages/array/dist/codecs/register.js";
+import { prng } from "./helpers.ts";
 
 const DIR = fileURLToPath(new URL("../fixtures/blosc/", import.meta.url));
 interface Fixture {
@@ -29,16 +30,6 @@ const manifest = JSON.parse(readFileSync(DIR + "manifest.json", "utf8")) as Fixt
 const load = (f: Fixture) => new Uint8Array(readFileSync(DIR + f.file));
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const numcodecs = Blosc.fromConfig({ cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 });
-
-// A small seeded PRNG so that data and corruptions are the same on every run.
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sample(n: number, compressible: boolean, seed: number): Uint8Array {
   const rand = prng(seed);

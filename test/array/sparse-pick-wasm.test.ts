@@ -9,16 +9,7 @@ import { ChunkDecodeError, SparseStructureError } from "@zask/array";
 import { minorMap, sparsePickChunk, type SparsePickLayout } from "@zask/array/ops";
 import { decodeBloscInWasm, decodeBloscSync, MAX_WASM_DECODE_BYTES } from "../../packages/array/dist/codecs/blosc-decode.js";
 import { wasmKernels } from "../../packages/array/dist/codecs/blosc-kernels.js";
-
-// A small seeded PRNG so that data and defects are the same on every run.
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./helpers.ts";
 
 const MINOR = 300;
 const LEN = 5000;
