@@ -236,3 +236,35 @@ test("the pick kernel agrees with a plain loop on random indices and selections,
     );
   }
 });
+
+test("random corruptions of a chunk pair give picks or a typed error, and leave the next pick right", async () => {
+  const values = matrix(6);
+  const lz4 = CODECS[0]!;
+  const data = await encoded(values.data, 0, lz4);
+  const indices = await encoded(values.indices, 0, lz4);
+  const want = reference(values, [0, LEN], [7, 8]);
+  const rand = prng(11);
+  let refused = 0;
+  for (let round = 0; round < 400; round++) {
+    const d = data.slice();
+    const x = indices.slice();
+    const target = rand() < 0.5 ? d : x;
+    // the header and block starts half of the time, anywhere otherwise
+    for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) {
+      const at = rand() < 0.5 ? Math.floor(rand() * 40) : Math.floor(rand() * target.length);
+      target[at] = Math.floor(rand() * 256);
+    }
+    try {
+      const got = await pick(values, 0, [0, LEN], [7, 8], lz4, { data: d, indices: x });
+      assert.equal(got.positions.length, got.indices.length, `round ${round}`);
+      assert.equal(got.positions.length, got.data.length, `round ${round}`);
+    } catch (e) {
+      assert.ok(e instanceof ChunkDecodeError || e instanceof SparseStructureError, `round ${round}: ${String(e)}`);
+      refused++;
+    }
+    const ok = await pick(values, 0, [0, LEN], [7, 8], lz4, { data, indices });
+    assert.deepEqual(Array.from(ok.positions), want.positions, `round ${round}: the pick after`);
+    assert.deepEqual(Array.from(ok.data as Float32Array), want.data, `round ${round}: the pick after`);
+  }
+  assert.ok(refused > 100, `${refused} of 400 corruptions refused`);
+});
