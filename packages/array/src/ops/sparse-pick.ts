@@ -44,16 +44,7 @@ export interface SparsePicked {
 
 /** The decoded chunk's values as numbers over [from, to), or a {@link SparseStructureError} when it is shorter. */
 function chunkValues(block: NDArray, layout: SparsePickLayout, what: string): ArrayLike<number> {
-  const { chunk, chunkLen, p1, path, url } = layout;
-  const base = chunk * chunkLen;
-  if (block.data.length < p1 - base) {
-    throw new SparseStructureError(
-      path,
-      url,
-      p1 - 1,
-      `expected ${what} to hold position ${p1 - 1}, as indptr says, but its chunk ${chunk} ends at ${base + block.data.length}`,
-    );
-  }
+  checkHolds(layout, block.data.length, what);
   return block.data as unknown as ArrayLike<number>;
 }
 
