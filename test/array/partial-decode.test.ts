@@ -27,6 +27,9 @@ describe("row selections of blosc chunks over HTTP", () => {
     // last row and column chunks are cut (300 = 128 + 128 + 44, 50 = 32 + 18)
     const compressor = { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 2048 } as const;
     await fromTypedArray(values, [ROWS, COLS], { chunks: [128, 32] }).toZarr(join(dir, "x.zarr"), { compressor });
+    // the same chunks as zarr v3 (codecs bytes, blosc), and as inner chunks of v3 shards
+    await fromTypedArray(values, [ROWS, COLS], { chunks: [128, 32] }).toZarr(join(dir, "x3.zarr"), { compressor, format: 3 });
+    await fromTypedArray(values, [ROWS, COLS], { chunks: [128, 32] }).toZarr(join(dir, "xs.zarr"), { compressor, format: 3, shards: [256, 64] });
     server = await serveRanges(dir);
   });
   after(async () => {
@@ -34,43 +37,44 @@ describe("row selections of blosc chunks over HTTP", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("give the rows a whole decode gives, in inner, edge and crossing chunks, with any columns", async () => {
-    const x = await fromZarr(`${server.url}/x.zarr`);
-    const rowSels: [Selector, number[]][] = [
-      [slice(0, 10), range(0, 10)],
-      [5, [5]],
-      [
-        [3, 100, 7],
-        [3, 100, 7],
-      ],
-      [slice(120, 140), range(120, 140)],
-      [slice(250, 300, 3), range(250, 300, 3)],
-      [slice(299, 300), [299]],
-    ];
-    const colSels: [Selector, number[]][] = [
-      [null, range(0, COLS)],
-      [
-        [1, 49],
-        [1, 49],
-      ],
-      [slice(30, 40), range(30, 40)],
-      [33, [33]],
-    ];
-    for (const [rs, rows] of rowSels) {
-      for (const [cs, cols] of colSels) {
-        const y = x.slice(rs, cs);
-        const got = Array.from((await y.compute()).data as Float32Array);
-        assert.deepEqual(got, expected(rows, cols).map(Math.fround), `rows ${JSON.stringify(rs)} cols ${JSON.stringify(cs)}`);
+  for (const store of ["x.zarr", "x3.zarr", "xs.zarr"])
+    it(`give the rows a whole decode gives, in inner, edge and crossing chunks, with any columns (${store})`, async () => {
+      const x = await fromZarr(`${server.url}/${store}`);
+      const rowSels: [Selector, number[]][] = [
+        [slice(0, 10), range(0, 10)],
+        [5, [5]],
+        [
+          [3, 100, 7],
+          [3, 100, 7],
+        ],
+        [slice(120, 140), range(120, 140)],
+        [slice(250, 300, 3), range(250, 300, 3)],
+        [slice(299, 300), [299]],
+      ];
+      const colSels: [Selector, number[]][] = [
+        [null, range(0, COLS)],
+        [
+          [1, 49],
+          [1, 49],
+        ],
+        [slice(30, 40), range(30, 40)],
+        [33, [33]],
+      ];
+      for (const [rs, rows] of rowSels) {
+        for (const [cs, cols] of colSels) {
+          const y = x.slice(rs, cs);
+          const got = Array.from((await y.compute()).data as Float32Array);
+          assert.deepEqual(got, expected(rows, cols).map(Math.fround), `rows ${JSON.stringify(rs)} cols ${JSON.stringify(cs)}`);
+        }
       }
-    }
-    // the selection reads the fetched chunks, not whole decoded ones
-    const layer = [...x.slice(slice(0, 10)).graph.layers.values()].at(-1)!;
-    const tasks = [...layer.materialize().values()] as { op: { name: string } }[];
-    assert.ok(
-      tasks.every((t) => t.op.name === "getitemRows"),
-      tasks.map((t) => t.op.name).join(", "),
-    );
-  });
+      // the selection reads the fetched chunks, not whole decoded ones
+      const layer = [...x.slice(slice(0, 10)).graph.layers.values()].at(-1)!;
+      const tasks = [...layer.materialize().values()] as { op: { name: string } }[];
+      assert.ok(
+        tasks.every((t) => t.op.name === "getitemRows"),
+        tasks.map((t) => t.op.name).join(", "),
+      );
+    });
 
   it("a chunk whose bytes are cut short is a ChunkDecodeError naming it", async () => {
     const file = join(dir, "x.zarr", "0.0");

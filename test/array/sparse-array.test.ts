@@ -269,6 +269,17 @@ describe("SparseArray column selections through zarr chunks on the pool", () => 
         assert.deepEqual([...s.indptr], [0, 1, 4]);
         assert.deepEqual([...s.indices], [2, 0, 1, 2]);
         assert.deepEqual([...s.data], [11, 5, 6, 8]);
+        // a small read of these blosc chunks (v2, v3 or shards' inner chunks) picks on the main thread
+        const small = SparseArray.fromSource(src, { blockNnz }).slice(null, [1, 4]);
+        assert.ok(
+          [...small.graph.layers.keys()].some((k) => k.startsWith("sparse-pick-")),
+          "the small read picks",
+        );
+        assert.deepEqual(
+          Array.from((await small.compute()).data as Float64Array),
+          [0, 1, 2, 3, 4, 5].flatMap((a) => [1, 4].map((j) => dense[a * 5 + j]!)),
+          `small read, blockNnz ${blockNnz}`,
+        );
       }
     });
   }

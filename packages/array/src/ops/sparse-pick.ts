@@ -100,7 +100,7 @@ function checkHolds(layout: SparsePickLayout, length: number, what: string): voi
 }
 
 /**
- * The pick of a chunk pair whose chunks are plain blosc (zarr v2, no filters) with int32
+ * The pick of a chunk pair whose chunks are plain blosc (see bloscOnlyOf) with int32
  * indices: both decode into this thread's WebAssembly memory and the pick kernel scans the
  * indices there, so no decoded chunk is allocated in JS or copied out, and only the picked
  * values are. `undefined` when this path does not apply (other codecs or dtypes, a missing

@@ -127,15 +127,18 @@ export interface BloscOnly {
   readonly itemsize: number;
 }
 
-// Per metadata document: whether its chunks are plain blosc (v2, no filters, C order, a
-// little-endian or single-byte dtype), so that decodeBloscFile can decode them from the file.
+// Per metadata document: whether its chunks are plain blosc (v2: no filters, C order; v3: the
+// codecs `bytes` then `blosc`, which a sharded array's inner chunks may be too; a little-endian
+// or single-byte dtype), so that decodeBloscFile can decode them from the file and the partial
+// and in-place decoders can read their blosc blocks.
 const bloscOnly = new Map<string, BloscOnly | null>();
 
 export function bloscOnlyOf(meta: ZarrChunkMeta): BloscOnly | null {
   let b = bloscOnly.get(meta.document);
   if (b === undefined) {
     b = null;
-    if (meta.zarrFormat === 2 && meta.dtype !== "string") {
+    if (meta.zarrFormat === 3 && meta.dtype !== "string" && meta.sharded !== true) b = bloscOnlyV3(meta);
+    else if (meta.zarrFormat === 2 && meta.dtype !== "string") {
       const d = JSON.parse(meta.document) as {
         chunks?: number[];
         compressor?: { id?: string } | null;
@@ -160,6 +163,28 @@ export function bloscOnlyOf(meta: ZarrChunkMeta): BloscOnly | null {
     bloscOnly.set(meta.document, b);
   }
   return b;
+}
+
+/** {@link bloscOnlyOf} of a zarr v3 document: a regular grid and exactly the codecs `bytes` (little-endian) and `blosc`. */
+function bloscOnlyV3(meta: ZarrChunkMeta): BloscOnly | null {
+  type Codec = { name?: unknown; configuration?: Record<string, unknown> };
+  const d = JSON.parse(meta.document) as { chunk_grid?: { name?: unknown; configuration?: { chunk_shape?: unknown } }; codecs?: Codec[] };
+  const itemsize = typedArrayConstructor(meta.dtype as Exclude<DataType, "string">).BYTES_PER_ELEMENT;
+  const codecs = Array.isArray(d.codecs) ? d.codecs : [];
+  const shape = d.chunk_grid?.configuration?.chunk_shape;
+  const endian = codecs[0]?.configuration?.["endian"];
+  if (
+    codecs.length === 2 &&
+    codecs[0]?.name === "bytes" &&
+    (endian === "little" || itemsize === 1) &&
+    codecs[1]?.name === "blosc" &&
+    d.chunk_grid?.name === "regular" &&
+    Array.isArray(shape) &&
+    shape.every((c) => Number.isSafeInteger(c) && c > 0)
+  ) {
+    return { chunkShape: shape as number[], itemsize };
+  }
+  return null;
 }
 
 /**

@@ -186,7 +186,7 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
 
 /**
  * Whether a small read's chunk pairs would be picked by the WebAssembly pick kernel
- * (sparsePickChunk's fast path): plain blosc chunks (zarr v2), int32 indices, and WebAssembly
+ * (sparsePickChunk's fast path): plain blosc chunks (see bloscOnlyOf), int32 indices, and WebAssembly
  * SIMD on this thread. Then picking beats decoding the chunks and gathering from them; other
  * chunks would decode whole in the pick task, a copy more than the gather's.
  */
