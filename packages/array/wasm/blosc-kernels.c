@@ -1,8 +1,9 @@
 // The two hot loops of blosc decoding, for WebAssembly with SIMD: LZ4 block decompression and
 // byte unshuffle; and the scan that picks a sparse chunk's selected stored values where the
-// decode left them (src/ops/sparse-pick.ts). The chunk layout, splits and every bounds check of the format stay in
-// TypeScript (src/codecs/blosc-decode.ts); these kernels work on regions of their own linear
-// memory that the caller has sized, and never read or write outside the ranges they are given.
+// decode left them (src/ops/sparse-pick.ts). The chunk layout, splits and every bounds check
+// of the format stay in TypeScript (src/codecs/blosc-decode.ts); these kernels work on regions
+// of their own linear memory that the caller has sized, and never read or write outside the
+// ranges they are given.
 //
 // Build: packages/array/wasm/build.sh (clang --target=wasm32 -msimd128), which regenerates
 // src/codecs/blosc-kernels-wasm.ts. Written by hand because no maintained package offers

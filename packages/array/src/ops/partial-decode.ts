@@ -21,8 +21,9 @@ function shifted(index: AxisIndex, by: number): AxisIndex {
  * cpu op: {@link getitem}`(block, src, outShape)` of the block that decoding chunk `coords`
  * would give, where the selection reads only its rows [r0, r1) (axis 0). A plain blosc chunk
  * (see bloscOnlyOf: zarr v2 in C order without filters, or v3 `bytes` then `blosc`) decodes
- * only the blosc blocks holding those rows; any other chunk is decoded whole. A chunk whose header does not match the array's chunk size is
- * decoded whole too, so that it fails as {@link decodeChunk} says.
+ * only the blosc blocks holding those rows; any other chunk is decoded whole. A chunk whose
+ * header does not match the array's chunk size is decoded whole too, so that it fails as
+ * {@link decodeChunk} says.
  */
 export async function getitemRows(
   ...args: [...DecodeArgs, rows: readonly [number, number], src: readonly AxisIndex[], outShape: readonly number[]]

@@ -186,9 +186,9 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
 
 /**
  * Whether a small read's chunk pairs would be picked by the WebAssembly pick kernel
- * (sparsePickChunk's fast path): plain blosc chunks (see bloscOnlyOf), int32 indices, and WebAssembly
- * SIMD on this thread. Then picking beats decoding the chunks and gathering from them; other
- * chunks would decode whole in the pick task, a copy more than the gather's.
+ * (sparsePickChunk's fast path): plain blosc chunks (see bloscOnlyOf), int32 indices, and
+ * WebAssembly SIMD on this thread. Then picking beats decoding the chunks and gathering from
+ * them; other chunks would decode whole in the pick task, a copy more than the gather's.
  */
 function pickableInWasm(data: LazyArray, indices: LazyArray): boolean {
   const metaOf = (a: LazyArray): ZarrChunkMeta | undefined => zarrRead(a)?.decode.task([0]).args[1] as ZarrChunkMeta | undefined;
