@@ -98,6 +98,30 @@ test("refs returned by perBlock become dependencies", () => {
   assert.deepEqual(layer.cull(['["getitem-1",0]']).dependencies, new Set(['["x",5]']));
 });
 
+test("perBlock with refs: false is never called to find dependencies, only to build the task", () => {
+  let calls = 0;
+  const layer = new Blockwise({
+    name: "load",
+    outIndex: "i",
+    numBlocks: [4],
+    op: add,
+    args: [blockwiseInput("x", "i", [4]), perBlock(([i]) => (calls++, `chunk/${i}`), { refs: false })],
+  });
+  assert.deepEqual(layer.cull(['["load",1]', '["load",2]']).dependencies, new Set(['["x",1]', '["x",2]']));
+  assert.deepEqual(layer.dependenciesOf([3]), ['["x",3]']);
+  assert.equal(calls, 0, "cull and dependenciesOf call no ref-free perBlock");
+  const t = layer.task([2]);
+  assert.equal(t.args[1], "chunk/2");
+  assert.deepEqual(t.dependencies, ['["x",2]']);
+  assert.equal(calls, 1);
+  // the default still looks for refs in what it returns
+  const refs = new Blockwise({ name: "g", outIndex: "i", numBlocks: [2], op: add, args: [perBlock(([i]) => ref(blockKey("x", [i!])))] });
+  assert.deepEqual(refs.dependenciesOf([1]), ['["x",1]']);
+  assert.equal(refs.hasPerBlockArgs, true);
+  assert.equal(layer.hasPerBlockArgs, false);
+  assert.throws(() => perBlock(() => 1, { refs: "no" as never }), /Expected `refs` to be a boolean/);
+});
+
 test("the same input block used twice is one dependency", () => {
   const layer = new Blockwise({
     name: "sq",

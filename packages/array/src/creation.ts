@@ -62,7 +62,7 @@ export function full(shape: readonly number[], value: number | bigint | boolean 
     outIndex: "abcdefghijklmnopqrstuvwxyz".slice(0, shape.length),
     numBlocks: chunks.map((c) => c.length),
     op: fullBlockOp,
-    args: [perBlock((index) => index.map((b, k) => chunks[k]![b]!)), v, dtype],
+    args: [perBlock((index) => index.map((b, k) => chunks[k]![b]!), { refs: false }), v, dtype],
   });
   return makeArray(Graph.fromLayer(layer), name, chunks, dtype);
 }
@@ -122,7 +122,7 @@ export function arange(stop: number, options: CreationOptions & { start?: number
     outIndex: "a",
     numBlocks: [chunks[0]!.length],
     op: arangeBlockOp,
-    args: [perBlock(([b]) => start + offsets[b!]! * step), step, perBlock(([b]) => chunks[0]![b!]!), dtype],
+    args: [perBlock(([b]) => start + offsets[b!]! * step, { refs: false }), step, perBlock(([b]) => chunks[0]![b!]!, { refs: false }), dtype],
   });
   return makeArray(Graph.fromLayer(layer), name, chunks, dtype);
 }

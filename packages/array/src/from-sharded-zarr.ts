@@ -63,9 +63,9 @@ export function fromShardedZarr(src: ShardedSource): Array {
       blockwiseInput(fetchName, outIndex, numBlocks),
       meta,
       blockIndex(),
-      perBlock((index) => index.map((b, k) => chunks[k]![b]!)),
+      perBlock((index) => index.map((b, k) => chunks[k]![b]!), { refs: false }),
       // a decode error names the shard and the inner chunk
-      perBlock((index) => reader.describeInner(index)),
+      perBlock((index) => reader.describeInner(index), { refs: false }),
     ],
     annotations: { shards: [...layout.shardShape] },
   });

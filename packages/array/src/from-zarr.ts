@@ -202,7 +202,7 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
     outIndex,
     numBlocks,
     op: fetchChunkOp,
-    args: [store, perBlock((index) => chunkKey(index)), chunkBytes],
+    args: [store, perBlock((index) => chunkKey(index), { refs: false }), chunkBytes],
     annotations: { zarr: info },
   });
   const decodeLayer = new Blockwise({
@@ -214,11 +214,14 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
       blockwiseInput(fetchName, outIndex, numBlocks),
       meta,
       blockIndex(),
-      perBlock((index) => index.map((b, k) => chunks[k]![b]!)),
-      perBlock((index): ChunkRef => {
-        const key = chunkKey(index);
-        return { key: key.slice(prefix.length), url: store.describe(key) };
-      }),
+      perBlock((index) => index.map((b, k) => chunks[k]![b]!), { refs: false }),
+      perBlock(
+        (index): ChunkRef => {
+          const key = chunkKey(index);
+          return { key: key.slice(prefix.length), url: store.describe(key) };
+        },
+        { refs: false },
+      ),
     ],
   });
   const graph = Graph.fromLayer(fetchLayer).withLayer(decodeLayer, [fetchName]);

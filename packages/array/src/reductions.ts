@@ -126,7 +126,7 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   const offsets = x.chunks.map(blockOffsets);
   const args: unknown[] = [kk, blockwiseInput(x.name, outIndex, x.numBlocks), axes];
   if (kk === "argmin" || kk === "argmax") {
-    args.push(perBlock((index) => ({ offsets: index.map((b, d) => offsets[d]![b]!), shape: [...x.shape], axis: single })));
+    args.push(perBlock((index) => ({ offsets: index.map((b, d) => offsets[d]![b]!), shape: [...x.shape], axis: single }), { refs: false }));
   }
   // blocks their layer marks `inlineBlocks` are made on the main thread (a small sparse read's), so reduce them there
   const kernel = x.graph.layers.get(x.name)?.annotations["inlineBlocks"] === true ? chunkInlineOp : chunkOp;

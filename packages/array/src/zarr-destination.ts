@@ -113,7 +113,7 @@ export async function writeBlocks(
     outIndex,
     numBlocks: y.numBlocks,
     op: writeChunkOp,
-    args: [blockwiseInput(names.encode, outIndex, y.numBlocks), destination.sink, perBlock((index) => destination.key(chunkKey(index)))],
+    args: [blockwiseInput(names.encode, outIndex, y.numBlocks), destination.sink, perBlock((index) => destination.key(chunkKey(index)), { refs: false })],
   });
   const graph = y.graph.withLayer(encodeLayer, [y.name]).withLayer(storeLayer, [names.encode]);
   const keys = [...storeLayer.keys()];

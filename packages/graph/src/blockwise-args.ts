@@ -25,8 +25,11 @@ export class BlockIndexArg {}
 /** A template argument of `Blockwise` computed from the output block index. */
 export class PerBlockArg {
   readonly fn: (index: readonly number[]) => unknown;
-  constructor(fn: (index: readonly number[]) => unknown) {
+  /** Whether its values may hold refs (else the graph never calls it to find dependencies). */
+  readonly refs: boolean;
+  constructor(fn: (index: readonly number[]) => unknown, refs = true) {
     this.fn = fn;
+    this.refs = refs;
   }
 }
 
@@ -71,16 +74,20 @@ export function blockIndex(): BlockIndexArg {
 /**
  * A `Blockwise` argument computed from the output block index when a task is made
  * (for example the byte range or the selection of that block). Its value may hold {@link Ref}s,
- * which become dependencies of that block's task.
+ * which become dependencies of that block's task. With `refs: false` (dask's
+ * `produces_tasks=False`) it promises none: cull and fuse then find the block's dependencies
+ * without calling `fn`, which runs only when the task is built.
  *
  * @example
  * ```ts
- * perBlock(([i]) => ({ start: i * 100, stop: i * 100 + 100 }));
+ * perBlock(([i]) => ({ start: i * 100, stop: i * 100 + 100 }), { refs: false });
  * ```
  */
-export function perBlock(fn: (index: readonly number[]) => unknown): PerBlockArg {
+export function perBlock(fn: (index: readonly number[]) => unknown, options: { readonly refs?: boolean } = {}): PerBlockArg {
   if (typeof fn !== "function") throw new TypeError(`Expected \`fn\` to be a function, got \`${String(fn)}\` (${typeof fn})`);
-  return new PerBlockArg(fn);
+  const refs = options.refs ?? true;
+  if (typeof refs !== "boolean") throw new TypeError(`Expected \`refs\` to be a boolean, got \`${String(refs)}\` (${typeof refs})`);
+  return new PerBlockArg(fn, refs);
 }
 
 /** Check that `numBlocks` is an array of positive integers. */

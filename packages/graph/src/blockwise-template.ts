@@ -23,6 +23,8 @@ export interface CompiledArg {
   readonly numBlocks: readonly number[];
   /** INPUT: block i of the output reads block i of the input (same grid, same symbols). */
   readonly identity: boolean;
+  /** PER_BLOCK: its values may hold refs. */
+  readonly refs?: boolean;
 }
 
 export const EMPTY = new Int32Array(0);

@@ -86,7 +86,8 @@ export class Blockwise implements Layer {
   readonly #compiled: readonly CompiledArg[];
   /** Keys referenced by literal arguments: dependencies of every task. */
   readonly #literalDeps: readonly Key[];
-  readonly #hasPerBlock: boolean;
+  /** Whether a {@link perBlock} argument may hold refs. */
+  readonly #perBlockRefs: boolean;
   readonly #total: number;
   /** Row-major linear indices of the blocks kept by a cull, ascending; undefined: all. */
   readonly #kept: Int32Array | undefined;
@@ -136,6 +137,7 @@ export class Blockwise implements Layer {
     const literal: unknown[] = [];
     const inputNames = new Set<string>();
     let hasPerBlock = false;
+    let hasPerBlockRefs = false;
     for (const a of args) {
       if (a instanceof BlockwiseInput) {
         inputNames.add(a.name);
@@ -161,7 +163,8 @@ export class Blockwise implements Layer {
         compiled.push({ kind: INDEX, value: undefined, name: "", source: EMPTY, contraction: [], numBlocks: [], identity: false });
       } else if (a instanceof PerBlockArg) {
         hasPerBlock = true;
-        compiled.push({ kind: PER_BLOCK, value: a.fn, name: "", source: EMPTY, contraction: [], numBlocks: [], identity: false });
+        if (a.refs) hasPerBlockRefs = true;
+        compiled.push({ kind: PER_BLOCK, value: a.fn, name: "", source: EMPTY, contraction: [], numBlocks: [], identity: false, refs: a.refs });
       } else {
         assertNoMarkers(a);
         literal.push(a);
@@ -170,7 +173,7 @@ export class Blockwise implements Layer {
     }
     this.#compiled = compiled;
     this.#literalDeps = findDependencies(literal);
-    this.#hasPerBlock = hasPerBlock;
+    this.#perBlockRefs = hasPerBlockRefs;
     this.inputNames = [...inputNames];
     const inputs = compiled.filter((c) => c.kind === INPUT);
     const plain = !hasPerBlock && this.#literalDeps.length === 0 && inputs.every((c) => c.contraction.length === 0);
@@ -252,10 +255,10 @@ export class Blockwise implements Layer {
 
   /**
    * Whether every task of this layer depends only on blocks of the collections in `names`
-   * (read through inputs; no literal refs, no {@link perBlock} arguments, which may hold refs).
+   * (read through inputs; no literal refs, no {@link perBlock} arguments that may hold refs).
    */
   readsOnly(names: ReadonlySet<string>): boolean {
-    if (this.#literalDeps.length > 0 || this.#hasPerBlock) return false;
+    if (this.#literalDeps.length > 0 || this.#perBlockRefs) return false;
     return this.#compiled.every((c) => c.kind !== INPUT || names.has(c.name));
   }
 
@@ -292,6 +295,7 @@ export class Blockwise implements Layer {
     const idx = new Array<number>(this.numBlocks.length);
     for (const c of this.#compiled) {
       if (c.kind === PER_BLOCK) {
+        if (c.refs === false) continue;
         const fn = c.value as PerBlockArg["fn"];
         for (let lin = 0; lin < wanted.length; lin++) {
           if (wanted[lin] === 0) continue;
@@ -470,7 +474,7 @@ export class Blockwise implements Layer {
         case PER_BLOCK: {
           const v = (c.value as PerBlockArg["fn"])(index.slice());
           args[a] = v;
-          (deps ??= []).push(...findDependencies([v]));
+          if (c.refs !== false) (deps ??= []).push(...findDependencies([v]));
           break;
         }
         case INPUT: {
@@ -527,7 +531,7 @@ export class Blockwise implements Layer {
 
   /** Whether a {@link perBlock} argument may put refs in this layer's tasks. */
   get hasPerBlockArgs(): boolean {
-    return this.#hasPerBlock;
+    return this.#perBlockRefs;
   }
 
   /**
@@ -548,7 +552,7 @@ export class Blockwise implements Layer {
         if (skip !== undefined && skip.has(c.name)) continue;
         if (c.contraction.length === 0) out.push(inputKey(c, index, EMPTY_NUMBERS));
         else contractedRefs(c, index, out);
-      } else if (c.kind === PER_BLOCK) {
+      } else if (c.kind === PER_BLOCK && c.refs !== false) {
         out.push(...findDependencies([(c.value as PerBlockArg["fn"])(index.slice())]));
       }
     }

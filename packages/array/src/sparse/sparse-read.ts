@@ -14,6 +14,7 @@ import type { MinorMap } from "../ops/sparse-select.js";
 import { wasmKernels } from "../codecs/blosc-kernels.js";
 import { bloscOnlyOf, type ZarrChunkMeta } from "../ops/zarr.js";
 import { zarrRead } from "../zarr-layers.js";
+import { blockSizesByNnz, blockSizesOfAll } from "./sparse-blocks.js";
 
 const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
 const gatherInlineOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
@@ -67,47 +68,18 @@ export interface SparseReadOptions {
   smallReadBytes?: number;
 }
 
-/**
- * Cut `major` (source positions, in output order) into blocks of about `target` stored values
- * each (at least one position per block), from `indptr`. With `chunkLens` (of `data` and of
- * `indices`), a block also ends where the stored values leave the chunks it started in, and a
- * position whose values straddle two chunks is a block of its own: every other block then
- * lies inside one chunk of each array and is gathered as views of them, without a copy.
- */
-export function blockSizesByNnz(indptr: ArrayLike<number | bigint>, major: ArrayLike<number>, target: number, chunkLens?: readonly [number, number]): number[] {
-  const sizes: number[] = [];
-  let size = 0;
-  let nnz = 0;
-  let chunk = -1;
-  for (let i = 0; i < major.length; i++) {
-    const a = major[i]!;
-    const s = Number(indptr[a]);
-    const n = Number(indptr[a + 1]) - s;
-    let straddles = false;
-    let here = chunk;
-    if (chunkLens !== undefined && n > 0) {
-      const [d, x] = chunkLens;
-      straddles = Math.floor(s / d) !== Math.floor((s + n - 1) / d) || Math.floor(s / x) !== Math.floor((s + n - 1) / x);
-      here = Math.floor(s / d) * 2 ** 26 + Math.floor(s / x);
+/** `starts[i] = indptr[from + i]`, `ends[i] = indptr[from + i + 1]` for the block's length. */
+function copyRuns(indptr: TypedArray, from: number, starts: Float64Array, ends: Float64Array): void {
+  const n = starts.length;
+  if (indptr instanceof BigInt64Array || indptr instanceof BigUint64Array) {
+    for (let i = 0; i < n; i++) {
+      starts[i] = Number(indptr[from + i]);
+      ends[i] = Number(indptr[from + i + 1]);
     }
-    if (size > 0 && (nnz + n > target || straddles || (chunk >= 0 && n > 0 && here !== chunk))) {
-      sizes.push(size);
-      size = 0;
-      nnz = 0;
-      chunk = -1;
-    }
-    size++;
-    nnz += n;
-    if (n > 0) chunk = here;
-    if (straddles) {
-      sizes.push(size);
-      size = 0;
-      nnz = 0;
-      chunk = -1;
-    }
+  } else {
+    starts.set(indptr.subarray(from, from + n) as ArrayLike<number>);
+    ends.set(indptr.subarray(from + 1, from + n + 1) as ArrayLike<number>);
   }
-  if (size > 0 || sizes.length === 0) sizes.push(size);
-  return sizes;
 }
 
 /** `a`'s graph without its top (decode) layer: what the chunk fetches need. */
@@ -128,28 +100,29 @@ function withoutTop(a: LazyArray): Graph {
  * Blockwise over the chunks, so each pick fuses with its two fetches into one node, whose
  * fetched bytes the scheduler stages for the pool like a dense read's.
  */
-function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[], minorMap: MinorMap, name: string, inline: boolean): Graph {
+function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[], minorMap: MinorMap, name: string, inline: boolean, runs: boolean): Graph {
   const { data, indices } = source;
   const len = layouts[0]?.dataChunk ?? 1;
   // per chunk: the stored positions some block reads, so rows outside the selection are not checked
   const ranges = new Map<number, [number, number]>();
-  for (const layout of layouts) {
-    const { starts, ends } = layout;
-    for (let i = 0; i < starts.length; i++) {
-      const s = starts[i]!;
-      const e = ends[i]!;
-      if (!(e > s)) continue;
-      for (let c = Math.floor(s / len); c * len < e; c++) {
-        const lo = Math.max(s, c * len);
-        const hi = Math.min(e, (c + 1) * len);
-        const r = ranges.get(c);
-        if (r === undefined) ranges.set(c, [lo, hi]);
-        else {
-          r[0] = Math.min(r[0], lo);
-          r[1] = Math.max(r[1], hi);
-        }
+  const add = (s: number, e: number): void => {
+    if (!(e > s)) return;
+    for (let c = Math.floor(s / len); c * len < e; c++) {
+      const lo = Math.max(s, c * len);
+      const hi = Math.min(e, (c + 1) * len);
+      const r = ranges.get(c);
+      if (r === undefined) ranges.set(c, [lo, hi]);
+      else {
+        r[0] = Math.min(r[0], lo);
+        r[1] = Math.max(r[1], hi);
       }
     }
+  };
+  for (const { starts, ends } of layouts) {
+    // with `runs`, each block's values are one run (all positions in order)
+    if (runs) {
+      if (starts.length > 0) add(starts[0]!, ends[ends.length - 1]!);
+    } else for (let i = 0; i < starts.length; i++) add(starts[i]!, ends[i]!);
   }
   const dataRead = zarrRead(data)!;
   const indicesRead = zarrRead(indices)!;
@@ -163,21 +136,26 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
     numBlocks,
     op: inline ? pickInlineOp : pickOp,
     args: [
-      perBlock(([c]): SparsePickLayout => {
-        const [p0, p1] = ranges.get(c!) ?? [c! * len, c! * len];
-        return { chunk: c!, chunkLen: len, p0, p1, minor, minorMap, dtype, path: source.path, url: source.url };
-      }),
+      perBlock(
+        ([c]): SparsePickLayout => {
+          const [p0, p1] = ranges.get(c!) ?? [c! * len, c! * len];
+          return { chunk: c!, chunkLen: len, p0, p1, minor, minorMap, dtype, path: source.path, url: source.url };
+        },
+        { refs: false },
+      ),
       blockwiseInput(dataRead.fetch, "a", numBlocks),
       blockwiseInput(indicesRead.fetch, "a", numBlocks),
       // the decode op's other arguments for the chunk: metadata, coordinates, shape, where it is
-      perBlock(([c]) => dataRead.decode.task([c!]).args.slice(1)),
-      perBlock(([c]) => indicesRead.decode.task([c!]).args.slice(1)),
+      perBlock(([c]) => dataRead.decode.task([c!]).args.slice(1), { refs: false }),
+      perBlock(([c]) => indicesRead.decode.task([c!]).args.slice(1), { refs: false }),
     ],
   });
   const blocks = layouts.map((layout, b) => {
     const block: SparsePickedBlockLayout = { format: layout.format, starts: layout.starts, ends: layout.ends, minor: minorMap.length, dtype: layout.dtype };
     const index = layout.format === "csr" ? [b, 0] : [0, b];
-    return new Task(blockKey(name, index), inline ? gatherPickedInlineOp : gatherPickedOp, [block, layout.dataChunks.map((c) => ref(blockKey(pickName, [c])))]);
+    const picks = layout.dataChunks.map((c) => blockKey(pickName, [c]));
+    // the dependencies are known: no walk of the layout to find them
+    return new Task(blockKey(name, index), inline ? gatherPickedInlineOp : gatherPickedOp, [block, picks.map(ref)], picks);
   });
   return Graph.merge(withoutTop(data), withoutTop(indices))
     .withLayer(pickLayer, [dataRead.fetch, indicesRead.fetch])
@@ -191,11 +169,20 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
  * them; other chunks would decode whole in the pick task, a copy more than the gather's.
  */
 function pickableInWasm(data: LazyArray, indices: LazyArray): boolean {
-  const metaOf = (a: LazyArray): ZarrChunkMeta | undefined => zarrRead(a)?.decode.task([0]).args[1] as ZarrChunkMeta | undefined;
-  const d = metaOf(data);
-  const x = metaOf(indices);
-  return d !== undefined && x !== undefined && x.dtype === "int32" && bloscOnlyOf(d) !== null && bloscOnlyOf(x) !== null && wasmKernels() !== null;
+  // asked per selection of the same opened arrays: answered once per pair
+  let byIndices = pickable.get(data);
+  if (byIndices === undefined) pickable.set(data, (byIndices = new WeakMap()));
+  let answer = byIndices.get(indices);
+  if (answer === undefined) {
+    const metaOf = (a: LazyArray): ZarrChunkMeta | undefined => zarrRead(a)?.decode.task([0]).args[1] as ZarrChunkMeta | undefined;
+    const d = metaOf(data);
+    const x = metaOf(indices);
+    answer = d !== undefined && x !== undefined && x.dtype === "int32" && bloscOnlyOf(d) !== null && bloscOnlyOf(x) !== null && wasmKernels() !== null;
+    byIndices.set(indices, answer);
+  }
+  return answer;
 }
+const pickable = new WeakMap<LazyArray, WeakMap<LazyArray, boolean>>();
 
 /**
  * `a`'s graph with its chunks decoded on the main thread, when its top layer is the decode
@@ -239,13 +226,13 @@ export function sparseRead(
   if (!(typeof small === "number" && small >= 0)) throw new RangeError(`Expected \`smallReadBytes\` to be a non-negative number, got \`${String(small)}\``);
   const [rows, cols] = source.shape;
   const csr = source.format === "csr";
-  const majorLen = csr ? rows : cols;
   const minor = csr ? cols : rows;
-  const positions = major ?? Int32Array.from({ length: majorLen }, (_, i) => i);
   const { data, indices, indptr } = source;
   const dataLen = data.chunks[0]![0] || 1;
   const indicesLen = indices.chunks[0]![0] || 1;
-  const sizes = blockSizesByNnz(indptr, positions, target, [dataLen, indicesLen]);
+  // all positions in order (a minor selection, a full read): cut and laid out from indptr's runs
+  const all = major === null;
+  const sizes = all ? blockSizesOfAll(indptr, target, [dataLen, indicesLen]) : blockSizesByNnz(indptr, major, target, [dataLen, indicesLen]);
   const dtype = data.dtype as DataType;
   const tasks: Task[] = [];
   const layouts: SparseGatherLayout[] = [];
@@ -257,13 +244,22 @@ export function sparseRead(
     const ends = new Float64Array(size);
     let lo = Infinity;
     let hi = -Infinity;
-    for (let i = 0; i < size; i++) {
-      const a = positions[at + i]!;
-      starts[i] = Number(indptr[a]);
-      ends[i] = Number(indptr[a + 1]);
-      if (ends[i]! > starts[i]!) {
-        lo = Math.min(lo, starts[i]!);
-        hi = Math.max(hi, ends[i]!);
+    if (all) {
+      copyRuns(indptr, at, starts, ends);
+      // indptr is non-decreasing (checked at open): the block's values are one run
+      if (size > 0 && ends[size - 1]! > starts[0]!) {
+        lo = starts[0]!;
+        hi = ends[size - 1]!;
+      }
+    } else {
+      for (let i = 0; i < size; i++) {
+        const a = major[at + i]!;
+        starts[i] = Number(indptr[a]);
+        ends[i] = Number(indptr[a + 1]);
+        if (ends[i]! > starts[i]!) {
+          lo = Math.min(lo, starts[i]!);
+          hi = Math.max(hi, ends[i]!);
+        }
       }
     }
     at += size;
@@ -274,15 +270,18 @@ export function sparseRead(
     const [i0, i1] = chunkRange(indicesLen);
     const needed = (len: number, c0: number, c1: number): number[] => {
       const out: number[] = [];
-      for (let c = c0; c < c1; c++) {
-        // only chunks some range of the block overlaps
-        for (let i = 0; i < size; i++) {
-          if (ends[i]! > starts[i]! && starts[i]! < (c + 1) * len && ends[i]! > c * len) {
-            out.push(c);
-            break;
+      // one run of values overlaps every chunk between its ends
+      if (all) for (let c = c0; c < c1; c++) out.push(c);
+      else
+        for (let c = c0; c < c1; c++) {
+          // only chunks some range of the block overlaps
+          for (let i = 0; i < size; i++) {
+            if (ends[i]! > starts[i]! && starts[i]! < (c + 1) * len && ends[i]! > c * len) {
+              out.push(c);
+              break;
+            }
           }
         }
-      }
       return out;
     };
     const dataChunks = needed(dataLen, d0, d1);
@@ -307,7 +306,7 @@ export function sparseRead(
   }
   const decoded = touchedData.size * dataLen * itemsize(dtype) + touchedIndices.size * indicesLen * itemsize(indices.dtype as DataType);
   const decodeHere = decoded <= small;
-  const name = `sparse-read-${tokenize(data.name, indices.name, positions, target, decodeHere, minorMap?.targets ?? null, minorMap?.offsets ?? null)}`;
+  const name = `sparse-read-${tokenize(data.name, indices.name, major, target, decodeHere, minorMap?.targets ?? null, minorMap?.offsets ?? null)}`;
   const minorOut = minorMap?.length ?? minor;
   const chunks = csr ? [sizes, [minorOut]] : [[minorOut], sizes];
   const picking =
@@ -319,7 +318,7 @@ export function sparseRead(
     data.chunks[0]!.length === indices.chunks[0]!.length &&
     zarrRead(data) !== undefined &&
     zarrRead(indices) !== undefined;
-  if (picking) return { graph: pickedRead(source, layouts, minorMap, name, decodeHere), name, chunks };
+  if (picking) return { graph: pickedRead(source, layouts, minorMap, name, decodeHere, all), name, chunks };
   layouts.forEach((layout, b) => {
     const index = csr ? [b, 0] : [0, b];
     const args = [layout, layout.dataChunks.map((c) => ref(data.key([c]))), layout.indicesChunks.map((c) => ref(indices.key([c])))];
