@@ -100,13 +100,8 @@ test("refs returned by perBlock become dependencies", () => {
 
 test("perBlock with refs: false is never called to find dependencies, only to build the task", () => {
   let calls = 0;
-  const layer = new Blockwise({
-    name: "load",
-    outIndex: "i",
-    numBlocks: [4],
-    op: add,
-    args: [blockwiseInput("x", "i", [4]), perBlock(([i]) => (calls++, `chunk/${i}`), { refs: false })],
-  });
+  const key = perBlock(([i]) => (calls++, `chunk/${i}`), { refs: false });
+  const layer = new Blockwise({ name: "load", outIndex: "i", numBlocks: [4], op: add, args: [blockwiseInput("x", "i", [4]), key] });
   assert.deepEqual(layer.cull(['["load",1]', '["load",2]']).dependencies, new Set(['["x",1]', '["x",2]']));
   assert.deepEqual(layer.dependenciesOf([3]), ['["x",3]']);
   assert.equal(calls, 0, "cull and dependenciesOf call no ref-free perBlock");
