@@ -246,7 +246,8 @@ function lowerBound(positions: Float64Array, p: number): number {
 /**
  * cpu op: the {@link SparseBlock} of the major positions of `layout` from the picked values of
  * the chunk pairs they span (in chunk order): each position gets the picked values stored in
- * its range, found by binary search, so rows in any order, or repeated, come out right.
+ * its range, found by walking on from the last position's while positions ascend and by binary
+ * search when one goes back, so rows in any order, or repeated, come out right.
  */
 export function sparseGatherPicked(layout: SparsePickedBlockLayout, picks: readonly SparsePicked[]): SparseBlock {
   const { starts, ends, format, minor, dtype } = layout;
@@ -254,17 +255,27 @@ export function sparseGatherPicked(layout: SparsePickedBlockLayout, picks: reado
   const indptr = new Int32Array(major + 1);
   // per position and pick: where its picked values begin and end ([from, to) of pick k at 2k, 2k+1)
   const bounds = new Int32Array(2 * major * picks.length);
+  // per pick: where the last position's values began; positions in source order (the usual
+  // case) walk on from there instead of searching
+  const cursor = new Int32Array(picks.length);
+  let last = -Infinity;
   let nnz = 0;
   for (let a = 0; a < major; a++) {
     const s = starts[a]!;
     const e = ends[a]!;
     if (e > s) {
+      // a position before the last one: every cursor goes back to where its values begin
+      if (s < last) for (let k = 0; k < picks.length; k++) cursor[k] = lowerBound(picks[k]!.positions, s);
+      last = s;
       for (let k = 0; k < picks.length; k++) {
         const pos = picks[k]!.positions;
         const n = pos.length;
         if (n === 0 || pos[n - 1]! < s || pos[0]! >= e) continue;
-        const from = pos[0]! >= s ? 0 : lowerBound(pos, s);
-        const to = pos[n - 1]! < e ? n : lowerBound(pos, e);
+        let from = cursor[k]!;
+        while (from < n && pos[from]! < s) from++;
+        let to = from;
+        while (to < n && pos[to]! < e) to++;
+        cursor[k] = from;
         bounds[2 * (a * picks.length + k)] = from;
         bounds[2 * (a * picks.length + k) + 1] = to;
         nnz += to - from;

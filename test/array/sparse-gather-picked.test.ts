@@ -1,0 +1,45 @@
+// Blocks of a column selection cut from picked values: each major position gets the picked
+// values stored in its range, in pick order, whether the positions come in source order or not.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { sparseGatherPicked } from "@zask/array/ops";
+
+test("sparseGatherPicked gives each position its picked values, rows in order or not", async () => {
+  await fc.assert(
+    fc.property(
+      // picked stored positions of up to three chunk pairs of 40 values each, and rows as ranges
+      fc.array(fc.uniqueArray(fc.integer({ min: 0, max: 39 }), { maxLength: 25 }), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 119 }), fc.integer({ min: 0, max: 12 })), { maxLength: 30 }),
+      fc.boolean(),
+      (chunks, rows, sorted) => {
+        const picks = chunks.map((offsets, c) => {
+          const positions = Float64Array.from(offsets.sort((a, b) => a - b).map((o) => c * 40 + o));
+          return { positions, indices: Int32Array.from(positions, (p) => p % 7), data: Float32Array.from(positions, (p) => p / 2) };
+        });
+        const ranges = sorted ? [...rows].sort((a, b) => a[0] - b[0]) : rows;
+        const starts = Float64Array.from(ranges, ([s]) => s);
+        const ends = Float64Array.from(ranges, ([s, n]) => s + n);
+        const got = sparseGatherPicked({ format: "csr", starts, ends, minor: 7, dtype: "float32" }, picks);
+        const indptr = [0];
+        const indices: number[] = [];
+        const data: number[] = [];
+        ranges.forEach(([s, n]) => {
+          for (const p of picks)
+            p.positions.forEach((pos, i) => {
+              if (pos >= s && pos < s + n) {
+                indices.push(p.indices[i]!);
+                data.push(p.data[i]!);
+              }
+            });
+          indptr.push(indices.length);
+        });
+        assert.deepEqual([...got.indptr], indptr);
+        assert.deepEqual([...got.indices], indices);
+        assert.deepEqual([...(got.data as Float32Array)], data);
+        assert.deepEqual(got.shape, [ranges.length, 7]);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
