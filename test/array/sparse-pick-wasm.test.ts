@@ -1,6 +1,7 @@
 // The pick of a sparse chunk pair decoded in WebAssembly memory (sparsePickChunk's fast path):
 // against a plain JS pick of the same values, on chunks numcodecs encodes here with every codec
-// the path takes and one it leaves to numcodecs (zstd), and on bad chunks and indices.
+// the path takes and one it leaves to numcodecs (zstd), for values of every item size, and on bad
+// chunks and indices.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Blosc from "numcodecs/blosc";
@@ -267,4 +268,45 @@ test("random corruptions of a chunk pair give picks or a typed error, and leave 
     assert.deepEqual(Array.from(ok.data as Float32Array), want.data, `round ${round}: the pick after`);
   }
   assert.ok(refused > 100, `${refused} of 400 corruptions refused`);
+});
+
+test("values of every item size are picked as a plain JS pick picks them", async () => {
+  const { indices } = matrix(5);
+  const rand = prng(6);
+  const kinds = [
+    { dtype: "uint8", zarr: "|u1", make: (n: number) => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256)) },
+    { dtype: "int16", zarr: "<i2", make: (n: number) => Int16Array.from({ length: n }, () => Math.floor(rand() * 65536) - 32768) },
+    { dtype: "float64", zarr: "<f8", make: (n: number) => Float64Array.from({ length: n }, () => rand() * 1e6 - 5e5) },
+    { dtype: "int64", zarr: "<i8", make: (n: number) => BigInt64Array.from({ length: n }, () => BigInt(Math.floor(rand() * 2 ** 52)) * 4096n - 2n ** 62n) },
+  ] as const;
+  const compressor = CODECS[0]!;
+  for (const kind of kinds) {
+    const data = kind.make(TOTAL);
+    for (const c of [0, 2]) {
+      const base = c * LEN;
+      const end = Math.min(TOTAL, base + LEN);
+      const chunk = new (data.constructor as Float64ArrayConstructor)(LEN) as typeof data;
+      (chunk as Float64Array).set(data.subarray(base, end) as Float64Array);
+      const dBytes = await Blosc.fromConfig({ blocksize: 0, ...compressor }).encode(new Uint8Array(chunk.buffer));
+      const xBytes = await encoded(indices, c, compressor);
+      const document = JSON.parse(meta("float32", compressor, "/X/data").document);
+      const dMeta = { zarrFormat: 2 as const, document: JSON.stringify({ ...document, dtype: kind.zarr }), dtype: kind.dtype, path: "/X/data" };
+      const shape = [end - base];
+      for (const picked of [[7], Array.from({ length: 120 }, (_, j) => 2 * j + 1)]) {
+        const got = await sparsePickChunk(
+          { ...layout(c, base + 3, end - 5, picked), dtype: kind.dtype },
+          dBytes,
+          xBytes,
+          [dMeta, [c], shape, { key: String(c), url: `http://h/s.zarr/X/data/${c}` }],
+          [meta("int32", compressor, "/X/indices"), [c], shape, { key: String(c), url: `http://h/s.zarr/X/indices/${c}` }],
+        );
+        const want = reference({ indices, data: data as unknown as Float32Array }, [base + 3, end - 5], picked);
+        const what = `${kind.dtype} chunk ${c}, ${picked.length} picked`;
+        assert.deepEqual(Array.from(got.positions), want.positions, what);
+        assert.deepEqual(Array.from(got.indices), want.indices, what);
+        assert.deepEqual(Array.from(got.data as ArrayLike<number | bigint>), want.data, what);
+        assert.equal(got.data.constructor, data.constructor, what);
+      }
+    }
+  }
 });
