@@ -157,7 +157,8 @@ static int32_t pick_table(const int32_t *ix, u32 k0, u32 n, const int32_t *table
  * to pos[q] and the entry to tgt[q]. pos and tgt have room for n + 1 entries (the write is
  * unconditional, the count is not). Returns q, or -1 - k for the first index outside [0, minor).
  * With `nfew` (1 to 4) selected minor positions c0..c3, four indices at a time are compared
- * with them and the bound, and only a group that matches goes through the table.
+ * with them and the bound, and only a group that matches goes through the table; with more,
+ * four table entries are looked up at a time and a group with none selected is skipped.
  */
 __attribute__((export_name("pick_i32")))
 int32_t pick_i32(const int32_t *ix, u32 n, const int32_t *table, u32 minor, int32_t *pos, int32_t *tgt, u32 nfew, int32_t c0, int32_t c1,
@@ -175,6 +176,27 @@ int32_t pick_i32(const int32_t *ix, u32 n, const int32_t *table, u32 minor, int3
       int32_t r = pick_table(ix, k, k + 4, table, minor, pos, tgt, q);
       if (r < 0) return r;
       q = (u32)r;
+    }
+  } else {
+    // more columns: four table entries at a time, and a group none of which is selected (most
+    // of them, for a selection of a few percent of the columns) stores nothing
+    const v128_t bound = wasm_i32x4_splat((int32_t)minor);
+    for (; k + 4 <= n; k += 4) {
+      if (wasm_v128_any_true(wasm_u32x4_ge(wasm_v128_load(ix + k), bound))) return pick_table(ix, k, n, table, minor, pos, tgt, q);
+      int32_t t0 = table[ix[k]], t1 = table[ix[k + 1]], t2 = table[ix[k + 2]], t3 = table[ix[k + 3]];
+      if ((t0 & t1 & t2 & t3) < 0) continue;
+      pos[q] = (int32_t)k;
+      tgt[q] = t0;
+      q += t0 >= 0;
+      pos[q] = (int32_t)k + 1;
+      tgt[q] = t1;
+      q += t1 >= 0;
+      pos[q] = (int32_t)k + 2;
+      tgt[q] = t2;
+      q += t2 >= 0;
+      pos[q] = (int32_t)k + 3;
+      tgt[q] = t3;
+      q += t3 >= 0;
     }
   }
   return pick_table(ix, k, n, table, minor, pos, tgt, q);
