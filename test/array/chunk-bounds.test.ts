@@ -35,3 +35,38 @@ test("a root array's bound applies to its chunks, and a nested array's prefix wi
   b.learn("/bad/.zarray", new TextEncoder().encode("{not json"));
   assert.equal(b.of("bad/0"), encodedBound(3), "malformed metadata teaches nothing");
 });
+
+test("the bound of a key is the deepest learnt array holding it, among many arrays", async () => {
+  const fc = (await import("fast-check")).default;
+  const segment = fc.constantFrom("X", "obs", "var", "layers", "a", "c", "0", "1");
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(segment, { maxLength: 4 }), { maxLength: 30 }),
+      fc.array(fc.array(segment, { minLength: 1, maxLength: 6 }), { maxLength: 20 }),
+      (arrays, keys) => {
+        const b = new ChunkBounds();
+        const learnt = new Map<string, number>();
+        arrays.forEach((path, i) => {
+          const prefix = path.length === 0 ? "" : `${path.join("/")}/`;
+          b.learn(`/${prefix}.zarray`, doc({ dtype: "<f4", chunks: [i + 1], filters: null }));
+          learnt.set(prefix, encodedBound(4 * (i + 1)));
+        });
+        for (const k of keys) {
+          const key = k.join("/");
+          // the plain longest-prefix match over every learnt array
+          let want: number | undefined;
+          let longest = -1;
+          for (const [prefix, bound] of learnt) {
+            if (prefix.length > longest && key.startsWith(prefix)) {
+              longest = prefix.length;
+              want = bound;
+            }
+          }
+          assert.equal(b.of(key), want, key);
+          assert.equal(b.of(`/${key}`), want, key);
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+});

@@ -47,16 +47,14 @@ export class ChunkBounds {
 
   /** The bound learnt for the array that chunk `key` belongs to (`undefined`: none known). */
   of(key: string): number | undefined {
-    let bound: number | undefined;
-    let longest = -1;
     const rel = key.replace(/^\/+/, "");
-    for (const [prefix, b] of this.#bounds) {
-      if (prefix.length > longest && rel.startsWith(prefix)) {
-        longest = prefix.length;
-        bound = b;
-      }
+    // the longest learnt prefix is one of the key's own directories, deepest first, or the
+    // root: a lookup per level, whatever the number of arrays the store holds
+    for (let end = rel.lastIndexOf("/"); end >= 0; end = end > 0 ? rel.lastIndexOf("/", end - 1) : -1) {
+      const prefix = rel.slice(0, end + 1);
+      if (this.#bounds.has(prefix)) return this.#bounds.get(prefix);
     }
-    return bound;
+    return this.#bounds.get("");
   }
 }
 
