@@ -109,3 +109,58 @@ describe("row selections of blosc chunks over HTTP", () => {
     assert.equal(got[139_999], 279_999);
   });
 });
+
+/**
+ * A blosc chunk of `nblocks` lz4 blocks of `blocksize` bytes (no shuffle, one stream per block),
+ * each block one literal run: byte i of the chunk is i & 255. Blosc itself never writes a
+ * blocksize that is not a multiple of the typesize; a hostile store can.
+ */
+function handMadeBlosc(blocksize: number, nblocks: number, typesize: number): Uint8Array {
+  const blocks = Array.from({ length: nblocks }, (_, b) => {
+    const extra: number[] = [];
+    for (let rest = blocksize - 15; ; rest -= 255) {
+      extra.push(Math.min(rest, 255));
+      if (rest < 255) break;
+    }
+    const lz4 = Uint8Array.from([0xf0, ...extra, ...Array.from({ length: blocksize }, (_, i) => (b * blocksize + i) & 255)]);
+    const block = new Uint8Array(4 + lz4.length);
+    new DataView(block.buffer).setInt32(0, lz4.length, true);
+    block.set(lz4, 4);
+    return block;
+  });
+  const total = 16 + 4 * nblocks + blocks.reduce((n, b) => n + b.length, 0);
+  const chunk = new Uint8Array(total);
+  const view = new DataView(chunk.buffer);
+  chunk.set([2, 1, 0x10 | (1 << 5), typesize]); // version, lz4 version, dont-split + lz4, typesize
+  view.setUint32(4, blocksize * nblocks, true);
+  view.setUint32(8, blocksize, true);
+  view.setUint32(12, total, true);
+  let at = 16 + 4 * nblocks;
+  blocks.forEach((b, i) => {
+    view.setInt32(16 + 4 * i, at, true);
+    chunk.set(b, at);
+    at += b.length;
+  });
+  return chunk;
+}
+
+it("rows of a chunk whose blocks hold no whole number of items come out as the whole decode's", async () => {
+  const { decodeChunk, getitemRows } = await import("@zask/array/ops");
+  const chunk = handMadeBlosc(1002, 4, 4);
+  const document = JSON.stringify({
+    chunks: [1002],
+    compressor: { id: "blosc", cname: "lz4", clevel: 5, shuffle: 0, blocksize: 0 },
+    dtype: "<f4",
+    fill_value: 0,
+    filters: null,
+    order: "C",
+    shape: [1002],
+    zarr_format: 2,
+  });
+  const meta = { zarrFormat: 2 as const, document, dtype: "float32" as const, path: "/x" };
+  const ref = { key: "0", url: "http://h/x.zarr/0" };
+  const whole = (await decodeChunk(chunk.slice(), meta, [0], [1002], ref)).data as Float32Array;
+  // rows 300:310 start in the chunk's second block, 198 bytes (not a whole float32) into it
+  const got = await getitemRows(chunk.slice(), meta, [0], [1002], ref, [300, 310], [{ start: 300, step: 1, count: 10 }], [10]);
+  assert.deepEqual(Array.from(got.data as Float32Array), Array.from(whole.subarray(300, 310)));
+});

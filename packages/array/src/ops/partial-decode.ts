@@ -22,8 +22,8 @@ function shifted(index: AxisIndex, by: number): AxisIndex {
  * would give, where the selection reads only its rows [r0, r1) (axis 0). A plain blosc chunk
  * (see bloscOnlyOf: zarr v2 in C order without filters, or v3 `bytes` then `blosc`) decodes
  * only the blosc blocks holding those rows; any other chunk is decoded whole. A chunk whose
- * header does not match the array's chunk size is decoded whole too, so that it fails as
- * {@link decodeChunk} says.
+ * header does not match the array's chunk size, or whose blocks do not hold whole items, is
+ * decoded whole too, so that it decodes or fails as {@link decodeChunk} says.
  */
 export async function getitemRows(
   ...args: [...DecodeArgs, rows: readonly [number, number], src: readonly AxisIndex[], outShape: readonly number[]]
@@ -37,7 +37,9 @@ export async function getitemRows(
     const [r0, r1] = rows;
     let part: { bytes: Uint8Array; offset: number } | null = null;
     try {
-      if (bytes.length >= 16 && readBloscHeader(bytes).nbytes === chunkBytes)
+      const h = bytes.length >= 16 ? readBloscHeader(bytes) : undefined;
+      // blocks of whole items (as blosc writes them), so that the rows' values are aligned
+      if (h !== undefined && h.nbytes === chunkBytes && h.blocksize % plan.itemsize === 0)
         part = decodeBloscRange(bytes, r0 * rowBytes, r1 * rowBytes, { maxBytes: chunkBytes });
     } catch (cause) {
       // whatever the bytes made the decoder throw, the error names the chunk
