@@ -315,12 +315,16 @@ async function measureChunking(
           await mark(`zask/${query}/warmup-${w}`);
         }
       }
-      const runs: Record<Reader, { ms: number[]; sum: number | undefined }> = { dask: { ms: [], sum: undefined }, zask: { ms: [], sum: undefined } };
+      const runs: Record<Reader, { ms: number[]; faults: number[]; sum: number | undefined }> = {
+        dask: { ms: [], faults: [], sum: undefined },
+        zask: { ms: [], faults: [], sum: undefined },
+      };
       const runOnce = async (reader: Reader, r: number): Promise<void> => {
         const side = reader === "dask" ? peer : zask;
         if (side === undefined) return;
-        const { ms, sum } = await side.run(query);
+        const { ms, sum, faults } = await side.run(query);
         runs[reader].ms.push(ms);
+        runs[reader].faults.push(faults);
         runs[reader].sum = sum;
         await mark(`${reader === "dask" ? "peer" : "zask"}/${query}/${r}`);
       };
@@ -331,8 +335,10 @@ async function measureChunking(
         for (const reader of order) await runOnce(reader, r);
       }
       const sums = chunking.sparse ? expected.sums_csr : expected.sums;
-      const figuresOf = (reader: Reader, prefix: string): QueryFigures =>
-        figures(segments, `${prefix}/${query}`, repeats, runs[reader].ms, runs[reader].sum, sums, query);
+      const figuresOf = (reader: Reader, prefix: string): QueryFigures => ({
+        ...figures(segments, `${prefix}/${query}`, repeats, runs[reader].ms, runs[reader].sum, sums, query),
+        faultsPerRun: runs[reader].faults,
+      });
       const both: Partial<Record<Reader, QueryFigures>> = {};
       if (peer !== undefined) both.dask = figuresOf("dask", "peer");
       if (zask !== undefined) {

@@ -27,6 +27,8 @@ export interface QueryRun {
   ms: number;
   /** float64 sum of the result (for `open`, nObs + nVars). */
   sum: number;
+  /** Minor page faults of the peer's process during the run (fresh memory it touched). */
+  faults: number;
 }
 
 /** The peer failed: a query raised, or the process died or could not start. */
@@ -191,10 +193,10 @@ export class PeerSession {
     }
     const reply = parseLine(line.value, query, this.#stderr.text) as Partial<QueryRun> & { error?: string };
     if (reply.error !== undefined) throw new PeerError(`The peer's ${query} failed: ${reply.error}`, query, this.#stderr.text);
-    if (typeof reply.ms !== "number" || typeof reply.sum !== "number") {
-      throw new PeerError(`Expected {"ms", "sum"} from the peer's ${query}, got ${line.value.slice(0, 200)}`, query, this.#stderr.text);
+    if (typeof reply.ms !== "number" || typeof reply.sum !== "number" || typeof reply.faults !== "number") {
+      throw new PeerError(`Expected {"ms", "sum", "faults"} from the peer's ${query}, got ${line.value.slice(0, 200)}`, query, this.#stderr.text);
     }
-    return { ms: reply.ms, sum: reply.sum };
+    return { ms: reply.ms, sum: reply.sum, faults: reply.faults };
   }
 
   /**

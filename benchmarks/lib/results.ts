@@ -37,6 +37,8 @@ export interface QueryFigures {
   requestsPerRun: number[];
   medianMs: number;
   runsMs: number[];
+  /** Minor page faults of the reader's process in each timed run (absent in older results). */
+  faultsPerRun?: number[] | undefined;
   /** float64 sum of the query's result, to check against the writer's expected value. */
   sum: number | undefined;
   /** Whether `sum` matched expected.json (relative tolerance 1e-5). */

@@ -16,6 +16,8 @@ export interface QueryRun {
   ms: number;
   /** float64 sum of the result (for `open`, nObs + nVars). */
   sum: number;
+  /** Minor page faults of this process during the run (fresh memory it touched, every thread). */
+  faults: number;
 }
 
 /** What `plan()` predicts for one query before it runs. */
@@ -100,6 +102,7 @@ export class ZaskSession {
    * ```
    */
   async run(query: QueryName): Promise<QueryRun> {
+    const faults = process.resourceUsage().minorPageFault;
     const start = performance.now();
     let sum: number;
     if (query === "open") {
@@ -109,7 +112,8 @@ export class ZaskSession {
       const result = await select(this.#opened(query), query, this.#gene, this.#oneCell).compute({ signal: this.#signal, ...this.#http });
       sum = sumOf(result.data);
     }
-    return { ms: performance.now() - start, sum };
+    const ms = performance.now() - start;
+    return { ms, sum, faults: process.resourceUsage().minorPageFault - faults };
   }
 
   #opened(query: QueryName): AnnData<LazyArray> {

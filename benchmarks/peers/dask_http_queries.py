@@ -169,10 +169,12 @@ def serve(url, scheduler):
                 continue
             if name != "open" and "X" not in state:
                 raise RuntimeError(f"query {name!r} before 'open': run 'open' first, the other queries use the store it opens")
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             checksum = run_query(name, url, state)
             elapsed = time.perf_counter() - start
-            reply({"ms": elapsed * 1000, "sum": checksum})
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+            reply({"ms": elapsed * 1000, "sum": checksum, "faults": faults})
         except Exception as error:  # one failed query must not end the session
             traceback.print_exc(file=sys.stderr)
             sys.stderr.flush()
