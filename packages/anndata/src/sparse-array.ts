@@ -1,10 +1,9 @@
-import { SparseArray as LazySparse, fromZarr, type ComputeOptions, type SparseSource } from "@zask/array";
+import { SparseArray as LazySparse, fromZarr, indptrProblem, type ComputeOptions, type SparseSource } from "@zask/array";
 import * as zarr from "zarrita";
 import { rememberSource } from "./byte-order.js";
 import { elemUrl, openChild, readArrayEager } from "./elem.js";
 import { ElementReadError } from "./errors.js";
 import type { NDArray, TypedArray } from "./ndarray.js";
-import { indptrProblem } from "./sparse-checks.js";
 import { SparseMatrix, type SparseFormat } from "./sparse-matrix.js";
 
 type ZArray = zarr.Array<zarr.DataType, zarr.Readable>;

@@ -1,5 +1,5 @@
 import type { TypedArray } from "./ndarray.js";
-import { indicesProblem, indptrProblem } from "./sparse-checks.js";
+import { indicesProblem, indptrProblem } from "@zask/array";
 
 /** The two compressed sparse formats of the spec. */
 export type SparseFormat = "csr" | "csc";

@@ -128,8 +128,9 @@ export class ShardIndexError extends ZaskError {
 }
 
 /**
- * A compressed sparse matrix read from a store is malformed where a block reads it: a stored
- * index outside the minor axis, or fewer stored values than `indptr` promises.
+ * A compressed sparse matrix is malformed: its `indptr` (checked whole when the lazy matrix is
+ * made), or, where a block reads it, a stored index outside the minor axis or fewer stored
+ * values than `indptr` promises.
  *
  * @example
  * ```ts
@@ -142,7 +143,7 @@ export class SparseStructureError extends ZaskError {
   readonly path: string;
   /** The matrix's URL or file path, when known. */
   readonly url: string | undefined;
-  /** Position of the offending stored value (over the whole `indices`/`data`). */
+  /** Position of the offending stored value (over the whole `indices`/`data`), or of the offending `indptr` entry. */
   readonly position: number;
   constructor(path: string, url: string | undefined, position: number, detail: string, options?: { cause?: unknown }) {
     super(`Malformed sparse matrix ${path}${url === undefined ? "" : ` (${url})`}: ${detail}`, options);

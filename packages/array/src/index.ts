@@ -38,6 +38,7 @@ export { encodeShard } from "./shard-encode.js";
 export { autoShards } from "./auto-shards.js";
 export { SparseArray } from "./sparse/sparse-array.js";
 export { DEFAULT_BLOCK_NNZ, DEFAULT_SMALL_READ_BYTES } from "./sparse/sparse-read.js";
+export { indicesProblem, indptrProblem } from "./sparse/sparse-checks.js";
 export type { SparseSource, SparseReadOptions } from "./sparse/sparse-read.js";
 export type { SparseBlock, SparseFormat } from "./ops/sparse-block.js";
 export { BloscError } from "./codecs/errors.js";

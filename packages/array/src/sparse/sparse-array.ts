@@ -12,6 +12,7 @@ import { floatFor, kindOf, resultType } from "../promote.js";
 import { reduction, type ReductionKind, type ReductionOptions } from "../reductions.js";
 import { normalizeSelector, type Selector } from "../selection.js";
 import { sparseRead, type SparseReadOptions, type SparseSource } from "./sparse-read.js";
+import { checkSparseSource } from "./sparse-checks.js";
 import { sparseFinal, sparseMapLayer, sparseTakeMinorLayer, sparseToDenseLayer, type SparseParts } from "./sparse-layers.js";
 
 /** Where a plain read's blocks come from: the source, the major positions read, the block size. */
@@ -55,6 +56,7 @@ export class SparseArray extends LazyArray {
 
   /** The lazy matrix of a stored one: blocks of about `options.blockNnz` stored values. */
   static fromSource(source: SparseSource, options: SparseReadOptions = {}): SparseArray {
+    checkSparseSource(source);
     const origin = { source, major: null, options };
     return new SparseArray({ ...sparseRead(source, null, options), dtype: source.data.dtype, format: source.format }, origin);
   }
