@@ -43,11 +43,7 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
     case "std": {
       const v = (big ? Float64Array.from(block.data as BigInt64Array, Number) : block.data) as unknown as ArrayLike<number>;
       const sum = new Float64Array(len);
-      for (let p = 0; p < nnz; p++) {
-        const k = slot[p]!;
-        sum[k]! += v[p]!;
-        cnt[k]!++;
-      }
+      addBySlot(slot, v, nnz, sum, cnt);
       if (kind === "isum") {
         const unsigned = kindOf(block.dtype) === "uint";
         const out = unsigned ? new BigUint64Array(len) : new BigInt64Array(len);
@@ -59,11 +55,7 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
       if (n > 0) for (let i = 0; i < len; i++) mean[i]! /= n;
       // two passes: stored deviations, then each implicit zero's deviation (0 - mean)²
       const m2 = new Float64Array(len);
-      for (let p = 0; p < nnz; p++) {
-        const k = slot[p]!;
-        const d = v[p]! - mean[k]!;
-        m2[k]! += d * d;
-      }
+      addSquaredDeviations(slot, v, nnz, mean, m2);
       for (let i = 0; i < len; i++) m2[i]! += (n - cnt[i]!) * mean[i]! * mean[i]!;
       return { data: mean, shape, dtype: "float64", n, aux: m2 };
     }
@@ -101,6 +93,28 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
     }
   }
   throw new RangeError(`Expected a sparse reduction kind, got \`${String(kind)}\``);
+}
+
+// The loops over stored values are functions of their own: V8 optimizes a long loop while it
+// runs (on-stack replacement), and code after it in the same function that has not run yet
+// would deoptimize that code again on every call.
+
+/** `sum[slot[p]] += v[p]` and `cnt[slot[p]]++` over the first `nnz` stored values. */
+function addBySlot(slot: Int32Array, v: ArrayLike<number>, nnz: number, sum: Float64Array, cnt: Float64Array): void {
+  for (let p = 0; p < nnz; p++) {
+    const k = slot[p]!;
+    sum[k]! += v[p]!;
+    cnt[k]!++;
+  }
+}
+
+/** `m2[slot[p]] += (v[p] - mean[slot[p]])²` over the first `nnz` stored values. */
+function addSquaredDeviations(slot: Int32Array, v: ArrayLike<number>, nnz: number, mean: Float64Array, m2: Float64Array): void {
+  for (let p = 0; p < nnz; p++) {
+    const k = slot[p]!;
+    const d = v[p]! - mean[k]!;
+    m2[k]! += d * d;
+  }
 }
 
 /** The major index of every stored value. */
