@@ -39,6 +39,8 @@ test("the public API of @zask/array is exactly this list", () => {
     "fromTypedArray",
     "fromZarr",
     "full",
+    "indicesProblem",
+    "indptrProblem",
     "isDataType",
     "itemsize",
     "keyUrl",
