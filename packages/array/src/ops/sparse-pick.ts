@@ -231,9 +231,8 @@ export interface SparsePickedBlockLayout {
   readonly dtype: DataType;
 }
 
-/** The first entry of `positions` at or after `p` (they ascend). */
-function lowerBound(positions: Float64Array, p: number): number {
-  let lo = 0;
+/** The first entry of `positions` at or after `p` (they ascend), searching from `lo`. */
+function lowerBound(positions: Float64Array, p: number, lo = 0): number {
   let hi = positions.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -245,40 +244,66 @@ function lowerBound(positions: Float64Array, p: number): number {
 
 /**
  * cpu op: the {@link SparseBlock} of the major positions of `layout` from the picked values of
- * the chunk pairs they span (in chunk order): each position gets the picked values stored in
- * its range, found by walking on from the last position's while positions ascend and by binary
- * search when one goes back, so rows in any order, or repeated, come out right.
+ * the chunk pairs they span (in chunk order, so their positions ascend from one pick to the
+ * next): each position gets the picked values stored in its range. A cursor walks on from the
+ * last position's first value while positions ascend and goes back by binary search when one
+ * does not, so rows in any order, or repeated, come out right.
  */
 export function sparseGatherPicked(layout: SparsePickedBlockLayout, picks: readonly SparsePicked[]): SparseBlock {
   const { starts, ends, format, minor, dtype } = layout;
   const major = starts.length;
+  const nPicks = picks.length;
   const indptr = new Int32Array(major + 1);
-  // per position and pick: where its picked values begin and end ([from, to) of pick k at 2k, 2k+1)
-  const bounds = new Int32Array(2 * major * picks.length);
-  // per pick: where the last position's values began; positions in source order (the usual
-  // case) walk on from there instead of searching
-  const cursor = new Int32Array(picks.length);
+  // per position: the pick and its entry where the position's values begin (they may run on
+  // into the next picks); a table per position and pick would be rows × chunks
+  const firstPick = new Int32Array(major);
+  const firstAt = new Int32Array(major);
+  // per pick: the last picked position up to it, so a position that goes back finds its pick
+  // by binary search
+  const lastUpTo = new Float64Array(nPicks);
+  for (let j = 0; j < nPicks; j++) {
+    const pos = picks[j]!.positions;
+    lastUpTo[j] = pos.length > 0 ? pos[pos.length - 1]! : j > 0 ? lastUpTo[j - 1]! : -Infinity;
+  }
+  // the first picked value at or after the last position's start
+  let k = 0;
+  let at = 0;
   let last = -Infinity;
   let nnz = 0;
   for (let a = 0; a < major; a++) {
     const s = starts[a]!;
     const e = ends[a]!;
     if (e > s) {
-      // a position before the last one: every cursor goes back to where its values begin
-      if (s < last) for (let k = 0; k < picks.length; k++) cursor[k] = lowerBound(picks[k]!.positions, s);
+      const back = s < last;
+      if (back) {
+        k = lowerBound(lastUpTo, s);
+        at = 0;
+      }
       last = s;
-      for (let k = 0; k < picks.length; k++) {
+      while (k < nPicks) {
         const pos = picks[k]!.positions;
         const n = pos.length;
-        if (n === 0 || pos[n - 1]! < s || pos[0]! >= e) continue;
-        let from = cursor[k]!;
-        while (from < n && pos[from]! < s) from++;
-        let to = from;
-        while (to < n && pos[to]! < e) to++;
-        cursor[k] = from;
-        bounds[2 * (a * picks.length + k)] = from;
-        bounds[2 * (a * picks.length + k) + 1] = to;
-        nnz += to - from;
+        if (n === 0 || pos[n - 1]! < s) {
+          k++;
+          at = 0;
+          continue;
+        }
+        if (back) at = lowerBound(pos, s, at);
+        else while (pos[at]! < s) at++;
+        break;
+      }
+      firstPick[a] = k;
+      firstAt[a] = at;
+      let kk = k;
+      let i = at;
+      while (kk < nPicks) {
+        const pos = picks[kk]!.positions;
+        const n = pos.length;
+        while (i < n && pos[i]! < e) i++;
+        nnz += i - (kk === k ? at : 0);
+        if (i < n) break;
+        kk++;
+        i = 0;
       }
     }
     indptr[a + 1] = nnz;
@@ -286,19 +311,23 @@ export function sparseGatherPicked(layout: SparsePickedBlockLayout, picks: reado
   const indices = new Int32Array(nnz);
   const data = allocate(dtype, nnz) as TypedArray;
   const out = data as unknown as number[];
-  let at = 0;
+  let o = 0;
   for (let a = 0; a < major; a++) {
-    for (let k = 0; k < picks.length; k++) {
-      const from = bounds[2 * (a * picks.length + k)]!;
-      const to = bounds[2 * (a * picks.length + k) + 1]!;
-      if (to === from) continue;
-      const p = picks[k]!;
+    let left = indptr[a + 1]! - indptr[a]!;
+    let kk = firstPick[a]!;
+    let i = firstAt[a]!;
+    while (left > 0) {
+      const p = picks[kk]!;
       const pi = p.indices;
       const pd = p.data as unknown as number[];
-      for (let i = from; i < to; i++, at++) {
-        indices[at] = pi[i]!;
-        out[at] = pd[i]!;
+      const to = Math.min(p.positions.length, i + left);
+      left -= to - i;
+      for (; i < to; i++, o++) {
+        indices[o] = pi[i]!;
+        out[o] = pd[i]!;
       }
+      kk++;
+      i = 0;
     }
   }
   const shape: [number, number] = format === "csr" ? [major, minor] : [minor, major];
