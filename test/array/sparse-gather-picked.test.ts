@@ -8,9 +8,10 @@ import { sparseGatherPicked } from "@zask/array/ops";
 test("sparseGatherPicked gives each position its picked values, rows in order or not", async () => {
   await fc.assert(
     fc.property(
-      // picked stored positions of up to three chunk pairs of 40 values each, and rows as ranges
-      fc.array(fc.uniqueArray(fc.integer({ min: 0, max: 39 }), { maxLength: 25 }), { minLength: 1, maxLength: 3 }),
-      fc.array(fc.tuple(fc.integer({ min: 0, max: 119 }), fc.integer({ min: 0, max: 12 })), { maxLength: 30 }),
+      // picked stored positions of up to eight chunk pairs of 40 values each (some picking
+      // none), and rows as ranges, some spanning several chunk pairs
+      fc.array(fc.uniqueArray(fc.integer({ min: 0, max: 39 }), { maxLength: 25 }), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 319 }), fc.integer({ min: 0, max: 90 })), { maxLength: 30 }),
       fc.boolean(),
       (chunks, rows, sorted) => {
         const picks = chunks.map((offsets, c) => {
