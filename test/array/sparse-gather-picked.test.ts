@@ -44,3 +44,18 @@ test("sparseGatherPicked gives each position its picked values, rows in order or
     { numRuns: 2000 },
   );
 });
+
+test("sparseGatherPicked refuses picks out of chunk order rather than lose values", () => {
+  const pick = (positions: number[]) => ({
+    positions: Float64Array.from(positions),
+    indices: Int32Array.from(positions, () => 0),
+    data: Float32Array.from(positions),
+  });
+  const layout = { format: "csr" as const, starts: Float64Array.of(0), ends: Float64Array.of(80), minor: 7, dtype: "float32" as const };
+  assert.throws(
+    () => sparseGatherPicked(layout, [pick([45, 50]), pick([3, 9])]),
+    /Expected the picks of a block in chunk order, got position 3 in pick 1 after 50/,
+  );
+  // an empty pick between two in order is fine
+  assert.deepEqual([...sparseGatherPicked(layout, [pick([3, 9]), pick([]), pick([45, 50])]).data], [3, 9, 45, 50]);
+});

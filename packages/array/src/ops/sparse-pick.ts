@@ -263,7 +263,12 @@ export function sparseGatherPicked(layout: SparsePickedBlockLayout, picks: reado
   const lastUpTo = new Float64Array(nPicks);
   for (let j = 0; j < nPicks; j++) {
     const pos = picks[j]!.positions;
-    lastUpTo[j] = pos.length > 0 ? pos[pos.length - 1]! : j > 0 ? lastUpTo[j - 1]! : -Infinity;
+    const before = j > 0 ? lastUpTo[j - 1]! : -Infinity;
+    // the walk below relies on it: picks out of order would lose values without an error
+    if (pos.length > 0 && !(pos[0]! > before)) {
+      throw new RangeError(`Expected the picks of a block in chunk order, got position ${pos[0]} in pick ${j} after ${before}`);
+    }
+    lastUpTo[j] = pos.length > 0 ? pos[pos.length - 1]! : before;
   }
   // the first picked value at or after the last position's start
   let k = 0;
