@@ -122,6 +122,7 @@ describe("SparseArray", () => {
       ["decreasing", [0, 1, 4, 3, 8, 9, 11], 3, /non-decreasing, got 3 after 4 at position 3/],
       ["not from 0", [1, 1, 4, 4, 8, 9, 11], 0, /start at 0, got 1/],
       ["one short", [0, 1, 4, 4, 8, 11], 6, /expected 7 values in indptr, got 6/],
+      ["one too many", [0, 1, 4, 4, 8, 9, 11, 11], 7, /expected 7 values in indptr, got 8/],
       ["short of nnz", [0, 1, 4, 4, 8, 9, 10], 6, /end at the 11 stored values, got 10/],
       ["NaN", [0, 1, Number.NaN, 4, 8, 9, 11], 2, /non-decreasing, got NaN/],
     ];

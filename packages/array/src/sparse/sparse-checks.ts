@@ -26,7 +26,10 @@ export function indptrProblem(indptr: ArrayLike<number | bigint>, major: number,
 
 /** {@link indptrProblem} with the position of the offending entry. */
 export function indptrProblemAt(indptr: ArrayLike<number | bigint>, major: number, nnz: number): SparseProblem | undefined {
-  if (indptr.length !== major + 1) return { position: indptr.length, detail: `expected ${major + 1} values in indptr, got ${indptr.length}` };
+  if (indptr.length !== major + 1) {
+    // the first entry missing, or the first one too many
+    return { position: Math.min(indptr.length, major + 1), detail: `expected ${major + 1} values in indptr, got ${indptr.length}` };
+  }
   if (Number(indptr[0]) !== 0) return { position: 0, detail: `expected indptr to start at 0, got ${String(indptr[0])}` };
   let prev = 0;
   for (let i = 1; i < indptr.length; i++) {
