@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 import { deflateSync } from "node:zlib";
 import * as zarr from "zarrita";
 import { ChunkDecodeError, PackedStrings, encodeVlenUtf8, fromTypedArray, fromZarr, readPackedStrings } from "@zask/array";
+import { sizeOf } from "@zask/scheduler";
 
 const VALUES = ["AAAC-1", "", "ß-Zelle", "日本", "x".repeat(300), "C1orf86", "é", "last"];
 
@@ -133,4 +134,13 @@ describe("readPackedStrings", () => {
       });
     }
   });
+});
+
+test("sizeOf counts a PackedStrings' bytes, string ends and part index, so memory accounting sees string blocks", () => {
+  // one part: the chunk's bytes after its count (each string's 4-byte length, then the string), the ends, the index
+  const one = PackedStrings.fromVlenUtf8(encodeVlenUtf8(["a", "bb", "ccc"]));
+  assert.equal(sizeOf(one), 3 * 4 + 6 + 3 * 4 + 2 * 8);
+  const names = Array.from({ length: 1000 }, (_, i) => `AAACATACAACCAC-${i}`);
+  const many = PackedStrings.fromVlenUtf8(encodeVlenUtf8(names));
+  assert.ok(sizeOf({ data: many, shape: [1000], dtype: "string" }) >= names.join("").length);
 });

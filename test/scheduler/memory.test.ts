@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { DataNode, Graph, Task, op, ref } from "@zask/graph";
-import { Profiler, close, compute, sizeOf } from "@zask/scheduler";
+import { Profiler, SIZE_OF, close, compute, sizeOf } from "@zask/scheduler";
 
 const ops = new URL("./fixtures/ops.js", import.meta.url).href;
 const fill = op(ops, "fill");
@@ -116,5 +116,21 @@ describe("memory", () => {
     assert.equal(sizeOf({ data: new Uint8Array(7), shape: [7], dtype: "uint8" }), 7);
     assert.equal(sizeOf([new Float64Array(2), { data: new Int16Array(3) }]), 22);
     assert.equal(sizeOf(42), 0);
+  });
+
+  test("sizeOf counts strings by their characters and a header, and asks a class instance that says it can", () => {
+    assert.equal(sizeOf("AAACATACAACCAC-1"), 32);
+    assert.equal(sizeOf(["AAACATACAACCAC-1", "", "x"]), 32 + 16 + 17);
+    // the strings of a block count, its dtype label does not
+    assert.equal(sizeOf({ data: ["ab", "cde"], shape: [2], dtype: "string" }), 18 + 19);
+    class Packed {
+      constructor(readonly bytes: Uint8Array) {}
+      [SIZE_OF](): number {
+        return this.bytes.byteLength + 8;
+      }
+    }
+    assert.equal(sizeOf({ data: new Packed(new Uint8Array(100)), shape: [3] }), 108);
+    // other class instances stay uncounted: sizeOf cannot know what they hold
+    assert.equal(sizeOf(new Map([["a", new Float64Array(1000)]])), 0);
   });
 });

@@ -17,6 +17,7 @@ test("the public API of @zask/scheduler is exactly this list", () => {
     "Profiler",
     "ProgressBar",
     "ReadPlanner",
+    "SIZE_OF",
     "TaskError",
     "TaskMemoryError",
     "WorkerTaskError",

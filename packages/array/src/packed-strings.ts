@@ -1,4 +1,5 @@
 import { isAscii, isUtf8 } from "node:buffer";
+import { SIZE_OF, type Sized } from "@zask/scheduler";
 
 /**
  * Strings in numcodecs' VLenUTF8 layout after its count: each one's uint32 byte length, then
@@ -41,7 +42,7 @@ export interface FromVlenUtf8Options {
  * names.toArray(); // ["AAAC-1", "AAAG-1"]
  * ```
  */
-export class PackedStrings {
+export class PackedStrings implements Sized {
   readonly length: number;
   readonly #parts: readonly Part[];
   /** `#firsts[k]`: the index of part k's first string. */
@@ -52,6 +53,13 @@ export class PackedStrings {
     this.#firsts = new Float64Array(parts.length + 1);
     for (let k = 0; k < parts.length; k++) this.#firsts[k + 1] = this.#firsts[k]! + parts[k]!.ends.length;
     this.length = this.#firsts[parts.length]!;
+  }
+
+  /** Bytes held: the UTF-8 bytes and string ends of every part, and the part index (for `sizeOf`). */
+  [SIZE_OF](): number {
+    let n = this.#firsts.byteLength;
+    for (const p of this.#parts) n += p.bytes.byteLength + p.ends.byteLength;
+    return n;
   }
 
   /**
