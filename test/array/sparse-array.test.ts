@@ -125,6 +125,7 @@ describe("SparseArray", () => {
       ["one too many", [0, 1, 4, 4, 8, 9, 11, 11], 7, /expected 7 values in indptr, got 8/],
       ["short of nnz", [0, 1, 4, 4, 8, 9, 10], 6, /end at the 11 stored values, got 10/],
       ["NaN", [0, 1, Number.NaN, 4, 8, 9, 11], 2, /non-decreasing, got NaN/],
+      ["fractional", [0, 1, 4, 4.5, 8, 9, 11], 3, /expected integers in indptr, got 4.5 at position 3/],
     ];
     for (const [what, indptr, position, message] of cases) {
       for (const format of ["csr", "csc"] as const) {
@@ -144,6 +145,8 @@ describe("SparseArray", () => {
     }
     assert.throws(() => SparseArray.fromSource({ ...src, shape: [6, -1] }), /expected a shape of two non-negative integers, got \[6, -1\]/);
     assert.throws(() => SparseArray.fromSource({ ...src, shape: [6.5, 5] }), SparseStructureError);
+    const floatIndices = fromTypedArray(Float64Array.of(0, 2, 3, 4, 0, 2, 3, 4, 2, 1, 4), [11], { chunks: [4] });
+    assert.throws(() => SparseArray.fromSource({ ...src, indices: floatIndices }), /expected integer indices, got float64/);
   });
 
   it("column selections of every block size equal the dense columns, picked through chunk ends", async () => {

@@ -12,7 +12,7 @@ export interface SparseProblem {
 
 /**
  * What is wrong with `indptr` as the index of `major` rows (CSR) or columns (CSC) over `nnz`
- * stored values, or `undefined` when it is well formed: `major + 1` entries, starting at 0,
+ * stored values, or `undefined` when it is well formed: `major + 1` integers, starting at 0,
  * never decreasing, ending at `nnz`.
  *
  * @example
@@ -35,6 +35,8 @@ export function indptrProblemAt(indptr: ArrayLike<number | bigint>, major: numbe
   for (let i = 1; i < indptr.length; i++) {
     const p = Number(indptr[i]);
     if (!(p >= prev)) return { position: i, detail: `expected indptr to be non-decreasing, got ${String(indptr[i])} after ${prev} at position ${i}` };
+    // a float indptr would cut values at fractional positions, silently truncated
+    if (!Number.isInteger(p)) return { position: i, detail: `expected integers in indptr, got ${String(indptr[i])} at position ${i}` };
     prev = p;
   }
   if (prev !== nnz) return { position: major, detail: `expected indptr to end at the ${nnz} stored values, got ${prev}` };
@@ -73,6 +75,7 @@ export function checkSparseSource(source: SparseSource): void {
     fail(0, `expected a shape of two non-negative integers, got [${source.shape.join(", ")}]`);
   }
   const { data, indices } = source;
+  if (!/int/.test(indices.dtype)) fail(0, `expected integer indices, got ${indices.dtype}`);
   if (data.shape.length !== 1 || indices.shape.length !== 1 || data.shape[0] !== indices.shape[0]) {
     fail(0, `expected 1-d data and indices of equal length, got shapes [${data.shape.join(", ")}] and [${indices.shape.join(", ")}]`);
   }
