@@ -1,6 +1,7 @@
 /** The Markdown table of a benchmark run (benchmarks/results/latest.md, and the README's copy). */
 import { QUERIES, QUERY_LABELS } from "./results.ts";
 import type { ChunkingResult, QueryFigures, QueryName, Results } from "./results.ts";
+import { median } from "./stats.ts";
 
 /** The performance targets: zask's time over dask's, at most. */
 export const TARGETS: readonly { store: string; query: QueryName; maxRatio: number }[] = [
@@ -153,12 +154,6 @@ function faultLines(results: Results): string[] {
     `| --- | --- | ---: | ---: | ---: | ---: |`,
     ...rows,
   ];
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 const requests = (f: QueryFigures | undefined): string =>
