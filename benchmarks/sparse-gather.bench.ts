@@ -2,11 +2,13 @@
  * The gather of a sparse column selection's picked values into row blocks
  * (`sparseGatherPicked`, packages/array/src/ops/sparse-pick.ts), alone, on synthetic picks:
  * rows of stored values in ascending or shuffled order over 2 to 500 chunk pairs, every tenth
- * stored value picked. Prints the median µs per call over repeats of 200 calls.
+ * stored value picked. Prints the median µs per call over repeats of 200 calls. Then the dense
+ * answer of such picks two ways: each block gathered and scattered into the answer
+ * (`sparseConcat`), or written from the picks directly (`sparseDensePicked`).
  *
  * Run: node --import tsx benchmarks/sparse-gather.bench.ts [repeats]   (not part of the tests)
  */
-import { sparseGatherPicked } from "@zask/array/ops";
+import { sparseConcat, sparseDensePicked, sparseGatherPicked } from "@zask/array/ops";
 import { describeMachine } from "./lib/machine.ts";
 import { median } from "./lib/stats.ts";
 
@@ -47,15 +49,32 @@ const CASES: [string, number, number, number, boolean][] = [
   ["1,000 shuffled rows over 500 chunk pairs", 1000, 500, 100, true],
 ];
 
-console.log(`${describeMachine()}\n`);
-for (const [name, rows, chunks, perRow, shuffled] of CASES) {
-  const [layout, picks] = inputs(rows, chunks, perRow, shuffled);
-  for (let i = 0; i < CALLS; i++) sparseGatherPicked(layout, picks);
+/** Median µs per call of `f` over the repeats, after one untimed round. */
+function timed(f: () => unknown): number {
+  for (let i = 0; i < CALLS; i++) f();
   const perCall: number[] = [];
   for (let r = 0; r < REPEATS; r++) {
     const t0 = performance.now();
-    for (let i = 0; i < CALLS; i++) sparseGatherPicked(layout, picks);
+    for (let i = 0; i < CALLS; i++) f();
     perCall.push(((performance.now() - t0) * 1000) / CALLS);
   }
-  console.log(`${name.padEnd(42)} ${median(perCall).toFixed(0).padStart(7)} µs per call`);
+  return median(perCall);
+}
+
+console.log(`${describeMachine()}\n`);
+for (const [name, rows, chunks, perRow, shuffled] of CASES) {
+  const [layout, picks] = inputs(rows, chunks, perRow, shuffled);
+  console.log(
+    `${name.padEnd(42)} ${timed(() => sparseGatherPicked(layout, picks))
+      .toFixed(0)
+      .padStart(7)} µs per call`,
+  );
+}
+console.log("\ndense answer");
+for (const [name, rows, chunks, perRow] of CASES.filter(([, , , , shuffled]) => !shuffled)) {
+  const [layout, picks] = inputs(rows, chunks, perRow, false);
+  const shape = [rows, layout.minor] as const;
+  const gathered = timed(() => sparseConcat([sparseGatherPicked(layout, picks)], "csr", shape, "float32", true));
+  const direct = timed(() => sparseDensePicked([[layout, picks]], "csr", shape, "float32"));
+  console.log(`${name.padEnd(42)} gathered ${gathered.toFixed(0).padStart(6)} µs, direct ${direct.toFixed(0).padStart(6)} µs per call`);
 }

@@ -16,7 +16,7 @@ export { isSparseBlock, sparseToDense, sparseConcat } from "./sparse-block.js";
 export type { SparseBlock, SparseFormat } from "./sparse-block.js";
 export { sparseGather } from "./sparse-gather.js";
 export type { SparseGatherLayout } from "./sparse-gather.js";
-export { sparsePickChunk, sparseGatherPicked } from "./sparse-pick.js";
+export { sparsePickChunk, sparseGatherPicked, sparseDensePicked } from "./sparse-pick.js";
 export type { SparsePickLayout, SparsePicked, SparsePickedBlockLayout } from "./sparse-pick.js";
 export { sparseTakeMinor, minorMap } from "./sparse-select.js";
 export type { MinorMap } from "./sparse-select.js";

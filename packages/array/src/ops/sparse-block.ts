@@ -81,7 +81,8 @@ function scatterInto(out: TypedArray, cols: number, block: SparseBlock, offset: 
   }
 }
 
-function clampBool(out: TypedArray): void {
+/** Clamp a dense bool block summed from duplicate entries back to 0 and 1. */
+export function clampBool(out: TypedArray): void {
   const o = out as unknown as number[];
   for (let i = 0; i < out.length; i++) if (o[i]! > 1) o[i] = 1;
 }

@@ -7,7 +7,7 @@ import { recycleBuffer } from "@zask/scheduler/buffers";
 import { decodeBloscInWasm } from "../codecs/blosc-decode.js";
 import { allocate, typedArrayConstructor, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { ChunkDecodeError, SparseStructureError } from "../errors.js";
-import type { SparseBlock, SparseFormat } from "./sparse-block.js";
+import { clampBool, sparseConcat, type SparseBlock, type SparseFormat } from "./sparse-block.js";
 import { pickTable, type MinorMap } from "./sparse-select.js";
 import { bloscOnlyOf, decodeChunk, type DecodeArgs } from "./zarr.js";
 
@@ -245,12 +245,54 @@ function lowerBound(positions: Float64Array, p: number, lo = 0): number {
 /**
  * cpu op: the {@link SparseBlock} of the major positions of `layout` from the picked values of
  * the chunk pairs they span (in chunk order, so their positions ascend from one pick to the
- * next): each position gets the picked values stored in its range. A cursor walks on from the
- * last position's first value while positions ascend and goes back by binary search when one
- * does not, so rows in any order, or repeated, come out right.
+ * next): each position gets the picked values stored in its range, in any order of positions.
  */
 export function sparseGatherPicked(layout: SparsePickedBlockLayout, picks: readonly SparsePicked[]): SparseBlock {
-  const { starts, ends, format, minor, dtype } = layout;
+  const { format, minor, dtype } = layout;
+  const major = layout.starts.length;
+  const { indptr, firstPick, firstAt } = pickedRuns(layout, picks);
+  const nnz = indptr[major]!;
+  const indices = new Int32Array(nnz);
+  const data = allocate(dtype, nnz) as TypedArray;
+  const out = data as unknown as number[];
+  let o = 0;
+  for (let a = 0; a < major; a++) {
+    let left = indptr[a + 1]! - indptr[a]!;
+    let kk = firstPick[a]!;
+    let i = firstAt[a]!;
+    while (left > 0) {
+      const p = picks[kk]!;
+      const pi = p.indices;
+      const pd = p.data as unknown as number[];
+      const to = Math.min(p.positions.length, i + left);
+      left -= to - i;
+      for (; i < to; i++, o++) {
+        indices[o] = pi[i]!;
+        out[o] = pd[i]!;
+      }
+      kk++;
+      i = 0;
+    }
+  }
+  const shape: [number, number] = format === "csr" ? [major, minor] : [minor, major];
+  return { format, shape, indptr, indices, data, dtype };
+}
+
+/** Per major position of a block: how many picked values it has (as offsets), and the pick and entry where they begin. */
+interface PickedRuns {
+  readonly indptr: Int32Array;
+  readonly firstPick: Int32Array;
+  readonly firstAt: Int32Array;
+}
+
+/**
+ * Where each major position's picked values are among `picks` (in chunk order, so their
+ * positions ascend from one pick to the next). A cursor walks on from the last position's first
+ * value while positions ascend and goes back by binary search when one does not, so positions
+ * in any order, or repeated, come out right.
+ */
+function pickedRuns(layout: SparsePickedBlockLayout, picks: readonly SparsePicked[]): PickedRuns {
+  const { starts, ends } = layout;
   const major = starts.length;
   const nPicks = picks.length;
   const indptr = new Int32Array(major + 1);
@@ -313,28 +355,106 @@ export function sparseGatherPicked(layout: SparsePickedBlockLayout, picks: reado
     }
     indptr[a + 1] = nnz;
   }
-  const indices = new Int32Array(nnz);
-  const data = allocate(dtype, nnz) as TypedArray;
-  const out = data as unknown as number[];
-  let o = 0;
+  return { indptr, firstPick, firstAt };
+}
+
+/**
+ * inline op: the dense C-order answer of a picked read's blocks, each block's picked values
+ * written straight into it (duplicate entries add up, as scipy's toarray), so no block is
+ * gathered into a {@link SparseBlock} first. `blocks` are in major order, each with the picks
+ * its gather would take.
+ *
+ * @example
+ * ```ts
+ * const layout = { format: "csr", starts: Float64Array.of(0), ends: Float64Array.of(3), minor: 2, dtype: "float32" } as const;
+ * const pick = { positions: Float64Array.of(2), indices: Int32Array.of(1), data: Float32Array.of(5) };
+ * sparseDensePicked([[layout, [pick]]], "csr", [1, 2], "float32").data; // Float32Array [0, 5]
+ * ```
+ */
+export function sparseDensePicked(
+  blocks: readonly (readonly [SparsePickedBlockLayout, readonly SparsePicked[]])[],
+  format: SparseFormat,
+  shape: readonly [number, number],
+  dtype: DataType,
+): NDArray {
+  const out = allocate(dtype, shape[0] * shape[1]) as TypedArray;
+  if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
+    return sparseConcat(
+      blocks.map(([layout, picks]) => sparseGatherPicked(layout, picks)),
+      format,
+      shape,
+      dtype,
+      true,
+    ) as NDArray;
+  }
+  const cols = shape[1];
+  let offset = 0;
+  for (const [layout, picks] of blocks) {
+    scatterPicked(out as unknown as number[], cols, format === "csr", offset, layout, picks);
+    offset += layout.starts.length;
+  }
+  if (dtype === "bool") clampBool(out);
+  return { data: out, shape: [shape[0], shape[1]], dtype };
+}
+
+/** Whether each major position's stored range starts at or after the previous one's end. */
+function rangesAscend(starts: Float64Array, ends: Float64Array): boolean {
+  for (let a = 1; a < starts.length; a++) if (starts[a]! < ends[a - 1]!) return false;
+  return true;
+}
+
+/**
+ * Add one block's picked values into the dense `out` (`cols` wide), its major positions from
+ * `offset` on. When the positions' ranges ascend (a whole matrix, or a selection in order), one
+ * walk over the picked values advances the major position as their stored positions pass its
+ * end; otherwise each position's run is found among the picks first.
+ */
+function scatterPicked(out: number[], cols: number, csr: boolean, offset: number, layout: SparsePickedBlockLayout, picks: readonly SparsePicked[]): void {
+  const { starts, ends } = layout;
+  const major = starts.length;
+  if (major > 0 && rangesAscend(starts, ends)) {
+    // CSR: row offset + a, columns from the picks; CSC: column offset + a, rows from the picks
+    const step = csr ? 1 : cols;
+    const baseOf = (a: number): number => (csr ? (offset + a) * cols : offset + a);
+    let a = 0;
+    let start = starts[0]!;
+    let end = ends[0]!;
+    let base = baseOf(0);
+    for (const { positions, indices, data } of picks) {
+      const pd = data as unknown as number[];
+      for (let i = 0; i < positions.length; i++) {
+        const p = positions[i]!;
+        if (p >= end) {
+          do a++;
+          while (a < major && p >= ends[a]!);
+          if (a === major) return;
+          start = starts[a]!;
+          end = ends[a]!;
+          base = baseOf(a);
+        }
+        // a picked value between two positions' ranges (rows outside a selection) is not theirs
+        if (p >= start) out[base + indices[i]! * step]! += pd[i]!;
+      }
+    }
+    return;
+  }
+  const { indptr, firstPick, firstAt } = pickedRuns(layout, picks);
   for (let a = 0; a < major; a++) {
     let left = indptr[a + 1]! - indptr[a]!;
     let kk = firstPick[a]!;
     let i = firstAt[a]!;
+    // CSR: row offset + a, columns from the picks; CSC: column offset + a, rows from the picks
+    const base = csr ? (offset + a) * cols : offset + a;
+    const step = csr ? 1 : cols;
     while (left > 0) {
       const p = picks[kk]!;
       const pi = p.indices;
       const pd = p.data as unknown as number[];
       const to = Math.min(p.positions.length, i + left);
       left -= to - i;
-      for (; i < to; i++, o++) {
-        indices[o] = pi[i]!;
-        out[o] = pd[i]!;
-      }
+      for (; i < to; i++) out[base + pi[i]! * step]! += pd[i]!;
       kk++;
       i = 0;
     }
   }
-  const shape: [number, number] = format === "csr" ? [major, minor] : [minor, major];
-  return { format, shape, indptr, indices, data, dtype };
 }

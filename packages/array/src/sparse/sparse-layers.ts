@@ -7,11 +7,13 @@ import { itemsize, type DataType } from "../dtype.js";
 import type { SparseFormat } from "../ops/sparse-block.js";
 import type { SparseMapOp } from "../ops/sparse-elementwise.js";
 import type { MinorMap } from "../ops/sparse-select.js";
+import type { PickedBlocks } from "./sparse-read.js";
 
 const takeMinorOp = op("@zask/array/ops", "sparseTakeMinor", { lane: "cpu" });
 const mapOp = op("@zask/array/ops", "sparseMap", { lane: "cpu" });
 const toDenseOp = op("@zask/array/ops", "sparseToDense", { lane: "cpu" });
 const concatOp = op("@zask/array/ops", "sparseConcat", { lane: "inline" });
+const densePickedOp = op("@zask/array/ops", "sparseDensePicked", { lane: "inline" });
 
 /** What the builders need of a lazy sparse array. */
 export interface SparseParts {
@@ -72,9 +74,19 @@ export function sparseToDenseLayer(x: SparseParts): { graph: Graph; name: string
   return { graph: blockwiseOne(x, name, toDenseOp, [], [], undefined, { densify }), name };
 }
 
-/** `x`'s graph plus one task joining its blocks (the sparse matrix, or with `dense` the dense array). */
+/**
+ * `x`'s graph plus one task joining its blocks (the sparse matrix, or with `dense` the dense
+ * array). The dense answer of a small picked read is written from its picks directly: the
+ * blocks would only be gathered to be scattered again.
+ */
 export function sparseFinal(x: SparseParts, keys: readonly string[], shape: readonly [number, number], dense: boolean): { graph: Graph; key: string } {
   const key = `sparse-final-${dense ? "dense" : "sparse"}-${x.name}`;
+  const picked = x.graph.layers.get(x.name)?.annotations["pickedBlocks"] as PickedBlocks | undefined;
+  if (dense && picked !== undefined && picked.blocks.length === keys.length) {
+    const args = [picked.blocks.map(([layout, picks]) => [layout, picks.map(ref)]), x.format, [...shape], x.dtype];
+    const task = new Task(key, densePickedOp, args, [...new Set(picked.blocks.flatMap(([, picks]) => picks))]);
+    return { graph: x.graph.withLayer(new MaterializedLayer(key, [task]), [picked.pickLayer]), key };
+  }
   const task = new Task(key, concatOp, [keys.map(ref), x.format, [...shape], x.dtype, dense]);
   return { graph: x.graph.withLayer(new MaterializedLayer(key, [task]), [x.name]), key };
 }

@@ -35,6 +35,17 @@ const gatherPickedInlineOp = op("@zask/array/ops", "sparseGatherPicked", { lane:
  */
 export const DEFAULT_SMALL_READ_BYTES = 8 * 2 ** 20;
 
+/**
+ * The `pickedBlocks` annotation of a small picked read's block layer: each block, in major
+ * order, as its gather's layout and the keys of the picks it takes (all in `pickLayer`). The
+ * dense answer of exactly these blocks is written from the picks, without gathering each block
+ * first (`sparseFinal`).
+ */
+export interface PickedBlocks {
+  readonly pickLayer: string;
+  readonly blocks: [SparsePickedBlockLayout, string[]][];
+}
+
 /** A compressed sparse matrix in a store: its checked `indptr`, and lazy 1-D `data` and `indices`. */
 export interface SparseSource {
   readonly format: SparseFormat;
@@ -150,16 +161,21 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
       perBlock(([c]) => indicesRead.decode.task([c!]).args.slice(1), { refs: false }),
     ],
   });
+  const picked: PickedBlocks = { pickLayer: pickName, blocks: [] };
   const blocks = layouts.map((layout, b) => {
     const block: SparsePickedBlockLayout = { format: layout.format, starts: layout.starts, ends: layout.ends, minor: minorMap.length, dtype: layout.dtype };
     const index = layout.format === "csr" ? [b, 0] : [0, b];
     const picks = layout.dataChunks.map((c) => blockKey(pickName, [c]));
+    picked.blocks.push([block, picks]);
     // the dependencies are known: no walk of the layout to find them
     return new Task(blockKey(name, index), inline ? gatherPickedInlineOp : gatherPickedOp, [block, picks.map(ref)], picks);
   });
+  // a small read's blocks are gathered on the main thread, where a dense answer can be written
+  // from the picks directly (see PickedBlocks)
+  const annotations = inline ? { inlineBlocks: true, pickedBlocks: picked } : {};
   return Graph.merge(withoutTop(data), withoutTop(indices))
     .withLayer(pickLayer, [dataRead.fetch, indicesRead.fetch])
-    .withLayer(new MaterializedLayer(name, blocks, inline ? { inlineBlocks: true } : {}), [pickName]);
+    .withLayer(new MaterializedLayer(name, blocks, annotations), [pickName]);
 }
 
 /**
