@@ -25,7 +25,13 @@ function inputs(rows: number, chunks: number, perRow: number, shuffled: boolean)
   const picks = Array.from({ length: chunks }, (_, c) => {
     const positions: number[] = [];
     for (let p = c * len; p < Math.min(total, (c + 1) * len); p += 10) positions.push(p);
-    return { positions: Float64Array.from(positions), indices: Int32Array.from(positions, (p) => p % 50), data: Float32Array.from(positions) };
+    const base = c * len;
+    return {
+      base,
+      positions: Int32Array.from(positions, (p) => p - base),
+      indices: Int32Array.from(positions, (p) => p % 50),
+      data: Float32Array.from(positions),
+    };
   });
   const order = Array.from({ length: rows }, (_, r) => r);
   if (shuffled) {

@@ -14,8 +14,15 @@ const MINOR = 7;
 /** Picks of chunk pairs of 40 values each, at the given offsets, with minor positions that repeat. */
 function picksOf(chunks: number[][], data: (p: number) => number, make: (values: number[]) => Pick["data"] = (v) => Float32Array.from(v)): Pick[] {
   return chunks.map((offsets, c) => {
-    const positions = Float64Array.from([...offsets].sort((a, b) => a - b).map((o) => c * 40 + o));
-    return { positions, indices: Int32Array.from(positions, (p) => (p * 3) % MINOR), data: make(Array.from(positions, data)) };
+    const global = [...offsets].sort((a, b) => a - b).map((o) => c * 40 + o);
+    // counted from a base inside the chunk, as a pick counts them
+    const base = c * 40 + (c % 3);
+    return {
+      base,
+      positions: Int32Array.from(global, (p) => p - base),
+      indices: Int32Array.from(global, (p) => (p * 3) % MINOR),
+      data: make(global.map(data)),
+    };
   });
 }
 
@@ -28,7 +35,8 @@ function expected(blocks: [Layout, Pick[]][], csr: boolean): number[] {
   for (const [layout, picks] of blocks) {
     layout.starts.forEach((s, a) => {
       for (const p of picks) {
-        p.positions.forEach((pos, i) => {
+        p.positions.forEach((from, i) => {
+          const pos = p.base + from;
           if (pos < s || pos >= layout.ends[a]!) return;
           const at = csr ? (offset + a) * cols + p.indices[i]! : p.indices[i]! * cols + offset + a;
           out[at] = Math.fround(out[at]! + Number(p.data[i]!));

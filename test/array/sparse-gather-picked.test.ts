@@ -15,8 +15,11 @@ test("sparseGatherPicked gives each position its picked values, rows in order or
       fc.boolean(),
       (chunks, rows, sorted) => {
         const picks = chunks.map((offsets, c) => {
-          const positions = Float64Array.from(offsets.sort((a, b) => a - b).map((o) => c * 40 + o));
-          return { positions, indices: Int32Array.from(positions, (p) => p % 7), data: Float32Array.from(positions, (p) => p / 2) };
+          // counted from a base inside the chunk, as a pick counts them
+          const base = c * 40 + (c % 3);
+          const global = offsets.sort((a, b) => a - b).map((o) => c * 40 + o);
+          const positions = Int32Array.from(global, (p) => p - base);
+          return { base, positions, indices: Int32Array.from(global, (p) => p % 7), data: Float32Array.from(global, (p) => p / 2) };
         });
         const ranges = sorted ? [...rows].sort((a, b) => a[0] - b[0]) : rows;
         const starts = Float64Array.from(ranges, ([s]) => s);
@@ -27,7 +30,8 @@ test("sparseGatherPicked gives each position its picked values, rows in order or
         const data: number[] = [];
         ranges.forEach(([s, n]) => {
           for (const p of picks)
-            p.positions.forEach((pos, i) => {
+            p.positions.forEach((at, i) => {
+              const pos = p.base + at;
               if (pos >= s && pos < s + n) {
                 indices.push(p.indices[i]!);
                 data.push(p.data[i]!);
@@ -47,7 +51,8 @@ test("sparseGatherPicked gives each position its picked values, rows in order or
 
 test("sparseGatherPicked refuses picks out of chunk order rather than lose values", () => {
   const pick = (positions: number[]) => ({
-    positions: Float64Array.from(positions),
+    base: 0,
+    positions: Int32Array.from(positions),
     indices: Int32Array.from(positions, () => 0),
     data: Float32Array.from(positions),
   });

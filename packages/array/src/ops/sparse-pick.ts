@@ -35,8 +35,10 @@ type DecodeTail = DecodeArgs extends [unknown, ...infer Rest] ? Rest : never;
 
 /** The selected stored values of one chunk pair, in stored order: plain typed arrays. */
 export interface SparsePicked {
-  /** Global stored position of each picked value. */
-  readonly positions: Float64Array;
+  /** A global stored position inside the chunk: each picked value's is `base + positions[i]`. */
+  readonly base: number;
+  /** Each picked value's stored position from `base` (small, as a chunk is). */
+  readonly positions: Int32Array;
   /** Its minor position in the selection. */
   readonly indices: Int32Array;
   readonly data: TypedArray;
@@ -158,14 +160,14 @@ function pickInWasm(
     throw badIndex(layout, p0 + k, new Int32Array(buffer, at[0]!, chunkLen)[from + k]!);
   }
   const pos = new Int32Array(buffer, posAt, q);
-  const positions = new Float64Array(q);
-  for (let i = 0; i < q; i++) positions[i] = p0 + pos[i]!;
+  // the kernel's positions count from p0 already: copied out as they are
+  const positions = pos.slice();
   const indices = new Int32Array(buffer, tgtAt, q).slice();
   const src = new (typedArrayConstructor(dtype))(buffer, at[1]!, chunkLen) as unknown as number[];
   const data = allocate(dtype, q) as TypedArray;
   const out = data as unknown as number[];
   for (let i = 0; i < q; i++) out[i] = src[from + pos[i]!]!;
-  return { positions, indices, data };
+  return { base: p0, positions, indices, data };
 }
 
 /** The selected source positions of `map` when there are at most four, else none. */
@@ -207,17 +209,18 @@ export async function sparsePickChunk(
   const pick = pickTable(minorMap, minor);
   // offsets inside a chunk are small integers: kept as such, the loop indexes without float checks
   const q = pickInto(ix, pick, (p0 - off) | 0, (p1 - off) | 0, layout, off);
-  const positions = new Float64Array(q);
-  for (let i = 0; i < q; i++) positions[i] = off + scratchPos[i]!;
+  const positions = scratchPos.slice(0, q);
   const indices = scratchIdx.slice(0, q);
   const dBlock = await decodeChunk(dataBytes, ...dataDecode);
   const src = chunkValues(dBlock, layout, "data");
   const data = allocate(layout.dtype, q) as TypedArray;
   const out = data as unknown as number[];
-  for (let i = 0; i < q; i++) out[i] = src[(positions[i]! - base) | 0]!;
+  // the chunk's values from its start; the positions from `off`
+  const shift = (off - base) | 0;
+  for (let i = 0; i < q; i++) out[i] = src[shift + positions[i]!]!;
   recycleBuffer((ixBlock.data as TypedArray).buffer as ArrayBuffer);
   recycleBuffer((dBlock.data as TypedArray).buffer as ArrayBuffer);
-  return { positions, indices, data };
+  return { base: off, positions, indices, data };
 }
 
 /** What {@link sparseGatherPicked} needs of a block: its major positions' stored ranges. */
@@ -232,7 +235,7 @@ export interface SparsePickedBlockLayout {
 }
 
 /** The first entry of `positions` at or after `p` (they ascend), searching from `lo`. */
-function lowerBound(positions: Float64Array, p: number, lo = 0): number {
+function lowerBound(positions: Float64Array | Int32Array, p: number, lo = 0): number {
   let hi = positions.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -304,13 +307,13 @@ function pickedRuns(layout: SparsePickedBlockLayout, picks: readonly SparsePicke
   // by binary search
   const lastUpTo = new Float64Array(nPicks);
   for (let j = 0; j < nPicks; j++) {
-    const pos = picks[j]!.positions;
+    const { base, positions: pos } = picks[j]!;
     const before = j > 0 ? lastUpTo[j - 1]! : -Infinity;
     // the walk below relies on it: picks out of order would lose values without an error
-    if (pos.length > 0 && !(pos[0]! > before)) {
-      throw new RangeError(`Expected the picks of a block in chunk order, got position ${pos[0]} in pick ${j} after ${before}`);
+    if (pos.length > 0 && !(base + pos[0]! > before)) {
+      throw new RangeError(`Expected the picks of a block in chunk order, got position ${base + pos[0]!} in pick ${j} after ${before}`);
     }
-    lastUpTo[j] = pos.length > 0 ? pos[pos.length - 1]! : before;
+    lastUpTo[j] = pos.length > 0 ? base + pos[pos.length - 1]! : before;
   }
   // the first picked value at or after the last position's start
   let k = 0;
@@ -328,15 +331,17 @@ function pickedRuns(layout: SparsePickedBlockLayout, picks: readonly SparsePicke
       }
       last = s;
       while (k < nPicks) {
-        const pos = picks[k]!.positions;
+        const { base, positions: pos } = picks[k]!;
         const n = pos.length;
-        if (n === 0 || pos[n - 1]! < s) {
+        // the position's start, counted as this pick counts
+        const from = s - base;
+        if (n === 0 || pos[n - 1]! < from) {
           k++;
           at = 0;
           continue;
         }
-        if (back) at = lowerBound(pos, s, at);
-        else while (pos[at]! < s) at++;
+        if (back) at = lowerBound(pos, from, at);
+        else while (pos[at]! < from) at++;
         break;
       }
       firstPick[a] = k;
@@ -344,9 +349,10 @@ function pickedRuns(layout: SparsePickedBlockLayout, picks: readonly SparsePicke
       let kk = k;
       let i = at;
       while (kk < nPicks) {
-        const pos = picks[kk]!.positions;
+        const { base, positions: pos } = picks[kk]!;
         const n = pos.length;
-        while (i < n && pos[i]! < e) i++;
+        const to = e - base;
+        while (i < n && pos[i]! < to) i++;
         nnz += i - (kk === k ? at : 0);
         if (i < n) break;
         kk++;
@@ -367,7 +373,7 @@ function pickedRuns(layout: SparsePickedBlockLayout, picks: readonly SparsePicke
  * @example
  * ```ts
  * const layout = { format: "csr", starts: Float64Array.of(0), ends: Float64Array.of(3), minor: 2, dtype: "float32" } as const;
- * const pick = { positions: Float64Array.of(2), indices: Int32Array.of(1), data: Float32Array.of(5) };
+ * const pick = { base: 0, positions: Int32Array.of(2), indices: Int32Array.of(1), data: Float32Array.of(5) };
  * sparseDensePicked([[layout, [pick]]], "csr", [1, 2], "float32").data; // Float32Array [0, 5]
  * ```
  */
@@ -420,10 +426,10 @@ function scatterPicked(out: number[], cols: number, csr: boolean, offset: number
     let start = starts[0]!;
     let end = ends[0]!;
     let base = baseOf(0);
-    for (const { positions, indices, data } of picks) {
+    for (const { base: b, positions, indices, data } of picks) {
       const pd = data as unknown as number[];
       for (let i = 0; i < positions.length; i++) {
-        const p = positions[i]!;
+        const p = b + positions[i]!;
         if (p >= end) {
           do a++;
           while (a < major && p >= ends[a]!);
