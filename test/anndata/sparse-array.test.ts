@@ -102,6 +102,42 @@ describe("sparse selections and elementwise ops against scipy", () => {
     });
   }
 
+  for (const name of names) {
+    it(`${name}: a minor selection in order, alone and after major selections, is picked per chunk pair and equals scipy's, written from the picks on the main thread or gathered on the pool`, async () => {
+      const csr = name === "X";
+      const picked = [1, 3, 59];
+      const queries: [string, (m: SparseArray) => LazyArray][] = csr
+        ? [
+            ["pick_minor", (m) => m.slice(null, picked)],
+            ["pick_minor_major_range", (m) => m.slice(slice(10, 40), picked)],
+            ["pick_minor_major_list", (m) => m.slice([50, 2, 2, 96], picked)],
+          ]
+        : [
+            ["pick_minor", (m) => m.slice(picked)],
+            ["pick_minor_major_range", (m) => m.slice(picked, slice(10, 40))],
+            ["pick_minor_major_list", (m) => m.slice(picked, [40, 2, 2, 17])],
+          ];
+      for (const [blockNnz, smallReadBytes] of [
+        [undefined, undefined],
+        [300, undefined],
+        [300, 0],
+      ] as const) {
+        const m = await open(name, blockNnz, smallReadBytes);
+        for (const [label, q] of queries) {
+          const what = `${name} ${label} (blockNnz ${blockNnz}, smallReadBytes ${smallReadBytes})`;
+          const prof = new Profiler();
+          const got = await q(m).compute({ callbacks: [prof] });
+          assert.deepEqual(got.shape, scipy[name][label]!.shape, what);
+          close(got.data as Float32Array, scipy[name][label]!, what);
+          const ran = (re: RegExp): number => prof.tasks.filter((t) => re.test(t.key)).length;
+          assert.ok(ran(/sparse-pick/) > 0, `${what}: picked per chunk pair`);
+          // a small read's answer comes from its picks; the pool's blocks are gathered first
+          assert.equal(ran(/^\["sparse-read/) === 0, smallReadBytes === undefined, `${what}: gathered blocks ${ran(/^\["sparse-read/)}`);
+        }
+      }
+    });
+  }
+
   it("adding a nonzero scalar densifies, and plan() counts the dense bytes it makes", async () => {
     const m = await open("X");
     const plus = m.add(1);
