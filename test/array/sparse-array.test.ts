@@ -247,7 +247,7 @@ describe("SparseArray column selections through zarr chunks on the pool", () => 
   /** The 6 × 5 matrix of {@link source} with `data` and `indices` written as zarr arrays in chunks of 4 and read back lazily. */
   async function zarrSource(
     dir: string,
-    indices?: Int32Array | Int16Array | Uint32Array | BigInt64Array,
+    indices?: Int32Array | Int16Array | Uint32Array | BigInt64Array | BigUint64Array,
     data?: Float64Array,
     sharded = false,
   ): Promise<{ src: SparseSource; dense: Float64Array }> {
@@ -314,18 +314,64 @@ describe("SparseArray column selections through zarr chunks on the pool", () => 
   }
 
   it("every stored index a picked chunk range holds is checked, whatever its integer type, and the first bad one named", async () => {
-    for (const [what, bad] of [...BAD_INDICES, ["int64 2^40", BigInt64Array.of(0n, 2n, 3n, 4n, 0n, 2n, 3n, 2n ** 40n, 2n, 1n, 4n)] as const]) {
+    const wide = (v: bigint) => BigInt64Array.of(0n, 2n, 3n, 4n, 0n, 2n, 3n, v, 2n, 1n, 4n);
+    for (const [what, bad] of [
+      ...BAD_INDICES,
+      ["int64 2^40", wide(2n ** 40n)],
+      ["int64 2^32", wide(2n ** 32n)],
+      ["int64 -1", wide(-1n)],
+      ["int64 -2^31-1", wide(-(2n ** 31n) - 1n)],
+      ["uint64 2^63", BigUint64Array.of(0n, 2n, 3n, 4n, 0n, 2n, 3n, 2n ** 63n, 2n, 1n, 4n)],
+    ] as const) {
       const { src } = await zarrSource(dir, bad);
-      for (const blockNnz of [1, 100]) {
-        const X = SparseArray.fromSource(src, { blockNnz, smallReadBytes: 0 });
+      // the pool's picks, a small read's picks, and the gather a reduction reads
+      for (const [how, options, query] of [
+        ["picked on the pool, blockNnz 1", { blockNnz: 1, smallReadBytes: 0 }, (X: SparseArray) => X.slice(null, [0])],
+        ["picked on the pool, blockNnz 100", { blockNnz: 100, smallReadBytes: 0 }, (X: SparseArray) => X.slice(null, [0])],
+        ["picked on the main thread", {}, (X: SparseArray) => X.slice(null, [0])],
+        ["gathered", {}, (X: SparseArray) => X.sum({ axis: 0 })],
+      ] as const) {
+        const X = SparseArray.fromSource(src, options);
         // column 0 is not stored at position 7: the check must not depend on what is picked
-        await assert.rejects(X.slice(null, [0]).compute(), (e: Error) => {
+        await assert.rejects(query(X).compute(), (e: Error) => {
           const c = (e as { cause?: unknown }).cause ?? e;
-          assert.ok(c instanceof SparseStructureError, `${what}, blockNnz ${blockNnz}: ${String(e)}`);
-          assert.equal(c.position, 7, what);
-          assert.equal(c.url, src.url, what);
+          assert.ok(c instanceof SparseStructureError, `${what}, ${how}: ${String(e)}`);
+          assert.equal(c.position, 7, `${what}, ${how}`);
+          assert.equal(c.url, src.url, `${what}, ${how}`);
+          // the index as stored, not as read
+          const stored = String(bad[7]);
+          assert.ok(c.message.includes(`got ${stored} at position 7`), `${what}, ${how}: ${c.message}`);
           return true;
         });
+      }
+    }
+  });
+
+  it("int64 and uint64 indices give the values int32 ones give: picked on the pool and on the main thread, gathered and reduced", async () => {
+    const { src, dense } = await zarrSource(dir);
+    const narrow = (await src.indices.compute()).data as Int32Array;
+    for (const wide of [BigInt64Array.from(narrow, (j) => BigInt(j)), BigUint64Array.from(narrow, (j) => BigInt(j))]) {
+      const { src: w } = await zarrSource(dir, wide);
+      assert.equal(w.indices.dtype, wide instanceof BigInt64Array ? "int64" : "uint64");
+      for (const options of [{ blockNnz: 1, smallReadBytes: 0 }, { blockNnz: 100, smallReadBytes: 0 }, {}, { blockNnz: 3 }]) {
+        const X = SparseArray.fromSource(w, options);
+        const what: string = `${w.indices.dtype} ${JSON.stringify(options)}`;
+        const cols = X.slice(null, [1, 3, 4]);
+        assert.ok(
+          [...cols.graph.layers.keys()].some((k) => k.startsWith("sparse-pick-")),
+          `${what}: picked`,
+        );
+        const want = [0, 1, 2, 3, 4, 5].flatMap((a) => [1, 3, 4].map((j) => dense[a * 5 + j]!));
+        assert.deepEqual(Array.from((await cols.compute()).data as Float64Array), want, what);
+        const rows = [5, 1, 1, 3];
+        assert.deepEqual(
+          Array.from((await X.slice(rows, [0, 4]).compute()).data as Float64Array),
+          rows.flatMap((a) => [0, 4].map((j) => dense[a * 5 + j]!)),
+          `${what}: rows [${rows}]`,
+        );
+        const sums = [0, 1, 2, 3, 4].map((j) => [0, 1, 2, 3, 4, 5].reduce((t, a) => t + dense[a * 5 + j]!, 0));
+        assert.deepEqual(Array.from((await X.sum({ axis: 0 }).compute()).data as Float64Array), sums, `${what}: sum over rows`);
+        assert.deepEqual(Array.from((await X.compute()).data as Float64Array), Array.from(dense), `${what}: all of it`);
       }
     }
   });

@@ -4,6 +4,7 @@ import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype
 import { SparseStructureError } from "../errors.js";
 import type { SparseBlock, SparseFormat } from "./sparse-block.js";
 import { pickTable, sparseTakeMinor, type MinorMap } from "./sparse-select.js";
+import { narrowIndices } from "./narrow-indices.js";
 
 /** Where a block's ranges lie: the first chunk it references and the chunk length of each 1-D array. */
 export interface SparseGatherLayout {
@@ -57,18 +58,41 @@ function copyRange(
         `expected ${what} to hold position ${Math.min(p1, (c + 1) * len) - 1}, as indptr says, but its chunk ${c} ends at ${c * len + (chunk?.data.length ?? 0)}`,
       );
     }
+    // indices come narrowed to int32 (sparseGather), values as the block's dtype: same types
     const src = chunk.data as TypedArray;
-    if (src.constructor === out.constructor) (out as Float64Array).set((src as Float64Array).subarray(from, to), at);
-    else {
-      // int64 indices: one beyond int32 becomes -1, which the index check refuses
-      for (let i = from; i < to; i++) {
-        const v = Number(src[i]!);
-        out[at + i - from] = (v >= -(2 ** 31) && v < 2 ** 31 ? v : -1) as never;
-      }
-    }
+    (out as Float64Array).set((src as Float64Array).subarray(from, to), at);
     at += to - from;
     p += to - from;
   }
+}
+
+/**
+ * `e` naming the index stored at its position when that index was beyond int32 (narrowed to
+ * -1, the refused index the message names), else `e` as it is.
+ */
+function withStoredIndex(e: SparseStructureError, layout: SparseGatherLayout, indicesChunks: readonly NDArray[]): SparseStructureError {
+  const c = Math.floor(e.position / layout.indicesChunk);
+  const chunk = indicesChunks[layout.indicesChunks.indexOf(c)];
+  const stored = chunk?.data[e.position - c * layout.indicesChunk];
+  if (!(typeof stored === "number" || typeof stored === "bigint") || fitsInt32(stored)) return e;
+  return new SparseStructureError(layout.path, layout.url, e.position, `expected indices in [0, ${layout.minor}), got ${stored} at position ${e.position}`);
+}
+
+function fitsInt32(v: number | bigint): boolean {
+  return typeof v === "bigint" ? v >= -(2n ** 31n) && v < 2n ** 31n : v >= -(2 ** 31) && v < 2 ** 31;
+}
+
+/** An indices chunk of another integer type as int32, each value beyond int32 as -1 (see {@link narrowIndices}). */
+function narrowChunk(chunk: NDArray): NDArray {
+  const src = chunk.data;
+  if (src instanceof Int32Array) return chunk;
+  const data = new Int32Array(src.length);
+  if (src instanceof BigInt64Array || src instanceof BigUint64Array) narrowIndices(src, 0, src.length, data);
+  else {
+    const from = src as unknown as ArrayLike<number>;
+    for (let i = 0; i < data.length; i++) data[i] = fitsInt32(from[i]!) ? from[i]! : -1;
+  }
+  return { data, shape: chunk.shape, dtype: "int32" };
 }
 
 /**
@@ -79,10 +103,17 @@ function copyRange(
  * the position).
  */
 export function sparseGather(layout: SparseGatherLayout, dataChunks: readonly NDArray[], indicesChunks: readonly NDArray[]): SparseBlock {
+  // other integer indices (int64 most often) read as int32 once, so every path below reads int32
+  if (indicesChunks.some((c) => !(c.data instanceof Int32Array))) {
+    try {
+      return sparseGather(layout, dataChunks, indicesChunks.map(narrowChunk));
+    } catch (e) {
+      throw e instanceof SparseStructureError ? withStoredIndex(e, layout, indicesChunks) : e;
+    }
+  }
   const map = layout.minorMap;
   if (map !== undefined) {
-    const wide = indicesChunks.some((c) => c.data instanceof BigInt64Array || c.data instanceof BigUint64Array);
-    if (!wide && map.monotonic && map.targets.length === map.length) return gatherPicked(layout, map, dataChunks, indicesChunks);
+    if (map.monotonic && map.targets.length === map.length) return gatherPicked(layout, map, dataChunks, indicesChunks);
     return sparseTakeMinor(sparseGather({ ...layout, minorMap: undefined }, dataChunks, indicesChunks), map);
   }
   const { starts, ends, minor, format } = layout;

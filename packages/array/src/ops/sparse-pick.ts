@@ -8,6 +8,7 @@ import { decodeBloscInWasm } from "../codecs/blosc-decode.js";
 import { allocate, typedArrayConstructor, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { ChunkDecodeError, SparseStructureError } from "../errors.js";
 import { clampBool, sparseConcat, type SparseBlock, type SparseFormat } from "./sparse-block.js";
+import { narrowIndices } from "./narrow-indices.js";
 import { pickTable, type MinorMap } from "./sparse-select.js";
 import { bloscOnlyOf, decodeChunk, type DecodeArgs } from "./zarr.js";
 
@@ -60,16 +61,33 @@ function scratchFor(n: number): void {
   scratchIdx = new Int32Array(n);
 }
 
-function badIndex(layout: SparsePickLayout, at: number, j: number): SparseStructureError {
+// this thread's int64 indices read as int32, grown as needed
+let scratchIx = new Int32Array(0);
+
+function scratchIndices(n: number): Int32Array {
+  if (scratchIx.length < n) scratchIx = new Int32Array(n);
+  return scratchIx;
+}
+
+function badIndex(layout: SparsePickLayout, at: number, j: number | bigint): SparseStructureError {
   return new SparseStructureError(layout.path, layout.url, at, `expected indices in [0, ${layout.minor}), got ${j} at position ${at}`);
 }
 
 /**
  * One pass over `ix[from, to)`: the selected ones' positions and new indices into the scratch
- * arrays; returns how many. Called with Int32Array indices (nearly every store), so the loop
- * stays monomorphic; other integer types come converted to a Float64Array.
+ * arrays; returns how many. Called with Int32Array indices (nearly every store, int64 ones
+ * narrowed), so the loop stays monomorphic; other integer types come converted to a
+ * Float64Array. A bad index is reported as `stored` holds it (the chunk, from `off`).
  */
-function pickInto(ix: Int32Array | Float64Array, pick: Int32Array, from: number, to: number, layout: SparsePickLayout, off: number): number {
+function pickInto(
+  ix: Int32Array | Float64Array,
+  pick: Int32Array,
+  from: number,
+  to: number,
+  layout: SparsePickLayout,
+  off: number,
+  stored: ArrayLike<number | bigint>,
+): number {
   scratchFor(to - from);
   const pos = scratchPos;
   const idx = scratchIdx;
@@ -77,7 +95,7 @@ function pickInto(ix: Int32Array | Float64Array, pick: Int32Array, from: number,
   let q = 0;
   for (let k = from; k < to; k++) {
     const j = ix[k]!;
-    if (!(j >= 0 && j < minor)) throw badIndex(layout, off + k, j);
+    if (!(j >= 0 && j < minor)) throw badIndex(layout, off + k, stored[off + k - layout.chunk * layout.chunkLen]!);
     const t = pick[j]!;
     if (t >= 0) {
       pos[q] = k;
@@ -202,13 +220,17 @@ export async function sparsePickChunk(
   const base = chunk * chunkLen;
   const ixBlock = await decodeChunk(indicesBytes, ...indicesDecode);
   const raw = chunkValues(ixBlock, layout, "indices");
-  // other integer types as float64 numbers (int64 ones beyond 2^53 rounded, still out of range)
-  const ix =
-    raw instanceof Int32Array ? raw : Float64Array.from((raw as unknown as Int16Array).subarray(p0 - base, p1 - base) as ArrayLike<number>, (v) => Number(v));
   const off = raw instanceof Int32Array ? base : p0;
+  let ix: Int32Array | Float64Array;
+  if (raw instanceof Int32Array) ix = raw;
+  else if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) {
+    // int64 indices as int32 (one beyond int32 as -1, refused below with its stored value)
+    ix = scratchIndices(p1 - p0);
+    narrowIndices(raw, p0 - base, p1 - base, ix);
+  } else ix = Float64Array.from((raw as unknown as Int16Array).subarray(p0 - base, p1 - base) as ArrayLike<number>, (v) => Number(v));
   const pick = pickTable(minorMap, minor);
   // offsets inside a chunk are small integers: kept as such, the loop indexes without float checks
-  const q = pickInto(ix, pick, (p0 - off) | 0, (p1 - off) | 0, layout, off);
+  const q = pickInto(ix, pick, (p0 - off) | 0, (p1 - off) | 0, layout, off, raw);
   const positions = scratchPos.slice(0, q);
   const indices = scratchIdx.slice(0, q);
   const dBlock = await decodeChunk(dataBytes, ...dataDecode);

@@ -179,6 +179,15 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
 }
 
 /**
+ * Whether `indices` are 64-bit integers (scipy's once a matrix holds 2^31 values). A small read
+ * picks their chunk pairs too: the pick reads each chunk's int64 indices as int32 in one pass
+ * over the range it scans, where the gather would first copy every chunk narrowed.
+ */
+function wideIndices(indices: LazyArray): boolean {
+  return indices.dtype === "int64" || indices.dtype === "uint64";
+}
+
+/**
  * Whether a small read's chunk pairs would be picked by the WebAssembly pick kernel
  * (sparsePickChunk's fast path): plain blosc chunks (see bloscOnlyOf), int32 indices, and
  * WebAssembly SIMD on this thread. Then picking beats decoding the chunks and gathering from
@@ -326,7 +335,7 @@ export function sparseRead(
   const minorOut = minorMap?.length ?? minor;
   const chunks = csr ? [sizes, [minorOut]] : [[minorOut], sizes];
   const picking =
-    (!decodeHere || pickableInWasm(data, indices)) &&
+    (!decodeHere || pickableInWasm(data, indices) || wideIndices(indices)) &&
     minorMap !== undefined &&
     minorMap.monotonic &&
     minorMap.targets.length === minorMap.length &&
