@@ -157,30 +157,13 @@ function select(adata: AnnData<LazyArray>, query: Exclude<QueryName, "open">, ge
  * measure the checksum rather than the query.
  */
 function sumOf(data: ArrayLike<number | bigint | string>): number {
-  if (data instanceof Float32Array) return sumFloat32(data);
-  if (data instanceof Float64Array) return sumFloat64(data);
+  if (data instanceof Float32Array || data instanceof Float64Array) return sumFloats(data);
   let total = 0;
   for (let i = 0; i < data.length; i++) total += Number(data[i]);
   return total;
 }
 
-function sumFloat32(data: Float32Array): number {
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  const n = data.length - (data.length % 4);
-  for (let i = 0; i < n; i += 4) {
-    a += data[i]!;
-    b += data[i + 1]!;
-    c += data[i + 2]!;
-    d += data[i + 3]!;
-  }
-  for (let i = n; i < data.length; i++) a += data[i]!;
-  return a + b + c + d;
-}
-
-function sumFloat64(data: Float64Array): number {
+function sumFloats(data: Float32Array | Float64Array): number {
   let a = 0;
   let b = 0;
   let c = 0;

@@ -53,7 +53,7 @@ export function sparseToDense(block: SparseBlock): NDArray {
 }
 
 /** Add `block`'s stored values into the dense C-order `out` (`cols` wide), its major positions from `offset` on. */
-function scatterInto(out: TypedArray, cols: number, block: SparseBlock, offset: number): void {
+export function scatterInto(out: TypedArray, cols: number, block: SparseBlock, offset: number): void {
   const [major] = majorMinor(block);
   const { indptr, indices, data } = block;
   const csr = block.format === "csr";

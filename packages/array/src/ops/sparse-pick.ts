@@ -7,7 +7,7 @@ import { recycleBuffer } from "@zask/scheduler/buffers";
 import { decodeBloscInWasm } from "../codecs/blosc-decode.js";
 import { allocate, typedArrayConstructor, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { ChunkDecodeError, SparseStructureError } from "../errors.js";
-import { clampBool, sparseConcat, type SparseBlock, type SparseFormat } from "./sparse-block.js";
+import { clampBool, scatterInto, sparseConcat, type SparseBlock, type SparseFormat } from "./sparse-block.js";
 import { narrowIndices } from "./narrow-indices.js";
 import { pickTable, type MinorMap } from "./sparse-select.js";
 import { bloscOnlyOf, decodeChunk, type DecodeArgs } from "./zarr.js";
@@ -435,7 +435,7 @@ function rangesAscend(starts: Float64Array, ends: Float64Array): boolean {
  * Add one block's picked values into the dense `out` (`cols` wide), its major positions from
  * `offset` on. When the positions' ranges ascend (a whole matrix, or a selection in order), one
  * walk over the picked values advances the major position as their stored positions pass its
- * end; otherwise each position's run is found among the picks first.
+ * end; otherwise the block is gathered and scattered.
  */
 function scatterPicked(out: number[], cols: number, csr: boolean, offset: number, layout: SparsePickedBlockLayout, picks: readonly SparsePicked[]): void {
   const { starts, ends } = layout;
@@ -466,23 +466,6 @@ function scatterPicked(out: number[], cols: number, csr: boolean, offset: number
     }
     return;
   }
-  const { indptr, firstPick, firstAt } = pickedRuns(layout, picks);
-  for (let a = 0; a < major; a++) {
-    let left = indptr[a + 1]! - indptr[a]!;
-    let kk = firstPick[a]!;
-    let i = firstAt[a]!;
-    // CSR: row offset + a, columns from the picks; CSC: column offset + a, rows from the picks
-    const base = csr ? (offset + a) * cols : offset + a;
-    const step = csr ? 1 : cols;
-    while (left > 0) {
-      const p = picks[kk]!;
-      const pi = p.indices;
-      const pd = p.data as unknown as number[];
-      const to = Math.min(p.positions.length, i + left);
-      left -= to - i;
-      for (; i < to; i++) out[base + pi[i]! * step]! += pd[i]!;
-      kk++;
-      i = 0;
-    }
-  }
+  // rows out of order or overlapping (a selection's): gathered as a block first
+  scatterInto(out as unknown as TypedArray, cols, sparseGatherPicked(layout, picks), offset);
 }
