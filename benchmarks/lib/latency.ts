@@ -52,7 +52,8 @@ export interface LatencyRow {
 /** What {@link runLatency} needs. */
 export interface LatencyOptions {
   rtts: readonly number[];
-  stores: readonly { name: string; chunks: [number, number] }[];
+  /** The stores to read; a `sparse` one (CSR X) holds other values, checked against `sums_csr`. */
+  stores: readonly { name: string; chunks: [number, number]; sparse?: boolean }[];
   /** nginx's host and port. */
   target: { host: string; port: number };
   /** nginx's h2c port, for zask over HTTP/2 (left out when `undefined`). */
@@ -131,7 +132,7 @@ export async function runLatency(options: LatencyOptions): Promise<{ rows: Laten
                 connections: f.connections,
                 floorMs,
                 overFloor: floorMs > 0 ? ms / floorMs : undefined,
-                sumOk: sumMatches(f.sum, query === "open" ? expected.shape[0] + expected.shape[1] : expected.sums[query]),
+                sumOk: sumMatches(f.sum, query === "open" ? expected.shape[0] + expected.shape[1] : (store.sparse ? expected.sums_csr : expected.sums)[query]),
               };
               rows.push(row);
               options.onRow?.(row);
