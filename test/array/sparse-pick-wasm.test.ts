@@ -1,7 +1,7 @@
 // The pick of a sparse chunk pair decoded in WebAssembly memory (sparsePickChunk's fast path):
 // against a plain JS pick of the same values, on chunks numcodecs encodes here with every codec
 // the path takes and one it leaves to numcodecs (zstd), for values of every item size, and on bad
-// chunks and indices.
+// chunks and indices; and the JS pick of int64 and uint64 indices.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import Blosc from "numcodecs/blosc";
@@ -28,11 +28,15 @@ function matrix(seed: number): { indices: Int32Array; data: Float32Array } {
 
 type Compressor = { cname: string; clevel: number; shuffle: number };
 
-function meta(dtype: "int32" | "float32", c: Compressor, path: string) {
+/** The index types the pick reads in WebAssembly, with their zarr dtypes and arrays. */
+type IndexType = "int32" | "int64" | "uint64";
+const ZARR_DTYPES = { int32: "<i4", int64: "<i8", uint64: "<u8", float32: "<f4" } as const;
+
+function meta(dtype: IndexType | "float32", c: Compressor, path: string) {
   const document = JSON.stringify({
     chunks: [LEN],
     compressor: { id: "blosc", blocksize: 0, ...c },
-    dtype: dtype === "int32" ? "<i4" : "<f4",
+    dtype: ZARR_DTYPES[dtype],
     fill_value: 0,
     filters: null,
     order: "C",
@@ -42,8 +46,14 @@ function meta(dtype: "int32" | "float32", c: Compressor, path: string) {
   return { zarrFormat: 2 as const, document, dtype, path };
 }
 
+/** `indices` as `type`: int32 as they are, else widened to 64 bits (a bad index keeps its value). */
+function widened(indices: Int32Array, type: IndexType): Int32Array | BigInt64Array | BigUint64Array {
+  if (type === "int32") return indices;
+  return type === "int64" ? BigInt64Array.from(indices, (j) => BigInt(j)) : BigUint64Array.from(indices, (j) => BigInt.asUintN(64, BigInt(j)));
+}
+
 /** Chunk `c` of `values`, zero-padded to the chunk length as zarr v2 stores an edge chunk, encoded. */
-async function encoded(values: Int32Array | Float32Array, c: number, compressor: Compressor): Promise<Uint8Array> {
+async function encoded(values: Int32Array | Float32Array | BigInt64Array | BigUint64Array, c: number, compressor: Compressor): Promise<Uint8Array> {
   const chunk = new (values.constructor as Int32ArrayConstructor)(LEN);
   chunk.set(values.subarray(c * LEN, Math.min(TOTAL, (c + 1) * LEN)));
   return Blosc.fromConfig({ blocksize: 0, ...compressor }).encode(new Uint8Array(chunk.buffer));
@@ -60,16 +70,18 @@ async function pick(
   picked: number[],
   compressor: Compressor,
   bytes?: { data?: Uint8Array; indices?: Uint8Array },
+  indexType: IndexType = "int32",
+  stored?: BigInt64Array | BigUint64Array,
 ) {
   const shape = [Math.min(LEN, TOTAL - c * LEN)];
   const dBytes = bytes?.data ?? (await encoded(values.data, c, compressor));
-  const xBytes = bytes?.indices ?? (await encoded(values.indices, c, compressor));
+  const xBytes = bytes?.indices ?? (await encoded(stored ?? widened(values.indices, indexType), c, compressor));
   return sparsePickChunk(
     layout(c, range[0], range[1], picked),
     dBytes,
     xBytes,
     [meta("float32", compressor, "/X/data"), [c], shape, { key: String(c), url: `http://h/s.zarr/X/data/${c}` }],
-    [meta("int32", compressor, "/X/indices"), [c], shape, { key: String(c), url: `http://h/s.zarr/X/indices/${c}` }],
+    [meta(indexType, compressor, "/X/indices"), [c], shape, { key: String(c), url: `http://h/s.zarr/X/indices/${c}` }],
   );
 }
 
@@ -240,6 +252,60 @@ test("the pick kernel agrees with a plain loop on random indices and selections,
       want.map((p) => table[ix[p]!]),
       `round ${round}`,
     );
+  }
+});
+
+test("int64 and uint64 indices, read as int32 halves, are picked as int32 ones, blosc and zstd alike", async () => {
+  const values = matrix(6);
+  const selections = [[7], [10, 20, 30, 40], Array.from({ length: 120 }, (_, j) => 2 * j + 1)];
+  for (const indexType of ["int64", "uint64"] as const) {
+    for (const compressor of [CODECS[0]!, CODECS[1]!, CODECS[5]!, CODECS[6]!]) {
+      for (const c of [0, 2]) {
+        const base = c * LEN;
+        const end = Math.min(TOTAL, base + LEN);
+        for (const range of [
+          [base, end],
+          [base + 17, end - 33],
+        ] as [number, number][]) {
+          for (const picked of selections) {
+            const got = await pick(values, c, range, picked, compressor, undefined, indexType);
+            const want = reference(values, range, picked);
+            const what = `${indexType} ${JSON.stringify(compressor)} chunk ${c} [${range}] ${picked.length} picked`;
+            assert.deepEqual(globalPositions(got), want.positions, what);
+            assert.deepEqual(Array.from(got.indices), want.indices, what);
+            assert.deepEqual(Array.from(got.data as Float32Array), want.data, what);
+          }
+        }
+      }
+    }
+  }
+});
+
+test("an int64 or uint64 index outside the minor axis is refused at its position, named as stored", async () => {
+  const values = matrix(7);
+  for (const compressor of [CODECS[0]!, CODECS[6]!]) {
+    for (const at of [LEN + 100, LEN + 101, LEN + 102, LEN + 103, 2 * LEN - 1]) {
+      for (const [indexType, bad] of [
+        ["int64", BigInt(MINOR)],
+        ["int64", -1n],
+        ["int64", 2n ** 32n + 7n],
+        ["int64", 2n ** 31n],
+        ["int64", -(2n ** 40n)],
+        ["uint64", 2n ** 63n + 7n],
+        ["uint64", 2n ** 32n],
+      ] as const) {
+        const stored = widened(values.indices, indexType) as BigInt64Array | BigUint64Array;
+        stored[at] = bad;
+        for (const picked of [[7], [1, 2, 3, 4, 5, 6]]) {
+          await assert.rejects(pick(values, 1, [LEN, 2 * LEN], picked, compressor, undefined, indexType, stored), (e: unknown) => {
+            assert.ok(e instanceof SparseStructureError, String(e));
+            assert.equal(e.position, at);
+            assert.ok(e.message.includes(`got ${bad} at position ${at}`), e.message);
+            return true;
+          });
+        }
+      }
+    }
   }
 });
 
