@@ -54,8 +54,9 @@ function widened(indices: Int32Array, type: IndexType): Int32Array | BigInt64Arr
 
 /** Chunk `c` of `values`, zero-padded to the chunk length as zarr v2 stores an edge chunk, encoded. */
 async function encoded(values: Int32Array | Float32Array | BigInt64Array | BigUint64Array, c: number, compressor: Compressor): Promise<Uint8Array> {
+  // the same typed array type as `values` (the casts only name one of them)
   const chunk = new (values.constructor as Int32ArrayConstructor)(LEN);
-  chunk.set(values.subarray(c * LEN, Math.min(TOTAL, (c + 1) * LEN)));
+  chunk.set(values.subarray(c * LEN, Math.min(TOTAL, (c + 1) * LEN)) as Int32Array);
   return Blosc.fromConfig({ blocksize: 0, ...compressor }).encode(new Uint8Array(chunk.buffer));
 }
 
