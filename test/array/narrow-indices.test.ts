@@ -23,12 +23,13 @@ test("narrowIndices keeps every int32 value and turns every other into -1, signe
           // a view that does not start at its buffer's start, as a decoded chunk's may not
           const view = src instanceof BigInt64Array ? new BigInt64Array(src.buffer, 8 * from) : new BigUint64Array(src.buffer, 8 * from);
           const out = new Int32Array(at + view.length).fill(7);
-          narrowIndices(view, 0, view.length, out, at);
+          const misfits = narrowIndices(view, 0, view.length, out, at);
           assert.deepEqual([...out.subarray(0, at)], new Array(at).fill(7));
           assert.deepEqual(
             [...out.subarray(at)],
             Array.from(view, (v) => (fits(v) ? Number(v) : -1)),
           );
+          assert.equal(misfits, Array.from(view).filter((v) => !fits(v)).length);
         }
       },
     ),

@@ -15,6 +15,7 @@ export type { CompressorConfig, ChunkSink } from "./write.js";
 export { isSparseBlock, sparseToDense, sparseConcat } from "./sparse-block.js";
 export type { SparseBlock, SparseFormat } from "./sparse-block.js";
 export { sparseGather } from "./sparse-gather.js";
+export { decodeIndicesChunk } from "./narrow-indices.js";
 export type { SparseGatherLayout } from "./sparse-gather.js";
 export { sparsePickChunk, sparseGatherPicked, sparseDensePicked } from "./sparse-pick.js";
 export type { SparsePickLayout, SparsePicked, SparsePickedBlockLayout } from "./sparse-pick.js";

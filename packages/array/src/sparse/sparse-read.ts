@@ -19,6 +19,8 @@ import { blockSizesByNnz, blockSizesOfAll } from "./sparse-blocks.js";
 const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
 const gatherInlineOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
 const decodeInlineOp = op("@zask/array/ops", "decodeChunk", { lane: "inline" });
+const decodeIndicesOp = op("@zask/array/ops", "decodeIndicesChunk", { lane: "cpu" });
+const decodeIndicesInlineOp = op("@zask/array/ops", "decodeIndicesChunk", { lane: "inline" });
 const pickOp = op("@zask/array/ops", "sparsePickChunk", { lane: "cpu" });
 const pickInlineOp = op("@zask/array/ops", "sparsePickChunk", { lane: "inline" });
 const gatherPickedOp = op("@zask/array/ops", "sparseGatherPicked", { lane: "cpu" });
@@ -210,6 +212,28 @@ function pickableInWasm(data: LazyArray, indices: LazyArray): boolean {
 const pickable = new WeakMap<LazyArray, WeakMap<LazyArray, boolean>>();
 
 /**
+ * `a`'s graph (int64 indices) with its decode layer replaced by a twin of this read's own that
+ * decodes each chunk to int32 (`decodeIndicesChunk`; on the main thread when `inline`), when
+ * its top layer is the decode layer of a zarr read; else undefined. The twin has its own name,
+ * so the same chunks decoded elsewhere in a graph stay int64; it reads the decode layer's
+ * fetches, so a plan counts the same requests.
+ */
+function narrowedIndices(a: LazyArray, inline: boolean): { graph: Graph; name: string } | undefined {
+  const layer = a.graph.layers.get(a.name);
+  if (!(layer instanceof Blockwise) || typeof layer.op === "function" || layer.op.name !== "decodeChunk") return undefined;
+  const name = `narrowed-${a.name}`;
+  const twin = new Blockwise({
+    name,
+    outIndex: layer.outIndex,
+    numBlocks: layer.numBlocks,
+    op: inline ? decodeIndicesInlineOp : decodeIndicesOp,
+    args: layer.args,
+    annotations: layer.annotations,
+  });
+  return { graph: withoutTop(a).withLayer(twin, [...(a.graph.dependencies.get(a.name) ?? [])]), name };
+}
+
+/**
  * `a`'s graph with its chunks decoded on the main thread, when its top layer is the decode
  * layer of a zarr read (else unchanged): the same layer with the decode op's inline twin, so
  * keys, fetches and plans stay the same.
@@ -344,13 +368,17 @@ export function sparseRead(
     zarrRead(data) !== undefined &&
     zarrRead(indices) !== undefined;
   if (picking) return { graph: pickedRead(source, layouts, minorMap, name, decodeHere, all), name, chunks };
+  // int64 indices decoded to int32 by a layer of this read's own
+  const narrowed = wideIndices(indices) ? narrowedIndices(indices, decodeHere) : undefined;
+  const indicesName = narrowed?.name ?? indices.name;
   layouts.forEach((layout, b) => {
     const index = csr ? [b, 0] : [0, b];
-    const args = [layout, layout.dataChunks.map((c) => ref(data.key([c]))), layout.indicesChunks.map((c) => ref(indices.key([c])))];
+    const args = [layout, layout.dataChunks.map((c) => ref(data.key([c]))), layout.indicesChunks.map((c) => ref(blockKey(indicesName, [c])))];
     tasks.push(new Task(blockKey(name, index), decodeHere ? gatherInlineOp : gatherOp, args));
   });
-  const sources = decodeHere ? Graph.merge(decodedInline(data), decodedInline(indices)) : Graph.merge(data.graph, indices.graph);
+  const indicesGraph = narrowed?.graph ?? (decodeHere ? decodedInline(indices) : indices.graph);
+  const sources = Graph.merge(decodeHere ? decodedInline(data) : data.graph, indicesGraph);
   // a block gathered on the main thread is reduced there: sending it to a worker would copy its values
-  const graph = sources.withLayer(new MaterializedLayer(name, tasks, decodeHere ? { inlineBlocks: true } : {}), [data.name, indices.name]);
+  const graph = sources.withLayer(new MaterializedLayer(name, tasks, decodeHere ? { inlineBlocks: true } : {}), [data.name, indicesName]);
   return { graph, name, chunks };
 }
