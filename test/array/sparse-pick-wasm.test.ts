@@ -116,23 +116,27 @@ const CODECS: Compressor[] = [
   { cname: "zstd", clevel: 5, shuffle: 1 }, // left to numcodecs: the decodeChunk path
 ];
 
-test("picks equal a plain JS pick for every codec, selection size and range, edge chunk included", async () => {
-  assert.ok(wasmKernels() !== null, "this Node has WebAssembly SIMD: the fast path is what runs");
-  const values = matrix(1);
-  const selections = [[7], [0, 299], [3, 5, 8], [10, 20, 30, 40], [1, 2, 3, 4, 5], Array.from({ length: 120 }, (_, j) => 2 * j + 1)];
-  for (const compressor of CODECS) {
+/**
+ * Every pick of `values`' chunks 0 and 2 (the edge chunk), over whole and trimmed ranges (and
+ * with `empty`, an empty one), with each compressor and selection, equals the plain JS pick.
+ */
+async function assertPicks(
+  values: { indices: Int32Array; data: Float32Array },
+  compressors: readonly Compressor[],
+  selections: readonly number[][],
+  indexType: IndexType,
+  empty: boolean,
+): Promise<void> {
+  for (const compressor of compressors) {
     for (const c of [0, 2]) {
       const base = c * LEN;
       const end = Math.min(TOTAL, base + LEN);
-      for (const range of [
-        [base, end],
-        [base + 17, end - 33],
-        [base + 4, base + 4],
-      ] as [number, number][]) {
+      const ranges: [number, number][] = [[base, end], [base + 17, end - 33], ...(empty ? [[base + 4, base + 4] as [number, number]] : [])];
+      for (const range of ranges) {
         for (const picked of selections) {
-          const got = await pick(values, c, range, picked, compressor);
+          const got = await pick(values, c, range, picked, compressor, undefined, indexType);
           const want = reference(values, range, picked);
-          const what = `${JSON.stringify(compressor)} chunk ${c} [${range}] ${picked.length} picked`;
+          const what = `${indexType} ${JSON.stringify(compressor)} chunk ${c} [${range}] ${picked.length} picked`;
           assert.deepEqual(globalPositions(got), want.positions, what);
           assert.deepEqual(Array.from(got.indices), want.indices, what);
           assert.deepEqual(Array.from(got.data as Float32Array), want.data, what);
@@ -141,6 +145,12 @@ test("picks equal a plain JS pick for every codec, selection size and range, edg
       }
     }
   }
+}
+
+test("picks equal a plain JS pick for every codec, selection size and range, edge chunk included", async () => {
+  assert.ok(wasmKernels() !== null, "this Node has WebAssembly SIMD: the fast path is what runs");
+  const selections = [[7], [0, 299], [3, 5, 8], [10, 20, 30, 40], [1, 2, 3, 4, 5], Array.from({ length: 120 }, (_, j) => 2 * j + 1)];
+  await assertPicks(matrix(1), CODECS, selections, "int32", true);
 });
 
 test("an index outside the minor axis is a SparseStructureError at its position, wherever it lies in a group of four", async () => {
@@ -257,28 +267,9 @@ test("the pick kernel agrees with a plain loop on random indices and selections,
 });
 
 test("int64 and uint64 indices, read as int32 halves, are picked as int32 ones, blosc and zstd alike", async () => {
-  const values = matrix(6);
   const selections = [[7], [10, 20, 30, 40], Array.from({ length: 120 }, (_, j) => 2 * j + 1)];
   for (const indexType of ["int64", "uint64"] as const) {
-    for (const compressor of [CODECS[0]!, CODECS[1]!, CODECS[5]!, CODECS[6]!]) {
-      for (const c of [0, 2]) {
-        const base = c * LEN;
-        const end = Math.min(TOTAL, base + LEN);
-        for (const range of [
-          [base, end],
-          [base + 17, end - 33],
-        ] as [number, number][]) {
-          for (const picked of selections) {
-            const got = await pick(values, c, range, picked, compressor, undefined, indexType);
-            const want = reference(values, range, picked);
-            const what = `${indexType} ${JSON.stringify(compressor)} chunk ${c} [${range}] ${picked.length} picked`;
-            assert.deepEqual(globalPositions(got), want.positions, what);
-            assert.deepEqual(Array.from(got.indices), want.indices, what);
-            assert.deepEqual(Array.from(got.data as Float32Array), want.data, what);
-          }
-        }
-      }
-    }
+    await assertPicks(matrix(6), [CODECS[0]!, CODECS[1]!, CODECS[5]!, CODECS[6]!], selections, indexType, false);
   }
 });
 
