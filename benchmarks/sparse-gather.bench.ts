@@ -1,8 +1,8 @@
 /**
- * The gather of a sparse column selection's picked values into row blocks
- * (`sparseGatherPicked`, packages/array/src/ops/sparse-gather-picked.ts), alone, on synthetic picks:
- * rows of stored values in ascending or shuffled order over 2 to 500 chunk pairs, every tenth
- * stored value picked. Prints the median µs per call over repeats of 200 calls. Then the dense
+ * The gather of a sparse column selection's picked values into row blocks (`sparseGatherPicked`,
+ * packages/array/src/ops/sparse-gather-picked.ts), alone, on synthetic picks: rows of stored
+ * values in ascending or shuffled order over 2 to 500 chunk pairs, every tenth stored value
+ * picked. Prints the median µs per call over repeats of 200 calls. Then the dense
  * answer of such picks two ways: each block gathered and scattered into the answer
  * (`sparseConcat`), or written from the picks directly (`sparseDensePicked`).
  *

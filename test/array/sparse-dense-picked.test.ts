@@ -69,7 +69,8 @@ test("sparseDensePicked writes what the picks hold, rows in order or not, CSR an
       fc.boolean(),
       (chunks, ranges, nBlocks, csr) => {
         const picks = picksOf(chunks, (p) => p / 2 + 0.1);
-        // the ranges cut into up to three blocks, each taking every pick (as a block spanning them all would)
+        // the ranges cut into up to three blocks, each taking every pick (as a block spanning
+        // them all would)
         const cut = Math.ceil(ranges.length / nBlocks) || 1;
         const blocks: [Layout, Pick[]][] = [];
         for (let b = 0; b * cut < ranges.length || blocks.length === 0; b++) {
