@@ -183,8 +183,8 @@ function pickedRead(source: SparseSource, layouts: readonly SparseGatherLayout[]
 
 /**
  * Whether `indices` are 64-bit integers (scipy's once a matrix holds 2^31 values). A small read
- * picks their chunk pairs too: the pick reads each chunk's int64 indices as int32 in one pass
- * over the range it scans, where the gather would first copy every chunk narrowed.
+ * picks their chunk pairs too: the pick narrows only the range it scans, into a scratch buffer,
+ * where a gather reads whole chunks decoded to int32 into buffers of their own.
  */
 function wideIndices(indices: LazyArray): boolean {
   return indices.dtype === "int64" || indices.dtype === "uint64";
