@@ -80,7 +80,7 @@ function outputDtype(name: ElementwiseOp, t: DataType): DataType {
 }
 
 /** A scalar as the kernel reads it, cast into the output's arithmetic. */
-function castScalar(value: number | bigint | boolean, dtype: DataType): number | bigint {
+export function castScalar(value: number | bigint | boolean, dtype: DataType): number | bigint {
   const v = typeof value === "boolean" ? (value ? 1 : 0) : value;
   if (dtype === "int64" || dtype === "uint64") return BigInt(v);
   if (dtype === "float32") return Math.fround(Number(v));

@@ -1,5 +1,6 @@
 // Elementwise kernels that keep zeros at zero, so they touch only the stored values of a block.
 import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
+import { elementwise } from "./elementwise-kernels.js";
 import { majorMinor, type SparseBlock } from "./sparse-block.js";
 
 /** The elementwise ops for which f(0) = 0: they map a sparse block to a sparse block. */
@@ -17,7 +18,9 @@ const unary: Record<Exclude<SparseMapOp, "mul" | "div" | "pow">, (v: number) => 
  * cpu op: `name` over the stored values of `block`, into dtype `out`: a unary op, `pow` or `div` by
  * the scalar `operand` (> 0, nonzero), or `mul` by the scalar `operand` or by a vector block (`NDArray`)
  * that runs along `vectorAxis` (0: one value per row of the block, 1: one per column).
- * Explicit zeros stay stored, as in scipy.
+ * Explicit zeros stay stored, as in scipy. `mul`, `div` and `pow` run the dense kernels over the
+ * stored values, so they compute exactly as on a dense array: the scalar already cast to `out`
+ * by the graph builder, integers wrapping as numpy's, 64-bit integers as bigints.
  *
  * @example
  * ```ts
@@ -25,26 +28,27 @@ const unary: Record<Exclude<SparseMapOp, "mul" | "div" | "pow">, (v: number) => 
  * sparseMap("log1p", "float32", block);
  * ```
  */
-export function sparseMap(name: SparseMapOp, out: DataType, block: SparseBlock, operand?: number | NDArray, vectorAxis?: 0 | 1): SparseBlock {
+export function sparseMap(name: SparseMapOp, out: DataType, block: SparseBlock, operand?: number | bigint | NDArray, vectorAxis?: 0 | 1): SparseBlock {
   const [major] = majorMinor(block);
   const { indptr, indices } = block;
   const nnz = indptr[major]!;
-  const src = block.data as unknown as number[];
-  const dst = allocate(out, nnz) as TypedArray;
-  const o = dst as unknown as number[];
+  const stored: NDArray = { data: (block.data as TypedArray).subarray(0, nnz), shape: [nnz], dtype: block.dtype };
+  let dst: TypedArray;
   if (name === "mul" && typeof operand === "object") {
+    // the vector's value for each stored value: per row along the major axis (CSR rows), else per index
     const vec = operand.data as unknown as number[];
-    // a vector along the major axis scales whole rows (CSR), along the minor axis each index
+    const each = allocate(operand.dtype, nnz) as unknown as number[];
     const byMajor = (vectorAxis === 0) === (block.format === "csr");
     for (let a = 0; a < major; a++) {
-      for (let p = indptr[a]!; p < indptr[a + 1]!; p++) o[p] = src[p]! * vec[byMajor ? a : indices[p]!]!;
+      for (let p = indptr[a]!; p < indptr[a + 1]!; p++) each[p] = vec[byMajor ? a : indices[p]!]!;
     }
+    dst = elementwise("mul", out, stored, { data: each as unknown as TypedArray, shape: [nnz], dtype: operand.dtype }).data as TypedArray;
   } else if (name === "mul" || name === "div" || name === "pow") {
-    const s = operand as number;
-    if (name === "mul") for (let p = 0; p < nnz; p++) o[p] = src[p]! * s;
-    else if (name === "div") for (let p = 0; p < nnz; p++) o[p] = src[p]! / s;
-    else for (let p = 0; p < nnz; p++) o[p] = src[p]! ** s;
+    dst = elementwise(name, out, stored, operand as number | bigint).data as TypedArray;
   } else {
+    dst = allocate(out, nnz) as TypedArray;
+    const src = stored.data as unknown as number[];
+    const o = dst as unknown as number[];
     const f = unary[name];
     for (let p = 0; p < nnz; p++) o[p] = f(src[p]!);
   }

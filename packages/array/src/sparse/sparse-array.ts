@@ -4,11 +4,11 @@ import { Array as LazyArray } from "../array.js";
 import type { ComputeOptions } from "../compute.js";
 import { withRepr, type ComputedArray } from "../computed-array.js";
 import type { DataType, NDArray } from "../dtype.js";
-import type { Operand } from "../elementwise.js";
+import { castScalar, type Operand } from "../elementwise.js";
 import type { SparseBlock, SparseFormat } from "../ops/sparse-block.js";
 import type { SparseMapOp } from "../ops/sparse-elementwise.js";
 import { minorMap } from "../ops/sparse-select.js";
-import { floatFor, kindOf, resultType } from "../promote.js";
+import { checkScalarFits, floatFor, kindOf, resultType } from "../promote.js";
 import { reduction, type ReductionKind, type ReductionOptions } from "../reductions.js";
 import { normalizeSelector, type Selector } from "../selection.js";
 import { sparseRead, type SparseReadOptions, type SparseSource } from "./sparse-read.js";
@@ -118,8 +118,17 @@ export class SparseArray extends LazyArray {
     return out;
   }
 
-  #map(name: SparseMapOp, out: DataType, operand?: number, vector?: { array: LazyArray; axis: 0 | 1 }): SparseArray {
+  #map(name: SparseMapOp, out: DataType, operand?: number | bigint, vector?: { array: LazyArray; axis: 0 | 1 }): SparseArray {
     return this.derive(sparseMapLayer(this.#parts, name, out, operand, vector), undefined);
+  }
+
+  /**
+   * `name` by the scalar `s` into `out`, as the dense path takes it: refused when it does not fit
+   * `promoted` (numpy's OverflowError), then cast into `out`'s arithmetic.
+   */
+  #mapScalar(name: "mul" | "div" | "pow", promoted: DataType, out: DataType, s: number | boolean): SparseArray {
+    checkScalarFits(s, promoted);
+    return this.#map(name, out, castScalar(s, out));
   }
 
   /** Whether stored values are bigints, which the sparse kernels leave to the dense ones. */
@@ -131,8 +140,8 @@ export class SparseArray extends LazyArray {
   override mul(other: Operand): LazyArray {
     if (this.#wide || other instanceof SparseArray) return this.todense().mul(other);
     if (typeof other === "number" || typeof other === "boolean") {
-      const v = Number(other);
-      return this.#map("mul", resultType([this.dtype], [typeof other === "boolean" ? other : v]), v);
+      const out = resultType([this.dtype], [other]);
+      return this.#mapScalar("mul", out, out, other);
     }
     if (other instanceof LazyArray && other.dtype !== "string") {
       const [rows, cols] = this.shape as [number, number];
@@ -156,7 +165,8 @@ export class SparseArray extends LazyArray {
   /** `this / other`: sparse for a nonzero scalar. */
   override div(other: Operand): LazyArray {
     if (!this.#wide && typeof other === "number" && other !== 0) {
-      return this.#map("div", kindOf(this.dtype) === "float" ? this.dtype : "float64", other);
+      const promoted = resultType([this.dtype], [other]);
+      return this.#mapScalar("div", promoted, kindOf(promoted) === "float" ? promoted : "float64", other);
     }
     return this.todense().div(other);
   }
@@ -164,7 +174,8 @@ export class SparseArray extends LazyArray {
   /** `this ** other`: sparse for a scalar exponent > 0. */
   override pow(other: Operand): LazyArray {
     if (!this.#wide && typeof other === "number" && other > 0 && (kindOf(this.dtype) === "float" || Number.isInteger(other))) {
-      return this.#map("pow", resultType([this.dtype], [other]), other);
+      const out = resultType([this.dtype], [other]);
+      return this.#mapScalar("pow", out, out, other);
     }
     return this.todense().pow(other);
   }

@@ -59,7 +59,13 @@ export function sparseTakeMinorLayer(x: SparseParts, map: MinorMap, token: unkno
  * `name` over the stored values of every block of `x`, into `out`: a scalar operand, or a
  * vector array `vector` (already chunked to line up with `x`'s blocks) along `vectorAxis`.
  */
-export function sparseMapLayer(x: SparseParts, name: SparseMapOp, out: DataType, operand?: number, vector?: { array: LazyArray; axis: 0 | 1 }): SparseParts {
+export function sparseMapLayer(
+  x: SparseParts,
+  name: SparseMapOp,
+  out: DataType,
+  operand?: number | bigint,
+  vector?: { array: LazyArray; axis: 0 | 1 },
+): SparseParts {
   const layerName = `sparse-${name}-${tokenize(x.name, name, out, operand ?? null, vector?.array.name ?? null)}`;
   const tail = vector === undefined ? (operand === undefined ? [] : [operand]) : [vector.axis];
   const graph = blockwiseOne(x, layerName, mapOp, [name, out], tail, vector?.array);
