@@ -104,7 +104,7 @@ export class SparseArray extends LazySparse {
   override async computeSparse(options: ComputeOptions = {}): Promise<SparseMatrix> {
     const b = await super.computeSparse(options);
     try {
-      return new SparseMatrix(b.format, [b.shape[0], b.shape[1]], b.indptr, b.indices, b.data as TypedArray);
+      return new SparseMatrix(b.format, [b.shape[0], b.shape[1]], b.indptr, b.indices, b.data as TypedArray, b.dtype);
     } catch (cause) {
       throw new ElementReadError(this.#where.path, this.#where.url, "format", (cause as Error).message, { cause });
     }

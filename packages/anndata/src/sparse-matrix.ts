@@ -1,5 +1,5 @@
-import type { TypedArray } from "./ndarray.js";
-import { indicesProblem, indptrProblem } from "@zask/array";
+import { dtypeOf, typedArrayOf, type TypedArray } from "./ndarray.js";
+import { indicesProblem, indptrProblem, type DataType } from "@zask/array";
 
 /** The two compressed sparse formats of the spec. */
 export type SparseFormat = "csr" | "csc";
@@ -8,7 +8,8 @@ export type SparseFormat = "csr" | "csc";
  * An eager compressed sparse matrix (scipy's csr_matrix / csc_matrix): for CSR, row `i`'s
  * nonzeros are `data[indptr[i]:indptr[i+1]]` at columns `indices[...]`; CSC swaps rows and columns.
  * The constructor checks the structure (indptr from 0 to nnz, never decreasing; indices within
- * the minor axis) and throws a RangeError otherwise.
+ * the minor axis) and throws a RangeError otherwise. `dtype` is the values' dtype: the data
+ * array's by default, given where it says more (`bool` values are held in a `Uint8Array`).
  *
  * @example
  * ```ts
@@ -22,9 +23,16 @@ export class SparseMatrix {
   readonly indptr: TypedArray;
   readonly indices: TypedArray;
   readonly data: TypedArray;
+  /** The dtype of `data`'s values. */
+  readonly dtype: Exclude<DataType, "string">;
 
-  constructor(format: SparseFormat, shape: readonly [number, number], indptr: TypedArray, indices: TypedArray, data: TypedArray) {
+  constructor(format: SparseFormat, shape: readonly [number, number], indptr: TypedArray, indices: TypedArray, data: TypedArray, dtype?: DataType) {
     if (format !== "csr" && format !== "csc") throw new RangeError(`Expected \`format\` "csr" or "csc", got \`${String(format)}\``);
+    const held = dtypeOf(data) as Exclude<DataType, "string">;
+    const given = dtype ?? held;
+    if (given === "string" || !(data instanceof typedArrayOf(given))) {
+      throw new RangeError(`Expected \`data\` of dtype ${String(given)}, got a ${data.constructor.name}`);
+    }
     const major = format === "csr" ? shape[0] : shape[1];
     if (indptr.length !== major + 1) throw new RangeError(`Expected \`indptr\` of length ${major + 1}, got ${indptr.length}`);
     if (indices.length !== data.length) throw new RangeError(`Expected \`indices\` and \`data\` of equal length, got ${indices.length} and ${data.length}`);
@@ -35,6 +43,7 @@ export class SparseMatrix {
     this.indptr = indptr;
     this.indices = indices;
     this.data = data;
+    this.dtype = given;
   }
 
   /** Number of stored values. */
@@ -42,8 +51,8 @@ export class SparseMatrix {
     return this.data.length;
   }
 
-  /** Build a CSR or CSC matrix from a dense C-order array. */
-  static fromDense(format: SparseFormat, data: TypedArray, shape: readonly [number, number]): SparseMatrix {
+  /** Build a CSR or CSC matrix from a dense C-order array (of `dtype`, by default its typed array's). */
+  static fromDense(format: SparseFormat, data: TypedArray, shape: readonly [number, number], dtype?: DataType): SparseMatrix {
     const [rows, cols] = shape;
     const [major, minor] = format === "csr" ? [rows, cols] : [cols, rows];
     const indptr = new Int32Array(major + 1);
@@ -62,7 +71,7 @@ export class SparseMatrix {
     const Ctor = data.constructor as { new (n: number): TypedArray };
     const out = new Ctor(vals.length);
     vals.forEach((v, i) => (out[i] = v as never));
-    return new SparseMatrix(format, shape, indptr, Int32Array.from(idx), out);
+    return new SparseMatrix(format, shape, indptr, Int32Array.from(idx), out, dtype);
   }
 
   /** The dense C-order values. */
@@ -81,6 +90,6 @@ export class SparseMatrix {
   }
 
   toString(): string {
-    return `<${this.shape[0]}x${this.shape[1]} sparse matrix of ${this.data.constructor.name} with ${this.nnz} stored elements in ${this.format === "csr" ? "Compressed Sparse Row" : "Compressed Sparse Column"} format>`;
+    return `<${this.shape[0]}x${this.shape[1]} sparse matrix of ${this.dtype} with ${this.nnz} stored elements in ${this.format === "csr" ? "Compressed Sparse Row" : "Compressed Sparse Column"} format>`;
   }
 }

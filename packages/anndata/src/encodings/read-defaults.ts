@@ -147,13 +147,15 @@ async function readMasked(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: C
 async function readSparse(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: Ctx): Promise<SparseMatrix> {
   const shape = attr(group, "shape", (x): x is [number, number] => Array.isArray(x) && x.length === 2 && x.every(Number.isInteger), "a [rows, cols] pair");
   const part = async (name: string) => {
-    const d = await eager1d(await openChild(group, name), spec, ctx);
+    const elem = await openChild(group, name);
+    const d = await eager1d(elem, spec, ctx);
     if (Array.isArray(d)) throw new ElementReadError(`${group.path}/${name}`, elemUrl(group), "format", "sparse parts must be numeric");
-    return d;
+    return { d, dtype: zaskDtype(asArray(elem, spec).dtype) };
   };
   try {
     const [indptr, indices, data] = await Promise.all([part("indptr"), part("indices"), part("data")]);
-    return new SparseMatrix(spec.encodingType === "csr_matrix" ? "csr" : "csc", shape, indptr!, indices!, data!);
+    // the stored dtype, which a bool matrix's Uint8Array alone would lose
+    return new SparseMatrix(spec.encodingType === "csr_matrix" ? "csr" : "csc", shape, indptr.d, indices.d, data.d, data.dtype);
   } catch (cause) {
     if (cause instanceof ElementReadError) throw cause;
     throw new ElementReadError(group.path, elemUrl(group), "format", (cause as Error).message, { cause });

@@ -164,7 +164,7 @@ export async function writeDefault(
     case "csc_matrix": {
       const m = value instanceof SparseMatrix ? value : await (value as { computeSparse(): Promise<SparseMatrix> }).computeSparse();
       await writer.group(path, encodingAttrs(spec, { shape: [...m.shape] }));
-      const part = (d: TypedArray): NDArray => ({ data: d, shape: [d.length], dtype: dtypeOf(d) });
+      const part = (d: TypedArray): NDArray => ({ data: d, shape: [d.length], dtype: d === m.data ? m.dtype : dtypeOf(d) });
       // As anndata does, the parts are datasets of the sparse element, not elements of their own:
       // no encoding attributes and no callback for them; the element's `chunks` (one length, as
       // h5py/zarr take for 1-d datasets) apply to each part.
