@@ -1,12 +1,28 @@
 import { inspect } from "node:util";
-import type { TypedArray } from "./ndarray.js";
+import { typedArrayFrom, type DataType, type TypedArray } from "./ndarray.js";
 
 /** Integer codes of a {@link Categorical}. */
 export type CategoricalCodes = Int8Array | Int16Array | Int32Array | BigInt64Array;
 
 /**
+ * The dtype categories are stored as when none is given: strings as strings, booleans as
+ * bool, bigints as int64 (uint64 past its range), numbers as float64; `undefined` when the
+ * categories mix kinds, which no store can hold.
+ */
+export function categoriesDtypeOf(categories: readonly unknown[]): DataType | undefined {
+  const kinds = new Set(categories.map((c) => typeof c));
+  if (kinds.size === 0 || (kinds.size === 1 && kinds.has("string"))) return "string";
+  if (kinds.size !== 1) return undefined;
+  if (kinds.has("boolean")) return "bool";
+  if (kinds.has("number")) return "float64";
+  if (!kinds.has("bigint")) return undefined;
+  return (categories as bigint[]).some((c) => c > 0x7fffffffffffffffn) ? "uint64" : "int64";
+}
+
+/**
  * A categorical column (pandas' Categorical): integer `codes` into `categories`; code −1 is
- * missing. Iterating gives the values (`null` where missing).
+ * missing. Iterating gives the values (`null` where missing). `categoriesDtype` is the dtype the
+ * categories are stored as: the one read from a store, or {@link categoriesDtypeOf} theirs.
  *
  * @example
  * ```ts
@@ -18,11 +34,27 @@ export class Categorical<T extends string | number | bigint | boolean = string |
   readonly codes: CategoricalCodes;
   readonly categories: readonly T[];
   readonly ordered: boolean;
+  /** The dtype the categories are stored as. */
+  readonly categoriesDtype: DataType;
 
-  constructor(codes: CategoricalCodes, categories: readonly T[], ordered = false) {
+  constructor(codes: CategoricalCodes, categories: readonly T[], ordered = false, categoriesDtype?: DataType) {
     this.codes = codes;
     this.categories = categories;
     this.ordered = ordered;
+    const inferred = categoriesDtypeOf(categories);
+    if (inferred === undefined)
+      throw new TypeError(
+        `Expected categories of one kind (strings, numbers, bigints or booleans), got ${[...new Set(categories.map((c) => typeof c))].join(" and ")}`,
+      );
+    const given = categoriesDtype ?? inferred;
+    if (categories.length > 0 && !holds(given, inferred)) throw new TypeError(`Expected categories that dtype ${given} holds, got ${inferred} ones`);
+    if (given !== "string" && given !== "bool") {
+      // a category the dtype would change (wrap, round) is refused rather than stored changed
+      const stored = typedArrayFrom(given, categories as readonly (number | bigint)[]);
+      const i = categories.findIndex((c, k) => stored[k] !== c);
+      if (i >= 0) throw new RangeError(`Expected categories that ${given} holds exactly, got \`${String(categories[i])}\` at ${i}`);
+    }
+    this.categoriesDtype = given;
     for (const c of codes) {
       const n = Number(c);
       if (n < -1 || n >= categories.length) {
@@ -102,4 +134,11 @@ function categoriesKind(cats: readonly unknown[]): string {
 /** Whether a value is a typed array (not a DataView). */
 export function isTypedArray(x: unknown): x is TypedArray {
   return ArrayBuffer.isView(x) && !(x instanceof DataView);
+}
+
+/** Whether categories whose own dtype is `own` ({@link categoriesDtypeOf}) can be stored as `dtype`. */
+function holds(dtype: DataType, own: DataType): boolean {
+  if (own === "string" || own === "bool") return dtype === own;
+  if (own === "int64" || own === "uint64") return dtype === "int64" || dtype === "uint64";
+  return dtype !== "string" && dtype !== "bool" && dtype !== "int64" && dtype !== "uint64";
 }

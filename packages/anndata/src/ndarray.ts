@@ -29,6 +29,15 @@ export function dtypeOf(data: TypedArray | string[]): DataType {
   throw new TypeError(`Expected a typed array or string[], got \`${Object.prototype.toString.call(data)}\``);
 }
 
+/** A typed array of `dtype` holding `values` (bigints for int64/uint64, numbers otherwise), each stored as the array stores it. */
+export function typedArrayFrom(dtype: Exclude<DataType, "string">, values: readonly (number | bigint | boolean)[]): TypedArray {
+  const out = new ctors[dtype](values.length);
+  values.forEach((v, i) => {
+    out[i] = v as never;
+  });
+  return out;
+}
+
 /** A typed array of `dtype` holding the one value `value` (bigint for int64/uint64, a number otherwise). */
 export function typedArrayOfOne(dtype: Exclude<DataType, "string">, value: number | bigint): TypedArray {
   const out = new ctors[dtype](1);

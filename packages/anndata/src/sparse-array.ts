@@ -1,9 +1,9 @@
 import { SparseArray as LazySparse, fromZarr, indptrProblem, type ComputeOptions, type SparseSource } from "@zask/array";
 import * as zarr from "zarrita";
 import { rememberSource } from "./byte-order.js";
-import { elemUrl, openChild, readArrayEager } from "./elem.js";
+import { elemUrl, openChild, readArrayEager, zaskDtype } from "./elem.js";
 import { ElementReadError } from "./errors.js";
-import type { NDArray, TypedArray } from "./ndarray.js";
+import { typedArrayOf, type DataType, type NDArray, type TypedArray } from "./ndarray.js";
 import { SparseMatrix, type SparseFormat } from "./sparse-matrix.js";
 
 type ZArray = zarr.Array<zarr.DataType, zarr.Readable>;
@@ -31,6 +31,29 @@ function numeric(d: TypedArray | string[], path: string, url: string | undefined
   return d;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Computed `indices` (int32 in the blocks, every value checked within the minor axis) as the
+ * stored integer dtype: int64 and uint64 written as two 32-bit halves, without a bigint each.
+ */
+function asStoredIndices(indices: Int32Array, dtype: Exclude<DataType, "string">): TypedArray {
+  const Ctor = typedArrayOf(dtype);
+  if (indices instanceof Ctor) return indices;
+  const out = new Ctor(indices.length);
+  if (!(out instanceof BigInt64Array || out instanceof BigUint64Array)) {
+    out.set(indices);
+    return out;
+  }
+  if (!LITTLE_ENDIAN) {
+    for (let i = 0; i < indices.length; i++) out[i] = BigInt(indices[i]!);
+    return out;
+  }
+  const halves = new Int32Array(out.buffer);
+  for (let i = 0; i < indices.length; i++) halves[2 * i] = indices[i]!;
+  return out;
+}
+
 /**
  * A lazy sparse matrix (CSR or CSC) read from an AnnData store: an `@zask/array` sparse array
  * whose blocks are compressed row blocks (CSR) or column blocks (CSC). `indptr` is read when
@@ -48,11 +71,14 @@ export class SparseArray extends LazySparse {
   /** The matrix's whole `indptr`, read at open. */
   readonly indptr: TypedArray;
   readonly #where: { path: string; url: string | undefined };
+  /** The stored `data` and `indices`, whose dtypes and byte order the computed matrix keeps. */
+  readonly #stored: { data: ZArray; indices: ZArray };
 
-  private constructor(base: LazySparse, indptr: TypedArray, where: { path: string; url: string | undefined }) {
+  private constructor(base: LazySparse, indptr: TypedArray, where: { path: string; url: string | undefined }, stored: { data: ZArray; indices: ZArray }) {
     super({ graph: base.graph, name: base.name, chunks: base.chunks, dtype: base.dtype, format: base.format }, LazySparse.originOf(base));
     this.indptr = indptr;
     this.#where = where;
+    this.#stored = stored;
   }
 
   /** Open the sparse matrix group `elem` (encoding `csr_matrix` or `csc_matrix`) lazily. */
@@ -96,15 +122,22 @@ export class SparseArray extends LazySparse {
       ...(options.blockNnz === undefined ? {} : { blockNnz: options.blockNnz }),
       ...(options.smallReadBytes === undefined ? {} : { smallReadBytes: options.smallReadBytes }),
     });
-    return new SparseArray(base, indptr, { path: elem.path, url });
+    return new SparseArray(base, indptr, { path: elem.path, url }, { data, indices });
   }
 
-  /** Compute the matrix as a {@link SparseMatrix} (`indptr`, `indices`, `data`, `shape`). */
+  /**
+   * Compute the matrix as a {@link SparseMatrix} (`indptr`, `indices`, `data`, `shape`), its parts
+   * of the stored dtypes and, for a writer, byte order: as an eager read gives it.
+   */
   // @ts-expect-error the answer is anndata's SparseMatrix, a richer form of the block
   override async computeSparse(options: ComputeOptions = {}): Promise<SparseMatrix> {
     const b = await super.computeSparse(options);
+    const { data, indices } = this.#stored;
+    const storedIndices = asStoredIndices(b.indices, zaskDtype(indices.dtype) as Exclude<DataType, "string">);
+    rememberSource(storedIndices, indices);
+    rememberSource(b.data, data);
     try {
-      return new SparseMatrix(b.format, [b.shape[0], b.shape[1]], b.indptr, b.indices, b.data as TypedArray, b.dtype);
+      return new SparseMatrix(b.format, [b.shape[0], b.shape[1]], this.indptr, storedIndices, b.data as TypedArray, b.dtype);
     } catch (cause) {
       throw new ElementReadError(this.#where.path, this.#where.url, "format", (cause as Error).message, { cause });
     }

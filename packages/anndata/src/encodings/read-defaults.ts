@@ -113,8 +113,9 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
         const col = columns.get(name);
         const codes = col && "shape" in col && !(col instanceof Categorical) && !(col instanceof MaskedArray) ? col.data : undefined;
         if (cat && codes && ArrayBuffer.isView(codes)) {
-          const categories = await eager1d(cat, { encodingType: "array", encodingVersion: "" }, ctx);
-          columns.set(name, new Categorical(codes as CategoricalCodes, Array.from(categories as ArrayLike<string | number>), Boolean(cat.attrs["ordered"])));
+          const arraySpec = { encodingType: "array", encodingVersion: "" };
+          const categories = await eager1d(cat, arraySpec, ctx);
+          columns.set(name, categoricalOf(codes as CategoricalCodes, categories, zaskDtype(asArray(cat, arraySpec).dtype), Boolean(cat.attrs["ordered"])));
         }
       }
     }
@@ -122,14 +123,22 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
   return new DataFrame({ index, columns, indexName: indexKey === "_index" ? undefined : indexKey });
 }
 
+/** A categorical of stored `categories` of `dtype`: bool ones as booleans, and the dtype kept for writing back. */
+function categoricalOf(codes: CategoricalCodes, categories: TypedArray | string[], dtype: DataType, ordered: boolean): Categorical {
+  const values: (string | number | bigint | boolean)[] =
+    dtype === "bool" ? Array.from(categories as Uint8Array, (v) => v !== 0) : Array.from(categories as ArrayLike<string | number | bigint>);
+  return new Categorical(codes, values, ordered, dtype);
+}
+
 async function readCategorical(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx: Ctx): Promise<Categorical> {
-  const [codes, categories] = await Promise.all(["codes", "categories"].map(async (n) => eager1d(await openChild(group, n), spec, ctx)));
+  const [codesElem, categoriesElem] = await Promise.all(["codes", "categories"].map((n) => openChild(group, n)));
+  const [codes, categories] = await Promise.all([eager1d(codesElem!, spec, ctx), eager1d(categoriesElem!, spec, ctx)]);
   if (Array.isArray(codes) || codes instanceof Float32Array || codes instanceof Float64Array) {
     throw new ElementReadError(group.path + "/codes", elemUrl(group), "format", "categorical codes must be integers");
   }
   const ordered = Boolean((group.attrs as Record<string, unknown>)["ordered"]);
   try {
-    return new Categorical(codes as CategoricalCodes, Array.from(categories as ArrayLike<string | number | bigint>), ordered);
+    return categoricalOf(codes as CategoricalCodes, categories, zaskDtype(asArray(categoriesElem!, spec).dtype), ordered);
   } catch (cause) {
     throw new ElementReadError(group.path, elemUrl(group), "format", (cause as Error).message, { cause });
   }

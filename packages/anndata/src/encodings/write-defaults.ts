@@ -7,7 +7,7 @@ import { DataFrame } from "../data-frame.js";
 import type { IOSpec } from "../elem.js";
 import { ElementWriteError } from "../errors.js";
 import { MaskedArray } from "../masked-array.js";
-import { dtypeOf, typedArrayOfOne, type NDArray, type TypedArray } from "../ndarray.js";
+import { dtypeOf, typedArrayFrom, typedArrayOfOne, type NDArray, type TypedArray } from "../ndarray.js";
 import { NumericScalar } from "../numeric-scalar.js";
 import { SparseMatrix } from "../sparse-matrix.js";
 import type { DatasetOptions, ZarrWriter } from "../zarr-writer.js";
@@ -139,11 +139,14 @@ export async function writeDefault(
       await writer.group(path, encodingAttrs(spec, { ordered: c.ordered }));
       await writeChild(child("codes"), { data: c.codes, shape: [c.codes.length], dtype: dtypeOf(c.codes) }, inherited);
       const cats = c.categories;
-      const catArray: NDArray = cats.every((x) => typeof x === "string")
-        ? { data: [...(cats as string[])], shape: [cats.length], dtype: "string" }
-        : cats.every((x) => typeof x === "bigint")
-          ? { data: BigInt64Array.from(cats as bigint[]), shape: [cats.length], dtype: "int64" }
-          : { data: Float64Array.from(cats as number[], Number), shape: [cats.length], dtype: "float64" };
+      const dtype = c.categoriesDtype;
+      // the categories as their dtype holds them (checked when the Categorical was made)
+      const catArray: NDArray =
+        dtype === "string"
+          ? { data: [...(cats as string[])], shape: [cats.length], dtype }
+          : dtype === "bool"
+            ? { data: Uint8Array.from(cats as boolean[], (b) => (b ? 1 : 0)), shape: [cats.length], dtype }
+            : { data: typedArrayFrom(dtype, cats as readonly (number | bigint)[]), shape: [cats.length], dtype };
       await writeChild(child("categories"), catArray, inherited);
       return;
     }
