@@ -104,6 +104,21 @@ describe("where and astype match numpy", () => {
 });
 
 describe("elementwise semantics", () => {
+  test("comparisons with a float promoted type compare in it, as numpy: float32 against float32(0.7), int64 rounded to float64", async () => {
+    const x = fromTypedArray(Float32Array.of(0.7, 0.1, 1.3), [3]);
+    assert.deepEqual([...(await x.ge(0.7).compute()).data], [1, 0, 1]);
+    assert.deepEqual([...(await x.eq(0.1).compute()).data], [0, 1, 0]);
+    assert.deepEqual([...(await x.lt(0.1).compute()).data], [0, 0, 0]);
+    // 16777217 is not a float32: as a weak scalar it becomes 16777216
+    assert.deepEqual([...(await fromTypedArray(Float32Array.of(16777216), [1]).eq(16777217).compute()).data], [1]);
+    // int64 against float64 arrays: numpy promotes to float64, where 2^53 + 1 rounds to 2^53
+    const big = fromTypedArray(BigInt64Array.of(2n ** 53n + 1n, 3n), [2]);
+    assert.deepEqual([...(await big.eq(fromTypedArray(Float64Array.of(2 ** 53, 3), [2])).compute()).data], [1, 1]);
+    assert.deepEqual([...(await big.gt(0.5).compute()).data], [1, 1]);
+    // against a Python int numpy 2 compares exactly, also past 2^53
+    assert.deepEqual([...(await big.gt(2 ** 53).compute()).data], [1, 0]);
+  });
+
   test("operands with different chunks are brought to common block boundaries", async () => {
     const x = fromTypedArray(new Float64Array([1, 2, 3, 4, 5]), [5], { chunks: [[2, 2, 1]] });
     const y = fromTypedArray(new Float64Array([10, 20, 30, 40, 50]), [5], { chunks: [[3, 2]] });

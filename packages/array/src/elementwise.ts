@@ -153,6 +153,12 @@ export function elementwise(name: ElementwiseOp, ...operands: Operand[]): LazyAr
     scalars,
   );
   const out = outputDtype(name, promoted);
+  if (comparisons.has(name) && kindOf(promoted) === "float") {
+    // numpy compares in the promoted float type: a float32 array against float32(0.7), not 0.7,
+    // and a 64-bit integer rounded to float64, as numpy rounds it, not exactly
+    const values = operands.map((o) => (isArray(o) ? (o.dtype === "int64" || o.dtype === "uint64" ? astype(o, "float64") : o) : castScalar(o, promoted)));
+    return blockwiseOver(name, elementwiseOp, [name, out], values, out);
+  }
   if (comparisons.has(name)) {
     // numpy 2 compares Python ints exactly, even out of the array dtype's range
     // an integer scalar against a 64-bit integer array compares as a bigint: exact, and faster than mixed
