@@ -61,6 +61,31 @@ for (const transposed of [false, true]) {
   });
 }
 
+test("an empty array whose other axes span several chunks is one empty block, and computes", async () => {
+  const store = new Map<string, Uint8Array>();
+  for (const shape of [
+    [0, 4],
+    [7, 1, 0],
+  ]) {
+    const path = `e${shape.length}`;
+    await zarr.create(zarr.root(store).resolve(path), {
+      shape,
+      chunkShape: shape.map(() => 2),
+      dtype: "int16",
+      fillValue: 0,
+      codecs: [{ name: "bytes", configuration: { endian: "little" } }],
+    });
+    const x = await fromZarr(mapStore(store), { path });
+    assert.deepEqual(
+      x.chunks,
+      shape.map((n) => [n]),
+    );
+    const r = await x.compute();
+    assert.deepEqual([r.shape, r.data.length, r.dtype], [shape, 0, "int16"]);
+    assert.deepEqual((await x.sum({ axis: 0 }).compute()).shape, shape.slice(1));
+  }
+});
+
 test("fromZarr names the location when there is no array", async () => {
   await assert.rejects(fromZarr(FIXTURES + "does-not-exist.zarr"), (e: Error) => e.name === "ZarrArrayError" && e.message.includes("does-not-exist.zarr"));
 });

@@ -179,7 +179,8 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
   const decodeName = `from-zarr-${token}`;
 
   if (shape.some((n) => n === 0)) {
-    // An empty array: zarr has no chunks to read; one empty block.
+    // An empty array: zarr has no chunks to read; one empty block spanning every axis (the
+    // chunk grid's blocks along the other axes would each need a task of their own).
     const g = Graph.fromNodes(decodeName, [
       new Task(
         blockKey(
@@ -190,7 +191,12 @@ export async function fromZarr(source: ZarrSource, options: FromZarrOptions = {}
         [[], shape, shape, dtype],
       ),
     ]);
-    return new Array(g, decodeName, chunks, dtype);
+    return new Array(
+      g,
+      decodeName,
+      shape.map((n) => [n]),
+      dtype,
+    );
   }
 
   const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, shape.length);
