@@ -104,6 +104,40 @@ describe("where and astype match numpy", () => {
 });
 
 describe("elementwise semantics", () => {
+  test("int64 and uint64 to float32 round once to the nearest float32, ties to even, as numpy", async () => {
+    // the float32 values either side of `r` (an integer-valued float32), by their bits
+    const bits = new Int32Array(1);
+    const f32 = new Float32Array(bits.buffer);
+    const step = (r: number, d: number): number => {
+      f32[0] = r;
+      bits[0]! += r < 0 ? -d : d;
+      return f32[0]!;
+    };
+    const big = fc.oneof(
+      fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      fc.bigInt({ min: 2n ** 53n, max: 2n ** 54n }),
+      fc.constantFrom(2n ** 60n + 2n ** 36n + 1n, 2n ** 60n + 2n ** 36n, -(2n ** 60n) - 2n ** 37n - 2n ** 36n),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(big, { minLength: 1, maxLength: 20 }), async (values) => {
+        const got = (await astype(fromTypedArray(BigInt64Array.from(values), [values.length]), "float32").compute()).data as Float32Array;
+        values.forEach((v, i) => {
+          const r = got[i]!;
+          // up to 2^53 a float64 holds v exactly, so fround rounds once
+          if (v >= -(2n ** 53n) && v <= 2n ** 53n) return assert.equal(r, Math.fround(Number(v)), `${v}`);
+          const err = (x: number): bigint => (BigInt(x) > v ? BigInt(x) - v : v - BigInt(x));
+          for (const n of [step(r, 1), step(r, -1)]) {
+            const tie = err(n) === err(r);
+            assert.ok(err(n) > err(r) || (tie && (new Int32Array(Float32Array.of(r).buffer)[0]! & 1) === 0), `${v} → ${r}, but ${n} is nearer`);
+          }
+        });
+      }),
+      { numRuns: 300 },
+    );
+    const u = (await astype(fromTypedArray(BigUint64Array.of(2n ** 64n - 1n, 2n ** 63n + 2n ** 39n + 1n), [2]), "float32").compute()).data as Float32Array;
+    assert.deepEqual([...u], [2 ** 64, 2 ** 63 + 2 ** 40]);
+  });
+
   test("comparisons with a float promoted type compare in it, as numpy: float32 against float32(0.7), int64 rounded to float64", async () => {
     const x = fromTypedArray(Float32Array.of(0.7, 0.1, 1.3), [3]);
     assert.deepEqual([...(await x.ge(0.7).compute()).data], [1, 0, 1]);

@@ -117,7 +117,24 @@ function toBig(x: number): bigint {
   return x > -(2 ** 63) && x < 2 ** 63 ? BigInt(Math.trunc(x)) : INT64_MIN;
 }
 
-const helpers = { fpow, ipow, bpow, toBig };
+/**
+ * A 64-bit integer as the nearest float32 (ties to even), rounded once: through float64 first,
+ * a value past 2^53 would be rounded twice and could land one float32 step off numpy's.
+ */
+function bigToF32(v: bigint): number {
+  if (v >= -(2n ** 53n) && v <= 2n ** 53n) return Number(v);
+  const a = v < 0n ? -v : v;
+  const drop = a.toString(2).length - 24;
+  const shift = BigInt(drop);
+  let q = a >> shift;
+  const rest = a - (q << shift);
+  const half = 1n << (shift - 1n);
+  if (rest > half || (rest === half && (q & 1n) === 1n)) q += 1n;
+  const out = Number(q) * 2 ** drop;
+  return v < 0n ? -out : out;
+}
+
+const helpers = { fpow, ipow, bpow, toBig, bigToF32 };
 
 type Kernel = (out: TypedArray, ops: unknown[], shape: number[], strides: number[][], h: typeof helpers) => void;
 const cache = new Map<string, Kernel>();
@@ -145,6 +162,7 @@ function build(name: string, outDtype: DataType, inDtypes: DataType[], scalars: 
     const to = (name === "where" && i === 0) || domain === "cmp" ? from : domain;
     // float → 64-bit integer needs truncation before BigInt()
     let conv = from === "num" && to === "big" ? `H.toBig(v${i})` : convert(`v${i}`, from, to);
+    if (from === "big" && to === "num" && outDtype === "float32") conv = `H.bigToF32(v${i})`;
     if (name === "astype" && from === "big" && to === "int") conv = `Number(BigInt.asIntN(32, v${i}))`;
     if (scalars[i]) {
       lets.push(`const s${i} = ops[${i}];`);
