@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { fromZarr, ZarrMetadataError } from "@zask/array";
+import { fromZarr, ZarrMetadataError, ZarrStore } from "@zask/array";
+import { exactIntegerFills } from "../../packages/array/src/zarr-metadata.ts";
 import { serveFixtures, type FixtureServer } from "../helpers/fixture-server.ts";
 import { BAD } from "./bad-stores.ts";
 
@@ -64,4 +65,39 @@ test("an array whose path is inside the store is named by that path", async () =
 test("the valid store the meta-* stores were copied from opens", async () => {
   const x = await fromZarr(BAD + "dense.c4x5.zlib.f4.zarr");
   assert.deepEqual(x.shape, [10, 12]);
+});
+
+test("an int64 or uint64 fill value past 2^53 is kept exact, in .zarray, zarr.json and .zmetadata; other fills are left as they are", async () => {
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+  const dec = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));
+  const i8 = enc('{"dtype": "<i8", "fill_value": 9223372036854775807, "shape": [4]}');
+  assert.equal((dec(exactIntegerFills(i8)) as { fill_value: unknown }).fill_value, "9223372036854775807");
+  const u8 = enc('{"data_type": "uint64", "fill_value":18446744073709551615}');
+  assert.equal((dec(exactIntegerFills(u8)) as { fill_value: unknown }).fill_value, "18446744073709551615");
+  // a float array's long integer fill stays a number; a document without one is returned as is
+  const f8 = enc('{"dtype": "<f8", "fill_value": 12345678901234567890}');
+  assert.equal((dec(exactIntegerFills(f8)) as { fill_value: unknown }).fill_value, Number("12345678901234567890"));
+  const plain = enc('{"dtype": "<i8", "fill_value": 7}');
+  assert.equal(exactIntegerFills(plain), plain);
+  const consolidated = enc(
+    '{"metadata": {"a/.zarray": {"dtype": ">i8", "compressor": {"id": "zlib"}, "fill_value": -9223372036854775808}, "b/.zarray": {"dtype": "<f8", "fill_value": 1234567890123456789}}}',
+  );
+  const m = (dec(exactIntegerFills(consolidated)) as { metadata: Record<string, { fill_value: unknown }> }).metadata;
+  assert.deepEqual([m["a/.zarray"]!.fill_value, m["b/.zarray"]!.fill_value], ["-9223372036854775808", Number("1234567890123456789")]);
+
+  // read back: a missing chunk of an int64 array filled with 2^63 - 1, not -2^63
+  const store = new Map<string, Uint8Array>([
+    [
+      "/.zarray",
+      enc(
+        '{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "<i8", "compressor": null, "fill_value": 9223372036854775807, "order": "C", "filters": null}',
+      ),
+    ],
+    ["/0", new Uint8Array(BigInt64Array.of(1n, 2n).buffer)],
+  ]);
+  for (const wrap of [true, false]) {
+    const source = { get: async (key: string) => store.get(key) };
+    const x = await fromZarr(wrap ? new ZarrStore(source as never) : (source as never));
+    assert.deepEqual([...((await x.compute()).data as BigInt64Array)], [1n, 2n, 2n ** 63n - 1n, 2n ** 63n - 1n], `through a ZarrStore: ${wrap}`);
+  }
 });

@@ -8,7 +8,7 @@ import type { ChunkCache } from "./chunk-cache.js";
 import { normalizeChunks } from "./chunks.js";
 import { fromZarrDataType, itemsize } from "./dtype.js";
 import { ZarrArrayError, ZarrMetadataError } from "./errors.js";
-import { validateZarrMetadata } from "./zarr-metadata.js";
+import { exactIntegerFills, validateZarrMetadata } from "./zarr-metadata.js";
 import type { ChunkRef, ZarrChunkMeta } from "./ops/zarr.js";
 import type { ZarrLayerInfo } from "./plan.js";
 import { ZarrStore } from "./zarr-store.js";
@@ -71,7 +71,8 @@ async function readDocument(
     zarrFormat = 3;
     doc = docs?.get(join(path, "zarr.json")) ?? (await metaStore.get(join(path, "zarr.json"), { signal }));
   }
-  return doc ? { zarrFormat, document: new TextDecoder().decode(doc) } : undefined;
+  // a store other than a ZarrStore gives the document as written: its int64 fill kept exact here
+  return doc ? { zarrFormat, document: new TextDecoder().decode(exactIntegerFills(doc)) } : undefined;
 }
 
 function parseDocument(document: string, where: { url: string; path: string }): Record<string, unknown> {

@@ -158,3 +158,45 @@ function checkFill(v: unknown, fail: (field: string, reason: string) => never): 
   if (typeof v === "number" && !Number.isNaN(v)) return;
   fail("fill_value", `expected a number, a boolean, a string or null, got ${show(v)}`);
 }
+
+// A fill_value written as an integer of 16 digits or more, which JSON.parse may round.
+const LONG_INTEGER_FILL = /"fill_value"(\s*):(\s*)(-?\d{16,})(?![\d.eE])/g;
+
+/**
+ * Metadata document bytes (`.zarray`, `zarr.json`, `.zmetadata`) with the fill value of every
+ * int64 and uint64 array kept exact: written as a long integer, it would reach zarrita through
+ * JSON.parse rounded to a float64 (2^63 - 1 read as 2^63, then wrapped to -2^63), so it is
+ * rewritten as the decimal string zarrita's BigInt() reads exactly. Documents without such a
+ * fill value come back unchanged.
+ *
+ * @example
+ * ```ts
+ * exactIntegerFills(enc('{"dtype": "<i8", "fill_value": 9223372036854775807}')); // fill_value "9223372036854775807"
+ * ```
+ */
+export function exactIntegerFills(bytes: Uint8Array): Uint8Array {
+  const text = new TextDecoder().decode(bytes);
+  LONG_INTEGER_FILL.lastIndex = 0;
+  if (!LONG_INTEGER_FILL.test(text)) return bytes;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.replace(LONG_INTEGER_FILL, '"fill_value"$1:$2"$3"'));
+  } catch {
+    // not JSON: left for the metadata check to name
+    return bytes;
+  }
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    if (typeof node !== "object" || node === null) return;
+    const o = node as Record<string, unknown>;
+    const fill = o["fill_value"];
+    if (typeof fill === "string" && /^-?\d{16,}$/.test(fill)) {
+      const dtype = String(o["dtype"] ?? o["data_type"] ?? "");
+      // only 64-bit integers keep it as a string; any other type reads the number as before
+      if (!/^(int64|uint64|[<>|=]?[iu]8)$/.test(dtype)) o["fill_value"] = Number(fill);
+    }
+    for (const v of Object.values(o)) visit(v);
+  };
+  visit(doc);
+  return new TextEncoder().encode(JSON.stringify(doc));
+}

@@ -8,6 +8,7 @@ import FileSystemStore from "@zarrita/storage/fs";
 import type { ChunkCache } from "./chunk-cache.js";
 import { ChunkBounds, encodedBound, isMetadataKey } from "./chunk-bounds.js";
 import { ChunkFetchError } from "./errors.js";
+import { exactIntegerFills } from "./zarr-metadata.js";
 import { answerOf, HttpStore, missingStatuses, type HttpStoreOptions } from "./http-store.js";
 import { keyUrl } from "./store-keys.js";
 import { newCounters, type StoreCounters } from "./store-counters.js";
@@ -168,12 +169,12 @@ export class ZarrStore implements AsyncReadable, Tokenizable {
     if (!this.#requestsBelow) this.counters.requests++;
     // an eager read of a chunk is bounded as a chunk fetch is (an HttpStore reads `maxBytes`)
     const bound = isMetadataKey(key) ? undefined : this.#bounds.of(key);
-    const out = await this.#inner.get(key, bound === undefined ? options : ({ ...options, maxBytes: bound } as GetOptions));
-    if (out) {
-      this.counters.bytes += out.byteLength;
-      this.#bounds.learn(key, out);
+    const got = await this.#inner.get(key, bound === undefined ? options : ({ ...options, maxBytes: bound } as GetOptions));
+    if (got) {
+      this.counters.bytes += got.byteLength;
+      this.#bounds.learn(key, got);
     }
-    return out;
+    return got && isMetadataKey(key) ? exactIntegerFills(got) : got;
   }
 
   /**
