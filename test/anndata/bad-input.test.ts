@@ -29,6 +29,31 @@ async function withCopy(src: string, damage: (store: string) => Promise<void>, c
 }
 
 describe("bad input gives typed errors naming the element", () => {
+  it("an array of a dtype zarrita cannot read (float16) is a metadata error naming it, not a missing element", async () => {
+    await withCopy(
+      DENSE_C5,
+      async (store) => {
+        for (const file of ["X/.zarray", ".zmetadata"]) {
+          const text = await readFile(path.join(store, file), "utf8").catch(() => undefined);
+          if (text !== undefined)
+            await writeFile(
+              path.join(store, file),
+              text.replace(/"X\/\.zarray"(\s*):(\s*)\{([^}]*?)"<f4"/, '"X/.zarray"$1:$2{$3"<f2"').replace(/^(\{[\s\S]*?"dtype": )"<f4"/, '$1"<f2"'),
+            );
+        }
+      },
+      async (store) => {
+        await assert.rejects(readZarr(store), (e: unknown) => {
+          assert.ok(e instanceof ElementReadError, String(e));
+          assert.equal(e.reason, "metadata");
+          assert.equal(e.path, "/X");
+          assert.match(e.message, /float16/);
+          return true;
+        });
+      },
+    );
+  });
+
   it("a plain zarr group is not an AnnData group", async () => {
     const store = new Map<string, Uint8Array>([
       ["/.zgroup", enc({ zarr_format: 2 })],

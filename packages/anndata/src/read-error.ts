@@ -38,9 +38,10 @@ export function toReadError(cause: unknown, elemPath: string, url: string | unde
 }
 
 /**
- * zarrita reports a node whose metadata is malformed JSON as "not found" (it tries the other
- * zarr format next). Look at the raw documents: if one exists but does not parse, throw a
- * metadata error naming the node instead of treating it as absent.
+ * zarrita reports a node whose metadata is malformed JSON, or names what it cannot read (a
+ * float16 dtype), as "not found" (it tries the other zarr format next). Look at the raw
+ * documents: if one exists but does not parse, or its array does not open, throw a metadata
+ * error naming the node and why, instead of treating it as absent.
  */
 export async function diagnoseMissing(store: zarr.Readable, nodePath: string, url: string | undefined): Promise<void> {
   const prefix = nodePath === "/" ? "" : nodePath;
@@ -51,6 +52,14 @@ export async function diagnoseMissing(store: zarr.Readable, nodePath: string, ur
       JSON.parse(new TextDecoder().decode(bytes));
     } catch (cause) {
       throw new ElementReadError(nodePath, url, "metadata", `malformed ${doc} (${(cause as Error).message})`, { cause });
+    }
+    if (doc !== ".zarray" && doc !== "zarr.json") continue;
+    // the array is there: opening it by its own format tells what zarrita refused (a float16 dtype)
+    const loc = zarr.root(store).resolve(nodePath);
+    try {
+      await (doc === ".zarray" ? zarr.open.v2(loc, { kind: "array" }) : zarr.open.v3(loc));
+    } catch (cause) {
+      if (!(cause instanceof zarr.NotFoundError)) throw toReadError(cause, nodePath, url);
     }
   }
 }
