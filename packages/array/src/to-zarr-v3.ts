@@ -49,16 +49,22 @@ export async function toZarrV3(x: Array, dest: string | URL | WritableStore, opt
   let shards: number[] | undefined;
   if (shardsOption === "auto") shards = autoShards(x.shape, inner, size, AUTO_SHARD_BYTES);
   else if (shardsOption !== undefined) {
+    // multiples of the chunks as asked, or as cut to an axis shorter than them (inner)
+    const asked = inner.map((c, k) => {
+      const a = (options.chunks as readonly unknown[] | undefined)?.[k];
+      return typeof a === "number" && Number.isInteger(a) && a > 0 ? a : c;
+    });
     if (
       !globalThis.Array.isArray(shardsOption) ||
       shardsOption.length !== x.ndim ||
-      shardsOption.some((s, k) => !Number.isInteger(s) || s < 1 || s % inner[k]! !== 0)
+      shardsOption.some((s, k) => !Number.isInteger(s) || s < 1 || (s % asked[k]! !== 0 && s % inner[k]! !== 0))
     ) {
       throw new RangeError(
-        `Expected \`shards\` to be "auto" or ${x.ndim} positive multiples of the chunks [${inner.join(", ")}], got \`${JSON.stringify(shardsOption)}\``,
+        `Expected \`shards\` to be "auto" or ${x.ndim} positive multiples of the chunks [${asked.join(", ")}], got \`${JSON.stringify(shardsOption)}\``,
       );
     }
-    shards = [...shardsOption];
+    // and then the smallest multiple of the cut chunk that holds the shard asked
+    shards = shardsOption.map((s, k) => inner[k]! * Math.ceil(s / inner[k]!));
   }
   const grid = shards ?? inner;
   const fill = x.dtype === "bool" ? false : 0;

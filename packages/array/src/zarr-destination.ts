@@ -60,7 +60,8 @@ export async function openArrayDestination(
   }
   if (typeof dest === "string" || dest instanceof URL) {
     const root = dest instanceof URL ? fileURLToPath(dest) : isAbsolute(dest) ? dest : resolvePath(dest);
-    const there = await exists(join(root, key(layout.marker)), signal);
+    // an array of either format is there: one left beside the new would be read instead of it
+    const there = (await exists(join(root, key(layout.marker)), signal)) || (await exists(join(root, key(otherMarker(layout))), signal));
     if (there && !overwrite) throw new ZarrArrayError(join(root, prefix), "an array is already there (pass `overwrite: true`)");
     if (there) await rm(join(root, prefix), { recursive: true, force: true });
     await mkdir(join(root, prefix), { recursive: true });
@@ -74,6 +75,13 @@ export async function openArrayDestination(
   if (dest !== null && typeof dest === "object" && typeof dest.set === "function") {
     const there = (await dest.get("/" + key(layout.marker))) !== undefined;
     if (there && !overwrite) throw new ZarrArrayError(key(""), "an array is already there (pass `overwrite: true`)");
+    // a store without listing cannot remove an array of the other format, which readers would find first
+    if ((await dest.get("/" + key(otherMarker(layout)))) !== undefined) {
+      throw new ZarrArrayError(
+        key(""),
+        `an array of the other zarr format is already there (${otherMarker(layout)}), which this store cannot remove: write to an empty location`,
+      );
+    }
     for (const g of groups) {
       const k = "/" + groupKey(g);
       if ((await dest.get(k)) === undefined) await dest.set(k, layout.group[1]);
@@ -82,6 +90,11 @@ export async function openArrayDestination(
     return { sink: { kind: "store", store: dest }, prefix, key };
   }
   throw new TypeError(`Expected \`dest\` to be a local path or a writable zarrita store, got \`${String(dest)}\` (${typeof dest})`);
+}
+
+/** The marker of the zarr format `layout` does not write. */
+function otherMarker(layout: ArrayLayout): string {
+  return layout.marker === ".zarray" ? "zarr.json" : ".zarray";
 }
 
 const writeChunkOp = op("@zask/array/ops", "writeChunk", { lane: "io" });
@@ -100,6 +113,8 @@ export async function writeBlocks(
   chunkKey: (index: readonly number[]) => string,
   computeOptions: ComputeOptions,
 ): Promise<{ chunks: number; bytes: number }> {
+  // an array with no elements has no chunk in its grid: its metadata is all of it
+  if (y.shape.some((n) => n === 0)) return { chunks: 0, bytes: 0 };
   const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, y.ndim);
   const encodeLayer = new Blockwise({
     name: names.encode,
