@@ -185,18 +185,21 @@ export function exactIntegerFills(bytes: Uint8Array): Uint8Array {
     // not JSON: left for the metadata check to name
     return bytes;
   }
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(visit);
-    if (typeof node !== "object" || node === null) return;
-    const o = node as Record<string, unknown>;
-    const fill = o["fill_value"];
-    if (typeof fill === "string" && /^-?\d{16,}$/.test(fill)) {
-      const dtype = String(o["dtype"] ?? o["data_type"] ?? "");
-      // only 64-bit integers keep it as a string; any other type reads the number as before
-      if (!/^(int64|uint64|[<>|=]?[iu]8)$/.test(dtype)) o["fill_value"] = Number(fill);
+  // each object and array once, without recursion: a document may nest deeply
+  const stack: unknown[] = [doc];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== "object" || node === null) continue;
+    if (!Array.isArray(node)) {
+      const o = node as Record<string, unknown>;
+      const fill = o["fill_value"];
+      if (typeof fill === "string" && /^-?\d{16,}$/.test(fill)) {
+        const dtype = String(o["dtype"] ?? o["data_type"] ?? "");
+        // only 64-bit integers keep it as a string; any other type keeps the number JSON.parse gives
+        if (!/^(int64|uint64|[<>|=]?[iu]8)$/.test(dtype)) o["fill_value"] = Number(fill);
+      }
     }
-    for (const v of Object.values(o)) visit(v);
-  };
-  visit(doc);
+    for (const v of Object.values(node)) stack.push(v);
+  }
   return new TextEncoder().encode(JSON.stringify(doc));
 }
