@@ -1,4 +1,4 @@
-import { SparseArray as LazySparse, fromZarr, indptrProblem, type ComputeOptions, type SparseSource } from "@zask/array";
+import { SparseArray as LazySparse, fromZarr, indptrProblem, type BlockStreamOptions, type ComputeOptions, type SparseSource } from "@zask/array";
 import * as zarr from "zarrita";
 import { rememberSource } from "./byte-order.js";
 import { elemUrl, openChild, readArrayEager, zaskDtype } from "./elem.js";
@@ -7,6 +7,17 @@ import { typedArrayOf, type DataType, type NDArray, type TypedArray } from "./nd
 import { SparseMatrix, type SparseFormat } from "./sparse-matrix.js";
 
 type ZArray = zarr.Array<zarr.DataType, zarr.Readable>;
+
+/** One block of {@link SparseArray.computeBlocks}: a compressed block whose parts have the stored dtypes. */
+export interface StoredBlock {
+  readonly format: SparseFormat;
+  readonly shape: readonly [number, number];
+  /** Major length + 1 offsets, from 0. */
+  readonly indptr: Int32Array;
+  readonly indices: TypedArray;
+  readonly data: TypedArray;
+  readonly dtype: Exclude<DataType, "string">;
+}
 
 /** Options of {@link SparseArray.open}. */
 export interface SparseArrayOptions {
@@ -123,6 +134,31 @@ export class SparseArray extends LazySparse {
       ...(options.smallReadBytes === undefined ? {} : { smallReadBytes: options.smallReadBytes }),
     });
     return new SparseArray(base, indptr, { path: elem.path, url }, { data, indices });
+  }
+
+  /** Stored values (scipy's `nnz`), from `indptr`. */
+  get nnz(): number {
+    return Number(this.indptr[this.indptr.length - 1] ?? 0);
+  }
+
+  /**
+   * The blocks in major order, a window at a time (see the base class), each with its
+   * `indices` of the stored dtype and, for a writer, `data` and `indices` of the stored byte
+   * order, as {@link computeSparse} gives the whole matrix. Each block's arrays hold exactly its
+   * stored values.
+   */
+  // @ts-expect-error the blocks' indices are of the stored dtype, not always int32
+  override async *computeBlocks(options: BlockStreamOptions = {}): AsyncGenerator<StoredBlock> {
+    const { data, indices } = this.#stored;
+    const dtype = zaskDtype(indices.dtype) as Exclude<DataType, "string">;
+    for await (const b of super.computeBlocks(options)) {
+      const nnz = b.indptr[b.indptr.length - 1]!;
+      const storedIndices = asStoredIndices(b.indices.length === nnz ? b.indices : b.indices.subarray(0, nnz), dtype);
+      const values = b.data.length === nnz ? b.data : b.data.subarray(0, nnz);
+      rememberSource(storedIndices, indices);
+      rememberSource(values, data);
+      yield { format: b.format, shape: b.shape, indptr: b.indptr, indices: storedIndices, data: values, dtype: b.dtype as Exclude<DataType, "string"> };
+    }
   }
 
   /**

@@ -24,7 +24,24 @@ export interface DatasetOptions {
   shards?: readonly number[] | "auto" | undefined;
 }
 
-const v2Dtype: Record<Exclude<DataType, "string">, string> = {
+/** A numeric dtype (what `numericMeta` and the chunked writers take). */
+export type NumericType = Exclude<DataType, "string">;
+
+/** What the metadata of a numeric array says (see {@link ZarrWriter.numericMeta}). */
+export interface NumericMeta {
+  readonly shape: readonly number[];
+  /** Chunk shape (the inner chunks of a sharded array). */
+  readonly chunks: readonly number[];
+  readonly dtype: NumericType;
+  readonly compressor: Compressor | null;
+  /** Numbers stored big endian (numpy's `>`). */
+  readonly bigEndian: boolean;
+  readonly attrs: Record<string, unknown>;
+  /** Shard shape (zarr v3): multiples of `chunks`. */
+  readonly shards?: readonly number[] | undefined;
+}
+
+const v2Dtype: Record<NumericType, string> = {
   bool: "|b1",
   int8: "|i1",
   int16: "<i2",
@@ -38,7 +55,7 @@ const v2Dtype: Record<Exclude<DataType, "string">, string> = {
   float64: "<f8",
 };
 
-const itemsizes: Record<Exclude<DataType, "string">, number> = {
+const itemsizes: Record<NumericType, number> = {
   bool: 1,
   int8: 1,
   int16: 2,
@@ -51,6 +68,11 @@ const itemsizes: Record<Exclude<DataType, "string">, number> = {
   float32: 4,
   float64: 8,
 };
+
+/** Bytes per value of a numeric dtype. */
+export function itemsizeOf(dtype: NumericType): number {
+  return itemsizes[dtype];
+}
 
 const WRITE_CONCURRENCY = 16;
 
@@ -206,36 +228,39 @@ export class ZarrWriter {
     const compressor = normalizeCompressor(options.compressor);
     const isString = dtype === "string";
     // Big endian only where it means something: numbers wider than a byte (numpy writes "|i1").
-    const bigEndian = byteOrder === ">" && !isString && itemsizes[dtype as Exclude<DataType, "string">] > 1;
+    const bigEndian = byteOrder === ">" && !isString && itemsizes[dtype as NumericType] > 1;
     const isScalarString = isString && shape.length === 0 && this.format === 2;
     // A 0-d string is written as numpy's fixed-width unicode (as anndata 0.8 does for `string`).
     const chars = isScalarString ? Math.max(1, [...(data[0] as string)].length) : 0;
-    if (this.format === 2) {
+    if (!isString) {
+      if (this.format === 3 && options.shards !== undefined && shape.length > 0) {
+        return this.#sharded(p, value, attrs, chunkShape, options.shards, compressor, bigEndian);
+      }
+      await this.numericMeta(p, { shape, chunks: chunkShape, dtype: dtype as NumericType, compressor, bigEndian, attrs });
+    } else if (this.format === 2) {
       await this.#meta(p + "/.zarray", {
         chunks: chunkShape,
         compressor: isScalarString ? null : v2CompressorMeta(compressor),
-        dtype: isScalarString ? `<U${chars}` : isString ? "|O" : bigEndian ? v2Dtype[dtype].replace("<", ">") : v2Dtype[dtype],
-        fill_value: isScalarString ? "" : isString ? 0 : dtype === "bool" ? false : 0,
-        filters: isString && !isScalarString ? [{ id: "vlen-utf8" }] : null,
+        dtype: isScalarString ? `<U${chars}` : "|O",
+        fill_value: isScalarString ? "" : 0,
+        filters: isScalarString ? null : [{ id: "vlen-utf8" }],
         order: "C",
         shape: [...shape],
         zarr_format: 2,
       });
       await this.#meta(p + "/.zattrs", attrs);
-    } else if (options.shards !== undefined && !isString && shape.length > 0) {
-      return this.#sharded(p, value, attrs, chunkShape, options.shards, compressor, bigEndian);
     } else {
-      const codecs: unknown[] = [isString ? { name: "vlen-utf8" } : { name: "bytes", configuration: { endian: bigEndian ? "big" : "little" } }];
-      const c = v3CodecMeta(compressor, isString ? 1 : itemsizes[dtype as Exclude<DataType, "string">]);
+      const codecs: unknown[] = [{ name: "vlen-utf8" }];
+      const c = v3CodecMeta(compressor, 1);
       if (c) codecs.push(c);
       await this.#meta(p + "/zarr.json", {
         zarr_format: 3,
         node_type: "array",
         shape: [...shape],
-        data_type: isString ? "string" : dtype,
+        data_type: "string",
         chunk_grid: { name: "regular", configuration: { chunk_shape: chunkShape } },
         chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
-        fill_value: isString ? "" : dtype === "bool" ? false : 0,
+        fill_value: "",
         codecs,
         attributes: attrs,
       });
@@ -270,6 +295,57 @@ export class ZarrWriter {
     }
   }
 
+  /**
+   * Write the metadata of numeric array `p`: `.zarray` and `.zattrs` (v2), or `zarr.json` (v3),
+   * with the `sharding_indexed` codec when `shards` is given (v3 only).
+   */
+  async numericMeta(p: string, m: NumericMeta): Promise<void> {
+    const { shape, chunks, dtype, compressor, bigEndian, attrs, shards } = m;
+    const fill = dtype === "bool" ? false : 0;
+    if (this.format === 2) {
+      await this.#meta(p + "/.zarray", {
+        chunks: [...chunks],
+        compressor: v2CompressorMeta(compressor),
+        dtype: bigEndian ? v2Dtype[dtype].replace("<", ">") : v2Dtype[dtype],
+        fill_value: fill,
+        filters: null,
+        order: "C",
+        shape: [...shape],
+        zarr_format: 2,
+      });
+      await this.#meta(p + "/.zattrs", attrs);
+      return;
+    }
+    const codecs: unknown[] = [{ name: "bytes", configuration: { endian: bigEndian ? "big" : "little" } }];
+    const c = v3CodecMeta(compressor, itemsizes[dtype]);
+    if (c) codecs.push(c);
+    const sharding = {
+      name: "sharding_indexed",
+      configuration: {
+        chunk_shape: [...chunks],
+        codecs,
+        index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }],
+        index_location: "end",
+      },
+    };
+    await this.#meta(p + "/zarr.json", {
+      zarr_format: 3,
+      node_type: "array",
+      shape: [...shape],
+      data_type: dtype,
+      chunk_grid: { name: "regular", configuration: { chunk_shape: [...(shards ?? chunks)] } },
+      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
+      fill_value: fill,
+      codecs: shards === undefined ? codecs : [sharding],
+      attributes: attrs,
+    });
+  }
+
+  /** Put encoded chunk or shard `key` (its path in the store), after at most the bound of writes in flight. */
+  async putChunk(key: string, bytes: Uint8Array): Promise<void> {
+    await this.#put(key, bytes);
+  }
+
   /** A sharded zarr v3 array: one object per shard, its inner chunks (all-zero ones left out) then the index. */
   async #sharded(
     p: string,
@@ -280,39 +356,17 @@ export class ZarrWriter {
     compressor: Compressor | null,
     bigEndian: boolean,
   ): Promise<void> {
-    const { shape, dtype } = value;
+    const { shape } = value;
+    const dtype = value.dtype as NumericType;
     const data = value.data as TypedArray;
-    const itemsize = itemsizes[dtype as Exclude<DataType, "string">];
+    const itemsize = itemsizes[dtype];
     const shards = shardsOption === "auto" ? autoShards(shape, inner, itemsize) : [...shardsOption];
     if (shards.length !== shape.length || shards.some((s, k) => !Number.isInteger(s) || s < 1 || s % inner[k]! !== 0)) {
       throw new RangeError(
         `Expected \`shards\` for /${p} to be "auto" or ${shape.length} positive multiples of the chunks [${inner.join(", ")}], got \`${JSON.stringify(shardsOption)}\``,
       );
     }
-    const codecs: unknown[] = [{ name: "bytes", configuration: { endian: bigEndian ? "big" : "little" } }];
-    const c = v3CodecMeta(compressor, itemsize);
-    if (c) codecs.push(c);
-    await this.#meta(p + "/zarr.json", {
-      zarr_format: 3,
-      node_type: "array",
-      shape: [...shape],
-      data_type: dtype,
-      chunk_grid: { name: "regular", configuration: { chunk_shape: shards } },
-      chunk_key_encoding: { name: "default", configuration: { separator: "/" } },
-      fill_value: dtype === "bool" ? false : 0,
-      codecs: [
-        {
-          name: "sharding_indexed",
-          configuration: {
-            chunk_shape: [...inner],
-            codecs,
-            index_codecs: [{ name: "bytes", configuration: { endian: "little" } }, { name: "crc32c" }],
-            index_location: "end",
-          },
-        },
-      ],
-      attributes: attrs,
-    });
+    await this.numericMeta(p, { shape, chunks: inner, dtype, compressor, bigEndian, attrs, shards });
     const per = shards.map((s, k) => s / inner[k]!);
     const grid = shape.map((n, k) => Math.ceil(n / shards[k]!));
     if (grid.some((g) => g === 0)) return;

@@ -38,6 +38,8 @@ export { encodeShard } from "./shard-encode.js";
 export { autoShards } from "./auto-shards.js";
 export { SparseArray } from "./sparse/sparse-array.js";
 export { DEFAULT_BLOCK_NNZ, DEFAULT_SMALL_READ_BYTES } from "./sparse/sparse-read.js";
+export { DEFAULT_WINDOW_BLOCKS } from "./sparse/sparse-stream.js";
+export type { BlockStreamOptions } from "./sparse/sparse-stream.js";
 export { indicesProblem, indptrProblem } from "./sparse/sparse-checks.js";
 export type { SparseSource, SparseReadOptions } from "./sparse/sparse-read.js";
 export type { SparseBlock, SparseFormat } from "./ops/sparse-block.js";

@@ -11,6 +11,7 @@ import { dtypeOf, typedArrayFrom, typedArrayOfOne, type NDArray, type TypedArray
 import { NumericScalar } from "../numeric-scalar.js";
 import { SparseMatrix } from "../sparse-matrix.js";
 import type { DatasetOptions, ZarrWriter } from "../zarr-writer.js";
+import { writeSparse } from "./write-sparse.js";
 
 /** Writes a child element (through the dispatching writer, so callbacks see it). */
 export type WriteChild = (path: string, value: unknown, options: DatasetOptions) => Promise<void>;
@@ -164,42 +165,8 @@ export async function writeDefault(
       return;
     }
     case "csr_matrix":
-    case "csc_matrix": {
-      // As anndata does, the parts are datasets of the sparse element, not elements of their own:
-      // no encoding attributes and no callback for them; the element's `chunks` and `shards` (one
-      // length each, as h5py/zarr take for 1-d datasets) apply to each part. Both are checked
-      // before anything is written.
-      const chunks = options.chunks;
-      if (chunks !== undefined && (chunks.length !== 1 || !(chunks[0] === null || (Number.isInteger(chunks[0]) && chunks[0]! > 0)))) {
-        throw new RangeError(`Expected \`chunks\` of sparse element ${path} to be one positive length for its 1-d parts, got \`${JSON.stringify(chunks)}\``);
-      }
-      const shards = writer.format === 3 ? options.shards : undefined;
-      if (shards !== undefined && shards !== "auto") {
-        const chunk = chunks?.[0];
-        if (shards.length !== 1 || !(Number.isInteger(shards[0]) && shards[0]! > 0) || typeof chunk !== "number" || shards[0]! % chunk !== 0) {
-          throw new RangeError(
-            `Expected \`shards\` of sparse element ${path} to be "auto" or one positive multiple of its \`chunks\` length, got shards \`${JSON.stringify(shards)}\` with chunks \`${JSON.stringify(chunks ?? null)}\``,
-          );
-        }
-      }
-      const m = value instanceof SparseMatrix ? value : await (value as { computeSparse(): Promise<SparseMatrix> }).computeSparse();
-      await writer.group(path, encodingAttrs(spec, { shape: [...m.shape] }));
-      const part = (d: TypedArray): NDArray => ({ data: d, shape: [d.length], dtype: d === m.data ? m.dtype : dtypeOf(d) });
-      for (const [name, d] of [
-        ["data", m.data],
-        ["indices", m.indices],
-        ["indptr", m.indptr],
-      ] as const) {
-        const len = Math.max(d.length, 1);
-        const chunk = chunks === undefined ? undefined : chunks[0] === null ? len : Math.min(chunks[0]!, len);
-        const partChunks = chunk === undefined ? {} : { chunks: [chunk] };
-        // a part shorter than its chunks has them cut to its length: its shards are then the
-        // smallest multiple of that length holding the shard asked
-        const partShards = shards === undefined ? {} : { shards: shards === "auto" ? ("auto" as const) : [chunk! * Math.ceil(shards[0]! / chunk!)] };
-        await writer.array(child(name), part(d), {}, { ...inherited, ...partChunks, ...partShards }, await sourceByteOrder(d));
-      }
-      return;
-    }
+    case "csc_matrix":
+      return writeSparse(writer, path, value, encodingAttrs(spec), options);
     case "array":
     case "string-array":
     case "numeric-scalar":

@@ -112,6 +112,9 @@ export function sparseConcat(
   if (blocks.length === 1 && blocks[0]!.shape[0] === shape[0] && blocks[0]!.shape[1] === shape[1]) return blocks[0]!;
   const [major] = majorMinor({ format, shape });
   const nnz = blocks.reduce((s, b) => s + b.indptr[b.indptr.length - 1]!, 0);
+  // a block's offsets are int32: past them the answer could only wrap
+  if (nnz > 2 ** 31 - 1)
+    throw new RangeError(`Expected at most 2147483647 stored values in one sparse answer, got ${nnz}: compute it in parts (computeBlocks)`);
   const indptr = new Int32Array(major + 1);
   const indices = new Int32Array(nnz);
   const data = allocate(dtype, nnz) as TypedArray;

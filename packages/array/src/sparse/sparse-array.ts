@@ -13,6 +13,7 @@ import { reduction, type ReductionKind, type ReductionOptions } from "../reducti
 import { normalizeSelector, type Selector } from "../selection.js";
 import { sparseRead, type SparseReadOptions, type SparseSource } from "./sparse-read.js";
 import { checkSparseSource } from "./sparse-checks.js";
+import { streamBlocks, type BlockStreamOptions } from "./sparse-stream.js";
 import { sparseFinal, sparseMapLayer, sparseTakeMinorLayer, sparseToDenseLayer, type SparseParts } from "./sparse-layers.js";
 
 /** Where a plain read's blocks come from: the source, the major positions read, the block size. */
@@ -242,6 +243,22 @@ export class SparseArray extends LazyArray {
     const { graph, key } = sparseFinal(this.#parts, this.keys(), this.shape as [number, number], false);
     const [value] = await run(graph, [key], options);
     return value as SparseBlock;
+  }
+
+  /**
+   * The blocks in major order (row blocks of CSR, column blocks of CSC), computed
+   * `windowBlocks` consecutive blocks at a time, so a caller that writes each one out holds one
+   * window however large the matrix. A `data`/`indices` chunk that two windows share is read by
+   * both.
+   *
+   * @example
+   * ```ts
+   * let nnz = 0;
+   * for await (const b of X.computeBlocks({ windowBlocks: 4 })) nnz += b.indptr[b.indptr.length - 1]!;
+   * ```
+   */
+  computeBlocks(options: BlockStreamOptions = {}): AsyncGenerator<SparseBlock> {
+    return streamBlocks(this.graph, this.keys(), options);
   }
 
   /** Compute every block and keep them, sparse. */
