@@ -160,6 +160,10 @@ async function main(signal: AbortSignal): Promise<void> {
             ? ""
             : `; peer ${(peer.ms / 1000).toFixed(1)} s, peak RSS ${peer.peakRssMiB.toFixed(0)} MiB; zask / peer = ${(zask.ms / peer.ms).toFixed(2)}`),
       );
+      const rw = sparseMemory.rewrite;
+      console.log(
+        `sparse rewrite: chunks of ${rw.chunk}: zask ${(rw.zask.ms / 1000).toFixed(1)} s, peak RSS ${rw.zask.peakRssMiB.toFixed(0)} MiB${rw.zask.sumOk === false ? " WRONG" : ""}`,
+      );
       const c = sparseMemory.columns;
       console.log(
         `sparse columns: every ${c.step}th gene: zask ${(c.zask.ms / 1000).toFixed(1)} s, peak RSS ${c.zask.peakRssMiB.toFixed(0)} MiB${c.zask.sumOk === false ? " WRONG" : ""}` +

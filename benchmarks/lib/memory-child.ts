@@ -7,6 +7,9 @@
  *     zask's full reduction over the store: `{"sum", "ms", "maxRssMiB"}` (or `{"notImplemented": true}`)
  *   node --import tsx benchmarks/lib/memory-child.ts STORE_URL --columns STEP
  *     every STEP-th column of X computed dense: `{"sum", "ms", "maxRssMiB"}`
+ *   node --import tsx benchmarks/lib/memory-child.ts STORE_URL --rewrite OUT CHUNK
+ *     the store rewritten to the directory OUT with X's parts in chunks of CHUNK values, then the
+ *     per-gene means of the written X: `{"sum", "ms" (the rewrite's), "maxRssMiB" (the rewrite's)}`
  *   node --import tsx benchmarks/lib/memory-child.ts STORE_URL --session GENE ONE_CELL
  *     every benchmark query, an untimed warm-up then a timed run each, as the peer's batch mode
  *     does: `{"ms": {query: ms}, "firstMs": {query: warm-up ms}, "sums": {query: sum}, "maxRssMiB"}`
@@ -14,7 +17,7 @@
 import { readFileSync } from "node:fs";
 import { QUERIES } from "./results.ts";
 import type { QueryName } from "./results.ts";
-import { ZaskSession, zaskColumnSelection, zaskFullReduction } from "./zask-queries.ts";
+import { ZaskSession, zaskColumnSelection, zaskFullReduction, zaskSparseRewrite } from "./zask-queries.ts";
 
 const [url, mode, gene, oneCell] = process.argv.slice(2);
 if (url === undefined) throw new TypeError("Expected a store URL argument, got nothing");
@@ -44,6 +47,14 @@ if (mode === "--session") {
   }
   process.stdout.write(`${JSON.stringify({ ms, firstMs, sums, maxRssMiB: maxRssMiB() })}\n`);
   // the worker pool keeps the process alive otherwise
+  process.exit(0);
+} else if (mode === "--rewrite") {
+  const chunk = Number(oneCell);
+  if (gene === undefined || !(Number.isInteger(chunk) && chunk > 0)) throw new TypeError(`Expected --rewrite OUT CHUNK, got ${gene} ${oneCell}`);
+  // the peak of the rewrite alone: the check that follows reads the written store again
+  let peak = 0;
+  const { ms, sum } = await zaskSparseRewrite(url, gene, chunk, { onWritten: () => (peak = maxRssMiB()) });
+  process.stdout.write(`${JSON.stringify({ sum, ms, maxRssMiB: peak })}\n`);
   process.exit(0);
 } else if (mode === "--columns") {
   const step = Number(gene);

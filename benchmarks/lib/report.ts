@@ -115,6 +115,13 @@ export function renderMarkdown(results: Results): string {
       );
     }
   }
+  const rw = results.sparseMemory?.rewrite;
+  if (rw !== undefined) {
+    lines.push(
+      ``,
+      `Sparse rewrite: the same store read lazily over HTTP and written to local disk with X's parts in chunks of ${rw.chunk.toLocaleString("en")} (X streamed a window of blocks at a time): zask ${(rw.zask.ms / 1000).toFixed(1)} s, peak RSS ${rw.zask.peakRssMiB.toFixed(0)} MiB${rw.zask.sumOk === false ? ", WRONG result" : rw.zask.sumOk === true ? ", the written X's per-gene means equal the source's" : ""}.`,
+    );
+  }
   const session = results.sessionMemory;
   if (session !== undefined) {
     const { zask, dask } = session;

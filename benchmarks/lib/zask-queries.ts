@@ -5,7 +5,7 @@
  * eager, X lazy), then the selections and the reduction on X, each computed to a dense array,
  * one run per call so the runner can interleave zask's runs with the peer's.
  */
-import { readZarr } from "@zask/anndata";
+import { readZarr, writeDispatched } from "@zask/anndata";
 import type { AnnData } from "@zask/anndata";
 import { reduction, slice } from "@zask/array";
 import type { Array as LazyArray } from "@zask/array";
@@ -216,4 +216,39 @@ export async function zaskColumnSelection(storeUrl: string, step: number, option
     Array.from({ length: adata.nVars }, (_, j) => j % step === 0),
   ).compute({ signal });
   return sumOf(picked.data);
+}
+
+/**
+ * The sparse rewrite benchmark: the store at `storeUrl` read lazily and written to the local
+ * directory `out` with X's parts in chunks of `chunk` values (its sparse X streamed a window of
+ * blocks at a time), then the float64 sum of the per-gene means of the written X, read back from
+ * `out`, to check against the source's.
+ *
+ * `onWritten` is called once the rewrite is done, before the check.
+ *
+ * @returns the time of the rewrite alone (ms) and that sum.
+ * @example
+ * ```ts
+ * const { ms, sum } = await zaskSparseRewrite(`${server.url}big-csr.zarr`, "/tmp/out.zarr", 1_000_000);
+ * ```
+ */
+export async function zaskSparseRewrite(
+  storeUrl: string,
+  out: string,
+  chunk: number,
+  options: { signal?: AbortSignal; onWritten?: () => void } = {},
+): Promise<{ ms: number; sum: number }> {
+  const { signal } = options;
+  const t0 = performance.now();
+  const adata = await readZarr(storeUrl, { signal });
+  await writeDispatched(out, "/", adata, (write, store, key, elem, o) => write(store, key, elem, key === "/X" ? { ...o, chunks: [chunk] } : o), {
+    overwrite: true,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  const ms = performance.now() - t0;
+  options.onWritten?.();
+  const back = await readZarr(out, { signal });
+  if (back.X === undefined) throw new Error(`${out} has no X`);
+  const means = await reduction(back.X, "mean", { axis: 0 }).compute({ signal });
+  return { ms, sum: sumOf(means.data) };
 }
