@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { describe, it, before, after } from "node:test";
 import FileSystemStore from "@zarrita/storage/fs";
 import { PackedStrings } from "@zask/array";
-import { AnnData, Categorical, DataFrame, MaskedArray, NumericScalar, SparseMatrix, readZarr, type NDArray } from "@zask/anndata";
+import { AnnData, Categorical, DataFrame, ElementReadError, MaskedArray, NumericScalar, SparseMatrix, readZarr, type NDArray } from "@zask/anndata";
 import { CSR, DENSE_C5, DENSE_C25, FIXTURES, copyFixture, expected, rawValues, serve, type FixtureServer } from "./fixtures.ts";
 
 function checkFrame(df: DataFrame, exp: (typeof expected)["obs"], index: string[]): void {
@@ -184,10 +184,11 @@ describe("readZarr over HTTP", () => {
 });
 
 describe("older encodings", () => {
-  it("reads a dataframe 0.1.0 whose categories live in __categories", async () => {
+  /** A store whose obs is a dataframe 0.1.0 with `cell_type` codes `codes` and their categories in `__categories`. */
+  async function oldCategorical(codes: Int8Array | Float32Array): Promise<Map<string, Uint8Array>> {
     const { writeZarr, writeElem } = await import("@zask/anndata");
     const store = new Map<string, Uint8Array>();
-    const obs = new DataFrame({ index: ["a", "b", "c"], columns: { cell_type: Int8Array.of(1, 0, 1) } });
+    const obs = new DataFrame({ index: ["a", "b", "c"], columns: { cell_type: codes } });
     await writeZarr(new AnnData({ obs, var: new DataFrame({ index: ["g"] }) }), store);
     await writeElem(store, "/obs/__categories/cell_type", ["B", "T"]);
     const dec = (k: string) => JSON.parse(new TextDecoder().decode(store.get(k)));
@@ -197,11 +198,31 @@ describe("older encodings", () => {
     const meta = dec("/.zmetadata");
     meta.metadata["obs/.zattrs"] = attrs;
     store.set("/.zmetadata", enc(meta));
-    const adata = await readZarr(store);
+    return store;
+  }
+
+  it("reads a dataframe 0.1.0 whose categories live in __categories", async () => {
+    const adata = await readZarr(await oldCategorical(Int8Array.of(1, 0, 1)));
     const col = adata.obs.get("cell_type");
     assert.ok(col instanceof Categorical);
     assert.deepEqual([...col], ["T", "B", "T"]);
     assert.deepEqual(adata.obs.columns, ["cell_type"]);
+  });
+
+  it("refuses __categories codes past the categories or not integers, naming the column", async () => {
+    await assert.rejects(readZarr(await oldCategorical(Int8Array.of(1, 2, 0))), (e: unknown) => {
+      assert.ok(e instanceof ElementReadError, String(e));
+      assert.equal(e.path, "/obs/cell_type");
+      assert.equal(e.reason, "format");
+      assert.match(e.message, /codes in \[-1, 2\), got `2`/);
+      return true;
+    });
+    await assert.rejects(readZarr(await oldCategorical(Float32Array.of(1, 0.5, 0))), (e: unknown) => {
+      assert.ok(e instanceof ElementReadError, String(e));
+      assert.equal(e.path, "/obs/cell_type");
+      assert.match(e.message, /codes must be integers/);
+      return true;
+    });
   });
 
   it("reads groups and arrays without encoding attributes as dicts and arrays", async () => {

@@ -115,7 +115,15 @@ async function readDataFrame(group: zarr.Group<zarr.Readable>, spec: IOSpec, ctx
         if (cat && codes && ArrayBuffer.isView(codes)) {
           const arraySpec = { encodingType: "array", encodingVersion: "" };
           const categories = await eager1d(cat, arraySpec, ctx);
-          columns.set(name, categoricalOf(codes as CategoricalCodes, categories, zaskDtype(asArray(cat, arraySpec).dtype), Boolean(cat.attrs["ordered"])));
+          const path = `${group.path === "/" ? "" : group.path}/${name}`;
+          if (codes instanceof Float32Array || codes instanceof Float64Array) {
+            throw new ElementReadError(path, elemUrl(group), "format", "categorical codes must be integers");
+          }
+          try {
+            columns.set(name, categoricalOf(codes as CategoricalCodes, categories, zaskDtype(asArray(cat, arraySpec).dtype), Boolean(cat.attrs["ordered"])));
+          } catch (cause) {
+            throw new ElementReadError(path, elemUrl(group), "format", (cause as Error).message, { cause });
+          }
         }
       }
     }
