@@ -55,7 +55,10 @@ export interface Plan {
    * the least the compute can take.
    */
   readonly roundTrips: number;
-  /** Bytes the stores will send, where known before the compute (sharded arrays); `undefined` otherwise. */
+  /**
+   * Bytes the stores will send, where known before the compute (sharded arrays, and 0 for a
+   * selection of one that reads nothing); `undefined` otherwise.
+   */
   readonly readBytes?: number;
   /** Shard index reads (sharded arrays only). */
   readonly indexes?: IndexReads;
@@ -112,7 +115,7 @@ export function storesOf(graph: Graph): ZarrStore[] {
  */
 export function planArray(x: Array, options: PlanOptions = {}): Plan {
   const { graph, key } = finalizeGraph(x);
-  return planCulled(cull(graph, [key]), key, options, undefined, outputBytesOf(graph, new Map([[key, wholeBytes(x)]])));
+  return planCulled(cull(graph, [key]), key, options, undefined, outputBytesOf(graph, new Map([[key, wholeBytes(x)]])), shardedLayers(graph).length > 0);
 }
 
 /**
@@ -133,7 +136,7 @@ export async function planArrayAsync(x: Array, options: PlanOptions = {}): Promi
       read.set(reader.store, { requests: s.requests + r.requests, bytes: s.bytes + r.bytes, read: s.read + r.read });
     }
   }
-  return planCulled(culled, key, options, read, outputBytesOf(graph, new Map([[key, wholeBytes(x)]])));
+  return planCulled(culled, key, options, read, outputBytesOf(graph, new Map([[key, wholeBytes(x)]])), shardedLayers(graph).length > 0);
 }
 
 function planCulled(
@@ -142,6 +145,7 @@ function planCulled(
   options: PlanOptions,
   indexesRead: Map<ZarrStore, { requests: number; bytes: number; read: number }> | undefined,
   outputBytes: OutputBytes,
+  sharded: boolean,
 ): Plan {
   const perStore = new Map<ZarrStore, { requests: number; bytes: number; cached: number }>();
   for (const [layer, info] of zarrLayers(culled)) {
@@ -204,7 +208,10 @@ function planCulled(
     densifiedBytes,
     memory: projectTaskMemory(optimized.materialize(), outputBytes),
   };
-  return indexes === undefined ? plan : { ...plan, readBytes: [...readBytes.values()].reduce((a, b) => a + b, 0), indexes };
+  if (indexes !== undefined) return { ...plan, readBytes: [...readBytes.values()].reduce((a, b) => a + b, 0), indexes };
+  // a selection of a sharded array that reads nothing (culled away): it is known to send no bytes
+  if (sharded && plan.requests === 0) return { ...plan, readBytes: 0, indexes: { requests: 0, bytes: 0, readByPlan: 0 } };
+  return plan;
 }
 
 /** Waves of requests per origin at `bound` in flight, the most of any origin. */
