@@ -8,16 +8,11 @@ import { SparseMatrix, type SparseFormat } from "./sparse-matrix.js";
 
 type ZArray = zarr.Array<zarr.DataType, zarr.Readable>;
 
-/** One block of {@link SparseArray.computeBlocks}: a compressed block whose parts have the stored dtypes. */
-export interface StoredBlock {
-  readonly format: SparseFormat;
-  readonly shape: readonly [number, number];
-  /** Major length + 1 offsets, from 0. */
-  readonly indptr: Int32Array;
-  readonly indices: TypedArray;
-  readonly data: TypedArray;
-  readonly dtype: Exclude<DataType, "string">;
-}
+/**
+ * One block of {@link SparseArray.computeBlocks}: a compressed block whose `indices` and `data`
+ * have the stored dtypes (`indptr`: int32 offsets within the block, from 0).
+ */
+export type StoredBlock = Pick<SparseMatrix, "format" | "shape" | "indices" | "data" | "dtype"> & { readonly indptr: Int32Array };
 
 /** Options of {@link SparseArray.open}. */
 export interface SparseArrayOptions {
