@@ -12,10 +12,11 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { FileSystemStore } from "@zarrita/storage";
 import * as zarr from "zarrita";
-import { SparseArray, SparseMatrix, readZarr, writeElem, type DatasetOptions, type WriteOptions } from "@zask/anndata";
+import { SparseArray, SparseMatrix, readZarr, writeElem, type DatasetOptions, type TypedArray, type WriteOptions } from "@zask/anndata";
 import { DEFAULT_WINDOW_BLOCKS, slice, type SparseArray as LazySparse } from "@zask/array";
 import { CSR, serve, tempDir, type FixtureServer } from "./fixtures.ts";
 import { PYTHON, skipPython } from "./python.ts";
+import { Rng } from "../helpers/random.ts";
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL("./write_sparse_stream.py", import.meta.url));
@@ -122,6 +123,102 @@ describe("a lazy sparse matrix written a window of blocks at a time", () => {
     );
     assert.equal(results.length, pairs.length);
   });
+});
+
+describe("random sparse matrices, streamed and written whole", () => {
+  const DTYPES = ["float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"] as const;
+  type Dt = (typeof DTYPES)[number];
+  const CTORS: Record<Dt, new (n: number) => TypedArray> = {
+    float32: Float32Array,
+    float64: Float64Array,
+    int8: Int8Array,
+    int16: Int16Array,
+    int32: Int32Array,
+    int64: BigInt64Array,
+    uint8: Uint8Array,
+    uint16: Uint16Array,
+    uint32: Uint32Array,
+    uint64: BigUint64Array,
+    bool: Uint8Array,
+  };
+
+  /** A random matrix: empty lines, explicit zeros and duplicates-free sorted indices of a random dtype. */
+  function randomMatrix(r: Rng): SparseMatrix {
+    const format = r.pick(["csr", "csc"] as const);
+    const shape: [number, number] = [r.int(0, 70), r.int(0, 40)];
+    const [major, minor] = format === "csr" ? shape : [shape[1], shape[0]];
+    const density = r.pick([0, 0.02, 0.2, 0.7, 1]);
+    const indptr = new Int32Array(major + 1);
+    const idx: number[] = [];
+    for (let a = 0; a < major; a++) {
+      if (!r.chance(0.15)) for (let j = 0; j < minor; j++) if (r.chance(density)) idx.push(j);
+      indptr[a + 1] = idx.length;
+    }
+    const dtype = r.pick(DTYPES);
+    const data = new CTORS[dtype](idx.length);
+    const big = data instanceof BigInt64Array || data instanceof BigUint64Array;
+    for (let i = 0; i < idx.length; i++) {
+      // explicit zeros now and then, stored as values
+      const v = r.chance(0.1) ? 0 : dtype === "bool" ? 1 : dtype.startsWith("float") ? (r.next() - 0.5) * 1e6 : r.int(1, 100);
+      (data as unknown as (number | bigint)[])[i] = big ? BigInt(v) : v;
+    }
+    const wide = r.chance(0.3);
+    const indices = wide ? BigInt64Array.from(idx, (j) => BigInt(j)) : Int32Array.from(idx);
+    return new SparseMatrix(format, shape, wide ? BigInt64Array.from(indptr, (v) => BigInt(v)) : indptr, indices, data, dtype);
+  }
+
+  function randomOptions(r: Rng): WriteOptions & DatasetOptions {
+    const format = r.pick([2, 3] as const);
+    const chunk = r.pick([undefined, null, 1, 3, 16, 50, 1000]);
+    const compressor = r.pick([
+      undefined,
+      null,
+      { id: "zlib" as const, level: 1 },
+      { id: "blosc" as const, cname: "zstd" as const, clevel: 3, shuffle: 2 as const },
+    ]);
+    const shards =
+      format === 3 && typeof chunk === "number"
+        ? r.pick([undefined, "auto" as const, [chunk * r.int(1, 4)]])
+        : format === 3 && chunk === undefined
+          ? r.pick([undefined, "auto" as const])
+          : undefined;
+    return {
+      format,
+      ...(chunk === undefined ? {} : { chunks: [chunk] }),
+      ...(compressor === undefined ? {} : { compressor }),
+      ...(shards === undefined ? {} : { shards }),
+    };
+  }
+
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: 12 matrices read back lazily in small blocks write the same files streamed as whole`, async () => {
+      const r = new Rng(seed);
+      let streamed = 0;
+      for (let k = 0; k < 12; k++) {
+        const m = randomMatrix(r);
+        const label = `seed ${seed} case ${k}: ${m.format} ${m.dtype} [${m.shape.join(", ")}] nnz ${m.nnz}`;
+        const source = path.join(tmp.dir, `rand-${seed}-${k}.zarr`);
+        await writeAt(source, m, { format: r.pick([2, 3] as const), chunks: [r.pick([1, 7, 64])] });
+        const lazy = await openLazy(source, "m", r.int(1, 12));
+        if (majorBlocks(lazy) > DEFAULT_WINDOW_BLOCKS) streamed++;
+        const options = randomOptions(r);
+        const a = path.join(tmp.dir, `rand-${seed}-${k}-streamed.zarr`);
+        const b = path.join(tmp.dir, `rand-${seed}-${k}-whole.zarr`);
+        await writeAt(a, lazy, options);
+        await writeAt(b, await lazy.computeSparse(), options);
+        const [fa, fb] = await Promise.all([files(a), files(b)]);
+        assert.deepEqual([...fa.keys()].sort(), [...fb.keys()].sort(), `${label}, ${JSON.stringify(options)}: the same files`);
+        for (const [name, bytes] of fb) assert.ok(fa.get(name)!.equals(bytes), `${label}, ${JSON.stringify(options)}: ${name} differs`);
+        // and what was written is the matrix
+        const back = await (await openLazy(a, "m", 1000)).computeSparse();
+        assert.deepEqual([...back.indptr].map(Number), [...m.indptr].map(Number), `${label}: indptr`);
+        assert.deepEqual([...back.indices].map(Number), [...m.indices].map(Number), `${label}: indices`);
+        assert.deepEqual(back.data, m.data, `${label}: data`);
+        assert.equal(back.dtype, m.dtype, `${label}: dtype`);
+      }
+      assert.ok(streamed >= 4, `expected several streamed writes, got ${streamed}`);
+    });
+  }
 });
 
 describe("computeBlocks", () => {

@@ -45,12 +45,4 @@ export function mapStore(map: Map<string, Uint8Array>): AsyncReadable {
   return { get: async (key) => map.get(key) };
 }
 
-/** A small seeded PRNG (mulberry32), so that generated data and corruptions are the same on every run. */
-export function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng, Rng } from "../helpers/random.ts";

@@ -14,7 +14,7 @@ test("the public API of @zask/array is exactly this list", () => {
     "DEFAULT_BLOCK_NNZ",
     "DEFAULT_MISSING_STATUSES",
     "DEFAULT_SMALL_READ_BYTES",
-  "DEFAULT_WINDOW_BLOCKS",
+    "DEFAULT_WINDOW_BLOCKS",
     "HttpStore",
     "PackedStrings",
     "ShardIndexError",

@@ -21,7 +21,7 @@ import { describe, it } from "node:test";
 import { type Array as LazyArray, type CompressorConfig, fromTypedArray, fromZarr, type Selector, slice } from "@zask/array";
 import type { CoalesceOptions } from "@zask/scheduler";
 import { serveRangesDuringTests } from "../helpers/range-server.ts";
-import { prng } from "./helpers.ts";
+import { Rng } from "./helpers.ts";
 
 const ROOT = await mkdtemp(path.join(tmpdir(), "zask-sharded-read-diff-"));
 const server = serveRangesDuringTests(ROOT); // removes ROOT after the tests
@@ -43,25 +43,6 @@ const CTOR: Record<Dt, new (n: number) => Typed> = {
   uint16: Uint16Array,
 };
 const isFloat = (d: Dt) => d === "float32" || d === "float64";
-
-class Rng {
-  readonly #next: () => number;
-  constructor(seed: number) {
-    this.#next = prng(seed);
-  }
-  float(): number {
-    return this.#next();
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.#next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.#next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.#next() * xs.length)]!;
-  }
-}
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const cStrides = (shape: readonly number[]) => shape.map((_, k) => prod(shape.slice(k + 1)));
@@ -97,8 +78,8 @@ async function makeCase(seed: number, k: number): Promise<Case> {
   const shards = chunks.map((c) => c * r.int(1, 3));
   const n = prod(shape);
   const values = Array.from({ length: n }, () => {
-    if (dtype === "float32") return Math.fround((r.float() - 0.3) * 100);
-    if (dtype === "float64") return (r.float() - 0.3) * 1e4;
+    if (dtype === "float32") return Math.fround((r.next() - 0.3) * 100);
+    if (dtype === "float64") return (r.next() - 0.3) * 1e4;
     if (dtype === "uint8") return r.int(1, 255);
     if (dtype === "uint16") return r.int(1, 65535);
     if (dtype === "int16") return r.int(-3000, 3000) || 1;

@@ -23,7 +23,7 @@ import { type Array as LazyArray, type CompressorConfig, type DataType, fromType
 import * as zarr from "zarrita";
 import { tempDir } from "../anndata/fixtures.ts";
 import { PYTHON, pythonJson, skipPython } from "../anndata/python.ts";
-import { prng } from "./helpers.ts";
+import { Rng } from "./helpers.ts";
 
 /** Every store of the file, kept until Python has read them (the last describe). */
 const { dir: ROOT, cleanup } = await tempDir();
@@ -69,25 +69,6 @@ interface Dense {
   data: Typed;
   shape: number[];
   dtype: Num;
-}
-
-class Rng {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = prng(seed);
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.next() * xs.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  u32(): number {
-    return Math.floor(this.next() * 2 ** 32) >>> 0;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
