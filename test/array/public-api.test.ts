@@ -54,6 +54,7 @@ test("the public API of @zask/array is exactly this list", () => {
     "resolveStorePath",
     "slice",
     "stack",
+    "swapBytes",
     "where",
     "zeros",
   ]);

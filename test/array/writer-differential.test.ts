@@ -410,7 +410,14 @@ interface Write {
   path: string;
   /** the format of an array written at the same place first (then `overwrite: true`) */
   over?: 2 | 3;
+  /** `">"`: written big endian (`toZarr`'s `byteOrder`) */
+  byteOrder?: ">";
 }
+
+/** Whether a write stores `dtype` big endian (bytes swapped only for items wider than a byte). */
+const bigEndian = (w: { byteOrder?: ">" }, dtype: Num): boolean => w.byteOrder === ">" && CTOR[dtype].BYTES_PER_ELEMENT > 1;
+/** numpy's dtype string of a write's array. */
+const v2DtypeOf = (w: { byteOrder?: ">" }, dtype: Num): string => (bigEndian(w, dtype) ? V2_DTYPE[dtype].replace("<", ">") : V2_DTYPE[dtype]);
 
 /** A compressor as written: defaults filled in (zlib/gzip level: 1 in toZarr, 5 in @zask/anndata's writer). */
 const fullCompressor = (c: CompressorConfig | null | undefined, defaultLevel = 1): Record<string, unknown> | null => {
@@ -439,7 +446,7 @@ function checkStore(root: string, w: Write, e: Dense, innerOut: number[], gridOu
       chunks: inner,
       compressor: fullCompressor(w.compressor, defaultLevel),
       dimension_separator: ".",
-      dtype: V2_DTYPE[e.dtype],
+      dtype: v2DtypeOf(w, e.dtype),
       fill_value: e.dtype === "bool" ? false : 0,
       filters: null,
       order: "C",
@@ -468,7 +475,7 @@ function checkStore(root: string, w: Write, e: Dense, innerOut: number[], gridOu
     const c = fullCompressor(w.compressor, defaultLevel);
     const shuffle = c?.["shuffle"] as number | undefined;
     const codecs = [
-      { name: "bytes", configuration: { endian: "little" } },
+      { name: "bytes", configuration: { endian: bigEndian(w, e.dtype) ? "big" : "little" } },
       ...(c === null
         ? []
         : c["id"] === "gzip"
@@ -665,13 +672,24 @@ function makeCase(seed: number, k: number): Case {
     });
     writes.push({ label: "v3-sharded→v2", from: 2, format: 2, chunks: randomChunks(r, e.shape), compressor: randomCompressor(r, 2), path: p(), ...over(2) });
   }
+  // a third of the writes big endian, drawn apart so the rest of each case stays as it was
+  const order = new Rng(seed * 7919 + k);
+  for (const w of writes) if (order.chance(1 / 3)) w.byteOrder = ">";
   const desc = `${dtype} ${JSON.stringify(shape)} ${pattern}, fromTypedArray chunks ${JSON.stringify(sourceChunks)}${steps.map((s) => (s ? ` → ${s}` : "")).join("")}`;
   return { id: `seed ${seed} case ${k}`, desc, build, expected: e, writes };
 }
 
 /** Chunk files outside the grid of arrays with no elements (checked by the test at the end). */
 const strays: string[] = [];
-const pythonQueue: { path: string; format: 2 | 3; expected: Dense; inner: number[]; compressor: Record<string, unknown> | null; what: string }[] = [];
+const pythonQueue: {
+  path: string;
+  format: 2 | 3;
+  expected: Dense;
+  inner: number[];
+  compressor: Record<string, unknown> | null;
+  dtype: string;
+  what: string;
+}[] = [];
 
 describe("zask's zarr writers against zask, zarrita and Python readers (random arrays)", () => {
   const root = ROOT;
@@ -686,7 +704,7 @@ describe("zask's zarr writers against zask, zarrita and Python readers (random a
         for (const [wi, w] of c.writes.entries()) {
           const where = path.join(root, `s${seed}-c${k}-w${wi}.zarr`);
           places.push(where);
-          const what = `${w.label} ${JSON.stringify({ chunks: w.chunks, compressor: w.compressor, shards: w.shards, path: w.path, over: w.over })}`;
+          const what = `${w.label} ${JSON.stringify({ chunks: w.chunks, compressor: w.compressor, shards: w.shards, path: w.path, over: w.over, byteOrder: w.byteOrder })}`;
           const inner = effectiveChunks(w.chunks, e.shape);
           try {
             let x: LazyArray;
@@ -712,6 +730,7 @@ describe("zask's zarr writers against zask, zarrita and Python readers (random a
               ...(w.compressor === undefined ? {} : { compressor: w.compressor }),
               ...(w.shards === undefined ? {} : { shards: w.shards }),
               ...(w.over === undefined ? {} : { overwrite: true }),
+              ...(w.byteOrder === undefined ? {} : { byteOrder: w.byteOrder }),
             };
             const result = await x.toZarr(where, options);
             const meta = JSON.parse(readFileSync(path.join(where, w.path, w.format === 2 ? ".zarray" : "zarr.json"), "utf8"));
@@ -755,6 +774,7 @@ describe("zask's zarr writers against zask, zarrita and Python readers (random a
               expected: e,
               inner,
               compressor: fullCompressor(w.compressor),
+              dtype: v2DtypeOf(w, e.dtype),
               what: `${c.id} ${what}`,
             });
           } catch (err) {
@@ -1064,6 +1084,7 @@ describe("writeDispatched: random eager dense X with random chunks and shards, a
               expected: e,
               inner,
               compressor: fullCompressor(wNoBlocksize.compressor, 5),
+              dtype: V2_DTYPE[e.dtype],
               what: `dense seed ${seed} case ${k} ${what}`,
             });
           } catch (err) {
@@ -1102,7 +1123,7 @@ describe("Python reads every array written above", () => {
       const e = q.expected;
       for (const p of a.problems) problems.push(`${q.what}: Python: ${p}`);
       if (JSON.stringify(a.shape) !== JSON.stringify(e.shape)) problems.push(`${q.what}: Python shape ${JSON.stringify(a.shape)}`);
-      if (a.dtype !== V2_DTYPE[e.dtype]) problems.push(`${q.what}: Python dtype ${a.dtype}`);
+      if (a.dtype !== (q.format === 2 ? q.dtype : V2_DTYPE[e.dtype])) problems.push(`${q.what}: Python dtype ${a.dtype}`);
       if (JSON.stringify(a.chunks) !== JSON.stringify(q.inner)) problems.push(`${q.what}: Python chunks ${JSON.stringify(a.chunks)}`);
       if (a.fill_value !== (e.dtype === "bool" ? false : 0)) problems.push(`${q.what}: Python fill_value ${JSON.stringify(a.fill_value)}`);
       if (q.format === 2) {

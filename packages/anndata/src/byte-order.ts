@@ -41,14 +41,4 @@ export async function sourceByteOrder(value: unknown): Promise<ByteOrder | undef
   }
 }
 
-/** Swap the bytes of each `itemsize`-byte item of `bytes` in place. */
-export function swapBytes(bytes: Uint8Array, itemsize: number): Uint8Array {
-  for (let i = 0; i + itemsize <= bytes.length; i += itemsize) {
-    for (let a = i, b = i + itemsize - 1; a < b; a++, b--) {
-      const t = bytes[a]!;
-      bytes[a] = bytes[b]!;
-      bytes[b] = t;
-    }
-  }
-  return bytes;
-}
+export { swapBytes } from "@zask/array";

@@ -36,6 +36,7 @@ export type { ToZarrOptions, ToZarrResult, CompressorConfig, WritableStore } fro
 export { BlockShapeError, ChunkDecodeError, ChunkFetchError, ShardIndexError, SparseStructureError, ZarrArrayError, ZarrMetadataError } from "./errors.js";
 export { encodeShard } from "./shard-encode.js";
 export { autoShards } from "./auto-shards.js";
+export { swapBytes } from "./byte-swap.js";
 export { SparseArray } from "./sparse/sparse-array.js";
 export { DEFAULT_BLOCK_NNZ, DEFAULT_SMALL_READ_BYTES } from "./sparse/sparse-read.js";
 export { DEFAULT_WINDOW_BLOCKS } from "./sparse/sparse-stream.js";

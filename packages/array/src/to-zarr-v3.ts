@@ -5,6 +5,7 @@ import { normalizeChunks } from "./chunks.js";
 import { itemsize } from "./dtype.js";
 import type { CompressorConfig } from "./ops/write.js";
 import { rechunkWith } from "./rechunk.js";
+import { bigEndianOf } from "./byte-swap.js";
 import type { ToZarrOptions, ToZarrResult } from "./to-zarr.js";
 import { openArrayDestination, type WritableStore, writeBlocks } from "./zarr-destination.js";
 
@@ -39,12 +40,14 @@ export async function toZarrV3(x: Array, dest: string | URL | WritableStore, opt
     shards: shardsOption,
     chunks: _chunks,
     compressor: _compressor,
+    byteOrder,
     ...computeOptions
   } = options;
   if (x.dtype === "string") throw new TypeError("Expected a numeric or bool array for zarr v3, got `string` (write strings as zarr v2)");
   const compressor = options.compressor === undefined ? ({ id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 } as const) : options.compressor;
   const size = itemsize(x.dtype);
-  const codecs = [{ name: "bytes", configuration: { endian: "little" } }, ...v3Codec(compressor, size)];
+  const bigEndian = bigEndianOf(byteOrder, x.dtype);
+  const codecs = [{ name: "bytes", configuration: { endian: bigEndian ? "big" : "little" } }, ...v3Codec(compressor, size)];
   const inner = options.chunks === undefined ? x.chunks.map((c) => Math.max(1, ...c)) : normalizeChunks(options.chunks, x.shape).map((c) => Math.max(1, ...c));
   let shards: number[] | undefined;
   if (shardsOption === "auto") shards = autoShards(x.shape, inner, size, AUTO_SHARD_BYTES);
@@ -106,7 +109,7 @@ export async function toZarrV3(x: Array, dest: string | URL | WritableStore, opt
     destination,
     { encode: `encode-zarr3-${token}`, store: `to-zarr3-${token}` },
     shards === undefined ? encodeChunkOp : encodeShardOp,
-    shards === undefined ? [inner, fill, compressor] : [shards, inner, fill, compressor],
+    shards === undefined ? [inner, fill, compressor, bigEndian] : [shards, inner, fill, compressor, bigEndian],
     (index) => ["c", ...index].join("/"),
     computeOptions,
   );

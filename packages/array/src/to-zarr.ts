@@ -3,6 +3,7 @@ import type { Array } from "./array.js";
 import { normalizeChunks, type ChunksSpec } from "./chunks.js";
 import type { ComputeOptions } from "./compute.js";
 import { toZarrV2Dtype } from "./dtype.js";
+import { bigEndianOf } from "./byte-swap.js";
 import { rechunkWith } from "./rechunk.js";
 import { toZarrV3 } from "./to-zarr-v3.js";
 import type { CompressorConfig } from "./ops/write.js";
@@ -32,6 +33,12 @@ export interface ToZarrOptions extends ComputeOptions {
    * (shards of up to 1 GiB uncompressed). @default unsharded
    */
   shards?: readonly number[] | "auto";
+  /**
+   * Byte order of the stored numbers: `">"` writes them big endian (numpy's `>f4`, a v3
+   * `bytes` codec with `endian: "big"`), as a store written on a big-endian machine holds them.
+   * @default "<"
+   */
+  byteOrder?: "<" | ">";
 }
 
 /** What `toZarr()` did. */
@@ -62,7 +69,8 @@ export async function toZarrArray(x: Array, dest: string | URL | WritableStore, 
   if (options.format === 3) return toZarrV3(x, dest, options);
   if (options.format !== undefined && options.format !== 2) throw new RangeError(`Expected \`format\` to be 2 or 3, got \`${String(options.format)}\``);
   if (options.shards !== undefined) throw new TypeError("Expected `format: 3` with `shards` (zarr v2 has no sharding)");
-  const { path = "", overwrite = false, attributes = {}, format: _format, shards: _shards, ...computeOptions } = options;
+  const { path = "", overwrite = false, attributes = {}, format: _format, shards: _shards, byteOrder, ...computeOptions } = options;
+  const bigEndian = bigEndianOf(byteOrder, x.dtype);
   const compressor = options.compressor === undefined ? ({ id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 } as const) : options.compressor;
   if (compressor !== null && !["blosc", "zlib", "gzip"].includes((compressor as { id: string }).id)) {
     throw new TypeError(`Expected \`compressor\` to be blosc, zlib, gzip or null, got \`${JSON.stringify(compressor)}\``);
@@ -84,7 +92,7 @@ export async function toZarrArray(x: Array, dest: string | URL | WritableStore, 
               : { level: compressor.level ?? 1 }),
           },
     dimension_separator: ".",
-    dtype: toZarrV2Dtype(x.dtype),
+    dtype: bigEndian ? toZarrV2Dtype(x.dtype).replace("<", ">") : toZarrV2Dtype(x.dtype),
     fill_value: fill,
     filters: x.dtype === "string" ? [{ id: "vlen-utf8" }] : null,
     order: "C",
@@ -110,7 +118,7 @@ export async function toZarrArray(x: Array, dest: string | URL | WritableStore, 
     destination,
     { encode: `encode-zarr-${token}`, store: `to-zarr-${token}` },
     encodeChunkOp,
-    [size, fill, compressor],
+    [size, fill, compressor, bigEndian],
     (index) => (index.length === 0 ? "0" : index.join(".")),
     computeOptions,
   );

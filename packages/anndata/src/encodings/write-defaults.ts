@@ -171,12 +171,13 @@ export async function writeDefault(
     case "string-array":
     case "numeric-scalar":
     case "string": {
-      // A big-endian source keeps its byte order; toZarr writes little endian, so such an array is computed first.
+      // A big-endian source keeps its byte order.
       const lazyOrder = value instanceof LazyArray ? await sourceByteOrder(value) : undefined;
-      if (value instanceof LazyArray && value.dtype !== "string" && value.ndim > 0 && lazyOrder === undefined) {
+      if (value instanceof LazyArray && value.dtype !== "string" && value.ndim > 0) {
         // Stream a lazy array block by block (rechunked to the requested chunks), never whole in memory.
         await writer.flush();
         await value.toZarr(writer.store as unknown as WritableStore, {
+          ...(lazyOrder === undefined ? {} : { byteOrder: lazyOrder }),
           path,
           format: writer.format,
           ...(writer.format === 3 && options.shards !== undefined ? { shards: options.shards } : {}),

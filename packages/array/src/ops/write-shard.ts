@@ -17,6 +17,7 @@ export async function encodeShardBlock(
   innerShape: readonly number[],
   fill: number | boolean | null,
   compressor: CompressorConfig | null,
+  bigEndian = false,
 ): Promise<Uint8Array> {
   const per = shardShape.map((s, k) => s / innerShape[k]!);
   const total = per.reduce((a, b) => a * b, 1);
@@ -33,7 +34,7 @@ export async function encodeShardBlock(
       const base = origin.reduce((a, o, k) => a + o * strides[k]!, 0);
       copyIndexed(block.data, strides, [], part, cStrides(count), [], count, base, 0);
       const sub: NDArray = { data: part, shape: count, dtype: block.dtype };
-      chunks.push(fill === 0 && allZero(part as ArrayBufferView) ? null : await encodeChunk(sub, innerShape, fill, compressor));
+      chunks.push(fill === 0 && allZero(part as ArrayBufferView) ? null : await encodeChunk(sub, innerShape, fill, compressor, bigEndian));
     }
     for (let k = per.length - 1; k >= 0; k--) {
       if (++at[k]! < per[k]!) break;

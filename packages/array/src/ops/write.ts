@@ -3,8 +3,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as fflate from "fflate";
 import { encodeVlenUtf8 } from "../codecs/vlen-utf8.js";
-import { allocate, type DataType, type NDArray } from "../dtype.js";
+import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { cStrides, copyIndexed } from "./copy-indexed.js";
+import { swapBytes } from "../byte-swap.js";
 
 /** A zarr v2 compressor zask can write (numcodecs' JSON configuration). */
 export type CompressorConfig =
@@ -18,15 +19,16 @@ export type ChunkSink =
   | { readonly kind: "store"; readonly store: { set(key: string, value: Uint8Array): unknown } };
 
 /**
- * cpu op: the bytes of one zarr v2 chunk: the block padded to the full `chunkShape` with
- * `fill` (zarr v2 stores edge chunks whole), in C order, little endian (strings: vlen-utf8),
- * then compressed.
+ * cpu op: the bytes of one zarr chunk: the block padded to the full `chunkShape` with `fill`
+ * (zarr stores edge chunks whole), in C order, little endian or, with `bigEndian`, big endian
+ * (strings: vlen-utf8), then compressed.
  */
 export async function encodeChunk(
   block: NDArray,
   chunkShape: readonly number[],
   fill: number | string | boolean | null,
   compressor: CompressorConfig | null,
+  bigEndian = false,
 ): Promise<Uint8Array> {
   const dtype: DataType = block.dtype;
   let data = block.data;
@@ -45,6 +47,9 @@ export async function encodeChunk(
   let bytes = globalThis.Array.isArray(data)
     ? encodeVlenUtf8(data as string[])
     : new Uint8Array((data as ArrayBufferView).buffer, (data as ArrayBufferView).byteOffset, (data as ArrayBufferView).byteLength);
+  const width = globalThis.Array.isArray(data) ? 1 : (data as TypedArray).BYTES_PER_ELEMENT;
+  // swapped in a copy: the block may be a view of a value other tasks still read
+  if (bigEndian && width > 1) bytes = swapBytes(bytes.slice(), width);
   if (compressor === null) return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
   switch (compressor.id) {
     case "zlib":
