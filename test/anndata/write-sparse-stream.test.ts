@@ -260,6 +260,40 @@ describe("computeBlocks", () => {
     assert.ok(first! > 0 && first! <= 8, `the first window reads its own few chunks, got ${first} of ${all}`);
   });
 
+  it("a chunk that fails in a later window rejects the iteration, naming it; stopping early cancels the window being read", async () => {
+    const failing = await serve(path.dirname(CSR));
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown): void => {
+      rejections.push(e);
+    };
+    process.on("unhandledRejection", onRejection);
+    try {
+      const open = async (): Promise<SparseArray> =>
+        SparseArray.open(await zarr.open(zarr.root(new zarr.FetchStore(`${failing.url}/${path.basename(CSR)}`)).resolve("X"), { kind: "group" }), {
+          blockNnz: 40,
+        });
+      // the last data chunk fails: the first windows are yielded, then the error
+      failing.fail.add(`/${path.basename(CSR)}/X/data/22`);
+      let blocks = 0;
+      await assert.rejects(
+        (async () => {
+          for await (const _ of (await open()).computeBlocks({ windowBlocks: 4, retries: 0 })) blocks++;
+        })(),
+        (e: unknown) => /X\/data\/22/.test(String(e)) && /500/.test(String(e)),
+      );
+      assert.ok(blocks > 0, "blocks before the failing window were yielded");
+      // a caller that stops at the first block while the next window is being read
+      failing.fail.clear();
+      for await (const _ of (await open()).computeBlocks({ windowBlocks: 4 })) break;
+      await new Promise((r) => setTimeout(r, 200));
+      // the window being read is cancelled: its rejection is expected, not unhandled
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off("unhandledRejection", onRejection);
+      await failing.close();
+    }
+  });
+
   it("refuses a window that is not a positive integer", async () => {
     const X = await openLazy(CSR, "X", 40);
     for (const windowBlocks of [0, 1.5, -2, Number.NaN]) {

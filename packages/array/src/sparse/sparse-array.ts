@@ -247,9 +247,9 @@ export class SparseArray extends LazyArray {
 
   /**
    * The blocks in major order (row blocks of CSR, column blocks of CSC), computed
-   * `windowBlocks` consecutive blocks at a time, so a caller that writes each one out holds one
-   * window however large the matrix. A `data`/`indices` chunk that two windows share is read by
-   * both.
+   * `windowBlocks` consecutive blocks at a time, the next window while the caller takes this
+   * one's, so a caller that writes each block out holds at most two windows however large the
+   * matrix. A `data`/`indices` chunk that two windows share is read by both.
    *
    * @example
    * ```ts
