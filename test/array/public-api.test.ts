@@ -34,6 +34,7 @@ test("the public API of @zask/array is exactly this list", () => {
     "countRequests",
     "decodeVlenUtf8",
     "elementwise",
+    "encodeBloscLz4",
     "encodeShard",
     "encodeVlenUtf8",
     "fixedItemsize",

@@ -1,3 +1,4 @@
+import { encodeBloscLz4 } from "@zask/array";
 import { gzipSync, zlibSync } from "fflate";
 
 /**
@@ -68,10 +69,15 @@ function bloscCodec(c: Extract<Compressor, { id: "blosc" }>): Promise<BloscCodec
   return codec;
 }
 
-/** Compress one chunk's bytes. */
-export async function compress(c: Compressor | null, bytes: Uint8Array): Promise<Uint8Array> {
+/** Compress one chunk's bytes, of items of `typesize` bytes (what blosc's shuffle goes by). */
+export async function compress(c: Compressor | null, bytes: Uint8Array, typesize = 1): Promise<Uint8Array> {
   if (c === null) return bytes;
   if (c.id === "zlib") return zlibSync(bytes, { level: c.level as Level });
   if (c.id === "gzip") return gzipSync(bytes, { level: c.level as Level });
+  const shuffle = c.shuffle ?? 1;
+  if ((c.cname ?? "lz4") === "lz4" && (shuffle === 0 || shuffle === 1)) {
+    const chunk = encodeBloscLz4(bytes, { clevel: c.clevel ?? 5, shuffle, typesize, blocksize: 0 });
+    if (chunk !== null) return chunk;
+  }
   return (await bloscCodec(c)).encode(bytes);
 }

@@ -172,7 +172,7 @@ export class PartWriter {
     const bytes = compressor === null || bigEndian ? raw.slice() : raw;
     if (bigEndian) swapBytes(bytes, this.#itemsize);
     const sharded = this.#shard > 0;
-    const encoded = sharded && bytes.every((b) => b === 0) ? null : await compress(compressor, bytes);
+    const encoded = sharded && bytes.every((b) => b === 0) ? null : await compress(compressor, bytes, this.#itemsize);
     this.#done += real;
     this.#n = 0;
     const index = this.#chunkIndex++;

@@ -284,7 +284,7 @@ export class ZarrWriter {
         const Ctor = (data as TypedArray).constructor as { new (n: number): TypedArray };
         const out = extractChunk(data as TypedArray, shape, chunkShape, index, new Ctor(chunkSize));
         const raw = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-        bytes = await compress(compressor, bigEndian ? swapBytes(raw, out.BYTES_PER_ELEMENT) : raw);
+        bytes = await compress(compressor, bigEndian ? swapBytes(raw, out.BYTES_PER_ELEMENT) : raw, out.BYTES_PER_ELEMENT);
       }
       const key = this.format === 2 ? `${p}/${shape.length === 0 ? "0" : index.join(".")}` : `${p}/c${index.map((i) => "/" + i).join("")}`;
       await this.#put(key, bytes);
@@ -382,7 +382,9 @@ export class ZarrWriter {
         }
         const out = extractChunk(data, shape, inner, index, new Ctor(chunkSize));
         const raw = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-        chunks.push(raw.every((b) => b === 0) ? null : await compress(compressor, bigEndian ? swapBytes(raw, out.BYTES_PER_ELEMENT) : raw));
+        chunks.push(
+          raw.every((b) => b === 0) ? null : await compress(compressor, bigEndian ? swapBytes(raw, out.BYTES_PER_ELEMENT) : raw, out.BYTES_PER_ELEMENT),
+        );
       }
       await this.#put(`${p}/c/${shard.join("/")}`, encodeShard(chunks));
     }

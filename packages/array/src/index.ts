@@ -37,6 +37,8 @@ export { BlockShapeError, ChunkDecodeError, ChunkFetchError, ShardIndexError, Sp
 export { encodeShard } from "./shard-encode.js";
 export { autoShards } from "./auto-shards.js";
 export { swapBytes } from "./byte-swap.js";
+export { encodeBloscLz4 } from "./codecs/blosc-encode.js";
+export type { BloscLz4Options } from "./codecs/blosc-encode.js";
 export { SparseArray } from "./sparse/sparse-array.js";
 export { DEFAULT_BLOCK_NNZ, DEFAULT_SMALL_READ_BYTES } from "./sparse/sparse-read.js";
 export { DEFAULT_WINDOW_BLOCKS } from "./sparse/sparse-stream.js";

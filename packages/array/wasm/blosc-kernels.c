@@ -1,9 +1,9 @@
-// The two hot loops of blosc decoding, for WebAssembly with SIMD: LZ4 block decompression and
-// byte unshuffle; and the scan that picks a sparse chunk's selected stored values where the
-// decode left them (src/ops/sparse-pick.ts). The chunk layout, splits and every bounds check
-// of the format stay in TypeScript (src/codecs/blosc-decode.ts); these kernels work on regions
-// of their own linear memory that the caller has sized, and never read or write outside the
-// ranges they are given.
+// The hot loops of blosc, for WebAssembly with SIMD: LZ4 block decompression and byte
+// unshuffle, LZ4 block compression and byte shuffle; and the scan that picks a sparse chunk's
+// selected stored values where the decode left them (src/ops/sparse-pick.ts). The chunk layout,
+// splits and every bounds check of the format stay in TypeScript (src/codecs/blosc-decode.ts,
+// blosc-encode.ts); these kernels work on regions of their own linear memory that the caller
+// has sized, and never read or write outside the ranges they are given.
 //
 // Build: packages/array/wasm/build.sh (clang --target=wasm32 -msimd128), which regenerates
 // src/codecs/blosc-kernels-wasm.ts. Written by hand because no maintained package offers
@@ -200,4 +200,175 @@ int32_t pick_i32(const int32_t *ix, u32 n, const int32_t *table, u32 minor, int3
     }
   }
   return pick_table(ix, k, n, table, minor, pos, tgt, q);
+}
+
+// ---- encoding: LZ4 block compression and byte shuffle (the blosc framing is in
+// src/codecs/blosc-encode.ts)
+
+#define MINMATCH 4
+#define LASTLITERALS 5
+#define MFLIMIT 12
+#define HASH_LOG 12
+#define MAX_DISTANCE 65535
+
+/** Positions (from the block's start) of the last 4-byte sequences seen, by hash. */
+static u32 hash_table[1 << HASH_LOG];
+
+static inline u32 read32(const u8 *p) {
+  u32 v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+static inline uint64_t read64(const u8 *p) {
+  uint64_t v;
+  __builtin_memcpy(&v, p, 8);
+  return v;
+}
+
+static inline u32 hash4(u32 v) { return (v * 2654435761u) >> (32 - HASH_LOG); }
+
+/** Write LZ4's extra length bytes for `n` (the part of a length past 15) at op. */
+static inline u8 *put_length(u8 *op, u32 n) {
+  for (; n >= 255; n -= 255) *op++ = 255;
+  *op++ = (u8)n;
+  return op;
+}
+
+/**
+ * Compress src[0, n) as one LZ4 block (greedy, one hash probe per position, skipping faster
+ * through data that does not match, as LZ4's fast mode does) into dst, writing at most `cap`
+ * bytes. Returns the compressed size, or 0 when it would not fit in `cap` (the caller then
+ * stores the bytes as they are). The block ends with at least LASTLITERALS literals and no
+ * match starts within MFLIMIT of the end, as the format requires.
+ */
+__attribute__((export_name("lz4_compress")))
+u32 lz4_compress(const u8 *src, u32 n, u8 *dst, u32 cap) {
+  const u8 *ip = src, *anchor = src;
+  const u8 *const iend = src + n;
+  u8 *op = dst;
+  u8 *const oend = dst + cap;
+  if (n >= MFLIMIT + 1) {
+    const u8 *const mflimit = iend - MFLIMIT;
+    const u8 *const matchlimit = iend - LASTLITERALS;
+    __builtin_memset(hash_table, 0, sizeof hash_table);
+    ip++;
+    for (;;) {
+      const u8 *match;
+      const u8 *forward = ip;
+      u32 step = 1, attempts = 1 << 6;
+      // the next position whose 4 bytes were seen within the window
+      do {
+        u32 h = hash4(read32(forward));
+        ip = forward;
+        forward += step;
+        step = attempts++ >> 6;
+        if (forward > mflimit) goto last_literals;
+        match = src + hash_table[h];
+        hash_table[h] = (u32)(ip - src);
+      } while (match + MAX_DISTANCE < ip || match >= ip || read32(match) != read32(ip));
+      // extend backwards over literals that match too
+      while (ip > anchor && match > src && ip[-1] == match[-1]) {
+        ip--;
+        match--;
+      }
+      u32 lit = (u32)(ip - anchor);
+      u8 *token = op++;
+      if (op + lit + lit / 255 + 2 + 1 + LASTLITERALS > oend) return 0;
+      if (lit >= 15) {
+        *token = 15 << 4;
+        op = put_length(op, lit - 15);
+      } else {
+        *token = (u8)(lit << 4);
+      }
+      __builtin_memcpy(op, anchor, lit);
+      op += lit;
+      for (;;) {
+        if (op + 2 > oend) return 0;
+        u32 off = (u32)(ip - match);
+        *op++ = (u8)off;
+        *op++ = (u8)(off >> 8);
+        ip += MINMATCH;
+        match += MINMATCH;
+        const u8 *start = ip;
+        while (ip + 8 <= matchlimit) {
+          uint64_t diff = read64(ip) ^ read64(match);
+          if (diff != 0) {
+            ip += __builtin_ctzll(diff) >> 3;
+            goto counted;
+          }
+          ip += 8;
+          match += 8;
+        }
+        while (ip < matchlimit && *ip == *match) {
+          ip++;
+          match++;
+        }
+      counted:;
+        u32 ml = (u32)(ip - start);
+        if (op + 1 + ml / 255 + LASTLITERALS > oend) return 0;
+        if (ml >= 15) {
+          *token += 15;
+          op = put_length(op, ml - 15);
+        } else {
+          *token += (u8)ml;
+        }
+        anchor = ip;
+        if (ip > mflimit) goto last_literals;
+        hash_table[hash4(read32(ip - 2))] = (u32)(ip - 2 - src);
+        // a match right here continues without literals
+        u32 h = hash4(read32(ip));
+        match = src + hash_table[h];
+        hash_table[h] = (u32)(ip - src);
+        if (match + MAX_DISTANCE >= ip && match < ip && read32(match) == read32(ip)) {
+          token = op++;
+          if (op > oend) return 0;
+          *token = 0;
+          continue;
+        }
+        break;
+      }
+      ip++;
+    }
+  }
+last_literals:;
+  u32 last = (u32)(iend - anchor);
+  if (op + 1 + last + (last >= 15 ? (last - 15) / 255 + 1 : 0) > oend) return 0;
+  if (last >= 15) {
+    *op++ = 15 << 4;
+    op = put_length(op, last - 15);
+  } else {
+    *op++ = (u8)(last << 4);
+  }
+  __builtin_memcpy(op, anchor, last);
+  op += last;
+  return (u32)(op - dst);
+}
+
+/**
+ * Byte shuffle of n elements of `typesize` bytes: byte j of element i goes to plane j, at
+ * dst + j * stride + i (the inverse of unshuffle). Typesize 4 uses SIMD shuffles.
+ */
+__attribute__((export_name("shuffle")))
+void shuffle(const u8 *src, u8 *dst, u32 stride, u32 n, u32 typesize) {
+  u32 i = 0;
+  if (typesize == 4) {
+    u8 *p0 = dst, *p1 = dst + stride, *p2 = dst + 2 * stride, *p3 = dst + 3 * stride;
+    for (; i + 16 <= n; i += 16) {
+      const u8 *s = src + 4 * i;
+      v128_t a0 = wasm_v128_load(s), a1 = wasm_v128_load(s + 16), a2 = wasm_v128_load(s + 32), a3 = wasm_v128_load(s + 48);
+      // bytes 0 and 1 of elements 0-7, then bytes 2 and 3 of them; the same for elements 8-15
+      v128_t t0 = wasm_i8x16_shuffle(a0, a1, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+      v128_t t1 = wasm_i8x16_shuffle(a0, a1, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+      v128_t t2 = wasm_i8x16_shuffle(a2, a3, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+      v128_t t3 = wasm_i8x16_shuffle(a2, a3, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+      wasm_v128_store(p0 + i, wasm_i64x2_shuffle(t0, t2, 0, 2));
+      wasm_v128_store(p1 + i, wasm_i64x2_shuffle(t0, t2, 1, 3));
+      wasm_v128_store(p2 + i, wasm_i64x2_shuffle(t1, t3, 0, 2));
+      wasm_v128_store(p3 + i, wasm_i64x2_shuffle(t1, t3, 1, 3));
+    }
+  }
+  for (; i < n; i++) {
+    for (u32 j = 0; j < typesize; j++) dst[j * stride + i] = src[i * typesize + j];
+  }
 }

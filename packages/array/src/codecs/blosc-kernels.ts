@@ -53,6 +53,8 @@ interface WasmExports {
   unshuffle(src: number, stride: number, dst: number, n: number, typesize: number): void;
   fault_offset(): number;
   pick_i32(ix: number, n: number, table: number, minor: number, pos: number, tgt: number, nfew: number, c0: number, c1: number, c2: number, c3: number): number;
+  lz4_compress(src: number, n: number, dst: number, cap: number): number;
+  shuffle(src: number, dst: number, stride: number, n: number, typesize: number): void;
 }
 
 /**
@@ -114,6 +116,35 @@ export class WasmKernels implements BloscKernels {
       this.#bytes = new Uint8Array(this.#memory.buffer);
     }
     return { bytes: this.#bytes, at };
+  }
+
+  /**
+   * Lay out `sizes` regions from {@link BASE} (16-byte aligned, each with slack for the
+   * kernels' over-reads), for encoding; returns the memory's bytes and the regions' offsets.
+   * What earlier layouts held is overwritten.
+   */
+  layout(sizes: readonly number[]): { bytes: Uint8Array; at: number[] } {
+    const at: number[] = [];
+    let end = BASE;
+    for (const size of sizes) {
+      at.push(end);
+      end = (end + size + SLACK + 15) & ~15;
+    }
+    if (end > this.#memory.buffer.byteLength) {
+      this.#memory.grow(Math.ceil((end - this.#memory.buffer.byteLength) / 65536));
+      this.#bytes = new Uint8Array(this.#memory.buffer);
+    }
+    return { bytes: this.#bytes, at };
+  }
+
+  /** LZ4-compress `n` bytes at `src` into at most `cap` bytes at `dst` (this memory's offsets); the size, or 0 when it does not fit. */
+  lz4Compress(src: number, n: number, dst: number, cap: number): number {
+    return this.#exports.lz4_compress(src, n, dst, cap);
+  }
+
+  /** Byte-shuffle `n` elements of `typesize` bytes at `src` into planes `stride` apart at `dst` (this memory's offsets). */
+  shuffle(src: number, dst: number, stride: number, n: number, typesize: number): void {
+    this.#exports.shuffle(src, dst, stride, n, typesize);
   }
 
   /** Where the block area's compressed input goes (after {@link regions} or {@link prepare}). */

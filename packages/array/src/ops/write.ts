@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as fflate from "fflate";
+import { encodeBloscLz4 } from "../codecs/blosc-encode.js";
 import { encodeVlenUtf8 } from "../codecs/vlen-utf8.js";
 import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { cStrides, copyIndexed } from "./copy-indexed.js";
@@ -57,6 +58,11 @@ export async function encodeChunk(
     case "gzip":
       return fflate.gzipSync(bytes, { level: (compressor.level ?? 1) as 1 });
     case "blosc": {
+      const shuffle = compressor.shuffle ?? 1;
+      if ((compressor.cname ?? "lz4") === "lz4" && (shuffle === 0 || shuffle === 1)) {
+        const chunk = encodeBloscLz4(bytes, { clevel: compressor.clevel ?? 5, shuffle, typesize: width, blocksize: compressor.blocksize ?? 0 });
+        if (chunk !== null) return chunk;
+      }
       const { default: Blosc } = await import("numcodecs/blosc");
       const codec = Blosc.fromConfig({
         id: "blosc",
