@@ -7,13 +7,15 @@
  * chunks of 60,583 that anndata writes for the pbmc-shaped X, whose zero byte planes decode as
  * long overlapping lz4 matches.
  * Prints MB/s of decoded output (median of repeats) for: ours into a new array, ours into a
- * caller-provided output, numcodecs; checks the outputs are byte-identical first.
+ * caller-provided output, numcodecs; checks the outputs are byte-identical first. Then encodes
+ * the same values again with zask's lz4 encoder and numcodecs' (MB/s of input, and the ratio).
  *
  * Run: node --import tsx benchmarks/blosc.bench.ts [repeats]   (not part of the tests)
  */
 import { execFileSync } from "node:child_process";
 import Blosc from "numcodecs/blosc";
 import { decodeBloscSync } from "../packages/array/src/codecs/blosc-decode.ts";
+import { encodeBloscLz4 } from "../packages/array/src/codecs/blosc-encode.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { median } from "./lib/stats.ts";
 
@@ -115,8 +117,46 @@ async function bench(label: string, rows: number, cols: number, n: number, kind:
   );
 }
 
+/**
+ * Encoding the same chunks' values again (lz4, level 5, byte shuffle, item size 4): zask's
+ * encoder against numcodecs' JS build, each output checked to decode to its input.
+ */
+async function benchEncode(label: string, rows: number, cols: number, n: number, kind: "normal" | "csr-indices" = "normal"): Promise<void> {
+  const values = pythonChunks(rows, cols, n, kind).map((c) => decodeBloscSync(c)!);
+  const raw = values.reduce((a, v) => a + v.length, 0);
+  const blosc = Blosc.fromConfig({ cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 });
+  const options = { clevel: 5, shuffle: 1, typesize: 4, blocksize: 0 } as const;
+  let oursBytes = 0;
+  let theirsBytes = 0;
+  for (const v of values) {
+    const ours = encodeBloscLz4(v, options)!;
+    if (Buffer.compare(Buffer.from(decodeBloscSync(ours)!), Buffer.from(v)) !== 0) throw new Error(`${label}: zask's chunk does not decode to its input`);
+    oursBytes += ours.length;
+    theirsBytes += (await blosc.encode(v)).length;
+  }
+  const [ours, theirs] = await timeRuns([
+    () => {
+      for (const v of values) encodeBloscLz4(v, options);
+    },
+    async () => {
+      for (const v of values) await blosc.encode(v);
+    },
+  ]);
+  const mbs = (ms: number) => (raw / 1e6 / (ms / 1e3)).toFixed(0);
+  console.log(`${label}, encoded: ${n} chunks`);
+  console.log(
+    `  zask encodeBloscLz4             cpu ${ours!.cpu.toFixed(1).padStart(7)} ms ${mbs(ours!.cpu).padStart(6)} MB/s   ratio ${(raw / oursBytes).toFixed(2)}`,
+  );
+  console.log(
+    `  numcodecs Blosc.encode (wasm)   cpu ${theirs!.cpu.toFixed(1).padStart(7)} ms ${mbs(theirs!.cpu).padStart(6)} MB/s   ratio ${(raw / theirsBytes).toFixed(2)}`,
+  );
+  console.log(`  speed-up (cpu) ${(theirs!.cpu / ours!.cpu).toFixed(1)}x`);
+}
+
 console.log(describeMachine());
 console.log(`median of ${REPEATS} interleaved repeats`);
 await bench("2638x5 float32", 2638, 5, 370);
 await bench("2638x25 float32", 2638, 25, 74);
 await bench("60583 int32 CSR column indices", 60583, 1, 8, "csr-indices");
+await benchEncode("2638x25 float32", 2638, 25, 74);
+await benchEncode("60583 int32 CSR column indices", 60583, 1, 8, "csr-indices");
