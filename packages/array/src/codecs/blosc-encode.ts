@@ -95,21 +95,23 @@ export function encodeBloscLz4(bytes: Uint8Array, options: BloscLz4Options): Uin
   const leftover = nbytes % blocksize;
   // past the memcpyed size the chunk would be larger than the bytes: stored as they are instead
   const maxbytes = HEADER + nbytes;
-  const { bytes: mem, at } = k.layout([nbytes, shuffled ? blocksize : 0, maxbytes]);
-  const [input, tmp, output] = at as [number, number, number];
-  mem.set(bytes, input);
-  const view = new DataView(mem.buffer, output, maxbytes);
   let op = HEADER + 4 * nblocks;
   if (op > maxbytes) return memcpyed(bytes, flags, typesize, blocksize);
+  const out = new Uint8Array(maxbytes);
+  const view = new DataView(out.buffer);
+  // one block at a time through the kernels' memory, so it holds three blocks whatever the chunk
+  const { bytes: mem, at } = k.layout([blocksize, shuffled ? blocksize : 0, blocksize]);
+  const [input, tmp, output] = at as [number, number, number];
   for (let b = 0; b < nblocks; b++) {
     const last = b === nblocks - 1 && leftover > 0;
     const bsize = last ? leftover : blocksize;
-    let src = input + b * blocksize;
+    mem.set(bytes.subarray(b * blocksize, b * blocksize + bsize), input);
+    let src = input;
     if (shuffled) {
       const n = Math.floor(bsize / typesize);
-      k.shuffle(src, tmp, n, n, typesize);
+      k.shuffle(input, tmp, n, n, typesize);
       // bytes past the last whole item stay as they are, after the planes
-      mem.copyWithin(tmp + n * typesize, src + n * typesize, src + bsize);
+      mem.copyWithin(tmp + n * typesize, input + n * typesize, input + bsize);
       src = tmp;
     }
     view.setInt32(HEADER + 4 * b, op, true);
@@ -119,17 +121,18 @@ export function encodeBloscLz4(bytes: Uint8Array, options: BloscLz4Options): Uin
       if (op + 4 > maxbytes) return memcpyed(bytes, flags, typesize, blocksize);
       // a stream that does not shrink is stored as it is, its size then equal to its length
       const cap = Math.min(neblock - 1, maxbytes - op - 4);
-      let csize = cap > 0 ? k.lz4Compress(src + s * neblock, neblock, output + op + 4, cap) : 0;
+      let csize = cap > 0 ? k.lz4Compress(src + s * neblock, neblock, output, cap) : 0;
       if (csize === 0) {
         if (op + 4 + neblock > maxbytes) return memcpyed(bytes, flags, typesize, blocksize);
-        mem.copyWithin(output + op + 4, src + s * neblock, src + (s + 1) * neblock);
+        out.set(mem.subarray(src + s * neblock, src + (s + 1) * neblock), op + 4);
         csize = neblock;
+      } else {
+        out.set(mem.subarray(output, output + csize), op + 4);
       }
       view.setInt32(op, csize, true);
       op += 4 + csize;
     }
   }
-  const out = mem.slice(output, output + op);
   header(out, flags, typesize, nbytes, blocksize, op);
-  return out;
+  return op === maxbytes ? out : out.slice(0, op);
 }
