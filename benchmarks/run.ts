@@ -106,7 +106,7 @@ async function main(signal: AbortSignal): Promise<void> {
   const bigExpected = bigOnly ? expected : chosen.includes(BIG_CHUNKING) ? await ensureBigAnnotatedStore(STORES, { signal }) : undefined;
   if (args.memory && !bigOnly) console.log(`writing the 2 GiB store for the memory run …`);
   const big = args.memory && !bigOnly ? await ensureBigStore(STORES, { signal }) : undefined;
-  if (args["sparse-memory"]) console.log(`writing the 2.4 GB CSR store for the sparse memory run …`);
+  if (args["sparse-memory"]) console.log(`the 2.4 GB CSR store for the sparse memory run (written unless its writer is unchanged) …`);
   const bigSparse = args["sparse-memory"] ? await ensureBigSparseStore(STORES, { signal }) : undefined;
 
   const server = await startLoggingServer(STORES, { prefer: args.server, signal });
