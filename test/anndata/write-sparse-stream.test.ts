@@ -12,11 +12,12 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { FileSystemStore } from "@zarrita/storage";
 import * as zarr from "zarrita";
-import { SparseArray, SparseMatrix, readZarr, writeElem, type DatasetOptions, type TypedArray, type WriteOptions } from "@zask/anndata";
+import { SparseArray, SparseMatrix, readZarr, writeElem, type DatasetOptions, type WriteOptions } from "@zask/anndata";
 import { DEFAULT_WINDOW_BLOCKS, slice, type SparseArray as LazySparse } from "@zask/array";
 import { CSR, serve, tempDir, type FixtureServer } from "./fixtures.ts";
 import { PYTHON, skipPython } from "./python.ts";
 import { Rng } from "../helpers/random.ts";
+import { typedArrayOf } from "../../packages/anndata/dist/ndarray.js";
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL("./write_sparse_stream.py", import.meta.url));
@@ -127,20 +128,6 @@ describe("a lazy sparse matrix written a window of blocks at a time", () => {
 
 describe("random sparse matrices, streamed and written whole", () => {
   const DTYPES = ["float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"] as const;
-  type Dt = (typeof DTYPES)[number];
-  const CTORS: Record<Dt, new (n: number) => TypedArray> = {
-    float32: Float32Array,
-    float64: Float64Array,
-    int8: Int8Array,
-    int16: Int16Array,
-    int32: Int32Array,
-    int64: BigInt64Array,
-    uint8: Uint8Array,
-    uint16: Uint16Array,
-    uint32: Uint32Array,
-    uint64: BigUint64Array,
-    bool: Uint8Array,
-  };
 
   /** A random matrix: empty lines, explicit zeros and duplicates-free sorted indices of a random dtype. */
   function randomMatrix(r: Rng): SparseMatrix {
@@ -155,7 +142,7 @@ describe("random sparse matrices, streamed and written whole", () => {
       indptr[a + 1] = idx.length;
     }
     const dtype = r.pick(DTYPES);
-    const data = new CTORS[dtype](idx.length);
+    const data = new (typedArrayOf(dtype))(idx.length);
     const big = data instanceof BigInt64Array || data instanceof BigUint64Array;
     for (let i = 0; i < idx.length; i++) {
       // explicit zeros now and then, stored as values

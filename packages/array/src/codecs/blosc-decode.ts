@@ -10,15 +10,7 @@ import { Lz4Fault } from "./lz4-block.js";
 import { decodeBloscLz } from "./blosclz.js";
 import { jsKernels, wasmKernels, type BloscKernels, type WasmKernels } from "./blosc-kernels.js";
 
-const HEADER = 16;
-const DOSHUFFLE = 0x1;
-const MEMCPYED = 0x2;
-const DOBITSHUFFLE = 0x4;
-const DONT_SPLIT = 0x10;
-// c-blosc's split rule (MAX_SPLITS, MIN_BUFFERSIZE): chunks written before the dont-split flag
-// existed split exactly when these hold, and newer writers never split outside them.
-const MAX_SPLITS = 16;
-const MIN_BUFFERSIZE = 128;
+import { DOBITSHUFFLE, DONT_SPLIT, DOSHUFFLE, HEADER, MAX_SPLITS, MEMCPYED, MIN_BUFFERSIZE } from "./blosc-format.js";
 
 const COMPRESSORS = ["blosclz", "lz4", "snappy", "zlib", "zstd"] as const;
 

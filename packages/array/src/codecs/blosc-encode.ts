@@ -5,13 +5,9 @@
 // numcodecs and zask's decoder read them; the compressed bytes are not c-blosc's own.
 import { wasmKernels } from "./blosc-kernels.js";
 
-const HEADER = 16;
-const DOSHUFFLE = 0x1;
-const MEMCPYED = 0x2;
-const DONT_SPLIT = 0x10;
+import { DONT_SPLIT, DOSHUFFLE, HEADER, MAX_SPLITS, MEMCPYED, MIN_BUFFERSIZE } from "./blosc-format.js";
+
 const LZ4_FORMAT = 1;
-const MAX_SPLITS = 16;
-const MIN_BUFFERSIZE = 128;
 const L1 = 32 * 1024;
 /** The largest chunk blosc 1.x takes (its sizes are int32, the header included). */
 const MAX_NBYTES = 2 ** 31 - 1 - HEADER;
