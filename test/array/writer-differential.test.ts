@@ -419,12 +419,12 @@ const bigEndian = (w: { byteOrder?: ">" }, dtype: Num): boolean => w.byteOrder =
 /** numpy's dtype string of a write's array. */
 const v2DtypeOf = (w: { byteOrder?: ">" }, dtype: Num): string => (bigEndian(w, dtype) ? V2_DTYPE[dtype].replace("<", ">") : V2_DTYPE[dtype]);
 
-/** A compressor as written: defaults filled in (zlib/gzip level: 1 in toZarr, 5 in @zask/anndata's writer). */
-const fullCompressor = (c: CompressorConfig | null | undefined, defaultLevel = 1): Record<string, unknown> | null => {
+/** A compressor as written: defaults filled in (zlib/gzip level 1, as numcodecs). */
+const fullCompressor = (c: CompressorConfig | null | undefined): Record<string, unknown> | null => {
   if (c === undefined) return { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 };
   if (c === null) return null;
   if (c.id === "blosc") return { id: "blosc", cname: c.cname ?? "lz4", clevel: c.clevel ?? 5, shuffle: c.shuffle ?? 1, blocksize: c.blocksize ?? 0 };
-  return { id: c.id, level: c.level ?? defaultLevel };
+  return { id: c.id, level: c.level ?? 1 };
 };
 
 /** Inner chunks zask writes for a requested `chunks` (regular; at most the axis, at least 1). */
@@ -434,7 +434,7 @@ const effectiveChunks = (req: readonly number[], shape: readonly number[]) => re
  * Problems of the store's files: metadata, chunk keys inside the grid, shard indexes. Chunk
  * files of an array with no elements go to `strays` (checked by the test at the end).
  */
-function checkStore(root: string, w: Write, e: Dense, innerOut: number[], gridOut: number[], strays: string[], exactMeta = true, defaultLevel = 1): string[] {
+function checkStore(root: string, w: Write, e: Dense, innerOut: number[], gridOut: number[], strays: string[], exactMeta = true): string[] {
   const problems: string[] = [];
   const outside = e.data.length === 0 ? strays : problems;
   const dir = path.join(root, w.path);
@@ -444,7 +444,7 @@ function checkStore(root: string, w: Write, e: Dense, innerOut: number[], gridOu
     const meta = JSON.parse(readFileSync(path.join(dir, ".zarray"), "utf8"));
     const want = {
       chunks: inner,
-      compressor: fullCompressor(w.compressor, defaultLevel),
+      compressor: fullCompressor(w.compressor),
       dimension_separator: ".",
       dtype: v2DtypeOf(w, e.dtype),
       fill_value: e.dtype === "bool" ? false : 0,
@@ -472,7 +472,7 @@ function checkStore(root: string, w: Write, e: Dense, innerOut: number[], gridOu
   } else {
     const meta = JSON.parse(readFileSync(path.join(dir, "zarr.json"), "utf8"));
     const size = CTOR[e.dtype].BYTES_PER_ELEMENT;
-    const c = fullCompressor(w.compressor, defaultLevel);
+    const c = fullCompressor(w.compressor);
     const shuffle = c?.["shuffle"] as number | undefined;
     const codecs = [
       { name: "bytes", configuration: { endian: bigEndian(w, e.dtype) ? "big" : "little" } },
@@ -1068,7 +1068,7 @@ describe("writeDispatched: random eager dense X with random chunks and shards, a
               problems.push(`${what}: chunks ${JSON.stringify(gridOut)}`);
             if (Array.isArray(w.shards) && JSON.stringify(gridOut) !== JSON.stringify(w.shards)) problems.push(`${what}: shards ${JSON.stringify(gridOut)}`);
             const wNoBlocksize = { ...w, compressor: compressor as CompressorConfig | null | undefined };
-            for (const p of checkStore(where, wNoBlocksize, e, inner, gridOut, strays, false, 5)) problems.push(`${what}: ${p}`);
+            for (const p of checkStore(where, wNoBlocksize, e, inner, gridOut, strays, false)) problems.push(`${what}: ${p}`);
             const back = (await readZarr(where)).X as LazyArray;
             const got = await back.compute({ progress: false });
             const d1 = differs(e, got.data as Typed);
@@ -1083,7 +1083,7 @@ describe("writeDispatched: random eager dense X with random chunks and shards, a
               format: w.format,
               expected: e,
               inner,
-              compressor: fullCompressor(wNoBlocksize.compressor, 5),
+              compressor: fullCompressor(wNoBlocksize.compressor),
               dtype: V2_DTYPE[e.dtype],
               what: `dense seed ${seed} case ${k} ${what}`,
             });

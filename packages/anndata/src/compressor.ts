@@ -31,7 +31,8 @@ export function normalizeCompressor(c: Compressor | null | undefined): Compresso
       return { id: "blosc", cname: c.cname ?? "lz4", clevel: checkLevel(c.clevel ?? 5, 9), shuffle: c.shuffle ?? 1 };
     case "zlib":
     case "gzip":
-      return { id: c.id, level: checkLevel(c.level ?? 5, 9) };
+      // numcodecs' Zlib() and GZip() default to level 1, as toZarr does
+      return { id: c.id, level: checkLevel(c.level ?? 1, 9) };
     default:
       throw new RangeError(`Expected \`compressor.id\` to be "blosc", "zlib" or "gzip", got \`${String((c as { id?: unknown }).id)}\``);
   }
