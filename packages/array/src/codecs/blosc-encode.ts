@@ -1,6 +1,6 @@
 // Blosc 1.x encoding with LZ4 and byte shuffle (what anndata and numcodecs write by default),
 // framed here and compressed by the WebAssembly kernels: numcodecs' encoder copies its input
-// into its heap a byte at a time, which made it the bound of rewriting a store. Chunks follow
+// into its heap a byte at a time, slower than compressing it. Chunks follow
 // c-blosc 1.21's rules (block size, split streams, raw streams and memcpyed chunks), so c-blosc,
 // numcodecs and zask's decoder read them; the compressed bytes are not c-blosc's own.
 import { wasmKernels } from "./blosc-kernels.js";
