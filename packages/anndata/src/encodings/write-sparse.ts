@@ -84,7 +84,7 @@ export async function writeSparse(writer: ZarrWriter, path: string, value: unkno
   let data: PartWriter | undefined;
   let indices: PartWriter | undefined;
   let single: Block | undefined;
-  let offsets = new Float64Array(major + 1);
+  const offsets = new Float64Array(major + 1);
   let blocks = 0;
   let at = 0;
   let nnz = 0;
@@ -130,7 +130,6 @@ export async function writeSparse(writer: ZarrWriter, path: string, value: unkno
   if (single !== undefined && single.indptr.length === major + 1) indptr = single.indptr;
   else if (value instanceof SparseArray && Number(value.indptr[major]) === nnz) indptr = value.indptr;
   else indptr = nnz < 2 ** 31 ? Int32Array.from(offsets) : BigInt64Array.from(offsets, (v) => BigInt(v));
-  offsets = new Float64Array(0);
   const ip = await part("indptr", dtypeOf(indptr) as NumericType, indptr);
   await ip.append(indptr);
   await ip.finish();
