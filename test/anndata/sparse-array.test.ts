@@ -301,15 +301,16 @@ describe("sparse blocks and reads", () => {
     const zarr = await import("zarrita");
     const { FileSystemStore } = await import("@zarrita/storage");
     const group = await zarr.open(zarr.root(new FileSystemStore(CSR)).resolve("X"), { kind: "group" });
-    // lanes of the decodes (a column selection decodes inside its chunk pair's pick), and of the
-    // gathers with the per-block reductions (not the combine steps after them); a small column
-    // selection's dense answer is written from its picks by the final task, with no gathers
+    // lanes of the decodes (a column selection decodes inside its chunk pair's pick, a mean per
+    // gene inside its chunk pair's partial sum), and of the gathers with the per-block
+    // reductions (not the combine steps after them); a small column selection's dense answer is
+    // written from its picks by the final task, with no gathers
     const run = async (m: SparseArray, q: (m: SparseArray) => LazyArray): Promise<{ decodes: string[]; blocks: string[]; final: string[]; data: number[] }> => {
       const prof = new Profiler();
       const out = await q(m).compute({ inlineThreshold: 0, callbacks: [prof] });
       const lanes = (re: RegExp): string[] => [...new Set(prof.tasks.filter((t) => re.test(t.key)).map((t) => t.lane))];
       const blocks = lanes(/^\["sparse-read|-chunk-/);
-      return { decodes: lanes(/from-zarr|sparse-pick/), blocks, final: lanes(/^sparse-final/), data: Array.from(out.data as ArrayLike<number>) };
+      return { decodes: lanes(/from-zarr|sparse-pick|-chunk-/), blocks, final: lanes(/^sparse-final/), data: Array.from(out.data as ArrayLike<number>) };
     };
     const small = await SparseArray.open(group, { blockNnz: 300 });
     const large = await SparseArray.open(group, { blockNnz: 300, smallReadBytes: 0 });

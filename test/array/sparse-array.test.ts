@@ -369,15 +369,21 @@ describe("SparseArray column selections through zarr chunks on the pool", () => 
           rows.flatMap((a) => [0, 4].map((j) => dense[a * 5 + j]!)),
           `${what}: rows [${rows}]`,
         );
-        const sums = [0, 1, 2, 3, 4].map((j) => [0, 1, 2, 3, 4, 5].reduce((t, a) => t + dense[a * 5 + j]!, 0));
-        const sum = X.sum({ axis: 0 });
+        const rowSums = [0, 1, 2, 3, 4, 5].map((a) => [0, 1, 2, 3, 4].reduce((t, j) => t + dense[a * 5 + j]!, 0));
+        const perRow = X.sum({ axis: 1 });
         // the gather reads the indices decoded to int32 by the read's own layer, which fetches
         // what the int32 store's read fetches
         assert.ok(
-          [...sum.graph.layers.keys()].some((k) => k.startsWith("narrowed-")),
+          [...perRow.graph.layers.keys()].some((k) => k.startsWith("narrowed-")),
           `${what}: indices decoded to int32`,
         );
-        assert.equal(sum.plan().requests, SparseArray.fromSource(src, options).sum({ axis: 0 }).plan().requests, `${what}: plan`);
+        assert.equal(perRow.plan().requests, SparseArray.fromSource(src, options).sum({ axis: 1 }).plan().requests, `${what}: plan`);
+        assert.deepEqual(Array.from((await perRow.compute()).data as Float64Array), rowSums, `${what}: sum per row`);
+        // a sum per column adds each chunk pair's values, its indices narrowed inside the pair's task
+        const sums = [0, 1, 2, 3, 4].map((j) => [0, 1, 2, 3, 4, 5].reduce((t, a) => t + dense[a * 5 + j]!, 0));
+        const sum = X.sum({ axis: 0 });
+        assert.ok(![...sum.graph.layers.keys()].some((k) => k.startsWith("sparse-read-")), `${what}: no blocks gathered`);
+        assert.equal(sum.plan().requests, SparseArray.fromSource(src, options).sum({ axis: 0 }).plan().requests, `${what}: plan per column`);
         assert.deepEqual(Array.from((await sum.compute()).data as Float64Array), sums, `${what}: sum over rows`);
         assert.deepEqual(Array.from((await X.compute()).data as Float64Array), Array.from(dense), `${what}: all of it`);
       }

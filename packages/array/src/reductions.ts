@@ -1,4 +1,4 @@
-import { Blockwise, MaterializedLayer, Task, blockKey, blockwiseInput, op, perBlock, ref, tokenize } from "@zask/graph";
+import { Blockwise, MaterializedLayer, Task, blockKey, blockwiseInput, op, perBlock, ref, tokenize, type Graph } from "@zask/graph";
 import type { Array as LazyArray } from "./array.js";
 import { isArray, makeArray } from "./array-factory.js";
 import { blockOffsets } from "./chunks.js";
@@ -28,6 +28,24 @@ export interface ReductionOptions {
   /** Delta degrees of freedom for `var`/`std`: the divisor is `n - ddof`. @default 0 */
   ddof?: number;
 }
+
+/** What a reduction asks of an array that makes its partial results itself. */
+export interface PartialsStep {
+  readonly kind: ReduceKind;
+  /** The reduced axes, sorted. */
+  readonly axes: readonly number[];
+  /** The name the partials' layer must have. */
+  readonly name: string;
+}
+
+/**
+ * The layer annotation (`partials`) of an array that can make a reduction's first step
+ * without its blocks (a stored sparse matrix: one partial per chunk pair): given the step, a
+ * graph whose layer `step.name` holds partial results of the same kept shape as the blocks'
+ * would, over `numBlocks` (reduced axes free, kept axes as the array's), or `undefined` to
+ * reduce the blocks.
+ */
+export type PartialsMaker = (step: PartialsStep) => { readonly graph: Graph; readonly numBlocks: readonly number[] } | undefined;
 
 const kinds = new Set<ReductionKind>(["sum", "mean", "min", "max", "var", "std", "countNonzero", "any", "all", "argmin", "argmax"]);
 const chunkOp = op("@zask/array/ops", "reduceChunk", { lane: "cpu" });
@@ -121,24 +139,33 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   const ndim = x.ndim;
   const outIndex = "abcdefghijklmnopqrstuvwxyz".slice(0, ndim);
 
-  // 1. per-block partial results
+  // 1. per-block partial results, or the array's own (see PartialsMaker)
   const chunkName = `${kind}-chunk-${token}`;
-  const offsets = x.chunks.map(blockOffsets);
-  const args: unknown[] = [kk, blockwiseInput(x.name, outIndex, x.numBlocks), axes];
-  if (kk === "argmin" || kk === "argmax") {
-    args.push(perBlock((index) => ({ offsets: index.map((b, d) => offsets[d]![b]!), shape: [...x.shape], axis: single }), { refs: false }));
-  }
-  // blocks their layer marks `inlineBlocks` are made on the main thread (a small sparse read's), so reduce them there
-  const kernel = x.graph.layers.get(x.name)?.annotations["inlineBlocks"] === true ? chunkInlineOp : chunkOp;
-  const chunkLayer = new Blockwise({ name: chunkName, outIndex, numBlocks: x.numBlocks, op: kernel, args });
   // a partial result has one element per kept position of its block(s), for the plan's task memory
   const partialBytes = partialItemBytes(kk, x.dtype);
   const keptChunks = x.chunks.map((c, d) => (reduced.has(d) ? null : c));
   const partial = (index: readonly number[]): number => keptChunks.reduce((n, c, d) => (c === null ? n : n * c[index[d]!]!), partialBytes);
-  recordBlockBytes(chunkLayer, partial);
-  let graph = x.graph.withLayer(chunkLayer, [x.name]);
+  const annotations = x.graph.layers.get(x.name)?.annotations;
+  const own = (annotations?.["partials"] as PartialsMaker | undefined)?.({ kind: kk, axes, name: chunkName });
+  let graph: Graph;
+  let numBlocks: readonly number[];
+  if (own !== undefined) {
+    ({ graph, numBlocks } = own);
+    recordBlockBytes(graph.layers.get(chunkName)!, partial);
+  } else {
+    const offsets = x.chunks.map(blockOffsets);
+    const args: unknown[] = [kk, blockwiseInput(x.name, outIndex, x.numBlocks), axes];
+    if (kk === "argmin" || kk === "argmax") {
+      args.push(perBlock((index) => ({ offsets: index.map((b, d) => offsets[d]![b]!), shape: [...x.shape], axis: single }), { refs: false }));
+    }
+    // blocks their layer marks `inlineBlocks` are made on the main thread (a small sparse read's), so reduce them there
+    const kernel = annotations?.["inlineBlocks"] === true ? chunkInlineOp : chunkOp;
+    const chunkLayer = new Blockwise({ name: chunkName, outIndex, numBlocks: x.numBlocks, op: kernel, args });
+    recordBlockBytes(chunkLayer, partial);
+    graph = x.graph.withLayer(chunkLayer, [x.name]);
+    numBlocks = x.numBlocks;
+  }
   let name = chunkName;
-  let numBlocks = x.numBlocks;
 
   // 2. combine steps while some reduced axis still has more than its split's blocks
   for (let level = 0; axes.some((a) => numBlocks[a]! > split[a]!); level++) {

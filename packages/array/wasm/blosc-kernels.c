@@ -1,6 +1,7 @@
 // The hot loops of blosc, for WebAssembly with SIMD: LZ4 block decompression and byte
-// unshuffle, LZ4 block compression and byte shuffle; and the scan that picks a sparse chunk's
-// selected stored values where the decode left them (src/ops/sparse-pick.ts). The chunk layout,
+// unshuffle, LZ4 block compression and byte shuffle; and the scans over a sparse chunk pair
+// where the decode left it: the pick of its selected stored values (src/ops/sparse-pick.ts)
+// and the sums and counts of a reduction (src/ops/sparse-reduce-pair.ts). The chunk layout,
 // splits and every bounds check of the format stay in TypeScript (src/codecs/blosc-decode.ts,
 // blosc-encode.ts); these kernels work on regions of their own linear memory that the caller
 // has sized, and never read or write outside the ranges they are given.
@@ -200,6 +201,54 @@ int32_t pick_i32(const int32_t *ix, u32 n, const int32_t *table, u32 minor, int3
     }
   }
   return pick_table(ix, k, n, table, minor, pos, tgt, q);
+}
+
+// One loop per value type, so the type is decided once per chunk rather than per value.
+#define REDUCE_LOOPS(T)                                                     \
+  {                                                                         \
+    const T *x = (const T *)v;                                              \
+    if (by_index && count) {                                                \
+      for (u32 k = 0; k < n; k++) {                                         \
+        u32 j = (u32)ix[k];                                                 \
+        if (j >= minor) return -1 - (int32_t)k;                             \
+        out[j] += x[k] != 0;                                                \
+      }                                                                     \
+    } else if (by_index) {                                                  \
+      for (u32 k = 0; k < n; k++) {                                         \
+        u32 j = (u32)ix[k];                                                 \
+        if (j >= minor) return -1 - (int32_t)k;                             \
+        out[j] += (double)x[k];                                             \
+      }                                                                     \
+    } else {                                                                \
+      double acc = out[0];                                                  \
+      for (u32 k = 0; k < n; k++) {                                         \
+        if ((u32)ix[k] >= minor) return -1 - (int32_t)k;                    \
+        acc += count ? (double)(x[k] != 0) : (double)x[k];                  \
+      }                                                                     \
+      out[0] = acc;                                                         \
+    }                                                                       \
+    return 0;                                                               \
+  }
+
+/**
+ * The per-chunk step of a sparse sum, mean or nonzero count over the major axis: each of the
+ * n stored values v[k] of a decoded chunk pair is added (or, with `count`, counted when
+ * nonzero) into out[ix[k]] (`by_index`) or into out[0], in float64 and in stored order. The
+ * values' type is `dtype`: 0 float32, 1 float64, 2 int32, 3 uint32, 4 int16, 5 uint16, 6 int8,
+ * 7 uint8. Returns 0, or -1 - k for the first index outside [0, minor) (out is then partial).
+ */
+__attribute__((export_name("reduce_i32")))
+int32_t reduce_i32(const int32_t *ix, const void *v, u32 n, u32 minor, double *out, u32 dtype, u32 by_index, u32 count) {
+  switch (dtype) {
+  case 0: REDUCE_LOOPS(float)
+  case 1: REDUCE_LOOPS(double)
+  case 2: REDUCE_LOOPS(int32_t)
+  case 3: REDUCE_LOOPS(uint32_t)
+  case 4: REDUCE_LOOPS(int16_t)
+  case 5: REDUCE_LOOPS(uint16_t)
+  case 6: REDUCE_LOOPS(int8_t)
+  default: REDUCE_LOOPS(uint8_t)
+  }
 }
 
 // ---- encoding: LZ4 block compression and byte shuffle (the blosc framing is in

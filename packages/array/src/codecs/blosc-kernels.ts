@@ -5,6 +5,7 @@
 // loops 2-4x faster than the JS ones (benchmarks/blosc.bench.ts). A caller that consumes the
 // decoded bytes with a kernel too (the sparse pick) decodes whole chunks into regions of the
 // memory and skips the copy out (`regions`, `pickI32`).
+import type { DataType } from "../dtype.js";
 import { BLOSC_KERNELS_WASM } from "./blosc-kernels-wasm.js";
 import { decodeLz4Block, Lz4Fault } from "./lz4-block.js";
 import { unshuffleBlock } from "./unshuffle.js";
@@ -54,6 +55,7 @@ interface WasmExports {
   fault_offset(): number;
   pick_i32(ix: number, n: number, table: number, minor: number, pos: number, tgt: number, nfew: number, c0: number, c1: number, c2: number, c3: number): number;
   lz4_compress(src: number, n: number, dst: number, cap: number): number;
+  reduce_i32(ix: number, v: number, n: number, minor: number, out: number, dtype: number, byIndex: number, count: number): number;
   shuffle(src: number, dst: number, stride: number, n: number, typesize: number): void;
 }
 
@@ -164,6 +166,18 @@ export class WasmKernels implements BloscKernels {
     return this.#exports.pick_i32(ix, n, table, minor, pos, tgt, k, few[0] ?? 0, few[1] ?? 0, few[2] ?? 0, few[3] ?? 0);
   }
 
+  /**
+   * Add `n` stored values (`dtype` at byte offset `v` of this memory) into the float64 sums at
+   * `out`: each into the slot its int32 index at `ix` names (`byIndex`, `minor` slots), else
+   * all into the first; with `count`, add 1 per nonzero value instead. Returns 0, or -1 - k
+   * for the first index k outside [0, minor). `null` for a dtype the kernel does not take.
+   */
+  reduceI32(ix: number, v: number, n: number, minor: number, out: number, dtype: DataType, byIndex: boolean, count: boolean): number | null {
+    const code = REDUCE_DTYPES.indexOf(dtype);
+    if (code < 0) return null;
+    return this.#exports.reduce_i32(ix, v, n, minor, out, code, byIndex ? 1 : 0, count ? 1 : 0);
+  }
+
   scratch(size: number): { bytes: Uint8Array; at: number } {
     if (this.#scratch + size + SLACK > this.#output)
       throw new RangeError(`Expected a scratch region of at most ${this.#output - this.#scratch - SLACK} bytes, got ${size}`);
@@ -188,6 +202,14 @@ export class WasmKernels implements BloscKernels {
     if (body < size) dst.copyWithin(dOff + body, sOff + body, sOff + size);
     if (n > 0) this.#exports.unshuffle(sOff, stride, dOff, n, typesize);
   }
+}
+
+/** The value types of `reduce_i32`, by its code (bool is stored as uint8). */
+const REDUCE_DTYPES: readonly DataType[] = ["float32", "float64", "int32", "uint32", "int16", "uint16", "int8", "uint8", "bool"];
+
+/** Whether {@link WasmKernels.reduceI32} takes values of `dtype`. */
+export function reducesInWasm(dtype: DataType): boolean {
+  return REDUCE_DTYPES.includes(dtype);
 }
 
 let wasm: WasmKernels | null | undefined;

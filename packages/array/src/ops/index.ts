@@ -27,4 +27,6 @@ export type { MinorMap } from "./sparse-select.js";
 export { sparseMap } from "./sparse-elementwise.js";
 export type { SparseMapOp } from "./sparse-elementwise.js";
 export { sparseReduceChunk } from "./sparse-reductions.js";
+export { sparseReducePair } from "./sparse-reduce-pair.js";
+export type { SparseReducePairLayout, PairReduceKind } from "./sparse-reduce-pair.js";
 export type { SparseReduceKind } from "./sparse-reductions.js";

@@ -3,36 +3,18 @@
 // one task, so a selection that keeps few values never holds a decoded chunk past its task, nor
 // sends one between threads; the blocks are then cut from the small picked lists
 // (sparse-gather-picked.ts), or the dense answer written from them (sparse-dense-picked.ts).
-import { recycleBody } from "@zask/scheduler/body-pool";
 import { recycleBuffer } from "@zask/scheduler/buffers";
-import { decodeBloscInWasm } from "../codecs/blosc-decode.js";
-import { allocate, typedArrayConstructor, type DataType, type NDArray, type TypedArray } from "../dtype.js";
-import { ChunkDecodeError, SparseStructureError } from "../errors.js";
+import { allocate, typedArrayConstructor, type NDArray, type TypedArray } from "../dtype.js";
 import { narrowIndices } from "./narrow-indices.js";
+import { badIndex, checkHolds, decodePairInWasm, type ChunkPair, type DecodeTail } from "./sparse-chunk-pair.js";
 import { pickTable, type MinorMap } from "./sparse-select.js";
-import { bloscOnlyOf, decodeChunk, type DecodeArgs } from "./zarr.js";
+import { decodeChunk, type DecodeArgs } from "./zarr.js";
 
 /** Which stored values of one chunk pair to pick from. */
-export interface SparsePickLayout {
-  /** The chunk's index in both `data` and `indices` (chunked alike). */
-  readonly chunk: number;
-  /** Chunk length of `data` and `indices`. */
-  readonly chunkLen: number;
-  /** Global stored positions [p0, p1) inside the chunk that the selection's blocks read. */
-  readonly p0: number;
-  readonly p1: number;
-  /** Minor length of the matrix; indices outside [0, minor) are refused. */
-  readonly minor: number;
+export interface SparsePickLayout extends ChunkPair {
   /** The selection: monotonic, each source position at most once. */
   readonly minorMap: MinorMap;
-  readonly dtype: DataType;
-  /** The matrix, for errors. */
-  readonly path: string;
-  readonly url: string | undefined;
 }
-
-/** The decode op's arguments after the chunk's bytes: its array's metadata, coordinates, block shape and where it is. */
-type DecodeTail = DecodeArgs extends [unknown, ...infer Rest] ? Rest : never;
 
 /** The selected stored values of one chunk pair, in stored order: plain typed arrays. */
 export interface SparsePicked {
@@ -69,10 +51,6 @@ function scratchIndices(n: number): Int32Array {
   return scratchIx;
 }
 
-function badIndex(layout: SparsePickLayout, at: number, j: number | bigint): SparseStructureError {
-  return new SparseStructureError(layout.path, layout.url, at, `expected indices in [0, ${layout.minor}), got ${j} at position ${at}`);
-}
-
 /**
  * One pass over `ix[from, to)`: the selected ones' positions and new indices into the scratch
  * arrays; returns how many. Called with Int32Array indices (nearly every store, int64 ones
@@ -105,20 +83,6 @@ function pickInto(
   return q;
 }
 
-/** A {@link SparseStructureError} when the chunk, cut to its array's bounds (`length`), ends before `p1`. */
-function checkHolds(layout: SparsePickLayout, length: number, what: string): void {
-  const { chunk, chunkLen, p1, path, url } = layout;
-  const base = chunk * chunkLen;
-  if (length < p1 - base) {
-    throw new SparseStructureError(
-      path,
-      url,
-      p1 - 1,
-      `expected ${what} to hold position ${p1 - 1}, as indptr says, but its chunk ${chunk} ends at ${base + length}`,
-    );
-  }
-}
-
 /**
  * The pick of a chunk pair whose chunks are plain blosc (see bloscOnlyOf) with int32
  * indices: both decode into this thread's WebAssembly memory and the pick kernel scans the
@@ -133,39 +97,12 @@ function pickInWasm(
   dataDecode: DecodeTail,
   indicesDecode: DecodeTail,
 ): SparsePicked | undefined {
-  if (!(dataBytes instanceof Uint8Array && indicesBytes instanceof Uint8Array)) return undefined;
-  const [dMeta, dCoords, dShape, dRef] = dataDecode;
-  const [xMeta, xCoords, xShape, xRef] = indicesDecode;
-  const dPlan = bloscOnlyOf(dMeta);
-  const xPlan = bloscOnlyOf(xMeta);
   const { chunk, chunkLen, p0, p1, minor, minorMap, dtype } = layout;
-  if (dPlan === null || xPlan === null || xMeta.dtype !== "int32" || dMeta.dtype !== dtype || dtype === "string") return undefined;
-  if (dPlan.chunkShape[0] !== chunkLen || xPlan.chunkShape[0] !== chunkLen) return undefined;
-  checkHolds(layout, xShape[0]!, "indices");
-  checkHolds(layout, dShape[0]!, "data");
+  if (dtype === "string") return undefined;
   const n = Math.max(0, p1 - p0);
-  const refs = [xRef, dRef] as const;
-  const metas = [xMeta, dMeta] as const;
-  const coords = [xCoords, dCoords] as const;
-  const decoded = decodeBloscInWasm([indicesBytes, dataBytes], [4 * chunkLen, dPlan.itemsize * chunkLen], [4 * minor, 4 * (n + 1), 4 * (n + 1)], (i, cause) => {
-    const key = refs[i]?.key ?? coords[i]!.join(".");
-    const what = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    return new ChunkDecodeError(refs[i]?.url ?? key, metas[i]!.path ?? "/", key, `the codecs refused its bytes (${what})`, { cause });
-  });
-  if (decoded === null) return undefined;
+  const decoded = decodePairInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode, [4 * minor, 4 * (n + 1), 4 * (n + 1)]);
+  if (decoded === undefined) return undefined;
   const { kernels, bytes, at, extraAt } = decoded;
-  for (const [i, b] of [indicesBytes, dataBytes].entries()) {
-    // a chunk that decodes to fewer values than the array's chunk holds is refused as decodeChunk does
-    const want = (i === 0 ? 4 : dPlan.itemsize) * chunkLen;
-    const got = readDecodedSize(b);
-    if (got !== want) {
-      const key = refs[i]?.key ?? coords[i]!.join(".");
-      throw new ChunkDecodeError(refs[i]?.url ?? key, metas[i]!.path ?? "/", key, `decoded to ${got} bytes, expected ${want}`);
-    }
-  }
-  // both bodies are decoded: they go back for the next responses
-  recycleBody(indicesBytes);
-  recycleBody(dataBytes);
   const buffer = bytes.buffer as ArrayBuffer;
   const [tableAt, posAt, tgtAt] = extraAt as [number, number, number];
   const table = pickTable(minorMap, minor);
@@ -194,11 +131,6 @@ function fewOf(map: MinorMap, table: Int32Array): number[] {
   const few: number[] = [];
   for (let j = 0; j < table.length && few.length <= 4; j++) if (table[j]! >= 0) few.push(j);
   return few.length <= 4 ? few : [];
-}
-
-/** The decoded size a blosc chunk's header states (its bytes 4-7). */
-function readDecodedSize(chunk: Uint8Array): number {
-  return (chunk[4]! | (chunk[5]! << 8) | (chunk[6]! << 16) | (chunk[7]! << 24)) >>> 0;
 }
 
 /**

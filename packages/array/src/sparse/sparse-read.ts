@@ -16,6 +16,7 @@ import { wasmKernels } from "../codecs/blosc-kernels.js";
 import { bloscOnlyOf, type ZarrChunkMeta } from "../ops/zarr.js";
 import { zarrRead } from "../zarr-layers.js";
 import { blockSizesByNnz, blockSizesOfAll } from "./sparse-blocks.js";
+import { pairPartials } from "./sparse-pair-reduce.js";
 
 const gatherOp = op("@zask/array/ops", "sparseGather", { lane: "cpu" });
 const gatherInlineOp = op("@zask/array/ops", "sparseGather", { lane: "inline" });
@@ -380,6 +381,9 @@ export function sparseRead(
   const indicesGraph = narrowed?.graph ?? (decodeHere ? decodedInline(indices) : indices.graph);
   const sources = Graph.merge(decodeHere ? decodedInline(data) : data.graph, indicesGraph);
   // a block gathered on the main thread is reduced there: sending it to a worker would copy its values
-  const graph = sources.withLayer(new MaterializedLayer(name, tasks, decodeHere ? { inlineBlocks: true } : {}), [data.name, indicesName]);
+  const annotations: Record<string, unknown> = decodeHere ? { inlineBlocks: true } : {};
+  // a sum, mean or count of every position reduces chunk pairs, not blocks
+  if (all && minorMap === undefined) annotations["partials"] = pairPartials(source, () => Graph.merge(withoutTop(data), withoutTop(indices)), small);
+  const graph = sources.withLayer(new MaterializedLayer(name, tasks, annotations), [data.name, indicesName]);
   return { graph, name, chunks };
 }
