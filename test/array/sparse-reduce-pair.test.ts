@@ -10,6 +10,7 @@ import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SparseArray, SparseStructureError, fromTypedArray, fromZarr, type SparseSource } from "@zask/array";
 import type { DataType } from "@zask/array";
+import { cull, fuse } from "@zask/graph";
 import { Profiler } from "@zask/scheduler";
 import { serveFixtures, type FixtureServer } from "../helpers/fixture-server.js";
 import { Rng } from "../helpers/random.js";
@@ -196,7 +197,11 @@ describe("sparse sums, means and counts by chunk pair", () => {
         }
       }
       // the same chunks as reading the whole matrix
-      assert.equal(X.sum({ axis: majorAxis }).plan().requests, X.plan().requests, `${what}: plan`);
+      const sum = X.sum({ axis: majorAxis });
+      assert.equal(sum.plan().requests, X.plan().requests, `${what}: plan`);
+      // each pair fuses with its two fetches, so the pool's staging bounds the fetched bytes waiting for it
+      const fused = fuse(cull(sum.graph, sum.keys()), sum.keys());
+      assert.ok(![...fused.layers.keys()].some((k) => k.startsWith("fetch-")), `${what}: fetches left unfused: ${[...fused.layers.keys()].join(", ")}`);
     }
     assert.ok(cases >= 50 && laned >= 100, `only ${cases} non-empty cases, ${laned} queries of several pairs`);
   });

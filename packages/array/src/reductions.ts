@@ -38,14 +38,25 @@ export interface PartialsStep {
   readonly name: string;
 }
 
+/** The first step of a reduction as an array makes it (see PartialsMaker). */
+export interface OwnPartials {
+  /** The graph with the partials' layer, `PartialsStep.name`. */
+  readonly graph: Graph;
+  /** The partials' grid over the array's axes: reduced axes free, kept axes as the array's blocks. */
+  readonly numBlocks: readonly number[];
+  /** The key of the partial at `index` of that grid (the layer may have fewer axes, so that it fuses with its inputs). */
+  readonly keyOf: (index: readonly number[]) => string;
+  /** The grid index of the layer's block `index`. */
+  readonly indexOf: (index: readonly number[]) => readonly number[];
+}
+
 /**
  * The layer annotation (`partials`) of an array that can make a reduction's first step
- * without its blocks (a stored sparse matrix: one partial per chunk pair): given the step, a
- * graph whose layer `step.name` holds partial results of the same kept shape as the blocks'
- * would, over `numBlocks` (reduced axes free, kept axes as the array's), or `undefined` to
- * reduce the blocks.
+ * without its blocks (a stored sparse matrix: one partial per chunk pair): given the step, its
+ * partial results, each of the kept shape the blocks' would have, or `undefined` to reduce the
+ * blocks.
  */
-export type PartialsMaker = (step: PartialsStep) => { readonly graph: Graph; readonly numBlocks: readonly number[] } | undefined;
+export type PartialsMaker = (step: PartialsStep) => OwnPartials | undefined;
 
 const kinds = new Set<ReductionKind>(["sum", "mean", "min", "max", "var", "std", "countNonzero", "any", "all", "argmin", "argmax"]);
 const chunkOp = op("@zask/array/ops", "reduceChunk", { lane: "cpu" });
@@ -149,9 +160,10 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   const own = (annotations?.["partials"] as PartialsMaker | undefined)?.({ kind: kk, axes, name: chunkName });
   let graph: Graph;
   let numBlocks: readonly number[];
+  let keyOf = (index: readonly number[]): string => blockKey(chunkName, index);
   if (own !== undefined) {
-    ({ graph, numBlocks } = own);
-    recordBlockBytes(graph.layers.get(chunkName)!, partial);
+    ({ graph, numBlocks, keyOf } = own);
+    recordBlockBytes(graph.layers.get(chunkName), (index) => partial(own.indexOf(index)));
   } else {
     const offsets = x.chunks.map(blockOffsets);
     const args: unknown[] = [kk, blockwiseInput(x.name, outIndex, x.numBlocks), axes];
@@ -173,13 +185,14 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
     const stepName = `${kind}-combine-${level}-${token}`;
     const nodes: Task[] = [];
     for (const index of blockIndices(next)) {
-      const group = groupKeys(name, index, numBlocks, reduced, split);
+      const group = groupKeys(keyOf, index, numBlocks, reduced, split);
       nodes.push(new Task(blockKey(stepName, index), combineOp, [kk, group.map(ref)]));
     }
     const stepLayer = new MaterializedLayer(stepName, nodes);
     recordBlockBytes(stepLayer, partial);
     graph = graph.withLayer(stepLayer, [name]);
     name = stepName;
+    keyOf = (index) => blockKey(stepName, index);
     numBlocks = next;
   }
 
@@ -193,7 +206,7 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
   const finalBlocks = numBlocks.map((n, d) => (reduced.has(d) ? 1 : n));
   const nodes: Task[] = [];
   for (const index of blockIndices(finalBlocks)) {
-    const group = groupKeys(name, index, numBlocks, reduced, null);
+    const group = groupKeys(keyOf, index, numBlocks, reduced, null);
     const outIndexOf = keepdims ? index : index.filter((_, d) => !reduced.has(d));
     const shape = outIndexOf.map((b, d) => outChunks[d]![b]!);
     nodes.push(new Task(blockKey(finalName, outIndexOf), aggregateOp, [kk, group.map(ref), { shape, dtype: out, ddof }]));
@@ -258,9 +271,9 @@ function splitPerAxis(splitEvery: ReductionOptions["splitEvery"], axes: readonly
   return out;
 }
 
-/** Keys of the blocks of `name` that block `index` of the next step combines: `split[d]` per reduced axis d (null: all). */
+/** Keys (`keyOf` a block's index) of the blocks that block `index` of the next step combines: `split[d]` per reduced axis d (null: all). */
 function groupKeys(
-  name: string,
+  keyOf: (index: readonly number[]) => string,
   index: readonly number[],
   numBlocks: readonly number[],
   reduced: ReadonlySet<number>,
@@ -274,5 +287,5 @@ function groupKeys(
   });
   let keys: number[][] = [[]];
   for (const r of ranges) keys = keys.flatMap((k) => r.map((v) => [...k, v]));
-  return keys.map((k) => blockKey(name, k));
+  return keys.map(keyOf);
 }

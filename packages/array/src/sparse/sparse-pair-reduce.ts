@@ -3,7 +3,7 @@
 // block (see ops/sparse-reduce-pair.ts). Such a reduction needs each stored value and its
 // index only, so no block is gathered: each chunk pair is fetched, decoded, added up and
 // dropped in one task, on the main thread for a small read, else on the pool.
-import { Blockwise, blockwiseInput, op, perBlock, type Graph } from "@zask/graph";
+import { Blockwise, blockKey, blockwiseInput, op, perBlock, type Graph } from "@zask/graph";
 import { itemsize, type DataType } from "../dtype.js";
 import type { SparseReducePairLayout } from "../ops/sparse-reduce-pair.js";
 import type { PartialsMaker } from "../reductions.js";
@@ -40,20 +40,22 @@ export function pairPartials(source: SparseSource, fetches: () => Graph, small: 
     const minor = shape[1 - majorAxis]!;
     const nnz = Number(indptr[major]);
     const pairs = Math.ceil(nnz / len);
-    if (pairs === 0 || pairs > data.chunks[0]!.length || pairs > indices.chunks[0]!.length) return undefined;
+    const chunkCount = data.chunks[0]!.length;
+    if (pairs === 0 || pairs > chunkCount || indices.chunks[0]!.length !== chunkCount) return undefined;
     // each major position counts once, in the pair where its values start (empty ones at the end: the last)
     const owned = new Float64Array(pairs);
     for (let a = 0; a < major; a++) owned[Math.min(Math.floor(Number(indptr[a]) / len), pairs - 1)]!++;
     const byIndex = axes.length === 1;
     const shapeOf: number[] = byIndex ? (majorAxis === 0 ? [1, minor] : [minor, 1]) : [1, 1];
     const inline = pairs * len * (itemsize(dtype) + itemsize(indices.dtype as DataType)) <= small;
-    const index = majorAxis === 0 ? "a" : "b";
-    const numBlocks = majorAxis === 0 ? [pairs, 1] : [1, pairs];
-    const pairOfBlock = (b: readonly number[]): number => b[majorAxis]!;
+    // one block per chunk, as the fetches' (so that each pair fuses with its two fetches and
+    // the scheduler stages their bytes for the pool); the tree sees them along the major axis
+    const layerBlocks = [chunkCount];
+    const pairOfBlock = (b: readonly number[]): number => b[0]!;
     const layer = new Blockwise({
       name,
-      outIndex: "ab",
-      numBlocks,
+      outIndex: "a",
+      numBlocks: layerBlocks,
       op: inline ? pairInlineOp : pairOp,
       args: [
         kind,
@@ -76,13 +78,18 @@ export function pairPartials(source: SparseSource, fetches: () => Graph, small: 
           },
           { refs: false },
         ),
-        blockwiseInput(dataRead.fetch, index, [data.chunks[0]!.length]),
-        blockwiseInput(indicesRead.fetch, index, [indices.chunks[0]!.length]),
+        blockwiseInput(dataRead.fetch, "a", layerBlocks),
+        blockwiseInput(indicesRead.fetch, "a", layerBlocks),
         // the decode op's other arguments for the chunk: metadata, coordinates, shape, where it is
         perBlock((b) => dataRead.decode.task([pairOfBlock(b)]).args.slice(1), { refs: false }),
         perBlock((b) => indicesRead.decode.task([pairOfBlock(b)]).args.slice(1), { refs: false }),
       ],
     });
-    return { graph: fetches().withLayer(layer, [dataRead.fetch, indicesRead.fetch]), numBlocks };
+    return {
+      graph: fetches().withLayer(layer, [dataRead.fetch, indicesRead.fetch]),
+      numBlocks: majorAxis === 0 ? [pairs, 1] : [1, pairs],
+      keyOf: (index) => blockKey(name, [index[majorAxis]!]),
+      indexOf: ([c]) => (majorAxis === 0 ? [c!, 0] : [0, c!]),
+    };
   };
 }
