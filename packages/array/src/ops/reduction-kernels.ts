@@ -19,6 +19,12 @@ export interface PartialResult {
   readonly dtype: DataType;
   readonly n: number;
   readonly aux?: Float64Array;
+  /**
+   * Per output element, how many of the `n` input elements `data` and `aux` stand for (var,
+   * std, min, max of a sparse chunk pair: its stored values); the other elements are zeros,
+   * folded in by the last step.
+   */
+  readonly counts?: Float64Array;
 }
 
 /** Where a block sits, for argmin/argmax's global indices. */
@@ -409,6 +415,7 @@ export function reduceCombine(kind: ReduceKind, partials: readonly PartialResult
   const first = partials[0]!;
   const len = first.data.length;
   const n = partials.reduce((s, p) => s + p.n, 0);
+  if (first.counts !== undefined) return combineCounted(kind, partials, n);
   switch (kind) {
     case "isum": {
       const out = allocate(first.dtype, len) as BigInt64Array;
@@ -501,6 +508,83 @@ export function reduceCombine(kind: ReduceKind, partials: readonly PartialResult
   throw new RangeError(`Expected a reduction kind, got \`${String(kind)}\``);
 }
 
+/**
+ * The combine of partials with per-element `counts` (a sparse chunk pair's: its stored values
+ * only): var/std merge each element's mean and M2 by Chan et al.'s update with that element's
+ * counts; min/max take the extremes; the counts add up.
+ */
+function combineCounted(kind: ReduceKind, partials: readonly PartialResult[], n: number): PartialResult {
+  const first = partials[0]!;
+  const len = first.data.length;
+  const counts = Float64Array.from(first.counts!);
+  if (kind === "var" || kind === "std") {
+    const mean = Float64Array.from(first.data as Float64Array);
+    const m2 = Float64Array.from(first.aux!);
+    for (const p of partials.slice(1)) {
+      const mb = p.data as Float64Array;
+      const m2b = p.aux!;
+      const cb = p.counts!;
+      for (let i = 0; i < len; i++) {
+        const nb = cb[i]!;
+        if (nb === 0) continue;
+        const na = counts[i]!;
+        const nn = na + nb;
+        const delta = mb[i]! - mean[i]!;
+        mean[i]! += (delta * nb) / nn;
+        m2[i]! += m2b[i]! + (delta * delta * na * nb) / nn;
+        counts[i] = nn;
+      }
+    }
+    return { ...first, data: mean, aux: m2, n, counts };
+  }
+  if (kind !== "min" && kind !== "max") throw new RangeError(`Expected var, std, min or max with counts, got \`${kind}\``);
+  const out = (first.data as TypedArray).slice() as unknown as number[];
+  const sign = kind === "max" ? 1 : -1;
+  for (const p of partials.slice(1)) {
+    const d = p.data as unknown as number[];
+    const cb = p.counts!;
+    for (let i = 0; i < len; i++) {
+      counts[i]! += cb[i]!;
+      const b = out[i]!;
+      const v = d[i]!;
+      if (cb[i]! > 0 && b === b && (v !== v || (sign > 0 ? v > b : v < b))) out[i] = v;
+    }
+  }
+  return { ...first, data: out as unknown as TypedArray, n, counts };
+}
+
+/**
+ * `p` with the zeros its `counts` leave out of each element folded in (each element stands for
+ * `p.n` inputs): var/std merge `n - count` zeros into the element's mean and M2, min/max take 0
+ * as a candidate where any input is a zero.
+ */
+function withZeros(kind: ReduceKind, p: PartialResult): PartialResult {
+  const counts = p.counts!;
+  const N = p.n;
+  const len = p.data.length;
+  if (kind === "var" || kind === "std") {
+    const mean = Float64Array.from(p.data as Float64Array);
+    const m2 = Float64Array.from(p.aux!);
+    if (N > 0) {
+      for (let i = 0; i < len; i++) {
+        const c = counts[i]!;
+        const m = mean[i]!;
+        m2[i]! += (m * m * c * (N - c)) / N;
+        mean[i] = (m * c) / N;
+      }
+    }
+    return { data: mean, aux: m2, shape: p.shape, dtype: p.dtype, n: N };
+  }
+  const out = (p.data as TypedArray).slice() as unknown as number[];
+  const zero = (out instanceof BigInt64Array || out instanceof BigUint64Array ? 0n : 0) as number;
+  const sign = kind === "max" ? 1 : -1;
+  for (let i = 0; i < len; i++) {
+    const b = out[i]!;
+    if (counts[i]! < N && b === b && (sign > 0 ? zero > b : zero < b)) out[i] = zero;
+  }
+  return { data: out as unknown as TypedArray, shape: p.shape, dtype: p.dtype, n: N };
+}
+
 /** What the final step needs to know about the result. */
 export interface AggregateInfo {
   /** The result's block shape (reduced axes dropped unless keepdims). */
@@ -520,7 +604,8 @@ export interface AggregateInfo {
  * ```
  */
 export function reduceAggregate(kind: ReduceKind, partials: readonly PartialResult[], info: AggregateInfo): NDArray {
-  const p = reduceCombine(kind, partials);
+  const combined = reduceCombine(kind, partials);
+  const p = combined.counts === undefined ? combined : withZeros(kind, combined);
   const len = p.data.length;
   const out = allocate(info.dtype, len) as TypedArray;
   const big = out instanceof BigInt64Array || out instanceof BigUint64Array;

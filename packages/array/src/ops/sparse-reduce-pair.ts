@@ -1,18 +1,23 @@
-// The per-chunk step of a sum, mean or nonzero count of a stored sparse matrix over its major
-// axis (per column of CSR) or over both: it needs each stored value and its index, not which
-// line holds it, so one task per chunk pair decodes both chunks, adds their values into the
-// partial result and drops them. No block is gathered, and a decoded chunk never leaves its task.
+// The per-chunk step of a reduction of a stored sparse matrix over its major axis (per column of
+// CSR) or over both: it needs each stored value and its index, not which line holds it, so one
+// task per chunk pair decodes both chunks, folds their values into the partial result and
+// drops them. No block is gathered, and a decoded chunk never leaves its task.
 import { recycleBuffer } from "@zask/scheduler/buffers";
 import { reducesInWasm } from "../codecs/blosc-kernels.js";
-import { itemsize, type TypedArray } from "../dtype.js";
+import { allocate, itemsize, typedArrayConstructor, type TypedArray } from "../dtype.js";
 import { kindOf } from "../promote.js";
 import { narrowIndices } from "./narrow-indices.js";
 import type { PartialResult } from "./reduction-kernels.js";
+import { start } from "./sparse-reductions.js";
 import { badIndex, checkHolds, decodePairInWasm, type ChunkPair, type DecodeTail } from "./sparse-chunk-pair.js";
 import { decodeChunk, type DecodeArgs } from "./zarr.js";
 
-/** The reductions a chunk pair's values make a partial result of on their own. */
-export type PairReduceKind = "fsum" | "isum" | "mean" | "countNonzero";
+/**
+ * The reductions a chunk pair's values make a partial result of on their own: sums and counts,
+ * and var, std, min and max over its stored values with their count per element (the zeros
+ * the pair does not store are folded in by the last step; see PartialResult.counts).
+ */
+export type PairReduceKind = "fsum" | "isum" | "mean" | "countNonzero" | "var" | "std" | "min" | "max";
 
 /** Which stored values of one chunk pair a reduction adds, and into what. */
 export interface SparseReducePairLayout extends ChunkPair {
@@ -32,11 +37,13 @@ export interface SparseReducePairLayout extends ChunkPair {
 let scratchIx = new Int32Array(0);
 
 /**
- * cpu op: decode `data` and `indices` chunk `layout.chunk` (the decode op's arguments) and add
- * the stored values in [p0, p1) into float64 sums by index (or into one), or count the nonzero
- * ones: the partial result of `kind` that the tree reduction combines (reduction-kernels.ts).
- * Every index in the range is checked against the minor axis. Plain blosc chunks with int32
- * indices decode into this thread's WebAssembly memory and a kernel adds them there.
+ * cpu op: decode `data` and `indices` chunk `layout.chunk` (the decode op's arguments) and fold
+ * the stored values in [p0, p1) into the partial result of `kind` that the tree reduction
+ * combines (reduction-kernels.ts): float64 sums by index (or into one), counts of the nonzero
+ * ones, or the mean and M2 (var, std) or the extreme (min, max) of the stored values with their
+ * count. Every index in the range is checked against the minor axis. Plain blosc chunks with
+ * int32 indices decode into this thread's WebAssembly memory, where a kernel adds up sums and
+ * counts.
  *
  * @example
  * ```ts
@@ -52,9 +59,19 @@ export async function sparseReducePair(
   dataDecode: DecodeTail,
   indicesDecode: DecodeTail,
 ): Promise<PartialResult> {
+  if (kind === "var" || kind === "std" || kind === "min" || kind === "max") {
+    const pair =
+      decodeInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode) ??
+      (await decodeInJs(layout, dataBytes, indicesBytes, dataDecode, indicesDecode));
+    try {
+      return kind === "min" || kind === "max" ? extremes(kind, layout, pair) : moments(layout, pair);
+    } finally {
+      pair.release();
+    }
+  }
   const sums =
-    reduceInWasm(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode) ??
-    (await reduceInJs(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode));
+    sumInWasm(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode) ??
+    (await sumInJs(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode));
   if (kind === "isum") {
     // integer sums as the block kernel gives them: float64 accumulation, then int64
     const unsigned = kindOf(layout.dtype) === "uint";
@@ -65,8 +82,125 @@ export async function sparseReducePair(
   return { data: sums, shape: layout.shape, dtype: "float64", n: layout.n };
 }
 
+/** A decoded chunk pair: positions [from, to) of the chunks are read, `ix[k - off]` is position k's index. */
+interface DecodedPair {
+  readonly ix: ArrayLike<number>;
+  readonly off: number;
+  readonly v: ArrayLike<number>;
+  readonly from: number;
+  readonly to: number;
+  /** The stored index at position k, for errors. */
+  stored(k: number): number | bigint;
+  /** Give the decoded buffers back (the JS path's). */
+  release(): void;
+}
+
+/** The pair decoded into this thread's wasm memory (views of it), or `undefined` when it does not decode there (nothing consumed). */
+function decodeInWasm(
+  layout: SparseReducePairLayout,
+  dataBytes: DecodeArgs[0],
+  indicesBytes: DecodeArgs[0],
+  dataDecode: DecodeTail,
+  indicesDecode: DecodeTail,
+): DecodedPair | undefined {
+  const { chunk, chunkLen, p0, p1, dtype } = layout;
+  if (dtype === "string") return undefined;
+  const decoded = decodePairInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode, []);
+  if (decoded === undefined) return undefined;
+  const buffer = decoded.bytes.buffer as ArrayBuffer;
+  const ix = new Int32Array(buffer, decoded.at[0]!, chunkLen);
+  const v = new (typedArrayConstructor(dtype))(buffer, decoded.at[1]!, chunkLen) as unknown as ArrayLike<number>;
+  const base = chunk * chunkLen;
+  return { ix, off: 0, v, from: p0 - base, to: p1 - base, stored: (k) => ix[k]!, release: () => {} };
+}
+
+/** The pair decoded as any chunk (other codecs, int64 indices, files on disk). */
+async function decodeInJs(
+  layout: SparseReducePairLayout,
+  dataBytes: DecodeArgs[0],
+  indicesBytes: DecodeArgs[0],
+  dataDecode: DecodeTail,
+  indicesDecode: DecodeTail,
+): Promise<DecodedPair> {
+  const { chunk, chunkLen, p0, p1 } = layout;
+  const base = chunk * chunkLen;
+  const from = p0 - base;
+  const to = p1 - base;
+  const ixBlock = await decodeChunk(indicesBytes, ...indicesDecode);
+  checkHolds(layout, ixBlock.data.length, "indices");
+  const dBlock = await decodeChunk(dataBytes, ...dataDecode);
+  checkHolds(layout, dBlock.data.length, "data");
+  const raw = ixBlock.data;
+  let ix: ArrayLike<number>;
+  let off = 0;
+  if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) {
+    // int64 indices as int32 (one beyond int32 as -1, refused with its stored value)
+    if (scratchIx.length < to - from) scratchIx = new Int32Array(to - from);
+    narrowIndices(raw, from, to, scratchIx);
+    ix = scratchIx;
+    off = from;
+  } else ix = raw as unknown as ArrayLike<number>;
+  return {
+    ix,
+    off,
+    v: dBlock.data as unknown as ArrayLike<number>,
+    from,
+    to,
+    stored: (k) => raw[k] as number | bigint,
+    release: () => {
+      recycleBuffer((raw as TypedArray).buffer as ArrayBuffer);
+      recycleBuffer((dBlock.data as TypedArray).buffer as ArrayBuffer);
+    },
+  };
+}
+
+/** Per element: the count, mean and M2 (two passes) of the pair's stored values (var, std). */
+function moments(layout: SparseReducePairLayout, pair: DecodedPair): PartialResult {
+  const { minor, byIndex, chunk, chunkLen } = layout;
+  const { ix, off, v, from, to } = pair;
+  const slots = byIndex ? minor : 1;
+  const counts = new Float64Array(slots);
+  const mean = new Float64Array(slots);
+  for (let k = from; k < to; k++) {
+    const j = ix[k - off]!;
+    if (!(j >= 0 && j < minor)) throw badIndex(layout, chunk * chunkLen + k, pair.stored(k));
+    const s = byIndex ? j : 0;
+    mean[s]! += v[k]!;
+    counts[s]!++;
+  }
+  for (let s = 0; s < slots; s++) if (counts[s]! > 0) mean[s]! /= counts[s]!;
+  const m2 = new Float64Array(slots);
+  for (let k = from; k < to; k++) {
+    const s = byIndex ? ix[k - off]! : 0;
+    const d = v[k]! - mean[s]!;
+    m2[s]! += d * d;
+  }
+  return { data: mean, aux: m2, counts, shape: layout.shape, dtype: "float64", n: layout.n };
+}
+
+/** Per element: the extreme of the pair's stored values, in their dtype, and their count (min, max). */
+function extremes(kind: "min" | "max", layout: SparseReducePairLayout, pair: DecodedPair): PartialResult {
+  const { minor, byIndex, chunk, chunkLen, dtype } = layout;
+  const { ix, off, v, from, to } = pair;
+  const slots = byIndex ? minor : 1;
+  const counts = new Float64Array(slots);
+  const sign = kind === "max" ? 1 : -1;
+  const out = allocate(dtype, slots) as TypedArray;
+  out.fill(start(dtype, sign) as never);
+  const m = out as unknown as number[];
+  for (let k = from; k < to; k++) {
+    const j = ix[k - off]!;
+    if (!(j >= 0 && j < minor)) throw badIndex(layout, chunk * chunkLen + k, pair.stored(k));
+    const s = byIndex ? j : 0;
+    const x = v[k]!;
+    const b = m[s]!;
+    counts[s]!++;
+    if (b === b && (x !== x || (sign > 0 ? x > b : x < b))) m[s] = x;
+  }
+  return { data: out, counts, shape: layout.shape, dtype, n: layout.n };
+}
 /** The sums (or counts) by the wasm kernel, or `undefined` when the pair does not decode there (nothing consumed). */
-function reduceInWasm(
+function sumInWasm(
   kind: PairReduceKind,
   layout: SparseReducePairLayout,
   dataBytes: DecodeArgs[0],
@@ -98,8 +232,8 @@ function reduceInWasm(
   return sums.slice();
 }
 
-/** The sums (or counts) of chunks decoded as any other (other codecs, int64 indices, no WebAssembly). */
-async function reduceInJs(
+/** The sums (or counts) of chunks decoded as any other (other codecs, int64 indices, files on disk). */
+async function sumInJs(
   kind: PairReduceKind,
   layout: SparseReducePairLayout,
   dataBytes: DecodeArgs[0],
@@ -107,34 +241,17 @@ async function reduceInJs(
   dataDecode: DecodeTail,
   indicesDecode: DecodeTail,
 ): Promise<Float64Array> {
-  const { chunk, chunkLen, p0, p1, minor, byIndex } = layout;
-  const base = chunk * chunkLen;
-  const from = p0 - base;
-  const to = p1 - base;
-  const ixBlock = await decodeChunk(indicesBytes, ...indicesDecode);
-  checkHolds(layout, ixBlock.data.length, "indices");
-  const dBlock = await decodeChunk(dataBytes, ...dataDecode);
-  checkHolds(layout, dBlock.data.length, "data");
-  const raw = ixBlock.data;
-  let ix: ArrayLike<number>;
-  let off = 0;
-  if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) {
-    // int64 indices as int32 (one beyond int32 as -1, refused below with its stored value)
-    if (scratchIx.length < to - from) scratchIx = new Int32Array(to - from);
-    narrowIndices(raw, from, to, scratchIx);
-    ix = scratchIx;
-    off = from;
-  } else ix = raw as unknown as ArrayLike<number>;
-  const v = dBlock.data as unknown as ArrayLike<number>;
+  const { chunk, chunkLen, minor, byIndex } = layout;
+  const pair = await decodeInJs(layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
+  const { ix, off, v, from, to } = pair;
   const sums = new Float64Array(byIndex ? minor : 1);
   const count = kind === "countNonzero";
   for (let k = from; k < to; k++) {
     const j = ix[k - off]!;
-    if (!(j >= 0 && j < minor)) throw badIndex(layout, base + k, raw[k] as number | bigint);
+    if (!(j >= 0 && j < minor)) throw badIndex(layout, chunk * chunkLen + k, pair.stored(k));
     const x = v[k]!;
     sums[byIndex ? j : 0]! += count ? (x !== 0 ? 1 : 0) : x;
   }
-  recycleBuffer((raw as TypedArray).buffer as ArrayBuffer);
-  recycleBuffer((dBlock.data as TypedArray).buffer as ArrayBuffer);
+  pair.release();
   return sums;
 }

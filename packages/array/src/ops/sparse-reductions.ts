@@ -125,7 +125,7 @@ function majorOf(indptr: Int32Array, major: number): Int32Array {
 }
 
 /** The running extreme's first value: below (max) or above (min) every value of `dtype`. */
-function start(dtype: SparseBlock["dtype"], sign: 1 | -1): number | bigint {
+export function start(dtype: SparseBlock["dtype"], sign: 1 | -1): number | bigint {
   if (kindOf(dtype) === "float") return sign > 0 ? -Infinity : Infinity;
   const [lo, hi] = integerRange(dtype === "bool" ? "uint8" : dtype);
   const x = sign > 0 ? lo : hi;

@@ -1,8 +1,9 @@
-// Graph builder: the first step of a sum, mean or nonzero count of a stored sparse matrix over
-// its major axis (or both) as one task per `data`/`indices` chunk pair, in place of one per
-// block (see ops/sparse-reduce-pair.ts). Such a reduction needs each stored value and its
-// index only, so no block is gathered: each chunk pair is fetched, decoded, added up and
-// dropped in one task, on the main thread for a small read, else on the pool.
+// Graph builder: the first step of a reduction (sum, mean, var, std, min, max, nonzero count)
+// of a stored sparse matrix over its major axis (or both) as one task per `data`/`indices`
+// chunk pair, in place of one per block (see ops/sparse-reduce-pair.ts). Such a reduction
+// needs each stored value and its index only, so no block is gathered: each chunk pair is
+// fetched, decoded, folded in and dropped in one task, on the main thread for a small read,
+// else on the pool.
 import { Blockwise, blockKey, blockwiseInput, op, perBlock, type Graph } from "@zask/graph";
 import { itemsize, type DataType } from "../dtype.js";
 import type { SparseReducePairLayout } from "../ops/sparse-reduce-pair.js";
@@ -12,12 +13,12 @@ import type { SparseSource } from "./sparse-read.js";
 
 const pairOp = op("@zask/array/ops", "sparseReducePair", { lane: "cpu" });
 const pairInlineOp = op("@zask/array/ops", "sparseReducePair", { lane: "inline" });
-const PAIR_KINDS = new Set(["fsum", "isum", "mean", "countNonzero"]);
+const PAIR_KINDS = new Set(["fsum", "isum", "mean", "countNonzero", "var", "std", "min", "max"]);
 
 /**
  * The `partials` annotation (see PartialsMaker) of a read of every position of `source`: a
- * sum, mean or nonzero count over the major axis, or over both, gets one partial per chunk
- * pair, when `data` and `indices` are zarr reads chunked alike and the values are not 64-bit
+ * sum, mean, var, std, min, max or nonzero count over the major axis, or over both, gets one
+ * partial per chunk pair, when `data` and `indices` are zarr reads chunked alike and the values are not 64-bit
  * integers (whose sums the block kernels take exactly). `fetches` is the graph of the two
  * arrays' chunk fetches; `small`, the read's decoded-bytes bound of the main thread.
  *
