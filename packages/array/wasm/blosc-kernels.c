@@ -1,7 +1,7 @@
 // The hot loops of blosc, for WebAssembly with SIMD: LZ4 block decompression and byte
 // unshuffle, LZ4 block compression and byte shuffle; and the scans over a sparse chunk pair
 // where the decode left it: the pick of its selected stored values (src/ops/sparse-pick.ts)
-// and the sums and counts of a reduction (src/ops/sparse-reduce-pair.ts). The chunk layout,
+// and the sums, counts, moments and extremes of a reduction (src/ops/sparse-reduce-pair.ts). The chunk layout,
 // splits and every bounds check of the format stay in TypeScript (src/codecs/blosc-decode.ts,
 // blosc-encode.ts); these kernels work on regions of their own linear memory that the caller
 // has sized, and never read or write outside the ranges they are given.
@@ -248,6 +248,83 @@ int32_t reduce_i32(const int32_t *ix, const void *v, u32 n, u32 minor, double *o
   case 5: REDUCE_LOOPS(uint16_t)
   case 6: REDUCE_LOOPS(int8_t)
   default: REDUCE_LOOPS(uint8_t)
+  }
+}
+
+#define MOMENTS_LOOPS(T)                                                    \
+  {                                                                         \
+    const T *x = (const T *)v;                                              \
+    for (u32 k = 0; k < n; k++) {                                           \
+      u32 j = (u32)ix[k];                                                   \
+      if (j >= minor) return -1 - (int32_t)k;                               \
+      u32 s = by_index ? j : 0;                                             \
+      mean[s] += (double)x[k];                                              \
+      cnt[s] += 1;                                                          \
+    }                                                                       \
+    for (u32 s = 0; s < slots; s++)                                         \
+      if (cnt[s] > 0) mean[s] /= cnt[s];                                    \
+    for (u32 k = 0; k < n; k++) {                                           \
+      double d = (double)x[k] - mean[by_index ? (u32)ix[k] : 0];            \
+      m2[by_index ? (u32)ix[k] : 0] += d * d;                               \
+    }                                                                       \
+    return 0;                                                               \
+  }
+
+/**
+ * The per-chunk step of a sparse var or std: per slot (the index of each of the n stored values
+ * v[k] with `by_index`, else one), the count of its stored values into cnt, their mean into
+ * mean and the sum of their squared deviations from it into m2 (two passes, float64; all three
+ * zeroed by the caller). Types as for reduce_i32. Returns 0, or -1 - k for the first index
+ * outside [0, minor).
+ */
+__attribute__((export_name("moments_i32")))
+int32_t moments_i32(const int32_t *ix, const void *v, u32 n, u32 minor, double *mean, double *cnt, double *m2, u32 dtype, u32 by_index) {
+  u32 slots = by_index ? minor : 1;
+  switch (dtype) {
+  case 0: MOMENTS_LOOPS(float)
+  case 1: MOMENTS_LOOPS(double)
+  case 2: MOMENTS_LOOPS(int32_t)
+  case 3: MOMENTS_LOOPS(uint32_t)
+  case 4: MOMENTS_LOOPS(int16_t)
+  case 5: MOMENTS_LOOPS(uint16_t)
+  case 6: MOMENTS_LOOPS(int8_t)
+  default: MOMENTS_LOOPS(uint8_t)
+  }
+}
+
+// A NaN stays (b == b fails) and a NaN value wins; integers have none, and the test folds away.
+#define EXTREME_LOOPS(T)                                                    \
+  {                                                                         \
+    const T *x = (const T *)v;                                              \
+    T *o = (T *)out;                                                        \
+    for (u32 k = 0; k < n; k++) {                                           \
+      u32 j = (u32)ix[k];                                                   \
+      if (j >= minor) return -1 - (int32_t)k;                               \
+      u32 s = by_index ? j : 0;                                             \
+      cnt[s] += 1;                                                          \
+      T b = o[s], y = x[k];                                                 \
+      if (b == b && (y != y || (max ? y > b : y < b))) o[s] = y;            \
+    }                                                                       \
+    return 0;                                                               \
+  }
+
+/**
+ * The per-chunk step of a sparse min or max: per slot (as moments_i32), the count of its stored
+ * values into cnt and their extreme into out, in their own type (out starts at the caller's
+ * sentinel, cnt at zero). Types as for reduce_i32. Returns 0, or -1 - k for the first index
+ * outside [0, minor).
+ */
+__attribute__((export_name("extreme_i32")))
+int32_t extreme_i32(const int32_t *ix, const void *v, u32 n, u32 minor, void *out, double *cnt, u32 dtype, u32 by_index, u32 max) {
+  switch (dtype) {
+  case 0: EXTREME_LOOPS(float)
+  case 1: EXTREME_LOOPS(double)
+  case 2: EXTREME_LOOPS(int32_t)
+  case 3: EXTREME_LOOPS(uint32_t)
+  case 4: EXTREME_LOOPS(int16_t)
+  case 5: EXTREME_LOOPS(uint16_t)
+  case 6: EXTREME_LOOPS(int8_t)
+  default: EXTREME_LOOPS(uint8_t)
   }
 }
 

@@ -56,6 +56,8 @@ interface WasmExports {
   pick_i32(ix: number, n: number, table: number, minor: number, pos: number, tgt: number, nfew: number, c0: number, c1: number, c2: number, c3: number): number;
   lz4_compress(src: number, n: number, dst: number, cap: number): number;
   reduce_i32(ix: number, v: number, n: number, minor: number, out: number, dtype: number, byIndex: number, count: number): number;
+  moments_i32(ix: number, v: number, n: number, minor: number, mean: number, cnt: number, m2: number, dtype: number, byIndex: number): number;
+  extreme_i32(ix: number, v: number, n: number, minor: number, out: number, cnt: number, dtype: number, byIndex: number, max: number): number;
   shuffle(src: number, dst: number, stride: number, n: number, typesize: number): void;
 }
 
@@ -178,6 +180,29 @@ export class WasmKernels implements BloscKernels {
     return this.#exports.reduce_i32(ix, v, n, minor, out, code, byIndex ? 1 : 0, count ? 1 : 0);
   }
 
+  /**
+   * Per slot (as {@link reduceI32}), the count, mean and M2 of `n` stored values into the
+   * float64 regions `cnt`, `mean` and `m2` (zeroed by the caller). Returns 0, or -1 - k for the
+   * first index k outside [0, minor). `null` for a dtype the kernel does not take.
+   */
+  momentsI32(ix: number, v: number, n: number, minor: number, mean: number, cnt: number, m2: number, dtype: DataType, byIndex: boolean): number | null {
+    const code = REDUCE_DTYPES.indexOf(dtype);
+    if (code < 0) return null;
+    return this.#exports.moments_i32(ix, v, n, minor, mean, cnt, m2, code, byIndex ? 1 : 0);
+  }
+
+  /**
+   * Per slot (as {@link reduceI32}), the count of `n` stored values into the float64 region
+   * `cnt` (zeroed) and their extreme into `out` (in `dtype`, starting at the caller's sentinel).
+   * Returns 0, or -1 - k for the first index k outside [0, minor). `null` for a dtype the kernel
+   * does not take.
+   */
+  extremeI32(ix: number, v: number, n: number, minor: number, out: number, cnt: number, dtype: DataType, byIndex: boolean, max: boolean): number | null {
+    const code = REDUCE_DTYPES.indexOf(dtype);
+    if (code < 0) return null;
+    return this.#exports.extreme_i32(ix, v, n, minor, out, cnt, code, byIndex ? 1 : 0, max ? 1 : 0);
+  }
+
   scratch(size: number): { bytes: Uint8Array; at: number } {
     if (this.#scratch + size + SLACK > this.#output)
       throw new RangeError(`Expected a scratch region of at most ${this.#output - this.#scratch - SLACK} bytes, got ${size}`);
@@ -207,7 +232,7 @@ export class WasmKernels implements BloscKernels {
 /** The value types of `reduce_i32`, by its code (bool is stored as uint8). */
 const REDUCE_DTYPES: readonly DataType[] = ["float32", "float64", "int32", "uint32", "int16", "uint16", "int8", "uint8", "bool"];
 
-/** Whether {@link WasmKernels.reduceI32} takes values of `dtype`. */
+/** Whether {@link WasmKernels.reduceI32}, `momentsI32` and `extremeI32` take values of `dtype`. */
 export function reducesInWasm(dtype: DataType): boolean {
   return REDUCE_DTYPES.includes(dtype);
 }

@@ -42,8 +42,7 @@ let scratchIx = new Int32Array(0);
  * combines (reduction-kernels.ts): float64 sums by index (or into one), counts of the nonzero
  * ones, or the mean and M2 (var, std) or the extreme (min, max) of the stored values with their
  * count. Every index in the range is checked against the minor axis. Plain blosc chunks with
- * int32 indices decode into this thread's WebAssembly memory, where a kernel adds up sums and
- * counts.
+ * int32 indices decode into this thread's WebAssembly memory, where the kernels scan them.
  *
  * @example
  * ```ts
@@ -60,9 +59,9 @@ export async function sparseReducePair(
   indicesDecode: DecodeTail,
 ): Promise<PartialResult> {
   if (kind === "var" || kind === "std" || kind === "min" || kind === "max") {
-    const pair =
-      decodeInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode) ??
-      (await decodeInJs(layout, dataBytes, indicesBytes, dataDecode, indicesDecode));
+    const fast = countedInWasm(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
+    if (fast !== undefined) return fast;
+    const pair = await decodeInJs(layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
     try {
       return kind === "min" || kind === "max" ? extremes(kind, layout, pair) : moments(layout, pair);
     } finally {
@@ -91,27 +90,57 @@ interface DecodedPair {
   readonly to: number;
   /** The stored index at position k, for errors. */
   stored(k: number): number | bigint;
-  /** Give the decoded buffers back (the JS path's). */
+  /** Give the decoded buffers back. */
   release(): void;
 }
 
-/** The pair decoded into this thread's wasm memory (views of it), or `undefined` when it does not decode there (nothing consumed). */
-function decodeInWasm(
+/**
+ * The counted partial of var/std (moments_i32) or min/max (extreme_i32) by the wasm kernels, or
+ * `undefined` when the pair does not decode there (nothing consumed).
+ */
+function countedInWasm(
+  kind: "var" | "std" | "min" | "max",
   layout: SparseReducePairLayout,
   dataBytes: DecodeArgs[0],
   indicesBytes: DecodeArgs[0],
   dataDecode: DecodeTail,
   indicesDecode: DecodeTail,
-): DecodedPair | undefined {
-  const { chunk, chunkLen, p0, p1, dtype } = layout;
-  if (dtype === "string") return undefined;
-  const decoded = decodePairInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode, []);
+): PartialResult | undefined {
+  const { chunk, chunkLen, p0, p1, minor, dtype, byIndex } = layout;
+  if (dtype === "string" || !reducesInWasm(dtype)) return undefined;
+  const slots = byIndex ? minor : 1;
+  const size = itemsize(dtype);
+  const extreme = kind === "min" || kind === "max";
+  const decoded = decodePairInWasm(
+    layout,
+    dataBytes,
+    indicesBytes,
+    dataDecode,
+    indicesDecode,
+    extreme ? [8 * slots, size * slots] : [8 * slots, 8 * slots, 8 * slots],
+  );
   if (decoded === undefined) return undefined;
-  const buffer = decoded.bytes.buffer as ArrayBuffer;
-  const ix = new Int32Array(buffer, decoded.at[0]!, chunkLen);
-  const v = new (typedArrayConstructor(dtype))(buffer, decoded.at[1]!, chunkLen) as unknown as ArrayLike<number>;
-  const base = chunk * chunkLen;
-  return { ix, off: 0, v, from: p0 - base, to: p1 - base, stored: (k) => ix[k]!, release: () => {} };
+  const { kernels, bytes, at, extraAt } = decoded;
+  const buffer = bytes.buffer as ArrayBuffer;
+  const from = p0 - chunk * chunkLen;
+  const n = Math.max(0, p1 - p0);
+  const counts = new Float64Array(buffer, extraAt[0]!, slots);
+  counts.fill(0);
+  const fail = (k: number | null): void => {
+    if (k !== null && k < 0) throw badIndex(layout, p0 - 1 - k, new Int32Array(buffer, at[0]!, chunkLen)[from - 1 - k]!);
+  };
+  if (extreme) {
+    const out = new (typedArrayConstructor(dtype))(buffer, extraAt[1]!, slots) as TypedArray;
+    out.fill(start(dtype, kind === "max" ? 1 : -1) as never);
+    fail(kernels.extremeI32(at[0]! + 4 * from, at[1]! + size * from, n, minor, extraAt[1]!, extraAt[0]!, dtype, byIndex, kind === "max"));
+    return { data: out.slice(), counts: counts.slice(), shape: layout.shape, dtype, n: layout.n };
+  }
+  const mean = new Float64Array(buffer, extraAt[1]!, slots);
+  const m2 = new Float64Array(buffer, extraAt[2]!, slots);
+  mean.fill(0);
+  m2.fill(0);
+  fail(kernels.momentsI32(at[0]! + 4 * from, at[1]! + size * from, n, minor, extraAt[1]!, extraAt[0]!, extraAt[2]!, dtype, byIndex));
+  return { data: mean.slice(), aux: m2.slice(), counts: counts.slice(), shape: layout.shape, dtype: "float64", n: layout.n };
 }
 
 /** The pair decoded as any chunk (other codecs, int64 indices, files on disk). */
