@@ -203,93 +203,78 @@ int32_t pick_i32(const int32_t *ix, u32 n, const int32_t *table, u32 minor, int3
   return pick_table(ix, k, n, table, minor, pos, tgt, q);
 }
 
-// One loop per value type, so the type is decided once per chunk rather than per value.
+// The reduction kernels read the stored values of a decoded chunk pair in ranges: `ranges`
+// holds `nranges` pairs [start, end) of positions from the chunks' starts (one range for a
+// whole matrix; one per selected line otherwise, in any order, repeats counted again). Each
+// value goes to a slot: its int32 index with `by_index`, else slot 0. One loop per value type,
+// so the type is decided once per chunk rather than per value. Each returns 0, or -1 - k for
+// the first position k whose index is outside [0, minor) (the outputs are then partial).
+#define FOR_RANGES(...)                                                     \
+  for (u32 r = 0; r < nranges; r++) {                                       \
+    u32 end = (u32)ranges[2 * r + 1];                                       \
+    for (u32 k = (u32)ranges[2 * r]; k < end; k++) {                        \
+      __VA_ARGS__                                                           \
+    }                                                                       \
+  }
+
+#define SLOT_OR_FAIL                                                        \
+  u32 j = (u32)ix[k];                                                       \
+  if (j >= minor) return -1 - (int32_t)k;                                   \
+  u32 s = by_index ? j : 0;
+
+#define DISPATCH(LOOPS)                                                     \
+  switch (dtype) {                                                          \
+  case 0: LOOPS(float)                                                      \
+  case 1: LOOPS(double)                                                     \
+  case 2: LOOPS(int32_t)                                                    \
+  case 3: LOOPS(uint32_t)                                                   \
+  case 4: LOOPS(int16_t)                                                    \
+  case 5: LOOPS(uint16_t)                                                   \
+  case 6: LOOPS(int8_t)                                                     \
+  default: LOOPS(uint8_t)                                                   \
+  }
+
 #define REDUCE_LOOPS(T)                                                     \
   {                                                                         \
     const T *x = (const T *)v;                                              \
-    if (by_index && count) {                                                \
-      for (u32 k = 0; k < n; k++) {                                         \
-        u32 j = (u32)ix[k];                                                 \
-        if (j >= minor) return -1 - (int32_t)k;                             \
-        out[j] += x[k] != 0;                                                \
-      }                                                                     \
-    } else if (by_index) {                                                  \
-      for (u32 k = 0; k < n; k++) {                                         \
-        u32 j = (u32)ix[k];                                                 \
-        if (j >= minor) return -1 - (int32_t)k;                             \
-        out[j] += (double)x[k];                                             \
-      }                                                                     \
+    if (count) {                                                            \
+      FOR_RANGES(SLOT_OR_FAIL out[s] += x[k] != 0;)                         \
     } else {                                                                \
-      double acc = out[0];                                                  \
-      for (u32 k = 0; k < n; k++) {                                         \
-        if ((u32)ix[k] >= minor) return -1 - (int32_t)k;                    \
-        acc += count ? (double)(x[k] != 0) : (double)x[k];                  \
-      }                                                                     \
-      out[0] = acc;                                                         \
+      FOR_RANGES(SLOT_OR_FAIL out[s] += (double)x[k];)                      \
     }                                                                       \
     return 0;                                                               \
   }
 
 /**
- * The per-chunk step of a sparse sum, mean or nonzero count over the major axis: each of the
- * n stored values v[k] of a decoded chunk pair is added (or, with `count`, counted when
- * nonzero) into out[ix[k]] (`by_index`) or into out[0], in float64 and in stored order. The
- * values' type is `dtype`: 0 float32, 1 float64, 2 int32, 3 uint32, 4 int16, 5 uint16, 6 int8,
- * 7 uint8. Returns 0, or -1 - k for the first index outside [0, minor) (out is then partial).
+ * The per-chunk step of a sparse sum, mean or nonzero count: each stored value in the ranges
+ * is added (with `count`, counted when nonzero) into out[slot], in float64 and in stored order.
+ * The values' type is `dtype`: 0 float32, 1 float64, 2 int32, 3 uint32, 4 int16, 5 uint16,
+ * 6 int8, 7 uint8.
  */
 __attribute__((export_name("reduce_i32")))
-int32_t reduce_i32(const int32_t *ix, const void *v, u32 n, u32 minor, double *out, u32 dtype, u32 by_index, u32 count) {
-  switch (dtype) {
-  case 0: REDUCE_LOOPS(float)
-  case 1: REDUCE_LOOPS(double)
-  case 2: REDUCE_LOOPS(int32_t)
-  case 3: REDUCE_LOOPS(uint32_t)
-  case 4: REDUCE_LOOPS(int16_t)
-  case 5: REDUCE_LOOPS(uint16_t)
-  case 6: REDUCE_LOOPS(int8_t)
-  default: REDUCE_LOOPS(uint8_t)
-  }
+int32_t reduce_i32(const int32_t *ix, const void *v, const int32_t *ranges, u32 nranges, u32 minor, double *out, u32 dtype, u32 by_index, u32 count) {
+  DISPATCH(REDUCE_LOOPS)
 }
 
 #define MOMENTS_LOOPS(T)                                                    \
   {                                                                         \
     const T *x = (const T *)v;                                              \
-    for (u32 k = 0; k < n; k++) {                                           \
-      u32 j = (u32)ix[k];                                                   \
-      if (j >= minor) return -1 - (int32_t)k;                               \
-      u32 s = by_index ? j : 0;                                             \
-      mean[s] += (double)x[k];                                              \
-      cnt[s] += 1;                                                          \
-    }                                                                       \
+    FOR_RANGES(SLOT_OR_FAIL mean[s] += (double)x[k]; cnt[s] += 1;)          \
     for (u32 s = 0; s < slots; s++)                                         \
       if (cnt[s] > 0) mean[s] /= cnt[s];                                    \
-    for (u32 k = 0; k < n; k++) {                                           \
-      double d = (double)x[k] - mean[by_index ? (u32)ix[k] : 0];            \
-      m2[by_index ? (u32)ix[k] : 0] += d * d;                               \
-    }                                                                       \
+    FOR_RANGES(u32 s = by_index ? (u32)ix[k] : 0; double d = (double)x[k] - mean[s]; m2[s] += d * d;) \
     return 0;                                                               \
   }
 
 /**
- * The per-chunk step of a sparse var or std: per slot (the index of each of the n stored values
- * v[k] with `by_index`, else one), the count of its stored values into cnt, their mean into
- * mean and the sum of their squared deviations from it into m2 (two passes, float64; all three
- * zeroed by the caller). Types as for reduce_i32. Returns 0, or -1 - k for the first index
- * outside [0, minor).
+ * The per-chunk step of a sparse var or std: per slot, the count of its stored values into cnt,
+ * their mean into mean and the sum of their squared deviations from it into m2 (two passes,
+ * float64; all three zeroed by the caller). Types as for reduce_i32.
  */
 __attribute__((export_name("moments_i32")))
-int32_t moments_i32(const int32_t *ix, const void *v, u32 n, u32 minor, double *mean, double *cnt, double *m2, u32 dtype, u32 by_index) {
+int32_t moments_i32(const int32_t *ix, const void *v, const int32_t *ranges, u32 nranges, u32 minor, double *mean, double *cnt, double *m2, u32 dtype, u32 by_index) {
   u32 slots = by_index ? minor : 1;
-  switch (dtype) {
-  case 0: MOMENTS_LOOPS(float)
-  case 1: MOMENTS_LOOPS(double)
-  case 2: MOMENTS_LOOPS(int32_t)
-  case 3: MOMENTS_LOOPS(uint32_t)
-  case 4: MOMENTS_LOOPS(int16_t)
-  case 5: MOMENTS_LOOPS(uint16_t)
-  case 6: MOMENTS_LOOPS(int8_t)
-  default: MOMENTS_LOOPS(uint8_t)
-  }
+  DISPATCH(MOMENTS_LOOPS)
 }
 
 // A NaN stays (b == b fails) and a NaN value wins; integers have none, and the test folds away.
@@ -297,35 +282,19 @@ int32_t moments_i32(const int32_t *ix, const void *v, u32 n, u32 minor, double *
   {                                                                         \
     const T *x = (const T *)v;                                              \
     T *o = (T *)out;                                                        \
-    for (u32 k = 0; k < n; k++) {                                           \
-      u32 j = (u32)ix[k];                                                   \
-      if (j >= minor) return -1 - (int32_t)k;                               \
-      u32 s = by_index ? j : 0;                                             \
-      cnt[s] += 1;                                                          \
-      T b = o[s], y = x[k];                                                 \
-      if (b == b && (y != y || (max ? y > b : y < b))) o[s] = y;            \
-    }                                                                       \
+    FOR_RANGES(SLOT_OR_FAIL cnt[s] += 1; T b = o[s], y = x[k];              \
+               if (b == b && (y != y || (max ? y > b : y < b))) o[s] = y;)  \
     return 0;                                                               \
   }
 
 /**
- * The per-chunk step of a sparse min or max: per slot (as moments_i32), the count of its stored
- * values into cnt and their extreme into out, in their own type (out starts at the caller's
- * sentinel, cnt at zero). Types as for reduce_i32. Returns 0, or -1 - k for the first index
- * outside [0, minor).
+ * The per-chunk step of a sparse min or max: per slot, the count of its stored values into cnt
+ * and their extreme into out, in their own type (out starts at the caller's sentinel, cnt at
+ * zero). Types as for reduce_i32.
  */
 __attribute__((export_name("extreme_i32")))
-int32_t extreme_i32(const int32_t *ix, const void *v, u32 n, u32 minor, void *out, double *cnt, u32 dtype, u32 by_index, u32 max) {
-  switch (dtype) {
-  case 0: EXTREME_LOOPS(float)
-  case 1: EXTREME_LOOPS(double)
-  case 2: EXTREME_LOOPS(int32_t)
-  case 3: EXTREME_LOOPS(uint32_t)
-  case 4: EXTREME_LOOPS(int16_t)
-  case 5: EXTREME_LOOPS(uint16_t)
-  case 6: EXTREME_LOOPS(int8_t)
-  default: EXTREME_LOOPS(uint8_t)
-  }
+int32_t extreme_i32(const int32_t *ix, const void *v, const int32_t *ranges, u32 nranges, u32 minor, void *out, double *cnt, u32 dtype, u32 by_index, u32 max) {
+  DISPATCH(EXTREME_LOOPS)
 }
 
 // ---- encoding: LZ4 block compression and byte shuffle (the blosc framing is in

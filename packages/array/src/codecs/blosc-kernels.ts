@@ -55,9 +55,31 @@ interface WasmExports {
   fault_offset(): number;
   pick_i32(ix: number, n: number, table: number, minor: number, pos: number, tgt: number, nfew: number, c0: number, c1: number, c2: number, c3: number): number;
   lz4_compress(src: number, n: number, dst: number, cap: number): number;
-  reduce_i32(ix: number, v: number, n: number, minor: number, out: number, dtype: number, byIndex: number, count: number): number;
-  moments_i32(ix: number, v: number, n: number, minor: number, mean: number, cnt: number, m2: number, dtype: number, byIndex: number): number;
-  extreme_i32(ix: number, v: number, n: number, minor: number, out: number, cnt: number, dtype: number, byIndex: number, max: number): number;
+  reduce_i32(ix: number, v: number, ranges: number, nranges: number, minor: number, out: number, dtype: number, byIndex: number, count: number): number;
+  moments_i32(
+    ix: number,
+    v: number,
+    ranges: number,
+    nranges: number,
+    minor: number,
+    mean: number,
+    cnt: number,
+    m2: number,
+    dtype: number,
+    byIndex: number,
+  ): number;
+  extreme_i32(
+    ix: number,
+    v: number,
+    ranges: number,
+    nranges: number,
+    minor: number,
+    out: number,
+    cnt: number,
+    dtype: number,
+    byIndex: number,
+    max: number,
+  ): number;
   shuffle(src: number, dst: number, stride: number, n: number, typesize: number): void;
 }
 
@@ -169,38 +191,71 @@ export class WasmKernels implements BloscKernels {
   }
 
   /**
-   * Add `n` stored values (`dtype` at byte offset `v` of this memory) into the float64 sums at
-   * `out`: each into the slot its int32 index at `ix` names (`byIndex`, `minor` slots), else
-   * all into the first; with `count`, add 1 per nonzero value instead. Returns 0, or -1 - k
-   * for the first index k outside [0, minor). `null` for a dtype the kernel does not take.
+   * Add the stored values of a decoded chunk pair (`dtype` at byte offset `v` of this memory,
+   * their int32 indices at `ix`) in `nranges` ranges (int32 [start, end) pairs at `ranges`,
+   * positions from `ix` and `v`) into the float64 sums at `out`: each into the slot its index
+   * names (`byIndex`, `minor` slots), else all into the first; with `count`, add 1 per nonzero
+   * value instead. Returns 0, or -1 - k for the first position k whose index is outside
+   * [0, minor). `null` for a dtype the kernel does not take.
    */
-  reduceI32(ix: number, v: number, n: number, minor: number, out: number, dtype: DataType, byIndex: boolean, count: boolean): number | null {
+  reduceI32(
+    ix: number,
+    v: number,
+    ranges: number,
+    nranges: number,
+    minor: number,
+    out: number,
+    dtype: DataType,
+    byIndex: boolean,
+    count: boolean,
+  ): number | null {
     const code = REDUCE_DTYPES.indexOf(dtype);
     if (code < 0) return null;
-    return this.#exports.reduce_i32(ix, v, n, minor, out, code, byIndex ? 1 : 0, count ? 1 : 0);
+    return this.#exports.reduce_i32(ix, v, ranges, nranges, minor, out, code, byIndex ? 1 : 0, count ? 1 : 0);
   }
 
   /**
-   * Per slot (as {@link reduceI32}), the count, mean and M2 of `n` stored values into the
-   * float64 regions `cnt`, `mean` and `m2` (zeroed by the caller). Returns 0, or -1 - k for the
-   * first index k outside [0, minor). `null` for a dtype the kernel does not take.
+   * Per slot (as {@link reduceI32}), the count, mean and M2 of the stored values in the ranges
+   * into the float64 regions `cnt`, `mean` and `m2` (zeroed by the caller). Returns as
+   * {@link reduceI32}.
    */
-  momentsI32(ix: number, v: number, n: number, minor: number, mean: number, cnt: number, m2: number, dtype: DataType, byIndex: boolean): number | null {
+  momentsI32(
+    ix: number,
+    v: number,
+    ranges: number,
+    nranges: number,
+    minor: number,
+    mean: number,
+    cnt: number,
+    m2: number,
+    dtype: DataType,
+    byIndex: boolean,
+  ): number | null {
     const code = REDUCE_DTYPES.indexOf(dtype);
     if (code < 0) return null;
-    return this.#exports.moments_i32(ix, v, n, minor, mean, cnt, m2, code, byIndex ? 1 : 0);
+    return this.#exports.moments_i32(ix, v, ranges, nranges, minor, mean, cnt, m2, code, byIndex ? 1 : 0);
   }
 
   /**
-   * Per slot (as {@link reduceI32}), the count of `n` stored values into the float64 region
-   * `cnt` (zeroed) and their extreme into `out` (in `dtype`, starting at the caller's sentinel).
-   * Returns 0, or -1 - k for the first index k outside [0, minor). `null` for a dtype the kernel
-   * does not take.
+   * Per slot (as {@link reduceI32}), the count of the stored values in the ranges into the
+   * float64 region `cnt` (zeroed) and their extreme into `out` (in `dtype`, starting at the
+   * caller's sentinel). Returns as {@link reduceI32}.
    */
-  extremeI32(ix: number, v: number, n: number, minor: number, out: number, cnt: number, dtype: DataType, byIndex: boolean, max: boolean): number | null {
+  extremeI32(
+    ix: number,
+    v: number,
+    ranges: number,
+    nranges: number,
+    minor: number,
+    out: number,
+    cnt: number,
+    dtype: DataType,
+    byIndex: boolean,
+    max: boolean,
+  ): number | null {
     const code = REDUCE_DTYPES.indexOf(dtype);
     if (code < 0) return null;
-    return this.#exports.extreme_i32(ix, v, n, minor, out, cnt, code, byIndex ? 1 : 0, max ? 1 : 0);
+    return this.#exports.extreme_i32(ix, v, ranges, nranges, minor, out, cnt, code, byIndex ? 1 : 0, max ? 1 : 0);
   }
 
   scratch(size: number): { bytes: Uint8Array; at: number } {

@@ -1,15 +1,16 @@
 // The per-chunk step of a reduction of a stored sparse matrix over its major axis (per column of
 // CSR) or over both: it needs each stored value and its index, not which line holds it, so one
-// task per chunk pair decodes both chunks, folds their values into the partial result and
-// drops them. No block is gathered, and a decoded chunk never leaves its task.
+// task per chunk pair decodes both chunks, folds the values of the lines it is asked for into
+// the partial result and drops them. No block is gathered, and a decoded chunk never leaves
+// its task.
 import { recycleBuffer } from "@zask/scheduler/buffers";
 import { reducesInWasm } from "../codecs/blosc-kernels.js";
 import { allocate, itemsize, typedArrayConstructor, type TypedArray } from "../dtype.js";
 import { kindOf } from "../promote.js";
 import { narrowIndices } from "./narrow-indices.js";
 import type { PartialResult } from "./reduction-kernels.js";
-import { start } from "./sparse-reductions.js";
 import { badIndex, checkHolds, decodePairInWasm, type ChunkPair, type DecodeTail } from "./sparse-chunk-pair.js";
+import { start } from "./sparse-reductions.js";
 import { decodeChunk, type DecodeArgs } from "./zarr.js";
 
 /**
@@ -19,16 +20,22 @@ import { decodeChunk, type DecodeArgs } from "./zarr.js";
  */
 export type PairReduceKind = "fsum" | "isum" | "mean" | "countNonzero" | "var" | "std" | "min" | "max";
 
-/** Which stored values of one chunk pair a reduction adds, and into what. */
+/** Which stored values of one chunk pair a reduction folds in, and into what. */
 export interface SparseReducePairLayout extends ChunkPair {
+  /**
+   * The stored values read: [start, end) pairs of offsets from the chunks' first position
+   * (`chunk * chunkLen`), one for a whole matrix, else one per selected line in this pair (in
+   * any order; a line selected twice is read twice). `p0`/`p1` span them.
+   */
+  readonly ranges: Int32Array;
   /** Each value into the slot of its index (the major axis reduced), else all into one (both axes). */
   readonly byIndex: boolean;
   /** The partial's shape: the matrix's, reduced axes of length 1. */
   readonly shape: readonly number[];
   /**
    * The input elements behind each output element that this pair accounts for (its share of
-   * the major positions, times the minor length when both axes are reduced), so that the
-   * partials' counts add up to the reduction's.
+   * the lines read, times the minor length when both axes are reduced), so that the partials'
+   * counts add up to the reduction's.
    */
   readonly n: number;
 }
@@ -38,16 +45,18 @@ let scratchIx = new Int32Array(0);
 
 /**
  * cpu op: decode `data` and `indices` chunk `layout.chunk` (the decode op's arguments) and fold
- * the stored values in [p0, p1) into the partial result of `kind` that the tree reduction
- * combines (reduction-kernels.ts): float64 sums by index (or into one), counts of the nonzero
- * ones, or the mean and M2 (var, std) or the extreme (min, max) of the stored values with their
- * count. Every index in the range is checked against the minor axis. Plain blosc chunks with
- * int32 indices decode into this thread's WebAssembly memory, where the kernels scan them.
+ * the stored values in `layout.ranges` into the partial result of `kind` that the tree
+ * reduction combines (reduction-kernels.ts): float64 sums by index (or into one), counts of
+ * the nonzero ones, or the mean and M2 (var, std) or the extreme (min, max) of the stored
+ * values with their count. Every index read is checked against the minor axis. Plain blosc
+ * chunks with int32 indices decode into this thread's WebAssembly memory, where the kernels
+ * scan them.
  *
  * @example
  * ```ts
  * // per-column sums of the values stored at positions 0-999 of chunk pair 0
- * await sparseReducePair("fsum", { chunk: 0, chunkLen: 1000, p0: 0, p1: 1000, minor: 50, byIndex: true, shape: [1, 50], n: 40, dtype: "float32", path: "/X", url: undefined }, data, indices, dataTail, indicesTail);
+ * const layout = { chunk: 0, chunkLen: 1000, p0: 0, p1: 1000, ranges: Int32Array.of(0, 1000), minor: 50, byIndex: true, shape: [1, 50], n: 40, dtype: "float32", path: "/X", url: undefined } as const;
+ * await sparseReducePair("fsum", layout, data, indices, dataTail, indicesTail);
  * ```
  */
 export async function sparseReducePair(
@@ -58,21 +67,21 @@ export async function sparseReducePair(
   dataDecode: DecodeTail,
   indicesDecode: DecodeTail,
 ): Promise<PartialResult> {
-  if (kind === "var" || kind === "std" || kind === "min" || kind === "max") {
-    const fast = countedInWasm(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
-    if (fast !== undefined) return fast;
-    const pair = await decodeInJs(layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
-    try {
-      return kind === "min" || kind === "max" ? extremes(kind, layout, pair) : moments(layout, pair);
-    } finally {
-      pair.release();
-    }
+  const partial = inWasm(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
+  if (partial !== undefined) return partial;
+  const pair = await decodeInJs(layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
+  try {
+    if (kind === "min" || kind === "max") return extremes(kind, layout, pair);
+    if (kind === "var" || kind === "std") return moments(layout, pair);
+    return sumsPartial(kind, layout, sums(kind, layout, pair));
+  } finally {
+    pair.release();
   }
-  const sums =
-    sumInWasm(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode) ??
-    (await sumInJs(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode));
+}
+
+/** The partial of float64 sums (or counts); integer sums as the block kernel gives them, as int64. */
+function sumsPartial(kind: PairReduceKind, layout: SparseReducePairLayout, sums: Float64Array): PartialResult {
   if (kind === "isum") {
-    // integer sums as the block kernel gives them: float64 accumulation, then int64
     const unsigned = kindOf(layout.dtype) === "uint";
     const out = unsigned ? new BigUint64Array(sums.length) : new BigInt64Array(sums.length);
     for (let i = 0; i < sums.length; i++) out[i] = BigInt(sums[i]!) as never;
@@ -81,66 +90,62 @@ export async function sparseReducePair(
   return { data: sums, shape: layout.shape, dtype: "float64", n: layout.n };
 }
 
-/** A decoded chunk pair: positions [from, to) of the chunks are read, `ix[k - off]` is position k's index. */
-interface DecodedPair {
-  readonly ix: ArrayLike<number>;
-  readonly off: number;
-  readonly v: ArrayLike<number>;
-  readonly from: number;
-  readonly to: number;
-  /** The stored index at position k, for errors. */
-  stored(k: number): number | bigint;
-  /** Give the decoded buffers back. */
-  release(): void;
-}
-
-/**
- * The counted partial of var/std (moments_i32) or min/max (extreme_i32) by the wasm kernels, or
- * `undefined` when the pair does not decode there (nothing consumed).
- */
-function countedInWasm(
-  kind: "var" | "std" | "min" | "max",
+/** The partial by the wasm kernels, or `undefined` when the pair does not decode there (nothing consumed). */
+function inWasm(
+  kind: PairReduceKind,
   layout: SparseReducePairLayout,
   dataBytes: DecodeArgs[0],
   indicesBytes: DecodeArgs[0],
   dataDecode: DecodeTail,
   indicesDecode: DecodeTail,
 ): PartialResult | undefined {
-  const { chunk, chunkLen, p0, p1, minor, dtype, byIndex } = layout;
+  const { chunk, chunkLen, minor, dtype, byIndex, ranges } = layout;
   if (dtype === "string" || !reducesInWasm(dtype)) return undefined;
   const slots = byIndex ? minor : 1;
-  const size = itemsize(dtype);
   const extreme = kind === "min" || kind === "max";
-  const decoded = decodePairInWasm(
-    layout,
-    dataBytes,
-    indicesBytes,
-    dataDecode,
-    indicesDecode,
-    extreme ? [8 * slots, size * slots] : [8 * slots, 8 * slots, 8 * slots],
-  );
+  const moment = kind === "var" || kind === "std";
+  // ranges, then the outputs: sums; counts and extremes; counts, means and M2
+  const outputs = extreme ? [8 * slots, itemsize(dtype) * slots] : moment ? [8 * slots, 8 * slots, 8 * slots] : [8 * slots];
+  const decoded = decodePairInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode, [4 * ranges.length, ...outputs]);
   if (decoded === undefined) return undefined;
   const { kernels, bytes, at, extraAt } = decoded;
   const buffer = bytes.buffer as ArrayBuffer;
-  const from = p0 - chunk * chunkLen;
-  const n = Math.max(0, p1 - p0);
-  const counts = new Float64Array(buffer, extraAt[0]!, slots);
-  counts.fill(0);
-  const fail = (k: number | null): void => {
-    if (k !== null && k < 0) throw badIndex(layout, p0 - 1 - k, new Int32Array(buffer, at[0]!, chunkLen)[from - 1 - k]!);
-  };
+  const [rangesAt, a, b, c] = extraAt as [number, number, number?, number?];
+  new Int32Array(buffer, rangesAt, ranges.length).set(ranges);
+  const first = new Float64Array(buffer, a, slots);
+  first.fill(0);
+  const n = ranges.length / 2;
+  let k: number | null;
+  let partial: PartialResult;
   if (extreme) {
-    const out = new (typedArrayConstructor(dtype))(buffer, extraAt[1]!, slots) as TypedArray;
+    const out = new (typedArrayConstructor(dtype))(buffer, b!, slots) as TypedArray;
     out.fill(start(dtype, kind === "max" ? 1 : -1) as never);
-    fail(kernels.extremeI32(at[0]! + 4 * from, at[1]! + size * from, n, minor, extraAt[1]!, extraAt[0]!, dtype, byIndex, kind === "max"));
-    return { data: out.slice(), counts: counts.slice(), shape: layout.shape, dtype, n: layout.n };
+    k = kernels.extremeI32(at[0]!, at[1]!, rangesAt, n, minor, b!, a, dtype, byIndex, kind === "max");
+    partial = { data: out.slice(), counts: first.slice(), shape: layout.shape, dtype, n: layout.n };
+  } else if (moment) {
+    const mean = new Float64Array(buffer, b!, slots);
+    const m2 = new Float64Array(buffer, c!, slots);
+    mean.fill(0);
+    m2.fill(0);
+    k = kernels.momentsI32(at[0]!, at[1]!, rangesAt, n, minor, b!, a, c!, dtype, byIndex);
+    partial = { data: mean.slice(), aux: m2.slice(), counts: first.slice(), shape: layout.shape, dtype: "float64", n: layout.n };
+  } else {
+    k = kernels.reduceI32(at[0]!, at[1]!, rangesAt, n, minor, a, dtype, byIndex, kind === "countNonzero");
+    partial = sumsPartial(kind, layout, first.slice());
   }
-  const mean = new Float64Array(buffer, extraAt[1]!, slots);
-  const m2 = new Float64Array(buffer, extraAt[2]!, slots);
-  mean.fill(0);
-  m2.fill(0);
-  fail(kernels.momentsI32(at[0]! + 4 * from, at[1]! + size * from, n, minor, extraAt[1]!, extraAt[0]!, extraAt[2]!, dtype, byIndex));
-  return { data: mean.slice(), aux: m2.slice(), counts: counts.slice(), shape: layout.shape, dtype: "float64", n: layout.n };
+  if (k !== null && k < 0) throw badIndex(layout, chunk * chunkLen - 1 - k, new Int32Array(buffer, at[0]!, chunkLen)[-1 - k]!);
+  return partial;
+}
+
+/** A chunk pair decoded as any chunk: `ix[k - off]` is the index at offset k of the chunks, `v[k]` its value. */
+interface DecodedPair {
+  readonly ix: ArrayLike<number>;
+  readonly off: number;
+  readonly v: ArrayLike<number>;
+  /** The stored index at offset k, for errors. */
+  stored(k: number): number | bigint;
+  /** Give the decoded buffers back. */
+  release(): void;
 }
 
 /** The pair decoded as any chunk (other codecs, int64 indices, files on disk). */
@@ -173,8 +178,6 @@ async function decodeInJs(
     ix,
     off,
     v: dBlock.data as unknown as ArrayLike<number>,
-    from,
-    to,
     stored: (k) => raw[k] as number | bigint,
     release: () => {
       recycleBuffer((raw as TypedArray).buffer as ArrayBuffer);
@@ -183,104 +186,72 @@ async function decodeInJs(
   };
 }
 
-/** Per element: the count, mean and M2 (two passes) of the pair's stored values (var, std). */
+/** The slot of the value at offset k (its index, checked, or 0). */
+function slotOf(layout: SparseReducePairLayout, pair: DecodedPair, k: number): number {
+  const j = pair.ix[k - pair.off]!;
+  if (!(j >= 0 && j < layout.minor)) throw badIndex(layout, layout.chunk * layout.chunkLen + k, pair.stored(k));
+  return layout.byIndex ? j : 0;
+}
+
+/** Per element: the float64 sum (or count of nonzeros) of the values in the ranges. */
+function sums(kind: PairReduceKind, layout: SparseReducePairLayout, pair: DecodedPair): Float64Array {
+  const { ranges, byIndex, minor } = layout;
+  const out = new Float64Array(byIndex ? minor : 1);
+  const count = kind === "countNonzero";
+  const v = pair.v;
+  for (let r = 0; r < ranges.length; r += 2) {
+    for (let k = ranges[r]!; k < ranges[r + 1]!; k++) {
+      const x = v[k]!;
+      out[slotOf(layout, pair, k)]! += count ? (x !== 0 ? 1 : 0) : x;
+    }
+  }
+  return out;
+}
+
+/** Per element: the count, mean and M2 (two passes) of the values in the ranges (var, std). */
 function moments(layout: SparseReducePairLayout, pair: DecodedPair): PartialResult {
-  const { minor, byIndex, chunk, chunkLen } = layout;
-  const { ix, off, v, from, to } = pair;
+  const { ranges, byIndex, minor } = layout;
   const slots = byIndex ? minor : 1;
   const counts = new Float64Array(slots);
   const mean = new Float64Array(slots);
-  for (let k = from; k < to; k++) {
-    const j = ix[k - off]!;
-    if (!(j >= 0 && j < minor)) throw badIndex(layout, chunk * chunkLen + k, pair.stored(k));
-    const s = byIndex ? j : 0;
-    mean[s]! += v[k]!;
-    counts[s]!++;
+  const v = pair.v;
+  for (let r = 0; r < ranges.length; r += 2) {
+    for (let k = ranges[r]!; k < ranges[r + 1]!; k++) {
+      const s = slotOf(layout, pair, k);
+      mean[s]! += v[k]!;
+      counts[s]!++;
+    }
   }
   for (let s = 0; s < slots; s++) if (counts[s]! > 0) mean[s]! /= counts[s]!;
   const m2 = new Float64Array(slots);
-  for (let k = from; k < to; k++) {
-    const s = byIndex ? ix[k - off]! : 0;
-    const d = v[k]! - mean[s]!;
-    m2[s]! += d * d;
+  for (let r = 0; r < ranges.length; r += 2) {
+    for (let k = ranges[r]!; k < ranges[r + 1]!; k++) {
+      const s = byIndex ? pair.ix[k - pair.off]! : 0;
+      const d = v[k]! - mean[s]!;
+      m2[s]! += d * d;
+    }
   }
   return { data: mean, aux: m2, counts, shape: layout.shape, dtype: "float64", n: layout.n };
 }
 
-/** Per element: the extreme of the pair's stored values, in their dtype, and their count (min, max). */
+/** Per element: the extreme of the values in the ranges, in their dtype, and their count (min, max). */
 function extremes(kind: "min" | "max", layout: SparseReducePairLayout, pair: DecodedPair): PartialResult {
-  const { minor, byIndex, chunk, chunkLen, dtype } = layout;
-  const { ix, off, v, from, to } = pair;
+  const { ranges, byIndex, minor, dtype } = layout;
   const slots = byIndex ? minor : 1;
   const counts = new Float64Array(slots);
   const sign = kind === "max" ? 1 : -1;
   const out = allocate(dtype, slots) as TypedArray;
   out.fill(start(dtype, sign) as never);
   const m = out as unknown as number[];
-  for (let k = from; k < to; k++) {
-    const j = ix[k - off]!;
-    if (!(j >= 0 && j < minor)) throw badIndex(layout, chunk * chunkLen + k, pair.stored(k));
-    const s = byIndex ? j : 0;
-    const x = v[k]!;
-    const b = m[s]!;
-    counts[s]!++;
-    if (b === b && (x !== x || (sign > 0 ? x > b : x < b))) m[s] = x;
+  const v = pair.v;
+  for (let r = 0; r < ranges.length; r += 2) {
+    for (let k = ranges[r]!; k < ranges[r + 1]!; k++) {
+      const s = slotOf(layout, pair, k);
+      const x = v[k]!;
+      const b = m[s]!;
+      counts[s]!++;
+      if (b === b && (x !== x || (sign > 0 ? x > b : x < b))) m[s] = x;
+    }
   }
   return { data: out, counts, shape: layout.shape, dtype, n: layout.n };
-}
-/** The sums (or counts) by the wasm kernel, or `undefined` when the pair does not decode there (nothing consumed). */
-function sumInWasm(
-  kind: PairReduceKind,
-  layout: SparseReducePairLayout,
-  dataBytes: DecodeArgs[0],
-  indicesBytes: DecodeArgs[0],
-  dataDecode: DecodeTail,
-  indicesDecode: DecodeTail,
-): Float64Array | undefined {
-  const { chunk, chunkLen, p0, p1, minor, dtype, byIndex } = layout;
-  if (!reducesInWasm(dtype)) return undefined;
-  const slots = byIndex ? minor : 1;
-  const decoded = decodePairInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode, [8 * slots]);
-  if (decoded === undefined) return undefined;
-  const { kernels, bytes, at, extraAt } = decoded;
-  const buffer = bytes.buffer as ArrayBuffer;
-  const sums = new Float64Array(buffer, extraAt[0]!, slots);
-  sums.fill(0);
-  const from = p0 - chunk * chunkLen;
-  const k = kernels.reduceI32(
-    at[0]! + 4 * from,
-    at[1]! + itemsize(dtype) * from,
-    Math.max(0, p1 - p0),
-    minor,
-    extraAt[0]!,
-    dtype,
-    byIndex,
-    kind === "countNonzero",
-  );
-  if (k !== null && k < 0) throw badIndex(layout, p0 - 1 - k, new Int32Array(buffer, at[0]!, chunkLen)[from - 1 - k]!);
-  return sums.slice();
-}
-
-/** The sums (or counts) of chunks decoded as any other (other codecs, int64 indices, files on disk). */
-async function sumInJs(
-  kind: PairReduceKind,
-  layout: SparseReducePairLayout,
-  dataBytes: DecodeArgs[0],
-  indicesBytes: DecodeArgs[0],
-  dataDecode: DecodeTail,
-  indicesDecode: DecodeTail,
-): Promise<Float64Array> {
-  const { chunk, chunkLen, minor, byIndex } = layout;
-  const pair = await decodeInJs(layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
-  const { ix, off, v, from, to } = pair;
-  const sums = new Float64Array(byIndex ? minor : 1);
-  const count = kind === "countNonzero";
-  for (let k = from; k < to; k++) {
-    const j = ix[k - off]!;
-    if (!(j >= 0 && j < minor)) throw badIndex(layout, chunk * chunkLen + k, pair.stored(k));
-    const x = v[k]!;
-    sums[byIndex ? j : 0]! += count ? (x !== 0 ? 1 : 0) : x;
-  }
-  pair.release();
-  return sums;
 }

@@ -1,9 +1,9 @@
 // Graph builder: the first step of a reduction (sum, mean, var, std, min, max, nonzero count)
-// of a stored sparse matrix over its major axis (or both) as one task per `data`/`indices`
-// chunk pair, in place of one per block (see ops/sparse-reduce-pair.ts). Such a reduction
-// needs each stored value and its index only, so no block is gathered: each chunk pair is
-// fetched, decoded, folded in and dropped in one task, on the main thread for a small read,
-// else on the pool.
+// of a stored sparse matrix over its major axis (or both), of all its lines or a selection of
+// them, as one task per `data`/`indices` chunk pair, in place of one per block (see
+// ops/sparse-reduce-pair.ts). Such a reduction needs each stored value and its index only, so
+// no block is gathered: each chunk pair is fetched, decoded, folded in and dropped in one
+// task, on the main thread for a small read, else on the pool.
 import { Blockwise, blockKey, blockwiseInput, op, perBlock, type Graph } from "@zask/graph";
 import { itemsize, type DataType } from "../dtype.js";
 import type { SparseReducePairLayout } from "../ops/sparse-reduce-pair.js";
@@ -15,44 +15,86 @@ const pairOp = op("@zask/array/ops", "sparseReducePair", { lane: "cpu" });
 const pairInlineOp = op("@zask/array/ops", "sparseReducePair", { lane: "inline" });
 const PAIR_KINDS = new Set(["fsum", "isum", "mean", "countNonzero", "var", "std", "min", "max"]);
 
+/** What one chunk pair reads: its ranges (offsets from the chunk's start) and its share of the lines. */
+interface PairRead {
+  ranges: number[];
+  owned: number;
+}
+
 /**
- * The `partials` annotation (see PartialsMaker) of a read of every position of `source`: a
- * sum, mean, var, std, min, max or nonzero count over the major axis, or over both, gets one
- * partial per chunk pair, when `data` and `indices` are zarr reads chunked alike and the values are not 64-bit
+ * Per touched chunk (in chunk order), the ranges of the lines `major` (all when null) that lie
+ * in it, a line's run merged into the last range when it continues it, and how many lines it
+ * counts: each in the chunk its values start in, an empty one in the first touched chunk.
+ * Empty when no line stores a value.
+ */
+function pairReads(source: SparseSource, major: Int32Array | null, len: number): Map<number, PairRead> {
+  const { indptr, format, shape } = source;
+  const lines = major === null ? shape[format === "csr" ? 0 : 1] : major.length;
+  const reads = new Map<number, PairRead>();
+  let empty = 0;
+  for (let i = 0; i < lines; i++) {
+    const a = major === null ? i : major[i]!;
+    const s = Number(indptr[a]);
+    const e = Number(indptr[a + 1]);
+    if (!(e > s)) {
+      empty++;
+      continue;
+    }
+    for (let c = Math.floor(s / len); c * len < e; c++) {
+      let read = reads.get(c);
+      if (read === undefined) reads.set(c, (read = { ranges: [], owned: 0 }));
+      const from = Math.max(s, c * len) - c * len;
+      const to = Math.min(e, (c + 1) * len) - c * len;
+      const r = read.ranges;
+      if (r.length > 0 && r[r.length - 1] === from) r[r.length - 1] = to;
+      else r.push(from, to);
+    }
+    reads.get(Math.floor(s / len))!.owned++;
+  }
+  const sorted = new Map([...reads].sort(([a], [b]) => a - b));
+  const first = sorted.values().next();
+  if (!first.done) first.value.owned += empty;
+  return sorted;
+}
+
+/**
+ * The `partials` annotation (see PartialsMaker) of a read of the lines `major` of `source`
+ * (all when null), without a minor selection: a sum, mean, var, std, min, max or nonzero count
+ * over the major axis, or over both, gets one partial per chunk pair the lines' values lie in,
+ * when `data` and `indices` are zarr reads chunked alike and the values are not 64-bit
  * integers (whose sums the block kernels take exactly). `fetches` is the graph of the two
  * arrays' chunk fetches; `small`, the read's decoded-bytes bound of the main thread.
  *
  * @example
  * ```ts
- * const annotations = { partials: pairPartials(source, () => fetchGraph, DEFAULT_SMALL_READ_BYTES) };
+ * const annotations = { partials: pairPartials(source, null, () => fetchGraph, DEFAULT_SMALL_READ_BYTES) };
  * ```
  */
-export function pairPartials(source: SparseSource, fetches: () => Graph, small: number): PartialsMaker {
+export function pairPartials(source: SparseSource, major: Int32Array | null, fetches: () => Graph, small: number): PartialsMaker {
   return ({ kind, axes, name }) => {
-    const { data, indices, indptr, format, shape } = source;
+    const { data, indices, format, shape } = source;
     const majorAxis = format === "csr" ? 0 : 1;
     const dtype = data.dtype as DataType;
     if (!PAIR_KINDS.has(kind) || !axes.includes(majorAxis) || dtype === "string" || dtype === "int64" || dtype === "uint64") return undefined;
     const dataRead = zarrRead(data);
     const indicesRead = zarrRead(indices);
     const len = data.chunks[0]![0]!;
-    if (dataRead === undefined || indicesRead === undefined || !(len > 0) || indices.chunks[0]![0] !== len) return undefined;
-    const major = shape[majorAxis]!;
-    const minor = shape[1 - majorAxis]!;
-    const nnz = Number(indptr[major]);
-    const pairs = Math.ceil(nnz / len);
     const chunkCount = data.chunks[0]!.length;
-    if (pairs === 0 || pairs > chunkCount || indices.chunks[0]!.length !== chunkCount) return undefined;
-    // each major position counts once, in the pair where its values start (empty ones at the end: the last)
-    const owned = new Float64Array(pairs);
-    for (let a = 0; a < major; a++) owned[Math.min(Math.floor(Number(indptr[a]) / len), pairs - 1)]!++;
+    if (dataRead === undefined || indicesRead === undefined || !(len > 0) || indices.chunks[0]![0] !== len || indices.chunks[0]!.length !== chunkCount) {
+      return undefined;
+    }
+    const reads = pairReads(source, major, len);
+    const pairs = [...reads.keys()];
+    if (pairs.length === 0 || pairs[pairs.length - 1]! >= chunkCount) return undefined;
+    const pairIndex = new Map(pairs.map((c, i) => [c, i]));
+    const minor = shape[1 - majorAxis]!;
     const byIndex = axes.length === 1;
     const shapeOf: number[] = byIndex ? (majorAxis === 0 ? [1, minor] : [minor, 1]) : [1, 1];
-    const inline = pairs * len * (itemsize(dtype) + itemsize(indices.dtype as DataType)) <= small;
+    const inline = pairs.length * len * (itemsize(dtype) + itemsize(indices.dtype as DataType)) <= small;
     // one block per chunk, as the fetches' (so that each pair fuses with its two fetches and
-    // the scheduler stages their bytes for the pool); the tree sees them along the major axis
+    // the scheduler stages their bytes for the pool); the tree sees the touched ones along the
+    // major axis
     const layerBlocks = [chunkCount];
-    const pairOfBlock = (b: readonly number[]): number => b[0]!;
     const layer = new Blockwise({
       name,
       outIndex: "a",
@@ -61,20 +103,24 @@ export function pairPartials(source: SparseSource, fetches: () => Graph, small: 
       args: [
         kind,
         perBlock(
-          (b): SparseReducePairLayout => {
-            const c = pairOfBlock(b);
+          ([c]): SparseReducePairLayout => {
+            const read = reads.get(c!) ?? { ranges: [], owned: 0 };
+            const ranges = Int32Array.from(read.ranges);
+            const base = c! * len;
+            const [lo, hi] = span(ranges);
             return {
-              chunk: c,
+              chunk: c!,
               chunkLen: len,
-              p0: c * len,
-              p1: Math.min((c + 1) * len, nnz),
+              p0: base + lo,
+              p1: base + hi,
+              ranges,
               minor,
               dtype,
               path: source.path,
               url: source.url,
               byIndex,
               shape: shapeOf,
-              n: owned[c]! * (byIndex ? 1 : minor),
+              n: read.owned * (byIndex ? 1 : minor),
             };
           },
           { refs: false },
@@ -82,15 +128,30 @@ export function pairPartials(source: SparseSource, fetches: () => Graph, small: 
         blockwiseInput(dataRead.fetch, "a", layerBlocks),
         blockwiseInput(indicesRead.fetch, "a", layerBlocks),
         // the decode op's other arguments for the chunk: metadata, coordinates, shape, where it is
-        perBlock((b) => dataRead.decode.task([pairOfBlock(b)]).args.slice(1), { refs: false }),
-        perBlock((b) => indicesRead.decode.task([pairOfBlock(b)]).args.slice(1), { refs: false }),
+        perBlock(([c]) => dataRead.decode.task([c!]).args.slice(1), { refs: false }),
+        perBlock(([c]) => indicesRead.decode.task([c!]).args.slice(1), { refs: false }),
       ],
     });
     return {
       graph: fetches().withLayer(layer, [dataRead.fetch, indicesRead.fetch]),
-      numBlocks: majorAxis === 0 ? [pairs, 1] : [1, pairs],
-      keyOf: (index) => blockKey(name, [index[majorAxis]!]),
-      indexOf: ([c]) => (majorAxis === 0 ? [c!, 0] : [0, c!]),
+      numBlocks: majorAxis === 0 ? [pairs.length, 1] : [1, pairs.length],
+      keyOf: (index) => blockKey(name, [pairs[index[majorAxis]!]!]),
+      indexOf: ([c]) => {
+        const i = pairIndex.get(c!) ?? 0;
+        return majorAxis === 0 ? [i, 0] : [0, i];
+      },
     };
   };
+}
+
+/** The first start and the last end of [start, end) pairs ([0, 0] when there are none). */
+function span(ranges: Int32Array): [number, number] {
+  if (ranges.length === 0) return [0, 0];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < ranges.length; i += 2) {
+    lo = Math.min(lo, ranges[i]!);
+    hi = Math.max(hi, ranges[i + 1]!);
+  }
+  return [lo, hi];
 }

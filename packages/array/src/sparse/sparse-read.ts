@@ -382,8 +382,8 @@ export function sparseRead(
   const sources = Graph.merge(decodeHere ? decodedInline(data) : data.graph, indicesGraph);
   // a block gathered on the main thread is reduced there: sending it to a worker would copy its values
   const annotations: Record<string, unknown> = decodeHere ? { inlineBlocks: true } : {};
-  // a sum, mean or count of every position reduces chunk pairs, not blocks
-  if (all && minorMap === undefined) annotations["partials"] = pairPartials(source, () => Graph.merge(withoutTop(data), withoutTop(indices)), small);
+  // a reduction over the major axis reads chunk pairs, not blocks
+  if (minorMap === undefined) annotations["partials"] = pairPartials(source, major, () => Graph.merge(withoutTop(data), withoutTop(indices)), small);
   const graph = sources.withLayer(new MaterializedLayer(name, tasks, annotations), [data.name, indicesName]);
   return { graph, name, chunks };
 }
