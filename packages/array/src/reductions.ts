@@ -152,12 +152,14 @@ export function reduction(x: LazyArray, kind: ReductionKind, options: ReductionO
 
   // 1. per-block partial results, or the array's own (see PartialsMaker)
   const chunkName = `${kind}-chunk-${token}`;
-  // a partial result has one element per kept position of its block(s), for the plan's task memory
-  const partialBytes = partialItemBytes(kk, x.dtype);
-  const keptChunks = x.chunks.map((c, d) => (reduced.has(d) ? null : c));
-  const partial = (index: readonly number[]): number => keptChunks.reduce((n, c, d) => (c === null ? n : n * c[index[d]!]!), partialBytes);
   const annotations = x.graph.layers.get(x.name)?.annotations;
   const own = (annotations?.["partials"] as PartialsMaker | undefined)?.({ kind: kk, axes, name: chunkName });
+  // a partial result has one element per kept position of its block(s), for the plan's task
+  // memory; an array's own var, std, min and max partials also count each element's inputs
+  const counted = own !== undefined && (kk === "var" || kk === "std" || kk === "min" || kk === "max");
+  const partialBytes = partialItemBytes(kk, x.dtype) + (counted ? 8 : 0);
+  const keptChunks = x.chunks.map((c, d) => (reduced.has(d) ? null : c));
+  const partial = (index: readonly number[]): number => keptChunks.reduce((n, c, d) => (c === null ? n : n * c[index[d]!]!), partialBytes);
   let graph: Graph;
   let numBlocks: readonly number[];
   let keyOf = (index: readonly number[]): string => blockKey(chunkName, index);
