@@ -275,13 +275,24 @@ function viewOf(layout: SparseGatherLayout, dataChunks: readonly NDArray[], indi
   if (!(x instanceof Int32Array) || !(d.constructor === allocate(layout.dtype, 0).constructor)) return undefined;
   if (p1 - dBase > d.length || p1 - xBase > x.length) return undefined; // the copying path reports it
   const indices = x.subarray(p0 - xBase, p1 - xBase);
-  for (let p = 0; p < indices.length; p++) {
-    const j = indices[p]!;
-    if (!(j >= 0 && j < minor))
-      throw new SparseStructureError(layout.path, layout.url, p0 + p, `expected indices in [0, ${minor}), got ${j} at position ${p0 + p}`);
+  const bad = firstOutside(indices, minor);
+  if (bad >= 0) {
+    throw new SparseStructureError(layout.path, layout.url, p0 + bad, `expected indices in [0, ${minor}), got ${indices[bad]} at position ${p0 + bad}`);
   }
   const indptr = new Int32Array(major + 1);
   for (let a = 0; a < major; a++) indptr[a + 1] = ends[a]! - p0;
   const shape: [number, number] = format === "csr" ? [major, minor] : [minor, major];
   return { format, shape, indptr, indices, data: (d as Float64Array).subarray(p0 - dBase, p1 - dBase), dtype: layout.dtype };
+}
+
+/**
+ * The first position of an index outside [0, minor), or -1. A function of its own: V8 compiles
+ * the loop alone, so the code after it in the caller cannot deoptimize it.
+ */
+function firstOutside(indices: Int32Array, minor: number): number {
+  for (let p = 0; p < indices.length; p++) {
+    const j = indices[p]!;
+    if (!(j >= 0 && j < minor)) return p;
+  }
+  return -1;
 }

@@ -30,9 +30,10 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
   if (!redMajor && !redMinor) throw new RangeError(`Expected a reduction over at least one axis, got \`${JSON.stringify(axes)}\``);
   const { indptr, indices } = block;
   const nnz = indptr[major]!;
-  // one flat loop over the stored values: each value's output slot is its minor index, its
-  // major index, or 0
-  const slot = redMajor && redMinor ? new Int32Array(nnz) : redMajor ? indices : majorOf(indptr, major);
+  // each stored value's output slot is its minor index (the major axis reduced), its line (the
+  // minor axis reduced: the sums and deviations walk each line's run, with no slot array), or 0
+  const perLine = !redMajor;
+  const slotOf = (): Int32Array => (redMajor ? (redMinor ? new Int32Array(nnz) : indices) : majorOf(indptr, major));
   const big = block.data instanceof BigInt64Array || block.data instanceof BigUint64Array;
   const cnt = new Float64Array(len);
   switch (kind) {
@@ -43,7 +44,9 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
     case "std": {
       const v = (big ? Float64Array.from(block.data as BigInt64Array, Number) : block.data) as unknown as ArrayLike<number>;
       const sum = new Float64Array(len);
-      addBySlot(slot, v, nnz, sum, cnt);
+      if (perLine) addByLine(indptr, major, v, sum, cnt);
+      else if (redMinor) addAll(v, nnz, sum, cnt);
+      else addBySlot(indices, v, nnz, sum, cnt);
       if (kind === "isum") {
         const unsigned = kindOf(block.dtype) === "uint";
         const out = unsigned ? new BigUint64Array(len) : new BigInt64Array(len);
@@ -55,7 +58,8 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
       if (n > 0) for (let i = 0; i < len; i++) mean[i]! /= n;
       // two passes: stored deviations, then each implicit zero's deviation (0 - mean)²
       const m2 = new Float64Array(len);
-      addSquaredDeviations(slot, v, nnz, mean, m2);
+      if (perLine) addSquaredDeviationsByLine(indptr, major, v, mean, m2);
+      else addSquaredDeviations(redMinor ? slotOf() : indices, v, nnz, mean, m2);
       for (let i = 0; i < len; i++) m2[i]! += (n - cnt[i]!) * mean[i]! * mean[i]!;
       return { data: mean, shape, dtype: "float64", n, aux: m2 };
     }
@@ -67,6 +71,7 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
       const m = out as unknown as number[];
       out.fill(start(block.dtype, sign) as never);
       const zero = (big ? 0n : 0) as number;
+      const slot = slotOf();
       for (let p = 0; p < nnz; p++) {
         const k = slot[p]!;
         const x = v[p]!;
@@ -85,7 +90,11 @@ export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, ax
     case "all": {
       const v = block.data as unknown as number[];
       const zero = (big ? 0n : 0) as number;
-      for (let p = 0; p < nnz; p++) if (v[p] !== zero) cnt[slot[p]!]!++;
+      if (perLine) countByLine(indptr, major, v, cnt, zero);
+      else {
+        const slot = slotOf();
+        for (let p = 0; p < nnz; p++) if (v[p] !== zero) cnt[slot[p]!]!++;
+      }
       if (kind === "countNonzero") return { data: cnt, shape, dtype: "float64", n };
       const flags = new Uint8Array(len);
       for (let i = 0; i < len; i++) flags[i] = (kind === "any" ? cnt[i]! > 0 : cnt[i] === n) ? 1 : 0;
@@ -105,6 +114,49 @@ function addBySlot(slot: Int32Array, v: ArrayLike<number>, nnz: number, sum: Flo
     const k = slot[p]!;
     sum[k]! += v[p]!;
     cnt[k]!++;
+  }
+}
+
+/** Each line's sum of its stored values into `sum` (in stored order) and their count into `cnt`. */
+function addByLine(indptr: Int32Array, major: number, v: ArrayLike<number>, sum: Float64Array, cnt: Float64Array): void {
+  for (let a = 0; a < major; a++) {
+    const end = indptr[a + 1]!;
+    let t = 0;
+    for (let p = indptr[a]!; p < end; p++) t += v[p]!;
+    sum[a] = t;
+    cnt[a] = end - indptr[a]!;
+  }
+}
+
+/** The sum of the first `nnz` stored values (in stored order) into `sum[0]`, their count into `cnt[0]`. */
+function addAll(v: ArrayLike<number>, nnz: number, sum: Float64Array, cnt: Float64Array): void {
+  let t = 0;
+  for (let p = 0; p < nnz; p++) t += v[p]!;
+  sum[0] = t;
+  cnt[0] = nnz;
+}
+
+/** Each line's `Σ (v[p] - mean[line])²` over its stored values into `m2`. */
+function addSquaredDeviationsByLine(indptr: Int32Array, major: number, v: ArrayLike<number>, mean: Float64Array, m2: Float64Array): void {
+  for (let a = 0; a < major; a++) {
+    const end = indptr[a + 1]!;
+    const m = mean[a]!;
+    let t = 0;
+    for (let p = indptr[a]!; p < end; p++) {
+      const d = v[p]! - m;
+      t += d * d;
+    }
+    m2[a] = t;
+  }
+}
+
+/** Each line's count of nonzero stored values into `cnt`. */
+function countByLine(indptr: Int32Array, major: number, v: ArrayLike<number>, cnt: Float64Array, zero: number): void {
+  for (let a = 0; a < major; a++) {
+    const end = indptr[a + 1]!;
+    let c = 0;
+    for (let p = indptr[a]!; p < end; p++) if (v[p] !== zero) c++;
+    cnt[a] = c;
   }
 }
 
