@@ -40,6 +40,9 @@ export interface SparseReducePairLayout extends ChunkPair {
   readonly n: number;
 }
 
+/** The op's arguments after the layout: both chunks' fetched bytes and the decode op's other arguments. */
+type PairInput = [dataBytes: DecodeArgs[0], indicesBytes: DecodeArgs[0], dataDecode: DecodeTail, indicesDecode: DecodeTail];
+
 // this thread's int64 indices read as int32, grown as needed
 let scratchIx = new Int32Array(0);
 
@@ -67,9 +70,10 @@ export async function sparseReducePair(
   dataDecode: DecodeTail,
   indicesDecode: DecodeTail,
 ): Promise<PartialResult> {
-  const partial = inWasm(kind, layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
+  const input: PairInput = [dataBytes, indicesBytes, dataDecode, indicesDecode];
+  const partial = inWasm(kind, layout, ...input);
   if (partial !== undefined) return partial;
-  const pair = await decodeInJs(layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
+  const pair = await decodeInJs(layout, ...input);
   try {
     if (kind === "min" || kind === "max") return extremes(kind, layout, pair);
     if (kind === "var" || kind === "std") return moments(layout, pair);
@@ -91,14 +95,7 @@ function sumsPartial(kind: PairReduceKind, layout: SparseReducePairLayout, sums:
 }
 
 /** The partial by the wasm kernels, or `undefined` when the pair does not decode there (nothing consumed). */
-function inWasm(
-  kind: PairReduceKind,
-  layout: SparseReducePairLayout,
-  dataBytes: DecodeArgs[0],
-  indicesBytes: DecodeArgs[0],
-  dataDecode: DecodeTail,
-  indicesDecode: DecodeTail,
-): PartialResult | undefined {
+function inWasm(kind: PairReduceKind, layout: SparseReducePairLayout, ...pair: PairInput): PartialResult | undefined {
   const { chunk, chunkLen, minor, dtype, byIndex, ranges } = layout;
   if (dtype === "string" || !reducesInWasm(dtype)) return undefined;
   const slots = byIndex ? minor : 1;
@@ -106,7 +103,7 @@ function inWasm(
   const moment = kind === "var" || kind === "std";
   // ranges, then the outputs: sums; counts and extremes; counts, means and M2
   const outputs = extreme ? [8 * slots, itemsize(dtype) * slots] : moment ? [8 * slots, 8 * slots, 8 * slots] : [8 * slots];
-  const decoded = decodePairInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode, [4 * ranges.length, ...outputs]);
+  const decoded = decodePairInWasm(layout, ...pair, [4 * ranges.length, ...outputs]);
   if (decoded === undefined) return undefined;
   const { kernels, bytes, at, extraAt } = decoded;
   const buffer = bytes.buffer as ArrayBuffer;
@@ -149,13 +146,7 @@ interface DecodedPair {
 }
 
 /** The pair decoded as any chunk (other codecs, int64 indices, files on disk). */
-async function decodeInJs(
-  layout: SparseReducePairLayout,
-  dataBytes: DecodeArgs[0],
-  indicesBytes: DecodeArgs[0],
-  dataDecode: DecodeTail,
-  indicesDecode: DecodeTail,
-): Promise<DecodedPair> {
+async function decodeInJs(layout: SparseReducePairLayout, ...[dataBytes, indicesBytes, dataDecode, indicesDecode]: PairInput): Promise<DecodedPair> {
   const { chunk, chunkLen, p0, p1 } = layout;
   const base = chunk * chunkLen;
   const from = p0 - base;
