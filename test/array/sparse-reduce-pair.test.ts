@@ -1,8 +1,9 @@
 // Sums, means, variances, extremes and nonzero counts of a stored sparse matrix over its major
 // axis (or both) are made from one partial per data/indices chunk pair
-// (ops/sparse-reduce-pair.ts), not from gathered blocks. These tests check the values against a float64 reference on random stored
-// matrices (dtypes, chunkings, codecs, index widths, both threads), that no block is gathered,
-// and that bad indices are refused with the matrix, its URL and the position.
+// (ops/sparse-reduce-pair.ts), not from gathered blocks. These tests check the values against a
+// float64 reference on random stored matrices (dtypes, chunkings, codecs, zarr v2 and sharded
+// v3, index widths, both threads), that no block is gathered, and that bad indices are refused
+// with the matrix, its URL and the position.
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -30,6 +31,8 @@ interface Case {
   wide: boolean;
   /** Read over HTTP (where plain blosc chunks decode and add up in WebAssembly), else from disk. */
   http: boolean;
+  /** Written as zarr v3 (zlib as gzip), in shards of this many chunks, or as zarr v2 (0). */
+  shardChunks?: number;
 }
 
 const DTYPES: DataType[] = ["float32", "float64", "int32", "uint32", "int16", "uint16", "int8", "uint8", "bool"];
@@ -106,6 +109,7 @@ function randomCase(rng: Rng): Case {
     compressor,
     wide: rng.chance(0.3),
     http: rng.chance(0.5),
+    shardChunks: rng.pick([0, 0, 1, 3]),
   };
 }
 
@@ -114,9 +118,14 @@ async function open(dir: string, server: FixtureServer, c: Case, indices?: reado
   const ix = indices ?? c.indices;
   const idx = c.wide ? BigInt64Array.from(ix, (j) => BigInt(j)) : Int32Array.from(ix);
   const n = c.indices.length;
-  const chunks = [Math.max(1, c.chunk)];
-  await fromTypedArray(typed(c.dtype, c.values), [n], { chunks }).toZarr(join(root, "data"), { compressor: c.compressor });
-  await fromTypedArray(idx, [n], { chunks }).toZarr(join(root, "indices"), { compressor: c.compressor });
+  // a chunk longer than the array is cut to it, as toZarr cuts it
+  const chunks = [Math.max(1, Math.min(c.chunk, n))];
+  const k = c.shardChunks ?? 0;
+  // zarr v3 (as anndata 0.13 writes) has no zlib codec: gzip instead
+  const v3 = { format: 3, shards: [chunks[0]! * k], compressor: c.compressor?.id === "zlib" ? { id: "gzip", level: 1 } : c.compressor } as const;
+  const options = k > 0 ? v3 : { compressor: c.compressor };
+  await fromTypedArray(typed(c.dtype, c.values), [n], { chunks }).toZarr(join(root, "data"), options);
+  await fromTypedArray(idx, [n], { chunks }).toZarr(join(root, "indices"), options);
   const at = c.http ? `${server.url}/${basename(root)}` : root;
   return {
     format: c.format,
@@ -204,7 +213,7 @@ describe("sparse reductions by chunk pair", () => {
       const src = await open(dir, server, c);
       const pool = rng.chance(0.5);
       const X = SparseArray.fromSource(src, pool ? { smallReadBytes: 0 } : {});
-      const what = `case ${i}: ${c.format} ${c.rows}×${c.cols} ${c.dtype} nnz ${c.indices.length} chunk ${c.chunk} ${JSON.stringify(c.compressor)}${c.wide ? " int64 indices" : ""}${c.http ? " http" : ""}${pool ? " pool" : ""}`;
+      const what = `case ${i}: ${c.format} ${c.rows}×${c.cols} ${c.dtype} nnz ${c.indices.length} chunk ${c.chunk} ${JSON.stringify(c.compressor)}${c.shardChunks ? ` v3 shards of ${c.shardChunks}` : ""}${c.wide ? " int64 indices" : ""}${c.http ? " http" : ""}${pool ? " pool" : ""}`;
       const majorAxis = c.format === "csr" ? 0 : 1;
       const total = c.rows * c.cols;
       const major = c.format === "csr" ? c.rows : c.cols;

@@ -43,9 +43,6 @@ export interface SparseReducePairLayout extends ChunkPair {
 /** The op's arguments after the layout: both chunks' fetched bytes and the decode op's other arguments. */
 type PairInput = [dataBytes: DecodeArgs[0], indicesBytes: DecodeArgs[0], dataDecode: DecodeTail, indicesDecode: DecodeTail];
 
-// this thread's int64 indices read as int32, grown as needed
-let scratchIx = new Int32Array(0);
-
 /**
  * cpu op: decode `data` and `indices` chunk `layout.chunk` (the decode op's arguments) and fold
  * the stored values in `layout.ranges` into the partial result of `kind` that the tree
@@ -159,10 +156,12 @@ async function decodeInJs(layout: SparseReducePairLayout, ...[dataBytes, indices
   let ix: ArrayLike<number>;
   let off = 0;
   if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) {
-    // int64 indices as int32 (one beyond int32 as -1, refused with its stored value)
-    if (scratchIx.length < to - from) scratchIx = new Int32Array(to - from);
-    narrowIndices(raw, from, to, scratchIx);
-    ix = scratchIx;
+    // int64 indices as int32 (one beyond int32 as -1, refused with its stored value), in an
+    // array of this pair's own: the caller reads them after an await, when another pair's
+    // decode on this thread may have run
+    const narrowed = new Int32Array(to - from);
+    narrowIndices(raw, from, to, narrowed);
+    ix = narrowed;
     off = from;
   } else ix = raw as unknown as ArrayLike<number>;
   return {
