@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SparseArray, SparseStructureError, fromTypedArray, fromZarr, type SparseSource } from "@zask/array";
-import type { DataType } from "@zask/array";
+import type { DataType, ToZarrOptions } from "@zask/array";
 import { cull, fuse } from "@zask/graph";
 import { Profiler } from "@zask/scheduler";
 import { serveFixtures, type FixtureServer } from "../helpers/fixture-server.js";
@@ -122,8 +122,8 @@ async function open(dir: string, server: FixtureServer, c: Case, indices?: reado
   const chunks = [Math.max(1, Math.min(c.chunk, n))];
   const k = c.shardChunks ?? 0;
   // zarr v3 (as anndata 0.13 writes) has no zlib codec: gzip instead
-  const v3 = { format: 3, shards: [chunks[0]! * k], compressor: c.compressor?.id === "zlib" ? { id: "gzip", level: 1 } : c.compressor } as const;
-  const options = k > 0 ? v3 : { compressor: c.compressor };
+  const compressor: ToZarrOptions["compressor"] = c.compressor?.id === "zlib" && k > 0 ? { id: "gzip", level: 1 } : c.compressor;
+  const options: ToZarrOptions = k > 0 ? { format: 3, shards: [chunks[0]! * k], compressor } : { compressor };
   await fromTypedArray(typed(c.dtype, c.values), [n], { chunks }).toZarr(join(root, "data"), options);
   await fromTypedArray(idx, [n], { chunks }).toZarr(join(root, "indices"), options);
   const at = c.http ? `${server.url}/${basename(root)}` : root;
