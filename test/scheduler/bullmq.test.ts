@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Queue } from "bullmq";
 import { Graph, Task, op, ref } from "@zask/graph";
-import { readZarr } from "@zask/anndata";
-import { ChunkDecodeError, fromZarr, type Array as LazyArray } from "@zask/array";
+import * as zarr from "zarrita";
+import { SparseArray, readZarr } from "@zask/anndata";
+import { ChunkDecodeError, HttpStore, fromZarr, type Array as LazyArray } from "@zask/array";
 import { ExecutorUnavailableError, TaskError, WorkerTaskError, bullmq, close, compute, startBullmqWorker, type BullmqWorkerHandle } from "@zask/scheduler";
 import { serveFixtures, type FixtureServer } from "../helpers/fixture-server.ts";
 import { freePort, redisSkip as skip, startRedis, type RedisServer } from "../helpers/redis-server.ts";
@@ -60,6 +61,40 @@ describe("the bullmq executor on a real redis-server", { skip }, () => {
         Buffer.from(remote.data.buffer, remote.data.byteOffset, remote.data.byteLength),
         Buffer.from(local.data.buffer, local.data.byteOffset, local.data.byteLength),
       );
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  test("sparse reductions read by chunk pair on workers equal the local results exactly", async () => {
+    const queue = queueName();
+    await startWorker(queue);
+    await startWorker(queue);
+    const cluster = bullmq({ connection: redis.url, queue });
+    try {
+      const group = await zarr.open(zarr.root(new HttpStore(`${server.url}/pbmc-like.csr.zarr`)).resolve("X"), { kind: "group" });
+      // smallReadBytes 0: the chunk pairs' tasks are pool (here: worker) tasks, not the coordinator's
+      const X = await SparseArray.open(group, { smallReadBytes: 0 });
+      const cells = Array.from({ length: X.shape[0]! }, (_, i) => i % 3 === 0);
+      const queries: [string, LazyArray][] = [
+        ["mean per gene", X.mean({ axis: 0 })],
+        ["var per gene", X.var({ axis: 0 })],
+        ["max per gene", X.max({ axis: 0 })],
+        ["mean per gene of a third of the cells", X.slice(cells).mean({ axis: 0 })],
+        ["sum", X.sum()],
+      ];
+      for (const [label, q] of queries) {
+        assert.ok(![...q.graph.layers.keys()].some((k) => k.startsWith("sparse-read-")), `${label}: read by chunk pair`);
+        const requestsBefore = server.requests.length;
+        const remote = await q.compute({ scheduler: cluster });
+        // the workers fetched the data and indices chunks themselves
+        assert.ok(
+          server.requests.slice(requestsBefore).some((r) => /\/X\/(data|indices)\/\d+$/.test(r)),
+          `${label}: chunks fetched`,
+        );
+        const local = await q.compute();
+        assert.deepEqual(Array.from(remote.data as ArrayLike<number>), Array.from(local.data as ArrayLike<number>), label);
+      }
     } finally {
       await cluster.close();
     }
