@@ -1,10 +1,11 @@
 // Importing this module makes zarrita decode blosc chunks with BloscCodec, bz2 and lzma chunks
-// with Bz2Codec and LzmaCodec, and vlen-utf8 chunks with decodeVlenUtf8 (main thread and
+// with Bz2Codec and LzmaCodec, zstd chunks with decodeZstd, and vlen-utf8 chunks with decodeVlenUtf8 (main thread and
 // workers alike: each thread that imports it registers in its own zarrita registry).
 import { registry } from "zarrita";
 import { BloscCodec } from "./blosc-codec.js";
 import { checkedSize } from "./checked-size.js";
 import { useFastVlenUtf8 } from "./vlen-utf8.js";
+import { zstdCodec } from "./zstd-codec.js";
 
 /**
  * Register BloscCodec in zarrita's codec registry for zarr v2 (`numcodecs.blosc`) and v3
@@ -41,12 +42,15 @@ const DECOMPRESSORS = ["zlib", "gzip", "zstd", "lz4"].flatMap((c) => [c, `numcod
 
 /**
  * Wrap zarrita's decompressors so that a chunk decompressing to another size than the
- * chunk's is an error (see `checkedSize`). Runs once, when this module is imported.
+ * chunk's is an error (see `checkedSize`), zstd's decoding through `zstdCodec`. Runs once,
+ * when this module is imported.
  */
 function checkDecompressedSizes(): void {
   for (const name of DECOMPRESSORS) {
     const load = registry.get(name);
-    if (load !== undefined) registry.set(name, checkedSize(name, load as never) as never);
+    if (load === undefined) continue;
+    const decoder = name.endsWith("zstd") ? zstdCodec(load as never) : load;
+    registry.set(name, checkedSize(name, decoder as never) as never);
   }
 }
 
