@@ -97,7 +97,9 @@ export class Execution {
   #t0 = 0;
   #resolve: (v: unknown[]) => void = () => undefined;
   #reject: (e: unknown) => void = () => undefined;
-  #onAbort: () => void = () => undefined;
+  // bound, not an arrow made in run(): kept on the instance, such a closure kept the whole run
+  // (and its results) through V8's young-generation collections
+  readonly #onAbort = this.#failBySignal.bind(this);
 
   constructor(plan: Plan, opts: ExecutionOptions) {
     this.#plan = plan;
@@ -138,6 +140,10 @@ export class Execution {
     });
   }
 
+  #failBySignal(): void {
+    this.#fail(this.#opts.signal?.reason);
+  }
+
   run(): Promise<unknown[]> {
     return new Promise<unknown[]>((resolve, reject) => {
       this.#resolve = resolve;
@@ -148,7 +154,6 @@ export class Execution {
         return;
       }
       if (signal !== undefined) {
-        this.#onAbort = () => this.#fail(signal.reason);
         signal.addEventListener("abort", this.#onAbort, { once: true });
       }
       const plan = this.#plan;

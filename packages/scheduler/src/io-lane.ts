@@ -200,12 +200,16 @@ export class IoLane implements IoContext {
     const own = outer === undefined ? new AbortController().signal : AbortSignal.any([outer]);
     this.signal = own;
     setMaxListeners(0, own);
-    this.#cancelQueued = () => {
-      for (const slots of this.#origins) slots.cancel(this, own.reason);
-    };
+    // bound, not an arrow made here: kept on the instance, such a closure kept the lane and the
+    // compute that listens to it through V8's young-generation collections
+    this.#cancelQueued = this.#cancelAll.bind(this);
     this.fetch = this.fetch.bind(this);
     this.get = this.get.bind(this);
     this.fresh = this.fresh.bind(this);
+  }
+
+  #cancelAll(): void {
+    for (const slots of this.#origins) slots.cancel(this, this.signal.reason);
   }
 
   async get(url: string | URL, options: IoGetOptions = {}): Promise<IoResponse> {

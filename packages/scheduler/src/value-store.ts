@@ -49,23 +49,27 @@ export class ValueStore {
     this.#values = new Array<unknown>(n);
     this.#sizes = new Float64Array(n);
     this.#pending = new Int32Array(n);
+    // bound, not an arrow made here: kept on the instance, such a closure kept the whole run
+    // (and its results) through V8's young-generation collections
+    this.lookup = this.#lookup.bind(this);
+  }
+
+  // the dependencies of the task being prepared are few and known by number: compare keys with
+  // them before hashing into the index
+  #lookup(key: Key): unknown {
     const values = this.#values;
-    const { keys, depStart, depList } = plan;
-    // the dependencies of the task being prepared are few and known by number: compare keys
-    // with them before hashing into the index
-    this.lookup = (key) => {
-      const i = this.current;
-      if (i >= 0) {
-        const s = depStart[i]!;
-        const e = depStart[i + 1]!;
-        if (e - s === 1) return values[depList[s]!];
-        if (e - s <= 4) {
-          for (let p = s; p < e; p++) if (keys[depList[p]!] === key) return values[depList[p]!];
-        }
+    const i = this.current;
+    if (i >= 0) {
+      const { keys, depStart, depList } = this.#plan;
+      const s = depStart[i]!;
+      const e = depStart[i + 1]!;
+      if (e - s === 1) return values[depList[s]!];
+      if (e - s <= 4) {
+        for (let p = s; p < e; p++) if (keys[depList[p]!] === key) return values[depList[p]!];
       }
-      // the plan's key index is built on first use: a run that never gets here never builds it
-      return values[plan.index.get(key)!];
-    };
+    }
+    // the plan's key index is built on first use: a run that never gets here never builds it
+    return values[this.#plan.index.get(key)!];
   }
 
   /** Set every task's count of dependents still to run (before the run starts). */

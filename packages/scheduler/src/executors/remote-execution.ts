@@ -52,7 +52,9 @@ export class RemoteExecution {
   #t0 = 0;
   #resolve: (v: unknown[]) => void = () => undefined;
   #reject: (e: unknown) => void = () => undefined;
-  #onAbort: () => void = () => undefined;
+  // bound, not an arrow made in run(): kept on the instance, such a closure kept the whole run
+  // (and its results) through V8's young-generation collections
+  readonly #onAbort = this.#failBySignal.bind(this);
 
   constructor(plan: Plan, opts: RemoteExecutionOptions) {
     this.#plan = plan;
@@ -64,6 +66,10 @@ export class RemoteExecution {
     this.#ready = new PriorityQueue(plan.priority, Math.min(n, 1 << 16));
   }
 
+  #failBySignal(): void {
+    this.#fail(this.#opts.signal?.reason);
+  }
+
   async run(): Promise<unknown[]> {
     const { signal, executor } = this.#opts;
     signal?.throwIfAborted();
@@ -72,7 +78,6 @@ export class RemoteExecution {
       this.#resolve = resolve;
       this.#reject = reject;
       if (signal !== undefined) {
-        this.#onAbort = () => this.#fail(signal.reason);
         signal.addEventListener("abort", this.#onAbort, { once: true });
         if (signal.aborted) return this.#onAbort();
       }
