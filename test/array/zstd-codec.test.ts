@@ -12,7 +12,9 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { readZarr } from "@zask/anndata";
 import { fromZarr, reduction, slice, type ComputeOptions } from "@zask/array";
+import * as zarr from "zarrita";
 import { registry } from "zarrita";
+import { FileSystemStore } from "@zarrita/storage";
 import { decodeZstd, ZstdError } from "../../packages/array/src/codecs/zstd-codec.ts";
 import { serveFixtures, type FixtureServer } from "../helpers/fixture-server.ts";
 import { PYTHON, skipPython } from "../anndata/python.ts";
@@ -106,6 +108,41 @@ describe("zstd stores written by Python", { skip: skipPython }, () => {
         // numpy gives a float32 mean of float32 values: equal to float64 to float32 rounding
         for (let j = 0; j < 150; j++) assert.equal(got[j], Math.fround(want.adata.meanPerGene[j]!), `${source} mean of gene ${j}`);
       }
+    }
+  });
+});
+
+describe("zstd in zarr v3", () => {
+  it("arrays with a zstd codec (with and without its checksum) read back, from disk and over HTTP, on either thread", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "zask-zstd-v3-"));
+    const v3 = await serveFixtures(root + path.sep);
+    try {
+      const values = Float32Array.from({ length: 100 * 37 }, (_, i) => Math.fround(Math.sin(i) * 1000));
+      for (const [name, configuration] of [
+        ["plain", { level: 0, checksum: false }],
+        ["checksum", { level: 5, checksum: true }],
+      ] as const) {
+        const arr = await zarr.create(zarr.root(new FileSystemStore(root)).resolve(name), {
+          shape: [100, 37],
+          chunkShape: [30, 10],
+          dtype: "float32",
+          codecs: [
+            { name: "bytes", configuration: { endian: "little" } },
+            { name: "zstd", configuration },
+          ],
+        });
+        await zarr.set(arr, null, { data: values, shape: [100, 37], stride: [37, 1] });
+        for (const source of [path.join(root, name), `${v3.url}/${name}`]) {
+          for (const options of MODES) {
+            const r = await (await fromZarr(source)).compute(options);
+            assert.deepEqual(r.shape, [100, 37]);
+            assert.deepEqual(r.data, values, `${source} ${JSON.stringify(options)}`);
+          }
+        }
+      }
+    } finally {
+      await v3.close();
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
