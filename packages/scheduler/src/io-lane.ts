@@ -200,8 +200,8 @@ export class IoLane implements IoContext {
     const own = outer === undefined ? new AbortController().signal : AbortSignal.any([outer]);
     this.signal = own;
     setMaxListeners(0, own);
-    // bound, not an arrow made here: kept on the instance, such a closure kept the lane and the
-    // compute that listens to it through V8's young-generation collections
+    // bound, not an arrow made here: an arrow kept on the instance keeps the lane and the
+    // compute that listens to it alive through V8's young-generation collections
     this.#cancelQueued = this.#cancelAll.bind(this);
     this.fetch = this.fetch.bind(this);
     this.get = this.get.bind(this);

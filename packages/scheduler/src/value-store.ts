@@ -49,8 +49,8 @@ export class ValueStore {
     this.#values = new Array<unknown>(n);
     this.#sizes = new Float64Array(n);
     this.#pending = new Int32Array(n);
-    // bound, not an arrow made here: kept on the instance, such a closure kept the whole run
-    // (and its results) through V8's young-generation collections
+    // bound, not an arrow made here: an arrow kept on the instance keeps the run and its
+    // results alive through V8's young-generation collections
     this.lookup = this.#lookup.bind(this);
   }
 

@@ -1,6 +1,7 @@
 // Importing this module makes zarrita decode blosc chunks with BloscCodec, bz2 and lzma chunks
-// with Bz2Codec and LzmaCodec, zstd chunks with decodeZstd, and vlen-utf8 chunks with decodeVlenUtf8 (main thread and
-// workers alike: each thread that imports it registers in its own zarrita registry).
+// with Bz2Codec and LzmaCodec, zstd chunks with decodeZstd, and vlen-utf8 chunks with
+// decodeVlenUtf8 (main thread and workers alike: each thread that imports it registers in its
+// own zarrita registry).
 import { registry } from "zarrita";
 import { BloscCodec } from "./blosc-codec.js";
 import { checkedSize } from "./checked-size.js";

@@ -52,8 +52,8 @@ export class RemoteExecution {
   #t0 = 0;
   #resolve: (v: unknown[]) => void = () => undefined;
   #reject: (e: unknown) => void = () => undefined;
-  // bound, not an arrow made in run(): kept on the instance, such a closure kept the whole run
-  // (and its results) through V8's young-generation collections
+  // bound, not an arrow made in run(): an arrow kept on the instance keeps the run and its
+  // results alive through V8's young-generation collections
   readonly #onAbort = this.#failBySignal.bind(this);
 
   constructor(plan: Plan, opts: RemoteExecutionOptions) {
