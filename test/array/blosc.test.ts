@@ -272,7 +272,7 @@ test("after registration, the ops' decodeChunk runs BloscCodec: a corrupt chunk 
   });
 });
 
-test("the WebAssembly lz4 kernel repeats overlapping matches of every offset and length as the JS one does", () => {
+test("the WebAssembly lz4 kernel repeats matches of every offset and length as the JS one does, near the block end and far from it", () => {
   const kernels = wasmKernels();
   assert.ok(kernels !== null, "this runtime has WebAssembly SIMD");
   const lengthBytes = (n: number): number[] => {
@@ -281,36 +281,77 @@ test("the WebAssembly lz4 kernel repeats overlapping matches of every offset and
     out.push(n);
     return out;
   };
-  for (let off = 1; off <= 20; off++) {
-    for (const len of [4, 5, 15, 16, 17, 19, 31, 32, 33, 47, 100, 1000]) {
-      // `off` literals, a match of `len` at offset `off`, then three literals to end the block
-      const literals = Array.from({ length: off }, (_, i) => (i * 37 + 1) & 255);
-      const lit = Math.min(off, 15);
-      const ml = Math.min(len - 4, 15);
-      const src = Uint8Array.from([
-        (lit << 4) | ml,
-        ...(lit === 15 ? lengthBytes(off - 15) : []),
-        ...literals,
-        off & 255,
-        off >> 8,
-        ...(ml === 15 ? lengthBytes(len - 4 - 15) : []),
-        0x30,
-        0xa0,
-        0xa1,
-        0xa2,
-      ]);
-      const size = off + len + 3;
-      const want = new Uint8Array(size);
-      for (let i = 0; i < off + len; i++) want[i] = literals[i % off]!;
-      want.set([0xa0, 0xa1, 0xa2], off + len);
-      const js = new Uint8Array(size);
-      assert.equal(decodeLz4Block(src, 0, src.length, js, 0, size), size);
-      assert.deepEqual(js, want, `JS, offset ${off}, length ${len}`);
-      const mem = kernels.prepare(src.length, size, 1);
-      mem.bytes.set(src, mem.input);
-      assert.equal(kernels.lz4(mem.bytes, mem.input, mem.input + src.length, mem.bytes, mem.output, mem.output + size), mem.output + size);
-      assert.deepEqual(mem.bytes.slice(mem.output, mem.output + size), want, `wasm, offset ${off}, length ${len}`);
+  // a tail of 3 literals ends the block right after the match; one of 48 leaves the room the
+  // kernel's fixed-size path for short sequences needs, and a second match runs on that path
+  for (const tail of [3, 48]) {
+    const tailBytes = Array.from({ length: tail }, (_, i) => (0xa0 + i) & 255);
+    for (let off = 1; off <= 20; off++) {
+      for (const len of [4, 5, 15, 16, 17, 18, 19, 31, 32, 33, 47, 100, 1000]) {
+        // `off` literals, a match of `len` at offset `off`, 2 literals and a 5-byte match at
+        // offset `off + 2`, then the tail's literals to end the block
+        const literals = Array.from({ length: off }, (_, i) => (i * 37 + 1) & 255);
+        const lit = Math.min(off, 15);
+        const ml = Math.min(len - 4, 15);
+        const src = Uint8Array.from([
+          (lit << 4) | ml,
+          ...(lit === 15 ? lengthBytes(off - 15) : []),
+          ...literals,
+          off & 255,
+          off >> 8,
+          ...(ml === 15 ? lengthBytes(len - 4 - 15) : []),
+          0x21,
+          0x55,
+          0x66,
+          (off + 2) & 255,
+          (off + 2) >> 8,
+          (Math.min(tail, 15) << 4) | 0,
+          ...(tail >= 15 ? lengthBytes(tail - 15) : []),
+          ...tailBytes,
+        ]);
+        const size = off + len + 2 + 5 + tail;
+        const want = new Uint8Array(size);
+        for (let i = 0; i < off + len; i++) want[i] = literals[i % off]!;
+        want.set([0x55, 0x66], off + len);
+        for (let i = 0; i < 5; i++) want[off + len + 2 + i] = want[off + len + 2 + i - (off + 2)]!;
+        want.set(tailBytes, off + len + 7);
+        const js = new Uint8Array(size);
+        assert.equal(decodeLz4Block(src, 0, src.length, js, 0, size), size);
+        assert.deepEqual(js, want, `JS, offset ${off}, length ${len}, tail ${tail}`);
+        const mem = kernels.prepare(src.length, size, 1);
+        mem.bytes.set(src, mem.input);
+        assert.equal(kernels.lz4(mem.bytes, mem.input, mem.input + src.length, mem.bytes, mem.output, mem.output + size), mem.output + size);
+        assert.deepEqual(mem.bytes.slice(mem.output, mem.output + size), want, `wasm, offset ${off}, length ${len}, tail ${tail}`);
+      }
     }
+  }
+});
+
+test("the WebAssembly lz4 kernel refuses a short sequence's match before the output start, or of offset 0, where the JS one does", () => {
+  const kernels = wasmKernels();
+  assert.ok(kernels !== null, "this runtime has WebAssembly SIMD");
+  // the tail leaves the room the kernel's fixed-size path for short sequences needs
+  const tail = Array.from({ length: 60 }, (_, i) => i);
+  for (const off of [0, 4, 5, 17, 1000]) {
+    // 3 literals, a 4-byte match at `off` (valid only for 1 to 3), then 60 literals
+    const src = Uint8Array.from([0x30, 1, 2, 3, off & 255, off >> 8, 0xf0, 60 - 15, ...tail]);
+    const size = 3 + 4 + 60;
+    const jsFault = (() => {
+      try {
+        decodeLz4Block(src, 0, src.length, new Uint8Array(size), 0, size);
+      } catch (e) {
+        return (e as { offset?: number }).offset;
+      }
+      return undefined;
+    })();
+    assert.notEqual(jsFault, undefined, `JS refuses offset ${off}`);
+    const mem = kernels.prepare(src.length, size, 1);
+    mem.bytes.set(src, mem.input);
+    assert.throws(
+      () => kernels.lz4(mem.bytes, mem.input, mem.input + src.length, mem.bytes, mem.output, mem.output + size),
+      // the offset counts from the start of the kernels' memory, where the block was copied
+      (e: unknown) => e instanceof Error && (e as { offset?: number }).offset === mem.input + jsFault!,
+      `wasm refuses offset ${off} where JS does (${jsFault})`,
+    );
   }
 });
 

@@ -46,6 +46,27 @@ int32_t lz4_decode(const u8 *src, u32 start, u32 end, u8 *dst, u32 dstart, u32 d
   for (;;) {
     u32 token = src[ip++];
     u32 lit = token >> 4;
+    u32 ml = token & 15;
+    u32 off;
+    // Most sequences of numeric planes are short: both lengths in the token, far from both
+    // ends. Their literal and a match from 16 or more bytes back then take fixed-size copies
+    // with one bounds test for the whole sequence.
+    if (lit < 15 && ml < 15 && end - ip >= 32 && dend - op >= 48) {
+      copy16(dst + op, src + ip);
+      ip += lit;
+      op += lit;
+      off = src[ip] | ((u32)src[ip + 1] << 8);
+      ip += 2;
+      if (off >= 16 && off <= op - dstart) {
+        u8 *d = dst + op;
+        copy16(d, d - off);
+        copy16(d + 16, d - off + 16);
+        op += ml + 4;
+        continue;
+      }
+      if (off == 0 || off > op - dstart) { fault_at = ip - 2; return -1; }
+      goto match;
+    }
     if (lit == 15 && extra_length(src, &ip, end, &lit) < 0) return -1;
     if (lit > end - ip || lit > dend - op) { fault_at = ip; return -1; }
     if (lit <= 16) {
@@ -57,10 +78,10 @@ int32_t lz4_decode(const u8 *src, u32 start, u32 end, u8 *dst, u32 dstart, u32 d
     op += lit;
     if (ip >= end) return (int32_t)op;
     if (end - ip < 2) { fault_at = ip; return -1; }
-    u32 off = src[ip] | ((u32)src[ip + 1] << 8);
+    off = src[ip] | ((u32)src[ip + 1] << 8);
     if (off == 0 || off > op - dstart) { fault_at = ip; return -1; }
     ip += 2;
-    u32 ml = token & 15;
+  match:
     if (ml == 15 && extra_length(src, &ip, end, &ml) < 0) return -1;
     ml += 4;
     if (ml > dend - op) { fault_at = ip; return -1; }
@@ -70,9 +91,13 @@ int32_t lz4_decode(const u8 *src, u32 start, u32 end, u8 *dst, u32 dstart, u32 d
     if (off >= 16) {
       // non-overlapping 16-byte steps; the last one may run into the slack
       for (u32 k = 0; k < ml; k += 16) copy16(d + k, r + k);
-    } else if (off == 1) {
-      // a run of one byte (the zero planes of small integers): 16-byte stores of it
-      v128_t b = wasm_i8x16_splat(r[0]);
+    } else if (off == 1 || off == 2 || off == 4 || off == 8) {
+      // a pattern that 16 bytes repeat whole (off = 1: the zero planes of small integers;
+      // 2 to 8: the low planes of sorted indices): 16-byte stores of it
+      v128_t b = off == 1 ? wasm_v128_load8_splat(r)
+               : off == 2 ? wasm_v128_load16_splat(r)
+               : off == 4 ? wasm_v128_load32_splat(r)
+                          : wasm_v128_load64_splat(r);
       for (u32 k = 0; k < ml; k += 16) wasm_v128_store(d + k, b);
     } else {
       // overlapping: the pattern repeats every `off` bytes. Its first 16 bytes in order (into
