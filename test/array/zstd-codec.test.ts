@@ -15,7 +15,7 @@ import { fromZarr, reduction, slice, type ComputeOptions } from "@zask/array";
 import * as zarr from "zarrita";
 import { registry } from "zarrita";
 import { FileSystemStore } from "@zarrita/storage";
-import { decodeZstd, ZstdError } from "../../packages/array/src/codecs/zstd-codec.ts";
+import { decodeZstd, decodeZstdGrowing, zstdDeclaredSize, ZstdError } from "../../packages/array/src/codecs/zstd-codec.ts";
 import { serveFixtures, type FixtureServer } from "../helpers/fixture-server.ts";
 import { PYTHON, skipPython } from "../anndata/python.ts";
 import { findCause } from "./bad-stores.ts";
@@ -85,7 +85,7 @@ describe("zstd stores written by Python", { skip: skipPython }, () => {
     }
   });
 
-  it("vlen-utf8 strings compressed with zstd (no fixed size: numcodecs' decoder) read back", async () => {
+  it("vlen-utf8 strings compressed with zstd (no fixed size: bounded by the frames' declared size) read back", async () => {
     for (const source of sources("dense.zarr/s")) {
       const r = await (await fromZarr(source)).compute();
       assert.deepEqual(Array.from(r.data as ArrayLike<string>), want.s.values, source);
@@ -146,6 +146,28 @@ describe("zstd in zarr v3", () => {
     }
   });
 });
+
+/** A zstd frame that does not say what it holds (as a streaming writer makes them): raw blocks of `content`, or RLE blocks of `rle` bytes. */
+function undeclaredFrame(content: Uint8Array, rle?: { byte: number; length: number }): Uint8Array {
+  const parts: number[] = [0x28, 0xb5, 0x2f, 0xfd, 0b0000_0000, 0x58]; // no size, a window of 2^21 bytes
+  const blockHeader = (size: number, type: number, last: boolean) => {
+    const h = (size << 3) | (type << 1) | (last ? 1 : 0);
+    parts.push(h & 0xff, (h >> 8) & 0xff, (h >> 16) & 0xff);
+  };
+  if (rle !== undefined) {
+    for (let left = rle.length; left > 0; left -= 1 << 17) {
+      blockHeader(Math.min(left, 1 << 17), 1, left <= 1 << 17);
+      parts.push(rle.byte);
+    }
+  } else {
+    for (let at = 0; at < content.length || at === 0; at += 1 << 17) {
+      const block = content.subarray(at, at + (1 << 17));
+      blockHeader(block.length, 0, at + (1 << 17) >= content.length);
+      for (const b of block) parts.push(b);
+    }
+  }
+  return Uint8Array.from(parts);
+}
 
 /** A zstd frame that says it holds `contentSize` bytes, with one raw block of `block`. */
 function frameClaiming(contentSize: bigint, block: Uint8Array): Uint8Array {
@@ -222,6 +244,98 @@ describe("bad zstd chunks", { skip: skipPython }, () => {
       assert.ok(process.memoryUsage().rss - rss < 256 * 2 ** 20, "RSS grew by less than 256 MiB");
     });
   }
+});
+
+describe("bad zstd chunks of strings", { skip: skipPython }, () => {
+  let bad: string;
+  let badServer: FixtureServer;
+  before(async () => {
+    bad = await mkdtemp(path.join(tmpdir(), "zask-zstd-bad-s-"));
+    await cp(path.join(dir, "dense.zarr"), path.join(bad, "dense.zarr"), { recursive: true });
+    badServer = await serveFixtures(bad + path.sep);
+  });
+  after(async () => {
+    await badServer.close();
+    await rm(bad, { recursive: true, force: true });
+  });
+
+  // a chunk of strings has no size in its metadata: what its frames declare is checked instead
+  const damages: [string, () => Uint8Array][] = [
+    ["a frame claiming 1 TiB", () => frameClaiming(2n ** 40n, new Uint8Array(16).fill(1))],
+    ["a frame claiming 3 GiB", () => frameClaiming(3n * 2n ** 30n, new Uint8Array(16).fill(1))],
+    ["bytes that are not zstd", () => new Uint8Array(300).fill(0x5a)],
+    ["a frame cut inside a block", () => undeclaredFrame(new Uint8Array(500).fill(7)).subarray(0, 200)],
+  ];
+  for (const [what, make] of damages) {
+    it(`${what}: a ZstdError inside a ChunkDecodeError naming the chunk, nothing allocated for the claim`, async () => {
+      await writeFile(path.join(bad, "dense.zarr/s/0"), make());
+      const rss = process.memoryUsage().rss;
+      for (const source of [path.join(bad, "dense.zarr/s"), `${badServer.url}/dense.zarr/s`]) {
+        for (const options of MODES) {
+          const error = await (await fromZarr(source)).compute(options).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          const decode = findCause(error, (c): c is Error & { chunkKey: string } => c instanceof Error && c.name === "ChunkDecodeError");
+          assert.ok(decode !== undefined, `${source} ${JSON.stringify(options)}: expected a ChunkDecodeError, got ${String(error)}`);
+          assert.equal(decode.chunkKey, "0");
+          assert.ok(
+            findCause(error, (c): c is Error => c instanceof Error && c.name === "ZstdError"),
+            `${source} ${JSON.stringify(options)}: refused as a ZstdError, got ${String(error)}`,
+          );
+        }
+      }
+      assert.ok(process.memoryUsage().rss - rss < 256 * 2 ** 20, "RSS grew by less than 256 MiB");
+    });
+  }
+
+  it("a chunk of strings whose frame does not declare its size reads back", async () => {
+    const original = await readFile(path.join(dir, "dense.zarr/s/0"));
+    const declared = zstdDeclaredSize(original);
+    assert.ok(declared !== undefined && declared > 0, "numcodecs declares the size");
+    const content = (await decodeZstd(original, declared))!;
+    await writeFile(path.join(bad, "dense.zarr/s/0"), undeclaredFrame(content));
+    for (const source of [path.join(bad, "dense.zarr/s"), `${badServer.url}/dense.zarr/s`]) {
+      for (const options of MODES) {
+        const r = await (await fromZarr(source)).compute(options);
+        assert.deepEqual(Array.from(r.data as ArrayLike<string>), want.s.values, `${source} ${JSON.stringify(options)}`);
+      }
+    }
+  });
+});
+
+describe("zstdDeclaredSize", () => {
+  it("sums the sizes frames declare, skips skippable frames, and says when a frame declares none", async () => {
+    const Zstd = (
+      await (registry.get("zstd") as () => Promise<{ fromConfig(c: object, m: object): { encode(d: Uint8Array): Promise<Uint8Array> } }>)()
+    ).fromConfig({ level: 1 }, { shape: [70_000], dataType: "uint8" });
+    const a = await Zstd.encode(Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) % 251));
+    const b = await Zstd.encode(new Uint8Array(300).fill(9));
+    assert.equal(zstdDeclaredSize(a), 70_000);
+    const skippable = Uint8Array.from([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    const both = new Uint8Array([...a, ...skippable, ...b]);
+    assert.equal(zstdDeclaredSize(both), 70_300);
+    const whole = (await decodeZstd(both, 70_300))!;
+    assert.equal(whole.length, 70_300);
+    assert.equal(zstdDeclaredSize(new Uint8Array([...a, ...undeclaredFrame(new Uint8Array(10))])), undefined);
+    assert.equal(zstdDeclaredSize(frameClaiming(1000n, new Uint8Array(1000))), 1000);
+    // a claim past the largest chunk, a cut header or block, and other bytes are refused
+    assert.throws(() => zstdDeclaredSize(frameClaiming(2n ** 40n, new Uint8Array(4))), /declare/);
+    assert.throws(() => zstdDeclaredSize(a.subarray(0, 7)), ZstdError);
+    assert.throws(() => zstdDeclaredSize(a.subarray(0, a.length - 1)), ZstdError);
+    assert.throws(() => zstdDeclaredSize(new Uint8Array(16).fill(0x5a)), /magic/);
+    assert.throws(() => zstdDeclaredSize(new Uint8Array(0)), ZstdError);
+  });
+
+  it("undeclared frames decode into room doubled up to the limit, and past it are a ZstdError", async () => {
+    const frame = undeclaredFrame(new Uint8Array(0), { byte: 0x61, length: 3_000_000 });
+    assert.ok(frame.length < 200, "RLE blocks: a small frame");
+    assert.equal(zstdDeclaredSize(frame), undefined);
+    const bytes = (await decodeZstdGrowing(frame, 4 * 2 ** 20))!;
+    assert.equal(bytes.length, 3_000_000);
+    assert.ok(bytes.every((b) => b === 0x61));
+    await assert.rejects(decodeZstdGrowing(frame, 2 ** 20), (e: unknown) => e instanceof ZstdError && /without declaring its size/.test(e.message));
+  });
 });
 
 describe("decodeZstd", () => {

@@ -2,12 +2,14 @@
 // anndata's v3 stores; v2 `numcodecs.zstd`). Decodes with upstream zstd built for WebAssembly:
 // the binary that @foxglove/wasm-zstd ships, driven by glue of our own, since that package's
 // wrapper uses a failed allocation's null pointer as a buffer. The output is bounded by the
-// chunk's size from its metadata, never by what the frame header claims. Encoding, and chunks
-// of values without a fixed size, stay with zarrita's codec (numcodecs' build).
+// chunk's size from its metadata, never by what the frame header claims; a chunk of values
+// without a fixed size (strings) by the sizes its frames declare, checked before anything is
+// allocated. Encoding stays with zarrita's codec (numcodecs' build).
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { ZaskError } from "@zask/graph";
 import { registerErrorClass } from "@zask/scheduler/error-transfer";
+import { MAX_CHUNK_BYTES } from "../zarr-metadata.js";
 import { exactDecodedBytes, maxDecodedBytes, type CodecChunkMeta } from "./decoded-size.js";
 
 /**
@@ -29,6 +31,12 @@ registerErrorClass("ZstdError", ZstdError);
 /** The most one decode may hold in the module's memory (input and output): larger chunks take numcodecs. */
 const MAX_WASM_BYTES = 2 ** 30;
 const PAGE = 65536;
+
+/**
+ * The most a chunk of strings whose frames do not declare their size may decode to: it is
+ * decoded into room doubled from a guess up to this. Python's numcodecs declares the size.
+ */
+export const MAX_UNDECLARED_BYTES = 2 ** 28;
 
 // The few WebAssembly JS API types used here (this project's TypeScript libs have no DOM).
 interface WasmMemory {
@@ -126,6 +134,97 @@ export async function decodeZstd(data: Uint8Array, capacity: number): Promise<Ui
   }
 }
 
+/** Bytes of a frame header's Dictionary_ID field, by its flag. */
+const DICT_ID_BYTES = [0, 1, 2, 4];
+/** Bytes of a frame header's Frame_Content_Size field, by its flag (flag 0: 1 with a single segment, else 0). */
+const CONTENT_SIZE_BYTES = [0, 2, 4, 8];
+
+/**
+ * The bytes the zstd frames of `data` declare they decode to, summed over the frames (skippable
+ * frames hold none): `undefined` when a frame does not declare its size. Walks the frame and
+ * block headers only, so a claim is known before anything is allocated for it. A
+ * {@link ZstdError} when the frames are cut short or not zstd, or declare more than the
+ * largest chunk (`MAX_CHUNK_BYTES`).
+ *
+ * @example
+ * ```ts
+ * const n = zstdDeclaredSize(chunk); // e.g. 81234, or undefined for a streamed frame
+ * ```
+ */
+export function zstdDeclaredSize(data: Uint8Array): number | undefined {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const cut = (at: number, what: string): ZstdError => new ZstdError(`Zstd data of ${data.byteLength} bytes ends inside ${what} at byte ${at}`);
+  let total = 0;
+  let declared = true;
+  let at = 0;
+  if (data.byteLength === 0) throw new ZstdError("Empty zstd data");
+  while (at < data.byteLength) {
+    if (at + 4 > data.byteLength) throw cut(at, "a frame's magic number");
+    const magic = view.getUint32(at, true);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      // a skippable frame: its size, then that many bytes of no content
+      if (at + 8 > data.byteLength) throw cut(at, "a skippable frame's header");
+      at += 8 + view.getUint32(at + 4, true);
+      if (at > data.byteLength) throw cut(data.byteLength, "a skippable frame");
+      continue;
+    }
+    if (magic !== 0xfd2fb528) throw new ZstdError(`Expected a zstd frame at byte ${at}, got magic number 0x${magic.toString(16)}`);
+    if (at + 5 > data.byteLength) throw cut(at, "a frame header");
+    const descriptor = data[at + 4]!;
+    if (descriptor & 0x08) throw new ZstdError(`A zstd frame header at byte ${at} sets its reserved bit`);
+    const single = (descriptor >> 5) & 1;
+    const sizeFlag = descriptor >> 6;
+    const sizeBytes = sizeFlag === 0 ? single : CONTENT_SIZE_BYTES[sizeFlag]!;
+    const sizeAt = at + 5 + (single ? 0 : 1) + DICT_ID_BYTES[descriptor & 3]!;
+    at = sizeAt + sizeBytes;
+    if (at > data.byteLength) throw cut(data.byteLength, "a frame header");
+    if (sizeBytes === 0) declared = false;
+    else if (sizeBytes === 1) total += data[sizeAt]!;
+    else if (sizeBytes === 2) total += view.getUint16(sizeAt, true) + 256;
+    else if (sizeBytes === 4) total += view.getUint32(sizeAt, true);
+    else total += Number(view.getBigUint64(sizeAt, true));
+    if (total > MAX_CHUNK_BYTES)
+      throw new ZstdError(`Zstd frames declare ${total} bytes or more, past the largest chunk zask reads (${MAX_CHUNK_BYTES} bytes)`);
+    // the blocks: a 3-byte header each (last flag, type, size), raw and compressed ones followed by their size
+    for (let last = 0; last === 0; ) {
+      if (at + 3 > data.byteLength) throw cut(at, "a block header");
+      const header = data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16);
+      last = header & 1;
+      const type = (header >> 1) & 3;
+      if (type === 3) throw new ZstdError(`A zstd block at byte ${at} has the reserved type`);
+      at += 3 + (type === 1 ? 1 : header >>> 3);
+      if (at > data.byteLength) throw cut(data.byteLength, "a block");
+    }
+    if (descriptor & 0x04) at += 4;
+    if (at > data.byteLength) throw cut(data.byteLength, "a frame's checksum");
+  }
+  return declared ? total : undefined;
+}
+
+/**
+ * {@link decodeZstd} for frames that do not declare their size: into room doubled from a
+ * guess until they fit, up to `limit` bytes (then a {@link ZstdError}); `null` as decodeZstd.
+ *
+ * @example
+ * ```ts
+ * const bytes = await decodeZstdGrowing(streamedChunk, MAX_UNDECLARED_BYTES);
+ * ```
+ */
+export async function decodeZstdGrowing(data: Uint8Array, limit: number): Promise<Uint8Array | null> {
+  for (let room = Math.min(limit, Math.max(PAGE, 4 * data.byteLength)); ; room = Math.min(limit, 2 * room)) {
+    try {
+      return await decodeZstd(data, room);
+    } catch (e) {
+      // the decoder says only that the frames failed: too little room, or corrupt data
+      if (!(e instanceof ZstdError) || room >= limit) {
+        if (e instanceof ZstdError)
+          throw new ZstdError(`Corrupt zstd data (${data.byteLength} bytes), or it decodes to more than ${limit} bytes without declaring its size`);
+        throw e;
+      }
+    }
+  }
+}
+
 interface InnerCodec {
   readonly kind?: string;
   encode(data: Uint8Array): Promise<Uint8Array> | Uint8Array;
@@ -148,9 +247,20 @@ export function zstdCodec(inner: () => InnerClass | Promise<InnerClass>): () => 
     return {
       fromConfig(config: unknown, meta?: CodecChunkMeta): InnerCodec {
         const codec = Inner.fromConfig(config, meta);
-        // values without a fixed size have no bound but the largest chunk: numcodecs' build
-        // sizes those by the frame's header
-        if (exactDecodedBytes(meta) === undefined) return codec;
+        // values without a fixed size (strings): bounded by the size the frames declare, checked
+        // against the largest chunk before numcodecs' build (which allocates what a frame
+        // declares) may see them
+        if (exactDecodedBytes(meta) === undefined) {
+          return {
+            kind: "bytes_to_bytes",
+            encode: (data) => codec.encode(data),
+            async decode(data) {
+              const declared = zstdDeclaredSize(data);
+              if (declared === undefined) return (await decodeZstdGrowing(data, MAX_UNDECLARED_BYTES)) ?? codec.decode(data);
+              return (await decodeZstd(data, declared)) ?? codec.decode(data);
+            },
+          };
+        }
         const capacity = maxDecodedBytes(meta);
         return {
           kind: "bytes_to_bytes",
