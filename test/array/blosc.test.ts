@@ -10,7 +10,7 @@ import { BloscCodec } from "../../packages/array/dist/codecs/blosc-codec.js";
 import { decodeBloscSync, isNativeBlosc, readBloscHeader } from "../../packages/array/dist/codecs/blosc-decode.js";
 // Built modules throughout: the ops decodeChunk loads is dist, and its BloscError must be this one.
 import { BloscError } from "@zask/array";
-import { decodeLz4Block } from "../../packages/array/dist/codecs/lz4-block.js";
+import { Lz4Fault, decodeLz4Block } from "../../packages/array/dist/codecs/lz4-block.js";
 import { wasmKernels } from "../../packages/array/dist/codecs/blosc-kernels.js";
 import { registerBloscCodec } from "../../packages/array/dist/codecs/register.js";
 import { prng } from "./helpers.ts";
@@ -321,6 +321,36 @@ test("the WebAssembly lz4 kernel repeats matches of every offset and length as t
         mem.bytes.set(src, mem.input);
         assert.equal(kernels.lz4(mem.bytes, mem.input, mem.input + src.length, mem.bytes, mem.output, mem.output + size), mem.output + size);
         assert.deepEqual(mem.bytes.slice(mem.output, mem.output + size), want, `wasm, offset ${off}, length ${len}, tail ${tail}`);
+      }
+    }
+  }
+});
+
+test("a block that ends right after a match (its last sequence must hold only literals) is refused by both kernels", () => {
+  const kernels = wasmKernels();
+  assert.ok(kernels !== null, "this runtime has WebAssembly SIMD");
+  const literals = Array.from({ length: 60 }, (_, i) => i + 1);
+  // 3 literals and a 4-byte match; 60 literals and a 4-byte match
+  const short = Uint8Array.from([0x30, 1, 2, 3, 1, 0]);
+  const long = Uint8Array.from([0xf0, 60 - 15, ...literals, 1, 0]);
+  for (const [src, made] of [
+    [short, 7],
+    [long, 64],
+  ] as const) {
+    // room for exactly what it makes, and room to spare (where the kernel's fixed-size path runs)
+    for (const size of [made, made + 100]) {
+      assert.throws(() => decodeLz4Block(src, 0, src.length, new Uint8Array(size), 0, size), Lz4Fault, `JS, ${src.length} bytes into ${size}`);
+      // what lies past the block's end (the kernels' slack) must not be read as another
+      // sequence: a zero there would read as an empty last one
+      for (const slack of [0x00, 0x10, 0x11]) {
+        const mem = kernels.prepare(src.length, size, 1);
+        mem.bytes.set(src, mem.input);
+        mem.bytes.fill(slack, mem.input + src.length, mem.input + src.length + 64);
+        assert.throws(
+          () => kernels.lz4(mem.bytes, mem.input, mem.input + src.length, mem.bytes, mem.output, mem.output + size),
+          Lz4Fault,
+          `wasm, ${src.length} bytes into ${size}, slack ${slack}`,
+        );
       }
     }
   }

@@ -42,8 +42,10 @@ static inline int extra_length(const u8 *src, u32 *ip, u32 end, u32 *n) {
 __attribute__((export_name("lz4_decode")))
 int32_t lz4_decode(const u8 *src, u32 start, u32 end, u8 *dst, u32 dstart, u32 dend) {
   u32 ip = start, op = dstart;
-  if (ip >= end) { fault_at = ip; return -1; }
   for (;;) {
+    // the last sequence holds literals only: a block that ends after a match is malformed, and
+    // `end - ip` below must not wrap
+    if (ip >= end) { fault_at = ip; return -1; }
     u32 token = src[ip++];
     u32 lit = token >> 4;
     u32 ml = token & 15;
