@@ -234,7 +234,9 @@ type InnerClass = { fromConfig(config: unknown, meta?: CodecChunkMeta): InnerCod
 
 /**
  * The zstd codec class to register in place of zarrita's `inner` (`registry.get("zstd")`): it
- * decodes chunks of fixed-size values with {@link decodeZstd} and hands the rest to `inner`.
+ * decodes with {@link decodeZstd}, into the chunk's size for fixed-size values and into what
+ * the frames declare ({@link zstdDeclaredSize}) for strings, and hands `inner` only what does
+ * not fit this thread's module (and all encoding).
  *
  * @example
  * ```ts
@@ -247,26 +249,18 @@ export function zstdCodec(inner: () => InnerClass | Promise<InnerClass>): () => 
     return {
       fromConfig(config: unknown, meta?: CodecChunkMeta): InnerCodec {
         const codec = Inner.fromConfig(config, meta);
-        // values without a fixed size (strings): bounded by the size the frames declare, checked
-        // against the largest chunk before numcodecs' build (which allocates what a frame
-        // declares) may see them
-        if (exactDecodedBytes(meta) === undefined) {
-          return {
-            kind: "bytes_to_bytes",
-            encode: (data) => codec.encode(data),
-            async decode(data) {
-              const declared = zstdDeclaredSize(data);
-              if (declared === undefined) return (await decodeZstdGrowing(data, MAX_UNDECLARED_BYTES)) ?? codec.decode(data);
-              return (await decodeZstd(data, declared)) ?? codec.decode(data);
-            },
-          };
-        }
+        // values without a fixed size (strings) are bounded by the size their frames declare,
+        // checked against the largest chunk before numcodecs' build (which allocates what a
+        // frame declares) may see them
+        const fixed = exactDecodedBytes(meta) !== undefined;
         const capacity = maxDecodedBytes(meta);
         return {
           kind: "bytes_to_bytes",
           encode: (data) => codec.encode(data),
           async decode(data) {
-            return (await decodeZstd(data, capacity)) ?? codec.decode(data);
+            const room = fixed ? capacity : zstdDeclaredSize(data);
+            const out = room === undefined ? await decodeZstdGrowing(data, MAX_UNDECLARED_BYTES) : await decodeZstd(data, room);
+            return out ?? codec.decode(data);
           },
         };
       },
