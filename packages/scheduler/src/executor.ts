@@ -24,7 +24,7 @@
  * worker request), {@link FusedRunner} (a fused node whose segments span lanes).
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { Alias, DataNode, Fused, Task, opName, type OpRef } from "@zask/graph";
+import { Alias, DataNode, Fused, Task, opName, type Op, type OpRef } from "@zask/graph";
 import type { Callbacks, FinishInfo, TaskInfo } from "./callbacks.js";
 import { DispatchPolicy, Route } from "./dispatch-policy.js";
 import { TaskError } from "./errors.js";
@@ -62,6 +62,27 @@ export interface ExecutionOptions {
   readonly pool: PoolLaneOptions;
   /** Bound on fused tasks fetched (or fetching) but not yet handed to a worker. */
   readonly staging: StagingOptions;
+}
+
+/**
+ * Whether a fused node's ops are io ops followed by inline ones (plain functions count as
+ * inline), with no cpu op: it runs whole on the main thread, inside the I/O gate.
+ */
+function fetchesThenInline(ops: readonly Op[]): boolean {
+  const first = ops[0];
+  if (first === undefined || typeof first === "function" || first.lane !== "io") return false;
+  let s = 1;
+  while (s < ops.length && isIoOp(ops[s]!)) s++;
+  if (s === ops.length) return false;
+  for (; s < ops.length; s++) {
+    const op = ops[s]!;
+    if (typeof op !== "function" && op.lane !== "inline") return false;
+  }
+  return true;
+}
+
+function isIoOp(op: Op): boolean {
+  return typeof op !== "function" && op.lane === "io";
 }
 
 /** A loop yields to the event loop after running this long. */
@@ -250,6 +271,9 @@ export class Execution {
       return this.#runInline(i);
     }
     if (node instanceof Fused) {
+      // fetches followed only by main-thread steps (a small read's pick): one io task, its
+      // fetches started together, with no steps built to split it by lane
+      if (fetchesThenInline(node.ops)) return this.#ioGate.submit(i);
       const segs = this.#policy.segments(node);
       // one run of inline-worthy steps (e.g. a small load + reduce): no async machinery
       const first = segs[0]!;
@@ -309,7 +333,8 @@ export class Execution {
     Promise.resolve(p).then(
       (x) => {
         this.#ioGate.release();
-        this.#complete(i, x, "io", t0);
+        // a fused node here fetched and then ran its main-thread steps (see fetchesThenInline)
+        this.#complete(i, x, this.#hooks && this.#plan.nodes[i] instanceof Fused ? "io+inline" : "io", t0);
         this.#drain();
       },
       (e: unknown) => {
