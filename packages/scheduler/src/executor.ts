@@ -32,7 +32,7 @@ import type { Segment } from "./fused-segments.js";
 import { FusedRunner } from "./fused-runner.js";
 import { Gate } from "./gate.js";
 import type { IoLane } from "./io-lane.js";
-import { MainEvaluator, isThenable, type OpTable } from "./main-evaluator.js";
+import { MainEvaluator, isIo, isThenable, type OpTable } from "./main-evaluator.js";
 import { opCosts, type Stat } from "./op-costs.js";
 import type { Plan } from "./plan.js";
 import { PoolLane, type PoolLaneOptions } from "./pool-lane.js";
@@ -69,20 +69,14 @@ export interface ExecutionOptions {
  * inline), with no cpu op: it runs whole on the main thread, inside the I/O gate.
  */
 function fetchesThenInline(ops: readonly Op[]): boolean {
-  const first = ops[0];
-  if (first === undefined || typeof first === "function" || first.lane !== "io") return false;
-  let s = 1;
-  while (s < ops.length && isIoOp(ops[s]!)) s++;
-  if (s === ops.length) return false;
+  let s = 0;
+  while (s < ops.length && isIo(ops[s]!)) s++;
+  if (s === 0 || s === ops.length) return false;
   for (; s < ops.length; s++) {
     const op = ops[s]!;
     if (typeof op !== "function" && op.lane !== "inline") return false;
   }
   return true;
-}
-
-function isIoOp(op: Op): boolean {
-  return typeof op !== "function" && op.lane === "io";
 }
 
 /** A loop yields to the event loop after running this long. */

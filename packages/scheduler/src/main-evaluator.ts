@@ -30,7 +30,7 @@ export function isThenable(x: unknown): x is PromiseLike<unknown> {
 }
 
 /** Whether `op` runs on the I/O lane. */
-function isIo(op: OpRef | OpFunction): boolean {
+export function isIo(op: OpRef | OpFunction): boolean {
   return typeof op !== "function" && op.lane === "io";
 }
 
