@@ -46,7 +46,7 @@ import type { MemoryResult } from "./lib/memory.ts";
 import { startLoggingServer } from "./lib/nginx.ts";
 import type { LogSegment, LoggingServer } from "./lib/nginx.ts";
 import { PeerSession } from "./lib/peer.ts";
-import { pairedRatio, ratio, renderMarkdown, TARGETS } from "./lib/report.ts";
+import { pairedRatio, ratio, renderMarkdown, TARGETS, warmingRuns } from "./lib/report.ts";
 import { chunkings, QUERIES, QUERY_LABELS } from "./lib/results.ts";
 import type { ChunkingResult, QueryFigures, QueryName, Reader, Results } from "./lib/results.ts";
 import { median } from "./lib/stats.ts";
@@ -184,6 +184,12 @@ async function main(signal: AbortSignal): Promise<void> {
           notes.push(`${reader} made ${f.requestsPerRun.join("/")} requests in its runs of ${query} on ${c.name} (marked * in the table).`);
         if (reader === "zask" && f.predictedRequests !== undefined && f.predictedRequests !== f.requests) {
           notes.push(`plan predicted ${f.predictedRequests} requests for ${query} on ${c.name}, the server saw ${f.requests}.`);
+        }
+        const warming = reader === "zask" ? (warmingRuns(f) ?? 0) : 0;
+        if (warming * 4 > f.runsMs.length) {
+          notes.push(
+            `zask faulted in over 100 fresh pages in ${warming} of its ${f.runsMs.length} runs of ${query} on ${c.name}: runs like these time the growth of a young process's heap, not the query (see whether more --warmups leave them behind).`,
+          );
         }
       }
     }

@@ -17,6 +17,24 @@ export const TARGETS: readonly { store: string; query: QueryName; maxRatio: numb
 /** Runs with at most this many page faults touched (almost) no fresh memory. */
 const FEW_FAULTS = 16;
 
+/** A run that faults in more pages than this (400 KiB) touched that much memory new to its process. */
+const MANY_FAULTS = 100;
+
+/**
+ * How many of a reader's runs faulted in more than {@link MANY_FAULTS} pages, or `undefined`
+ * when it recorded none. In zask's process, runs like these come while its malloc heap is still
+ * growing to hold what V8 frees only at its next young-generation collection: they time that
+ * growth, which more warm-ups leave behind.
+ *
+ * @example
+ * ```ts
+ * warmingRuns(results.chunkings[0].queries.one_gene.zask); // 2
+ * ```
+ */
+export function warmingRuns(figures: QueryFigures | undefined): number | undefined {
+  return figures?.faultsPerRun?.filter((n) => n > MANY_FAULTS).length;
+}
+
 /** zask's median time over dask's for one query on one store, when both ran. */
 export function ratio(chunking: ChunkingResult | undefined, query: QueryName): number | undefined {
   const figures = chunking?.queries[query];
