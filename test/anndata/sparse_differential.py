@@ -8,7 +8,7 @@ Run with the reference stack (anndata 0.8, zarr 2.13, scipy, numpy, from Debian)
 With numpy's default_rng(SEED), writes into OUTDIR a handful of AnnData stores whose X is a
 CSR or CSC matrix (shapes from 1 x 1 to about 300 x 200, densities from 0 to 60%, empty rows
 and columns, all-zero, single-row and single-column matrices, explicit stored zeros, lines
-with unsorted indices; float32, float64, int32, uint8 and bool data; int32 or int64 indices and indptr;
+with unsorted indices, lines storing an index twice; float32, float64, int32, uint8 and bool data; int32 or int64 indices and indptr;
 data/indices rewritten in chunks that do not divide nnz, of length 1 or longer than nnz, with
 blosc, zlib or no compressor), and OUTDIR/expected.json: per store its parameters and a list
 of queries, each a pipeline of steps (zero-preserving elementwise maps, an outer selection of
@@ -83,7 +83,43 @@ def make_matrix(kind, rows, cols, density, fmt, dtype):
             m.indices[lo:hi] = m.indices[p]
             m.data[lo:hi] = m.data[p]
         m.has_sorted_indices = False
+    if kind == "duplicates":
+        m = with_duplicates(m)
     return m
+
+
+def with_duplicates(m):
+    """A valid matrix scipy has not summed up: about a third of the stored values split in two at
+    the same index, a few indices holding a pair that sums to zero, each line shuffled. Its
+    toarray, the reference, adds the parts up, as scipy's own reductions do."""
+    indptr, indices, data = [0], [], []
+    signed = m.dtype.kind != "u" and m.dtype != np.bool_
+    for a in range(m.indptr.size - 1):
+        line_ix, line_v = [], []
+        lo, hi = m.indptr[a], m.indptr[a + 1]
+        for j, v in zip(m.indices[lo:hi], m.data[lo:hi]):
+            if rng.random() < 0.35:
+                part = v if m.dtype == np.bool_ else (v // 2 if m.dtype.kind in "iu" else np.asarray(v * 0.25, dtype=m.dtype))
+                line_ix += [j, j]
+                line_v += [part, v if m.dtype == np.bool_ else v - part]
+            else:
+                line_ix.append(j)
+                line_v.append(v)
+        free = sorted(set(range(m.shape[1] if m.format == "csr" else m.shape[0])) - set(line_ix))
+        if signed and free and rng.random() < 0.2:
+            j = int(rng.choice(free))
+            line_ix += [j, j]
+            line_v += [np.asarray(3, dtype=m.dtype), np.asarray(-3, dtype=m.dtype)]
+        order = rng.permutation(len(line_ix))
+        indices += [line_ix[k] for k in order]
+        data += [line_v[k] for k in order]
+        indptr.append(len(indices))
+    cls = sparse.csr_matrix if m.format == "csr" else sparse.csc_matrix
+    out = cls((np.asarray(data, dtype=m.dtype), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)), shape=m.shape)
+    out.has_sorted_indices = False
+    out.has_canonical_format = False
+    assert not out.has_canonical_format and out.nnz >= m.nnz
+    return out
 
 
 def chunk_length(nnz):
@@ -106,7 +142,7 @@ def chunk_length(nnz):
     return nnz + 1
 
 
-STORE_KINDS = ["one-by-one", "single-row", "single-column", "all-zero", "empty-lines", "explicit-zeros", "unsorted-indices", "random", "large"]
+STORE_KINDS = ["one-by-one", "single-row", "single-column", "all-zero", "empty-lines", "explicit-zeros", "unsorted-indices", "duplicates", "random", "large"]
 DTYPES = ["float32", "float64", "int32", "uint8", "bool"]
 
 

@@ -266,6 +266,42 @@ test("the pick kernel agrees with a plain loop on random indices and selections,
   }
 });
 
+test("the line check kernel finds an index stored twice or out of order in any line, at any position a SIMD step can hold", () => {
+  const k = wasmKernels()!;
+  const rand = prng(9);
+  for (let round = 0; round < 400; round++) {
+    // lines of 0 to 12 strictly increasing indices, read as a few ranges of consecutive lines
+    const lines = Array.from({ length: 1 + Math.floor(rand() * 6) }, () => {
+      let j = Math.floor(rand() * 3);
+      return Array.from({ length: Math.floor(rand() * 13) }, () => (j += 1 + Math.floor(rand() * 3)));
+    });
+    const ix: number[] = [7, 7]; // two positions before the ranges, outside every line
+    const ranges: number[] = [];
+    const starts: number[] = [];
+    for (const line of lines) {
+      if (line.length === 0) continue;
+      const from = ix.length;
+      if (ranges.length === 0 || rand() < 0.3) ranges.push(from, from);
+      starts.push(from);
+      ix.push(...line);
+      ranges[ranges.length - 1] = ix.length;
+    }
+    // one index turned into its predecessor's (a duplicate) or below it, inside a line
+    const inner = starts.flatMap((s, i) => {
+      const end = starts[i + 1] ?? ix.length;
+      return Array.from({ length: Math.max(0, end - s - 1) }, (_, d) => s + d + 1);
+    });
+    const broken = rand() < 0.5 && inner.length > 0 ? inner[Math.floor(rand() * inner.length)]! : -1;
+    if (broken >= 0) ix[broken] = ix[broken - 1]! - (rand() < 0.5 ? 0 : 1);
+    const { bytes, at } = k.regions(16, 16, 4, [4 * ix.length, 4 * ranges.length, 4 * starts.length]);
+    new Int32Array(bytes.buffer, at[0], ix.length).set(ix);
+    new Int32Array(bytes.buffer, at[1], ranges.length).set(ranges);
+    new Int32Array(bytes.buffer, at[2], starts.length).set(starts);
+    const got = k.linesIncreaseI32(at[0]!, at[1]!, ranges.length / 2, at[2]!, starts.length);
+    assert.equal(got, broken < 0, `round ${round}: lines ${JSON.stringify(lines)}, broken at ${broken}, ix ${ix.join(",")}`);
+  }
+});
+
 test("int64 and uint64 indices, read as int32 halves, are picked as int32 ones, blosc and zstd alike", async () => {
   const selections = [[7], [10, 20, 30, 40], Array.from({ length: 120 }, (_, j) => 2 * j + 1)];
   for (const indexType of ["int64", "uint64"] as const) {

@@ -61,7 +61,10 @@ function typed(
   }
 }
 
-/** A random stored matrix: empty lines (some at the end), explicit zeros, NaN in floats. */
+/**
+ * A random stored matrix: empty lines (some at the end), explicit zeros, NaN in floats, and in
+ * about a third of them lines that store an index twice (in stored order or shuffled).
+ */
 function randomCase(rng: Rng): Case {
   const format = rng.pick(["csr", "csc"] as const);
   const rows = rng.int(1, 40);
@@ -73,18 +76,31 @@ function randomCase(rng: Rng): Case {
   const indices: number[] = [];
   const values: number[] = [];
   const float = dtype.startsWith("float");
+  const dups = rng.chance(0.35);
+  const shuffle = dups && rng.chance(0.5);
   for (let a = 0; a < major; a++) {
     if (a >= major - 2 && rng.chance(0.5)) {
       indptr[a + 1] = indices.length;
       continue;
     }
+    const line: [number, number][] = [];
     for (let j = 0; j < minor; j++) {
       if (!rng.chance(density)) continue;
-      indices.push(j);
       let v: number;
       if (dtype === "bool") v = rng.chance(0.8) ? 1 : 0;
       else if (float) v = rng.chance(0.02) ? Number.NaN : rng.chance(0.1) ? 0 : (rng.next() - 0.3) * 1000;
       else v = rng.chance(0.1) ? 0 : rng.int(dtype.startsWith("u") ? 0 : -100, 100);
+      line.push([j, v]);
+      // a second value at the same index, small enough that no integer sum wraps
+      if (dups && rng.chance(0.25)) line.push([j, dtype === "bool" ? 1 : float ? (rng.next() - 0.5) * 100 : rng.int(dtype.startsWith("u") ? 0 : -5, 5)]);
+    }
+    if (shuffle)
+      for (let k = line.length - 1; k > 0; k--) {
+        const t = rng.int(0, k);
+        [line[k], line[t]] = [line[t]!, line[k]!];
+      }
+    for (const [j, v] of line) {
+      indices.push(j);
       values.push(v);
     }
     indptr[a + 1] = indices.length;
@@ -143,10 +159,7 @@ async function open(dir: string, server: FixtureServer, c: Case, indices?: reado
  * matrix, implicit zeros included, and over all of it.
  */
 function denseStats(c: Case): { perMinor: { var: number; min: number; max: number }[]; all: { var: number; min: number; max: number } } {
-  const minor = c.format === "csr" ? c.cols : c.rows;
-  const major = c.format === "csr" ? c.rows : c.cols;
-  const lines: number[][] = Array.from({ length: minor }, () => new Array<number>(major).fill(0));
-  for (let a = 0; a < major; a++) for (let p = c.indptr[a]!; p < c.indptr[a + 1]!; p++) lines[c.indices[p]!]![a] = c.values[p]!;
+  const lines = denseLines(c);
   const stats = (xs: readonly number[]): { var: number; min: number; max: number } => {
     const mean = xs.reduce((t, x) => t + x, 0) / xs.length;
     const v = xs.reduce((t, x) => t + (x - mean) ** 2, 0) / xs.length;
@@ -156,13 +169,40 @@ function denseStats(c: Case): { perMinor: { var: number; min: number; max: numbe
   return { perMinor: lines.map(stats), all: stats(lines.flat()) };
 }
 
-/** float64 sums (or nonzero counts) per minor position, in stored order, and over all. */
+/**
+ * The dense matrix by minor line (`lines[j][a]`), as scipy's toarray makes it: an index stored
+ * twice holds the sum of its values in the dtype (the "bool" cases are stored as uint8).
+ */
+function denseLines(c: Case): number[][] {
+  const minor = c.format === "csr" ? c.cols : c.rows;
+  const major = c.format === "csr" ? c.rows : c.cols;
+  const lines: number[][] = Array.from({ length: minor }, () => new Array<number>(major).fill(0));
+  const set = new Set<number>();
+  for (let a = 0; a < major; a++) {
+    set.clear();
+    for (let p = c.indptr[a]!; p < c.indptr[a + 1]!; p++) {
+      const j = c.indices[p]!;
+      const v = c.values[p]!;
+      const old = lines[j]![a]!;
+      if (!set.has(j)) lines[j]![a] = v;
+      else lines[j]![a] = c.dtype === "float32" ? Math.fround(old + v) : old + v;
+      set.add(j);
+    }
+  }
+  return lines;
+}
+
+/** float64 sums per minor position, in stored order, and over all; or the dense matrix's nonzero counts. */
 function reference(c: Case, count: boolean): { perMinor: number[]; all: number } {
+  if (count) {
+    const perMinor = denseLines(c).map((line) => line.filter((v) => v !== 0).length);
+    return { perMinor, all: perMinor.reduce((t, n) => t + n, 0) };
+  }
   const minor = c.format === "csr" ? c.cols : c.rows;
   const perMinor = new Array<number>(minor).fill(0);
   let all = 0;
   c.indices.forEach((j, p) => {
-    const v = count ? (c.values[p] !== 0 ? 1 : 0) : c.values[p]!;
+    const v = c.values[p]!;
     perMinor[j]! += v;
     all += v;
   });

@@ -273,6 +273,34 @@ int32_t pick_i32(const int32_t *ix, u32 n, const int32_t *table, u32 minor, int3
   }
 
 /**
+ * Whether the indices of every line strictly increase, so that no line stores an index twice:
+ * the ranges (int32 [start, end) pairs of positions from `ix`) cut into lines where `starts`
+ * (positions, in the order the ranges are read, one at each range's start) say a line begins.
+ * 1 if they do, else 0.
+ */
+__attribute__((export_name("lines_increase_i32")))
+u32 lines_increase_i32(const int32_t *ix, const int32_t *ranges, u32 nranges, const int32_t *starts, u32 nstarts) {
+  u32 p = 0;
+  for (u32 r = 0; r < nranges; r++) {
+    int32_t from = ranges[2 * r], end = ranges[2 * r + 1];
+    p++;
+    while (from < end) {
+      int32_t to = end;
+      if (p < nstarts && starts[p] > from && starts[p] < end) to = starts[p++];
+      int32_t k = from;
+      for (; k + 4 < to; k += 4) {
+        v128_t a = wasm_v128_load(ix + k), b = wasm_v128_load(ix + k + 1);
+        if (!wasm_i32x4_all_true(wasm_i32x4_gt(b, a))) return 0;
+      }
+      for (; k + 1 < to; k++)
+        if (ix[k + 1] <= ix[k]) return 0;
+      from = to;
+    }
+  }
+  return 1;
+}
+
+/**
  * The per-chunk step of a sparse sum, mean or nonzero count: each stored value in the ranges
  * is added (with `count`, counted when nonzero) into out[slot], in float64 and in stored order.
  * The values' type is `dtype`: 0 float32, 1 float64, 2 int32, 3 uint32, 4 int16, 5 uint16,

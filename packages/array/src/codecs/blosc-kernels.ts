@@ -56,6 +56,7 @@ interface WasmExports {
   pick_i32(ix: number, n: number, table: number, minor: number, pos: number, tgt: number, nfew: number, c0: number, c1: number, c2: number, c3: number): number;
   lz4_compress(src: number, n: number, dst: number, cap: number): number;
   reduce_i32(ix: number, v: number, ranges: number, nranges: number, minor: number, out: number, dtype: number, byIndex: number, count: number): number;
+  lines_increase_i32(ix: number, ranges: number, nranges: number, starts: number, nstarts: number): number;
   moments_i32(
     ix: number,
     v: number,
@@ -212,6 +213,15 @@ export class WasmKernels implements BloscKernels {
     const code = REDUCE_DTYPES.indexOf(dtype);
     if (code < 0) return null;
     return this.#exports.reduce_i32(ix, v, ranges, nranges, minor, out, code, byIndex ? 1 : 0, count ? 1 : 0);
+  }
+
+  /**
+   * Whether the int32 indices at `ix` strictly increase in every line of the `nranges` ranges
+   * at `ranges` (as {@link reduceI32}'s), cut into lines where the `nstarts` int32 positions at
+   * `starts` say one begins (in the order the ranges are read, one at each range's start).
+   */
+  linesIncreaseI32(ix: number, ranges: number, nranges: number, starts: number, nstarts: number): boolean {
+    return this.#exports.lines_increase_i32(ix, ranges, nranges, starts, nstarts) === 1;
   }
 
   /**

@@ -3,6 +3,8 @@
 import { allocate, type ArrayData, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { integerRange, kindOf } from "../promote.js";
 import { isSparseBlock, type SparseBlock } from "./sparse-block.js";
+import { mergeLineParts, type LineParts } from "./sparse-line-parts.js";
+import { foldEntries, type PairReduceKind } from "./sparse-reduce-pair.js";
 import { sparseReduceChunk, type SparseReduceKind } from "./sparse-reductions.js";
 
 /** What a reduction step computes (the public kinds, with `sum` split by accumulator). */
@@ -25,6 +27,8 @@ export interface PartialResult {
    * folded in by the last step.
    */
   readonly counts?: Float64Array;
+  /** Stored values of lines across chunk boundaries, not yet folded in (see sparse-line-parts.ts). */
+  readonly lines?: LineParts;
 }
 
 /** Where a block sits, for argmin/argmax's global indices. */
@@ -411,6 +415,7 @@ function globalIndices(local: Float64Array, blockShape: readonly number[], p: Bl
  * ```
  */
 export function reduceCombine(kind: ReduceKind, partials: readonly PartialResult[]): PartialResult {
+  if (partials.some((p) => p.lines !== undefined)) return combineLines(kind, partials);
   if (partials.length === 1) return partials[0]!;
   const first = partials[0]!;
   const len = first.data.length;
@@ -506,6 +511,19 @@ export function reduceCombine(kind: ReduceKind, partials: readonly PartialResult
     }
   }
   throw new RangeError(`Expected a reduction kind, got \`${String(kind)}\``);
+}
+
+/**
+ * The combine of partials some of which carry parts of lines: the lines all of whose parts are
+ * here are summed and folded in as one more partial; the others' parts ride on the result.
+ */
+function combineLines(kind: ReduceKind, partials: readonly PartialResult[]): PartialResult {
+  const carried = partials.flatMap((p) => (p.lines === undefined ? [] : [p.lines]));
+  const { complete, pending } = mergeLineParts(carried);
+  const all = partials.map(({ lines: _, ...rest }) => rest as PartialResult);
+  if (complete !== undefined) all.push(foldEntries(kind as PairReduceKind, carried[0]!, complete));
+  const combined = reduceCombine(kind, all);
+  return pending === undefined ? combined : { ...combined, lines: pending };
 }
 
 /**
@@ -605,6 +623,9 @@ export interface AggregateInfo {
  */
 export function reduceAggregate(kind: ReduceKind, partials: readonly PartialResult[], info: AggregateInfo): NDArray {
   const combined = reduceCombine(kind, partials);
+  if (combined.lines !== undefined) {
+    throw new Error(`Expected every line of the reduction to be complete by its last step, got ${combined.lines.parts.length} parts left`);
+  }
   const p = combined.counts === undefined ? combined : withZeros(kind, combined);
   const len = p.data.length;
   const out = allocate(info.dtype, len) as TypedArray;

@@ -2,6 +2,7 @@
 import { allocate, type DataType, type NDArray, type TypedArray } from "../dtype.js";
 import { elementwise } from "./elementwise-kernels.js";
 import { majorMinor, type SparseBlock } from "./sparse-block.js";
+import { canonicalBlock } from "./sparse-canonical.js";
 
 /** The elementwise ops for which f(0) = 0: they map a sparse block to a sparse block. */
 export type SparseMapOp = "mul" | "div" | "log1p" | "expm1" | "sqrt" | "abs" | "pow" | "neg";
@@ -15,10 +16,11 @@ const unary: Record<Exclude<SparseMapOp, "mul" | "div" | "pow">, (v: number) => 
 };
 
 /**
- * cpu op: `name` over the stored values of `block`, into dtype `out`: a unary op, `pow` or `div` by
+ * cpu op: `name` over the stored values of `input`, into dtype `out`: a unary op, `pow` or `div` by
  * the scalar `operand` (> 0, nonzero), or `mul` by the scalar `operand` or by a vector block (`NDArray`)
  * that runs along `vectorAxis` (0: one value per row of the block, 1: one per column).
- * Explicit zeros stay stored, as in scipy. `mul`, `div` and `pow` run the dense kernels over the
+ * Explicit zeros stay stored, as in scipy; an index stored twice in a line is mapped once, from
+ * its summed values, where the map is not linear (scipy's `sum_duplicates` first). `mul`, `div` and `pow` run the dense kernels over the
  * stored values, so they compute exactly as on a dense array: the scalar already cast to `out`
  * by the graph builder, integers wrapping as numpy's, 64-bit integers as bigints.
  *
@@ -28,7 +30,9 @@ const unary: Record<Exclude<SparseMapOp, "mul" | "div" | "pow">, (v: number) => 
  * sparseMap("log1p", "float32", block);
  * ```
  */
-export function sparseMap(name: SparseMapOp, out: DataType, block: SparseBlock, operand?: number | bigint | NDArray, vectorAxis?: 0 | 1): SparseBlock {
+export function sparseMap(name: SparseMapOp, out: DataType, input: SparseBlock, operand?: number | bigint | NDArray, vectorAxis?: 0 | 1): SparseBlock {
+  // a map that is not linear in the values (all but mul, div, neg) sees duplicates summed first
+  const block = name === "mul" || name === "div" || name === "neg" ? input : canonicalBlock(input);
   const [major] = majorMinor(block);
   const { indptr, indices } = block;
   const nnz = indptr[major]!;

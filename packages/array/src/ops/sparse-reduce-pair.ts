@@ -10,6 +10,8 @@ import { kindOf } from "../promote.js";
 import { narrowIndices } from "./narrow-indices.js";
 import type { PartialResult } from "./reduction-kernels.js";
 import { badIndex, checkHolds, decodePairInWasm, type ChunkPair, type DecodeTail } from "./sparse-chunk-pair.js";
+import { canonicalEntries } from "./sparse-canonical.js";
+import type { LineEntries, LinePart, LineParts } from "./sparse-line-parts.js";
 import { start } from "./sparse-reductions.js";
 import { decodeChunk, type DecodeArgs } from "./zarr.js";
 
@@ -38,6 +40,15 @@ export interface SparseReducePairLayout extends ChunkPair {
    * counts add up to the reduction's.
    */
   readonly n: number;
+  /**
+   * For a reduction that is not linear in the stored values: the parts of the lines that run
+   * across a chunk boundary, four numbers each (the line's id, the part's start and end offsets,
+   * the line's length), handed on unfolded (sparse-line-parts.ts), while the ranges hold whole
+   * lines only, whose duplicate indices the pair sums before folding them in.
+   */
+  readonly lineParts?: Float64Array;
+  /** With `lineParts`: the offset each whole line of the ranges starts at, in the order the ranges are read. */
+  readonly lineStarts?: Int32Array;
 }
 
 /** The op's arguments after the layout: both chunks' fetched bytes and the decode op's other arguments. */
@@ -72,12 +83,158 @@ export async function sparseReducePair(
   if (partial !== undefined) return partial;
   const pair = await decodeInJs(layout, ...input);
   try {
-    if (kind === "min" || kind === "max") return extremes(kind, layout, pair);
-    if (kind === "var" || kind === "std") return moments(layout, pair);
-    return sumsPartial(kind, layout, sums(kind, layout, pair));
+    return withLines(kind, layout, pair) ?? fold(kind, layout, pair);
   } finally {
     pair.release();
   }
+}
+
+/** The partial of the values in `layout.ranges` of `pair`. */
+function fold(kind: PairReduceKind, layout: SparseReducePairLayout, pair: DecodedPair): PartialResult {
+  if (kind === "min" || kind === "max") return extremes(kind, layout, pair);
+  if (kind === "var" || kind === "std") return moments(layout, pair);
+  return sumsPartial(kind, layout, sums(kind, layout, pair));
+}
+
+/**
+ * For a layout with `lineParts`: the partial of its whole lines, each with its duplicate
+ * indices summed, carrying the parts of its lines that run across a chunk boundary. Every index
+ * read is checked. `undefined` when the layout has no `lineParts`.
+ */
+function withLines(kind: PairReduceKind, layout: SparseReducePairLayout, pair: DecodedPair): PartialResult | undefined {
+  const lines = partsOf(layout, pair);
+  if (lines === undefined) return undefined;
+  const summed = summedRanges(layout, pair);
+  const partial = summed === undefined ? fold(kind, layout, pair) : fold(kind, summed.layout, summed.pair);
+  return lines.parts.length === 0 ? partial : { ...partial, lines };
+}
+
+/** The index at offset k of the chunks, checked against the minor axis. */
+function checkedIndex(layout: SparseReducePairLayout, pair: DecodedPair, k: number): number {
+  const j = pair.ix[k - pair.off]!;
+  if (!(j >= 0 && j < layout.minor)) throw badIndex(layout, layout.chunk * layout.chunkLen + k, pair.stored(k));
+  return j;
+}
+
+/** The parts of lines across chunk boundaries that `layout.lineParts` names, copied out of `pair`. */
+function partsOf(layout: SparseReducePairLayout, pair: DecodedPair): LineParts | undefined {
+  const spec = layout.lineParts;
+  if (spec === undefined) return undefined;
+  const parts: LinePart[] = [];
+  for (let i = 0; i < spec.length; i += 4) {
+    const from = spec[i + 1]!;
+    const to = spec[i + 2]!;
+    const indices = new Int32Array(to - from);
+    const values = new Float64Array(to - from);
+    for (let k = from; k < to; k++) {
+      indices[k - from] = checkedIndex(layout, pair, k);
+      values[k - from] = pair.v[k]!;
+    }
+    parts.push({ id: spec[i]!, length: spec[i + 3]!, indices, values });
+  }
+  const { dtype, minor, byIndex, shape } = layout;
+  return { parts, dtype: dtype as LineParts["dtype"], minor, byIndex, shape };
+}
+
+/**
+ * Calls `line(from, to)` for each whole line of `ranges` (offsets), in the order they are read:
+ * the ranges cut where `starts` (in that order) says a line begins.
+ */
+function forEachLine(ranges: Int32Array, starts: Int32Array, line: (from: number, to: number) => void): void {
+  let p = 0;
+  for (let r = 0; r < ranges.length; r += 2) {
+    const end = ranges[r + 1]!;
+    let from = ranges[r]!;
+    p++; // a range starts with a line
+    while (from < end) {
+      const to = p < starts.length && starts[p]! > from && starts[p]! < end ? starts[p++]! : end;
+      line(from, to);
+      from = to;
+    }
+  }
+}
+
+/** Whether the indices of every line strictly increase (`ix[k - off]` holds offset k's). */
+function linesIncrease(ix: Int32Array, off: number, ranges: Int32Array, starts: Int32Array): boolean {
+  let p = 0;
+  for (let r = 0; r < ranges.length; r += 2) {
+    const end = ranges[r + 1]! - off;
+    let from = ranges[r]! - off;
+    p++; // a range starts with a line
+    while (from < end) {
+      let to = end;
+      if (p < starts.length && starts[p]! - off > from && starts[p]! - off < end) to = starts[p++]! - off;
+      let last = ix[from]!;
+      for (let k = from + 1; k < to; k++) {
+        const j = ix[k]!;
+        if (j <= last) return false;
+        last = j;
+      }
+      from = to;
+    }
+  }
+  return true;
+}
+
+/**
+ * The whole lines of `layout.ranges` with each index once (its values summed), as a pair and a
+ * layout of their own; `undefined` when every line's indices strictly increase already, so the
+ * pair folds in as it is (its fold checks each index). Every index is checked here otherwise.
+ */
+function summedRanges(layout: SparseReducePairLayout, pair: DecodedPair): { layout: SparseReducePairLayout; pair: DecodedPair } | undefined {
+  const { ranges } = layout;
+  const starts = layout.lineStarts!;
+  const ix = pair.ix instanceof Int32Array ? pair.ix : Int32Array.from(pair.ix);
+  if (linesIncrease(ix, pair.off, ranges, starts)) return undefined;
+  let total = 0;
+  for (let r = 0; r < ranges.length; r += 2) {
+    for (let k = ranges[r]!; k < ranges[r + 1]!; k++) checkedIndex(layout, pair, k);
+    total += ranges[r + 1]! - ranges[r]!;
+  }
+  const v = pair.v as Float64Array;
+  const outIx = new Int32Array(total);
+  const outV = new Float64Array(total);
+  let q = 0;
+  forEachLine(ranges, starts, (from, to) => {
+    const line = canonicalEntries([ix.slice(from - pair.off, to - pair.off)], [Float64Array.from(v.subarray(from, to))], layout.dtype as LineParts["dtype"]);
+    outIx.set(line.indices, q);
+    outV.set(line.values, q);
+    q += line.indices.length;
+  });
+  return {
+    layout: { ...layout, ranges: Int32Array.of(0, q) },
+    pair: { ix: outIx, off: 0, v: outV, stored: (k) => outIx[k]!, release: () => {} },
+  };
+}
+
+/**
+ * The partial of entries gathered from whole lines (each index once; see sparse-line-parts.ts),
+ * folded in as a chunk pair's stored values are: it accounts for no lines of its own (`n` 0),
+ * the pairs the lines start in count them.
+ *
+ * @example
+ * ```ts
+ * foldEntries("max", lines, { indices: Int32Array.of(1, 4), values: Float64Array.of(2, 0) });
+ * ```
+ */
+export function foldEntries(kind: PairReduceKind, lines: LineParts, entries: LineEntries): PartialResult {
+  const n = entries.indices.length;
+  const layout: SparseReducePairLayout = {
+    chunk: 0,
+    chunkLen: n,
+    p0: 0,
+    p1: n,
+    ranges: Int32Array.of(0, n),
+    minor: lines.minor,
+    dtype: lines.dtype,
+    path: "",
+    url: undefined,
+    byIndex: lines.byIndex,
+    shape: lines.shape,
+    n: 0,
+  };
+  const { indices } = entries;
+  return fold(kind, layout, { ix: indices, off: 0, v: entries.values, stored: (k) => indices[k]!, release: () => {} });
 }
 
 /** The partial of float64 sums (or counts); integer sums as the block kernel gives them, as int64. */
@@ -100,12 +257,34 @@ function inWasm(kind: PairReduceKind, layout: SparseReducePairLayout, ...pair: P
   const moment = kind === "var" || kind === "std";
   // ranges, then the outputs: sums; counts and extremes; counts, means and M2
   const outputs = extreme ? [8 * slots, itemsize(dtype) * slots] : moment ? [8 * slots, 8 * slots, 8 * slots] : [8 * slots];
-  const decoded = decodePairInWasm(layout, ...pair, [4 * ranges.length, ...outputs]);
+  const starts = layout.lineStarts;
+  const decoded = decodePairInWasm(layout, ...pair, [4 * ranges.length, ...outputs, 4 * (starts?.length ?? 0)]);
   if (decoded === undefined) return undefined;
   const { kernels, bytes, at, extraAt } = decoded;
   const buffer = bytes.buffer as ArrayBuffer;
   const [rangesAt, a, b, c] = extraAt as [number, number, number?, number?];
   new Int32Array(buffer, rangesAt, ranges.length).set(ranges);
+  let lines: LineParts | undefined;
+  if (layout.lineParts !== undefined && starts !== undefined) {
+    // the lines are checked, and copied out where they cross a chunk boundary, from this memory
+    const startsAt = extraAt[extraAt.length - 1]!;
+    new Int32Array(buffer, startsAt, starts.length).set(starts);
+    const ix = new Int32Array(buffer, at[0]!, chunkLen);
+    const pair: DecodedPair = {
+      ix,
+      off: 0,
+      v: new (typedArrayConstructor(dtype))(buffer, at[1]!, chunkLen) as ArrayLike<number>,
+      stored: (k) => ix[k]!,
+      release: () => {},
+    };
+    lines = partsOf(layout, pair)!;
+    if (!kernels.linesIncreaseI32(at[0]!, rangesAt, ranges.length / 2, startsAt, starts.length)) {
+      const summed = summedRanges(layout, pair)!;
+      const partial = fold(kind, summed.layout, summed.pair);
+      return lines.parts.length === 0 ? partial : { ...partial, lines };
+    }
+    if (lines.parts.length === 0) lines = undefined;
+  }
   const first = new Float64Array(buffer, a, slots);
   first.fill(0);
   const n = ranges.length / 2;
@@ -128,7 +307,7 @@ function inWasm(kind: PairReduceKind, layout: SparseReducePairLayout, ...pair: P
     partial = sumsPartial(kind, layout, first.slice());
   }
   if (k !== null && k < 0) throw badIndex(layout, chunk * chunkLen - 1 - k, new Int32Array(buffer, at[0]!, chunkLen)[-1 - k]!);
-  return partial;
+  return lines === undefined ? partial : { ...partial, lines };
 }
 
 /** A chunk pair decoded as any chunk: `ix[k - off]` is the index at offset k of the chunks, `v[k]` its value. */

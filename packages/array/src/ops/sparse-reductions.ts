@@ -4,6 +4,7 @@ import { allocate, type TypedArray } from "../dtype.js";
 import { integerRange, kindOf } from "../promote.js";
 import type { PartialResult, ReduceKind } from "./reduction-kernels.js";
 import { majorMinor, type SparseBlock } from "./sparse-block.js";
+import { canonicalBlock } from "./sparse-canonical.js";
 
 /** Sparse kinds: every dense kind but argmin/argmax, which need positions of implicit zeros. */
 export type SparseReduceKind = Exclude<ReduceKind, "argmin" | "argmax">;
@@ -12,14 +13,16 @@ export type SparseReduceKind = Exclude<ReduceKind, "argmin" | "argmax">;
  * The per-block step of a tree reduction over a sparse block, with the block's implicit zeros
  * counted as scipy/numpy do: in sums and means as zeros, in var as deviations from the mean,
  * in min/max as a candidate 0 wherever a line has fewer stored values than its length.
- * Accumulates in float64.
+ * Accumulates in float64. An index stored twice in a line counts once, with its values summed.
  *
  * @example
  * ```ts
  * sparseReduceChunk("mean", csrBlock, [0]); // per-column sums over the block's rows, n = rows
  * ```
  */
-export function sparseReduceChunk(kind: SparseReduceKind, block: SparseBlock, axes: readonly number[]): PartialResult {
+export function sparseReduceChunk(kind: SparseReduceKind, input: SparseBlock, axes: readonly number[]): PartialResult {
+  // sums and means add duplicates up as they are; the other kinds see them summed first
+  const block = kind === "fsum" || kind === "isum" || kind === "mean" ? input : canonicalBlock(input);
   const [major, minor] = majorMinor(block);
   const majorAxis = block.format === "csr" ? 0 : 1;
   const redMajor = axes.includes(majorAxis);

@@ -15,19 +15,27 @@ const pairOp = op("@zask/array/ops", "sparseReducePair", { lane: "cpu" });
 const pairInlineOp = op("@zask/array/ops", "sparseReducePair", { lane: "inline" });
 const PAIR_KINDS = new Set(["fsum", "isum", "mean", "countNonzero", "var", "std", "min", "max"]);
 
+/** The kinds linear in the stored values: a line's duplicate indices add up as they are. */
+const LINEAR_KINDS = new Set(["fsum", "isum", "mean"]);
+
 /** What one chunk pair reads: its ranges (offsets from the chunk's start) and its share of the lines. */
 interface PairRead {
   ranges: number[];
   owned: number;
+  /** With `byLine`: where each whole line starts, in the order the ranges are read. */
+  lineStarts: number[];
+  /** With `byLine`: the parts of lines across chunk boundaries (see SparseReducePairLayout.lineParts). */
+  lineParts: number[];
 }
 
 /**
  * Per touched chunk (in chunk order), the ranges of the lines `major` (all when null) that lie
  * in it, a line's run merged into the last range when it continues it, and how many lines it
  * counts: each in the chunk its values start in, an empty one in the first touched chunk.
- * Empty when no line stores a value.
+ * With `byLine`, where each whole line starts is kept too, and a line across a chunk boundary
+ * is a line part in each of its chunks instead of a range. Empty when no line stores a value.
  */
-function pairReads(source: SparseSource, major: Int32Array | null, len: number): Map<number, PairRead> {
+function pairReads(source: SparseSource, major: Int32Array | null, len: number, byLine: boolean): Map<number, PairRead> {
   const { indptr, format, shape } = source;
   const lines = major === null ? shape[format === "csr" ? 0 : 1] : major.length;
   const reads = new Map<number, PairRead>();
@@ -40,12 +48,18 @@ function pairReads(source: SparseSource, major: Int32Array | null, len: number):
       empty++;
       continue;
     }
+    const across = byLine && Math.floor(s / len) !== Math.floor((e - 1) / len);
     for (let c = Math.floor(s / len); c * len < e; c++) {
       let read = reads.get(c);
-      if (read === undefined) reads.set(c, (read = { ranges: [], owned: 0 }));
+      if (read === undefined) reads.set(c, (read = { ranges: [], owned: 0, lineStarts: [], lineParts: [] }));
       const from = Math.max(s, c * len) - c * len;
       const to = Math.min(e, (c + 1) * len) - c * len;
       const r = read.ranges;
+      if (across) {
+        read.lineParts.push(i, from, to, e - s);
+        continue;
+      }
+      if (byLine) read.lineStarts.push(from);
       if (r.length > 0 && r[r.length - 1] === from) r[r.length - 1] = to;
       else r.push(from, to);
     }
@@ -83,7 +97,7 @@ export function pairPartials(source: SparseSource, major: Int32Array | null, fet
     if (dataRead === undefined || indicesRead === undefined || !(len > 0) || indices.chunks[0]![0] !== len || indices.chunks[0]!.length !== chunkCount) {
       return undefined;
     }
-    const reads = pairReads(source, major, len);
+    const reads = pairReads(source, major, len, !LINEAR_KINDS.has(kind));
     const pairs = [...reads.keys()];
     if (pairs.length === 0 || pairs[pairs.length - 1]! >= chunkCount) return undefined;
     const pairIndex = new Map(pairs.map((c, i) => [c, i]));
@@ -104,11 +118,13 @@ export function pairPartials(source: SparseSource, major: Int32Array | null, fet
         kind,
         perBlock(
           ([c]): SparseReducePairLayout => {
-            const read = reads.get(c!) ?? { ranges: [], owned: 0 };
+            const read = reads.get(c!) ?? { ranges: [], owned: 0, lineStarts: [], lineParts: [] };
             const ranges = Int32Array.from(read.ranges);
             const base = c! * len;
-            const [lo, hi] = span(ranges);
+            const parts = LINEAR_KINDS.has(kind) ? undefined : Float64Array.from(read.lineParts);
+            const [lo, hi] = span(ranges, parts);
             return {
+              ...(parts === undefined ? {} : { lineParts: parts, lineStarts: Int32Array.from(read.lineStarts) }),
               chunk: c!,
               chunkLen: len,
               p0: base + lo,
@@ -144,14 +160,17 @@ export function pairPartials(source: SparseSource, major: Int32Array | null, fet
   };
 }
 
-/** The first start and the last end of [start, end) pairs ([0, 0] when there are none). */
-function span(ranges: Int32Array): [number, number] {
-  if (ranges.length === 0) return [0, 0];
+/** The first start and the last end of [start, end) pairs and of line parts ([0, 0] when there are none). */
+function span(ranges: Int32Array, parts: Float64Array | undefined): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < ranges.length; i += 2) {
     lo = Math.min(lo, ranges[i]!);
     hi = Math.max(hi, ranges[i + 1]!);
   }
-  return [lo, hi];
+  for (let i = 0; parts !== undefined && i < parts.length; i += 4) {
+    lo = Math.min(lo, parts[i + 1]!);
+    hi = Math.max(hi, parts[i + 2]!);
+  }
+  return lo === Infinity ? [0, 0] : [lo, hi];
 }
