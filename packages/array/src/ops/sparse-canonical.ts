@@ -94,7 +94,8 @@ export function canonicalBlock(block: SparseBlock): SparseBlock {
  *
  * @example
  * ```ts
- * canonicalEntries([Int32Array.of(4, 1)], [Float64Array.of(1, 2)], [Int32Array.of(4)], [Float64Array.of(-1)], "float32");
+ * // one line's parts in two chunks: index 4 stored in both
+ * canonicalEntries([Int32Array.of(4, 1), Int32Array.of(4)], [Float64Array.of(1, 2), Float64Array.of(-1)], "float32");
  * // → { indices: [1, 4], values: [2, 0] }
  * ```
  */
