@@ -3,10 +3,12 @@
 // chunk pairs share (sparse-pick.ts, sparse-reduce-pair.ts): where the pair's values lie, its
 // checks, and its decode into this thread's WebAssembly memory.
 import { recycleBody } from "@zask/scheduler/body-pool";
+import { recycleBuffer } from "@zask/scheduler/buffers";
 import { decodeBloscInWasm, type WasmDecoded } from "../codecs/blosc-decode.js";
-import type { DataType } from "../dtype.js";
+import { wasmKernels } from "../codecs/blosc-kernels.js";
+import type { DataType, TypedArray } from "../dtype.js";
 import { ChunkDecodeError, SparseStructureError } from "../errors.js";
-import { bloscOnlyOf, type DecodeArgs } from "./zarr.js";
+import { bloscOnlyOf, decodeChunk, type DecodeArgs } from "./zarr.js";
 
 /** Which stored values of one chunk pair a task reads. */
 export interface ChunkPair {
@@ -97,4 +99,52 @@ export function decodePairInWasm(
   recycleBody(indicesBytes);
   recycleBody(dataBytes);
   return decoded;
+}
+
+/** A chunk pair decoded by its own codecs, ready to be laid out in WebAssembly memory. */
+export interface DecodedForWasm {
+  /**
+   * Copies both chunks into this thread's WebAssembly memory, laid out as decodePairInWasm lays
+   * them out, with `extra` regions after them, and gives the decoded buffers back. Call it right
+   * before the kernel that reads them: the memory is this thread's, and the next decode reuses it.
+   */
+  place(extra: readonly number[]): WasmDecoded;
+}
+
+/**
+ * The chunk pair of a task that decodePairInWasm does not take (zstd, zlib, gzip, no
+ * compressor, blosc with filters) decoded by its codecs, so the same WebAssembly kernels then
+ * scan it after one copy each. `undefined`, having decoded nothing, when they cannot: no
+ * WebAssembly SIMD, indices not stored as int32, values of another dtype than the pair's,
+ * strings. Refuses a chunk that ends before `p1`, as the other decodes do.
+ */
+export async function decodePairForWasm(
+  pair: ChunkPair,
+  dataBytes: DecodeArgs[0],
+  indicesBytes: DecodeArgs[0],
+  dataDecode: DecodeTail,
+  indicesDecode: DecodeTail,
+): Promise<DecodedForWasm | undefined> {
+  const kernels = wasmKernels();
+  const { dtype } = pair;
+  if (kernels === null || dtype === "string" || indicesDecode[0].dtype !== "int32" || dataDecode[0].dtype !== dtype) return undefined;
+  const ixBlock = await decodeChunk(indicesBytes, ...indicesDecode);
+  checkHolds(pair, ixBlock.data.length, "indices");
+  const dBlock = await decodeChunk(dataBytes, ...dataDecode);
+  checkHolds(pair, dBlock.data.length, "data");
+  // int32 metadata decodes to an Int32Array; the bytes are consumed, so no way back from here
+  const ix = ixBlock.data instanceof Int32Array ? ixBlock.data : Int32Array.from(ixBlock.data as ArrayLike<number>);
+  const values = dBlock.data as TypedArray;
+  return {
+    place(extra) {
+      // regions of the array's whole chunk, as the blosc decode lays them out (an edge chunk is shorter)
+      const len = pair.chunkLen;
+      const { bytes, at } = kernels.regions(0, 0, 4, [4 * Math.max(len, ix.length), values.BYTES_PER_ELEMENT * Math.max(len, values.length), ...extra]);
+      bytes.set(new Uint8Array(ix.buffer, ix.byteOffset, ix.byteLength), at[0]!);
+      bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at[1]!);
+      recycleBuffer(ix.buffer as ArrayBuffer);
+      recycleBuffer(values.buffer as ArrayBuffer);
+      return { kernels, bytes, at: at.slice(0, 2), extraAt: at.slice(2) };
+    },
+  };
 }

@@ -4,9 +4,10 @@
 // sends one between threads; the blocks are then cut from the small picked lists
 // (sparse-gather-picked.ts), or the dense answer written from them (sparse-dense-picked.ts).
 import { recycleBuffer } from "@zask/scheduler/buffers";
+import type { WasmDecoded } from "../codecs/blosc-decode.js";
 import { allocate, typedArrayConstructor, type NDArray, type TypedArray } from "../dtype.js";
 import { narrowIndices } from "./narrow-indices.js";
-import { badIndex, checkHolds, decodePairInWasm, type ChunkPair, type DecodeTail } from "./sparse-chunk-pair.js";
+import { badIndex, checkHolds, decodePairForWasm, decodePairInWasm, type ChunkPair, type DecodeTail } from "./sparse-chunk-pair.js";
 import { pickTable, type MinorMap } from "./sparse-select.js";
 import { decodeChunk, type DecodeArgs } from "./zarr.js";
 
@@ -97,11 +98,22 @@ function pickInWasm(
   dataDecode: DecodeTail,
   indicesDecode: DecodeTail,
 ): SparsePicked | undefined {
+  if (layout.dtype === "string") return undefined;
+  const decoded = decodePairInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode, pickRegions(layout));
+  return decoded === undefined ? undefined : pickFromWasm(layout, decoded);
+}
+
+/** The regions the pick kernel needs after the decoded pair: the pick table, the positions and the renumbered indices. */
+function pickRegions(layout: SparsePickLayout): number[] {
+  const n = Math.max(0, layout.p1 - layout.p0);
+  return [4 * layout.minor, 4 * (n + 1), 4 * (n + 1)];
+}
+
+/** The pick of a pair decoded into this thread's WebAssembly memory with {@link pickRegions}. */
+function pickFromWasm(layout: SparsePickLayout, decoded: WasmDecoded): SparsePicked {
   const { chunk, chunkLen, p0, p1, minor, minorMap, dtype } = layout;
-  if (dtype === "string") return undefined;
+  if (dtype === "string") throw new TypeError("Expected a numeric pair");
   const n = Math.max(0, p1 - p0);
-  const decoded = decodePairInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode, [4 * minor, 4 * (n + 1), 4 * (n + 1)]);
-  if (decoded === undefined) return undefined;
   const { kernels, bytes, at, extraAt } = decoded;
   const buffer = bytes.buffer as ArrayBuffer;
   const [tableAt, posAt, tgtAt] = extraAt as [number, number, number];
@@ -148,6 +160,9 @@ export async function sparsePickChunk(
 ): Promise<SparsePicked> {
   const fast = pickInWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
   if (fast !== undefined) return fast;
+  // other codecs decode as any chunk, then the same kernel scans a copy
+  const copied = await decodePairForWasm(layout, dataBytes, indicesBytes, dataDecode, indicesDecode);
+  if (copied !== undefined) return pickFromWasm(layout, copied.place(pickRegions(layout)));
   const { chunk, chunkLen, p0, p1, minor, minorMap } = layout;
   const base = chunk * chunkLen;
   const ixBlock = await decodeChunk(indicesBytes, ...indicesDecode);

@@ -4,12 +4,13 @@
 // the partial result and drops them. No block is gathered, and a decoded chunk never leaves
 // its task.
 import { recycleBuffer } from "@zask/scheduler/buffers";
+import type { WasmDecoded } from "../codecs/blosc-decode.js";
 import { reducesInWasm } from "../codecs/blosc-kernels.js";
 import { allocate, itemsize, typedArrayConstructor, type TypedArray } from "../dtype.js";
 import { kindOf } from "../promote.js";
 import { narrowIndices } from "./narrow-indices.js";
 import type { PartialResult } from "./reduction-kernels.js";
-import { badIndex, checkHolds, decodePairInWasm, type ChunkPair, type DecodeTail } from "./sparse-chunk-pair.js";
+import { badIndex, checkHolds, decodePairForWasm, decodePairInWasm, type ChunkPair, type DecodeTail } from "./sparse-chunk-pair.js";
 import { canonicalEntries } from "./sparse-canonical.js";
 import type { LineEntries, LinePart, LineParts } from "./sparse-line-parts.js";
 import { start } from "./sparse-reductions.js";
@@ -79,8 +80,14 @@ export async function sparseReducePair(
   indicesDecode: DecodeTail,
 ): Promise<PartialResult> {
   const input: PairInput = [dataBytes, indicesBytes, dataDecode, indicesDecode];
-  const partial = inWasm(kind, layout, ...input);
-  if (partial !== undefined) return partial;
+  const extra = wasmRegions(kind, layout);
+  if (extra !== undefined) {
+    const decoded = decodePairInWasm(layout, ...input, extra);
+    if (decoded !== undefined) return foldInWasm(kind, layout, decoded);
+    // other codecs decode as any chunk, then the same kernels scan a copy
+    const copied = await decodePairForWasm(layout, ...input);
+    if (copied !== undefined) return foldInWasm(kind, layout, copied.place(extra));
+  }
   const pair = await decodeInJs(layout, ...input);
   try {
     return withLines(kind, layout, pair) ?? fold(kind, layout, pair);
@@ -248,18 +255,32 @@ function sumsPartial(kind: PairReduceKind, layout: SparseReducePairLayout, sums:
   return { data: sums, shape: layout.shape, dtype: "float64", n: layout.n };
 }
 
-/** The partial by the wasm kernels, or `undefined` when the pair does not decode there (nothing consumed). */
-function inWasm(kind: PairReduceKind, layout: SparseReducePairLayout, ...pair: PairInput): PartialResult | undefined {
-  const { chunk, chunkLen, minor, dtype, byIndex, ranges } = layout;
+/**
+ * The sizes of the regions the wasm kernels need after the decoded pair: the ranges, the
+ * outputs (sums; counts and extremes; counts, means and M2), the line starts. `undefined` when
+ * the kernels do not take the pair's dtype.
+ */
+function wasmRegions(kind: PairReduceKind, layout: SparseReducePairLayout): number[] | undefined {
+  const { minor, dtype, byIndex, ranges } = layout;
   if (dtype === "string" || !reducesInWasm(dtype)) return undefined;
+  const slots = byIndex ? minor : 1;
+  const outputs =
+    kind === "min" || kind === "max"
+      ? [8 * slots, itemsize(dtype) * slots]
+      : kind === "var" || kind === "std"
+        ? [8 * slots, 8 * slots, 8 * slots]
+        : [8 * slots];
+  return [4 * ranges.length, ...outputs, 4 * (layout.lineStarts?.length ?? 0)];
+}
+
+/** The partial by the wasm kernels, from the pair decoded into this thread's WebAssembly memory with {@link wasmRegions}. */
+function foldInWasm(kind: PairReduceKind, layout: SparseReducePairLayout, decoded: WasmDecoded): PartialResult {
+  const { chunk, chunkLen, minor, dtype, byIndex, ranges } = layout;
+  if (dtype === "string") throw new TypeError("Expected a numeric pair");
   const slots = byIndex ? minor : 1;
   const extreme = kind === "min" || kind === "max";
   const moment = kind === "var" || kind === "std";
-  // ranges, then the outputs: sums; counts and extremes; counts, means and M2
-  const outputs = extreme ? [8 * slots, itemsize(dtype) * slots] : moment ? [8 * slots, 8 * slots, 8 * slots] : [8 * slots];
   const starts = layout.lineStarts;
-  const decoded = decodePairInWasm(layout, ...pair, [4 * ranges.length, ...outputs, 4 * (starts?.length ?? 0)]);
-  if (decoded === undefined) return undefined;
   const { kernels, bytes, at, extraAt } = decoded;
   const buffer = bytes.buffer as ArrayBuffer;
   const [rangesAt, a, b, c] = extraAt as [number, number, number?, number?];
