@@ -10,7 +10,7 @@ CSR or CSC matrix (shapes from 1 x 1 to about 300 x 200, densities from 0 to 60%
 and columns, all-zero, single-row and single-column matrices, explicit stored zeros, lines
 with unsorted indices, lines storing an index twice; float32, float64, int32, uint8 and bool data; int32 or int64 indices and indptr;
 data/indices rewritten in chunks that do not divide nnz, of length 1 or longer than nnz, with
-blosc, zlib or no compressor), and OUTDIR/expected.json: per store its parameters and a list
+blosc, zlib, zstd or no compressor), and OUTDIR/expected.json: per store its parameters and a list
 of queries, each a pipeline of steps (zero-preserving elementwise maps, an outer selection of
 rows and columns, a reduction) with the answer's dtype, shape and values (float64, C order,
 NaN as null). Values come from numpy on the dense matrix with numpy >= 2's dtype rules (zask's:
@@ -28,7 +28,7 @@ import warnings
 import anndata as ad
 import numpy as np
 import zarr
-from numcodecs import Zlib
+from numcodecs import Zlib, Zstd
 from scipy import sparse
 
 warnings.filterwarnings("ignore")
@@ -174,7 +174,7 @@ def store_params(kind, dtype, fmt):
         "dtype": dtype if kind != "explicit-zeros" or dtype != "bool" else "float32",
         "indices": str(rng.choice(["int32", "int64"])),
         "indptr": str(rng.choice(["int32", "int64"])),
-        "compressor": str(rng.choice(["blosc", "blosc", "zlib", "none"])),
+        "compressor": str(rng.choice(["blosc", "blosc", "zlib", "zstd", "none"])),
     }
 
 
@@ -183,7 +183,7 @@ def write_store(path, m, p):
     a.write_zarr(path)
     root = zarr.open_group(path, mode="r+")
     x = root["X"]
-    compressor = {"blosc": "default", "zlib": Zlib(level=1), "none": None}[p["compressor"]]
+    compressor = {"blosc": "default", "zlib": Zlib(level=1), "zstd": Zstd(level=1), "none": None}[p["compressor"]]
     kw = {} if compressor == "default" else {"compressor": compressor}
     # Rewrite the parts as the fixture generators do, with chosen chunks, dtypes and codec.
     for part, dtype in (("data", p["dtype"]), ("indices", p["indices"])):
