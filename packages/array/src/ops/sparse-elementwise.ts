@@ -20,9 +20,10 @@ const unary: Record<Exclude<SparseMapOp, "mul" | "div" | "pow">, (v: number) => 
  * the scalar `operand` (> 0, nonzero), or `mul` by the scalar `operand` or by a vector block (`NDArray`)
  * that runs along `vectorAxis` (0: one value per row of the block, 1: one per column).
  * Explicit zeros stay stored, as in scipy; an index stored twice in a line is mapped once, from
- * its summed values, where the map is not linear (scipy's `sum_duplicates` first). `mul`, `div` and `pow` run the dense kernels over the
- * stored values, so they compute exactly as on a dense array: the scalar already cast to `out`
- * by the graph builder, integers wrapping as numpy's, 64-bit integers as bigints.
+ * its summed values, where the map is not linear (scipy's `sum_duplicates` first). `mul`, `div`
+ * and `pow` run the dense kernels over the stored values, so they compute exactly as on a dense
+ * array: the scalar already cast to `out` by the graph builder, integers wrapping as numpy's,
+ * 64-bit integers as bigints.
  *
  * @example
  * ```ts
