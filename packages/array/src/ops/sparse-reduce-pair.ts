@@ -11,7 +11,7 @@ import { kindOf } from "../promote.js";
 import { narrowIndices } from "./narrow-indices.js";
 import type { PartialResult } from "./reduction-kernels.js";
 import { badIndex, checkHolds, decodePairForWasm, decodePairInWasm, type ChunkPair, type DecodeTail } from "./sparse-chunk-pair.js";
-import { canonicalEntries } from "./sparse-canonical.js";
+import { canonicalEntries, strictlyIncreasing } from "./sparse-canonical.js";
 import type { LineEntries, LinePart, LineParts } from "./sparse-line-parts.js";
 import { start } from "./sparse-reductions.js";
 import { decodeChunk, type DecodeArgs } from "./zarr.js";
@@ -144,10 +144,11 @@ function partsOf(layout: SparseReducePairLayout, pair: DecodedPair): LineParts |
 }
 
 /**
- * Calls `line(from, to)` for each whole line of `ranges` (offsets), in the order they are read:
- * the ranges cut where `starts` (in that order) says a line begins.
+ * Calls `line(from, to)` for each whole line of `ranges` (offsets), in the order they are read
+ * (the ranges cut where `starts`, in that order, says a line begins), until it returns false;
+ * returns whether every line was visited.
  */
-function forEachLine(ranges: Int32Array, starts: Int32Array, line: (from: number, to: number) => void): void {
+function forEachLine(ranges: Int32Array, starts: Int32Array, line: (from: number, to: number) => boolean | undefined): boolean {
   let p = 0;
   for (let r = 0; r < ranges.length; r += 2) {
     const end = ranges[r + 1]!;
@@ -155,28 +156,7 @@ function forEachLine(ranges: Int32Array, starts: Int32Array, line: (from: number
     p++; // a range starts with a line
     while (from < end) {
       const to = p < starts.length && starts[p]! > from && starts[p]! < end ? starts[p++]! : end;
-      line(from, to);
-      from = to;
-    }
-  }
-}
-
-/** Whether the indices of every line strictly increase (`ix[k - off]` holds offset k's). */
-function linesIncrease(ix: Int32Array, off: number, ranges: Int32Array, starts: Int32Array): boolean {
-  let p = 0;
-  for (let r = 0; r < ranges.length; r += 2) {
-    const end = ranges[r + 1]! - off;
-    let from = ranges[r]! - off;
-    p++; // a range starts with a line
-    while (from < end) {
-      let to = end;
-      if (p < starts.length && starts[p]! - off > from && starts[p]! - off < end) to = starts[p++]! - off;
-      let last = ix[from]!;
-      for (let k = from + 1; k < to; k++) {
-        const j = ix[k]!;
-        if (j <= last) return false;
-        last = j;
-      }
+      if (line(from, to) === false) return false;
       from = to;
     }
   }
@@ -192,7 +172,7 @@ function summedRanges(layout: SparseReducePairLayout, pair: DecodedPair): { layo
   const { ranges } = layout;
   const starts = layout.lineStarts!;
   const ix = pair.ix instanceof Int32Array ? pair.ix : Int32Array.from(pair.ix);
-  if (linesIncrease(ix, pair.off, ranges, starts)) return undefined;
+  if (forEachLine(ranges, starts, (from, to) => strictlyIncreasing(ix, from - pair.off, to - pair.off))) return undefined;
   let total = 0;
   for (let r = 0; r < ranges.length; r += 2) {
     for (let k = ranges[r]!; k < ranges[r + 1]!; k++) checkedIndex(layout, pair, k);
@@ -207,6 +187,7 @@ function summedRanges(layout: SparseReducePairLayout, pair: DecodedPair): { layo
     outIx.set(line.indices, q);
     outV.set(line.values, q);
     q += line.indices.length;
+    return true;
   });
   return {
     layout: { ...layout, ranges: Int32Array.of(0, q) },
@@ -298,12 +279,9 @@ function foldInWasm(kind: PairReduceKind, layout: SparseReducePairLayout, decode
       stored: (k) => ix[k]!,
       release: () => {},
     };
+    // a line storing an index twice (or out of order) is summed in JS, as on the JS path
+    if (!kernels.linesIncreaseI32(at[0]!, rangesAt, ranges.length / 2, startsAt, starts.length)) return withLines(kind, layout, pair)!;
     lines = partsOf(layout, pair)!;
-    if (!kernels.linesIncreaseI32(at[0]!, rangesAt, ranges.length / 2, startsAt, starts.length)) {
-      const summed = summedRanges(layout, pair)!;
-      const partial = fold(kind, summed.layout, summed.pair);
-      return lines.parts.length === 0 ? partial : { ...partial, lines };
-    }
     if (lines.parts.length === 0) lines = undefined;
   }
   const first = new Float64Array(buffer, a, slots);
@@ -378,8 +356,7 @@ async function decodeInJs(layout: SparseReducePairLayout, ...[dataBytes, indices
 
 /** The slot of the value at offset k (its index, checked, or 0). */
 function slotOf(layout: SparseReducePairLayout, pair: DecodedPair, k: number): number {
-  const j = pair.ix[k - pair.off]!;
-  if (!(j >= 0 && j < layout.minor)) throw badIndex(layout, layout.chunk * layout.chunkLen + k, pair.stored(k));
+  const j = checkedIndex(layout, pair, k);
   return layout.byIndex ? j : 0;
 }
 
